@@ -1,0 +1,60 @@
+//! Typed errors of the statistics engine. Every variant carries the context
+//! needed to name the offending observation (index, value).
+
+use thiserror::Error;
+
+/// Errors raised by survkit estimators.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum SurvError {
+    /// Input slices of different lengths.
+    #[error("length mismatch: {what} has {got} values, expected {expected}")]
+    LengthMismatch {
+        what: &'static str,
+        got: usize,
+        expected: usize,
+    },
+    /// A time that is negative, NaN or infinite.
+    #[error("invalid time at observation {index}: {value} (times must be finite and >= 0)")]
+    InvalidTime { index: usize, value: f64 },
+    /// A covariate value that is NaN or infinite.
+    #[error("invalid value in {what} at observation {index}: {value}")]
+    InvalidValue {
+        what: String,
+        index: usize,
+        value: f64,
+    },
+    /// No observations to analyse.
+    #[error("no observations to analyse")]
+    Empty,
+    /// An option outside its domain (e.g. confidence level 1.5).
+    #[error("invalid option {name}: {message}")]
+    InvalidOption { name: &'static str, message: String },
+    /// A test that needs at least two groups got fewer.
+    #[error("need at least two groups with observations, found {0}")]
+    TooFewGroups(usize),
+}
+
+/// Result alias for survkit.
+pub type Result<T> = std::result::Result<T, SurvError>;
+
+/// Check that all slices have `n` elements.
+pub(crate) fn check_len(what: &'static str, got: usize, expected: usize) -> Result<()> {
+    if got != expected {
+        return Err(SurvError::LengthMismatch {
+            what,
+            got,
+            expected,
+        });
+    }
+    Ok(())
+}
+
+/// Check that every time is finite and non-negative.
+pub(crate) fn check_times(time: &[f64]) -> Result<()> {
+    for (index, &value) in time.iter().enumerate() {
+        if !value.is_finite() || value < 0.0 {
+            return Err(SurvError::InvalidTime { index, value });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,22 @@
+//! # survkit — survival statistics that agree with R's `survival` package
+//!
+//! Pure numerics: no I/O, never prints. Every estimator documents its formula,
+//! the paper it comes from and the R call it reproduces (R survival 3.5-3 is
+//! the reference; see `tests/` for the golden comparisons).
+//!
+//! | module | estimator | R |
+//! |---|---|---|
+//! | [`km`] | Kaplan–Meier, Greenwood variance, CIs, quantiles, restricted mean | `survfit` |
+//! | [`logrank`] | log-rank / Fleming–Harrington G(ρ) k-sample tests | `survdiff` |
+//! | [`cox`] | Cox proportional hazards (Efron, Breslow, exact ties), concordance | `coxph` |
+//! | [`hypothesis`] | Fisher, chi-square, Wilcoxon rank-sum, Kruskal–Wallis | `fisher.test`, `chisq.test`, `wilcox.test` |
+//! | [`dist`] | distribution helpers (upper tails computed directly) | `pnorm`, `pchisq`, `qnorm` |
+
+pub mod cox;
+pub mod dist;
+pub mod error;
+pub mod hypothesis;
+pub mod km;
+pub mod logrank;
+
+pub use error::{Result, SurvError};
