@@ -32,6 +32,18 @@ pub enum SurvError {
     /// A test that needs at least two groups got fewer.
     #[error("need at least two groups with observations, found {0}")]
     TooFewGroups(usize),
+    /// A contingency table that cannot be analysed (ragged rows, fewer than
+    /// two rows/columns, a zero margin where the test needs positive margins).
+    #[error("invalid contingency table: {message}")]
+    InvalidTable { message: String },
+    /// An exact computation whose work would exceed the configured budget
+    /// (returned instead of hanging on a combinatorial blow-up).
+    #[error("{what}: exact computation too large (more than {limit} steps); use an asymptotic test")]
+    TooLarge { what: &'static str, limit: u64 },
+    /// The data leave the statistic undefined (e.g. zero variance because all
+    /// values are tied).
+    #[error("{what}: {message}")]
+    Degenerate { what: &'static str, message: String },
 }
 
 /// Result alias for survkit.

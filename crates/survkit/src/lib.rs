@@ -17,6 +17,7 @@ pub mod dist;
 pub mod error;
 pub mod hypothesis;
 pub mod km;
+pub mod linalg;
 pub mod logrank;
 
 pub use error::{Result, SurvError};
