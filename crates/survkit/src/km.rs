@@ -274,6 +274,10 @@ pub fn conf_limits(surv: f64, se: f64, conf_type: ConfType, z: f64) -> (f64, f64
         ConfType::None => (nan, nan),
         ConfType::Plain => {
             let w = z * se * surv;
+            if w.is_nan() {
+                // R: pmax(NaN, 0) is NaN (S = 0 with infinite se)
+                return (nan, nan);
+            }
             ((surv - w).max(0.0), (surv + w).min(1.0))
         }
         ConfType::Log => {
@@ -334,46 +338,48 @@ fn summary_median(y: &[f64], x: &[f64]) -> Option<f64> {
 /// R's `findq` (quantile.survfit): quantile p of the CDF `1 − y`, with the
 /// midpoint rule on flats and the end-of-curve rule.
 fn find_quantile(time: &[f64], surv: &[f64], p: f64) -> Option<f64> {
-    // x = c(0, time), y = c(0, 1 - surv), NA dropped, duplicated y dropped (first kept)
+    // x = c(0, time), y = c(0, 1 - surv); duplicated y dropped (first kept, NA == NA)
+    let xmax = *time.last().unwrap_or(&0.0);
     let mut xs: Vec<f64> = Vec::with_capacity(time.len() + 1);
     let mut ys: Vec<f64> = Vec::with_capacity(time.len() + 1);
-    let xmax = *time.last().unwrap_or(&0.0);
-    let mut last_y_nan = false;
-    for (i, (x, y)) in std::iter::once((0.0, 0.0))
-        .chain(time.iter().zip(surv).map(|(&t, &s)| (t, 1.0 - s)))
-        .enumerate()
-    {
-        if y.is_nan() {
-            if i == time.len() {
-                last_y_nan = true;
-            }
-            continue;
+    let mut max_y = f64::NEG_INFINITY;
+    let mut seen = std::collections::HashSet::new();
+    for (x, y) in std::iter::once((0.0, 0.0)).chain(time.iter().zip(surv).map(|(&t, &s)| (t, 1.0 - s))) {
+        if !y.is_nan() {
+            max_y = max_y.max(y);
         }
-        if ys.contains(&y) {
-            continue;
+        let key = if y.is_nan() { u64::MAX } else { (y + 0.0).to_bits() };
+        if seen.insert(key) {
+            xs.push(x);
+            ys.push(y);
         }
-        xs.push(x);
-        ys.push(y);
     }
-    let max_y = ys.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     if max_y < p {
         return None;
     }
     if p == 0.0 {
         return xs.first().copied();
     }
-    // approx(y ± tol, 1:n, p, "constant", f = 1): first index with y_k ± tol >= p
+    // approx(y ± tol, 1:n, p, "constant", f = 1) drops NA and orders the points by y
+    let mut pts: Vec<(f64, usize)> = ys
+        .iter()
+        .enumerate()
+        .filter(|(_, y)| !y.is_nan())
+        .map(|(i, &y)| (y, i))
+        .collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
     let first_at_least = |shift: f64| -> Option<usize> {
-        let n = ys.len();
-        if p < ys[0] + shift || p > ys[n - 1] + shift {
+        let lo = pts.first()?.0 + shift;
+        let hi = pts.last()?.0 + shift;
+        if p < lo || p > hi {
             return None;
         }
-        ys.iter().position(|&v| v + shift >= p)
+        pts.iter().find(|(v, _)| v + shift >= p).map(|&(_, i)| i)
     };
     let i1 = first_at_least(R_TOLERANCE);
     let i2 = first_at_least(-R_TOLERANCE);
     let yn = *ys.last()?;
-    if !last_y_nan && (p - yn).abs() < R_TOLERANCE {
+    if !yn.is_nan() && (p - yn).abs() < R_TOLERANCE {
         return i1.map(|i| (xs[i] + xmax) / 2.0);
     }
     match (i1, i2) {
@@ -460,7 +466,6 @@ impl KmFit {
     /// Survival at each requested time (ascending or not), as
     /// `summary(fit, times = times, extend = TRUE)`; intervals for counts start at 0.
     pub fn surv_at(&self, times: &[f64]) -> Vec<SurvAt> {
-        let z = z_for_level(self.conf_level);
         let mut order: Vec<usize> = (0..times.len()).collect();
         order.sort_by(|&a, &b| times[a].total_cmp(&times[b]));
         let mut out: Vec<Option<SurvAt>> = vec![None; times.len()];
@@ -484,7 +489,12 @@ impl KmFit {
                 Some(k) => (self.surv[k], self.std_err[k], self.cumhaz[k], self.std_chaz[k]),
                 None => (1.0, 0.0, 0.0, 0.0),
             };
-            let (lo, hi) = conf_limits(s, se_log, self.conf_type, z);
+            let (lo, hi) = match self.index_at(t) {
+                Some(k) => (self.lower[k], self.upper[k]),
+                // before the first time R's summary() uses the curve's start (1, 1)
+                None if self.conf_type == ConfType::None => (f64::NAN, f64::NAN),
+                None => (1.0, 1.0),
+            };
             out[oi] = Some(SurvAt {
                 time: t,
                 n_risk,

@@ -12,6 +12,7 @@
 //! | [`hypothesis`] | Fisher, chi-square, Wilcoxon rank-sum, Kruskal–Wallis | `fisher.test`, `chisq.test`, `wilcox.test` |
 //! | [`dist`] | distribution helpers (upper tails computed directly) | `pnorm`, `pchisq`, `qnorm` |
 
+pub mod concordance;
 pub mod cox;
 pub mod dist;
 pub mod error;
