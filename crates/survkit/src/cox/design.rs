@@ -1,0 +1,99 @@
+//! Model matrix for Cox regression: numeric columns and treatment-coded factors.
+//!
+//! A factor with levels `l₁ < l₂ < … < l_k` (first level = reference) becomes
+//! k − 1 indicator columns named `<column><level>`, as R's default
+//! `contr.treatment` names them (`celltypeadeno`, `factor(ph.ecog)2` in R when
+//! written as `factor(ph.ecog)`). Levels are sorted numerically when every
+//! label is a number, otherwise by byte order (R's C-locale `sort`), unless an
+//! explicit order is given.
+
+use serde::Serialize;
+
+/// Named numeric columns of the model matrix.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Design {
+    pub names: Vec<String>,
+    pub columns: Vec<Vec<f64>>,
+}
+
+/// Sort factor levels as R's `factor()` would by default.
+pub fn sorted_levels<'a, I: IntoIterator<Item = &'a str>>(labels: I) -> Vec<String> {
+    let mut lv: Vec<String> = labels.into_iter().map(str::to_string).collect();
+    lv.sort();
+    lv.dedup();
+    if lv.iter().all(|s| s.trim().parse::<f64>().is_ok()) {
+        lv.sort_by(|a, b| {
+            let x: f64 = a.trim().parse().unwrap_or(0.0);
+            let y: f64 = b.trim().parse().unwrap_or(0.0);
+            x.total_cmp(&y)
+        });
+    }
+    lv
+}
+
+impl Design {
+    /// Design from numeric columns.
+    pub fn from_numeric(cols: Vec<(String, Vec<f64>)>) -> Design {
+        let mut d = Design::default();
+        for (n, c) in cols {
+            d.add_numeric(&n, c);
+        }
+        d
+    }
+
+    /// Add a numeric covariate.
+    pub fn add_numeric(&mut self, name: &str, values: Vec<f64>) {
+        self.names.push(name.to_string());
+        self.columns.push(values);
+    }
+
+    /// Add a factor with treatment contrasts. `levels` fixes the order (first =
+    /// reference); `None` sorts the observed labels as R does. Returns the levels used.
+    pub fn add_factor(
+        &mut self,
+        name: &str,
+        labels: &[&str],
+        levels: Option<&[String]>,
+    ) -> Vec<String> {
+        let lv: Vec<String> = match levels {
+            Some(l) => l.to_vec(),
+            None => sorted_levels(labels.iter().copied()),
+        };
+        for level in lv.iter().skip(1) {
+            self.names.push(format!("{name}{level}"));
+            self.columns.push(
+                labels
+                    .iter()
+                    .map(|l| if l == level { 1.0 } else { 0.0 })
+                    .collect(),
+            );
+        }
+        lv
+    }
+
+    /// Number of columns.
+    pub fn len(&self) -> usize {
+        self.columns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.columns.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn factor_coding_matches_r_names() {
+        let mut d = Design::default();
+        let lv = d.add_factor("celltype", &["squamous", "adeno", "large", "adeno"], None);
+        assert_eq!(lv, vec!["adeno", "large", "squamous"]);
+        assert_eq!(d.names, vec!["celltypelarge", "celltypesquamous"]);
+        assert_eq!(d.columns[0], vec![0.0, 0.0, 1.0, 0.0]);
+        let mut e = Design::default();
+        e.add_factor("ecog", &["10", "2", "1"], None);
+        assert_eq!(e.names, vec!["ecog2", "ecog10"]);
+    }
+}
