@@ -344,11 +344,17 @@ fn find_quantile(time: &[f64], surv: &[f64], p: f64) -> Option<f64> {
     let mut ys: Vec<f64> = Vec::with_capacity(time.len() + 1);
     let mut max_y = f64::NEG_INFINITY;
     let mut seen = std::collections::HashSet::new();
-    for (x, y) in std::iter::once((0.0, 0.0)).chain(time.iter().zip(surv).map(|(&t, &s)| (t, 1.0 - s))) {
+    for (x, y) in
+        std::iter::once((0.0, 0.0)).chain(time.iter().zip(surv).map(|(&t, &s)| (t, 1.0 - s)))
+    {
         if !y.is_nan() {
             max_y = max_y.max(y);
         }
-        let key = if y.is_nan() { u64::MAX } else { (y + 0.0).to_bits() };
+        let key = if y.is_nan() {
+            u64::MAX
+        } else {
+            (y + 0.0).to_bits()
+        };
         if seen.insert(key) {
             xs.push(x);
             ys.push(y);
@@ -405,7 +411,11 @@ impl KmFit {
             let d = tab.n_event[k] as f64;
             if d > 0.0 {
                 s *= 1.0 - d / n;
-                g += if n > d { d / (n * (n - d)) } else { f64::INFINITY };
+                g += if n > d {
+                    d / (n * (n - d))
+                } else {
+                    f64::INFINITY
+                };
                 h += d / n;
                 vh += d / (n * n);
             }
@@ -486,7 +496,12 @@ impl KmFit {
                 0
             };
             let (s, se_log, ch, sch) = match self.index_at(t) {
-                Some(k) => (self.surv[k], self.std_err[k], self.cumhaz[k], self.std_chaz[k]),
+                Some(k) => (
+                    self.surv[k],
+                    self.std_err[k],
+                    self.cumhaz[k],
+                    self.std_chaz[k],
+                ),
                 None => (1.0, 0.0, 0.0, 0.0),
             };
             let (lo, hi) = match self.index_at(t) {

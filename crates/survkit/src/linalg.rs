@@ -114,7 +114,11 @@ mod tests {
 
     #[test]
     fn solves_and_inverts_spd() {
-        let a = vec![vec![4.0, 2.0, 0.6], vec![2.0, 3.0, 0.4], vec![0.6, 0.4, 2.0]];
+        let a = vec![
+            vec![4.0, 2.0, 0.6],
+            vec![2.0, 3.0, 0.4],
+            vec![0.6, 0.4, 2.0],
+        ];
         let mut f = a.clone();
         assert_eq!(ldl(&mut f, TOLER_CHOL), 3);
         let inv = ldl_inverse(&f);
@@ -135,7 +139,11 @@ mod tests {
     #[test]
     fn singular_column_is_dropped() {
         // third column = first + second
-        let a = vec![vec![2.0, 1.0, 3.0], vec![1.0, 2.0, 3.0], vec![3.0, 3.0, 6.0]];
+        let a = vec![
+            vec![2.0, 1.0, 3.0],
+            vec![1.0, 2.0, 3.0],
+            vec![3.0, 3.0, 6.0],
+        ];
         let mut f = a.clone();
         assert_eq!(ldl(&mut f, TOLER_CHOL), 2);
         let inv = ldl_inverse(&f);

@@ -91,7 +91,10 @@ pub fn logrank(
     let mut rows: Vec<(u64, u64)> = Vec::with_capacity(n);
     for i in 0..n {
         let s = strata.map_or(0, |s| s[i]) as u64;
-        rows.push((time_key(time[i]), (s << 33) | ((group[i] as u64) << 1) | event[i] as u64));
+        rows.push((
+            time_key(time[i]),
+            (s << 33) | ((group[i] as u64) << 1) | event[i] as u64,
+        ));
     }
     rows.sort_unstable_by_key(|&(t, tag)| ((tag >> 33), t));
 
@@ -137,7 +140,11 @@ pub fn logrank(
             let nr: f64 = at_risk.iter().sum();
             let d: f64 = d_g.iter().sum();
             if d > 0.0 {
-                let w = if opts.rho == 0.0 { 1.0 } else { km.powf(opts.rho) };
+                let w = if opts.rho == 0.0 {
+                    1.0
+                } else {
+                    km.powf(opts.rho)
+                };
                 for g in 0..k {
                     obs[g][s] += w * d_g[g];
                     exp[g][s] += w * d * at_risk[g] / nr;

@@ -16,16 +16,39 @@ fn check_curve(tag: &str, time: &[f64], event: &[bool], r: &Value, common_end: f
     ];
     let base = kaplan_meier(time, event, &KmOptions::default()).unwrap();
     assert_eq!(base.n as f64, r["n"].as_f64().unwrap(), "{tag} n");
-    assert_eq!(base.n_event_total as f64, r["n_event_total"].as_f64().unwrap());
+    assert_eq!(
+        base.n_event_total as f64,
+        r["n_event_total"].as_f64().unwrap()
+    );
     let f = |v: &[u64]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
     assert_vec(&format!("{tag} time"), &base.time, &r["time"], 0.0);
-    assert_vec(&format!("{tag} n_risk"), &f(&base.n_risk), &r["n_risk"], 0.0);
-    assert_vec(&format!("{tag} n_event"), &f(&base.n_event), &r["n_event"], 0.0);
-    assert_vec(&format!("{tag} n_censor"), &f(&base.n_censor), &r["n_censor"], 0.0);
+    assert_vec(
+        &format!("{tag} n_risk"),
+        &f(&base.n_risk),
+        &r["n_risk"],
+        0.0,
+    );
+    assert_vec(
+        &format!("{tag} n_event"),
+        &f(&base.n_event),
+        &r["n_event"],
+        0.0,
+    );
+    assert_vec(
+        &format!("{tag} n_censor"),
+        &f(&base.n_censor),
+        &r["n_censor"],
+        0.0,
+    );
     assert_vec(&format!("{tag} surv"), &base.surv, &r["surv"], TOL);
     assert_vec(&format!("{tag} std_err"), &base.std_err, &r["std_err"], TOL);
     assert_vec(&format!("{tag} cumhaz"), &base.cumhaz, &r["cumhaz"], TOL);
-    assert_vec(&format!("{tag} std_chaz"), &base.std_chaz, &r["std_chaz"], TOL);
+    assert_vec(
+        &format!("{tag} std_chaz"),
+        &base.std_chaz,
+        &r["std_chaz"],
+        TOL,
+    );
     for (key, ct) in ctypes {
         let fit: KmFit = kaplan_meier(
             time,
@@ -37,19 +60,54 @@ fn check_curve(tag: &str, time: &[f64], event: &[bool], r: &Value, common_end: f
         )
         .unwrap();
         let t = format!("{tag} {key}");
-        assert_vec(&format!("{t} lower"), &fit.lower, &r["ci"][key]["lower"], TOL);
-        assert_vec(&format!("{t} upper"), &fit.upper, &r["ci"][key]["upper"], TOL);
+        assert_vec(
+            &format!("{t} lower"),
+            &fit.lower,
+            &r["ci"][key]["lower"],
+            TOL,
+        );
+        assert_vec(
+            &format!("{t} upper"),
+            &fit.upper,
+            &r["ci"][key]["upper"],
+            TOL,
+        );
         let m = fit.median();
         let rm = &r["median"][key];
         assert_close(&format!("{t} median"), opt(m.estimate), &rm["median"], TOL);
-        assert_close(&format!("{t} median lower"), opt(m.lower), &rm["lower"], TOL);
-        assert_close(&format!("{t} median upper"), opt(m.upper), &rm["upper"], TOL);
+        assert_close(
+            &format!("{t} median lower"),
+            opt(m.lower),
+            &rm["lower"],
+            TOL,
+        );
+        assert_close(
+            &format!("{t} median upper"),
+            opt(m.upper),
+            &rm["upper"],
+            TOL,
+        );
         let rq = &r["quantiles"][key];
         for (i, p) in rq["probs"].as_array().unwrap().iter().enumerate() {
             let q = fit.quantile(p.as_f64().unwrap());
-            assert_close(&format!("{t} q{p}"), opt(q.estimate), &rq["quantile"][i], TOL);
-            assert_close(&format!("{t} q{p} lower"), opt(q.lower), &rq["lower"][i], TOL);
-            assert_close(&format!("{t} q{p} upper"), opt(q.upper), &rq["upper"][i], TOL);
+            assert_close(
+                &format!("{t} q{p}"),
+                opt(q.estimate),
+                &rq["quantile"][i],
+                TOL,
+            );
+            assert_close(
+                &format!("{t} q{p} lower"),
+                opt(q.lower),
+                &rq["lower"][i],
+                TOL,
+            );
+            assert_close(
+                &format!("{t} q{p} upper"),
+                opt(q.upper),
+                &rq["upper"][i],
+                TOL,
+            );
         }
         if let Some(lm) = r.get("landmarks") {
             let times: Vec<f64> = lm["times"]
@@ -60,16 +118,56 @@ fn check_curve(tag: &str, time: &[f64], event: &[bool], r: &Value, common_end: f
                 .collect();
             let at = fit.surv_at(&times);
             let g = |f: &dyn Fn(&survkit::km::SurvAt) -> f64| at.iter().map(f).collect::<Vec<_>>();
-            assert_vec(&format!("{t} lm lower"), &g(&|a| a.lower), &lm["ci"][key]["lower"], TOL);
-            assert_vec(&format!("{t} lm upper"), &g(&|a| a.upper), &lm["ci"][key]["upper"], TOL);
+            assert_vec(
+                &format!("{t} lm lower"),
+                &g(&|a| a.lower),
+                &lm["ci"][key]["lower"],
+                TOL,
+            );
+            assert_vec(
+                &format!("{t} lm upper"),
+                &g(&|a| a.upper),
+                &lm["ci"][key]["upper"],
+                TOL,
+            );
             if ct == ConfType::Log {
-                assert_vec(&format!("{t} lm n_risk"), &g(&|a| a.n_risk as f64), &lm["n_risk"], 0.0);
-                assert_vec(&format!("{t} lm n_event"), &g(&|a| a.n_event as f64), &lm["n_event"], 0.0);
-                assert_vec(&format!("{t} lm n_censor"), &g(&|a| a.n_censor as f64), &lm["n_censor"], 0.0);
+                assert_vec(
+                    &format!("{t} lm n_risk"),
+                    &g(&|a| a.n_risk as f64),
+                    &lm["n_risk"],
+                    0.0,
+                );
+                assert_vec(
+                    &format!("{t} lm n_event"),
+                    &g(&|a| a.n_event as f64),
+                    &lm["n_event"],
+                    0.0,
+                );
+                assert_vec(
+                    &format!("{t} lm n_censor"),
+                    &g(&|a| a.n_censor as f64),
+                    &lm["n_censor"],
+                    0.0,
+                );
                 assert_vec(&format!("{t} lm surv"), &g(&|a| a.surv), &lm["surv"], TOL);
-                assert_vec(&format!("{t} lm se"), &g(&|a| a.std_err), &lm["std_err_surv"], TOL);
-                assert_vec(&format!("{t} lm cumhaz"), &g(&|a| a.cumhaz), &lm["cumhaz"], TOL);
-                assert_vec(&format!("{t} lm std_chaz"), &g(&|a| a.std_chaz), &lm["std_chaz"], TOL);
+                assert_vec(
+                    &format!("{t} lm se"),
+                    &g(&|a| a.std_err),
+                    &lm["std_err_surv"],
+                    TOL,
+                );
+                assert_vec(
+                    &format!("{t} lm cumhaz"),
+                    &g(&|a| a.cumhaz),
+                    &lm["cumhaz"],
+                    TOL,
+                );
+                assert_vec(
+                    &format!("{t} lm std_chaz"),
+                    &g(&|a| a.std_chaz),
+                    &lm["std_chaz"],
+                    TOL,
+                );
             }
         }
     }
@@ -80,19 +178,24 @@ fn check_curve(tag: &str, time: &[f64], event: &[bool], r: &Value, common_end: f
             ("tau", rm["tau"]["end_time"].as_f64().unwrap_or(f64::NAN)),
         ] {
             let x = base.rmean(end);
-            assert_close(&format!("{tag} rmean {key} end"), x.end_time, &rm[key]["end_time"], 0.0);
-            assert_close(&format!("{tag} rmean {key}"), x.rmean, &rm[key]["rmean"], TOL);
+            assert_close(
+                &format!("{tag} rmean {key} end"),
+                x.end_time,
+                &rm[key]["end_time"],
+                0.0,
+            );
+            assert_close(
+                &format!("{tag} rmean {key}"),
+                x.rmean,
+                &rm[key]["rmean"],
+                TOL,
+            );
             assert_close(&format!("{tag} rmean {key} se"), x.se, &rm[key]["se"], TOL);
         }
     }
 }
 
-fn split_by_group(
-    f: &Frame,
-    ds: &str,
-    var: &str,
-    level: &str,
-) -> (Vec<f64>, Vec<bool>) {
+fn split_by_group(f: &Frame, ds: &str, var: &str, level: &str) -> (Vec<f64>, Vec<bool>) {
     let (time, event) = surv_data(f, ds);
     let g = f.col(var);
     let mut t = vec![];
@@ -130,7 +233,13 @@ fn run(file: &str, reverse: bool) {
             for c in curves {
                 let level = match c.get("level") {
                     Some(l) => l.as_str().unwrap().to_string(),
-                    None => c["strata"].as_str().unwrap().split_once('=').unwrap().1.to_string(),
+                    None => c["strata"]
+                        .as_str()
+                        .unwrap()
+                        .split_once('=')
+                        .unwrap()
+                        .1
+                        .to_string(),
                 };
                 groups.push((level.clone(), split_by_group(&f, ds, var, &level)));
             }
@@ -153,16 +262,36 @@ fn run(file: &str, reverse: bool) {
 
 fn check_reverse(tag: &str, fit: &KmFit, r: &Value) {
     let m = fit.median();
-    assert_close(&format!("{tag} fu median"), opt(m.estimate), &r["median"], TOL);
+    assert_close(
+        &format!("{tag} fu median"),
+        opt(m.estimate),
+        &r["median"],
+        TOL,
+    );
     assert_close(&format!("{tag} fu lower"), opt(m.lower), &r["lower"], TOL);
     assert_close(&format!("{tag} fu upper"), opt(m.upper), &r["upper"], TOL);
     assert_vec(&format!("{tag} fu surv"), &fit.surv, &r["surv"], TOL);
     let rq = &r["quantiles"];
     for (i, p) in rq["probs"].as_array().unwrap().iter().enumerate() {
         let q = fit.quantile(p.as_f64().unwrap());
-        assert_close(&format!("{tag} fu q{p}"), opt(q.estimate), &rq["quantile"][i], TOL);
-        assert_close(&format!("{tag} fu q{p} lo"), opt(q.lower), &rq["lower"][i], TOL);
-        assert_close(&format!("{tag} fu q{p} hi"), opt(q.upper), &rq["upper"][i], TOL);
+        assert_close(
+            &format!("{tag} fu q{p}"),
+            opt(q.estimate),
+            &rq["quantile"][i],
+            TOL,
+        );
+        assert_close(
+            &format!("{tag} fu q{p} lo"),
+            opt(q.lower),
+            &rq["lower"][i],
+            TOL,
+        );
+        assert_close(
+            &format!("{tag} fu q{p} hi"),
+            opt(q.upper),
+            &rq["upper"][i],
+            TOL,
+        );
     }
 }
 

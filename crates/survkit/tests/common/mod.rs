@@ -123,7 +123,13 @@ pub fn assert_vec(what: &str, a: &[f64], b: &Value, tol: f64) {
         Value::Array(v) => v.clone(),
         other => vec![other.clone()],
     };
-    assert_eq!(a.len(), arr.len(), "{what}: length {} vs R {}", a.len(), arr.len());
+    assert_eq!(
+        a.len(),
+        arr.len(),
+        "{what}: length {} vs R {}",
+        a.len(),
+        arr.len()
+    );
     for (i, (x, y)) in a.iter().zip(&arr).enumerate() {
         assert!(close(*x, y, tol), "{what}[{i}]: got {x}, R has {y}");
     }
