@@ -1,1 +1,210 @@
-fn main() {}
+//! `survstudy` — command-line front end. Argument parsing and exit codes only:
+//! 0 = ok, 1 = analysis problem, 2 = bad input or usage.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use survkit::cox::CoxOptions;
+use survkit::km::KmOptions;
+use survstudy::adhoc::{self, AdhocError, EventSpec, SurvSpec};
+
+#[derive(Parser)]
+#[command(name = "survstudy", version, about = "Clinical survival studies, end to end, exact to R's survival package")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct SurvArgs {
+    /// CSV file (header row; blank or NA = missing)
+    #[arg(long)]
+    data: PathBuf,
+    /// Time column (numeric, >= 0)
+    #[arg(long)]
+    time: String,
+    /// Event column: COL (1/true/yes = event, 0/false/no = censored) or COL=VALUE (event when COL equals VALUE)
+    #[arg(long)]
+    event: String,
+    /// Print one JSON document instead of a table
+    #[arg(long)]
+    json: bool,
+}
+
+impl SurvArgs {
+    fn spec(&self) -> SurvSpec {
+        SurvSpec {
+            data: self.data.clone(),
+            time: self.time.clone(),
+            event: EventSpec::parse(&self.event),
+        }
+    }
+}
+
+fn list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(|x| x.trim().to_string())
+        .filter(|x| !x.is_empty())
+        .collect()
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Kaplan-Meier curves, medians, survival at times (R survfit)
+    Km {
+        #[command(flatten)]
+        surv: SurvArgs,
+        /// Group column (one curve per level)
+        #[arg(long)]
+        group: Option<String>,
+        /// CI transform: log (default), log-log, plain, logit, arcsin
+        #[arg(long, default_value = "log")]
+        conf_type: String,
+        /// Confidence level
+        #[arg(long, default_value_t = 0.95)]
+        conf_level: f64,
+        /// Survival at these times, comma-separated (R summary(fit, times=))
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Log-rank / Fleming-Harrington tests (R survdiff)
+    Logrank {
+        #[command(flatten)]
+        surv: SurvArgs,
+        /// Group column
+        #[arg(long)]
+        group: String,
+        /// Stratification column
+        #[arg(long)]
+        strata: Option<String>,
+        /// Fleming-Harrington rho (0 = log-rank, 1 = Peto-Peto)
+        #[arg(long, default_value_t = 0.0)]
+        rho: f64,
+    },
+    /// Cox proportional hazards regression (R coxph)
+    Cox {
+        #[command(flatten)]
+        surv: SurvArgs,
+        /// Covariate columns, comma-separated
+        #[arg(long)]
+        covariates: String,
+        /// Columns to treat as categorical (treatment coding, first sorted level = reference)
+        #[arg(long)]
+        factor: Option<String>,
+        /// Stratification column
+        #[arg(long)]
+        strata: Option<String>,
+        /// Ties: efron (default) or breslow
+        #[arg(long, default_value = "efron")]
+        ties: String,
+    },
+}
+
+fn run(cli: Cli) -> Result<(), AdhocError> {
+    match cli.command {
+        Command::Km {
+            surv,
+            group,
+            conf_type,
+            conf_level,
+            at,
+        } => {
+            if !(conf_level > 0.0 && conf_level < 1.0) {
+                return Err(AdhocError::Usage(format!(
+                    "--conf-level {conf_level} is not in (0, 1)"
+                )));
+            }
+            let at = match at {
+                Some(s) => list(&s)
+                    .iter()
+                    .map(|t| {
+                        t.parse::<f64>()
+                            .map_err(|_| AdhocError::Usage(format!("--at: '{t}' is not a number")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+                None => vec![],
+            };
+            let args = adhoc::KmArgs {
+                surv: surv.spec(),
+                group,
+                km: KmOptions {
+                    conf_type: adhoc::parse_conf_type(&conf_type)?,
+                    conf_level,
+                },
+                at,
+            };
+            let rep = adhoc::km(&args)?;
+            if surv.json {
+                println!("{}", rep.to_json());
+            } else {
+                print!("{rep}");
+            }
+        }
+        Command::Logrank {
+            surv,
+            group,
+            strata,
+            rho,
+        } => {
+            let args = adhoc::LogrankArgs {
+                surv: surv.spec(),
+                group,
+                strata,
+                rho,
+            };
+            let rep = adhoc::logrank_cmd(&args)?;
+            if surv.json {
+                println!("{}", rep.to_json());
+            } else {
+                print!("{rep}");
+            }
+        }
+        Command::Cox {
+            surv,
+            covariates,
+            factor,
+            strata,
+            ties,
+        } => {
+            let args = adhoc::CoxArgs {
+                surv: surv.spec(),
+                covariates: list(&covariates),
+                factors: factor.as_deref().map(list).unwrap_or_default(),
+                strata,
+                cox: CoxOptions {
+                    ties: adhoc::parse_ties(&ties)?,
+                    ..Default::default()
+                },
+            };
+            let rep = adhoc::cox_cmd(&args)?;
+            for w in &rep.fit.warnings {
+                eprintln!("survstudy cox: warning: {w}");
+            }
+            if surv.json {
+                println!("{}", rep.to_json());
+            } else {
+                print!("{rep}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("survstudy: error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}

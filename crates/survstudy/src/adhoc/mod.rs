@@ -1,0 +1,627 @@
+//! Ad-hoc analyses of a CSV file: `survstudy km`, `logrank`, `cox`.
+//!
+//! Each command reads only the columns it uses ([`table`]), drops rows with a
+//! missing value in any of them (R's `na.omit`; counted as `n_dropped`),
+//! validates the rest (a negative time or an event value that is not 0/1 is a
+//! clear error naming the line, column and value), and returns a plain result
+//! that prints either as R-like text or as one JSON document.
+
+pub mod format;
+pub mod table;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+use survkit::cox::{cox_fit, CoxFit, CoxOptions, Design, Ties};
+use survkit::km::{kaplan_meier, ConfType, KmFit, KmOptions};
+use survkit::logrank::{logrank, LogrankOptions, LogrankResult};
+use thiserror::Error;
+
+use table::{read_columns, ColKind, Column, Request, TableError, MISSING};
+
+/// Errors of the ad-hoc commands. `Input` errors are the user's data or flags
+/// (exit 2); `Analysis` errors come from the statistics (exit 1).
+#[derive(Debug, Error)]
+pub enum AdhocError {
+    #[error("{file}: {source}")]
+    Table { file: String, source: TableError },
+    #[error("{file}: line {line}, column '{column}': {message} (value '{value}')")]
+    Value {
+        file: String,
+        line: usize,
+        column: String,
+        value: String,
+        message: String,
+    },
+    #[error("{0}")]
+    Usage(String),
+    #[error("analysis failed: {0}")]
+    Analysis(#[from] survkit::SurvError),
+}
+
+impl AdhocError {
+    /// Process exit code: 2 for bad input or usage, 1 for analysis problems.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            AdhocError::Analysis(_) => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// `COL` or `COL=VALUE`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventSpec {
+    pub column: String,
+    /// Event when the cell equals this value; `None` = 1/true/yes is an event, 0/false/no censored.
+    pub value: Option<String>,
+}
+
+impl EventSpec {
+    pub fn parse(s: &str) -> EventSpec {
+        match s.split_once('=') {
+            Some((c, v)) => EventSpec {
+                column: c.trim().to_string(),
+                value: Some(v.trim().to_string()),
+            },
+            None => EventSpec {
+                column: s.trim().to_string(),
+                value: None,
+            },
+        }
+    }
+}
+
+/// Common inputs: data file, time and event columns.
+#[derive(Debug, Clone)]
+pub struct SurvSpec {
+    pub data: PathBuf,
+    pub time: String,
+    pub event: EventSpec,
+}
+
+fn file_name(p: &Path) -> String {
+    p.display().to_string()
+}
+
+fn truthy(label: &str) -> Option<bool> {
+    let l = label.trim().to_ascii_lowercase();
+    match l.as_str() {
+        "1" | "true" | "yes" | "y" | "t" => Some(true),
+        "0" | "false" | "no" | "n" | "f" => Some(false),
+        _ => match l.parse::<f64>() {
+            Ok(v) if v == 1.0 => Some(true),
+            Ok(v) if v == 0.0 => Some(false),
+            _ => None,
+        },
+    }
+}
+
+fn same_value(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim(), b.trim());
+    if a == b {
+        return true;
+    }
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Extra columns an analysis needs besides time and event.
+struct Loaded {
+    time: Vec<f64>,
+    event: Vec<bool>,
+    /// Extra columns, rows already filtered.
+    extra: Vec<Column>,
+    n_dropped: usize,
+    n_read: usize,
+}
+
+fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loaded, AdhocError> {
+    let file = file_name(&spec.data);
+    let mut req = vec![
+        Request {
+            name: spec.time.clone(),
+            kind: ColKind::Number,
+        },
+        Request {
+            name: spec.event.column.clone(),
+            kind: ColKind::Text,
+        },
+    ];
+    req.extend(extra.iter().map(|(n, k)| Request {
+        name: n.clone(),
+        kind: *k,
+    }));
+    let tab = read_columns(&spec.data, &req).map_err(|source| AdhocError::Table {
+        file: file.clone(),
+        source,
+    })?;
+    if tab.n_rows == 0 {
+        return Err(AdhocError::Table {
+            file,
+            source: TableError::Empty,
+        });
+    }
+    let mut cols = tab.columns.into_iter();
+    let time = match cols.next() {
+        Some(Column::Number(v)) => v,
+        _ => unreachable!(),
+    };
+    let (ecodes, elevels) = match cols.next() {
+        Some(Column::Text { codes, levels }) => (codes, levels),
+        _ => unreachable!(),
+    };
+    // event value of each level
+    let mut level_event: Vec<Option<bool>> = Vec::with_capacity(elevels.len());
+    for l in &elevels {
+        level_event.push(match &spec.event.value {
+            Some(v) => Some(same_value(l, v)),
+            None => truthy(l),
+        });
+    }
+    let extra_cols: Vec<Column> = cols.collect();
+    let n = time.len();
+    let mut keep = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = time[i];
+        let missing = t.is_nan() || ecodes[i] == MISSING || extra_cols.iter().any(|c| c.is_missing(i));
+        if missing {
+            continue;
+        }
+        if !(t.is_finite() && t >= 0.0) {
+            return Err(AdhocError::Value {
+                file,
+                line: tab_line(i),
+                column: tab.names[0].clone(),
+                value: format!("{t}"),
+                message: "time must be a finite number >= 0".into(),
+            });
+        }
+        if level_event[ecodes[i] as usize].is_none() {
+            return Err(AdhocError::Value {
+                file,
+                line: tab_line(i),
+                column: tab.names[1].clone(),
+                value: elevels[ecodes[i] as usize].clone(),
+                message: "event value is not 0/1 (or yes/no, true/false); use --event COL=VALUE to name the event value".into(),
+            });
+        }
+        keep.push(i);
+    }
+    let all = keep.len() == n;
+    let pick_f = |v: Vec<f64>| -> Vec<f64> {
+        if all {
+            v
+        } else {
+            keep.iter().map(|&i| v[i]).collect()
+        }
+    };
+    let event: Vec<bool> = keep
+        .iter()
+        .map(|&i| level_event[ecodes[i] as usize] == Some(true))
+        .collect();
+    let extra: Vec<Column> = extra_cols
+        .into_iter()
+        .map(|c| match c {
+            Column::Number(v) => Column::Number(pick_f(v)),
+            Column::Text { codes, levels } => Column::Text {
+                codes: if all {
+                    codes
+                } else {
+                    keep.iter().map(|&i| codes[i]).collect()
+                },
+                levels,
+            },
+        })
+        .collect();
+    Ok(Loaded {
+        time: pick_f(time),
+        event,
+        extra,
+        n_dropped: n - keep.len(),
+        n_read: n,
+    })
+}
+
+fn tab_line(row: usize) -> usize {
+    row + 2
+}
+
+/// Ordered group labels and per-row group index (levels sorted as R's `factor()`).
+fn group_index(col: Column) -> (Vec<String>, Vec<usize>) {
+    match col {
+        Column::Text { codes, levels } => {
+            let used: Vec<bool> = {
+                let mut u = vec![false; levels.len()];
+                for &c in &codes {
+                    u[c as usize] = true;
+                }
+                u
+            };
+            let present: Vec<&str> = levels
+                .iter()
+                .zip(&used)
+                .filter(|(_, u)| **u)
+                .map(|(l, _)| l.as_str())
+                .collect();
+            let sorted = survkit::cox::design::sorted_levels(present);
+            let pos: Vec<usize> = levels
+                .iter()
+                .map(|l| sorted.iter().position(|s| s == l).unwrap_or(usize::MAX))
+                .collect();
+            (sorted, codes.iter().map(|&c| pos[c as usize]).collect())
+        }
+        Column::Number(_) => unreachable!("groups are read as text"),
+    }
+}
+
+/// JSON number: NaN → null, ±∞ → "Inf"/"-Inf" (the oracle's convention).
+pub fn num(x: f64) -> Value {
+    if x.is_nan() {
+        Value::Null
+    } else if x == f64::INFINITY {
+        Value::String("Inf".into())
+    } else if x == f64::NEG_INFINITY {
+        Value::String("-Inf".into())
+    } else {
+        json!(x)
+    }
+}
+
+fn nums(v: &[f64]) -> Value {
+    Value::Array(v.iter().map(|&x| num(x)).collect())
+}
+
+fn opt_num(x: Option<f64>) -> Value {
+    x.map_or(Value::Null, num)
+}
+
+// ---------------------------------------------------------------- km
+
+/// Options of `survstudy km`.
+#[derive(Debug, Clone)]
+pub struct KmArgs {
+    pub surv: SurvSpec,
+    pub group: Option<String>,
+    pub km: KmOptions,
+    pub at: Vec<f64>,
+}
+
+/// One curve of `survstudy km`.
+#[derive(Debug, Clone)]
+pub struct KmGroup {
+    pub label: String,
+    pub strata: String,
+    pub fit: KmFit,
+}
+
+/// Result of `survstudy km`.
+#[derive(Debug, Clone)]
+pub struct KmReport {
+    pub n_dropped: usize,
+    pub n_read: usize,
+    pub groups: Vec<KmGroup>,
+    pub rmean_end: f64,
+    pub at: Vec<f64>,
+}
+
+/// Run `survstudy km`.
+pub fn km(args: &KmArgs) -> Result<KmReport, AdhocError> {
+    let extra: Vec<(String, ColKind)> = args
+        .group
+        .iter()
+        .map(|g| (g.clone(), ColKind::Text))
+        .collect();
+    let d = load(&args.surv, &extra)?;
+    if d.time.is_empty() {
+        return Err(AdhocError::Usage(format!(
+            "{}: no rows left after dropping {} with missing values",
+            file_name(&args.surv.data),
+            d.n_dropped
+        )));
+    }
+    let mut groups = vec![];
+    match (&args.group, d.extra.into_iter().next()) {
+        (Some(gname), Some(col)) => {
+            let (labels, gi) = group_index(col);
+            let k = labels.len();
+            let mut parts: Vec<(Vec<f64>, Vec<bool>)> = vec![(vec![], vec![]); k];
+            for i in 0..d.time.len() {
+                parts[gi[i]].0.push(d.time[i]);
+                parts[gi[i]].1.push(d.event[i]);
+            }
+            // fit the groups on both cores; order (and so results) fixed
+            let fits: Vec<survkit::Result<KmFit>> = std::thread::scope(|s| {
+                let handles: Vec<_> = parts
+                    .iter()
+                    .map(|(t, e)| s.spawn(|| kaplan_meier(t, e, &args.km)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("km thread"))
+                    .collect()
+            });
+            for (label, fit) in labels.into_iter().zip(fits) {
+                groups.push(KmGroup {
+                    strata: format!("{gname}={label}"),
+                    label,
+                    fit: fit?,
+                });
+            }
+        }
+        _ => groups.push(KmGroup {
+            label: "all".into(),
+            strata: "all".into(),
+            fit: kaplan_meier(&d.time, &d.event, &args.km)?,
+        }),
+    }
+    let rmean_end = groups
+        .iter()
+        .map(|g| g.fit.last_time())
+        .fold(0.0, f64::max);
+    Ok(KmReport {
+        n_dropped: d.n_dropped,
+        n_read: d.n_read,
+        groups,
+        rmean_end,
+        at: args.at.clone(),
+    })
+}
+
+impl KmReport {
+    /// The `--json` document.
+    pub fn to_json(&self) -> Value {
+        let groups: Vec<Value> = self
+            .groups
+            .iter()
+            .map(|g| {
+                let f = &g.fit;
+                let m = f.median();
+                let r = f.rmean(self.rmean_end);
+                let at: Vec<Value> = f
+                    .surv_at(&self.at)
+                    .iter()
+                    .map(|a| {
+                        json!({"time": num(a.time), "n_risk": a.n_risk, "n_event": a.n_event,
+                               "n_censor": a.n_censor, "surv": num(a.surv), "std_err": num(a.std_err),
+                               "lower": num(a.lower), "upper": num(a.upper)})
+                    })
+                    .collect();
+                json!({
+                    "group": g.label, "strata": g.strata, "n": f.n, "events": f.n_event_total,
+                    "time": nums(&f.time), "n_risk": f.n_risk, "n_event": f.n_event, "n_censor": f.n_censor,
+                    "surv": nums(&f.surv), "std_err": nums(&f.std_err),
+                    "lower": nums(&f.lower), "upper": nums(&f.upper),
+                    "cumhaz": nums(&f.cumhaz), "std_chaz": nums(&f.std_chaz),
+                    "median": opt_num(m.estimate), "median_lower": opt_num(m.lower), "median_upper": opt_num(m.upper),
+                    "rmean": num(r.rmean), "rmean_se": num(r.se), "rmean_end": num(r.end_time),
+                    "at": at,
+                })
+            })
+            .collect();
+        let (ct, cl) = self
+            .groups
+            .first()
+            .map_or((ConfType::Log, 0.95), |g| (g.fit.conf_type, g.fit.conf_level));
+        json!({
+            "command": "km",
+            "conventions": {"conf_type": ct.as_str(), "conf_level": cl,
+                "std_err": "standard error of -log S (Greenwood), as R survfit std.err; at[].std_err is the SE of S",
+                "median": "R summary(survfit) rule (first time S <= 0.5; midpoint on an exact 0.5 flat)",
+                "rmean": "area under S to the largest observed time over all groups (R print rmean='common')"},
+            "n_read": self.n_read, "n_dropped": self.n_dropped, "groups": groups,
+        })
+    }
+}
+
+// ---------------------------------------------------------------- logrank
+
+/// Options of `survstudy logrank`.
+#[derive(Debug, Clone)]
+pub struct LogrankArgs {
+    pub surv: SurvSpec,
+    pub group: String,
+    pub strata: Option<String>,
+    pub rho: f64,
+}
+
+/// Result of `survstudy logrank`.
+#[derive(Debug, Clone)]
+pub struct LogrankReport {
+    pub n_dropped: usize,
+    pub n_read: usize,
+    pub group: String,
+    pub labels: Vec<String>,
+    pub strata_labels: Option<Vec<String>>,
+    pub result: LogrankResult,
+}
+
+/// Run `survstudy logrank`.
+pub fn logrank_cmd(args: &LogrankArgs) -> Result<LogrankReport, AdhocError> {
+    let mut extra = vec![(args.group.clone(), ColKind::Text)];
+    if let Some(s) = &args.strata {
+        extra.push((s.clone(), ColKind::Text));
+    }
+    let d = load(&args.surv, &extra)?;
+    let mut cols = d.extra.into_iter();
+    let (labels, gi) = group_index(cols.next().expect("group column"));
+    let strata = cols.next().map(group_index);
+    let result = logrank(
+        &d.time,
+        &d.event,
+        &gi,
+        strata.as_ref().map(|s| s.1.as_slice()),
+        &LogrankOptions { rho: args.rho },
+    )?;
+    Ok(LogrankReport {
+        n_dropped: d.n_dropped,
+        n_read: d.n_read,
+        group: args.group.clone(),
+        labels,
+        strata_labels: strata.map(|s| s.0),
+        result,
+    })
+}
+
+impl LogrankReport {
+    pub fn to_json(&self) -> Value {
+        let r = &self.result;
+        let groups: Vec<String> = self
+            .labels
+            .iter()
+            .map(|l| format!("{}={}", self.group, l))
+            .collect();
+        json!({
+            "command": "logrank",
+            "conventions": {"rho": r.rho, "test": if r.rho == 0.0 { "log-rank (Mantel-Haenszel)" } else { "Fleming-Harrington G(rho), weights S(t-)^rho" },
+                            "chisq": "(O-E)' V^- (O-E) over groups with E > 0, first left out, as R survdiff"},
+            "n_read": self.n_read, "n_dropped": self.n_dropped,
+            "groups": groups, "n": r.n,
+            "observed": nums(&r.observed), "expected": nums(&r.expected), "o_minus_e": nums(&r.o_minus_e),
+            "var": r.var.iter().map(|row| nums(row)).collect::<Vec<_>>(),
+            "chisq": num(r.chisq), "df": r.df, "p": num(r.p), "rho": r.rho,
+            "strata": self.strata_labels,
+        })
+    }
+}
+
+// ---------------------------------------------------------------- cox
+
+/// Options of `survstudy cox`.
+#[derive(Debug, Clone)]
+pub struct CoxArgs {
+    pub surv: SurvSpec,
+    pub covariates: Vec<String>,
+    pub factors: Vec<String>,
+    pub strata: Option<String>,
+    pub cox: CoxOptions,
+}
+
+/// Result of `survstudy cox`.
+#[derive(Debug, Clone)]
+pub struct CoxReport {
+    pub n_dropped: usize,
+    pub n_read: usize,
+    pub fit: CoxFit,
+    pub strata: Option<String>,
+    /// Reference level of each factor.
+    pub references: Vec<(String, String)>,
+}
+
+/// Run `survstudy cox`.
+pub fn cox_cmd(args: &CoxArgs) -> Result<CoxReport, AdhocError> {
+    let mut vars: Vec<String> = args.covariates.clone();
+    for f in &args.factors {
+        if !vars.contains(f) {
+            vars.push(f.clone());
+        }
+    }
+    if vars.is_empty() {
+        return Err(AdhocError::Usage("--covariates needs at least one column".into()));
+    }
+    let mut extra: Vec<(String, ColKind)> = vars
+        .iter()
+        .map(|v| {
+            let k = if args.factors.contains(v) {
+                ColKind::Text
+            } else {
+                ColKind::Number
+            };
+            (v.clone(), k)
+        })
+        .collect();
+    if let Some(s) = &args.strata {
+        extra.push((s.clone(), ColKind::Text));
+    }
+    let d = load(&args.surv, &extra).map_err(|e| match e {
+        AdhocError::Table {
+            file,
+            source: TableError::NotNumber { line, column, value },
+        } => AdhocError::Value {
+            file,
+            line,
+            column: column.clone(),
+            value,
+            message: if column == args.surv.time {
+                "time is not a number".to_string()
+            } else {
+                format!("not a number (list it in --factor {column} to treat it as categorical)")
+            },
+        },
+        other => other,
+    })?;
+    let mut design = Design::default();
+    let mut references = vec![];
+    let mut cols = d.extra.into_iter();
+    for v in &vars {
+        match cols.next().expect("covariate column") {
+            Column::Number(x) => design.add_numeric(v, x),
+            Column::Text { codes, levels } => {
+                let labels: Vec<&str> = codes.iter().map(|&c| levels[c as usize].as_str()).collect();
+                let lv = design.add_factor(v, &labels, None);
+                if let Some(r) = lv.first() {
+                    references.push((v.clone(), r.clone()));
+                }
+            }
+        }
+    }
+    let strata = cols.next().map(|c| group_index(c).1);
+    let fit = cox_fit(&d.time, &d.event, &design, strata.as_deref(), &args.cox)?;
+    Ok(CoxReport {
+        n_dropped: d.n_dropped,
+        n_read: d.n_read,
+        fit,
+        strata: args.strata.clone(),
+        references,
+    })
+}
+
+fn test_json(t: &survkit::cox::TestStat) -> Value {
+    json!({"stat": num(t.stat), "df": t.df, "p": num(t.p)})
+}
+
+impl CoxReport {
+    pub fn to_json(&self) -> Value {
+        let f = &self.fit;
+        let terms: Vec<Value> = f
+            .terms
+            .iter()
+            .map(|t| {
+                json!({"term": t.term, "coef": num(t.coef), "se": num(t.se), "z": num(t.z), "p": num(t.p),
+                       "hr": num(t.hr), "hr_lower": num(t.hr_lower), "hr_upper": num(t.hr_upper),
+                       "possibly_infinite": t.possibly_infinite})
+            })
+            .collect();
+        json!({
+            "command": "cox",
+            "conventions": {"ties": f.ties.as_str(), "conf_level": 0.95,
+                "variance": "model-based (inverse information)",
+                "factor_coding": "treatment contrasts, reference = first level in sorted order",
+                "convergence": "Newton-Raphson from 0, |1 - loglik_old/loglik_new| <= 1e-9, max 20 iterations (R coxph)"},
+            "n_read": self.n_read, "n_dropped": self.n_dropped, "n": f.n, "nevent": f.nevent,
+            "terms": terms,
+            "references": self.references.iter().map(|(v, r)| json!({"factor": v, "reference": r})).collect::<Vec<_>>(),
+            "strata": self.strata,
+            "loglik_null": num(f.loglik_null), "loglik": num(f.loglik),
+            "lr_test": test_json(&f.lr_test), "wald_test": test_json(&f.wald_test), "score_test": test_json(&f.score_test),
+            "concordance": opt_num(f.concordance), "concordance_se": opt_num(f.concordance_se),
+            "iterations": f.iterations, "converged": f.converged, "warnings": f.warnings,
+        })
+    }
+}
+
+/// Parse `--ties`.
+pub fn parse_ties(s: &str) -> Result<Ties, AdhocError> {
+    Ties::parse(s).ok_or_else(|| AdhocError::Usage(format!("unknown --ties '{s}' (efron or breslow)")))
+}
+
+/// Parse `--conf-type`.
+pub fn parse_conf_type(s: &str) -> Result<ConfType, AdhocError> {
+    ConfType::parse(s).ok_or_else(|| {
+        AdhocError::Usage(format!(
+            "unknown --conf-type '{s}' (log, log-log, plain, logit, arcsin)"
+        ))
+    })
+}
