@@ -38,7 +38,9 @@ pub enum SurvError {
     InvalidTable { message: String },
     /// An exact computation whose work would exceed the configured budget
     /// (returned instead of hanging on a combinatorial blow-up).
-    #[error("{what}: exact computation too large (more than {limit} steps); use an asymptotic test")]
+    #[error(
+        "{what}: exact computation too large (more than {limit} steps); use an asymptotic test"
+    )]
     TooLarge { what: &'static str, limit: u64 },
     /// The data leave the statistic undefined (e.g. zero variance because all
     /// values are tied).

@@ -23,8 +23,6 @@ pub(crate) struct NewtonResult {
     pub score: Vec<f64>,
     pub iterations: usize,
     pub converged: bool,
-    pub rank: i64,
-    pub final_eval: LikEval,
 }
 
 fn finite(e: &LikEval) -> bool {
@@ -46,7 +44,7 @@ pub(crate) fn fit(
     let loglik_null = e0.loglik;
     // score test and first step
     let mut f = e0.imat.clone();
-    let rank0 = ldl(&mut f, toler);
+    ldl(&mut f, toler);
     let mut step = e0.score.clone();
     ldl_solve(&f, &mut step);
     let score_test: f64 = step.iter().zip(&e0.score).map(|(a, b)| a * b).sum();
@@ -60,8 +58,6 @@ pub(crate) fn fit(
             score: e0.score.clone(),
             iterations: 0,
             converged: true,
-            rank: rank0,
-            final_eval: e0,
         };
     }
     let mut newbeta: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b + s).collect();
@@ -69,13 +65,12 @@ pub(crate) fn fit(
     let mut halving = false;
     let mut iter = 1;
     let mut last = e0;
-    let mut rank = rank0;
     loop {
         let e = data.evaluate(&newbeta, ties);
         let ok = finite(&e);
         if ok && (1.0 - loglik / e.loglik).abs() <= eps && !halving {
             let mut f = e.imat.clone();
-            rank = ldl(&mut f, toler);
+            ldl(&mut f, toler);
             return NewtonResult {
                 var: ldl_inverse(&f),
                 beta: newbeta,
@@ -85,8 +80,6 @@ pub(crate) fn fit(
                 score: e.score.clone(),
                 iterations: iter,
                 converged: true,
-                rank,
-                final_eval: e,
             };
         }
         if iter >= max_iter {
@@ -102,8 +95,6 @@ pub(crate) fn fit(
                 score: fe.score.clone(),
                 iterations: iter,
                 converged: false,
-                rank,
-                final_eval: fe,
             };
         }
         if !ok || e.loglik < loglik {
@@ -115,7 +106,7 @@ pub(crate) fn fit(
             halving = false;
             loglik = e.loglik;
             let mut f = e.imat.clone();
-            rank = ldl(&mut f, toler);
+            ldl(&mut f, toler);
             let mut s = e.score.clone();
             ldl_solve(&f, &mut s);
             beta.clone_from(&newbeta);
