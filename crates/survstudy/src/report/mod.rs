@@ -30,7 +30,7 @@ pub use html::{
 };
 pub use km::{
     n_at_risk, render_km_svg, AtRisk, KmLayout, KmPlot, KmPlotGroup, KmSteps, PValuePlacement,
-    PlotStyle, RiskPoint, TickSpec, YScale, KM_LAYOUT_MARKER,
+    PlotStyle, RiskPoint, TickSpec, YScale,
 };
 pub use png::{png_dimensions, svg_to_png, FONT_FAMILY};
 pub use scale::{log_ticks, nice_step, nice_ticks, LinearScale, LogScale};

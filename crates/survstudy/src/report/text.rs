@@ -270,7 +270,10 @@ mod tests {
             escape_html("<script>alert(1)</script>"),
             "&lt;script&gt;alert(1)&lt;/script&gt;"
         );
-        assert_eq!(escape_html(r#"a&b "c" 'd'"#), "a&amp;b &quot;c&quot; &#39;d&#39;");
+        assert_eq!(
+            escape_html(r#"a&b "c" 'd'"#),
+            "a&amp;b &quot;c&quot; &#39;d&#39;"
+        );
         assert_eq!(escape_html("x\u{1}y"), "x\u{fffd}y");
         assert_eq!(escape_html("see http://x.org"), "see http&#58;//x.org");
         assert_eq!(escape_html("ratio 1:2"), "ratio 1:2");
@@ -287,10 +290,16 @@ mod tests {
 
     #[test]
     fn hr_formatting() {
-        assert_eq!(format_hr_ci(0.6234, 0.41, 0.93, 2), "0.62 (0.41\u{2013}0.93)");
+        assert_eq!(
+            format_hr_ci(0.6234, 0.41, 0.93, 2),
+            "0.62 (0.41\u{2013}0.93)"
+        );
         assert_eq!(format_hr_ci(f64::INFINITY, 1.0, 2.0, 2), "not estimable");
         assert_eq!(format_hr_ci(f64::NAN, 1.0, 2.0, 2), "not estimable");
-        assert_eq!(format_hr_ci(2.0, 0.5, f64::INFINITY, 2), "2.00 (0.50\u{2013}NE)");
+        assert_eq!(
+            format_hr_ci(2.0, 0.5, f64::INFINITY, 2),
+            "2.00 (0.50\u{2013}NE)"
+        );
     }
 
     #[test]

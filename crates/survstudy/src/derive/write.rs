@@ -1,0 +1,124 @@
+//! CDISC-style analysis data sets: ADSL (one row per patient) and ADTTE
+//! (one row per patient per endpoint).
+
+use std::path::{Path, PathBuf};
+
+use super::{iso, Cohort, GroupingKind};
+use crate::error::WriteError;
+use crate::ingest::format_number;
+
+/// File name of the subject-level data set.
+pub const ADSL_FILE: &str = "adsl.csv";
+/// File name of the time-to-event data set.
+pub const ADTTE_FILE: &str = "adtte.csv";
+
+fn open(dir: &Path, name: &str) -> Result<(PathBuf, csv::Writer<std::fs::File>), WriteError> {
+    std::fs::create_dir_all(dir).map_err(|source| WriteError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let path = dir.join(name);
+    let file = std::fs::File::create(&path).map_err(|source| WriteError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    Ok((path, csv::Writer::from_writer(file)))
+}
+
+fn csv_err(path: &Path) -> impl Fn(csv::Error) -> WriteError {
+    let path = path.to_path_buf();
+    move |e| WriteError::Csv {
+        path: path.clone(),
+        message: e.to_string(),
+    }
+}
+
+/// Write `adsl.csv` into `dir` (created if needed): `USUBJID`, `SRCLINE`
+/// (input line), every plan column present in the input (plan names; dates
+/// ISO, yes/no as `yes`/`no`, blank = missing), each grouping that is not
+/// simply a column of the same name, and each interval as `<name>_days`.
+/// Columns not in the plan are not written. Returns the file path.
+pub fn write_adsl(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
+    let (path, mut w) = open(dir, super::ADSL_FILE)?;
+    let err = csv_err(&path);
+    let columns: Vec<&String> = cohort.present_columns.iter().collect();
+    let groupings: Vec<_> = cohort
+        .groupings
+        .iter()
+        .filter(|g| {
+            !(matches!(g.kind, GroupingKind::YesNo | GroupingKind::Category)
+                && cohort.present_columns.contains(&g.name))
+        })
+        .collect();
+    let mut header = vec!["USUBJID".to_string(), "SRCLINE".to_string()];
+    header.extend(columns.iter().map(|c| c.to_string()));
+    header.extend(groupings.iter().map(|g| g.name.clone()));
+    header.extend(cohort.intervals.iter().map(|i| format!("{}_days", i.name)));
+    w.write_record(&header).map_err(&err)?;
+    for (k, p) in cohort.patients.iter().enumerate() {
+        let mut rec = vec![p.id.clone(), p.line.to_string()];
+        rec.extend(columns.iter().map(|c| p.value(c).to_text()));
+        rec.extend(
+            groupings
+                .iter()
+                .map(|g| g.labels[k].clone().unwrap_or_default()),
+        );
+        rec.extend(
+            cohort
+                .intervals
+                .iter()
+                .map(|i| i.days[k].map(|d| d.to_string()).unwrap_or_default()),
+        );
+        w.write_record(&rec).map_err(&err)?;
+    }
+    w.flush().map_err(|source| WriteError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
+/// Write `adtte.csv` into `dir` (created if needed): one row per patient
+/// per endpoint for patients in the endpoint's population, ordered by
+/// patient then endpoint, with `USUBJID, PARAMCD, PARAM, STARTDT, ADT,
+/// AVAL, AVALU, CNSR, EVNTDESC, CNSDTDSC`. `CNSR` is 0 for an event and 1
+/// for censoring; `AVAL` is in the plan's time unit; `EVNTDESC` describes
+/// the event or the censoring; `CNSDTDSC` names the censoring date (blank
+/// for events). Returns the file path.
+pub fn write_adtte(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
+    let (path, mut w) = open(dir, super::ADTTE_FILE)?;
+    let err = csv_err(&path);
+    w.write_record([
+        "USUBJID", "PARAMCD", "PARAM", "STARTDT", "ADT", "AVAL", "AVALU", "CNSR", "EVNTDESC",
+        "CNSDTDSC",
+    ])
+    .map_err(&err)?;
+    for (k, p) in cohort.patients.iter().enumerate() {
+        for e in &cohort.endpoints {
+            let Some(r) = &e.records[k] else { continue };
+            let cnsdtdsc = if r.event {
+                String::new()
+            } else {
+                r.end_column.clone()
+            };
+            w.write_record([
+                p.id.clone(),
+                e.code.clone(),
+                e.label.clone(),
+                iso(r.start),
+                iso(r.end),
+                format_number(r.time),
+                e.unit.avalu().to_string(),
+                if r.event { "0" } else { "1" }.to_string(),
+                r.description.clone(),
+                cnsdtdsc,
+            ])
+            .map_err(&err)?;
+        }
+    }
+    w.flush().map_err(|source| WriteError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}

@@ -1,0 +1,100 @@
+//! Typed errors of the input side: reading tables, loading plans and
+//! writing derived data sets. Every error carries enough context (file,
+//! line, column, value) for a user to find the problem.
+//!
+//! Data problems found while validating a cohort are not errors of this
+//! module: they are collected, all of them, in a
+//! [`ValidationReport`](crate::derive::ValidationReport).
+
+use std::path::PathBuf;
+
+/// Failure to read an input table (CSV or Excel).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The file could not be opened or read.
+    #[error("{file}: cannot read file: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file extension is not one survstudy reads.
+    #[error("{file}: unsupported file type '{extension}' (expected .csv, .tsv, .txt, .xlsx, .xlsm, .xls, .xlsb or .ods)")]
+    UnsupportedFormat { file: String, extension: String },
+    /// A CSV record could not be parsed.
+    #[error("{file}: line {line}: malformed CSV: {message}")]
+    Csv {
+        file: String,
+        line: u64,
+        message: String,
+    },
+    /// A CSV record is not valid UTF-8.
+    #[error("{file}: line {line}: text is not valid UTF-8 (save the file as UTF-8)")]
+    NotUtf8 { file: String, line: u64 },
+    /// A data row has more non-blank cells than the header has columns.
+    #[error("{file}: line {line}: row has {found} cells but the header has {expected} columns; cell {column} is '{value}'")]
+    RaggedRow {
+        file: String,
+        line: u64,
+        expected: usize,
+        found: usize,
+        /// 1-based position of the first non-blank cell past the header.
+        column: usize,
+        value: String,
+    },
+    /// The workbook could not be opened or a sheet could not be read.
+    #[error("{file}: cannot read workbook: {message}")]
+    Excel { file: String, message: String },
+    /// The requested sheet does not exist.
+    #[error("{file}: sheet '{sheet}' not found; sheets are: {available}")]
+    SheetNotFound {
+        file: String,
+        sheet: String,
+        available: String,
+    },
+    /// The file (or sheet) has no header row.
+    #[error("{file}: no header row (the file or sheet is empty)")]
+    Empty { file: String },
+}
+
+/// Failure to load or validate a study plan.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The TOML text is malformed or does not match the plan schema.
+    #[error("{source_name}: invalid plan TOML: {message}")]
+    Toml {
+        source_name: String,
+        message: String,
+    },
+    /// The plan parsed but is inconsistent (unknown column, bad level list, ...).
+    #[error("{source_name}: plan {section}: {message}")]
+    Invalid {
+        source_name: String,
+        /// Where in the plan, e.g. `groupings[emd_at_infusion]`.
+        section: String,
+        message: String,
+    },
+    /// The plan file could not be read.
+    #[error("{path}: cannot read plan: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The plan could not be turned into TOML text.
+    #[error("cannot write plan as TOML: {message}")]
+    Serialize { message: String },
+}
+
+/// Failure to write a derived data set.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{path}: cannot write: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot write CSV: {message}")]
+    Csv { path: PathBuf, message: String },
+}

@@ -1,0 +1,459 @@
+//! Reading the chart-review export: CSV/TSV (UTF-8, with or without BOM,
+//! LF or CRLF) and Excel/ODS workbooks (via calamine) into a [`RawTable`]
+//! of text cells with their file line numbers.
+//!
+//! Excel date cells become ISO `YYYY-MM-DD` text (with ` HH:MM:SS` when the
+//! cell carries a time of day), integral numbers are written without a
+//! trailing `.0`, booleans as `true`/`false`. Typing and validation happen
+//! later, in [`crate::derive`], driven by the study plan.
+//!
+//! Rows whose cells are all blank are skipped, and their lines are listed
+//! in [`RawTable::blank_lines`] so that nothing disappears silently.
+
+mod values;
+
+pub use values::{parse_date, parse_number, parse_yes_no, DateFormat, ValueError, ISO_DATE_FORMAT};
+
+use std::path::Path;
+
+use calamine::{open_workbook_auto, Data, Reader};
+use serde::Serialize;
+
+use crate::error::IngestError;
+
+/// A table of text cells as read from the input file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RawTable {
+    /// The input file as given by the user (used in every message).
+    pub file: String,
+    /// Sheet name for workbooks; `None` for CSV.
+    pub sheet: Option<String>,
+    /// Header cells as written (untrimmed). Header = line 1 for CSV; for a
+    /// workbook, the first row of the sheet's used range.
+    pub headers: Vec<String>,
+    /// Line number of the header row (1 for CSV).
+    pub header_line: u64,
+    /// Data rows, in file order; each has exactly `headers.len()` cells.
+    pub rows: Vec<RawRow>,
+    /// Lines of rows that were entirely blank and were skipped.
+    pub blank_lines: Vec<u64>,
+}
+
+/// One data row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RawRow {
+    /// Line in the file (CSV: the line the record starts on; workbook: the
+    /// sheet row number), header = line 1.
+    pub line: u64,
+    /// Cells, one per header column (short rows are padded with "").
+    pub cells: Vec<String>,
+}
+
+impl RawTable {
+    /// Normalised form used to match column names: trimmed, lowercase.
+    pub fn normalise_name(name: &str) -> String {
+        name.trim().to_lowercase()
+    }
+
+    /// Indices of every header that matches `name` after trimming and
+    /// lowercasing both sides.
+    pub fn find_columns(&self, name: &str) -> Vec<usize> {
+        let want = Self::normalise_name(name);
+        self.headers
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| Self::normalise_name(h) == want)
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
+/// Which reader a file goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// Comma-separated text.
+    Csv,
+    /// Tab-separated text.
+    Tsv,
+    /// Excel / OpenDocument workbook.
+    Workbook,
+}
+
+impl InputFormat {
+    /// Format from the file extension (case-insensitive).
+    pub fn from_path(path: &Path) -> Result<Self, IngestError> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        match ext.as_str() {
+            "csv" | "txt" => Ok(InputFormat::Csv),
+            "tsv" | "tab" => Ok(InputFormat::Tsv),
+            "xlsx" | "xlsm" | "xls" | "xlsb" | "ods" => Ok(InputFormat::Workbook),
+            _ => Err(IngestError::UnsupportedFormat {
+                file: path.display().to_string(),
+                extension: ext,
+            }),
+        }
+    }
+}
+
+/// Read a CSV/TSV file or a workbook sheet (the first sheet unless `sheet`
+/// is given; `sheet` is ignored for text files).
+pub fn read_table(path: &Path, sheet: Option<&str>) -> Result<RawTable, IngestError> {
+    let file = path.display().to_string();
+    match InputFormat::from_path(path)? {
+        InputFormat::Csv | InputFormat::Tsv => {
+            let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
+                file: file.clone(),
+                source,
+            })?;
+            let delimiter = if InputFormat::from_path(path)? == InputFormat::Tsv {
+                b'\t'
+            } else {
+                b','
+            };
+            parse_delimited(&file, &bytes, delimiter)
+        }
+        InputFormat::Workbook => read_workbook(path, sheet),
+    }
+}
+
+/// Parse CSV text (comma-delimited) held in memory. `file` names it in
+/// messages.
+pub fn parse_csv(file: &str, bytes: &[u8]) -> Result<RawTable, IngestError> {
+    parse_delimited(file, bytes, b',')
+}
+
+fn parse_delimited(file: &str, bytes: &[u8], delimiter: u8) -> Result<RawTable, IngestError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(bytes);
+    let mut headers: Option<Vec<String>> = None;
+    let mut rows = Vec::new();
+    let mut blank_lines = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    let mut lines = LineCounter::new(bytes);
+    loop {
+        let before = reader.position().byte();
+        let more = reader
+            .read_byte_record(&mut record)
+            .map_err(|e| IngestError::Csv {
+                file: file.to_string(),
+                line: lines.line_at(e.position().map(|p| p.byte()).unwrap_or(before)),
+                message: e.to_string(),
+            })?;
+        if !more {
+            break;
+        }
+        let line = lines.line_at(record.position().map(|p| p.byte()).unwrap_or(before));
+        let mut cells = Vec::with_capacity(record.len());
+        for field in record.iter() {
+            let text = std::str::from_utf8(field).map_err(|_| IngestError::NotUtf8 {
+                file: file.to_string(),
+                line,
+            })?;
+            cells.push(text.to_string());
+        }
+        match &headers {
+            None => headers = Some(cells),
+            Some(h) => push_row(file, h.len(), line, cells, &mut rows, &mut blank_lines)?,
+        }
+    }
+    let headers = headers.ok_or_else(|| IngestError::Empty {
+        file: file.to_string(),
+    })?;
+    if headers.iter().all(|h| h.trim().is_empty()) {
+        return Err(IngestError::Empty {
+            file: file.to_string(),
+        });
+    }
+    Ok(RawTable {
+        file: file.to_string(),
+        sheet: None,
+        headers,
+        header_line: 1,
+        rows,
+        blank_lines,
+    })
+}
+
+/// Maps byte offsets of record starts to 1-based line numbers. The csv
+/// crate's own line counter lags by one after CRLF terminators, so lines are
+/// counted here: a record starts at the first byte after its offset that is
+/// not a line terminator (csv skips empty lines and leftover `\n`).
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        LineCounter {
+            bytes,
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    /// Line of the record starting at or after `offset` (offsets must not
+    /// decrease between calls).
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let mut start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.bytes.len());
+        while start < self.bytes.len() && matches!(self.bytes[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start > self.pos {
+            self.line += memchr::memchr_iter(b'\n', &self.bytes[self.pos..start]).count() as u64;
+            self.pos = start;
+        }
+        self.line
+    }
+}
+
+/// Normalise a row to the header width; skip (and record) blank rows.
+fn push_row(
+    file: &str,
+    width: usize,
+    line: u64,
+    mut cells: Vec<String>,
+    rows: &mut Vec<RawRow>,
+    blank_lines: &mut Vec<u64>,
+) -> Result<(), IngestError> {
+    if cells.iter().all(|c| c.trim().is_empty()) {
+        blank_lines.push(line);
+        return Ok(());
+    }
+    if cells.len() > width {
+        if let Some(pos) = cells[width..].iter().position(|c| !c.trim().is_empty()) {
+            return Err(IngestError::RaggedRow {
+                file: file.to_string(),
+                line,
+                expected: width,
+                found: cells.len(),
+                column: width + pos + 1,
+                value: cells[width + pos].clone(),
+            });
+        }
+        cells.truncate(width);
+    }
+    cells.resize(width, String::new());
+    rows.push(RawRow { line, cells });
+    Ok(())
+}
+
+fn read_workbook(path: &Path, sheet: Option<&str>) -> Result<RawTable, IngestError> {
+    let file = path.display().to_string();
+    let excel_err = |message: String| IngestError::Excel {
+        file: file.clone(),
+        message,
+    };
+    let mut workbook = open_workbook_auto(path).map_err(|e| excel_err(e.to_string()))?;
+    let names = workbook.sheet_names();
+    let chosen = match sheet {
+        None => names
+            .first()
+            .cloned()
+            .ok_or_else(|| IngestError::Empty { file: file.clone() })?,
+        Some(want) => names
+            .iter()
+            .find(|n| n.as_str() == want)
+            .or_else(|| {
+                names
+                    .iter()
+                    .find(|n| n.trim().eq_ignore_ascii_case(want.trim()))
+            })
+            .cloned()
+            .ok_or_else(|| IngestError::SheetNotFound {
+                file: file.clone(),
+                sheet: want.to_string(),
+                available: names.join(", "),
+            })?,
+    };
+    let range = workbook
+        .worksheet_range(&chosen)
+        .map_err(|e| excel_err(format!("sheet '{chosen}': {e}")))?;
+    let (first_row, _) = range
+        .start()
+        .ok_or_else(|| IngestError::Empty { file: file.clone() })?;
+    let mut iter = range.rows();
+    let mut header_line = u64::from(first_row) + 1;
+    // The header is the first row with a non-blank cell.
+    let headers = loop {
+        match iter.next() {
+            None => return Err(IngestError::Empty { file }),
+            Some(r) => {
+                let cells: Vec<String> = r.iter().map(cell_text).collect();
+                if cells.iter().any(|c| !c.trim().is_empty()) {
+                    break cells;
+                }
+                header_line += 1;
+            }
+        }
+    };
+    let mut rows = Vec::new();
+    let mut blank_lines = Vec::new();
+    for (i, r) in iter.enumerate() {
+        let line = header_line + 1 + i as u64;
+        let cells: Vec<String> = r.iter().map(cell_text).collect();
+        push_row(
+            &file,
+            headers.len(),
+            line,
+            cells,
+            &mut rows,
+            &mut blank_lines,
+        )?;
+    }
+    Ok(RawTable {
+        file,
+        sheet: Some(chosen),
+        headers,
+        header_line,
+        rows,
+        blank_lines,
+    })
+}
+
+/// Text form of a workbook cell.
+pub fn cell_text(cell: &Data) -> String {
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) => format_number(*f),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(dt) if dt.is_datetime() => {
+            let (y, m, d, hh, mm, ss, _ms) = dt.to_ymd_hms_milli();
+            if hh == 0 && mm == 0 && ss == 0 {
+                format!("{y:04}-{m:02}-{d:02}")
+            } else {
+                format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02}")
+            }
+        }
+        Data::DateTime(dt) => format_number(dt.as_f64()),
+        Data::DateTimeIso(s) => s
+            .strip_suffix("T00:00:00")
+            .map(str::to_string)
+            .unwrap_or_else(|| s.clone()),
+        Data::DurationIso(s) => s.clone(),
+        Data::Error(e) => e.to_string(),
+    }
+}
+
+/// Numbers as text: integral values without a trailing `.0`, others in the
+/// shortest form that reads back to the same value.
+pub fn format_number(f: f64) -> String {
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{}", f as i64)
+    } else {
+        format!("{f}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_bom_crlf_quoted_multiline_and_blank_rows() {
+        let text = "\u{feff}Id,Note\r\n1,\"a\r\nb\"\r\n,\r\n2,x,\r\n";
+        let t = parse_csv("t.csv", text.as_bytes()).unwrap();
+        assert_eq!(t.headers, vec!["Id", "Note"]);
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(t.rows[0].line, 2);
+        assert_eq!(t.rows[0].cells[1], "a\r\nb");
+        assert_eq!(t.rows[1].line, 5);
+        assert_eq!(t.rows[1].cells, vec!["2", "x"]);
+        assert_eq!(t.blank_lines, vec![4]);
+    }
+
+    #[test]
+    fn csv_ragged_row_with_data_is_an_error() {
+        let err = parse_csv("t.csv", b"a,b\n1,2,3\n").unwrap_err();
+        match err {
+            IngestError::RaggedRow {
+                line,
+                column,
+                value,
+                ..
+            } => {
+                assert_eq!((line, column, value.as_str()), (2, 3, "3"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn csv_short_row_is_padded() {
+        let t = parse_csv("t.csv", b"a,b,c\n1\n").unwrap();
+        assert_eq!(t.rows[0].cells, vec!["1", "", ""]);
+    }
+
+    #[test]
+    fn empty_csv_is_an_error() {
+        assert!(matches!(
+            parse_csv("t.csv", b""),
+            Err(IngestError::Empty { .. })
+        ));
+        assert!(matches!(
+            parse_csv("t.csv", b"\xEF\xBB\xBF"),
+            Err(IngestError::Empty { .. })
+        ));
+    }
+
+    #[test]
+    fn non_utf8_reports_line() {
+        let err = parse_csv("t.csv", b"a\nok\n\xff\n").unwrap_err();
+        assert!(
+            matches!(err, IngestError::NotUtf8 { line: 3, .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn numbers_format_without_trailing_zero() {
+        assert_eq!(format_number(3.0), "3");
+        assert_eq!(format_number(-2.0), "-2");
+        assert_eq!(format_number(0.1), "0.1");
+        assert_eq!(format_number(61.5), "61.5");
+    }
+
+    #[test]
+    fn workbook_cells_to_text() {
+        use calamine::{ExcelDateTime, ExcelDateTimeType};
+        let d = Data::DateTime(ExcelDateTime::new(
+            44197.0,
+            ExcelDateTimeType::DateTime,
+            false,
+        ));
+        assert_eq!(cell_text(&d), "2021-01-01");
+        let d = Data::DateTime(ExcelDateTime::new(
+            44197.5,
+            ExcelDateTimeType::DateTime,
+            false,
+        ));
+        assert_eq!(cell_text(&d), "2021-01-01 12:00:00");
+        assert_eq!(cell_text(&Data::Float(1.0)), "1");
+        assert_eq!(cell_text(&Data::Bool(true)), "true");
+        assert_eq!(
+            cell_text(&Data::DateTimeIso("2021-02-03T00:00:00".into())),
+            "2021-02-03"
+        );
+    }
+
+    #[test]
+    fn unsupported_extension() {
+        assert!(matches!(
+            read_table(Path::new("x.pdf"), None),
+            Err(IngestError::UnsupportedFormat { .. })
+        ));
+    }
+}

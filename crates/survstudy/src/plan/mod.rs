@@ -1,0 +1,752 @@
+//! The study plan: input columns and their types, the date format, time
+//! zero, endpoints, time unit, groupings, covariates, Table 1 and analyses.
+//!
+//! Plans are TOML files. The built-in plan (the post-CAR-T progression
+//! study) is [`BUILTIN_TOML`], shipped verbatim with its comments so users
+//! can print, copy and edit it.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::PlanError;
+use crate::ingest::DateFormat;
+
+/// The built-in plan, commented.
+pub const BUILTIN_TOML: &str = include_str!("builtin.toml");
+
+/// A complete study plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub study: Study,
+    pub columns: Vec<ColumnSpec>,
+    #[serde(default)]
+    pub checks: Vec<DateCheck>,
+    pub endpoints: Vec<EndpointSpec>,
+    #[serde(default)]
+    pub groupings: Vec<GroupingSpec>,
+    #[serde(default)]
+    pub intervals: Vec<IntervalSpec>,
+    #[serde(default)]
+    pub table1: Vec<Table1Spec>,
+    #[serde(default)]
+    pub analysis: AnalysisSpec,
+}
+
+/// Study-wide settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Study {
+    pub name: String,
+    /// Column holding the (unique) patient identifier.
+    pub id_column: String,
+    /// strftime-style date format for text dates; ISO is always accepted.
+    #[serde(default = "default_date_format")]
+    pub date_format: String,
+    /// Start column of endpoints that do not name their own.
+    pub time_zero: String,
+    #[serde(default)]
+    pub time_unit: TimeUnit,
+    #[serde(default = "default_days_per_month")]
+    pub days_per_month: f64,
+    #[serde(default = "default_days_per_year")]
+    pub days_per_year: f64,
+}
+
+fn default_date_format() -> String {
+    crate::ingest::ISO_DATE_FORMAT.to_string()
+}
+fn default_days_per_month() -> f64 {
+    30.4375
+}
+fn default_days_per_year() -> f64 {
+    365.25
+}
+
+/// Unit of analysis times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeUnit {
+    Days,
+    Weeks,
+    #[default]
+    Months,
+    Years,
+}
+
+impl TimeUnit {
+    /// Lower-case name (`months`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeUnit::Days => "days",
+            TimeUnit::Weeks => "weeks",
+            TimeUnit::Months => "months",
+            TimeUnit::Years => "years",
+        }
+    }
+
+    /// CDISC-style AVALU text (`MONTHS`).
+    pub fn avalu(self) -> &'static str {
+        match self {
+            TimeUnit::Days => "DAYS",
+            TimeUnit::Weeks => "WEEKS",
+            TimeUnit::Months => "MONTHS",
+            TimeUnit::Years => "YEARS",
+        }
+    }
+}
+
+impl Study {
+    /// Number of days in one time unit.
+    pub fn days_per_unit(&self) -> f64 {
+        match self.time_unit {
+            TimeUnit::Days => 1.0,
+            TimeUnit::Weeks => 7.0,
+            TimeUnit::Months => self.days_per_month,
+            TimeUnit::Years => self.days_per_year,
+        }
+    }
+}
+
+/// Type of an input column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnType {
+    Text,
+    Date,
+    YesNo,
+    Category,
+    Number,
+}
+
+/// Whether a column (and each of its cells) must be present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    Required,
+    #[default]
+    Optional,
+}
+
+/// One input column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ColumnType,
+    #[serde(default)]
+    pub presence: Presence,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Allowed values of a category column (empty = free text).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<String>,
+    /// Other accepted header names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+}
+
+impl ColumnSpec {
+    /// Label, or the name when no label is given.
+    pub fn display_label(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// Order relation of a date check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateRelation {
+    /// `column` must be on or after `other`.
+    NotBefore,
+    /// `column` must be on or before `other`.
+    NotAfter,
+}
+
+/// A date-order check between two date columns, applied when both are
+/// present. The problem is reported on `column`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DateCheck {
+    pub column: String,
+    pub relation: DateRelation,
+    pub other: String,
+    pub description: String,
+}
+
+/// A time-to-event endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointSpec {
+    /// PARAMCD, e.g. `OS`.
+    pub code: String,
+    /// PARAM, e.g. `Overall survival`.
+    pub label: String,
+    /// Start date column; defaults to `study.time_zero`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    /// Event date columns; the earliest present one is the event.
+    pub events: Vec<String>,
+    /// Censoring date column for event-free patients.
+    pub censor: String,
+    /// Date columns that, for an event-free patient, end follow-up with
+    /// censoring at the earliest present one instead of `censor`.
+    #[serde(default)]
+    pub censor_if_present: Vec<String>,
+    /// Patients missing any of these columns are outside the endpoint's
+    /// analysis population.
+    #[serde(default)]
+    pub require_present: Vec<String>,
+}
+
+/// How a grouping is formed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupingKind {
+    /// One yes/no column; levels `yes`/`no`.
+    YesNo,
+    /// One category (or text) column.
+    Category,
+    /// `yes` if any yes/no column is yes, `no` if all are no.
+    AnyYes,
+    /// A combination of columns mapped to levels by `combinations`.
+    Cross,
+}
+
+/// One entry of a cross grouping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Combination {
+    pub level: String,
+    /// One value per column of the grouping (yes/no columns: `yes`/`no`).
+    pub values: Vec<String>,
+}
+
+/// A grouping of patients (for KM, log-rank, Cox, Table 1 columns).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupingSpec {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub kind: GroupingKind,
+    pub columns: Vec<String>,
+    /// Level order; the first level is the reference level.
+    pub levels: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub combinations: Vec<Combination>,
+}
+
+impl GroupingSpec {
+    /// Label, or the name when no label is given.
+    pub fn display_label(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// A per-patient interval in days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntervalSpec {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub from: String,
+    pub to: String,
+}
+
+/// Kind of a Table-1 variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VariableKind {
+    Categorical,
+    Continuous,
+}
+
+/// A Table-1 row: a column or a grouping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Table1Spec {
+    pub variable: String,
+    pub kind: VariableKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// Which analyses to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysisSpec {
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    #[serde(default)]
+    pub km_by: Vec<String>,
+    #[serde(default)]
+    pub cox_univariable: Vec<String>,
+    #[serde(default)]
+    pub cox_covariates: Vec<String>,
+    #[serde(default)]
+    pub cox_optional_covariates: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table1_by: Option<String>,
+    #[serde(default)]
+    pub landmarks: Vec<f64>,
+    #[serde(default = "default_confidence")]
+    pub confidence_level: f64,
+}
+
+fn default_confidence() -> f64 {
+    0.95
+}
+
+impl Default for AnalysisSpec {
+    fn default() -> Self {
+        AnalysisSpec {
+            endpoints: Vec::new(),
+            km_by: Vec::new(),
+            cox_univariable: Vec::new(),
+            cox_covariates: Vec::new(),
+            cox_optional_covariates: Vec::new(),
+            table1_by: None,
+            landmarks: Vec::new(),
+            confidence_level: default_confidence(),
+        }
+    }
+}
+
+/// Something a variable name (Table 1, Cox covariate) resolves to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum VariableRef<'a> {
+    Column(&'a ColumnSpec),
+    Grouping(&'a GroupingSpec),
+}
+
+impl Plan {
+    /// The built-in plan.
+    pub fn builtin() -> Plan {
+        // The built-in plan is fixed text, checked by tests.
+        Plan::from_toml_str(BUILTIN_TOML)
+            .unwrap_or_else(|e| unreachable!("built-in plan is invalid: {e}"))
+    }
+
+    /// The built-in plan as commented TOML text.
+    pub fn builtin_toml() -> &'static str {
+        BUILTIN_TOML
+    }
+
+    /// Parse and validate a plan.
+    pub fn from_toml_str(text: &str) -> Result<Plan, PlanError> {
+        Self::from_toml_named(text, "plan")
+    }
+
+    /// Parse and validate a plan; `source_name` names it in messages.
+    pub fn from_toml_named(text: &str, source_name: &str) -> Result<Plan, PlanError> {
+        let plan: Plan = toml::from_str(text).map_err(|e| PlanError::Toml {
+            source_name: source_name.to_string(),
+            message: e.to_string(),
+        })?;
+        plan.validate(source_name)?;
+        Ok(plan)
+    }
+
+    /// Read, parse and validate a plan file.
+    pub fn from_file(path: &Path) -> Result<Plan, PlanError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PlanError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml_named(&text, &path.display().to_string())
+    }
+
+    /// The plan as TOML (without comments); parses back to an equal plan.
+    pub fn to_toml_string(&self) -> Result<String, PlanError> {
+        toml::to_string_pretty(self).map_err(|e| PlanError::Serialize {
+            message: e.to_string(),
+        })
+    }
+
+    /// Column spec by name (case-insensitive).
+    pub fn column(&self, name: &str) -> Option<&ColumnSpec> {
+        let want = name.trim().to_lowercase();
+        self.columns
+            .iter()
+            .find(|c| c.name.trim().to_lowercase() == want)
+    }
+
+    /// Grouping by name (exact).
+    pub fn grouping(&self, name: &str) -> Option<&GroupingSpec> {
+        self.groupings.iter().find(|g| g.name == name)
+    }
+
+    /// Endpoint by code (exact).
+    pub fn endpoint(&self, code: &str) -> Option<&EndpointSpec> {
+        self.endpoints.iter().find(|e| e.code == code)
+    }
+
+    /// Start column of an endpoint.
+    pub fn endpoint_start<'a>(&'a self, e: &'a EndpointSpec) -> &'a str {
+        e.start.as_deref().unwrap_or(&self.study.time_zero)
+    }
+
+    /// Resolve a variable name: a column first, then a grouping.
+    pub fn variable(&self, name: &str) -> Option<VariableRef<'_>> {
+        self.column(name)
+            .map(VariableRef::Column)
+            .or_else(|| self.grouping(name).map(VariableRef::Grouping))
+    }
+
+    /// Check internal consistency.
+    pub fn validate(&self, source_name: &str) -> Result<(), PlanError> {
+        let err = |section: String, message: String| PlanError::Invalid {
+            source_name: source_name.to_string(),
+            section,
+            message,
+        };
+        // Columns: unique names and aliases.
+        let mut seen = BTreeSet::new();
+        for c in &self.columns {
+            if c.name.trim().is_empty() {
+                return Err(err("columns".into(), "a column has an empty name".into()));
+            }
+            for n in std::iter::once(&c.name).chain(&c.aliases) {
+                if !seen.insert(n.trim().to_lowercase()) {
+                    return Err(err(
+                        format!("columns[{}]", c.name),
+                        format!("name or alias '{n}' is used twice"),
+                    ));
+                }
+            }
+            if !c.levels.is_empty() && c.kind != ColumnType::Category {
+                return Err(err(
+                    format!("columns[{}]", c.name),
+                    "levels are only allowed for category columns".into(),
+                ));
+            }
+            let mut lv = BTreeSet::new();
+            for l in &c.levels {
+                if !lv.insert(l.trim().to_lowercase()) {
+                    return Err(err(
+                        format!("columns[{}]", c.name),
+                        format!("level '{l}' is listed twice"),
+                    ));
+                }
+            }
+        }
+        let col_of_type = |section: &str, name: &str, types: &[ColumnType]| match self.column(name)
+        {
+            None => Err(err(section.to_string(), format!("unknown column '{name}'"))),
+            Some(c) if !types.contains(&c.kind) => Err(err(
+                section.to_string(),
+                format!(
+                    "column '{name}' has type {:?}, expected one of {:?}",
+                    c.kind, types
+                ),
+            )),
+            Some(c) => Ok(c),
+        };
+        let date = [ColumnType::Date];
+        let id = col_of_type(
+            "study.id_column",
+            &self.study.id_column,
+            &[ColumnType::Text],
+        )?;
+        if id.presence != Presence::Required {
+            return Err(err(
+                "study.id_column".into(),
+                format!("id column '{}' must be required", id.name),
+            ));
+        }
+        col_of_type("study.time_zero", &self.study.time_zero, &date)?;
+        DateFormat::new(&self.study.date_format).map_err(|m| err("study.date_format".into(), m))?;
+        for (what, v) in [
+            ("days_per_month", self.study.days_per_month),
+            ("days_per_year", self.study.days_per_year),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(err(
+                    format!("study.{what}"),
+                    format!("must be a positive number, got {v}"),
+                ));
+            }
+        }
+        for c in &self.checks {
+            let s = format!("checks[{}]", c.description);
+            col_of_type(&s, &c.column, &date)?;
+            col_of_type(&s, &c.other, &date)?;
+        }
+        // Endpoints.
+        let mut codes = BTreeSet::new();
+        for e in &self.endpoints {
+            let s = format!("endpoints[{}]", e.code);
+            if e.code.trim().is_empty() || !codes.insert(e.code.clone()) {
+                return Err(err(s, "endpoint code is empty or used twice".into()));
+            }
+            if e.events.is_empty() {
+                return Err(err(s, "an endpoint needs at least one event column".into()));
+            }
+            col_of_type(&s, self.endpoint_start(e), &date)?;
+            col_of_type(&s, &e.censor, &date)?;
+            for c in e.events.iter().chain(&e.censor_if_present) {
+                col_of_type(&s, c, &date)?;
+            }
+            for c in &e.require_present {
+                if self.column(c).is_none() {
+                    return Err(err(s, format!("unknown column '{c}'")));
+                }
+            }
+        }
+        // Groupings.
+        let mut names = BTreeSet::new();
+        for g in &self.groupings {
+            let s = format!("groupings[{}]", g.name);
+            if g.name.trim().is_empty() || !names.insert(g.name.clone()) {
+                return Err(err(s, "grouping name is empty or used twice".into()));
+            }
+            let mut lv = BTreeSet::new();
+            if g.levels.is_empty() || !g.levels.iter().all(|l| lv.insert(l.clone())) {
+                return Err(err(s, "levels must be listed, each once".into()));
+            }
+            let yes_no_levels = || {
+                let mut l = g.levels.clone();
+                l.sort();
+                if l == ["no", "yes"] {
+                    Ok(())
+                } else {
+                    Err(err(
+                        s.clone(),
+                        "levels of a yes/no grouping must be \"no\" and \"yes\"".into(),
+                    ))
+                }
+            };
+            match g.kind {
+                GroupingKind::YesNo | GroupingKind::Category if g.columns.len() != 1 => {
+                    return Err(err(s, "needs exactly one column".into()));
+                }
+                GroupingKind::YesNo => {
+                    col_of_type(&s, &g.columns[0], &[ColumnType::YesNo])?;
+                    yes_no_levels()?;
+                }
+                GroupingKind::Category => {
+                    let c =
+                        col_of_type(&s, &g.columns[0], &[ColumnType::Category, ColumnType::Text])?;
+                    if !c.levels.is_empty() {
+                        let cl: BTreeSet<String> =
+                            c.levels.iter().map(|l| l.trim().to_lowercase()).collect();
+                        let gl: BTreeSet<String> =
+                            g.levels.iter().map(|l| l.trim().to_lowercase()).collect();
+                        if cl != gl {
+                            return Err(err(
+                                s,
+                                format!(
+                                    "levels must be the levels of column '{}': {:?}",
+                                    c.name, c.levels
+                                ),
+                            ));
+                        }
+                    }
+                }
+                GroupingKind::AnyYes => {
+                    if g.columns.is_empty() {
+                        return Err(err(s, "needs at least one column".into()));
+                    }
+                    for c in &g.columns {
+                        col_of_type(&s, c, &[ColumnType::YesNo])?;
+                    }
+                    yes_no_levels()?;
+                }
+                GroupingKind::Cross => {
+                    if g.columns.is_empty() || g.combinations.is_empty() {
+                        return Err(err(s, "needs columns and combinations".into()));
+                    }
+                    for c in &g.columns {
+                        col_of_type(
+                            &s,
+                            c,
+                            &[ColumnType::YesNo, ColumnType::Category, ColumnType::Text],
+                        )?;
+                    }
+                    let mut keys = BTreeSet::new();
+                    for comb in &g.combinations {
+                        if !g.levels.contains(&comb.level) {
+                            return Err(err(
+                                s,
+                                format!("combination level '{}' is not in levels", comb.level),
+                            ));
+                        }
+                        if comb.values.len() != g.columns.len() {
+                            return Err(err(
+                                s,
+                                format!(
+                                    "combination for '{}' has {} values for {} columns",
+                                    comb.level,
+                                    comb.values.len(),
+                                    g.columns.len()
+                                ),
+                            ));
+                        }
+                        let key: Vec<String> = comb
+                            .values
+                            .iter()
+                            .map(|v| v.trim().to_lowercase())
+                            .collect();
+                        if !keys.insert(key) {
+                            return Err(err(
+                                s,
+                                format!("combination {:?} is listed twice", comb.values),
+                            ));
+                        }
+                    }
+                    for l in &g.levels {
+                        if !g.combinations.iter().any(|c| &c.level == l) {
+                            return Err(err(s, format!("level '{l}' has no combination")));
+                        }
+                    }
+                }
+            }
+            if g.kind != GroupingKind::Cross && !g.combinations.is_empty() {
+                return Err(err(s, "combinations are only for cross groupings".into()));
+            }
+        }
+        for i in &self.intervals {
+            let s = format!("intervals[{}]", i.name);
+            col_of_type(&s, &i.from, &date)?;
+            col_of_type(&s, &i.to, &date)?;
+        }
+        for t in &self.table1 {
+            let s = format!("table1[{}]", t.variable);
+            match self.variable(&t.variable) {
+                None => return Err(err(s, "unknown column or grouping".into())),
+                Some(VariableRef::Column(c)) => {
+                    if t.kind == VariableKind::Continuous && c.kind != ColumnType::Number {
+                        return Err(err(s, "continuous variables need a number column".into()));
+                    }
+                    if c.kind == ColumnType::Date {
+                        return Err(err(s, "date columns cannot be Table-1 variables".into()));
+                    }
+                }
+                Some(VariableRef::Grouping(_)) => {
+                    if t.kind == VariableKind::Continuous {
+                        return Err(err(s, "a grouping is categorical".into()));
+                    }
+                }
+            }
+        }
+        let a = &self.analysis;
+        for e in &a.endpoints {
+            if self.endpoint(e).is_none() {
+                return Err(err(
+                    "analysis.endpoints".into(),
+                    format!("unknown endpoint '{e}'"),
+                ));
+            }
+        }
+        for (section, list) in [
+            ("analysis.km_by", &a.km_by),
+            ("analysis.cox_univariable", &a.cox_univariable),
+        ] {
+            for g in list {
+                if self.grouping(g).is_none() {
+                    return Err(err(section.into(), format!("unknown grouping '{g}'")));
+                }
+            }
+        }
+        if let Some(g) = &a.table1_by {
+            if self.grouping(g).is_none() {
+                return Err(err(
+                    "analysis.table1_by".into(),
+                    format!("unknown grouping '{g}'"),
+                ));
+            }
+        }
+        for (section, list) in [
+            ("analysis.cox_covariates", &a.cox_covariates),
+            (
+                "analysis.cox_optional_covariates",
+                &a.cox_optional_covariates,
+            ),
+        ] {
+            for v in list {
+                match self.variable(v) {
+                    None => {
+                        return Err(err(
+                            section.into(),
+                            format!("unknown column or grouping '{v}'"),
+                        ))
+                    }
+                    Some(VariableRef::Column(c))
+                        if matches!(c.kind, ColumnType::Date | ColumnType::Text) =>
+                    {
+                        return Err(err(
+                            section.into(),
+                            format!(
+                                "'{v}' is a {:?} column; covariates are yes/no, category or number",
+                                c.kind
+                            ),
+                        ))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if !(a.confidence_level > 0.0 && a.confidence_level < 1.0) {
+            return Err(err(
+                "analysis.confidence_level".into(),
+                format!("must be between 0 and 1, got {}", a.confidence_level),
+            ));
+        }
+        if a.landmarks.iter().any(|t| !(t.is_finite() && *t >= 0.0)) {
+            return Err(err(
+                "analysis.landmarks".into(),
+                "landmark times must be non-negative numbers".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_parses_and_round_trips() {
+        let p = Plan::builtin();
+        assert_eq!(p.study.time_unit, TimeUnit::Months);
+        assert_eq!(p.study.days_per_unit(), 30.4375);
+        let text = p.to_toml_string().unwrap();
+        let back = Plan::from_toml_str(&text).unwrap();
+        assert_eq!(p, back);
+    }
+
+    #[test]
+    fn unknown_column_in_endpoint_is_rejected() {
+        let text = BUILTIN_TOML.replace("events = [\"death_date\"]", "events = [\"dead_date\"]");
+        let e = Plan::from_toml_str(&text).unwrap_err();
+        assert!(e.to_string().contains("dead_date"), "{e}");
+        assert!(e.to_string().contains("endpoints[OS]"), "{e}");
+    }
+
+    #[test]
+    fn unknown_field_is_rejected() {
+        let text = BUILTIN_TOML.replace("[study]\n", "[study]\nbogus = 1\n");
+        assert!(matches!(
+            Plan::from_toml_str(&text),
+            Err(PlanError::Toml { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_yes_no_levels_rejected() {
+        let text = BUILTIN_TOML.replacen(
+            "columns = [\"emd_at_infusion\"]\nlevels = [\"no\", \"yes\"]",
+            "columns = [\"emd_at_infusion\"]\nlevels = [\"n\", \"y\"]",
+            1,
+        );
+        assert_ne!(text, BUILTIN_TOML);
+        let e = Plan::from_toml_str(&text).unwrap_err();
+        assert!(e.to_string().contains("groupings[emd_at_infusion]"), "{e}");
+    }
+}
