@@ -1,0 +1,524 @@
+//! Every analysis of a study plan on a derived cohort, collected in one
+//! serialisable [`Results`] (written as `results.json`; the report and the
+//! CSV tables read it).
+//!
+//! * patient flow and yes/no counts;
+//! * progression patterns (flags, baseline × progression EMD cross-table,
+//!   time from infusion to progression);
+//! * next-line therapy by category, overall and by baseline EMD;
+//! * per endpoint: overall KM, median follow-up (reverse KM), and per
+//!   grouping KM medians with CIs, landmark survival, log-rank (k − 1 df) and
+//!   univariable Cox; a multivariable Cox model;
+//! * Table 1 by the plan's `table1_by` grouping.
+
+pub mod survival;
+pub mod table1;
+
+use serde::Serialize;
+use survkit::cox::{cox_fit, CoxOptions, Design, Ties};
+use survkit::km::{kaplan_meier, reverse_km, ConfType, KmOptions};
+
+use crate::derive::{Cohort, VariableValues};
+use crate::flow::Flow;
+use crate::plan::Plan;
+use survival::{analyse_grouping, CoxSummary, GroupSummary, GroupedInput, SurvivalByGroup, TermInfo};
+use table1::Table1;
+
+/// Statistical conventions of a run (stated in every output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Conventions {
+    /// R survival defaults: log CI, Efron ties.
+    #[default]
+    R,
+    /// SAS PROC LIFETEST / PHREG defaults: log-log CI, Breslow ties.
+    Sas,
+}
+
+impl Conventions {
+    pub fn parse(s: &str) -> Option<Conventions> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "r" => Some(Conventions::R),
+            "sas" => Some(Conventions::Sas),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Conventions::R => "r",
+            Conventions::Sas => "sas",
+        }
+    }
+    pub fn conf_type(self) -> ConfType {
+        match self {
+            Conventions::R => ConfType::Log,
+            Conventions::Sas => ConfType::LogLog,
+        }
+    }
+    pub fn ties(self) -> Ties {
+        match self {
+            Conventions::R => Ties::Efron,
+            Conventions::Sas => Ties::Breslow,
+        }
+    }
+}
+
+/// Options of [`analyse`].
+#[derive(Debug, Clone, Default)]
+pub struct AnalysisOptions {
+    pub conventions: Conventions,
+}
+
+/// The conventions block of results.json.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ConventionsUsed {
+    pub preset: String,
+    pub time_zero: String,
+    pub time_unit: String,
+    pub days_per_unit: f64,
+    pub km_conf_type: String,
+    pub conf_level: f64,
+    pub median_ci: String,
+    pub logrank: String,
+    pub cox_ties: String,
+    pub cox_ci: String,
+    pub follow_up: String,
+    pub table1_tests: String,
+    pub software: String,
+}
+
+/// Counts of yes/no flags (`counts` in results.json: number of "yes").
+pub type Counts = std::collections::BTreeMap<String, usize>;
+
+/// One progression-pattern row.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PatternRow {
+    pub name: String,
+    pub label: String,
+    pub n: usize,
+    pub denominator: usize,
+    pub pct: Option<f64>,
+}
+
+/// Baseline × progression EMD cross-table.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CrossTable {
+    pub rows: String,
+    pub cols: String,
+    pub row_levels: Vec<String>,
+    pub col_levels: Vec<String>,
+    pub counts: Vec<Vec<usize>>,
+}
+
+/// Days (and plan units) from infusion to progression.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct IntervalSummary {
+    pub name: String,
+    pub label: String,
+    pub n: usize,
+    pub median_days: Option<f64>,
+    pub min_days: Option<f64>,
+    pub max_days: Option<f64>,
+    pub median: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub unit: String,
+}
+
+/// Progression patterns block.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Patterns {
+    pub rows: Vec<PatternRow>,
+    pub cross_table: Option<CrossTable>,
+    pub intervals: Vec<IntervalSummary>,
+}
+
+/// Next-line therapy categories.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NextLine {
+    pub by: Option<String>,
+    pub by_levels: Vec<String>,
+    pub rows: Vec<NextLineRow>,
+    pub n: usize,
+    pub n_by: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NextLineRow {
+    pub category: String,
+    pub n: usize,
+    pub pct: Option<f64>,
+    pub by: Vec<(usize, Option<f64>)>,
+}
+
+/// Overall KM and follow-up of one endpoint.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EndpointOverall {
+    pub endpoint: String,
+    pub endpoint_label: String,
+    pub overall: GroupSummary,
+    pub follow_up_median: Option<f64>,
+    pub follow_up_lower: Option<f64>,
+    pub follow_up_upper: Option<f64>,
+}
+
+/// Multivariable Cox model of one endpoint.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Multivariable {
+    pub endpoint: String,
+    pub covariates: Vec<String>,
+    pub n_complete: usize,
+    pub n_dropped_missing: usize,
+    pub cox: Option<CoxSummary>,
+    pub notes: Vec<String>,
+}
+
+/// Everything `survstudy run` computes.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Results {
+    pub survstudy_version: String,
+    pub study: String,
+    pub conventions: ConventionsUsed,
+    pub flow: Flow,
+    pub n: usize,
+    pub counts: Counts,
+    pub patterns: Patterns,
+    pub next_line: Option<NextLine>,
+    pub endpoints: Vec<EndpointOverall>,
+    pub survival: Vec<SurvivalByGroup>,
+    pub multivariable: Vec<Multivariable>,
+    pub table1: Option<Table1>,
+}
+
+fn pct(a: usize, b: usize) -> Option<f64> {
+    if b == 0 {
+        None
+    } else {
+        Some(100.0 * a as f64 / b as f64)
+    }
+}
+
+/// Run all analyses of the plan.
+pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results {
+    let conv = opts.conventions;
+    let level = plan.analysis.confidence_level;
+    let km = KmOptions {
+        conf_type: conv.conf_type(),
+        conf_level: level,
+    };
+    let cox = CoxOptions {
+        ties: conv.ties(),
+        conf_level: level,
+        ..Default::default()
+    };
+    let n = cohort.patients.len();
+    let landmarks = &plan.analysis.landmarks;
+
+    // counts
+    let mut counts = Counts::new();
+    for f in &cohort.flag_counts {
+        counts.insert(f.name.clone(), f.yes);
+    }
+
+    // progression patterns
+    let pattern_names = ["prog_biochemical", "prog_emd", "prog_pmd", "prog_emd_or_pmd"];
+    let rows: Vec<PatternRow> = pattern_names
+        .iter()
+        .filter_map(|&name| {
+            let f = cohort.flag_count(name)?;
+            let label = cohort
+                .grouping(name)
+                .map(|g| g.label.clone())
+                .unwrap_or_else(|| name.to_string());
+            Some(PatternRow {
+                name: name.to_string(),
+                label,
+                n: f.yes,
+                denominator: f.yes + f.no,
+                pct: pct(f.yes, f.yes + f.no),
+            })
+        })
+        .collect();
+    let cross_table = match (cohort.grouping("emd_at_infusion"), cohort.grouping("prog_emd")) {
+        (Some(a), Some(b)) => {
+            let ra: Vec<String> = a.levels.iter().rev().cloned().collect();
+            let cb: Vec<String> = b.levels.iter().rev().cloned().collect();
+            let mut counts = vec![vec![0usize; cb.len()]; ra.len()];
+            for (x, y) in a.labels.iter().zip(&b.labels) {
+                if let (Some(x), Some(y)) = (x, y) {
+                    if let (Some(i), Some(j)) = (ra.iter().position(|l| l == x), cb.iter().position(|l| l == y)) {
+                        counts[i][j] += 1;
+                    }
+                }
+            }
+            Some(CrossTable {
+                rows: a.name.clone(),
+                cols: b.name.clone(),
+                row_levels: ra,
+                col_levels: cb,
+                counts,
+            })
+        }
+        _ => None,
+    };
+    let dpu = plan.study.days_per_unit();
+    let intervals = cohort
+        .intervals
+        .iter()
+        .map(|iv| {
+            let d: Vec<f64> = iv.days.iter().flatten().map(|&x| x as f64).collect();
+            let s = table1::num_summary(&d);
+            IntervalSummary {
+                name: iv.name.clone(),
+                label: iv.label.clone(),
+                n: s.n,
+                median_days: s.median,
+                min_days: s.min,
+                max_days: s.max,
+                median: s.median.map(|x| x / dpu),
+                min: s.min.map(|x| x / dpu),
+                max: s.max.map(|x| x / dpu),
+                unit: plan.study.time_unit.name().to_string(),
+            }
+        })
+        .collect();
+    let patterns = Patterns {
+        rows,
+        cross_table,
+        intervals,
+    };
+
+    // next-line therapy
+    let next_line = cohort
+        .patients
+        .first()
+        .map(|_| ())
+        .and_then(|_| {
+            if !cohort.present_columns.iter().any(|c| c == "next_line_category") {
+                return None;
+            }
+            let by = cohort.grouping("emd_at_infusion");
+            let by_levels: Vec<String> = by.map(|g| g.levels.iter().rev().cloned().collect()).unwrap_or_default();
+            let cats: Vec<String> = cohort
+                .patients
+                .iter()
+                .map(|p| p.category("next_line_category").unwrap_or("none recorded").to_string())
+                .collect();
+            let mut levels: Vec<String> = cats.clone();
+            levels.sort();
+            levels.dedup();
+            // "none recorded" last
+            levels.sort_by_key(|l| l == "none recorded");
+            let bi: Vec<Option<usize>> = match by {
+                Some(g) => g
+                    .labels
+                    .iter()
+                    .map(|l| l.as_ref().and_then(|l| by_levels.iter().position(|x| x == l)))
+                    .collect(),
+                None => vec![None; n],
+            };
+            let n_by: Vec<usize> = (0..by_levels.len()).map(|b| bi.iter().filter(|&&x| x == Some(b)).count()).collect();
+            let rows = levels
+                .iter()
+                .map(|l| {
+                    let k = cats.iter().filter(|c| *c == l).count();
+                    NextLineRow {
+                        category: l.clone(),
+                        n: k,
+                        pct: pct(k, n),
+                        by: (0..by_levels.len())
+                            .map(|b| {
+                                let kb = (0..n).filter(|&i| bi[i] == Some(b) && &cats[i] == l).count();
+                                (kb, pct(kb, n_by[b]))
+                            })
+                            .collect(),
+                    }
+                })
+                .collect();
+            Some(NextLine {
+                by: by.map(|g| g.name.clone()),
+                by_levels,
+                rows,
+                n,
+                n_by,
+            })
+        });
+
+    // survival
+    let mut endpoints = vec![];
+    let mut survival = vec![];
+    let mut multivariable = vec![];
+    for code in &plan.analysis.endpoints {
+        let Some(ep) = cohort.endpoint(code) else {
+            continue;
+        };
+        let (idx, time, event) = ep.analysis_rows();
+        let overall_fit = if time.is_empty() {
+            None
+        } else {
+            kaplan_meier(&time, &event, &km).ok()
+        };
+        let fu = if time.is_empty() {
+            None
+        } else {
+            reverse_km(&time, &event, &km).ok().map(|f| f.median())
+        };
+        endpoints.push(EndpointOverall {
+            endpoint: ep.code.clone(),
+            endpoint_label: ep.label.clone(),
+            overall: GroupSummary::new("all", overall_fit.as_ref(), landmarks),
+            follow_up_median: fu.and_then(|m| m.estimate),
+            follow_up_lower: fu.and_then(|m| m.lower),
+            follow_up_upper: fu.and_then(|m| m.upper),
+        });
+        for gname in &plan.analysis.km_by {
+            let Some(g) = cohort.grouping(gname) else {
+                continue;
+            };
+            let li = g.level_index();
+            let level: Vec<Option<usize>> = idx.iter().map(|&i| li[i]).collect();
+            let input = GroupedInput {
+                time: &time,
+                event: &event,
+                level: &level,
+                levels: &g.levels,
+            };
+            let run_cox = plan.analysis.cox_univariable.contains(gname);
+            let (groups, logrank, cox_s, missing, notes) =
+                analyse_grouping(&input, &km, &cox, landmarks, run_cox, gname);
+            survival.push(SurvivalByGroup {
+                endpoint: ep.code.clone(),
+                endpoint_label: ep.label.clone(),
+                grouping: g.name.clone(),
+                grouping_label: g.label.clone(),
+                n_missing_group: missing,
+                groups,
+                logrank,
+                cox: cox_s,
+                notes,
+            });
+        }
+        multivariable.push(fit_multivariable(cohort, code, &idx, &time, &event, &cox));
+    }
+
+    // Table 1
+    let table1 = plan.analysis.table1_by.as_ref().and_then(|by| {
+        let g = cohort.grouping(by)?;
+        // "yes" first for yes/no groupings reads naturally (EMD yes | no)
+        let levels: Vec<String> = g.levels.iter().rev().cloned().collect();
+        let bi: Vec<Option<usize>> = g
+            .labels
+            .iter()
+            .map(|l| l.as_ref().and_then(|l| levels.iter().position(|x| x == l)))
+            .collect();
+        Some(table1::table1(&cohort.table1, &g.name, &g.label, &levels, &bi))
+    });
+
+    Results {
+        survstudy_version: env!("CARGO_PKG_VERSION").to_string(),
+        study: cohort.study_name.clone(),
+        conventions: conventions_used(plan, conv, level),
+        flow: cohort.flow.clone(),
+        n,
+        counts,
+        patterns,
+        next_line,
+        endpoints,
+        survival,
+        multivariable,
+        table1,
+    }
+}
+
+fn fit_multivariable(
+    cohort: &Cohort,
+    code: &str,
+    idx: &[usize],
+    time: &[f64],
+    event: &[bool],
+    cox: &CoxOptions,
+) -> Multivariable {
+    let vars = &cohort.cox_covariates;
+    let complete: Vec<usize> = (0..idx.len())
+        .filter(|&r| {
+            let i = idx[r];
+            vars.iter().all(|v| match &v.values {
+                VariableValues::Categorical { values, .. } => values[i].is_some(),
+                VariableValues::Continuous { values } => values[i].is_some(),
+            })
+        })
+        .collect();
+    let mut d = Design::default();
+    let mut info = vec![];
+    let mut notes = vec![];
+    for v in vars {
+        match &v.values {
+            VariableValues::Categorical { levels, values } => {
+                let labels: Vec<&str> = complete.iter().map(|&r| values[idx[r]].as_deref().unwrap_or("")).collect();
+                let present: Vec<String> = levels.iter().filter(|l| labels.contains(&l.as_str())).cloned().collect();
+                if present.len() < 2 {
+                    notes.push(format!("{} has fewer than two levels among complete cases; left out", v.name));
+                    continue;
+                }
+                d.add_factor(&v.name, &labels, Some(&present));
+                for l in &present[1..] {
+                    info.push(TermInfo {
+                        variable: v.name.clone(),
+                        level: Some(l.clone()),
+                        reference: Some(present[0].clone()),
+                    });
+                }
+            }
+            VariableValues::Continuous { values } => {
+                d.add_numeric(&v.name, complete.iter().map(|&r| values[idx[r]].unwrap_or(f64::NAN)).collect());
+                info.push(TermInfo {
+                    variable: v.name.clone(),
+                    level: None,
+                    reference: None,
+                });
+            }
+        }
+    }
+    let t: Vec<f64> = complete.iter().map(|&r| time[r]).collect();
+    let e: Vec<bool> = complete.iter().map(|&r| event[r]).collect();
+    let fit = if d.is_empty() || t.is_empty() {
+        None
+    } else {
+        match cox_fit(&t, &e, &d, None, cox) {
+            Ok(f) => Some(CoxSummary::from_fit(&f, &info)),
+            Err(err) => {
+                notes.push(format!("multivariable Cox model not fitted: {err}"));
+                None
+            }
+        }
+    };
+    Multivariable {
+        endpoint: code.to_string(),
+        covariates: vars.iter().map(|v| v.name.clone()).collect(),
+        n_complete: complete.len(),
+        n_dropped_missing: idx.len() - complete.len(),
+        cox: fit,
+        notes,
+    }
+}
+
+fn conventions_used(plan: &Plan, conv: Conventions, level: f64) -> ConventionsUsed {
+    let unit = plan.study.time_unit.name().to_string();
+    ConventionsUsed {
+        preset: conv.as_str().into(),
+        time_zero: plan.study.time_zero.clone(),
+        time_unit: unit.clone(),
+        days_per_unit: plan.study.days_per_unit(),
+        km_conf_type: conv.conf_type().as_str().into(),
+        conf_level: level,
+        median_ci: format!(
+            "Brookmeyer-Crowley: the times where the {} pointwise confidence limits of S cross 0.5 (R survfit rule)",
+            conv.conf_type().as_str()
+        ),
+        logrank: "log-rank (Mantel-Haenszel), chi-square on k-1 df for k groups with patients".into(),
+        cox_ties: conv.ties().as_str().into(),
+        cox_ci: "Wald intervals exp(coef +/- z*se), model-based variance".into(),
+        follow_up: "median follow-up by the reverse Kaplan-Meier method (censoring as the event)".into(),
+        table1_tests: "categorical: Fisher's exact test when any expected count < 5, else Pearson's chi-square (Yates-corrected for 2x2); continuous: Wilcoxon rank-sum (2 groups) or Kruskal-Wallis".into(),
+        software: format!("survstudy {} (statistics engine survkit, validated against R survival 3.5-3)", env!("CARGO_PKG_VERSION")),
+    }
+}

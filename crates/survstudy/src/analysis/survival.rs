@@ -1,0 +1,329 @@
+//! Survival analyses of one endpoint by one grouping: Kaplan–Meier per level,
+//! survival at landmark times, log-rank test (k − 1 df), univariable Cox.
+
+use serde::Serialize;
+use survkit::cox::{cox_fit, CoxFit, CoxOptions, Design};
+use survkit::km::{kaplan_meier, KmFit, KmOptions};
+use survkit::logrank::{logrank, LogrankOptions};
+
+/// A KM curve as plotted: every distinct time with its counts and CI.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Curve {
+    pub time: Vec<f64>,
+    pub n_risk: Vec<u64>,
+    pub n_event: Vec<u64>,
+    pub n_censor: Vec<u64>,
+    pub surv: Vec<f64>,
+    pub lower: Vec<f64>,
+    pub upper: Vec<f64>,
+}
+
+impl Curve {
+    pub fn from_fit(f: &KmFit) -> Curve {
+        Curve {
+            time: f.time.clone(),
+            n_risk: f.n_risk.clone(),
+            n_event: f.n_event.clone(),
+            n_censor: f.n_censor.clone(),
+            surv: f.surv.clone(),
+            lower: f.lower.clone(),
+            upper: f.upper.clone(),
+        }
+    }
+
+    /// Number at risk at time t (subjects with time ≥ t).
+    pub fn n_at_risk(&self, t: f64) -> u64 {
+        let k = self.time.partition_point(|&x| x < t);
+        self.n_risk.get(k).copied().unwrap_or(0)
+    }
+}
+
+/// Survival at a landmark time.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Landmark {
+    pub time: f64,
+    pub n_risk: u64,
+    pub surv: Option<f64>,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+}
+
+fn opt(x: f64) -> Option<f64> {
+    if x.is_finite() {
+        Some(x)
+    } else {
+        None
+    }
+}
+
+/// One group's KM summary.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GroupSummary {
+    pub label: String,
+    pub n: usize,
+    pub events: usize,
+    /// Median survival in the plan's time unit; `None` = not reached.
+    pub median: Option<f64>,
+    pub median_lower: Option<f64>,
+    pub median_upper: Option<f64>,
+    pub landmarks: Vec<Landmark>,
+    pub curve: Option<Curve>,
+}
+
+impl GroupSummary {
+    /// Summarise a KM fit (or an empty group).
+    pub fn new(label: &str, fit: Option<&KmFit>, landmarks: &[f64]) -> GroupSummary {
+        match fit {
+            None => GroupSummary {
+                label: label.to_string(),
+                n: 0,
+                events: 0,
+                median: None,
+                median_lower: None,
+                median_upper: None,
+                landmarks: vec![],
+                curve: None,
+            },
+            Some(f) => {
+                let m = f.median();
+                // a landmark past the last follow-up is not estimable
+                let last = f.last_time();
+                let lm = f
+                    .surv_at(landmarks)
+                    .into_iter()
+                    .map(|a| {
+                        let beyond = a.time > last;
+                        Landmark {
+                            time: a.time,
+                            n_risk: a.n_risk,
+                            surv: if beyond { None } else { opt(a.surv) },
+                            lower: if beyond { None } else { opt(a.lower) },
+                            upper: if beyond { None } else { opt(a.upper) },
+                        }
+                    })
+                    .collect();
+                GroupSummary {
+                    label: label.to_string(),
+                    n: f.n as usize,
+                    events: f.n_event_total as usize,
+                    median: m.estimate,
+                    median_lower: m.lower,
+                    median_upper: m.upper,
+                    landmarks: lm,
+                    curve: Some(Curve::from_fit(f)),
+                }
+            }
+        }
+    }
+}
+
+/// Log-rank test summary.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LogrankSummary {
+    pub chisq: f64,
+    pub df: usize,
+    pub p: f64,
+    pub observed: Vec<f64>,
+    pub expected: Vec<f64>,
+}
+
+/// One Cox term.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CoxTermSummary {
+    pub term: String,
+    /// Variable (column or grouping) and level the term belongs to.
+    pub variable: String,
+    pub level: Option<String>,
+    pub reference: Option<String>,
+    pub coef: Option<f64>,
+    pub se: Option<f64>,
+    pub hr: Option<f64>,
+    pub hr_lower: Option<f64>,
+    pub hr_upper: Option<f64>,
+    pub p: Option<f64>,
+    pub possibly_infinite: bool,
+}
+
+/// Cox model summary.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CoxSummary {
+    pub n: usize,
+    pub events: usize,
+    pub terms: Vec<CoxTermSummary>,
+    pub lr_test: survkit::cox::TestStat,
+    pub wald_test: survkit::cox::TestStat,
+    pub score_test: survkit::cox::TestStat,
+    pub concordance: Option<f64>,
+    pub concordance_se: Option<f64>,
+    pub converged: bool,
+    pub iterations: usize,
+    pub warnings: Vec<String>,
+}
+
+/// What each design column means (for labels in tables and forest plots).
+#[derive(Debug, Clone)]
+pub struct TermInfo {
+    pub variable: String,
+    pub level: Option<String>,
+    pub reference: Option<String>,
+}
+
+impl CoxSummary {
+    pub fn from_fit(fit: &CoxFit, info: &[TermInfo]) -> CoxSummary {
+        CoxSummary {
+            n: fit.n,
+            events: fit.nevent,
+            terms: fit
+                .terms
+                .iter()
+                .zip(info)
+                .map(|(t, i)| CoxTermSummary {
+                    term: t.term.clone(),
+                    variable: i.variable.clone(),
+                    level: i.level.clone(),
+                    reference: i.reference.clone(),
+                    coef: opt(t.coef),
+                    se: opt(t.se),
+                    hr: opt(t.hr),
+                    hr_lower: opt(t.hr_lower),
+                    hr_upper: opt(t.hr_upper),
+                    p: opt(t.p),
+                    possibly_infinite: t.possibly_infinite,
+                })
+                .collect(),
+            lr_test: fit.lr_test,
+            wald_test: fit.wald_test,
+            score_test: fit.score_test,
+            concordance: fit.concordance,
+            concordance_se: fit.concordance_se,
+            converged: fit.converged,
+            iterations: fit.iterations,
+            warnings: fit.warnings.clone(),
+        }
+    }
+}
+
+/// Endpoint × grouping result (the `survival[]` entries of results.json).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SurvivalByGroup {
+    pub endpoint: String,
+    pub endpoint_label: String,
+    pub grouping: String,
+    pub grouping_label: String,
+    /// Patients in the endpoint population with a missing group label.
+    pub n_missing_group: usize,
+    pub groups: Vec<GroupSummary>,
+    pub logrank: Option<LogrankSummary>,
+    pub cox: Option<CoxSummary>,
+    pub notes: Vec<String>,
+}
+
+/// Inputs for one endpoint × grouping analysis.
+pub struct GroupedInput<'a> {
+    pub time: &'a [f64],
+    pub event: &'a [bool],
+    /// Level index per row (`None` = missing label).
+    pub level: &'a [Option<usize>],
+    pub levels: &'a [String],
+}
+
+/// Run KM per level, log-rank and univariable Cox.
+pub fn analyse_grouping(
+    input: &GroupedInput,
+    km: &KmOptions,
+    cox: &CoxOptions,
+    landmarks: &[f64],
+    run_cox: bool,
+    variable: &str,
+) -> (Vec<GroupSummary>, Option<LogrankSummary>, Option<CoxSummary>, usize, Vec<String>) {
+    let k = input.levels.len();
+    let mut parts: Vec<(Vec<f64>, Vec<bool>)> = vec![(vec![], vec![]); k];
+    let mut t_all = vec![];
+    let mut e_all = vec![];
+    let mut g_all = vec![];
+    let mut missing = 0;
+    for i in 0..input.time.len() {
+        match input.level[i] {
+            Some(l) => {
+                parts[l].0.push(input.time[i]);
+                parts[l].1.push(input.event[i]);
+                t_all.push(input.time[i]);
+                e_all.push(input.event[i]);
+                g_all.push(l);
+            }
+            None => missing += 1,
+        }
+    }
+    let mut notes = vec![];
+    let groups: Vec<GroupSummary> = input
+        .levels
+        .iter()
+        .zip(&parts)
+        .map(|(label, (t, e))| {
+            let fit = if t.is_empty() {
+                None
+            } else {
+                kaplan_meier(t, e, km).ok()
+            };
+            GroupSummary::new(label, fit.as_ref(), landmarks)
+        })
+        .collect();
+    // levels with patients, in order; compact the group index for the tests
+    let present: Vec<usize> = (0..k).filter(|&l| !parts[l].0.is_empty()).collect();
+    if present.len() < 2 {
+        notes.push(format!(
+            "only {} level(s) with patients: no comparison",
+            present.len()
+        ));
+        return (groups, None, None, missing, notes);
+    }
+    let remap: Vec<usize> = (0..k)
+        .map(|l| present.iter().position(|&p| p == l).unwrap_or(0))
+        .collect();
+    let g: Vec<usize> = g_all.iter().map(|&l| remap[l]).collect();
+    let lr = match logrank(&t_all, &e_all, &g, None, &LogrankOptions::default()) {
+        Ok(r) => {
+            let mut observed = vec![0.0; k];
+            let mut expected = vec![0.0; k];
+            for (j, &l) in present.iter().enumerate() {
+                observed[l] = r.observed[j];
+                expected[l] = r.expected[j];
+            }
+            Some(LogrankSummary {
+                chisq: r.chisq,
+                df: r.df,
+                p: r.p,
+                observed,
+                expected,
+            })
+        }
+        Err(e) => {
+            notes.push(format!("log-rank test not computed: {e}"));
+            None
+        }
+    };
+    let cox_summary = if run_cox {
+        let labels: Vec<&str> = g_all.iter().map(|&l| input.levels[l].as_str()).collect();
+        let lv: Vec<String> = present.iter().map(|&l| input.levels[l].clone()).collect();
+        let mut d = Design::default();
+        d.add_factor(variable, &labels, Some(&lv));
+        let info: Vec<TermInfo> = lv[1..]
+            .iter()
+            .map(|l| TermInfo {
+                variable: variable.to_string(),
+                level: Some(l.clone()),
+                reference: Some(lv[0].clone()),
+            })
+            .collect();
+        match cox_fit(&t_all, &e_all, &d, None, cox) {
+            Ok(f) => Some(CoxSummary::from_fit(&f, &info)),
+            Err(e) => {
+                notes.push(format!("Cox model not fitted: {e}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    (groups, lr, cox_summary, missing, notes)
+}

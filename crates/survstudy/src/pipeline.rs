@@ -1,0 +1,253 @@
+//! `survstudy run`: plan + data → validated cohort → analyses → files.
+//!
+//! Writes into the output directory: `adsl.csv`, `adtte.csv` (CDISC-style
+//! derived data), `results.json` (every number; shape documented in the
+//! README), CSV tables (`tables/*.csv`) and the HTML report with its figures.
+//! On a validation failure nothing is written.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::analysis::{analyse, AnalysisOptions, Conventions, Results};
+use crate::derive::{derive, write_adsl, write_adtte, DeriveOptions, ExcludePolicy, ValidationReport};
+use crate::error::{IngestError, PlanError, WriteError};
+use crate::ingest::{parse_csv, read_table};
+use crate::plan::Plan;
+
+/// Name under which the embedded demo cohort is reported.
+pub const DEMO_NAME: &str = "demo_cohort.csv (embedded synthetic cohort)";
+
+/// Options of `survstudy run`.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Study plan file; `None` = the built-in plan.
+    pub plan: Option<PathBuf>,
+    /// Input file; `None` = the embedded synthetic demo cohort.
+    pub data: Option<PathBuf>,
+    pub sheet: Option<String>,
+    pub out: PathBuf,
+    pub exclude: ExcludePolicy,
+    pub date_format: Option<String>,
+    pub conventions: Conventions,
+    pub report: crate::report::study::ReportOptions,
+    /// Run date printed in the report (ISO); `None` = today (UTC).
+    pub run_date: Option<String>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            plan: None,
+            data: None,
+            sheet: None,
+            out: PathBuf::from("survstudy-report"),
+            exclude: ExcludePolicy::Stop,
+            date_format: None,
+            conventions: Conventions::R,
+            report: Default::default(),
+            run_date: None,
+        }
+    }
+}
+
+/// Errors of a run. `exit_code` maps them to the CLI's codes.
+#[derive(Debug, Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error("{0}")]
+    Validation(ValidationReport),
+    #[error("{file}: no patients left to analyse ({rows} rows read, all excluded)")]
+    NoPatients { file: String, rows: usize },
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error("cannot write {path}: {message}")]
+    Output { path: String, message: String },
+    #[error("report: {0}")]
+    Report(#[from] crate::report::ReportError),
+}
+
+impl RunError {
+    /// 2 = bad input (plan, data, validation), 1 = analysis or output problem.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::Plan(_) | RunError::Ingest(_) | RunError::Validation(_) | RunError::NoPatients { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Provenance of a run, stored in results.json as `meta`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunMeta {
+    pub data_source: String,
+    pub sha256: String,
+    pub synthetic: bool,
+    pub run_date: String,
+    pub plan: String,
+    pub survstudy_version: String,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct RunOutput {
+    pub out_dir: PathBuf,
+    pub meta: RunMeta,
+    pub results: Results,
+    pub files: Vec<PathBuf>,
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> RunError {
+    RunError::Output {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|d| d.date_naive().to_string())
+        .unwrap_or_default()
+}
+
+/// Whether a table is a survstudy synthetic cohort (the generator writes a
+/// `data_source` column saying so in every row).
+fn is_synthetic(table: &crate::ingest::RawTable) -> bool {
+    let Some(j) = table
+        .headers
+        .iter()
+        .position(|h| h.trim().eq_ignore_ascii_case("data_source"))
+    else {
+        return false;
+    };
+    !table.rows.is_empty()
+        && table.rows.iter().all(|r| {
+            r.cells
+                .get(j)
+                .is_some_and(|c| c.to_ascii_lowercase().contains("synthetic"))
+        })
+}
+
+/// Run the study and write every output.
+pub fn run_study(opts: &RunOptions) -> Result<RunOutput, RunError> {
+    let plan = match &opts.plan {
+        Some(p) => Plan::from_file(p)?,
+        None => Plan::builtin(),
+    };
+    let plan_name = opts
+        .plan
+        .as_ref()
+        .map(|p| file_name(p))
+        .unwrap_or_else(|| "built-in post-CAR-T plan".into());
+    let (table, bytes, source, demo) = match &opts.data {
+        Some(p) => {
+            let bytes = std::fs::read(p).map_err(|source| IngestError::Io {
+                file: p.display().to_string(),
+                source,
+            })?;
+            (read_table(p, opts.sheet.as_deref())?, bytes, file_name(p), false)
+        }
+        None => {
+            let csv = crate::synth::demo_csv();
+            (
+                parse_csv(DEMO_NAME, csv.as_bytes())?,
+                csv.as_bytes().to_vec(),
+                DEMO_NAME.to_string(),
+                true,
+            )
+        }
+    };
+    let synthetic = demo || is_synthetic(&table);
+    let sha = Sha256::digest(&bytes);
+    let sha256: String = sha.iter().map(|b| format!("{b:02x}")).collect();
+    let cohort = derive(
+        &plan,
+        &table,
+        &DeriveOptions {
+            exclude: opts.exclude,
+            date_format: opts.date_format.clone(),
+        },
+    )
+    .map_err(RunError::Validation)?;
+    if cohort.patients.is_empty() {
+        return Err(RunError::NoPatients {
+            file: source,
+            rows: cohort.flow.rows_read,
+        });
+    }
+    let results = analyse(
+        &plan,
+        &cohort,
+        &AnalysisOptions {
+            conventions: opts.conventions,
+        },
+    );
+    let meta = RunMeta {
+        data_source: source,
+        sha256,
+        synthetic,
+        run_date: opts.run_date.clone().unwrap_or_else(today),
+        plan: plan_name,
+        survstudy_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+
+    // outputs
+    let out = &opts.out;
+    std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
+    let mut files = vec![write_adsl(&cohort, out)?, write_adtte(&cohort, out)?];
+    let json_path = out.join("results.json");
+    let doc = results_json(&results, &meta);
+    std::fs::write(&json_path, serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n")
+        .map_err(|e| io_err(&json_path, e))?;
+    files.push(json_path);
+    files.extend(crate::tables::write_tables(&results, &out.join("tables")).map_err(|e| io_err(out, e))?);
+    let report_meta = crate::report::study::ReportMeta {
+        title: plan.study.name.clone(),
+        data_source: meta.data_source.clone(),
+        sha256: meta.sha256.clone(),
+        run_date: meta.run_date.clone(),
+        version: meta.survstudy_version.clone(),
+        synthetic,
+    };
+    let report = crate::report::study::build_report(&results, &report_meta, &opts.report)?;
+    crate::report::study::write_report(out, &report, 300.0)?;
+    files.push(out.join("index.html"));
+    Ok(RunOutput {
+        out_dir: out.clone(),
+        meta,
+        results,
+        files,
+    })
+}
+
+/// results.json: the results with a `meta` block first.
+pub fn results_json(results: &Results, meta: &RunMeta) -> serde_json::Value {
+    let mut v = serde_json::to_value(results).unwrap_or(serde_json::Value::Null);
+    if let serde_json::Value::Object(m) = &mut v {
+        let mut out = serde_json::Map::new();
+        out.insert(
+            "meta".into(),
+            serde_json::to_value(meta).unwrap_or(serde_json::Value::Null),
+        );
+        for (k, x) in std::mem::take(m) {
+            out.insert(k, x);
+        }
+        return serde_json::Value::Object(out);
+    }
+    v
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
+}
