@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use survkit::cox::CoxOptions;
 use survkit::km::KmOptions;
 use survstudy::adhoc::{self, AdhocError, EventSpec, SurvSpec};
+use survstudy::analysis::Conventions;
 
 #[derive(Parser)]
 #[command(name = "survstudy", version, about = "Clinical survival studies, end to end, exact to R's survival package")]
@@ -58,9 +59,12 @@ enum Command {
         /// Group column (one curve per level)
         #[arg(long)]
         group: Option<String>,
-        /// CI transform: log (default), log-log, plain, logit, arcsin
-        #[arg(long, default_value = "log")]
-        conf_type: String,
+        /// CI transform: log, log-log, plain, logit, arcsin (default: from --conventions)
+        #[arg(long)]
+        conf_type: Option<String>,
+        /// Conventions preset: r (log CI, Efron) or sas (log-log CI, Breslow)
+        #[arg(long, default_value = "r")]
+        conventions: String,
         /// Confidence level
         #[arg(long, default_value_t = 0.95)]
         conf_level: f64,
@@ -95,9 +99,33 @@ enum Command {
         /// Stratification column
         #[arg(long)]
         strata: Option<String>,
-        /// Ties: efron (default) or breslow
-        #[arg(long, default_value = "efron")]
-        ties: String,
+        /// Ties: efron or breslow (default: from --conventions)
+        #[arg(long)]
+        ties: Option<String>,
+        /// Conventions preset: r (log CI, Efron) or sas (log-log CI, Breslow)
+        #[arg(long, default_value = "r")]
+        conventions: String,
+    },
+    /// Print the built-in study plan (TOML) to copy and edit
+    Plan {
+        /// Print the built-in plan
+        #[arg(long)]
+        print: bool,
+        /// Check a plan file and report problems
+        #[arg(long)]
+        check: Option<PathBuf>,
+    },
+    /// Write a synthetic chart-review CSV calibrated to the model study's published numbers
+    Synth {
+        /// Random seed (1 = the embedded demo cohort)
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of patients
+        #[arg(long, default_value_t = 106)]
+        n: usize,
+        /// Output file (default: standard output)
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -107,9 +135,11 @@ fn run(cli: Cli) -> Result<(), AdhocError> {
             surv,
             group,
             conf_type,
+            conventions,
             conf_level,
             at,
         } => {
+            let conv = parse_conventions(&conventions)?;
             if !(conf_level > 0.0 && conf_level < 1.0) {
                 return Err(AdhocError::Usage(format!(
                     "--conf-level {conf_level} is not in (0, 1)"
@@ -129,7 +159,10 @@ fn run(cli: Cli) -> Result<(), AdhocError> {
                 surv: surv.spec(),
                 group,
                 km: KmOptions {
-                    conf_type: adhoc::parse_conf_type(&conf_type)?,
+                    conf_type: match conf_type {
+                        Some(c) => adhoc::parse_conf_type(&c)?,
+                        None => conv.conf_type(),
+                    },
                     conf_level,
                 },
                 at,
@@ -166,14 +199,19 @@ fn run(cli: Cli) -> Result<(), AdhocError> {
             factor,
             strata,
             ties,
+            conventions,
         } => {
+            let conv = parse_conventions(&conventions)?;
             let args = adhoc::CoxArgs {
                 surv: surv.spec(),
                 covariates: list(&covariates),
                 factors: factor.as_deref().map(list).unwrap_or_default(),
                 strata,
                 cox: CoxOptions {
-                    ties: adhoc::parse_ties(&ties)?,
+                    ties: match ties {
+                        Some(t) => adhoc::parse_ties(&t)?,
+                        None => conv.ties(),
+                    },
                     ..Default::default()
                 },
             };
@@ -187,8 +225,45 @@ fn run(cli: Cli) -> Result<(), AdhocError> {
                 print!("{rep}");
             }
         }
+        Command::Plan { print, check } => {
+            if let Some(p) = check {
+                survstudy::plan::Plan::from_file(&p).map_err(|e| AdhocError::Usage(e.to_string()))?;
+                println!("{}: plan is valid", p.display());
+            } else if print {
+                print!("{}", survstudy::plan::Plan::builtin_toml());
+            } else {
+                return Err(AdhocError::Usage(
+                    "survstudy plan: use --print to show the built-in plan or --check FILE".into(),
+                ));
+            }
+        }
+        Command::Synth { seed, n, out } => {
+            let opts = survstudy::synth::SynthOptions {
+                seed,
+                n,
+                ..Default::default()
+            };
+            let cohort = survstudy::synth::generate(&opts).map_err(|e| AdhocError::Usage(e.to_string()))?;
+            match out {
+                Some(path) => {
+                    let f = std::fs::File::create(&path)
+                        .map_err(|e| AdhocError::Usage(format!("{}: {e}", path.display())))?;
+                    survstudy::synth::write_csv(&cohort, std::io::BufWriter::new(f))
+                        .map_err(|e| AdhocError::Usage(e.to_string()))?;
+                    eprintln!("survstudy synth: wrote {} patients to {}", n, path.display());
+                }
+                None => {
+                    survstudy::synth::write_csv(&cohort, std::io::stdout().lock())
+                        .map_err(|e| AdhocError::Usage(e.to_string()))?;
+                }
+            }
+        }
     }
     Ok(())
+}
+
+fn parse_conventions(s: &str) -> Result<Conventions, AdhocError> {
+    Conventions::parse(s).ok_or_else(|| AdhocError::Usage(format!("unknown --conventions '{s}' (r or sas)")))
 }
 
 fn main() -> ExitCode {
