@@ -124,9 +124,16 @@ fn groupings_levels_and_counts() {
             "prog_emd_or_pmd",
             "emd_baseline_x_progression",
             "prog_biochemical",
-            "cart_product"
+            "cart_product",
+            "next_line_category"
         ]
     );
+    // free-text category grouping: observed values, sorted; no next line = missing
+    let nl = c.grouping("next_line_category").unwrap();
+    let mut sorted = nl.levels.clone();
+    sorted.sort();
+    assert_eq!(nl.levels, sorted);
+    assert!(nl.labels.iter().flatten().all(|l| nl.levels.contains(l)));
     let x = c.grouping("emd_baseline_x_progression").unwrap();
     assert_eq!(x.kind, GroupingKind::Cross);
     assert_eq!(

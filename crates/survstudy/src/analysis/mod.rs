@@ -21,7 +21,9 @@ use survkit::km::{kaplan_meier, reverse_km, ConfType, KmOptions};
 use crate::derive::{Cohort, VariableValues};
 use crate::flow::Flow;
 use crate::plan::Plan;
-use survival::{analyse_grouping, CoxSummary, GroupSummary, GroupedInput, SurvivalByGroup, TermInfo};
+use survival::{
+    analyse_grouping, CoxSummary, GroupSummary, GroupedInput, SurvivalByGroup, TermInfo,
+};
 use table1::Table1;
 
 /// Statistical conventions of a run (stated in every output).
@@ -220,7 +222,12 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
     }
 
     // progression patterns
-    let pattern_names = ["prog_biochemical", "prog_emd", "prog_pmd", "prog_emd_or_pmd"];
+    let pattern_names = [
+        "prog_biochemical",
+        "prog_emd",
+        "prog_pmd",
+        "prog_emd_or_pmd",
+    ];
     let rows: Vec<PatternRow> = pattern_names
         .iter()
         .filter_map(|&name| {
@@ -238,14 +245,20 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             })
         })
         .collect();
-    let cross_table = match (cohort.grouping("emd_at_infusion"), cohort.grouping("prog_emd")) {
+    let cross_table = match (
+        cohort.grouping("emd_at_infusion"),
+        cohort.grouping("prog_emd"),
+    ) {
         (Some(a), Some(b)) => {
             let ra: Vec<String> = a.levels.iter().rev().cloned().collect();
             let cb: Vec<String> = b.levels.iter().rev().cloned().collect();
             let mut counts = vec![vec![0usize; cb.len()]; ra.len()];
             for (x, y) in a.labels.iter().zip(&b.labels) {
                 if let (Some(x), Some(y)) = (x, y) {
-                    if let (Some(i), Some(j)) = (ra.iter().position(|l| l == x), cb.iter().position(|l| l == y)) {
+                    if let (Some(i), Some(j)) = (
+                        ra.iter().position(|l| l == x),
+                        cb.iter().position(|l| l == y),
+                    ) {
                         counts[i][j] += 1;
                     }
                 }
@@ -288,60 +301,73 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
     };
 
     // next-line therapy
-    let next_line = cohort
-        .patients
-        .first()
-        .map(|_| ())
-        .and_then(|_| {
-            if !cohort.present_columns.iter().any(|c| c == "next_line_category") {
-                return None;
-            }
-            let by = cohort.grouping("emd_at_infusion");
-            let by_levels: Vec<String> = by.map(|g| g.levels.iter().rev().cloned().collect()).unwrap_or_default();
-            let cats: Vec<String> = cohort
-                .patients
-                .iter()
-                .map(|p| p.category("next_line_category").unwrap_or("none recorded").to_string())
-                .collect();
-            let mut levels: Vec<String> = cats.clone();
-            levels.sort();
-            levels.dedup();
-            // "none recorded" last
-            levels.sort_by_key(|l| l == "none recorded");
-            let bi: Vec<Option<usize>> = match by {
-                Some(g) => g
-                    .labels
-                    .iter()
-                    .map(|l| l.as_ref().and_then(|l| by_levels.iter().position(|x| x == l)))
-                    .collect(),
-                None => vec![None; n],
-            };
-            let n_by: Vec<usize> = (0..by_levels.len()).map(|b| bi.iter().filter(|&&x| x == Some(b)).count()).collect();
-            let rows = levels
+    let next_line = cohort.patients.first().map(|_| ()).and_then(|_| {
+        if !cohort
+            .present_columns
+            .iter()
+            .any(|c| c == "next_line_category")
+        {
+            return None;
+        }
+        let by = cohort.grouping("emd_at_infusion");
+        let by_levels: Vec<String> = by
+            .map(|g| g.levels.iter().rev().cloned().collect())
+            .unwrap_or_default();
+        let cats: Vec<String> = cohort
+            .patients
+            .iter()
+            .map(|p| {
+                p.category("next_line_category")
+                    .unwrap_or("none recorded")
+                    .to_string()
+            })
+            .collect();
+        let mut levels: Vec<String> = cats.clone();
+        levels.sort();
+        levels.dedup();
+        // "none recorded" last
+        levels.sort_by_key(|l| l == "none recorded");
+        let bi: Vec<Option<usize>> = match by {
+            Some(g) => g
+                .labels
                 .iter()
                 .map(|l| {
-                    let k = cats.iter().filter(|c| *c == l).count();
-                    NextLineRow {
-                        category: l.clone(),
-                        n: k,
-                        pct: pct(k, n),
-                        by: (0..by_levels.len())
-                            .map(|b| {
-                                let kb = (0..n).filter(|&i| bi[i] == Some(b) && &cats[i] == l).count();
-                                (kb, pct(kb, n_by[b]))
-                            })
-                            .collect(),
-                    }
+                    l.as_ref()
+                        .and_then(|l| by_levels.iter().position(|x| x == l))
                 })
-                .collect();
-            Some(NextLine {
-                by: by.map(|g| g.name.clone()),
-                by_levels,
-                rows,
-                n,
-                n_by,
+                .collect(),
+            None => vec![None; n],
+        };
+        let n_by: Vec<usize> = (0..by_levels.len())
+            .map(|b| bi.iter().filter(|&&x| x == Some(b)).count())
+            .collect();
+        let rows = levels
+            .iter()
+            .map(|l| {
+                let k = cats.iter().filter(|c| *c == l).count();
+                NextLineRow {
+                    category: l.clone(),
+                    n: k,
+                    pct: pct(k, n),
+                    by: (0..by_levels.len())
+                        .map(|b| {
+                            let kb = (0..n)
+                                .filter(|&i| bi[i] == Some(b) && &cats[i] == l)
+                                .count();
+                            (kb, pct(kb, n_by[b]))
+                        })
+                        .collect(),
+                }
             })
-        });
+            .collect();
+        Some(NextLine {
+            by: by.map(|g| g.name.clone()),
+            by_levels,
+            rows,
+            n,
+            n_by,
+        })
+    });
 
     // survival
     let mut endpoints = vec![];
@@ -375,18 +401,41 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                 continue;
             };
             let li = g.level_index();
-            let level: Vec<Option<usize>> = idx.iter().map(|&i| li[i]).collect();
+            let landmark = plan
+                .groupings
+                .iter()
+                .find(|s| s.name == g.name)
+                .and_then(|s| s.landmark);
+            // landmark: patients still at risk at L (time >= L), clock restarted at L
+            let rows: Vec<usize> = (0..idx.len())
+                .filter(|&r| landmark.is_none_or(|l| time[r] >= l))
+                .collect();
+            let shift = landmark.unwrap_or(0.0);
+            let lt: Vec<f64> = rows.iter().map(|&r| time[r] - shift).collect();
+            let le: Vec<bool> = rows.iter().map(|&r| event[r]).collect();
+            let level: Vec<Option<usize>> = rows.iter().map(|&r| li[idx[r]]).collect();
             let input = GroupedInput {
-                time: &time,
-                event: &event,
+                time: &lt,
+                event: &le,
                 level: &level,
                 levels: &g.levels,
             };
             let run_cox = plan.analysis.cox_univariable.contains(gname);
             let (groups, logrank, cox_s, missing, notes) =
                 analyse_grouping(&input, &km, &cox, landmarks, run_cox, gname);
+            let mut notes = notes;
+            if let Some(l) = landmark {
+                notes.push(format!(
+                    "landmark analysis: {} of {} patients still at risk at {} {}; times from the landmark",
+                    rows.len(),
+                    idx.len(),
+                    l,
+                    plan.study.time_unit.name()
+                ));
+            }
             survival.push(SurvivalByGroup {
                 endpoint: ep.code.clone(),
+                landmark,
                 endpoint_label: ep.label.clone(),
                 grouping: g.name.clone(),
                 grouping_label: g.label.clone(),
@@ -410,7 +459,13 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             .iter()
             .map(|l| l.as_ref().and_then(|l| levels.iter().position(|x| x == l)))
             .collect();
-        Some(table1::table1(&cohort.table1, &g.name, &g.label, &levels, &bi))
+        Some(table1::table1(
+            &cohort.table1,
+            &g.name,
+            &g.label,
+            &levels,
+            &bi,
+        ))
     });
 
     Results {
@@ -453,10 +508,20 @@ fn fit_multivariable(
     for v in vars {
         match &v.values {
             VariableValues::Categorical { levels, values } => {
-                let labels: Vec<&str> = complete.iter().map(|&r| values[idx[r]].as_deref().unwrap_or("")).collect();
-                let present: Vec<String> = levels.iter().filter(|l| labels.contains(&l.as_str())).cloned().collect();
+                let labels: Vec<&str> = complete
+                    .iter()
+                    .map(|&r| values[idx[r]].as_deref().unwrap_or(""))
+                    .collect();
+                let present: Vec<String> = levels
+                    .iter()
+                    .filter(|l| labels.contains(&l.as_str()))
+                    .cloned()
+                    .collect();
                 if present.len() < 2 {
-                    notes.push(format!("{} has fewer than two levels among complete cases; left out", v.name));
+                    notes.push(format!(
+                        "{} has fewer than two levels among complete cases; left out",
+                        v.name
+                    ));
                     continue;
                 }
                 d.add_factor(&v.name, &labels, Some(&present));
@@ -469,7 +534,13 @@ fn fit_multivariable(
                 }
             }
             VariableValues::Continuous { values } => {
-                d.add_numeric(&v.name, complete.iter().map(|&r| values[idx[r]].unwrap_or(f64::NAN)).collect());
+                d.add_numeric(
+                    &v.name,
+                    complete
+                        .iter()
+                        .map(|&r| values[idx[r]].unwrap_or(f64::NAN))
+                        .collect(),
+                );
                 info.push(TermInfo {
                     variable: v.name.clone(),
                     level: None,

@@ -210,6 +210,8 @@ pub struct SurvivalByGroup {
     pub endpoint_label: String,
     pub grouping: String,
     pub grouping_label: String,
+    /// Landmark time (plan unit) when this is a landmark analysis.
+    pub landmark: Option<f64>,
     /// Patients in the endpoint population with a missing group label.
     pub n_missing_group: usize,
     pub groups: Vec<GroupSummary>,
@@ -235,7 +237,13 @@ pub fn analyse_grouping(
     landmarks: &[f64],
     run_cox: bool,
     variable: &str,
-) -> (Vec<GroupSummary>, Option<LogrankSummary>, Option<CoxSummary>, usize, Vec<String>) {
+) -> (
+    Vec<GroupSummary>,
+    Option<LogrankSummary>,
+    Option<CoxSummary>,
+    usize,
+    Vec<String>,
+) {
     let k = input.levels.len();
     let mut parts: Vec<(Vec<f64>, Vec<bool>)> = vec![(vec![], vec![]); k];
     let mut t_all = vec![];

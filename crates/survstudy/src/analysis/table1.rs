@@ -228,7 +228,10 @@ pub fn table1(
                 let mut missing = 0;
                 let mut missing_by = vec![0usize; k];
                 for (i, val) in values.iter().enumerate() {
-                    match val.as_ref().and_then(|x| levels.iter().position(|l| l == x)) {
+                    match val
+                        .as_ref()
+                        .and_then(|x| levels.iter().position(|l| l == x))
+                    {
                         Some(li) => {
                             counts[li] += 1;
                             if let Some(b) = by[i] {
@@ -266,7 +269,12 @@ pub fn table1(
                             n: counts[li],
                             pct: pct(counts[li], nonmiss as u64),
                             by: (0..k)
-                                .map(|b| (table[li][b] as usize, pct(table[li][b] as usize, col_tot[b])))
+                                .map(|b| {
+                                    (
+                                        table[li][b] as usize,
+                                        pct(table[li][b] as usize, col_tot[b]),
+                                    )
+                                })
                                 .collect(),
                         })
                         .collect(),

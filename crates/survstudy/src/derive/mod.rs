@@ -671,6 +671,7 @@ fn grouping_label(plan: &Plan, g: &GroupingSpec, row: &mut Row, file: &str) -> O
     let cols: Vec<String> = g.columns.iter().map(|c| canon(plan, c)).collect();
     match g.kind {
         GroupingKind::YesNo => group_text(row, &cols[0]),
+        GroupingKind::Category if g.levels.is_empty() => group_text(row, &cols[0]),
         GroupingKind::Category => {
             let v = group_text(row, &cols[0])?;
             match match_level(&g.levels, &v) {
@@ -864,7 +865,16 @@ fn build_cohort(
             name: g.name.clone(),
             label: g.display_label().to_string(),
             kind: g.kind,
-            levels: g.levels.clone(),
+            levels: if g.levels.is_empty() {
+                // free-text category grouping: the observed values, sorted
+                let mut lv: Vec<String> =
+                    kept.iter().filter_map(|r| r.groupings[k].clone()).collect();
+                lv.sort();
+                lv.dedup();
+                lv
+            } else {
+                g.levels.clone()
+            },
             labels: kept.iter().map(|r| r.groupings[k].clone()).collect(),
         })
         .collect();

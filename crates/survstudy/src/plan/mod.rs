@@ -238,6 +238,11 @@ pub struct GroupingSpec {
     pub levels: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub combinations: Vec<Combination>,
+    /// Landmark analysis for groupings fixed after time zero: only patients
+    /// still at risk at this time (in the plan's unit) are analysed, with the
+    /// clock restarted there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landmark: Option<f64>,
 }
 
 impl GroupingSpec {
@@ -506,8 +511,16 @@ impl Plan {
                 return Err(err(s, "grouping name is empty or used twice".into()));
             }
             let mut lv = BTreeSet::new();
-            if g.levels.is_empty() || !g.levels.iter().all(|l| lv.insert(l.clone())) {
+            // a category grouping may leave levels out: the observed values, sorted
+            let may_omit = g.kind == GroupingKind::Category && g.levels.is_empty();
+            if (!may_omit && g.levels.is_empty()) || !g.levels.iter().all(|l| lv.insert(l.clone()))
+            {
                 return Err(err(s, "levels must be listed, each once".into()));
+            }
+            if let Some(l) = g.landmark {
+                if !(l.is_finite() && l > 0.0) {
+                    return Err(err(s, format!("landmark {l} must be a positive time")));
+                }
             }
             let yes_no_levels = || {
                 let mut l = g.levels.clone();
@@ -532,7 +545,7 @@ impl Plan {
                 GroupingKind::Category => {
                     let c =
                         col_of_type(&s, &g.columns[0], &[ColumnType::Category, ColumnType::Text])?;
-                    if !c.levels.is_empty() {
+                    if !c.levels.is_empty() && !g.levels.is_empty() {
                         let cl: BTreeSet<String> =
                             c.levels.iter().map(|l| l.trim().to_lowercase()).collect();
                         let gl: BTreeSet<String> =
