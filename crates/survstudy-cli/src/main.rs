@@ -11,7 +11,11 @@ use survstudy::adhoc::{self, AdhocError, EventSpec, SurvSpec};
 use survstudy::analysis::Conventions;
 
 #[derive(Parser)]
-#[command(name = "survstudy", version, about = "Clinical survival studies, end to end, exact to R's survival package")]
+#[command(
+    name = "survstudy",
+    version,
+    about = "Clinical survival studies, end to end, exact to R's survival package"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,6 +56,42 @@ fn list(s: &str) -> Vec<String> {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the whole study: validate, derive endpoints, analyse, write the report
+    Run {
+        /// Study plan (TOML); default: the built-in post-CAR-T plan
+        #[arg(long)]
+        plan: Option<PathBuf>,
+        /// Chart-review export (CSV or Excel); default: the embedded synthetic demo cohort
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Excel sheet name (default: the first sheet)
+        #[arg(long)]
+        sheet: Option<String>,
+        /// Output directory
+        #[arg(long, default_value = "survstudy-report")]
+        out: PathBuf,
+        /// Leave out invalid patients (listed in the patient flow) instead of stopping
+        #[arg(long)]
+        exclude_invalid: bool,
+        /// Date format of text dates, e.g. %m/%d/%Y (overrides the plan)
+        #[arg(long)]
+        date_format: Option<String>,
+        /// Conventions preset: r (log CI, Efron) or sas (log-log CI, Breslow)
+        #[arg(long, default_value = "r")]
+        conventions: String,
+        /// Show patient identifiers in the report (hidden by default)
+        #[arg(long)]
+        show_identifiers: bool,
+        /// Show counts below N as "<N" (small-cell suppression)
+        #[arg(long)]
+        suppress_below: Option<u64>,
+        /// p-values below this are printed as "<P"
+        #[arg(long, default_value_t = 0.001)]
+        p_floor: f64,
+        /// Confidence bands on KM figures: auto (<= 2 curves), always, never
+        #[arg(long, default_value = "auto")]
+        ci_bands: String,
+    },
     /// Kaplan-Meier curves, medians, survival at times (R survfit)
     Km {
         #[command(flatten)]
@@ -129,8 +169,83 @@ enum Command {
     },
 }
 
-fn run(cli: Cli) -> Result<(), AdhocError> {
+/// Errors of any command, with their exit codes.
+enum CliError {
+    Adhoc(AdhocError),
+    Run(survstudy::pipeline::RunError),
+}
+
+impl From<AdhocError> for CliError {
+    fn from(e: AdhocError) -> Self {
+        CliError::Adhoc(e)
+    }
+}
+
+fn run_study_cmd(cmd: Command) -> Result<(), CliError> {
+    let Command::Run {
+        plan,
+        data,
+        sheet,
+        out,
+        exclude_invalid,
+        date_format,
+        conventions,
+        show_identifiers,
+        suppress_below,
+        p_floor,
+        ci_bands,
+    } = cmd
+    else {
+        unreachable!()
+    };
+    use survstudy::report::study::{CiBands, Identifiers, ReportOptions};
+    let ci_bands = match ci_bands.as_str() {
+        "auto" => CiBands::Auto,
+        "always" => CiBands::Always,
+        "never" => CiBands::Never,
+        other => {
+            return Err(AdhocError::Usage(format!(
+                "unknown --ci-bands '{other}' (auto, always, never)"
+            ))
+            .into())
+        }
+    };
+    let opts = survstudy::pipeline::RunOptions {
+        plan,
+        data,
+        sheet,
+        out,
+        exclude: if exclude_invalid {
+            survstudy::derive::ExcludePolicy::ExcludeInvalid
+        } else {
+            survstudy::derive::ExcludePolicy::Stop
+        },
+        date_format,
+        conventions: parse_conventions(&conventions)?,
+        report: ReportOptions {
+            show_identifiers: if show_identifiers {
+                Identifiers::Shown
+            } else {
+                Identifiers::Hidden
+            },
+            suppress_below,
+            p_floor,
+            ci_bands,
+            ..Default::default()
+        },
+        run_date: None,
+    };
+    let output = survstudy::pipeline::run_study(&opts).map_err(CliError::Run)?;
+    print!("{}", survstudy::pipeline::summary_text(&output));
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    if matches!(cli.command, Command::Run { .. }) {
+        return run_study_cmd(cli.command);
+    }
     match cli.command {
+        Command::Run { .. } => unreachable!(),
         Command::Km {
             surv,
             group,
@@ -143,7 +258,8 @@ fn run(cli: Cli) -> Result<(), AdhocError> {
             if !(conf_level > 0.0 && conf_level < 1.0) {
                 return Err(AdhocError::Usage(format!(
                     "--conf-level {conf_level} is not in (0, 1)"
-                )));
+                ))
+                .into());
             }
             let at = match at {
                 Some(s) => list(&s)
@@ -227,14 +343,16 @@ fn run(cli: Cli) -> Result<(), AdhocError> {
         }
         Command::Plan { print, check } => {
             if let Some(p) = check {
-                survstudy::plan::Plan::from_file(&p).map_err(|e| AdhocError::Usage(e.to_string()))?;
+                survstudy::plan::Plan::from_file(&p)
+                    .map_err(|e| AdhocError::Usage(e.to_string()))?;
                 println!("{}: plan is valid", p.display());
             } else if print {
                 print!("{}", survstudy::plan::Plan::builtin_toml());
             } else {
                 return Err(AdhocError::Usage(
                     "survstudy plan: use --print to show the built-in plan or --check FILE".into(),
-                ));
+                )
+                .into());
             }
         }
         Command::Synth { seed, n, out } => {
@@ -243,14 +361,19 @@ fn run(cli: Cli) -> Result<(), AdhocError> {
                 n,
                 ..Default::default()
             };
-            let cohort = survstudy::synth::generate(&opts).map_err(|e| AdhocError::Usage(e.to_string()))?;
+            let cohort =
+                survstudy::synth::generate(&opts).map_err(|e| AdhocError::Usage(e.to_string()))?;
             match out {
                 Some(path) => {
                     let f = std::fs::File::create(&path)
                         .map_err(|e| AdhocError::Usage(format!("{}: {e}", path.display())))?;
                     survstudy::synth::write_csv(&cohort, std::io::BufWriter::new(f))
                         .map_err(|e| AdhocError::Usage(e.to_string()))?;
-                    eprintln!("survstudy synth: wrote {} patients to {}", n, path.display());
+                    eprintln!(
+                        "survstudy synth: wrote {} patients to {}",
+                        n,
+                        path.display()
+                    );
                 }
                 None => {
                     survstudy::synth::write_csv(&cohort, std::io::stdout().lock())
@@ -263,7 +386,8 @@ fn run(cli: Cli) -> Result<(), AdhocError> {
 }
 
 fn parse_conventions(s: &str) -> Result<Conventions, AdhocError> {
-    Conventions::parse(s).ok_or_else(|| AdhocError::Usage(format!("unknown --conventions '{s}' (r or sas)")))
+    Conventions::parse(s)
+        .ok_or_else(|| AdhocError::Usage(format!("unknown --conventions '{s}' (r or sas)")))
 }
 
 fn main() -> ExitCode {
@@ -277,8 +401,22 @@ fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Err(CliError::Adhoc(e)) => {
             eprintln!("survstudy: error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+        Err(CliError::Run(e)) => {
+            match &e {
+                survstudy::pipeline::RunError::Validation(report) => {
+                    eprintln!(
+                        "survstudy: {} problem(s) in {}; nothing was written (use --exclude-invalid to leave these patients out):",
+                        report.problems.len(),
+                        report.file
+                    );
+                    eprint!("{report}");
+                }
+                other => eprintln!("survstudy: error: {other}"),
+            }
             ExitCode::from(e.exit_code() as u8)
         }
     }

@@ -1,12 +1,12 @@
 //! placeholder
 pub mod adhoc;
 pub mod analysis;
-pub mod report;
 pub mod derive;
 pub mod error;
 pub mod flow;
 pub mod ingest;
+pub mod pipeline;
 pub mod plan;
+pub mod report;
 pub mod synth;
-// pub mod pipeline; (enabled once report::study lands)
 pub mod tables;

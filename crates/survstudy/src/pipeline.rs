@@ -12,7 +12,9 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::analysis::{analyse, AnalysisOptions, Conventions, Results};
-use crate::derive::{derive, write_adsl, write_adtte, DeriveOptions, ExcludePolicy, ValidationReport};
+use crate::derive::{
+    derive, write_adsl, write_adtte, DeriveOptions, ExcludePolicy, ValidationReport,
+};
 use crate::error::{IngestError, PlanError, WriteError};
 use crate::ingest::{parse_csv, read_table};
 use crate::plan::Plan;
@@ -76,7 +78,10 @@ impl RunError {
     /// 2 = bad input (plan, data, validation), 1 = analysis or output problem.
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Plan(_) | RunError::Ingest(_) | RunError::Validation(_) | RunError::NoPatients { .. } => 2,
+            RunError::Plan(_)
+            | RunError::Ingest(_)
+            | RunError::Validation(_)
+            | RunError::NoPatients { .. } => 2,
             _ => 1,
         }
     }
@@ -154,7 +159,12 @@ pub fn run_study(opts: &RunOptions) -> Result<RunOutput, RunError> {
                 file: p.display().to_string(),
                 source,
             })?;
-            (read_table(p, opts.sheet.as_deref())?, bytes, file_name(p), false)
+            (
+                read_table(p, opts.sheet.as_deref())?,
+                bytes,
+                file_name(p),
+                false,
+            )
         }
         None => {
             let csv = crate::synth::demo_csv();
@@ -206,10 +216,15 @@ pub fn run_study(opts: &RunOptions) -> Result<RunOutput, RunError> {
     let mut files = vec![write_adsl(&cohort, out)?, write_adtte(&cohort, out)?];
     let json_path = out.join("results.json");
     let doc = results_json(&results, &meta);
-    std::fs::write(&json_path, serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n")
-        .map_err(|e| io_err(&json_path, e))?;
+    std::fs::write(
+        &json_path,
+        serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n",
+    )
+    .map_err(|e| io_err(&json_path, e))?;
     files.push(json_path);
-    files.extend(crate::tables::write_tables(&results, &out.join("tables")).map_err(|e| io_err(out, e))?);
+    files.extend(
+        crate::tables::write_tables(&results, &out.join("tables")).map_err(|e| io_err(out, e))?,
+    );
     let report_meta = crate::report::study::ReportMeta {
         title: plan.study.name.clone(),
         data_source: meta.data_source.clone(),
@@ -250,4 +265,99 @@ fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_else(|| p.display().to_string())
+}
+
+fn fmt_opt(x: Option<f64>) -> String {
+    x.map_or("NR".into(), |v| format!("{v:.1}"))
+}
+
+fn fmt_p(p: f64) -> String {
+    crate::report::format_p(p, 0.0001)
+}
+
+/// The short summary `survstudy run` prints.
+pub fn summary_text(out: &RunOutput) -> String {
+    use std::fmt::Write;
+    let r = &out.results;
+    let mut s = String::new();
+    let _ = writeln!(s, "{}", r.study);
+    if out.meta.synthetic {
+        let _ = writeln!(
+            s,
+            "*** SYNTHETIC DATA: results do not describe real patients ***"
+        );
+    }
+    let _ = writeln!(
+        s,
+        "data: {} (sha256 {}…); conventions: {}",
+        out.meta.data_source,
+        &out.meta.sha256[..12.min(out.meta.sha256.len())],
+        r.conventions.preset
+    );
+    let _ = writeln!(
+        s,
+        "patients: {} read, {} excluded, {} analysed",
+        r.flow.rows_read,
+        r.flow.excluded.len(),
+        r.flow.analysed
+    );
+    let counts: Vec<String> = r.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let _ = writeln!(s, "yes counts: {}", counts.join(", "));
+    let _ = writeln!(
+        s,
+        "\n{:<6} {:<28} {:<18} {:>4} {:>6} {:>20} {:>9}",
+        "", "grouping", "group", "n", "events", "median (95% CI)", "log-rank p"
+    );
+    for e in &r.endpoints {
+        let o = &e.overall;
+        let _ = writeln!(
+            s,
+            "{:<6} {:<28} {:<18} {:>4} {:>6} {:>20} {:>9}",
+            e.endpoint,
+            "overall",
+            "all",
+            o.n,
+            o.events,
+            format!(
+                "{} ({}-{})",
+                fmt_opt(o.median),
+                fmt_opt(o.median_lower),
+                fmt_opt(o.median_upper)
+            ),
+            ""
+        );
+    }
+    for sv in &r.survival {
+        for (i, g) in sv.groups.iter().enumerate() {
+            let p = if i == 0 {
+                sv.logrank.as_ref().map_or(String::new(), |l| fmt_p(l.p))
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                s,
+                "{:<6} {:<28} {:<18} {:>4} {:>6} {:>20} {:>9}",
+                if i == 0 { sv.endpoint.as_str() } else { "" },
+                if i == 0 { sv.grouping.as_str() } else { "" },
+                g.label,
+                g.n,
+                g.events,
+                format!(
+                    "{} ({}-{})",
+                    fmt_opt(g.median),
+                    fmt_opt(g.median_lower),
+                    fmt_opt(g.median_upper)
+                ),
+                p
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\nmedians in {}; NR = not reached",
+        r.conventions.time_unit
+    );
+    let _ = writeln!(s, "report: {}", out.out_dir.join("index.html").display());
+    let _ = writeln!(s, "results: {}", out.out_dir.join("results.json").display());
+    s
 }

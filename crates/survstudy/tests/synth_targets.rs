@@ -93,6 +93,7 @@ fn parse(csv_text: &str) -> Vec<Row> {
         "bridging_therapy",
         "ecog",
         "best_response_cart",
+        "data_source",
     ];
     assert_eq!(headers.iter().collect::<Vec<_>>(), expected);
     let col = |name: &str| headers.iter().position(|h| h == name).unwrap();

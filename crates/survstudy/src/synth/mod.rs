@@ -375,7 +375,7 @@ pub fn demo_csv() -> &'static str {
 }
 
 /// Column order of the CSV.
-pub const COLUMNS: [&str; 24] = [
+pub const COLUMNS: [&str; 25] = [
     "patient_id",
     "cart_product",
     "cart_infusion_date",
@@ -400,6 +400,7 @@ pub const COLUMNS: [&str; 24] = [
     "bridging_therapy",
     "ecog",
     "best_response_cart",
+    "data_source",
 ];
 
 fn yes_no(b: bool) -> &'static str {
@@ -449,6 +450,8 @@ pub fn write_csv<W: Write>(cohort: &SynthCohort, writer: W) -> Result<(), SynthE
             yes_no(p.bridging_therapy).to_string(),
             p.ecog.to_string(),
             p.best_response_cart.as_str().to_string(),
+            // marks the file so `survstudy run` shows the synthetic-data banner
+            format!("synthetic (survstudy synth, seed {})", cohort.seed),
         ])?;
     }
     w.flush()?;
