@@ -146,6 +146,44 @@ enum Command {
         #[arg(long, default_value = "r")]
         conventions: String,
     },
+    /// Competing risks: cumulative incidence per group and Gray's test (R cmprsk::cuminc)
+    Cif {
+        /// CSV file
+        #[arg(long)]
+        data: PathBuf,
+        /// Time column
+        #[arg(long)]
+        time: String,
+        /// Status column: 0 = censored, other integers = causes
+        #[arg(long)]
+        status: String,
+        /// Cause of interest
+        #[arg(long)]
+        event_code: u32,
+        /// Group column
+        #[arg(long)]
+        group: Option<String>,
+        /// Cumulative incidence at these times, comma-separated
+        #[arg(long)]
+        at: Option<String>,
+        /// Print one JSON document
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restricted mean survival time by group up to tau, with difference and ratio (R survRM2::rmst2)
+    Rmst {
+        #[command(flatten)]
+        surv: SurvArgs,
+        /// Two-level group column
+        #[arg(long)]
+        group: String,
+        /// Horizon tau
+        #[arg(long)]
+        tau: f64,
+        /// Confidence level
+        #[arg(long, default_value_t = 0.95)]
+        conf_level: f64,
+    },
     /// Print the built-in study plan (TOML) to copy and edit
     Plan {
         /// Print the built-in plan
@@ -261,16 +299,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 ))
                 .into());
             }
-            let at = match at {
-                Some(s) => list(&s)
-                    .iter()
-                    .map(|t| {
-                        t.parse::<f64>()
-                            .map_err(|_| AdhocError::Usage(format!("--at: '{t}' is not a number")))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-                None => vec![],
-            };
+            let at = parse_times(at)?;
             let args = adhoc::KmArgs {
                 surv: surv.spec(),
                 group,
@@ -341,6 +370,49 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 print!("{rep}");
             }
         }
+        Command::Cif {
+            data,
+            time,
+            status,
+            event_code,
+            group,
+            at,
+            json,
+        } => {
+            let args = adhoc::competing::CifArgs {
+                data,
+                time,
+                status,
+                event_code,
+                group,
+                times: parse_times(at)?,
+            };
+            let (doc, text) = adhoc::competing::cif_cmd(&args)?;
+            if json {
+                println!("{doc}");
+            } else {
+                print!("{text}");
+            }
+        }
+        Command::Rmst {
+            surv,
+            group,
+            tau,
+            conf_level,
+        } => {
+            let args = adhoc::competing::RmstArgs {
+                surv: surv.spec(),
+                group,
+                tau,
+                conf_level,
+            };
+            let (doc, text) = adhoc::competing::rmst_cmd(&args)?;
+            if surv.json {
+                println!("{doc}");
+            } else {
+                print!("{text}");
+            }
+        }
         Command::Plan { print, check } => {
             if let Some(p) = check {
                 survstudy::plan::Plan::from_file(&p)
@@ -383,6 +455,19 @@ fn run(cli: Cli) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+fn parse_times(at: Option<String>) -> Result<Vec<f64>, AdhocError> {
+    match at {
+        Some(s) => list(&s)
+            .iter()
+            .map(|t| {
+                t.parse::<f64>()
+                    .map_err(|_| AdhocError::Usage(format!("--at: '{t}' is not a number")))
+            })
+            .collect(),
+        None => Ok(vec![]),
+    }
 }
 
 fn parse_conventions(s: &str) -> Result<Conventions, AdhocError> {

@@ -10,7 +10,9 @@ fn bin() -> Command {
 }
 
 fn data(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../survkit/tests/data").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../survkit/tests/data")
+        .join(rel)
 }
 
 fn oracle(ds: &str, file: &str) -> Value {
@@ -19,7 +21,12 @@ fn oracle(ds: &str, file: &str) -> Value {
 
 fn run_json(args: &[&str]) -> Value {
     let out = bin().args(args).arg("--json").output().unwrap();
-    assert!(out.status.success(), "{:?}: {}", args, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        args,
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -46,7 +53,19 @@ fn tmpfile(name: &str, content: &str) -> PathBuf {
 #[test]
 fn km_json_matches_r_by_group() {
     let lung = data("lung/lung.csv");
-    let j = run_json(&["km", "--data", lung.to_str().unwrap(), "--time", "time", "--event", "status=2", "--group", "sex", "--at", "90,180,365,730"]);
+    let j = run_json(&[
+        "km",
+        "--data",
+        lung.to_str().unwrap(),
+        "--time",
+        "time",
+        "--event",
+        "status=2",
+        "--group",
+        "sex",
+        "--at",
+        "90,180,365,730",
+    ]);
     let r = oracle("lung", "km.json");
     let curves = r["by_group"]["sex"]["curves"].as_array().unwrap();
     assert_eq!(j["n_dropped"], 0);
@@ -58,18 +77,37 @@ fn km_json_matches_r_by_group() {
             assert!(a.iter().zip(b).all(|(x, y)| rel_close(x, y, 1e-9)), "{key}");
         }
         for (k, rk) in [("lower", "lower"), ("upper", "upper")] {
-            let (a, b) = (g[k].as_array().unwrap(), c["ci"]["log"][rk].as_array().unwrap());
+            let (a, b) = (
+                g[k].as_array().unwrap(),
+                c["ci"]["log"][rk].as_array().unwrap(),
+            );
             assert!(a.iter().zip(b).all(|(x, y)| rel_close(x, y, 1e-9)), "{k}");
         }
-        assert!(rel_close(&g["median"], &c["median"]["log"]["median"], 1e-12));
-        assert!(rel_close(&g["median_lower"], &c["median"]["log"]["lower"], 1e-12));
-        assert!(rel_close(&g["median_upper"], &c["median"]["log"]["upper"], 1e-12));
+        assert!(rel_close(
+            &g["median"],
+            &c["median"]["log"]["median"],
+            1e-12
+        ));
+        assert!(rel_close(
+            &g["median_lower"],
+            &c["median"]["log"]["lower"],
+            1e-12
+        ));
+        assert!(rel_close(
+            &g["median_upper"],
+            &c["median"]["log"]["upper"],
+            1e-12
+        ));
         assert!(rel_close(&g["rmean"], &c["rmean"]["common"]["rmean"], 1e-9));
         assert!(rel_close(&g["rmean_se"], &c["rmean"]["common"]["se"], 1e-9));
         let at = g["at"].as_array().unwrap();
         for (i, a) in at.iter().enumerate() {
             assert!(rel_close(&a["surv"], &c["landmarks"]["surv"][i], 1e-9));
-            assert!(rel_close(&a["std_err"], &c["landmarks"]["std_err_surv"][i], 1e-9));
+            assert!(rel_close(
+                &a["std_err"],
+                &c["landmarks"]["std_err_surv"][i],
+                1e-9
+            ));
             assert_eq!(a["n_risk"], c["landmarks"]["n_risk"][i]);
         }
     }
@@ -78,12 +116,31 @@ fn km_json_matches_r_by_group() {
 #[test]
 fn km_conf_type_log_log() {
     let aml = data("aml/aml.csv");
-    let j = run_json(&["km", "--data", aml.to_str().unwrap(), "--time", "time", "--event", "status", "--conf-type", "log-log"]);
+    let j = run_json(&[
+        "km",
+        "--data",
+        aml.to_str().unwrap(),
+        "--time",
+        "time",
+        "--event",
+        "status",
+        "--conf-type",
+        "log-log",
+    ]);
     let r = oracle("aml", "km.json");
     let c = &r["overall"]["curves"][0];
     let g = &j["groups"][0];
-    assert!(rel_close(&g["median_lower"], &c["median"]["log_log"]["lower"], 1e-12));
-    assert!(g["lower"].as_array().unwrap().iter().zip(c["ci"]["log_log"]["lower"].as_array().unwrap()).all(|(x, y)| rel_close(x, y, 1e-9)));
+    assert!(rel_close(
+        &g["median_lower"],
+        &c["median"]["log_log"]["lower"],
+        1e-12
+    ));
+    assert!(g["lower"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(c["ci"]["log_log"]["lower"].as_array().unwrap())
+        .all(|(x, y)| rel_close(x, y, 1e-9)));
     assert_eq!(j["conventions"]["conf_type"], "log-log");
 }
 
@@ -94,8 +151,24 @@ fn logrank_json_matches_r() {
     for t in r["tests"].as_array().unwrap() {
         let id = t["id"].as_str().unwrap();
         let rho = t["rho"].as_f64().unwrap().to_string();
-        let mut args = vec!["logrank", "--data", lung.to_str().unwrap(), "--time", "time", "--event", "status=2", "--rho", &rho];
-        let var = t["groups"][0].as_str().unwrap().split('=').next().unwrap().to_string();
+        let mut args = vec![
+            "logrank",
+            "--data",
+            lung.to_str().unwrap(),
+            "--time",
+            "time",
+            "--event",
+            "status=2",
+            "--rho",
+            &rho,
+        ];
+        let var = t["groups"][0]
+            .as_str()
+            .unwrap()
+            .split('=')
+            .next()
+            .unwrap()
+            .to_string();
         args.extend(["--group", &var]);
         if id.starts_with("stratified") {
             args.extend(["--strata", "ph.ecog"]);
@@ -106,7 +179,14 @@ fn logrank_json_matches_r() {
         assert_eq!(j["df"], t["df"]);
         assert_eq!(j["groups"], t["groups"]);
         for k in ["observed", "expected"] {
-            assert!(j[k].as_array().unwrap().iter().zip(t[k].as_array().unwrap()).all(|(x, y)| rel_close(x, y, 1e-9)), "{id} {k}");
+            assert!(
+                j[k].as_array()
+                    .unwrap()
+                    .iter()
+                    .zip(t[k].as_array().unwrap())
+                    .all(|(x, y)| rel_close(x, y, 1e-9)),
+                "{id} {k}"
+            );
         }
     }
 }
@@ -115,8 +195,28 @@ fn logrank_json_matches_r() {
 fn cox_json_matches_r_with_factor_and_strata() {
     let lung = data("lung/lung.csv");
     let r = oracle("lung", "cox.json");
-    let find = |id: &str| r["models"].as_array().unwrap().iter().find(|m| m["id"] == id).unwrap().clone();
-    let j = run_json(&["cox", "--data", lung.to_str().unwrap(), "--time", "time", "--event", "status=2", "--covariates", "age,sex,ph.ecog", "--factor", "ph.ecog"]);
+    let find = |id: &str| {
+        r["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let j = run_json(&[
+        "cox",
+        "--data",
+        lung.to_str().unwrap(),
+        "--time",
+        "time",
+        "--event",
+        "status=2",
+        "--covariates",
+        "age,sex,ph.ecog",
+        "--factor",
+        "ph.ecog",
+    ]);
     let m = find("factor:efron");
     let terms = j["terms"].as_array().unwrap();
     assert_eq!(terms.len(), 5);
@@ -128,12 +228,30 @@ fn cox_json_matches_r_with_factor_and_strata() {
     }
     assert_eq!(terms[2]["term"], "ph.ecog1");
     assert!(rel_close(&j["loglik"], &m["loglik"], 1e-10));
-    assert!(rel_close(&j["score_test"]["stat"], &m["score_test"]["stat"], 1e-6));
+    assert!(rel_close(
+        &j["score_test"]["stat"],
+        &m["score_test"]["stat"],
+        1e-6
+    ));
     assert!(rel_close(&j["concordance"], &m["concordance"]["c"], 1e-9));
     assert_eq!(j["iterations"], m["iter"]);
     assert_eq!(j["converged"], true);
     assert_eq!(j["n_dropped"], 1);
-    let j = run_json(&["cox", "--data", lung.to_str().unwrap(), "--time", "time", "--event", "status=2", "--covariates", "age,ph.ecog", "--strata", "sex", "--ties", "breslow"]);
+    let j = run_json(&[
+        "cox",
+        "--data",
+        lung.to_str().unwrap(),
+        "--time",
+        "time",
+        "--event",
+        "status=2",
+        "--covariates",
+        "age,ph.ecog",
+        "--strata",
+        "sex",
+        "--ties",
+        "breslow",
+    ]);
     let m = find("strata:breslow");
     for (i, t) in j["terms"].as_array().unwrap().iter().enumerate() {
         assert!(rel_close(&t["coef"], &m["coef"][i], 1e-6));
@@ -142,8 +260,25 @@ fn cox_json_matches_r_with_factor_and_strata() {
 
 #[test]
 fn cox_monotone_likelihood_warns() {
-    let f = tmpfile("mono.csv", "t,e,g\n1,1,1\n2,1,1\n3,1,1\n4,0,0\n5,0,0\n6,0,0\n7,1,0\n");
-    let out = bin().args(["cox", "--data", f.to_str().unwrap(), "--time", "t", "--event", "e", "--covariates", "g", "--json"]).output().unwrap();
+    let f = tmpfile(
+        "mono.csv",
+        "t,e,g\n1,1,1\n2,1,1\n3,1,1\n4,0,0\n5,0,0\n6,0,0\n7,1,0\n",
+    );
+    let out = bin()
+        .args([
+            "cox",
+            "--data",
+            f.to_str().unwrap(),
+            "--time",
+            "t",
+            "--event",
+            "e",
+            "--covariates",
+            "g",
+            "--json",
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let j: Value = serde_json::from_slice(&out.stdout).unwrap();
     let flagged = j["terms"][0]["possibly_infinite"] == true || j["converged"] == false;
@@ -165,36 +300,163 @@ fn expect_error(args: &[&str], needles: &[&str]) {
 fn bad_input_exits_2_with_a_clear_message() {
     let good = tmpfile("good.csv", "t,e,g\n1,1,a\n2,0,b\n");
     let g = good.to_str().unwrap();
-    expect_error(&["km", "--data", g, "--time", "nope", "--event", "e"], &["nope", "not found"]);
+    expect_error(
+        &["km", "--data", g, "--time", "nope", "--event", "e"],
+        &["nope", "not found"],
+    );
     let bad_t = tmpfile("badt.csv", "t,e\n1,1\nabc,0\n");
-    expect_error(&["km", "--data", bad_t.to_str().unwrap(), "--time", "t", "--event", "e"], &["line 3", "'t'", "abc"]);
+    expect_error(
+        &[
+            "km",
+            "--data",
+            bad_t.to_str().unwrap(),
+            "--time",
+            "t",
+            "--event",
+            "e",
+        ],
+        &["line 3", "'t'", "abc"],
+    );
     let neg = tmpfile("neg.csv", "t,e\n1,1\n-2,0\n");
-    expect_error(&["km", "--data", neg.to_str().unwrap(), "--time", "t", "--event", "e"], &["line 3", "'t'", "-2"]);
+    expect_error(
+        &[
+            "km",
+            "--data",
+            neg.to_str().unwrap(),
+            "--time",
+            "t",
+            "--event",
+            "e",
+        ],
+        &["line 3", "'t'", "-2"],
+    );
     let ev = tmpfile("ev.csv", "t,e\n1,1\n2,7\n");
-    expect_error(&["km", "--data", ev.to_str().unwrap(), "--time", "t", "--event", "e"], &["line 3", "'e'", "7"]);
+    expect_error(
+        &[
+            "km",
+            "--data",
+            ev.to_str().unwrap(),
+            "--time",
+            "t",
+            "--event",
+            "e",
+        ],
+        &["line 3", "'e'", "7"],
+    );
     let empty = tmpfile("empty.csv", "");
-    expect_error(&["km", "--data", empty.to_str().unwrap(), "--time", "t", "--event", "e"], &["empty"]);
+    expect_error(
+        &[
+            "km",
+            "--data",
+            empty.to_str().unwrap(),
+            "--time",
+            "t",
+            "--event",
+            "e",
+        ],
+        &["empty"],
+    );
     let header_only = tmpfile("header.csv", "t,e\n");
-    expect_error(&["logrank", "--data", header_only.to_str().unwrap(), "--time", "t", "--event", "e", "--group", "e"], &["empty"]);
-    expect_error(&["km", "--data", "/nonexistent/file.csv", "--time", "t", "--event", "e"], &["file.csv"]);
-    expect_error(&["cox", "--data", g, "--time", "t", "--event", "e", "--covariates", "g"], &["line 2", "'g'", "--factor"]);
-    expect_error(&["cox", "--data", g, "--time", "t", "--event", "e", "--covariates", "g", "--ties", "bogus"], &["bogus"]);
+    expect_error(
+        &[
+            "logrank",
+            "--data",
+            header_only.to_str().unwrap(),
+            "--time",
+            "t",
+            "--event",
+            "e",
+            "--group",
+            "e",
+        ],
+        &["empty"],
+    );
+    expect_error(
+        &[
+            "km",
+            "--data",
+            "/nonexistent/file.csv",
+            "--time",
+            "t",
+            "--event",
+            "e",
+        ],
+        &["file.csv"],
+    );
+    expect_error(
+        &[
+            "cox",
+            "--data",
+            g,
+            "--time",
+            "t",
+            "--event",
+            "e",
+            "--covariates",
+            "g",
+        ],
+        &["line 2", "'g'", "--factor"],
+    );
+    expect_error(
+        &[
+            "cox",
+            "--data",
+            g,
+            "--time",
+            "t",
+            "--event",
+            "e",
+            "--covariates",
+            "g",
+            "--ties",
+            "bogus",
+        ],
+        &["bogus"],
+    );
 }
 
 #[test]
 fn missing_values_are_dropped_and_counted() {
     let f = tmpfile("na.csv", "t,e,g\n1,1,a\n2,NA,b\n,1,a\n4,0,\n5,1,b\n6,0,a\n");
-    let j = run_json(&["km", "--data", f.to_str().unwrap(), "--time", "t", "--event", "e", "--group", "g"]);
+    let j = run_json(&[
+        "km",
+        "--data",
+        f.to_str().unwrap(),
+        "--time",
+        "t",
+        "--event",
+        "e",
+        "--group",
+        "g",
+    ]);
     assert_eq!(j["n_dropped"], 3);
     assert_eq!(j["n_read"], 6);
-    let n: u64 = j["groups"].as_array().unwrap().iter().map(|g| g["n"].as_u64().unwrap()).sum();
+    let n: u64 = j["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["n"].as_u64().unwrap())
+        .sum();
     assert_eq!(n, 3);
 }
 
 #[test]
 fn csv_dialects_crlf_bom_quotes() {
-    let f = tmpfile("dialect.csv", "\u{feff}\"Time\" , Status,grp\r\n3,yes,\"x, y\"\r\n5,no,z\r\n7,YES,\"x, y\"\r\n");
-    let j = run_json(&["km", "--data", f.to_str().unwrap(), "--time", "time", "--event", "status", "--group", "grp"]);
+    let f = tmpfile(
+        "dialect.csv",
+        "\u{feff}\"Time\" , Status,grp\r\n3,yes,\"x, y\"\r\n5,no,z\r\n7,YES,\"x, y\"\r\n",
+    );
+    let j = run_json(&[
+        "km",
+        "--data",
+        f.to_str().unwrap(),
+        "--time",
+        "time",
+        "--event",
+        "status",
+        "--group",
+        "grp",
+    ]);
     let groups = j["groups"].as_array().unwrap();
     assert_eq!(groups[0]["group"], "x, y");
     assert_eq!(groups[0]["events"], 2);

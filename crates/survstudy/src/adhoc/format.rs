@@ -73,13 +73,16 @@ fn opt(x: Option<f64>) -> String {
 
 impl std::fmt::Display for KmReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (ct, cl) = self
-            .groups
-            .first()
-            .map_or(("log", 0.95), |g| (g.fit.conf_type.as_str(), g.fit.conf_level));
+        let (ct, cl) = self.groups.first().map_or(("log", 0.95), |g| {
+            (g.fit.conf_type.as_str(), g.fit.conf_level)
+        });
         writeln!(f, "Kaplan-Meier estimate ({} CI, level {})", ct, cl)?;
         if self.n_dropped > 0 {
-            writeln!(f, "   ({} observations deleted due to missingness)", self.n_dropped)?;
+            writeln!(
+                f,
+                "   ({} observations deleted due to missingness)",
+                self.n_dropped
+            )?;
         }
         let lcl = format!("{}LCL", cl);
         let ucl = format!("{}UCL", cl);
@@ -157,7 +160,11 @@ impl std::fmt::Display for LogrankReport {
         }
         writeln!(f)?;
         if self.n_dropped > 0 {
-            writeln!(f, "   ({} observations deleted due to missingness)", self.n_dropped)?;
+            writeln!(
+                f,
+                "   ({} observations deleted due to missingness)",
+                self.n_dropped
+            )?;
         }
         let mut rows = vec![vec![
             String::new(),
@@ -252,7 +259,11 @@ impl std::fmt::Display for CoxReport {
         }
         write!(f, "n= {}, number of events= {}", x.n, x.nevent)?;
         if self.n_dropped > 0 {
-            write!(f, "\n   ({} observations deleted due to missingness)", self.n_dropped)?;
+            write!(
+                f,
+                "\n   ({} observations deleted due to missingness)",
+                self.n_dropped
+            )?;
         }
         writeln!(f)?;
         writeln!(
@@ -261,7 +272,11 @@ impl std::fmt::Display for CoxReport {
             sig(x.loglik_null, 8),
             sig(x.loglik, 8),
             x.iterations,
-            if x.converged { "converged" } else { "NOT converged" }
+            if x.converged {
+                "converged"
+            } else {
+                "NOT converged"
+            }
         )?;
         for w in &x.warnings {
             writeln!(f, "Warning: {w}")?;

@@ -6,6 +6,7 @@
 //! clear error naming the line, column and value), and returns a plain result
 //! that prints either as R-like text or as one JSON document.
 
+pub mod competing;
 pub mod format;
 pub mod table;
 
@@ -109,16 +110,16 @@ fn same_value(a: &str, b: &str) -> bool {
 }
 
 /// Extra columns an analysis needs besides time and event.
-struct Loaded {
-    time: Vec<f64>,
-    event: Vec<bool>,
+pub(crate) struct Loaded {
+    pub(crate) time: Vec<f64>,
+    pub(crate) event: Vec<bool>,
     /// Extra columns, rows already filtered.
-    extra: Vec<Column>,
-    n_dropped: usize,
-    n_read: usize,
+    pub(crate) extra: Vec<Column>,
+    pub(crate) n_dropped: usize,
+    pub(crate) n_read: usize,
 }
 
-fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loaded, AdhocError> {
+pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loaded, AdhocError> {
     let file = file_name(&spec.data);
     let mut req = vec![
         Request {
@@ -166,7 +167,8 @@ fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loaded, AdhocErr
     let mut keep = Vec::with_capacity(n);
     for i in 0..n {
         let t = time[i];
-        let missing = t.is_nan() || ecodes[i] == MISSING || extra_cols.iter().any(|c| c.is_missing(i));
+        let missing =
+            t.is_nan() || ecodes[i] == MISSING || extra_cols.iter().any(|c| c.is_missing(i));
         if missing {
             continue;
         }
@@ -230,7 +232,7 @@ fn tab_line(row: usize) -> usize {
 }
 
 /// Ordered group labels and per-row group index (levels sorted as R's `factor()`).
-fn group_index(col: Column) -> (Vec<String>, Vec<usize>) {
+pub(crate) fn group_index(col: Column) -> (Vec<String>, Vec<usize>) {
     match col {
         Column::Text { codes, levels } => {
             let used: Vec<bool> = {
@@ -270,7 +272,7 @@ pub fn num(x: f64) -> Value {
     }
 }
 
-fn nums(v: &[f64]) -> Value {
+pub(crate) fn nums(v: &[f64]) -> Value {
     Value::Array(v.iter().map(|&x| num(x)).collect())
 }
 
@@ -357,10 +359,7 @@ pub fn km(args: &KmArgs) -> Result<KmReport, AdhocError> {
             fit: kaplan_meier(&d.time, &d.event, &args.km)?,
         }),
     }
-    let rmean_end = groups
-        .iter()
-        .map(|g| g.fit.last_time())
-        .fold(0.0, f64::max);
+    let rmean_end = groups.iter().map(|g| g.fit.last_time()).fold(0.0, f64::max);
     Ok(KmReport {
         n_dropped: d.n_dropped,
         n_read: d.n_read,
@@ -401,10 +400,9 @@ impl KmReport {
                 })
             })
             .collect();
-        let (ct, cl) = self
-            .groups
-            .first()
-            .map_or((ConfType::Log, 0.95), |g| (g.fit.conf_type, g.fit.conf_level));
+        let (ct, cl) = self.groups.first().map_or((ConfType::Log, 0.95), |g| {
+            (g.fit.conf_type, g.fit.conf_level)
+        });
         json!({
             "command": "km",
             "conventions": {"conf_type": ct.as_str(), "conf_level": cl,
@@ -519,7 +517,9 @@ pub fn cox_cmd(args: &CoxArgs) -> Result<CoxReport, AdhocError> {
         }
     }
     if vars.is_empty() {
-        return Err(AdhocError::Usage("--covariates needs at least one column".into()));
+        return Err(AdhocError::Usage(
+            "--covariates needs at least one column".into(),
+        ));
     }
     let mut extra: Vec<(String, ColKind)> = vars
         .iter()
@@ -538,7 +538,12 @@ pub fn cox_cmd(args: &CoxArgs) -> Result<CoxReport, AdhocError> {
     let d = load(&args.surv, &extra).map_err(|e| match e {
         AdhocError::Table {
             file,
-            source: TableError::NotNumber { line, column, value },
+            source:
+                TableError::NotNumber {
+                    line,
+                    column,
+                    value,
+                },
         } => AdhocError::Value {
             file,
             line,
@@ -559,7 +564,8 @@ pub fn cox_cmd(args: &CoxArgs) -> Result<CoxReport, AdhocError> {
         match cols.next().expect("covariate column") {
             Column::Number(x) => design.add_numeric(v, x),
             Column::Text { codes, levels } => {
-                let labels: Vec<&str> = codes.iter().map(|&c| levels[c as usize].as_str()).collect();
+                let labels: Vec<&str> =
+                    codes.iter().map(|&c| levels[c as usize].as_str()).collect();
                 let lv = design.add_factor(v, &labels, None);
                 if let Some(r) = lv.first() {
                     references.push((v.clone(), r.clone()));
@@ -614,7 +620,8 @@ impl CoxReport {
 
 /// Parse `--ties`.
 pub fn parse_ties(s: &str) -> Result<Ties, AdhocError> {
-    Ties::parse(s).ok_or_else(|| AdhocError::Usage(format!("unknown --ties '{s}' (efron or breslow)")))
+    Ties::parse(s)
+        .ok_or_else(|| AdhocError::Usage(format!("unknown --ties '{s}' (efron or breslow)")))
 }
 
 /// Parse `--conf-type`.

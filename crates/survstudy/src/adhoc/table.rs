@@ -33,7 +33,10 @@ pub const MISSING: u32 = u32::MAX;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Column {
     Number(Vec<f64>),
-    Text { codes: Vec<u32>, levels: Vec<String> },
+    Text {
+        codes: Vec<u32>,
+        levels: Vec<String>,
+    },
 }
 
 impl Column {
@@ -140,8 +143,14 @@ fn parse_number(cell: &[u8]) -> Option<f64> {
 }
 
 fn trim(b: &[u8]) -> &[u8] {
-    let s = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let e = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(s, |e| e + 1);
+    let s = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let e = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(s, |e| e + 1);
     &b[s..e]
 }
 
@@ -186,7 +195,11 @@ enum PartErrorKind {
 }
 
 /// Parse complete lines of `buf` (which ends after a newline or at EOF).
-fn parse_part(buf: &[u8], wanted: &[(usize, usize, ColKind)], max_field: usize) -> Result<Part, PartError> {
+fn parse_part(
+    buf: &[u8],
+    wanted: &[(usize, usize, ColKind)],
+    max_field: usize,
+) -> Result<Part, PartError> {
     // wanted: (field index, request index, kind), sorted by field index
     let mut cols: Vec<PartCol> = Vec::new();
     let mut order: Vec<usize> = vec![0; wanted.len()];
@@ -307,7 +320,9 @@ pub fn read_columns(path: &Path, req: &[Request]) -> Result<Table, TableError> {
     // read until buf holds at least `target` bytes or the file ends
     let mut fill = |buf: &mut Vec<u8>, eof: &mut bool, target: usize| -> Result<(), TableError> {
         while !*eof && buf.len() < target {
-            let n = file.read(&mut chunk).map_err(|e| TableError::Io(e.to_string()))?;
+            let n = file
+                .read(&mut chunk)
+                .map_err(|e| TableError::Io(e.to_string()))?;
             if n == 0 {
                 *eof = true;
             } else {
@@ -317,7 +332,11 @@ pub fn read_columns(path: &Path, req: &[Request]) -> Result<Table, TableError> {
         Ok(())
     };
     fill(&mut buf, &mut eof, BLOCK)?;
-    let start = if buf.starts_with(&[0xEF, 0xBB, 0xBF]) { 3 } else { 0 };
+    let start = if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        3
+    } else {
+        0
+    };
     let hend = loop {
         if let Some(e) = memchr::memchr(b'\n', &buf[start..]) {
             break start + e;
@@ -328,7 +347,9 @@ pub fn read_columns(path: &Path, req: &[Request]) -> Result<Table, TableError> {
         let t = buf.len() + BLOCK;
         fill(&mut buf, &mut eof, t)?;
     };
-    let header_line = String::from_utf8_lossy(&buf[start..hend]).trim_end_matches('\r').to_string();
+    let header_line = String::from_utf8_lossy(&buf[start..hend])
+        .trim_end_matches('\r')
+        .to_string();
     if header_line.trim().is_empty() {
         return Err(TableError::Empty);
     }
@@ -380,7 +401,8 @@ pub fn read_columns(path: &Path, req: &[Request]) -> Result<Table, TableError> {
         let block = &buf[..cut];
         // split in two halves at a newline
         let mid = if block.len() > 1 << 16 {
-            memchr::memchr(b'\n', &block[block.len() / 2..]).map_or(block.len(), |p| block.len() / 2 + p + 1)
+            memchr::memchr(b'\n', &block[block.len() / 2..])
+                .map_or(block.len(), |p| block.len() / 2 + p + 1)
         } else {
             block.len()
         };
@@ -422,7 +444,13 @@ pub fn read_columns(path: &Path, req: &[Request]) -> Result<Table, TableError> {
                 let ri = wanted[slot].1;
                 match (pc, &mut out[ri]) {
                     (PartCol::Number(v), Column::Number(dst)) => dst.extend_from_slice(&v),
-                    (PartCol::Text { codes, levels, .. }, Column::Text { codes: dc, levels: dl }) => {
+                    (
+                        PartCol::Text { codes, levels, .. },
+                        Column::Text {
+                            codes: dc,
+                            levels: dl,
+                        },
+                    ) => {
                         let gm = &mut global_maps[ri];
                         let remap: Vec<u32> = levels
                             .into_iter()
@@ -437,7 +465,13 @@ pub fn read_columns(path: &Path, req: &[Request]) -> Result<Table, TableError> {
                                 }
                             })
                             .collect();
-                        dc.extend(codes.iter().map(|&c| if c == MISSING { MISSING } else { remap[c as usize] }));
+                        dc.extend(codes.iter().map(|&c| {
+                            if c == MISSING {
+                                MISSING
+                            } else {
+                                remap[c as usize]
+                            }
+                        }));
                     }
                     _ => unreachable!("kinds match by construction"),
                 }
@@ -506,13 +540,15 @@ fn read_columns_slow(path: &Path, req: &[Request]) -> Result<Table, TableError> 
             })?;
             let cell = cell.trim();
             match &mut out[k] {
-                Column::Number(v) => v.push(parse_number(cell.as_bytes()).ok_or_else(|| {
-                    TableError::NotNumber {
-                        line,
-                        column: names[k].clone(),
-                        value: cell.to_string(),
-                    }
-                })?),
+                Column::Number(v) => {
+                    v.push(
+                        parse_number(cell.as_bytes()).ok_or_else(|| TableError::NotNumber {
+                            line,
+                            column: names[k].clone(),
+                            value: cell.to_string(),
+                        })?,
+                    )
+                }
                 Column::Text { codes, levels } => {
                     if cell.is_empty() || cell == "NA" {
                         codes.push(MISSING);

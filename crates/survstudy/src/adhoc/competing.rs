@@ -1,0 +1,244 @@
+//! `survstudy cif` (competing risks, R `cmprsk::cuminc`) and `survstudy rmst`
+//! (restricted mean survival time, R `survRM2::rmst2`).
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+use survkit::cif::{cuminc, CifOptions};
+use survkit::rmst::rmst2;
+
+use super::table::{read_columns, ColKind, Column, Request, TableError, MISSING};
+use super::{group_index, num, nums, AdhocError, SurvSpec};
+
+/// Options of `survstudy cif`.
+#[derive(Debug, Clone)]
+pub struct CifArgs {
+    pub data: PathBuf,
+    pub time: String,
+    /// Status column: 0 = censored, other integers = causes.
+    pub status: String,
+    /// Cause of interest.
+    pub event_code: u32,
+    pub group: Option<String>,
+    pub times: Vec<f64>,
+}
+
+/// Run `survstudy cif`; returns the JSON document and a text rendering.
+pub fn cif_cmd(args: &CifArgs) -> Result<(Value, String), AdhocError> {
+    let file = args.data.display().to_string();
+    let mut req = vec![
+        Request {
+            name: args.time.clone(),
+            kind: ColKind::Number,
+        },
+        Request {
+            name: args.status.clone(),
+            kind: ColKind::Number,
+        },
+    ];
+    if let Some(g) = &args.group {
+        req.push(Request {
+            name: g.clone(),
+            kind: ColKind::Text,
+        });
+    }
+    let tab = read_columns(&args.data, &req).map_err(|source| AdhocError::Table {
+        file: file.clone(),
+        source,
+    })?;
+    if tab.n_rows == 0 {
+        return Err(AdhocError::Table {
+            file,
+            source: TableError::Empty,
+        });
+    }
+    let mut cols = tab.columns.into_iter();
+    let Some(Column::Number(time)) = cols.next() else {
+        unreachable!()
+    };
+    let Some(Column::Number(status)) = cols.next() else {
+        unreachable!()
+    };
+    let gcol = cols.next();
+    let mut keep = vec![];
+    for i in 0..time.len() {
+        let gmiss = match &gcol {
+            Some(Column::Text { codes, .. }) => codes[i] == MISSING,
+            _ => false,
+        };
+        if time[i].is_nan() || status[i].is_nan() || gmiss {
+            continue;
+        }
+        if time[i] < 0.0 || !time[i].is_finite() {
+            return Err(AdhocError::Value {
+                file,
+                line: i + 2,
+                column: tab.names[0].clone(),
+                value: time[i].to_string(),
+                message: "time must be a finite number >= 0".into(),
+            });
+        }
+        let s = status[i];
+        if s < 0.0 || s.fract() != 0.0 || s > u32::MAX as f64 {
+            return Err(AdhocError::Value {
+                file,
+                line: i + 2,
+                column: tab.names[1].clone(),
+                value: s.to_string(),
+                message: "status must be 0 (censored) or a positive integer cause code".into(),
+            });
+        }
+        keep.push(i);
+    }
+    let n_dropped = time.len() - keep.len();
+    let t: Vec<f64> = keep.iter().map(|&i| time[i]).collect();
+    let st: Vec<u32> = keep.iter().map(|&i| status[i] as u32).collect();
+    let (labels, gi) = match gcol {
+        Some(Column::Text { codes, levels }) => {
+            let c: Vec<u32> = keep.iter().map(|&i| codes[i]).collect();
+            let (l, g) = group_index(Column::Text { codes: c, levels });
+            (l, Some(g))
+        }
+        _ => (vec!["all".to_string()], None),
+    };
+    let res = cuminc(
+        &t,
+        &st,
+        gi.as_deref(),
+        &CifOptions {
+            times: args.times.clone(),
+            ..Default::default()
+        },
+    )?;
+    if !res.causes.contains(&args.event_code) {
+        return Err(AdhocError::Usage(format!(
+            "--event-code {}: no failures of that cause in column '{}' (causes present: {:?})",
+            args.event_code, args.status, res.causes
+        )));
+    }
+    let gname = args.group.clone().unwrap_or_default();
+    let curves: Vec<Value> = res
+        .curves
+        .iter()
+        .filter(|c| c.cause == args.event_code)
+        .map(|c| {
+            let label = labels.get(c.group).cloned().unwrap_or_default();
+            json!({
+                "group": label,
+                "strata": if gname.is_empty() { "all".to_string() } else { format!("{gname}={label}") },
+                "cause": c.cause, "n": c.n, "events": c.n_event,
+                "time": nums(&c.time), "est": nums(&c.est), "var": nums(&c.var),
+                "lower": nums(&c.lower), "upper": nums(&c.upper),
+                "at": c.at_times.iter().map(|a| json!({"time": num(a.time), "est": a.est, "var": a.var, "lower": a.lower, "upper": a.upper})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let gray = res.gray_test.iter().find(|g| g.cause == args.event_code);
+    let doc = json!({
+        "command": "cif",
+        "conventions": {"estimator": "Aalen-Johansen cumulative incidence (cmprsk::cuminc)", "variance": "cmprsk (Aalen 1978)",
+                        "ci": format!("log(-log) transform, level {}", res.conf_level), "test": "Gray's K-sample test, rho = 0"},
+        "n_read": time.len(), "n_dropped": n_dropped, "event_code": args.event_code,
+        "causes": res.causes, "curves": curves,
+        "gray_test": gray.map(|g| json!({"stat": num(g.stat), "df": g.df, "p": num(g.p)})),
+        "gray_tests": res.gray_test.iter().map(|g| json!({"cause": g.cause, "stat": num(g.stat), "df": g.df, "p": num(g.p)})).collect::<Vec<_>>(),
+    });
+    let mut text = format!(
+        "Cumulative incidence of cause {} (Aalen-Johansen; competing causes {:?})\n",
+        args.event_code,
+        res.causes
+            .iter()
+            .filter(|&&c| c != args.event_code)
+            .collect::<Vec<_>>()
+    );
+    for c in res.curves.iter().filter(|c| c.cause == args.event_code) {
+        let label = labels.get(c.group).cloned().unwrap_or_default();
+        let last = c.est.last().copied().unwrap_or(0.0);
+        text.push_str(&format!(
+            "  {label}: n = {}, events = {}, cumulative incidence at end of follow-up = {:.4}\n",
+            c.n, c.n_event, last
+        ));
+        for a in &c.at_times {
+            text.push_str(&format!(
+                "    t = {}: {}\n",
+                a.time,
+                a.est.map_or("NA".into(), |e| format!("{e:.4}"))
+            ));
+        }
+    }
+    if let Some(g) = gray {
+        text.push_str(&format!(
+            "Gray's test: stat = {:.4} on {} df, p = {}\n",
+            g.stat,
+            g.df,
+            super::format::pval(g.p)
+        ));
+    }
+    Ok((doc, text))
+}
+
+/// Options of `survstudy rmst`.
+#[derive(Debug, Clone)]
+pub struct RmstArgs {
+    pub surv: SurvSpec,
+    /// Two-level group column (first level in sorted order = arm 0).
+    pub group: String,
+    pub tau: f64,
+    pub conf_level: f64,
+}
+
+/// Run `survstudy rmst`; returns the JSON document and a text rendering.
+pub fn rmst_cmd(args: &RmstArgs) -> Result<(Value, String), AdhocError> {
+    let d = super::load(&args.surv, &[(args.group.clone(), ColKind::Text)])?;
+    let (labels, gi) = group_index(d.extra.into_iter().next().expect("group column"));
+    if labels.len() != 2 {
+        return Err(AdhocError::Usage(format!(
+            "--group {} must have exactly two levels for RMST contrasts (found {}: {})",
+            args.group,
+            labels.len(),
+            labels.join(", ")
+        )));
+    }
+    let r = rmst2(&d.time, &d.event, &gi, args.tau, args.conf_level)?;
+    let arm = |a: &survkit::rmst::RmstArm, label: &str| {
+        json!({"group": label, "n": a.n, "events": a.n_event, "rmst": num(a.rmst), "se": num(a.se),
+               "lower": num(a.lower), "upper": num(a.upper), "rmtl": num(a.rmtl)})
+    };
+    let con = |c: &survkit::rmst::RmstContrast| json!({"estimate": num(c.estimate), "se": num(c.se), "lower": num(c.lower), "upper": num(c.upper), "p": num(c.p)});
+    let doc = json!({
+        "command": "rmst", "tau": r.tau, "conf_level": r.conf_level,
+        "n_read": d.n_read, "n_dropped": d.n_dropped,
+        "conventions": {"variance": "Greenwood-type, as survRM2::rmst2 and R survfit rmean", "contrast": format!("{} vs {}", labels[1], labels[0])},
+        "groups": [arm(&r.arm0, &labels[0]), arm(&r.arm1, &labels[1])],
+        "difference": con(&r.difference), "ratio": con(&r.ratio), "rmtl_ratio": con(&r.rmtl_ratio),
+    });
+    let f = |x: f64| format!("{x:.4}");
+    let mut text = format!("Restricted mean survival time up to tau = {}\n", r.tau);
+    for (a, l) in [(&r.arm0, &labels[0]), (&r.arm1, &labels[1])] {
+        text.push_str(&format!(
+            "  {l}: n = {}, RMST = {} (se {}; {}% CI {} to {})\n",
+            a.n,
+            f(a.rmst),
+            f(a.se),
+            r.conf_level * 100.0,
+            f(a.lower),
+            f(a.upper)
+        ));
+    }
+    text.push_str(&format!(
+        "Difference ({} - {}): {} ({} to {}), p = {}\nRatio ({} / {}): {} ({} to {}), p = {}\n",
+        labels[1],
+        labels[0],
+        f(r.difference.estimate),
+        f(r.difference.lower),
+        f(r.difference.upper),
+        super::format::pval(r.difference.p),
+        labels[1],
+        labels[0],
+        f(r.ratio.estimate),
+        f(r.ratio.lower),
+        f(r.ratio.upper),
+        super::format::pval(r.ratio.p)
+    ));
+    Ok((doc, text))
+}
