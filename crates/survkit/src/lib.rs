@@ -15,6 +15,7 @@
 // Index loops mirror the matrix formulas in the docs; iterator rewrites obscure them.
 #![allow(clippy::needless_range_loop)]
 
+pub mod cif;
 pub mod concordance;
 pub mod cox;
 pub mod dist;
@@ -23,5 +24,7 @@ pub mod hypothesis;
 pub mod km;
 pub mod linalg;
 pub mod logrank;
+pub mod rmst;
+pub mod zph;
 
 pub use error::{Result, SurvError};

@@ -1,11 +1,18 @@
 //! Cox proportional hazards regression (Cox 1972), R: `coxph(Surv(time, status) ~ x, ties = "efron")`.
 //!
-//! * Partial likelihood with Efron (1977, R's default) or Breslow (1974) ties,
-//!   optional strata (separate baseline hazards, common β) — see [`likelihood`].
+//! * Partial likelihood with Efron (1977, R's default), Breslow (1974) or
+//!   exact (Kalbfleisch & Prentice 1973; R `ties = "exact"`) ties, optional
+//!   strata (separate baseline hazards, common β) — see `likelihood.rs`.
 //! * Newton–Raphson from β = 0 with step halving, R's convergence rule
 //!   (`|1 − ℓ_old/ℓ_new| ≤ 1e-9`, 20 iterations) — see [`newton`].
 //! * Model-based variance `I(β̂)⁻¹`; z = β/se, p = `pchisq(z², 1, lower = FALSE)`;
 //!   HR = exp(β) with CI `exp(β ± z_{α/2} se)`.
+//! * Robust (sandwich) variance `DᵀD` from dfbeta residuals (Lin & Wei 1989),
+//!   optionally summed within clusters — R `coxph(..., robust = TRUE)` and
+//!   `coxph(... + cluster(id))`; see [`Variance`], [`cox_fit_with`] and
+//!   `robust.rs`. With it, z, p, CI and the Wald test use the robust
+//!   variance, the score test stays model-based and the robust score test is
+//!   added (R `fit$rscore`).
 //! * Global tests: likelihood ratio `2(ℓ − ℓ₀)`, Wald `β̂ᵀ V⁻¹ β̂`, score
 //!   `U(0)ᵀ I(0)⁻¹ U(0)`, each with df = number of estimated coefficients.
 //! * Harrell's concordance of the linear predictor with R's infinitesimal
@@ -15,10 +22,18 @@
 //!   flagged as possibly infinite (R: "Loglik converged before variable …;
 //!   coefficient may be infinite"); running out of iterations is reported as
 //!   `converged = false`. Both appear in `warnings`.
+//!
+//! References: Therneau & Grambsch (2000), *Modeling Survival Data*, ch. 3
+//! (fit, tests), §7.2 (robust variance); Kalbfleisch & Prentice (2002),
+//! *The Statistical Analysis of Failure Time Data*, §4.2 (tied times, exact
+//! partial likelihood); Lin & Wei (1989), JASA 84:1074–1078 (sandwich
+//! variance). Golden tests: `tests/cox_golden.rs` (Efron/Breslow) and
+//! `tests/cox_extras_golden.rs` (exact ties, robust) against R survival 3.5-3.
 
 pub mod design;
 mod likelihood;
 mod newton;
+mod robust;
 
 pub use design::Design;
 
@@ -38,14 +53,19 @@ pub enum Ties {
     Efron,
     /// Breslow's approximation (SAS PHREG's default).
     Breslow,
+    /// Exact discrete partial likelihood (Kalbfleisch–Prentice; R `ties = "exact"`,
+    /// SAS `ties=discrete`). Cost grows with (tied deaths) × (risk set); see
+    /// [`CoxOptions::exact_max_work`].
+    Exact,
 }
 
 impl Ties {
-    /// Parse `efron` / `breslow`.
+    /// Parse `efron` / `breslow` / `exact`.
     pub fn parse(s: &str) -> Option<Ties> {
         match s.trim().to_ascii_lowercase().as_str() {
             "efron" => Some(Ties::Efron),
             "breslow" => Some(Ties::Breslow),
+            "exact" => Some(Ties::Exact),
             _ => None,
         }
     }
@@ -53,8 +73,22 @@ impl Ties {
         match self {
             Ties::Efron => "efron",
             Ties::Breslow => "breslow",
+            Ties::Exact => "exact",
         }
     }
+}
+
+/// Variance used for inference on β (z, p, CIs, Wald test).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Variance {
+    /// Inverse information `I(β̂)⁻¹` (R's default).
+    #[default]
+    ModelBased,
+    /// Robust sandwich `DᵀD` from dfbeta residuals, one row per subject
+    /// (R `robust = TRUE`); with clusters (see [`cox_fit_with`]) rows are
+    /// summed within cluster first.
+    Robust,
 }
 
 /// Options of the Cox fit (R `coxph.control` defaults).
@@ -73,6 +107,13 @@ pub struct CoxOptions {
     pub conf_level: f64,
     /// Compute Harrell's concordance and its standard error.
     pub concordance: ConcordanceChoice,
+    /// Model-based or robust variance for inference (model-based).
+    pub variance: Variance,
+    /// Upper bound on the work of one exact-ties likelihood evaluation
+    /// (Σ over tied event times of d·|risk set|·(p(p+1)/2 + p + 1)); larger
+    /// problems return [`SurvError::TooLarge`] instead of running for hours
+    /// (R instead fails when the memory would overflow). Default 2·10⁸.
+    pub exact_max_work: u64,
 }
 
 /// Whether to compute the concordance statistic.
@@ -93,6 +134,8 @@ impl Default for CoxOptions {
             toler_inf: 1e-9f64.sqrt(),
             conf_level: 0.95,
             concordance: ConcordanceChoice::Compute,
+            variance: Variance::ModelBased,
+            exact_max_work: 200_000_000,
         }
     }
 }
@@ -110,6 +153,9 @@ pub struct CoxTerm {
     pub hr_upper: f64,
     /// Flagged by R's monotone-likelihood check: the estimate may be infinite.
     pub possibly_infinite: bool,
+    /// Robust SE (robust/cluster fits only); `z`, `p` and the HR CI then use it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub robust_se: Option<f64>,
 }
 
 /// A global test statistic.
@@ -127,15 +173,27 @@ pub struct CoxFit {
     pub nevent: usize,
     pub ties: Ties,
     pub terms: Vec<CoxTerm>,
-    /// Model-based variance matrix of β̂.
+    /// Model-based variance matrix of β̂ (R `fit$naive.var` for robust fits).
     pub var: Vec<Vec<f64>>,
+    /// Which variance `z`, `p`, the CIs and the Wald test use.
+    pub variance: Variance,
+    /// Robust sandwich variance (R `fit$var` of a robust fit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub robust_var: Option<Vec<Vec<f64>>>,
+    /// Number of clusters of a clustered robust fit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_clusters: Option<usize>,
     /// Column means used for centring (R `fit$means`).
     pub means: Vec<f64>,
     pub loglik_null: f64,
     pub loglik: f64,
     pub lr_test: TestStat,
     pub wald_test: TestStat,
+    /// Model-based score test at β = 0 (also for robust fits, as R).
     pub score_test: TestStat,
+    /// Robust score test (robust fits; R `fit$rscore`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub robust_score_test: Option<TestStat>,
     pub concordance: Option<f64>,
     pub concordance_se: Option<f64>,
     /// Full concordance counts, when computed.
@@ -147,7 +205,9 @@ pub struct CoxFit {
 }
 
 /// Fit a Cox model. `design` holds named numeric columns (see [`Design`]);
-/// `strata[i]` in `0..s` gives separate baseline hazards.
+/// `strata[i]` in `0..s` gives separate baseline hazards. R:
+/// `coxph(Surv(time, event) ~ x1 + x2 + strata(s), ties = opts.ties,
+/// robust = (opts.variance == Robust))`.
 pub fn cox_fit(
     time: &[f64],
     event: &[bool],
@@ -155,10 +215,43 @@ pub fn cox_fit(
     strata: Option<&[usize]>,
     opts: &CoxOptions,
 ) -> Result<CoxFit> {
+    cox_fit_with(time, event, design, strata, None, opts)
+}
+
+/// [`cox_fit`] with an optional cluster id per observation (any `usize`
+/// labels). R: `coxph(Surv(time, event) ~ x + cluster(id))`: a cluster
+/// implies the robust variance with dfbeta rows summed within cluster
+/// (whatever `opts.variance` says, as R's default `robust = TRUE` when
+/// `cluster()` is present). Robust variances need score residuals, which R
+/// (and this function) do not provide for `Ties::Exact`.
+pub fn cox_fit_with(
+    time: &[f64],
+    event: &[bool],
+    design: &Design,
+    strata: Option<&[usize]>,
+    cluster: Option<&[usize]>,
+    opts: &CoxOptions,
+) -> Result<CoxFit> {
     let n = time.len();
     check_len("event", event.len(), n)?;
     if let Some(s) = strata {
         check_len("strata", s.len(), n)?;
+    }
+    if let Some(c) = cluster {
+        check_len("cluster", c.len(), n)?;
+    }
+    let variance = if cluster.is_some() {
+        Variance::Robust
+    } else {
+        opts.variance
+    };
+    if variance == Variance::Robust && opts.ties == Ties::Exact {
+        return Err(SurvError::InvalidOption {
+            name: "variance",
+            message: "robust variance needs score residuals, which are not available for \
+                      the exact ties method (as in R); use efron or breslow"
+                .into(),
+        });
     }
     for (name, col) in design.names.iter().zip(&design.columns) {
         if col.len() != n {
@@ -219,7 +312,54 @@ pub fn cox_fit(
         event: order.iter().map(|&i| event[i]).collect(),
         strata: order.iter().map(|&i| strata.map_or(0, |s| s[i])).collect(),
     };
+    if opts.ties == Ties::Exact {
+        let work = data.exact_work();
+        if work > opts.exact_max_work {
+            return Err(SurvError::TooLarge {
+                what: "Cox exact partial likelihood",
+                limit: opts.exact_max_work,
+            });
+        }
+    }
     let nr = newton::fit(&data, opts.ties, opts.eps, opts.max_iter, opts.toler_chol);
+
+    // robust (sandwich) variance and robust score test
+    let robust = if variance == Variance::Robust {
+        let (cl, k) = match cluster {
+            Some(c) => {
+                let mut ids: Vec<usize> = c.to_vec();
+                ids.sort_unstable();
+                ids.dedup();
+                let rows: Vec<usize> = order
+                    .iter()
+                    .map(|&i| ids.binary_search(&c[i]).unwrap_or(0))
+                    .collect();
+                (rows, ids.len())
+            }
+            None => ((0..n).collect(), n),
+        };
+        let beta0: Vec<f64> = nr
+            .beta
+            .iter()
+            .map(|b| if b.is_finite() { *b } else { 0.0 })
+            .collect();
+        let res = robust::score_residuals(&data, &beta0, opts.ties);
+        let dfbeta = robust::times_matrix(&robust::collapse(&res, p, &cl, k), p, &nr.var);
+        let rvar = robust::crossprod(&dfbeta, p);
+        let res0 = robust::score_residuals(&data, &vec![0.0; p], opts.ties);
+        let l0 = robust::collapse(&res0, p, &cl, k);
+        let u0: Vec<f64> = (0..p)
+            .map(|j| l0.chunks_exact(p).map(|r| r[j]).sum())
+            .collect();
+        let rscore = quad_form_inv(&robust::crossprod(&l0, p), &u0);
+        Some((rvar, rscore, cluster.map(|_| k)))
+    } else {
+        None
+    };
+    let var_used: &Vec<Vec<f64>> = match &robust {
+        Some((rv, _, _)) => rv,
+        None => &nr.var,
+    };
 
     let mut warnings = vec![];
     if !nr.converged {
@@ -266,11 +406,14 @@ pub fn cox_fit(
                     hr_lower: f64::NAN,
                     hr_upper: f64::NAN,
                     possibly_infinite: false,
+                    robust_se: robust.as_ref().map(|_| f64::NAN),
                 };
             }
             let b = nr.beta[k];
             let se = nr.var[k][k].sqrt();
-            let z = b / se;
+            let robust_se = robust.as_ref().map(|(rv, _, _)| rv[k][k].sqrt());
+            let se_used = robust_se.unwrap_or(se);
+            let z = b / se_used;
             CoxTerm {
                 term: design.names[k].clone(),
                 coef: b,
@@ -278,9 +421,10 @@ pub fn cox_fit(
                 z,
                 p: two_sided_p(z),
                 hr: b.exp(),
-                hr_lower: (b - zc * se).exp(),
-                hr_upper: (b + zc * se).exp(),
+                hr_lower: (b - zc * se_used).exp(),
+                hr_upper: (b + zc * se_used).exp(),
                 possibly_infinite: infs[k],
+                robust_se,
             }
         })
         .collect();
@@ -301,7 +445,7 @@ pub fn cox_fit(
     let df = keep.len();
     let vsub: Vec<Vec<f64>> = keep
         .iter()
-        .map(|&a| keep.iter().map(|&b| nr.var[a][b]).collect())
+        .map(|&a| keep.iter().map(|&b| var_used[a][b]).collect())
         .collect();
     let bsub: Vec<f64> = keep.iter().map(|&k| nr.beta[k]).collect();
     let wald = quad_form_inv(&vsub, &bsub);
@@ -335,18 +479,26 @@ pub fn cox_fit(
             }
         }
     };
+    let (robust_var, robust_score_test, n_clusters) = match robust {
+        Some((rv, rs, nc)) => (Some(rv), Some(test(rs)), nc),
+        None => (None, None, None),
+    };
     Ok(CoxFit {
         n,
         nevent: event.iter().filter(|&&e| e).count(),
         ties: opts.ties,
         terms,
         var: nr.var,
+        variance,
+        robust_var,
+        n_clusters,
         means,
         loglik_null: nr.loglik_null,
         loglik: nr.loglik,
         lr_test: test(lr),
         wald_test: test(wald),
         score_test: test(nr.score_test),
+        robust_score_test,
         concordance,
         concordance_se,
         concordance_detail,

@@ -138,3 +138,109 @@ pub fn assert_vec(what: &str, a: &[f64], b: &Value, tol: f64) {
 pub fn opt(x: Option<f64>) -> f64 {
     x.unwrap_or(f64::NAN)
 }
+
+/// R factor levels of a data-set column (first = reference), if it is a factor.
+pub fn factor_levels(ds: &str, var: &str) -> Option<Vec<String>> {
+    let meta = serde_json::from_str::<Value>(
+        &std::fs::read_to_string(data_dir("").join("datasets.json")).unwrap(),
+    )
+    .unwrap();
+    let c = &meta["datasets"][ds]["columns"][var];
+    if c["type"] == "factor" {
+        Some(
+            c["levels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+                .collect(),
+        )
+    } else {
+        None
+    }
+}
+
+/// (time, event, design, strata) of a model formula, rows with NA dropped.
+pub type ModelData = (
+    Vec<f64>,
+    Vec<bool>,
+    survkit::cox::Design,
+    Option<Vec<usize>>,
+);
+
+/// Build (time, event, design, strata) for a model formula, dropping rows with NA.
+pub fn model_data(ds: &str, formula: &str) -> ModelData {
+    model_data_terms(ds, formula).0
+}
+
+/// [`model_data`] plus the model terms as (R term label, design columns);
+/// strata are numbered in R's factor-level order.
+pub fn model_data_terms(ds: &str, formula: &str) -> (ModelData, Vec<(String, Vec<usize>)>) {
+    use survkit::cox::Design;
+    let f = Frame::load(ds);
+    let (time, event) = surv_data(&f, ds);
+    let rhs = formula.split('~').nth(1).unwrap();
+    let tokens: Vec<&str> = rhs.split('+').map(str::trim).collect();
+    let inner = |t: &str, fun: &str| {
+        t.strip_prefix(&format!("{fun}("))
+            .and_then(|s| s.strip_suffix(')'))
+            .map(str::to_string)
+    };
+    let mut used: Vec<String> = vec![];
+    for t in &tokens {
+        let v = inner(t, "strata")
+            .or_else(|| inner(t, "factor"))
+            .or_else(|| inner(t, "log"))
+            .unwrap_or(t.to_string());
+        used.push(v);
+    }
+    let keep: Vec<usize> = (0..time.len())
+        .filter(|&i| used.iter().all(|v| f.col(v)[i].is_some()))
+        .collect();
+    let mut d = Design::default();
+    let mut strata = None;
+    let mut terms = vec![];
+    for t in &tokens {
+        let before = d.len();
+        if let Some(v) = inner(t, "strata") {
+            let col = f.col(&v);
+            let labels: Vec<String> = keep.iter().map(|&i| col[i].clone().unwrap()).collect();
+            let lv = factor_levels(ds, &v).unwrap_or_else(|| {
+                survkit::cox::design::sorted_levels(labels.iter().map(String::as_str))
+            });
+            strata = Some(
+                labels
+                    .iter()
+                    .map(|l| lv.iter().position(|x| x == l).unwrap())
+                    .collect(),
+            );
+            continue;
+        } else if let Some(v) = inner(t, "factor") {
+            let col = f.col(&v);
+            let labels: Vec<String> = keep.iter().map(|&i| col[i].clone().unwrap()).collect();
+            let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+            d.add_factor(t, &refs, None);
+        } else if let Some(v) = inner(t, "log") {
+            let col = f.num(&v);
+            d.add_numeric(t, keep.iter().map(|&i| col[i].unwrap().ln()).collect());
+        } else if let Some(levels) = factor_levels(ds, t) {
+            let col = f.col(t);
+            let labels: Vec<String> = keep.iter().map(|&i| col[i].clone().unwrap()).collect();
+            let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+            d.add_factor(t, &refs, Some(&levels));
+        } else {
+            let col = f.num(t);
+            d.add_numeric(t, keep.iter().map(|&i| col[i].unwrap()).collect());
+        }
+        terms.push((t.to_string(), (before..d.len()).collect()));
+    }
+    (
+        (
+            keep.iter().map(|&i| time[i]).collect(),
+            keep.iter().map(|&i| event[i]).collect(),
+            d,
+            strata,
+        ),
+        terms,
+    )
+}

@@ -1,0 +1,690 @@
+//! Test of the proportional-hazards assumption of a Cox model, R survival
+//! ≥ 3.0 `cox.zph(fit, transform = "km" | "identity" | "rank" | "log")`.
+//!
+//! **Test.** For a time transform g(t) — `Km`: `1 − S(t−)` with S the
+//! Kaplan–Meier estimate of all model observations pooled (strata and
+//! covariates ignored); `Identity`: t; `Rank`: average rank of t among all
+//! observations; `Log`: log t — centred by its mean over the events, the
+//! model `λ(t) = λ₀(t) exp(xᵀβ + g(t) xᵀγ)` is tested for γ = 0 with the
+//! score test at (β̂, 0):
+//!
+//! `U_γ = Σ_events g(tᵢ) (xᵢ − x̄(tᵢ))`, `T = U_γᵀ [I⁻¹]_{γγ} U_γ`
+//!
+//! where I is the full 2p × 2p information of (β, γ) at (β̂, 0) (blocks
+//! `Σ V(t)`, `Σ g V(t)`, `Σ g² V(t)` with V(t) the Efron- or
+//! Breslow-weighted covariance of x over the risk set). Per term the γ
+//! block is restricted to that term's columns (a factor's columns are tested
+//! together, df = number of columns); GLOBAL uses all columns (df = p).
+//! This is the exact score test of Therneau & Grambsch (2000, §6.2, and the
+//! survival 3.0 rewrite), not the older approximation (Grambsch & Therneau
+//! 1994) that assumes a constant V(t). An exact-ties fit is treated as
+//! Breslow here, as R (`fit$method == "efron"` decides).
+//!
+//! **Residuals.** `y` = scaled Schoenfeld residuals + β̂: Schoenfeld
+//! residuals (x at the event minus the (Efron-averaged) risk-set mean)
+//! multiplied by `(I_ββ / d)⁻¹` — per stratum, using only the columns that
+//! vary in that stratum, d counting the events in the strata where a pair of
+//! columns varies — plus β̂. A multi-column term is collapsed to the
+//! linear predictor of its columns (Schoenfeld residuals times β̂ of the
+//! columns) and gets `+ 1` instead of β̂, as R. Rows are the events sorted
+//! by stratum and time (ties in input order); `x` = g(t) (not centred).
+//!
+//! The model is passed as its inputs plus the [`CoxFit`] (only β̂ and the
+//! ties method are used; everything else is recomputed), so any fit from
+//! [`crate::cox::cox_fit`] can be tested. Coefficients that are NaN
+//! (columns dropped as redundant) are left out, as R does.
+
+use serde::Serialize;
+
+use crate::cox::{CoxFit, Design, Ties};
+use crate::dist::chisq_sf;
+use crate::error::{check_len, check_times, Result, SurvError};
+use crate::linalg::{ldl, ldl_inverse, ldl_solve, quad_form_inv, TOLER_CHOL};
+
+/// Time transform g(t) of the test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transform {
+    /// `1 − S(t−)`, pooled Kaplan–Meier (R's default `"km"`).
+    #[default]
+    Km,
+    /// t (R `"identity"`).
+    Identity,
+    /// Average rank of t among all observations (R `"rank"`).
+    Rank,
+    /// log t (R `"log"`; needs every time > 0).
+    Log,
+}
+
+impl Transform {
+    /// Parse `km` / `identity` / `rank` / `log`.
+    pub fn parse(s: &str) -> Option<Transform> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "km" => Some(Transform::Km),
+            "identity" => Some(Transform::Identity),
+            "rank" => Some(Transform::Rank),
+            "log" => Some(Transform::Log),
+            _ => None,
+        }
+    }
+}
+
+/// Options of [`cox_zph`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ZphOptions {
+    pub transform: Transform,
+}
+
+/// A model term: a name and the design columns it spans (e.g. all indicator
+/// columns of a factor).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ZphTerm {
+    pub name: String,
+    pub columns: Vec<usize>,
+}
+
+/// One chi-square test of the table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ZphTest {
+    pub term: String,
+    pub chisq: f64,
+    pub df: usize,
+    pub p: f64,
+}
+
+/// Result of [`cox_zph`] (R's `cox.zph` object).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ZphResult {
+    pub transform: Transform,
+    /// One test per term, in term order.
+    pub terms: Vec<ZphTest>,
+    /// All terms jointly (R row "GLOBAL").
+    pub global: ZphTest,
+    /// Event times, sorted by stratum then time.
+    pub time: Vec<f64>,
+    /// g(time) before centring (R `$x`).
+    pub x: Vec<f64>,
+    /// Names of the columns of `y` (the term names).
+    pub y_columns: Vec<String>,
+    /// Scaled Schoenfeld residuals + coefficient, one row per event (R `$y`);
+    /// NaN for a term that is constant within the event's stratum.
+    pub y: Vec<Vec<f64>>,
+    /// Stratum id (as given in `strata`) of each event, for stratified models.
+    pub strata: Option<Vec<usize>>,
+    /// Inverse of the average information of the (collapsed) terms (R `$var`).
+    pub var: Vec<Vec<f64>>,
+}
+
+/// g(t) for every observation.
+fn transform_times(time: &[f64], event: &[bool], tr: Transform) -> Result<Vec<f64>> {
+    let n = time.len();
+    match tr {
+        Transform::Identity => Ok(time.to_vec()),
+        Transform::Log => {
+            if let Some((index, &value)) = time.iter().enumerate().find(|(_, t)| **t <= 0.0) {
+                return Err(SurvError::InvalidTime { index, value });
+            }
+            Ok(time.iter().map(|t| t.ln()).collect())
+        }
+        Transform::Rank => {
+            let mut idx: Vec<usize> = (0..n).collect();
+            idx.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
+            let mut rank = vec![0.0; n];
+            let mut i = 0;
+            while i < n {
+                let mut j = i;
+                while j < n && time[idx[j]] == time[idx[i]] {
+                    j += 1;
+                }
+                let avg = (i + 1 + j) as f64 / 2.0;
+                for &k in &idx[i..j] {
+                    rank[k] = avg;
+                }
+                i = j;
+            }
+            Ok(rank)
+        }
+        Transform::Km => {
+            // pooled KM; S(t−) = product over event times strictly before t
+            let mut idx: Vec<usize> = (0..n).collect();
+            idx.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
+            let mut out = vec![0.0; n];
+            let mut surv = 1.0;
+            let mut i = 0;
+            while i < n {
+                let t = time[idx[i]];
+                let mut j = i;
+                let mut d = 0usize;
+                while j < n && time[idx[j]] == t {
+                    d += usize::from(event[idx[j]]);
+                    j += 1;
+                }
+                for &k in &idx[i..j] {
+                    out[k] = 1.0 - surv;
+                }
+                let at_risk = (n - i) as f64;
+                surv *= 1.0 - d as f64 / at_risk;
+                i = j;
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Output of the one-pass computation (R's C routine `zph1`).
+struct Zph1 {
+    /// Score for (β, γ), length 2p.
+    u: Vec<f64>,
+    /// Information, 2p × 2p.
+    imat: Vec<Vec<f64>>,
+    /// Schoenfeld residuals, one row per event in sorted order.
+    schoen: Vec<Vec<f64>>,
+    /// used[s][j]: events in stratum s if column j varies there, else 0.
+    used: Vec<Vec<usize>>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn zph1(
+    gt: &[f64],
+    time: &[f64],
+    event: &[bool],
+    x: &[Vec<f64>],
+    eta: &[f64],
+    strata: &[usize],
+    nstrat: usize,
+    efron: bool,
+    ord: &[usize],
+) -> Zph1 {
+    let n = time.len();
+    let p = x.len();
+    let mut nevent = event.iter().filter(|&&e| e).count();
+    // used
+    let mut used = vec![vec![0usize; p]; nstrat];
+    let mut k = 0;
+    while k < n {
+        let s = strata[ord[k]];
+        let mut i = k;
+        let mut nd = 0;
+        while i < n && strata[ord[i]] == s {
+            nd += usize::from(event[ord[i]]);
+            i += 1;
+        }
+        for j in 0..p {
+            let first = x[j][ord[k]];
+            if ord[k..i].iter().any(|&r| x[j][r] != first) {
+                used[s][j] = nd;
+            }
+        }
+        k = i;
+    }
+    let mut u = vec![0.0; 2 * p];
+    // lower triangles of the blocks Σ V, Σ g V, Σ g² V
+    let mut b0 = vec![vec![0.0; p]; p];
+    let mut b1 = vec![vec![0.0; p]; p];
+    let mut b2 = vec![vec![0.0; p]; p];
+    let mut schoen = vec![vec![0.0; p]; nevent];
+    let mut a = vec![0.0; p];
+    let mut a2 = vec![0.0; p];
+    let mut cmat = vec![vec![0.0; p]; p];
+    let mut cmat2 = vec![vec![0.0; p]; p];
+    let mut denom = 0.0;
+    let mut cstrat = usize::MAX;
+    let mut ip = n;
+    while ip > 0 {
+        let person = ord[ip - 1];
+        if strata[person] != cstrat {
+            cstrat = strata[person];
+            denom = 0.0;
+            a.iter_mut().for_each(|v| *v = 0.0);
+            cmat.iter_mut().flatten().for_each(|v| *v = 0.0);
+        }
+        let dtime = time[person];
+        let timewt = gt[person];
+        let mut ndead = 0usize;
+        let mut deadwt = 0.0;
+        let mut denom2 = 0.0;
+        while ip > 0 {
+            let person = ord[ip - 1];
+            if time[person] != dtime || strata[person] != cstrat {
+                break;
+            }
+            let risk = eta[person].exp();
+            if !event[person] {
+                denom += risk;
+                for i in 0..p {
+                    a[i] += risk * x[i][person];
+                    for j in 0..=i {
+                        cmat[i][j] += risk * x[i][person] * x[j][person];
+                    }
+                }
+            } else {
+                ndead += 1;
+                deadwt += 1.0;
+                denom2 += risk;
+                nevent -= 1;
+                for i in 0..p {
+                    schoen[nevent][i] = x[i][person];
+                    u[i] += x[i][person];
+                    u[i + p] += timewt * x[i][person];
+                    a2[i] += risk * x[i][person];
+                    for j in 0..=i {
+                        cmat2[i][j] += risk * x[i][person] * x[j][person];
+                    }
+                }
+            }
+            ip -= 1;
+        }
+        if ndead == 0 {
+            continue;
+        }
+        let nd = ndead as f64;
+        if !efron {
+            denom += denom2;
+            for i in 0..p {
+                a[i] += a2[i];
+                let mean = a[i] / denom;
+                u[i] -= deadwt * mean;
+                u[i + p] -= timewt * deadwt * mean;
+                for j in 0..=i {
+                    cmat[i][j] += cmat2[i][j];
+                    let temp = deadwt * (cmat[i][j] - mean * a[j]) / denom;
+                    b0[i][j] += temp;
+                    b1[i][j] += temp * timewt;
+                    b2[i][j] += temp * timewt * timewt;
+                }
+                for row in &mut schoen[nevent..nevent + ndead] {
+                    row[i] -= mean;
+                }
+            }
+        } else {
+            let wtave = deadwt / nd;
+            for i in 0..p {
+                let mut tmean = 0.0;
+                for k in 0..ndead {
+                    let f = (k + 1) as f64 / nd;
+                    tmean += (a[i] + a2[i] * f) / (denom + denom2 * f);
+                }
+                for row in &mut schoen[nevent..nevent + ndead] {
+                    row[i] -= tmean / nd;
+                }
+            }
+            for _ in 0..ndead {
+                denom += denom2 / nd;
+                for i in 0..p {
+                    a[i] += a2[i] / nd;
+                    let mean = a[i] / denom;
+                    u[i] -= wtave * mean;
+                    u[i + p] -= timewt * wtave * mean;
+                    for j in 0..=i {
+                        cmat[i][j] += cmat2[i][j] / nd;
+                        let temp = wtave * (cmat[i][j] - mean * a[j]) / denom;
+                        b0[i][j] += temp;
+                        b1[i][j] += timewt * temp;
+                        b2[i][j] += timewt * timewt * temp;
+                    }
+                }
+            }
+        }
+        a2.iter_mut().for_each(|v| *v = 0.0);
+        cmat2.iter_mut().flatten().for_each(|v| *v = 0.0);
+    }
+    let mut imat = vec![vec![0.0; 2 * p]; 2 * p];
+    for i in 0..p {
+        for j in 0..=i {
+            for (r, c, v) in [
+                (i, j, b0[i][j]),
+                (i, j + p, b1[i][j]),
+                (i + p, j + p, b2[i][j]),
+            ] {
+                imat[r][c] = v;
+                imat[c][r] = v;
+            }
+            imat[j][i + p] = b1[i][j];
+            imat[i + p][j] = b1[i][j];
+        }
+    }
+    Zph1 {
+        u,
+        imat,
+        schoen,
+        used,
+    }
+}
+
+/// Solve `A z = b` for symmetric positive definite A (generalised LDLᵀ).
+fn sym_solve(a: &[Vec<f64>], b: &[f64]) -> Vec<f64> {
+    let mut f = a.to_vec();
+    ldl(&mut f, TOLER_CHOL);
+    let mut z = b.to_vec();
+    ldl_solve(&f, &mut z);
+    z
+}
+
+/// Proportional-hazards test of a fitted Cox model (R `cox.zph`, survival ≥ 3.0).
+///
+/// `time`, `event`, `design`, `strata` must be the inputs `fit` was computed
+/// from. `terms` groups design columns into terms (every column in exactly
+/// one term); `None` = one term per column named after the column.
+pub fn cox_zph(
+    time: &[f64],
+    event: &[bool],
+    design: &Design,
+    strata: Option<&[usize]>,
+    fit: &CoxFit,
+    terms: Option<&[ZphTerm]>,
+    opts: &ZphOptions,
+) -> Result<ZphResult> {
+    let n = time.len();
+    check_len("event", event.len(), n)?;
+    if let Some(s) = strata {
+        check_len("strata", s.len(), n)?;
+    }
+    check_times(time)?;
+    if n == 0 {
+        return Err(SurvError::Empty);
+    }
+    let ncol = design.columns.len();
+    if fit.terms.len() != ncol || fit.n != n {
+        return Err(SurvError::InvalidOption {
+            name: "fit",
+            message: format!(
+                "the fit has {} coefficients and {} observations, the data {} columns and {} rows",
+                fit.terms.len(),
+                fit.n,
+                ncol,
+                n
+            ),
+        });
+    }
+    for (name, col) in design.names.iter().zip(&design.columns) {
+        check_len("covariate", col.len(), n)?;
+        if let Some((index, &value)) = col.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(SurvError::InvalidValue {
+                what: name.clone(),
+                index,
+                value,
+            });
+        }
+    }
+    // term grouping, validated as a partition of the columns
+    let default_terms: Vec<ZphTerm>;
+    let terms: &[ZphTerm] = match terms {
+        Some(t) => t,
+        None => {
+            default_terms = design
+                .names
+                .iter()
+                .enumerate()
+                .map(|(j, name)| ZphTerm {
+                    name: name.clone(),
+                    columns: vec![j],
+                })
+                .collect();
+            &default_terms
+        }
+    };
+    let mut seen = vec![false; ncol];
+    for t in terms {
+        for &c in &t.columns {
+            if c >= ncol || seen[c] {
+                return Err(SurvError::InvalidOption {
+                    name: "terms",
+                    message: format!("term {} names column {c} twice or out of range", t.name),
+                });
+            }
+            seen[c] = true;
+        }
+    }
+    if seen.iter().any(|s| !s) {
+        return Err(SurvError::InvalidOption {
+            name: "terms",
+            message: "every design column must belong to a term".into(),
+        });
+    }
+    // drop non-estimated coefficients (R: NA coefficients)
+    let keep: Vec<usize> = (0..ncol)
+        .filter(|&j| fit.terms[j].coef.is_finite())
+        .collect();
+    let newpos = |c: usize| keep.iter().position(|&k| k == c);
+    let asgn: Vec<(String, Vec<usize>)> = terms
+        .iter()
+        .map(|t| {
+            (
+                t.name.clone(),
+                t.columns
+                    .iter()
+                    .filter_map(|&c| newpos(c))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .filter(|(_, c)| !c.is_empty())
+        .collect();
+    let p = keep.len();
+    if p == 0 {
+        return Err(SurvError::Degenerate {
+            what: "cox.zph",
+            message: "the model has no estimated coefficients".into(),
+        });
+    }
+    let nevent = event.iter().filter(|&&e| e).count();
+    if nevent == 0 {
+        return Err(SurvError::Degenerate {
+            what: "cox.zph",
+            message: "no events".into(),
+        });
+    }
+    let beta: Vec<f64> = keep.iter().map(|&j| fit.terms[j].coef).collect();
+    // centred covariates (column-major) and linear predictor
+    let x: Vec<Vec<f64>> = keep
+        .iter()
+        .map(|&j| {
+            let c = &design.columns[j];
+            let m = c.iter().sum::<f64>() / n as f64;
+            c.iter().map(|v| v - m).collect()
+        })
+        .collect();
+    let eta: Vec<f64> = (0..n)
+        .map(|i| (0..p).map(|j| x[j][i] * beta[j]).sum())
+        .collect();
+    // strata as dense indices 0..nstrat (in the order of the given ids)
+    let (st, nstrat): (Vec<usize>, usize) = match strata {
+        Some(s) => {
+            let mut ids = s.to_vec();
+            ids.sort_unstable();
+            ids.dedup();
+            let dense = s
+                .iter()
+                .map(|v| ids.binary_search(v).unwrap_or(0))
+                .collect();
+            (dense, ids.len())
+        }
+        None => (vec![0; n], 1),
+    };
+
+    let ttimes = transform_times(time, event, opts.transform)?;
+    let gmean = ttimes
+        .iter()
+        .zip(event)
+        .filter(|(_, e)| **e)
+        .map(|(g, _)| g)
+        .sum::<f64>()
+        / nevent as f64;
+    let gtime: Vec<f64> = ttimes.iter().map(|g| g - gmean).collect();
+    let mut ord: Vec<usize> = (0..n).collect();
+    ord.sort_by(|&a, &b| st[a].cmp(&st[b]).then(time[a].total_cmp(&time[b])));
+
+    let efron = fit.ties == Ties::Efron;
+    let z = zph1(&gtime, time, event, &x, &eta, &st, nstrat, efron, &ord);
+
+    // score tests
+    let test = |name: String, cols: &[usize]| -> ZphTest {
+        let kk: Vec<usize> = (0..p).chain(cols.iter().map(|c| c + p)).collect();
+        let sub: Vec<Vec<f64>> = kk
+            .iter()
+            .map(|&r| kk.iter().map(|&c| z.imat[r][c]).collect())
+            .collect();
+        let uu: Vec<f64> = (0..p)
+            .map(|_| 0.0)
+            .chain(cols.iter().map(|c| z.u[c + p]))
+            .collect();
+        let chisq = quad_form_inv(&sub, &uu);
+        let df = cols.len();
+        ZphTest {
+            term: name,
+            chisq,
+            df,
+            p: chisq_sf(chisq, df as f64),
+        }
+    };
+    let term_tests: Vec<ZphTest> = asgn.iter().map(|(nm, c)| test(nm.clone(), c)).collect();
+    let all: Vec<usize> = (0..p).collect();
+    let global = test("GLOBAL".into(), &all);
+
+    // scaled Schoenfeld residuals
+    let mut used = z.used.clone();
+    for (_, cols) in &asgn {
+        if cols.len() > 1 {
+            for row in used.iter_mut() {
+                if cols.iter().any(|&c| row[c] == 0) {
+                    let mx = cols.iter().map(|&c| row[c]).max().unwrap_or(0);
+                    for &c in cols {
+                        row[c] = mx;
+                    }
+                }
+            }
+        }
+    }
+    let mut vmean = vec![vec![0.0; p]; p];
+    for j in 0..p {
+        for l in 0..p {
+            let w: usize = used.iter().map(|row| row[j].min(row[l])).sum();
+            vmean[j][l] = z.imat[j][l] / if w == 0 { 1.0 } else { w as f64 };
+        }
+    }
+    let nterm = asgn.len();
+    // collapse matrix p × nterm
+    let mut tmat = vec![vec![0.0; nterm]; p];
+    for (i, (_, cols)) in asgn.iter().enumerate() {
+        if cols.len() == 1 {
+            tmat[cols[0]][i] = 1.0;
+        } else {
+            for &c in cols {
+                tmat[c][i] = beta[c];
+            }
+        }
+    }
+    let sresid: Vec<Vec<f64>> = z
+        .schoen
+        .iter()
+        .map(|r| {
+            (0..nterm)
+                .map(|i| (0..p).map(|j| r[j] * tmat[j][i]).sum())
+                .collect()
+        })
+        .collect();
+    let vm: Vec<Vec<f64>> = (0..nterm)
+        .map(|a| {
+            (0..nterm)
+                .map(|b| {
+                    (0..p)
+                        .map(|j| {
+                            (0..p)
+                                .map(|l| tmat[j][a] * vmean[j][l] * tmat[l][b])
+                                .sum::<f64>()
+                        })
+                        .sum()
+                })
+                .collect()
+        })
+        .collect();
+    let tused: Vec<Vec<usize>> = used
+        .iter()
+        .map(|row| asgn.iter().map(|(_, c)| row[c[0]]).collect())
+        .collect();
+    // events in sorted order
+    let ev: Vec<usize> = ord.iter().copied().filter(|&i| event[i]).collect();
+    let mut y = vec![vec![f64::NAN; nterm]; ev.len()];
+    let mut r0 = 0;
+    while r0 < ev.len() {
+        let s = st[ev[r0]];
+        let mut r1 = r0;
+        while r1 < ev.len() && st[ev[r1]] == s {
+            r1 += 1;
+        }
+        let k: Vec<usize> = (0..nterm).filter(|&i| tused[s][i] > 0).collect();
+        if !k.is_empty() {
+            let sub: Vec<Vec<f64>> = k
+                .iter()
+                .map(|&a| k.iter().map(|&b| vm[a][b]).collect())
+                .collect();
+            for r in r0..r1 {
+                let rhs: Vec<f64> = k.iter().map(|&i| sresid[r][i]).collect();
+                let sol = sym_solve(&sub, &rhs);
+                for (&i, v) in k.iter().zip(sol) {
+                    y[r][i] = v;
+                }
+            }
+        }
+        r0 = r1;
+    }
+    for (i, (_, cols)) in asgn.iter().enumerate() {
+        let add = if cols.len() == 1 { beta[cols[0]] } else { 1.0 };
+        for row in y.iter_mut() {
+            row[i] += add;
+        }
+    }
+    let var = {
+        let mut f = vm.clone();
+        ldl(&mut f, TOLER_CHOL);
+        ldl_inverse(&f)
+    };
+    Ok(ZphResult {
+        transform: opts.transform,
+        terms: term_tests,
+        global,
+        time: ev.iter().map(|&i| time[i]).collect(),
+        x: ev.iter().map(|&i| ttimes[i]).collect(),
+        y_columns: asgn.iter().map(|(nm, _)| nm.clone()).collect(),
+        y,
+        strata: strata.map(|s| ev.iter().map(|&i| s[i]).collect()),
+        var,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cox::{cox_fit, CoxOptions};
+
+    #[test]
+    fn km_transform_is_left_continuous() {
+        let t = [1.0, 2.0, 2.0, 3.0];
+        let e = [true, true, false, true];
+        let g = transform_times(&t, &e, Transform::Km).unwrap();
+        assert_eq!(g[0], 0.0);
+        assert!((g[1] - 0.25).abs() < 1e-15 && g[1] == g[2]);
+        // S after t=2: 0.75 * (1 - 1/3) = 0.5
+        assert!((g[3] - 0.5).abs() < 1e-15);
+        let r = transform_times(&t, &e, Transform::Rank).unwrap();
+        assert_eq!(r, vec![1.0, 2.5, 2.5, 4.0]);
+        assert!(transform_times(&[0.0], &[true], Transform::Log).is_err());
+    }
+
+    #[test]
+    fn rejects_mismatched_fit_and_bad_terms() {
+        let t = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let e = [true, true, false, true, true, true];
+        let d = Design::from_numeric(vec![("g".into(), vec![1.0, 0.0, 1.0, 1.0, 0.0, 0.0])]);
+        let fit = cox_fit(&t, &e, &d, None, &CoxOptions::default()).unwrap();
+        let o = ZphOptions::default();
+        assert!(cox_zph(&t[..5], &e[..5], &d, None, &fit, None, &o).is_err());
+        let bad = [ZphTerm {
+            name: "g".into(),
+            columns: vec![3],
+        }];
+        assert!(cox_zph(&t, &e, &d, None, &fit, Some(&bad), &o).is_err());
+        let z = cox_zph(&t, &e, &d, None, &fit, None, &o).unwrap();
+        assert_eq!(z.y.len(), 5);
+        assert!(z.global.chisq.is_finite() && z.global.chisq >= 0.0);
+    }
+}
