@@ -54,6 +54,56 @@ fn list(s: &str) -> Vec<String> {
         .collect()
 }
 
+#[derive(Args, Clone)]
+struct CoxModelArgs {
+    /// Covariate columns, comma-separated
+    #[arg(long)]
+    covariates: String,
+    /// Columns to treat as categorical (treatment coding, first sorted level = reference)
+    #[arg(long)]
+    factor: Option<String>,
+    /// Stratification column
+    #[arg(long)]
+    strata: Option<String>,
+    /// Ties: efron, breslow or exact (default: from --conventions)
+    #[arg(long)]
+    ties: Option<String>,
+    /// Robust (sandwich) standard errors, as coxph(robust = TRUE)
+    #[arg(long)]
+    robust: bool,
+    /// Cluster column for robust standard errors, as coxph(... + cluster(COL))
+    #[arg(long)]
+    cluster: Option<String>,
+    /// Conventions preset: r (log CI, Efron) or sas (log-log CI, Breslow)
+    #[arg(long, default_value = "r")]
+    conventions: String,
+}
+
+impl CoxModelArgs {
+    fn to_args(&self, surv: &SurvArgs) -> Result<adhoc::CoxArgs, AdhocError> {
+        let conv = parse_conventions(&self.conventions)?;
+        Ok(adhoc::CoxArgs {
+            surv: surv.spec(),
+            covariates: list(&self.covariates),
+            factors: self.factor.as_deref().map(list).unwrap_or_default(),
+            strata: self.strata.clone(),
+            cluster: self.cluster.clone(),
+            cox: CoxOptions {
+                ties: match &self.ties {
+                    Some(t) => adhoc::parse_ties(t)?,
+                    None => conv.ties(),
+                },
+                variance: if self.robust || self.cluster.is_some() {
+                    survkit::cox::Variance::Robust
+                } else {
+                    survkit::cox::Variance::ModelBased
+                },
+                ..Default::default()
+            },
+        })
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the whole study: validate, derive endpoints, analyse, write the report
@@ -130,21 +180,18 @@ enum Command {
     Cox {
         #[command(flatten)]
         surv: SurvArgs,
-        /// Covariate columns, comma-separated
-        #[arg(long)]
-        covariates: String,
-        /// Columns to treat as categorical (treatment coding, first sorted level = reference)
-        #[arg(long)]
-        factor: Option<String>,
-        /// Stratification column
-        #[arg(long)]
-        strata: Option<String>,
-        /// Ties: efron or breslow (default: from --conventions)
-        #[arg(long)]
-        ties: Option<String>,
-        /// Conventions preset: r (log CI, Efron) or sas (log-log CI, Breslow)
-        #[arg(long, default_value = "r")]
-        conventions: String,
+        #[command(flatten)]
+        model: CoxModelArgs,
+    },
+    /// Proportional-hazards test of a Cox model (R cox.zph): per term and GLOBAL
+    Zph {
+        #[command(flatten)]
+        surv: SurvArgs,
+        #[command(flatten)]
+        model: CoxModelArgs,
+        /// Time transform: km (default), identity, rank, log
+        #[arg(long, default_value = "km")]
+        transform: String,
     },
     /// Competing risks: cumulative incidence per group and Gray's test (R cmprsk::cuminc)
     Cif {
@@ -274,7 +321,7 @@ fn run_study_cmd(cmd: Command) -> Result<(), CliError> {
         run_date: None,
     };
     let output = survstudy::pipeline::run_study(&opts).map_err(CliError::Run)?;
-    print!("{}", survstudy::pipeline::summary_text(&output));
+    emit(&survstudy::pipeline::summary_text(&output));
     Ok(())
 }
 
@@ -314,9 +361,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
             };
             let rep = adhoc::km(&args)?;
             if surv.json {
-                println!("{}", rep.to_json());
+                emit(&format!("{}\n", rep.to_json()));
             } else {
-                print!("{rep}");
+                emit(&rep.to_string());
             }
         }
         Command::Logrank {
@@ -333,41 +380,44 @@ fn run(cli: Cli) -> Result<(), CliError> {
             };
             let rep = adhoc::logrank_cmd(&args)?;
             if surv.json {
-                println!("{}", rep.to_json());
+                emit(&format!("{}\n", rep.to_json()));
             } else {
-                print!("{rep}");
+                emit(&rep.to_string());
             }
         }
-        Command::Cox {
-            surv,
-            covariates,
-            factor,
-            strata,
-            ties,
-            conventions,
-        } => {
-            let conv = parse_conventions(&conventions)?;
-            let args = adhoc::CoxArgs {
-                surv: surv.spec(),
-                covariates: list(&covariates),
-                factors: factor.as_deref().map(list).unwrap_or_default(),
-                strata,
-                cox: CoxOptions {
-                    ties: match ties {
-                        Some(t) => adhoc::parse_ties(&t)?,
-                        None => conv.ties(),
-                    },
-                    ..Default::default()
-                },
-            };
-            let rep = adhoc::cox_cmd(&args)?;
+        Command::Cox { surv, model } => {
+            let rep = adhoc::cox_cmd(&model.to_args(&surv)?)?;
             for w in &rep.fit.warnings {
                 eprintln!("survstudy cox: warning: {w}");
             }
             if surv.json {
-                println!("{}", rep.to_json());
+                emit(&format!("{}\n", rep.to_json()));
             } else {
-                print!("{rep}");
+                emit(&rep.to_string());
+            }
+        }
+        Command::Zph {
+            surv,
+            model,
+            transform,
+        } => {
+            let tr = match transform.as_str() {
+                "km" => survkit::zph::Transform::Km,
+                "identity" => survkit::zph::Transform::Identity,
+                "rank" => survkit::zph::Transform::Rank,
+                "log" => survkit::zph::Transform::Log,
+                other => {
+                    return Err(AdhocError::Usage(format!(
+                        "unknown --transform '{other}' (km, identity, rank, log)"
+                    ))
+                    .into())
+                }
+            };
+            let (rep, z) = adhoc::zph_cmd(&model.to_args(&surv)?, tr)?;
+            if surv.json {
+                emit(&format!("{}\n", adhoc::zph_json(&rep, &z)));
+            } else {
+                emit(&adhoc::zph_text(&z));
             }
         }
         Command::Cif {
@@ -389,9 +439,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
             };
             let (doc, text) = adhoc::competing::cif_cmd(&args)?;
             if json {
-                println!("{doc}");
+                emit(&format!("{doc}\n"));
             } else {
-                print!("{text}");
+                emit(&text);
             }
         }
         Command::Rmst {
@@ -408,18 +458,18 @@ fn run(cli: Cli) -> Result<(), CliError> {
             };
             let (doc, text) = adhoc::competing::rmst_cmd(&args)?;
             if surv.json {
-                println!("{doc}");
+                emit(&format!("{doc}\n"));
             } else {
-                print!("{text}");
+                emit(&text);
             }
         }
         Command::Plan { print, check } => {
             if let Some(p) = check {
                 survstudy::plan::Plan::from_file(&p)
                     .map_err(|e| AdhocError::Usage(e.to_string()))?;
-                println!("{}: plan is valid", p.display());
+                emit(&format!("{}: plan is valid\n", p.display()));
             } else if print {
-                print!("{}", survstudy::plan::Plan::builtin_toml());
+                emit(&survstudy::plan::Plan::builtin_toml());
             } else {
                 return Err(AdhocError::Usage(
                     "survstudy plan: use --print to show the built-in plan or --check FILE".into(),
@@ -455,6 +505,19 @@ fn run(cli: Cli) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// Write to standard output; a closed pipe (e.g. `| head`) ends quietly.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut so = std::io::stdout().lock();
+    if let Err(e) = so.write_all(text.as_bytes()).and_then(|_| so.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("survstudy: cannot write output: {e}");
+        std::process::exit(1);
+    }
 }
 
 fn parse_times(at: Option<String>) -> Result<Vec<f64>, AdhocError> {

@@ -461,3 +461,101 @@ fn csv_dialects_crlf_bom_quotes() {
     assert_eq!(groups[0]["group"], "x, y");
     assert_eq!(groups[0]["events"], 2);
 }
+
+#[test]
+fn zph_json_matches_r_cox_zph() {
+    let lung = data("lung/lung.csv");
+    let r = oracle("lung", "coxzph.json");
+    for (tr, idx) in [("km", "km"), ("identity", "identity")] {
+        let t = r["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["model"] == "multivariable:efron" && t["transform"] == idx)
+            .unwrap();
+        let j = run_json(&[
+            "zph",
+            "--data",
+            lung.to_str().unwrap(),
+            "--time",
+            "time",
+            "--event",
+            "status=2",
+            "--covariates",
+            "age,sex,ph.ecog,ph.karno,wt.loss",
+            "--transform",
+            tr,
+        ]);
+        let tests = j["tests"].as_array().unwrap();
+        assert_eq!(tests.len(), 6);
+        assert_eq!(tests[5]["term"], "GLOBAL");
+        for (i, x) in tests.iter().enumerate() {
+            assert_eq!(x["term"], t["terms"][i]);
+            assert!(
+                rel_close(&x["chisq"], &t["chisq"][i], 1e-6),
+                "{tr} {}",
+                x["term"]
+            );
+            assert!(rel_close(&x["p"], &t["p"][i], 1e-6));
+            assert_eq!(x["df"], t["df"][i]);
+        }
+    }
+}
+
+#[test]
+fn cox_robust_and_exact_ties_match_r() {
+    let lung = data("lung/lung.csv");
+    let r = oracle("lung", "cox.json");
+    let find = |id: &str| {
+        r["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let m = find("multivariable:efron:robust");
+    let j = run_json(&[
+        "cox",
+        "--data",
+        lung.to_str().unwrap(),
+        "--time",
+        "time",
+        "--event",
+        "status=2",
+        "--covariates",
+        "age,sex,ph.ecog,ph.karno,wt.loss",
+        "--robust",
+    ]);
+    for (i, t) in j["terms"].as_array().unwrap().iter().enumerate() {
+        assert!(rel_close(&t["robust_se"], &m["robust_se"][i], 1e-6));
+        assert!(rel_close(&t["p"], &m["p"][i], 1e-6));
+    }
+    assert!(rel_close(
+        &j["wald_test"]["stat"],
+        &m["wald_test"]["stat"],
+        1e-6
+    ));
+    let m = find("univariable:sex:exact");
+    let j = run_json(&[
+        "cox",
+        "--data",
+        lung.to_str().unwrap(),
+        "--time",
+        "time",
+        "--event",
+        "status=2",
+        "--covariates",
+        "sex",
+        "--ties",
+        "exact",
+    ]);
+    assert!(rel_close(&j["terms"][0]["coef"], &m["coef"][0], 1e-6));
+    assert!(rel_close(
+        &j["score_test"]["stat"],
+        &m["score_test"]["stat"],
+        1e-6
+    ));
+    assert_eq!(j["conventions"]["ties"], "exact");
+}

@@ -13,7 +13,7 @@ pub mod table;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
-use survkit::cox::{cox_fit, CoxFit, CoxOptions, Design, Ties};
+use survkit::cox::{CoxFit, CoxOptions, Design, Ties};
 use survkit::km::{kaplan_meier, ConfType, KmFit, KmOptions};
 use survkit::logrank::{logrank, LogrankOptions, LogrankResult};
 use thiserror::Error;
@@ -494,6 +494,8 @@ pub struct CoxArgs {
     pub covariates: Vec<String>,
     pub factors: Vec<String>,
     pub strata: Option<String>,
+    /// Cluster column for robust (sandwich) standard errors (R `cluster()`).
+    pub cluster: Option<String>,
     pub cox: CoxOptions,
 }
 
@@ -503,6 +505,14 @@ pub struct CoxReport {
     pub n_dropped: usize,
     pub n_read: usize,
     pub fit: CoxFit,
+    /// Data as fitted (for `zph`).
+    pub time: Vec<f64>,
+    pub event: Vec<bool>,
+    pub design: Design,
+    pub strata_index: Option<Vec<usize>>,
+    /// Design columns of each model term (a factor spans several).
+    pub term_columns: Vec<(String, Vec<usize>)>,
+    pub cluster: Option<String>,
     pub strata: Option<String>,
     /// Reference level of each factor.
     pub references: Vec<(String, String)>,
@@ -535,6 +545,9 @@ pub fn cox_cmd(args: &CoxArgs) -> Result<CoxReport, AdhocError> {
     if let Some(s) = &args.strata {
         extra.push((s.clone(), ColKind::Text));
     }
+    if let Some(c) = &args.cluster {
+        extra.push((c.clone(), ColKind::Text));
+    }
     let d = load(&args.surv, &extra).map_err(|e| match e {
         AdhocError::Table {
             file,
@@ -559,8 +572,10 @@ pub fn cox_cmd(args: &CoxArgs) -> Result<CoxReport, AdhocError> {
     })?;
     let mut design = Design::default();
     let mut references = vec![];
+    let mut term_columns = vec![];
     let mut cols = d.extra.into_iter();
     for v in &vars {
+        let start = design.len();
         match cols.next().expect("covariate column") {
             Column::Number(x) => design.add_numeric(v, x),
             Column::Text { codes, levels } => {
@@ -572,13 +587,36 @@ pub fn cox_cmd(args: &CoxArgs) -> Result<CoxReport, AdhocError> {
                 }
             }
         }
+        term_columns.push((v.clone(), (start..design.len()).collect()));
     }
-    let strata = cols.next().map(|c| group_index(c).1);
-    let fit = cox_fit(&d.time, &d.event, &design, strata.as_deref(), &args.cox)?;
+    let strata = if args.strata.is_some() {
+        cols.next().map(|c| group_index(c).1)
+    } else {
+        None
+    };
+    let cluster = if args.cluster.is_some() {
+        cols.next().map(|c| group_index(c).1)
+    } else {
+        None
+    };
+    let fit = survkit::cox::cox_fit_with(
+        &d.time,
+        &d.event,
+        &design,
+        strata.as_deref(),
+        cluster.as_deref(),
+        &args.cox,
+    )?;
     Ok(CoxReport {
         n_dropped: d.n_dropped,
         n_read: d.n_read,
         fit,
+        time: d.time,
+        event: d.event,
+        design,
+        strata_index: strata,
+        term_columns,
+        cluster: args.cluster.clone(),
         strata: args.strata.clone(),
         references,
     })
@@ -595,15 +633,23 @@ impl CoxReport {
             .terms
             .iter()
             .map(|t| {
-                json!({"term": t.term, "coef": num(t.coef), "se": num(t.se), "z": num(t.z), "p": num(t.p),
+                let mut v = json!({"term": t.term, "coef": num(t.coef), "se": num(t.se), "z": num(t.z), "p": num(t.p),
                        "hr": num(t.hr), "hr_lower": num(t.hr_lower), "hr_upper": num(t.hr_upper),
-                       "possibly_infinite": t.possibly_infinite})
+                       "possibly_infinite": t.possibly_infinite});
+                if let Some(r) = t.robust_se {
+                    v["robust_se"] = num(r);
+                }
+                v
             })
             .collect();
         json!({
             "command": "cox",
             "conventions": {"ties": f.ties.as_str(), "conf_level": 0.95,
-                "variance": "model-based (inverse information)",
+                "variance": match (f.robust_var.is_some(), &self.cluster) {
+                    (true, Some(c)) => format!("robust sandwich clustered on {c} (z, p, CI and Wald test use it; score test model-based)"),
+                    (true, None) => "robust sandwich (z, p, CI and Wald test use it; score test model-based)".to_string(),
+                    _ => "model-based (inverse information)".to_string(),
+                },
                 "factor_coding": "treatment contrasts, reference = first level in sorted order",
                 "convergence": "Newton-Raphson from 0, |1 - loglik_old/loglik_new| <= 1e-9, max 20 iterations (R coxph)"},
             "n_read": self.n_read, "n_dropped": self.n_dropped, "n": f.n, "nevent": f.nevent,
@@ -614,6 +660,8 @@ impl CoxReport {
             "lr_test": test_json(&f.lr_test), "wald_test": test_json(&f.wald_test), "score_test": test_json(&f.score_test),
             "concordance": opt_num(f.concordance), "concordance_se": opt_num(f.concordance_se),
             "iterations": f.iterations, "converged": f.converged, "warnings": f.warnings,
+            "robust_score_test": f.robust_score_test.as_ref().map(test_json),
+            "n_clusters": f.n_clusters,
         })
     }
 }
@@ -631,4 +679,73 @@ pub fn parse_conf_type(s: &str) -> Result<ConfType, AdhocError> {
             "unknown --conf-type '{s}' (log, log-log, plain, logit, arcsin)"
         ))
     })
+}
+
+// ---------------------------------------------------------------- zph
+
+/// Run `survstudy zph`: fit the Cox model, then R's `cox.zph` on it.
+pub fn zph_cmd(
+    args: &CoxArgs,
+    transform: survkit::zph::Transform,
+) -> Result<(CoxReport, survkit::zph::ZphResult), AdhocError> {
+    let rep = cox_cmd(args)?;
+    let terms: Vec<survkit::zph::ZphTerm> = rep
+        .term_columns
+        .iter()
+        .map(|(n, c)| survkit::zph::ZphTerm {
+            name: n.clone(),
+            columns: c.clone(),
+        })
+        .collect();
+    let z = survkit::zph::cox_zph(
+        &rep.time,
+        &rep.event,
+        &rep.design,
+        rep.strata_index.as_deref(),
+        &rep.fit,
+        Some(&terms),
+        &survkit::zph::ZphOptions { transform },
+    )?;
+    Ok((rep, z))
+}
+
+/// JSON of `survstudy zph`: one entry per term and one for GLOBAL.
+pub fn zph_json(rep: &CoxReport, z: &survkit::zph::ZphResult) -> Value {
+    let mut tests: Vec<Value> = z
+        .terms
+        .iter()
+        .map(|t| json!({"term": t.term, "chisq": num(t.chisq), "df": t.df, "p": num(t.p)}))
+        .collect();
+    tests.push(json!({"term": "GLOBAL", "chisq": num(z.global.chisq), "df": z.global.df, "p": num(z.global.p)}));
+    json!({
+        "command": "zph",
+        "conventions": {"transform": format!("{:?}", z.transform).to_lowercase(), "ties": rep.fit.ties.as_str(),
+                        "test": "score test for adding g(t)*x per term (R survival >= 3.0 cox.zph)"},
+        "n_read": rep.n_read, "n_dropped": rep.n_dropped,
+        "tests": tests,
+        "time": nums(&z.time), "x": nums(&z.x), "y_columns": z.y_columns,
+        "y": z.y.iter().map(|r| nums(r)).collect::<Vec<_>>(),
+    })
+}
+
+/// Text of `survstudy zph`, like R's print of cox.zph.
+pub fn zph_text(z: &survkit::zph::ZphResult) -> String {
+    let mut s = format!(
+        "Proportional-hazards test (cox.zph, transform = {:?})\n",
+        z.transform
+    );
+    s.push_str(&format!(
+        "{:<16} {:>10} {:>4} {:>10}\n",
+        "", "chisq", "df", "p"
+    ));
+    for t in z.terms.iter().chain(std::iter::once(&z.global)) {
+        s.push_str(&format!(
+            "{:<16} {:>10} {:>4} {:>10}\n",
+            t.term,
+            format::sig(t.chisq, 4),
+            t.df,
+            format::pval(t.p)
+        ));
+    }
+    s
 }
