@@ -138,8 +138,8 @@ impl TimeTable {
                 ce.push(time_key(t));
             }
         }
-        ev.sort_unstable();
-        ce.sort_unstable();
+        crate::sort::radix_sort_by_key(&mut ev, |&k| k);
+        crate::sort::radix_sort_by_key(&mut ce, |&k| k);
         Self::from_sorted_keys(&ev, &ce)
     }
 

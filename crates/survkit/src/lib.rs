@@ -25,6 +25,7 @@ pub mod km;
 pub mod linalg;
 pub mod logrank;
 pub mod rmst;
+pub(crate) mod sort;
 pub mod zph;
 
 pub use error::{Result, SurvError};

@@ -19,6 +19,9 @@ use crate::error::{check_len, check_times, Result, SurvError};
 use crate::km::time_key;
 use crate::linalg::quad_form_inv;
 
+/// Largest number of groups a test accepts (the variance matrix is k×k).
+pub const MAX_GROUPS: usize = 2000;
+
 /// Options of the log-rank family.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LogrankOptions {
@@ -85,6 +88,13 @@ pub fn logrank(
         });
     }
     let k = group.iter().max().map_or(0, |m| m + 1);
+    // the k×k variance matrix must stay small; thousands of groups are a mistake
+    if k > MAX_GROUPS {
+        return Err(SurvError::TooLarge {
+            what: "number of log-rank groups",
+            limit: MAX_GROUPS as u64,
+        });
+    }
     let ns = strata.map_or(1, |s| s.iter().max().map_or(0, |m| m + 1));
 
     // rows sorted by (stratum, time); events first within a time is irrelevant
@@ -96,7 +106,11 @@ pub fn logrank(
             (s << 33) | ((group[i] as u64) << 1) | event[i] as u64,
         ));
     }
-    rows.sort_unstable_by_key(|&(t, tag)| ((tag >> 33), t));
+    // stable radix sort by time, then by stratum
+    crate::sort::radix_sort_by_key(&mut rows, |r| r.0);
+    if ns > 1 {
+        crate::sort::radix_sort_by_key(&mut rows, |r| r.1 >> 33);
+    }
 
     let mut n_group = vec![0u64; k];
     for &g in group {

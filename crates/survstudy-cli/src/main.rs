@@ -469,7 +469,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     .map_err(|e| AdhocError::Usage(e.to_string()))?;
                 emit(&format!("{}: plan is valid\n", p.display()));
             } else if print {
-                emit(&survstudy::plan::Plan::builtin_toml());
+                emit(survstudy::plan::Plan::builtin_toml());
             } else {
                 return Err(AdhocError::Usage(
                     "survstudy plan: use --print to show the built-in plan or --check FILE".into(),

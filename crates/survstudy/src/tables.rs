@@ -31,7 +31,14 @@ pub fn write_tables(r: &Results, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         .map(|e| e.overall.landmarks.iter().map(|l| l.time).collect())
         .unwrap_or_default();
     let mut header: Vec<String> = [
-        "endpoint", "grouping", "group", "n", "events", "median", "median_lower", "median_upper",
+        "endpoint",
+        "grouping",
+        "group",
+        "n",
+        "events",
+        "median",
+        "median_lower",
+        "median_upper",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -42,7 +49,10 @@ pub fn write_tables(r: &Results, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         header.push(format!("surv_{t}_upper"));
     }
     header.extend(["logrank_chisq", "logrank_df", "logrank_p"].map(String::from));
-    let mut push = |ep: &str, grouping: &str, g: &crate::analysis::survival::GroupSummary, lr: Option<&crate::analysis::survival::LogrankSummary>| {
+    let mut push = |ep: &str,
+                    grouping: &str,
+                    g: &crate::analysis::survival::GroupSummary,
+                    lr: Option<&crate::analysis::survival::LogrankSummary>| {
         let mut row = vec![
             ep.to_string(),
             grouping.to_string(),
@@ -110,28 +120,59 @@ pub fn write_tables(r: &Results, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     }
     out.push(write(
         &dir.join("cox.csv"),
-        &["model", "endpoint", "variable", "level", "reference", "term", "coef", "se", "hr", "hr_lower", "hr_upper", "p", "possibly_infinite"],
+        &[
+            "model",
+            "endpoint",
+            "variable",
+            "level",
+            "reference",
+            "term",
+            "coef",
+            "se",
+            "hr",
+            "hr_lower",
+            "hr_upper",
+            "p",
+            "possibly_infinite",
+        ],
         rows,
     )?);
 
     // Table 1 (long format)
     if let Some(t1) = &r.table1 {
-        let mut header = vec!["variable".to_string(), "level".into(), "statistic".into(), "overall".into()];
+        let mut header = vec![
+            "variable".to_string(),
+            "level".into(),
+            "statistic".into(),
+            "overall".into(),
+        ];
         header.extend(t1.by_levels.iter().map(|l| format!("{}={}", t1.by, l)));
         header.extend(["test".to_string(), "p".into()]);
         let mut rows = vec![];
         for row in &t1.rows {
             let test = row.test.as_ref();
             for l in &row.levels {
-                let mut v = vec![row.variable.clone(), l.level.clone(), "n (%)".into(), format!("{} ({})", l.n, f(l.pct))];
+                let mut v = vec![
+                    row.variable.clone(),
+                    l.level.clone(),
+                    "n (%)".into(),
+                    format!("{} ({})", l.n, f(l.pct)),
+                ];
                 v.extend(l.by.iter().map(|(n, p)| format!("{n} ({})", f(*p))));
                 v.push(test.map_or(String::new(), |t| t.method.clone()));
                 v.push(f(test.and_then(|t| t.p)));
                 rows.push(v);
             }
             if let Some(s) = &row.summary {
-                let fmt = |s: &crate::analysis::table1::NumSummary| format!("{} ({}-{})", f(s.median), f(s.min), f(s.max));
-                let mut v = vec![row.variable.clone(), String::new(), "median (range)".into(), fmt(s)];
+                let fmt = |s: &crate::analysis::table1::NumSummary| {
+                    format!("{} ({}-{})", f(s.median), f(s.min), f(s.max))
+                };
+                let mut v = vec![
+                    row.variable.clone(),
+                    String::new(),
+                    "median (range)".into(),
+                    fmt(s),
+                ];
                 v.extend(row.summary_by.iter().map(fmt));
                 v.push(test.map_or(String::new(), |t| t.method.clone()));
                 v.push(f(test.and_then(|t| t.p)));
@@ -143,20 +184,48 @@ pub fn write_tables(r: &Results, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     }
 
     // flow (no patient identifiers: line numbers and reasons only)
-    let mut rows = vec![vec!["rows_read".to_string(), String::new(), r.flow.rows_read.to_string()]];
+    let mut rows = vec![vec![
+        "rows_read".to_string(),
+        String::new(),
+        r.flow.rows_read.to_string(),
+    ]];
     for e in &r.flow.excluded {
-        rows.push(vec!["excluded".into(), format!("line {}: {}", e.line, e.reason), "1".into()]);
+        rows.push(vec![
+            "excluded".into(),
+            format!("line {}: {}", e.line, e.reason),
+            "1".into(),
+        ]);
     }
-    rows.push(vec!["analysed".into(), String::new(), r.flow.analysed.to_string()]);
-    out.push(write(&dir.join("flow.csv"), &["stage", "detail", "n"], rows)?);
+    rows.push(vec![
+        "analysed".into(),
+        String::new(),
+        r.flow.analysed.to_string(),
+    ]);
+    out.push(write(
+        &dir.join("flow.csv"),
+        &["stage", "detail", "n"],
+        rows,
+    )?);
 
     // progression patterns
     let rows = r
         .patterns
         .rows
         .iter()
-        .map(|p| vec![p.name.clone(), p.label.clone(), p.n.to_string(), p.denominator.to_string(), f(p.pct)])
+        .map(|p| {
+            vec![
+                p.name.clone(),
+                p.label.clone(),
+                p.n.to_string(),
+                p.denominator.to_string(),
+                f(p.pct),
+            ]
+        })
         .collect();
-    out.push(write(&dir.join("patterns.csv"), &["flag", "label", "n", "denominator", "pct"], rows)?);
+    out.push(write(
+        &dir.join("patterns.csv"),
+        &["flag", "label", "n", "denominator", "pct"],
+        rows,
+    )?);
     Ok(out)
 }

@@ -23,7 +23,12 @@ fn find<'a>(r: &'a Results, ep: &str, grouping: &str) -> &'a SurvivalByGroup {
 }
 
 fn median(s: &SurvivalByGroup, label: &str) -> f64 {
-    s.groups.iter().find(|g| g.label == label).unwrap().median.unwrap()
+    s.groups
+        .iter()
+        .find(|g| g.label == label)
+        .unwrap()
+        .median
+        .unwrap()
 }
 
 /// p rounded to 2 significant figures.
@@ -36,8 +41,14 @@ fn sig2(p: f64) -> f64 {
 fn check(r: &Results, ep: &str, grouping: &str, yes: f64, no: f64, p: f64) {
     let s = find(r, ep, grouping);
     let (my, mn) = (median(s, "yes"), median(s, "no"));
-    assert!((my - yes).abs() <= 0.1 + 1e-9, "{ep} {grouping} yes median {my} vs {yes}");
-    assert!((mn - no).abs() <= 0.1 + 1e-9, "{ep} {grouping} no median {mn} vs {no}");
+    assert!(
+        (my - yes).abs() <= 0.1 + 1e-9,
+        "{ep} {grouping} yes median {my} vs {yes}"
+    );
+    assert!(
+        (mn - no).abs() <= 0.1 + 1e-9,
+        "{ep} {grouping} no median {mn} vs {no}"
+    );
     let lp = s.logrank.as_ref().unwrap().p;
     assert!(
         (sig2(lp) - p).abs() < p * 1e-9,
@@ -64,7 +75,11 @@ fn demo_reproduces_the_abstract() {
         let both = median(s, "both");
         for g in &s.groups {
             if g.label != "both" {
-                assert!(g.median.is_none_or(|m| m > both), "{ep}: both ({both}) not lowest vs {}", g.label);
+                assert!(
+                    g.median.is_none_or(|m| m > both),
+                    "{ep}: both ({both}) not lowest vs {}",
+                    g.label
+                );
             }
         }
         assert_eq!(s.logrank.as_ref().unwrap().df, 3);

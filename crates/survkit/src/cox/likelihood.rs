@@ -109,7 +109,6 @@ impl CoxData {
         let mut d0;
         let mut d1 = vec![0.0; p];
         let mut d2 = vec![0.0; p * p];
-        let mut a = vec![0.0; p];
         let mut i = 0;
         while i < n {
             if i == 0 || self.strata[i] != self.strata[i - 1] {
@@ -152,27 +151,45 @@ impl CoxData {
             }
             if ndead > 0 {
                 loglik += sum_eta_dead;
+                // Sums over the tied deaths of the Efron (or Breslow) terms,
+                // with f_k = k/d (Efron) or 0 with multiplicity d (Breslow):
+                //   A = Σ 1/den_k, B = Σ f_k/den_k, C = Σ 1/den_k², E = Σ f_k/den_k²,
+                //   F = Σ f_k²/den_k², den_k = S0 − f_k·S0ᴰ.
+                // Then U −= A·S1 − B·S1ᴰ and
+                //   I += A·S2 − B·S2ᴰ − (C·S1S1ᵀ − E·(S1S1ᴰᵀ + S1ᴰS1ᵀ) + F·S1ᴰS1ᴰᵀ),
+                // which is the per-death sum written in O(d + p²) instead of O(d·p²).
                 let dd = ndead as f64;
-                let nsteps = match ties {
-                    Ties::Breslow | Ties::Exact => 1,
-                    Ties::Efron => ndead,
-                };
-                for step in 0..nsteps {
-                    let (frac, mult) = match ties {
-                        Ties::Breslow | Ties::Exact => (0.0, dd),
-                        Ties::Efron => (step as f64 / dd, 1.0),
-                    };
-                    let den = s0 - frac * d0;
-                    loglik -= mult * den.ln();
-                    for k in 0..p {
-                        a[k] = (s1[k] - frac * d1[k]) / den;
-                        u[k] -= mult * a[k];
+                let (mut sa, mut sb, mut sc, mut se, mut sf) = (0.0, 0.0, 0.0, 0.0, 0.0);
+                match ties {
+                    Ties::Breslow | Ties::Exact => {
+                        loglik -= dd * s0.ln();
+                        sa = dd / s0;
+                        sc = dd / (s0 * s0);
                     }
-                    for k in 0..p {
-                        for l in 0..=k {
-                            let b = (s2[k * p + l] - frac * d2[k * p + l]) / den;
-                            imat[k][l] += mult * (b - a[k] * a[l]);
+                    Ties::Efron => {
+                        for step in 0..ndead {
+                            let f = step as f64 / dd;
+                            let den = s0 - f * d0;
+                            loglik -= den.ln();
+                            let inv = 1.0 / den;
+                            let inv2 = inv * inv;
+                            sa += inv;
+                            sb += f * inv;
+                            sc += inv2;
+                            se += f * inv2;
+                            sf += f * f * inv2;
                         }
+                    }
+                }
+                for k in 0..p {
+                    u[k] -= sa * s1[k] - sb * d1[k];
+                }
+                for k in 0..p {
+                    for l in 0..=k {
+                        imat[k][l] += sa * s2[k * p + l]
+                            - sb * d2[k * p + l]
+                            - (sc * s1[k] * s1[l] - se * (s1[k] * d1[l] + d1[k] * s1[l])
+                                + sf * d1[k] * d1[l]);
                     }
                 }
             }

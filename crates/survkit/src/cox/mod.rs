@@ -270,6 +270,12 @@ pub fn cox_fit_with(
         }
     }
     check_times(time)?;
+    if n > u32::MAX as usize {
+        return Err(SurvError::TooLarge {
+            what: "Cox model rows",
+            limit: u32::MAX as u64,
+        });
+    }
     if n == 0 {
         return Err(SurvError::Empty);
     }
@@ -293,12 +299,19 @@ pub fn cox_fit_with(
         })
         .collect();
     // sort by stratum ascending, time descending
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| {
-        let sa = strata.map_or(0, |s| s[a]);
-        let sb = strata.map_or(0, |s| s[b]);
-        sa.cmp(&sb).then(time[b].total_cmp(&time[a]))
-    });
+    // (stable radix sort: by descending time, then by stratum)
+    let mut keyed: Vec<(u64, u32)> = (0..n)
+        .map(|i| (!crate::km::time_key(time[i]), i as u32))
+        .collect();
+    crate::sort::radix_sort_pairs(&mut keyed);
+    if let Some(s) = strata {
+        for p in keyed.iter_mut() {
+            p.0 = s[p.1 as usize] as u64;
+        }
+        crate::sort::radix_sort_pairs(&mut keyed);
+    }
+    let order: Vec<usize> = keyed.iter().map(|p| p.1 as usize).collect();
+    drop(keyed);
     let mut x = Vec::with_capacity(n * p);
     for &i in &order {
         for (c, m) in design.columns.iter().zip(&means) {

@@ -60,6 +60,9 @@ pub fn cif_cmd(args: &CifArgs) -> Result<(Value, String), AdhocError> {
         unreachable!()
     };
     let gcol = cols.next();
+    if let (Some(c), Some(name)) = (&gcol, &args.group) {
+        super::check_levels(&args.data, name, c)?;
+    }
     let mut keep = vec![];
     for i in 0..time.len() {
         let gmiss = match &gcol {

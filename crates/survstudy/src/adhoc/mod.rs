@@ -90,11 +90,16 @@ fn truthy(label: &str) -> Option<bool> {
     match l.as_str() {
         "1" | "true" | "yes" | "y" | "t" => Some(true),
         "0" | "false" | "no" | "n" | "f" => Some(false),
-        _ => match l.parse::<f64>() {
-            Ok(v) if v == 1.0 => Some(true),
-            Ok(v) if v == 0.0 => Some(false),
-            _ => None,
-        },
+        _ => {
+            let v = l.parse::<f64>().ok()?;
+            if v == 1.0 {
+                Some(true)
+            } else if v == 0.0 {
+                Some(false)
+            } else {
+                None
+            }
+        }
     }
 }
 
@@ -163,6 +168,9 @@ pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loade
         });
     }
     let extra_cols: Vec<Column> = cols.collect();
+    for (c, (name, _)) in extra_cols.iter().zip(extra) {
+        check_levels(&spec.data, name, c)?;
+    }
     let n = time.len();
     let mut keep = Vec::with_capacity(n);
     for i in 0..n {
@@ -249,14 +257,36 @@ pub(crate) fn group_index(col: Column) -> (Vec<String>, Vec<usize>) {
                 .map(|(l, _)| l.as_str())
                 .collect();
             let sorted = survkit::cox::design::sorted_levels(present);
+            let index: std::collections::HashMap<&str, usize> = sorted
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.as_str(), i))
+                .collect();
             let pos: Vec<usize> = levels
                 .iter()
-                .map(|l| sorted.iter().position(|s| s == l).unwrap_or(usize::MAX))
+                .map(|l| index.get(l.as_str()).copied().unwrap_or(usize::MAX))
                 .collect();
             (sorted, codes.iter().map(|&c| pos[c as usize]).collect())
         }
         Column::Number(_) => unreachable!("groups are read as text"),
     }
+}
+
+/// Most distinct values a group, strata or factor column may have.
+pub const MAX_LEVELS: usize = 2000;
+
+/// A clear error when a categorical column has implausibly many values.
+pub(crate) fn check_levels(file: &Path, column: &str, col: &Column) -> Result<(), AdhocError> {
+    if let Column::Text { levels, .. } = col {
+        if levels.len() > MAX_LEVELS {
+            return Err(AdhocError::Usage(format!(
+                "{}: column '{column}' has {} distinct values (more than {MAX_LEVELS}); is it the right column for a group, stratum or factor?",
+                file.display(),
+                levels.len()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// JSON number: NaN → null, ±∞ → "Inf"/"-Inf" (the oracle's convention).
@@ -334,16 +364,20 @@ pub fn km(args: &KmArgs) -> Result<KmReport, AdhocError> {
                 parts[gi[i]].0.push(d.time[i]);
                 parts[gi[i]].1.push(d.event[i]);
             }
-            // fit the groups on both cores; order (and so results) fixed
-            let fits: Vec<survkit::Result<KmFit>> = std::thread::scope(|s| {
-                let handles: Vec<_> = parts
-                    .iter()
-                    .map(|(t, e)| s.spawn(|| kaplan_meier(t, e, &args.km)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("km thread"))
+            // fit the groups on both cores (two halves of the group list);
+            // the order, and so the results, are fixed
+            let half = parts.len().div_ceil(2);
+            let (first, second) = parts.split_at(half);
+            let fit_all = |ps: &[(Vec<f64>, Vec<bool>)]| -> Vec<survkit::Result<KmFit>> {
+                ps.iter()
+                    .map(|(t, e)| kaplan_meier(t, e, &args.km))
                     .collect()
+            };
+            let fits: Vec<survkit::Result<KmFit>> = std::thread::scope(|s| {
+                let h = s.spawn(|| fit_all(second));
+                let mut a = fit_all(first);
+                a.extend(h.join().expect("km thread"));
+                a
             });
             for (label, fit) in labels.into_iter().zip(fits) {
                 groups.push(KmGroup {

@@ -221,6 +221,7 @@ th, td { padding: 0.22rem 0.7rem; vertical-align: top; }
 th { font-weight: bold; }
 td.l, th.l { text-align: left; } td.c, th.c { text-align: center; }
 td.r, th.r { text-align: right; font-variant-numeric: tabular-nums; }
+td.r, td.c { white-space: nowrap; }
 tbody tr:nth-child(even) { background: #f6f6f6; }
 .footnote { font-size: 0.82rem; color: #333; margin: 0.2rem 0 1rem; }
 .notice { border-left: 4px solid #d55e00; background: #fff4ec; padding: 0.5rem 0.8rem; margin: 0.8rem 0; }

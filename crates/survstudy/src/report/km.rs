@@ -193,8 +193,8 @@ pub struct PlotStyle {
     pub censor_size: f64,
     /// Target number of x intervals for automatic ticks.
     pub x_tick_target: usize,
-    /// Small-cell suppression of the number-at-risk figures (see
-    /// [`suppress`]).
+    /// Small-cell suppression of the number-at-risk figures and of the
+    /// legend's N and events (see [`suppress`]).
     pub suppress_below: Option<u64>,
     /// Where the p-value goes.
     pub pvalue_placement: PValuePlacement,
@@ -711,8 +711,16 @@ pub fn render_km_svg(plot: &KmPlot, style: &PlotStyle) -> String {
     }
 
     // ---- legend (a small table above the plot) ----
-    let n_strs: Vec<String> = plot.groups.iter().map(|g| g.n.to_string()).collect();
-    let e_strs: Vec<String> = plot.groups.iter().map(|g| g.events.to_string()).collect();
+    let n_strs: Vec<String> = plot
+        .groups
+        .iter()
+        .map(|g| suppress(g.n, style.suppress_below))
+        .collect();
+    let e_strs: Vec<String> = plot
+        .groups
+        .iter()
+        .map(|g| suppress(g.events, style.suppress_below))
+        .collect();
     let sample_w = 30.0;
     let gap = 14.0;
     let max_w = |hdr: &str, vals: &[String], bold: bool| {

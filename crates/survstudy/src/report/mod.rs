@@ -20,6 +20,7 @@ mod html;
 mod km;
 mod png;
 mod scale;
+pub mod study;
 mod svg;
 mod text;
 
@@ -34,6 +35,10 @@ pub use km::{
 };
 pub use png::{png_dimensions, svg_to_png, FONT_FAMILY};
 pub use scale::{log_ticks, nice_step, nice_ticks, LinearScale, LogScale};
+pub use study::{
+    build_report, write_report, CiBands, Identifiers, ReportFigure, ReportMeta, ReportOptions,
+    StudyReport,
+};
 pub use text::{escape_html, format_hr_ci, format_p, format_p_with, suppress, text_width, PFormat};
 
 /// Okabe–Ito colour-blind-safe palette in the order used for groups
@@ -80,4 +85,20 @@ pub enum ReportError {
     /// PNG encoding failed.
     #[error("cannot encode PNG: {0}")]
     PngEncode(String),
+    /// A report option is out of range.
+    #[error("invalid report option {name}: {message}")]
+    InvalidOption {
+        /// Option name.
+        name: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// Writing a report file failed.
+    #[error("cannot write {path}: {message}")]
+    Io {
+        /// File or directory.
+        path: String,
+        /// The I/O error.
+        message: String,
+    },
 }
