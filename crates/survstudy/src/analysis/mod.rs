@@ -11,11 +11,12 @@
 //!   univariable Cox; a multivariable Cox model;
 //! * Table 1 by the plan's `table1_by` grouping.
 
+pub mod competing;
 pub mod survival;
 pub mod table1;
 
 use serde::Serialize;
-use survkit::cox::{cox_fit, CoxOptions, Design, Ties};
+use survkit::cox::{CoxOptions, Design, Ties};
 use survkit::km::{kaplan_meier, reverse_km, ConfType, KmOptions};
 
 use crate::derive::{Cohort, VariableValues};
@@ -189,6 +190,7 @@ pub struct Results {
     pub survival: Vec<SurvivalByGroup>,
     pub multivariable: Vec<Multivariable>,
     pub table1: Option<Table1>,
+    pub competing_risks: Vec<competing::CompetingResult>,
 }
 
 fn pct(a: usize, b: usize) -> Option<f64> {
@@ -421,9 +423,11 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                 levels: &g.levels,
             };
             let run_cox = plan.analysis.cox_univariable.contains(gname);
-            let (groups, logrank, cox_s, missing, notes) =
+            let (groups, logrank, cox_s, missing, mut notes) =
                 analyse_grouping(&input, &km, &cox, landmarks, run_cox, gname);
-            let mut notes = notes;
+            let rmst = plan.analysis.rmst_tau.and_then(|tau| {
+                survival::rmst_two_groups(&input, tau, plan.analysis.confidence_level, &mut notes)
+            });
             if let Some(l) = landmark {
                 notes.push(format!(
                     "landmark analysis: {} of {} patients still at risk at {} {}; times from the landmark",
@@ -443,6 +447,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                 groups,
                 logrank,
                 cox: cox_s,
+                rmst,
                 notes,
             });
         }
@@ -481,6 +486,11 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
         survival,
         multivariable,
         table1,
+        competing_risks: plan
+            .competing_risks
+            .iter()
+            .map(|c| competing::analyse_competing(plan, cohort, c))
+            .collect(),
     }
 }
 
@@ -554,13 +564,15 @@ fn fit_multivariable(
     let fit = if d.is_empty() || t.is_empty() {
         None
     } else {
-        match cox_fit(&t, &e, &d, None, cox) {
-            Ok(f) => Some(CoxSummary::from_fit(&f, &info)),
-            Err(err) => {
-                notes.push(format!("multivariable Cox model not fitted: {err}"));
-                None
-            }
-        }
+        survival::fit_with_ph(
+            &t,
+            &e,
+            &d,
+            &info,
+            cox,
+            &mut notes,
+            "multivariable Cox model",
+        )
     };
     Multivariable {
         endpoint: code.to_string(),

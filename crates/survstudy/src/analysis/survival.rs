@@ -158,6 +158,123 @@ pub struct CoxSummary {
     pub converged: bool,
     pub iterations: usize,
     pub warnings: Vec<String>,
+    /// Proportional-hazards test of the model (R `cox.zph`, km transform).
+    pub ph_test: Option<PhTest>,
+}
+
+/// One row of a proportional-hazards test.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PhRow {
+    pub term: String,
+    pub chisq: f64,
+    pub df: usize,
+    pub p: f64,
+}
+
+/// Scaled Schoenfeld residuals of a term (for terms with p < 0.05).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PhResiduals {
+    pub term: String,
+    /// Event times.
+    pub time: Vec<f64>,
+    /// β(t) estimates: scaled Schoenfeld residual + coefficient, per event.
+    pub beta_t: Vec<f64>,
+    pub coef: f64,
+}
+
+/// Proportional-hazards diagnostics of a Cox model (Grambsch & Therneau 1994;
+/// R survival >= 3 `cox.zph`, transform "km").
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PhTest {
+    pub transform: String,
+    pub terms: Vec<PhRow>,
+    pub global: PhRow,
+    /// Residuals of the terms flagged at p < 0.05 (empty when none are).
+    pub flagged: Vec<PhResiduals>,
+}
+
+/// Terms of a design: variable name → its design columns (factors span several).
+pub fn term_groups(info: &[TermInfo]) -> Vec<survkit::zph::ZphTerm> {
+    let mut out: Vec<survkit::zph::ZphTerm> = vec![];
+    for (j, t) in info.iter().enumerate() {
+        match out.last_mut() {
+            Some(last) if last.name == t.variable => last.columns.push(j),
+            _ => out.push(survkit::zph::ZphTerm {
+                name: t.variable.clone(),
+                columns: vec![j],
+            }),
+        }
+    }
+    out
+}
+
+/// Fit a Cox model and its PH test; errors become notes.
+pub fn fit_with_ph(
+    time: &[f64],
+    event: &[bool],
+    design: &Design,
+    info: &[TermInfo],
+    cox: &CoxOptions,
+    notes: &mut Vec<String>,
+    what: &str,
+) -> Option<CoxSummary> {
+    let fit = match cox_fit(time, event, design, None, cox) {
+        Ok(f) => f,
+        Err(e) => {
+            notes.push(format!("{what} not fitted: {e}"));
+            return None;
+        }
+    };
+    let mut summary = CoxSummary::from_fit(&fit, info);
+    let terms = term_groups(info);
+    match survkit::zph::cox_zph(
+        time,
+        event,
+        design,
+        None,
+        &fit,
+        Some(&terms),
+        &survkit::zph::ZphOptions::default(),
+    ) {
+        Ok(z) => {
+            let row = |t: &survkit::zph::ZphTest| PhRow {
+                term: t.term.clone(),
+                chisq: t.chisq,
+                df: t.df,
+                p: t.p,
+            };
+            let flagged = z
+                .terms
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.p < 0.05)
+                .filter_map(|(k, t)| {
+                    let col = z.y_columns.iter().position(|c| *c == t.term).unwrap_or(k);
+                    let first = terms.get(k)?.columns.first().copied()?;
+                    Some(PhResiduals {
+                        term: t.term.clone(),
+                        time: z.time.clone(),
+                        beta_t: z
+                            .y
+                            .iter()
+                            .map(|r| r.get(col).copied().unwrap_or(f64::NAN))
+                            .collect(),
+                        coef: fit.terms.get(first).map_or(f64::NAN, |c| c.coef),
+                    })
+                })
+                .collect();
+            summary.ph_test = Some(PhTest {
+                transform: "km".into(),
+                terms: z.terms.iter().map(row).collect(),
+                global: row(&z.global),
+                flagged,
+            });
+        }
+        Err(e) => notes.push(format!(
+            "{what}: proportional-hazards test not computed: {e}"
+        )),
+    }
+    Some(summary)
 }
 
 /// What each design column means (for labels in tables and forest plots).
@@ -199,6 +316,7 @@ impl CoxSummary {
             converged: fit.converged,
             iterations: fit.iterations,
             warnings: fit.warnings.clone(),
+            ph_test: None,
         }
     }
 }
@@ -217,7 +335,76 @@ pub struct SurvivalByGroup {
     pub groups: Vec<GroupSummary>,
     pub logrank: Option<LogrankSummary>,
     pub cox: Option<CoxSummary>,
+    /// Restricted mean survival time (groupings with two levels).
+    pub rmst: Option<RmstSummary>,
     pub notes: Vec<String>,
+}
+
+/// RMST per group up to τ with the difference and ratio (second level vs
+/// first, e.g. yes vs no), as R `survRM2::rmst2`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RmstSummary {
+    pub tau: f64,
+    pub groups: Vec<RmstGroup>,
+    /// Second level minus first (reference) level.
+    pub difference: survkit::rmst::RmstContrast,
+    /// Second level over first level.
+    pub ratio: survkit::rmst::RmstContrast,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RmstGroup {
+    pub label: String,
+    pub rmst: f64,
+    pub se: f64,
+    pub lower: f64,
+    pub upper: f64,
+}
+
+/// RMST for a grouping with exactly two levels with patients.
+pub fn rmst_two_groups(
+    input: &GroupedInput,
+    tau: f64,
+    conf_level: f64,
+    notes: &mut Vec<String>,
+) -> Option<RmstSummary> {
+    let present: Vec<usize> = (0..input.levels.len())
+        .filter(|&l| input.level.contains(&Some(l)))
+        .collect();
+    if present.len() != 2 {
+        return None;
+    }
+    let mut t = vec![];
+    let mut e = vec![];
+    let mut arm = vec![];
+    for i in 0..input.time.len() {
+        if let Some(l) = input.level[i] {
+            t.push(input.time[i]);
+            e.push(input.event[i]);
+            arm.push(usize::from(l == present[1]));
+        }
+    }
+    match survkit::rmst::rmst2(&t, &e, &arm, tau, conf_level) {
+        Ok(r) => {
+            let g = |a: &survkit::rmst::RmstArm, l: usize| RmstGroup {
+                label: input.levels[l].clone(),
+                rmst: a.rmst,
+                se: a.se,
+                lower: a.lower,
+                upper: a.upper,
+            };
+            Some(RmstSummary {
+                tau,
+                groups: vec![g(&r.arm0, present[0]), g(&r.arm1, present[1])],
+                difference: r.difference,
+                ratio: r.ratio,
+            })
+        }
+        Err(err) => {
+            notes.push(format!("RMST at tau = {tau} not computed: {err}"));
+            None
+        }
+    }
 }
 
 /// Inputs for one endpoint × grouping analysis.
@@ -323,13 +510,7 @@ pub fn analyse_grouping(
                 reference: Some(lv[0].clone()),
             })
             .collect();
-        match cox_fit(&t_all, &e_all, &d, None, cox) {
-            Ok(f) => Some(CoxSummary::from_fit(&f, &info)),
-            Err(e) => {
-                notes.push(format!("Cox model not fitted: {e}"));
-                None
-            }
-        }
+        fit_with_ph(&t_all, &e_all, &d, &info, cox, &mut notes, "Cox model")
     } else {
         None
     };

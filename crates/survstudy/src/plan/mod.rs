@@ -33,6 +33,40 @@ pub struct Plan {
     pub table1: Vec<Table1Spec>,
     #[serde(default)]
     pub analysis: AnalysisSpec,
+    /// Competing-risks analyses (cumulative incidence, Gray's test).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub competing_risks: Vec<CompetingRiskSpec>,
+}
+
+/// One cause of a competing-risks endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CauseSpec {
+    pub label: String,
+    /// Date columns of this cause; the earliest present date over all causes
+    /// decides which cause happened (ties: the cause listed first).
+    pub columns: Vec<String>,
+}
+
+/// A competing-risks analysis: cumulative incidence of each cause by a grouping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompetingRiskSpec {
+    pub code: String,
+    pub label: String,
+    /// Start date column; defaults to `study.time_zero`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    /// Causes, numbered 1, 2, … in this order; cause 1 is the one of interest.
+    pub causes: Vec<CauseSpec>,
+    /// Censoring date for patients with none of the causes.
+    pub censor: String,
+    /// Grouping for curves and Gray's test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// Cumulative incidence reported at these times (plan unit).
+    #[serde(default)]
+    pub times: Vec<f64>,
 }
 
 /// Study-wide settings.
@@ -301,6 +335,10 @@ pub struct AnalysisSpec {
     pub landmarks: Vec<f64>,
     #[serde(default = "default_confidence")]
     pub confidence_level: f64,
+    /// Horizon of the restricted mean survival time (plan unit) for groupings
+    /// with two levels; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rmst_tau: Option<f64>,
 }
 
 fn default_confidence() -> f64 {
@@ -318,6 +356,7 @@ impl Default for AnalysisSpec {
             table1_by: None,
             landmarks: Vec::new(),
             confidence_level: default_confidence(),
+            rmst_tau: None,
         }
     }
 }
@@ -501,6 +540,41 @@ impl Plan {
                 if self.column(c).is_none() {
                     return Err(err(s, format!("unknown column '{c}'")));
                 }
+            }
+        }
+        // Competing risks.
+        for c in &self.competing_risks {
+            let sec = format!("competing_risks[{}]", c.code);
+            if c.causes.len() < 2 {
+                return Err(err(sec, "needs at least two causes".into()));
+            }
+            if let Some(st) = &c.start {
+                col_of_type(&sec, st, &date)?;
+            }
+            col_of_type(&sec, &c.censor, &date)?;
+            for cause in &c.causes {
+                if cause.columns.is_empty() {
+                    return Err(err(
+                        sec,
+                        format!("cause '{}' lists no date column", cause.label),
+                    ));
+                }
+                for col in &cause.columns {
+                    col_of_type(&sec, col, &date)?;
+                }
+            }
+            if let Some(by) = &c.by {
+                if !self.groupings.iter().any(|g| &g.name == by) {
+                    return Err(err(sec, format!("unknown grouping '{by}'")));
+                }
+            }
+        }
+        if let Some(t) = self.analysis.rmst_tau {
+            if !(t.is_finite() && t > 0.0) {
+                return Err(err(
+                    "analysis.rmst_tau".into(),
+                    format!("{t} must be a positive time"),
+                ));
             }
         }
         // Groupings.

@@ -1848,6 +1848,7 @@ mod tests {
             survival: vec![],
             multivariable: vec![],
             table1: None,
+            competing_risks: vec![],
         }
     }
 }
