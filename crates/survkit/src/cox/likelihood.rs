@@ -129,21 +129,25 @@ impl CoxData {
                 let r = eta[j].exp();
                 let x = self.row(j);
                 s0 += r;
-                for k in 0..p {
-                    s1[k] += r * x[k];
-                    for l in 0..=k {
-                        s2[k * p + l] += r * x[k] * x[l];
+                // full p×p products with fixed-length rows vectorise well;
+                // only the lower triangle is read below
+                for (k, (s1k, s2row)) in s1.iter_mut().zip(s2.chunks_exact_mut(p)).enumerate() {
+                    let rx = r * x[k];
+                    *s1k += rx;
+                    for (s, xl) in s2row.iter_mut().zip(x) {
+                        *s += rx * xl;
                     }
                 }
                 if self.event[j] {
                     ndead += 1;
                     sum_eta_dead += eta[j];
                     d0 += r;
-                    for k in 0..p {
-                        d1[k] += r * x[k];
+                    for (k, (d1k, d2row)) in d1.iter_mut().zip(d2.chunks_exact_mut(p)).enumerate() {
+                        let rx = r * x[k];
+                        *d1k += rx;
                         u[k] += x[k];
-                        for l in 0..=k {
-                            d2[k * p + l] += r * x[k] * x[l];
+                        for (s, xl) in d2row.iter_mut().zip(x) {
+                            *s += rx * xl;
                         }
                     }
                 }

@@ -304,6 +304,10 @@ pub fn cox_fit_with(
         .map(|i| (!crate::km::time_key(time[i]), i as u32))
         .collect();
     crate::sort::radix_sort_pairs(&mut keyed);
+    // without strata the sorted times are the keys themselves (no gather)
+    let sorted_time: Option<Vec<f64>> = strata
+        .is_none()
+        .then(|| keyed.iter().map(|p| f64::from_bits(!p.0)).collect());
     if let Some(s) = strata {
         for p in keyed.iter_mut() {
             p.0 = s[p.1 as usize] as u64;
@@ -312,18 +316,23 @@ pub fn cox_fit_with(
     }
     let order: Vec<usize> = keyed.iter().map(|p| p.1 as usize).collect();
     drop(keyed);
-    let mut x = Vec::with_capacity(n * p);
-    for &i in &order {
-        for (c, m) in design.columns.iter().zip(&means) {
-            x.push(c[i] - m);
+    // gather one column at a time: its random reads stay within one
+    // column's memory, which caches far better than all columns at once
+    let mut x = vec![0.0; n * p];
+    for (j, (c, m)) in design.columns.iter().zip(&means).enumerate() {
+        for (row, &i) in x.chunks_exact_mut(p).zip(&order) {
+            row[j] = c[i] - m;
         }
     }
     let data = CoxData {
         x,
         p,
-        time: order.iter().map(|&i| time[i]).collect(),
+        time: sorted_time.unwrap_or_else(|| order.iter().map(|&i| time[i]).collect()),
         event: order.iter().map(|&i| event[i]).collect(),
-        strata: order.iter().map(|&i| strata.map_or(0, |s| s[i])).collect(),
+        strata: match strata {
+            Some(s) => order.iter().map(|&i| s[i]).collect(),
+            None => vec![0; n],
+        },
     };
     if opts.ties == Ties::Exact {
         let work = data.exact_work();
@@ -369,6 +378,10 @@ pub fn cox_fit_with(
     } else {
         None
     };
+    // the sorted copy of the data is no longer needed: free it before the
+    // concordance allocates its own work arrays (peak memory)
+    drop(data);
+    drop(order);
     let var_used: &Vec<Vec<f64>> = match &robust {
         Some((rv, _, _)) => rv,
         None => &nr.var,
