@@ -640,6 +640,37 @@ mod tests {
     }
 
     #[test]
+    fn log_log_bands_and_median_ci_by_hand() {
+        // SAS PROC LIFETEST's default (CONFTYPE=LOGLOG): deaths at 1..6.
+        // Band: S^exp(±z·se/log S), se = sqrt(Σ d/(n(n−d))).
+        let f = kaplan_meier(
+            &[1., 2., 3., 4., 5., 6.],
+            &[true; 6],
+            &KmOptions {
+                conf_type: ConfType::LogLog,
+                conf_level: 0.95,
+            },
+        )
+        .unwrap();
+        let expect = [
+            (0.27312284992835584, 0.9747124266908935),
+            (0.19461663680623478, 0.9044341643225163),
+            (0.11094826035143798, 0.8037092368500567),
+            (0.04608224341204507, 0.6755643579693009),
+            (0.007723104040172134, 0.5168017818449097),
+        ];
+        for (k, (lo, hi)) in expect.iter().enumerate() {
+            assert!((f.lower[k] - lo).abs() < 1e-12, "lower[{k}]");
+            assert!((f.upper[k] - hi).abs() < 1e-12, "upper[{k}]");
+        }
+        assert!(f.lower[5].is_nan() && f.upper[5].is_nan());
+        // median: S = 0.5 on [3, 4) -> 3.5; the lower band reaches 0.5 at
+        // t = 1; the upper band never falls below 0.5 -> no upper limit
+        let m = f.median();
+        assert_eq!((m.estimate, m.lower, m.upper), (Some(3.5), Some(1.0), None));
+    }
+
+    #[test]
     fn rejects_bad_input() {
         assert!(matches!(
             kaplan_meier(&[1.0, -2.0], &[true, false], &KmOptions::default()),

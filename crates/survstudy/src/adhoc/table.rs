@@ -276,6 +276,13 @@ fn parse_part(
                         PartCol::Text { codes, levels, map } => {
                             if cell.is_empty() || cell == b"NA" {
                                 codes.push(MISSING);
+                            } else if let Some(c) = (levels.len() <= 16)
+                                .then(|| levels.iter().position(|l| l.as_slice() == cell))
+                                .flatten()
+                            {
+                                // few levels (the usual event/group column): a
+                                // linear scan beats hashing every cell
+                                codes.push(c as u32);
                             } else if let Some(&c) = map.get(cell) {
                                 codes.push(c);
                             } else {
