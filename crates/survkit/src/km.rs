@@ -579,6 +579,24 @@ impl KmFit {
     }
 }
 
+/// Reverse Kaplan–Meier of a fitted curve's data (censorings become the
+/// events), with the same CI options — no need to go back to the raw data.
+pub fn reverse_from(fit: &KmFit) -> KmFit {
+    let tab = TimeTable {
+        time: fit.time.clone(),
+        n_risk: fit.n_risk.clone(),
+        n_event: fit.n_censor.clone(),
+        n_censor: fit.n_event.clone(),
+    };
+    KmFit::from_table(
+        tab,
+        &KmOptions {
+            conf_type: fit.conf_type,
+            conf_level: fit.conf_level,
+        },
+    )
+}
+
 /// Reverse Kaplan–Meier (censoring as the event): the usual median follow-up
 /// estimate (Schemper & Smith 1996), R `survfit(Surv(time, 1 - status) ~ 1)`.
 pub fn reverse_km(time: &[f64], event: &[bool], opts: &KmOptions) -> Result<KmFit> {
@@ -668,6 +686,16 @@ mod tests {
         // t = 1; the upper band never falls below 0.5 -> no upper limit
         let m = f.median();
         assert_eq!((m.estimate, m.lower, m.upper), (Some(3.5), Some(1.0), None));
+    }
+
+    #[test]
+    fn reverse_from_a_fit_equals_reverse_from_data() {
+        let t = [1., 2., 2., 3., 3., 4., 6., 6.];
+        let e = [true, false, true, true, false, false, true, false];
+        let f = kaplan_meier(&t, &e, &KmOptions::default()).unwrap();
+        let a = reverse_from(&f);
+        let b = reverse_km(&t, &e, &KmOptions::default()).unwrap();
+        assert_eq!(a, b);
     }
 
     #[test]

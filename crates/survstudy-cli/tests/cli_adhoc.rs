@@ -68,8 +68,19 @@ fn km_json_matches_r_by_group() {
     ]);
     let r = oracle("lung", "km.json");
     let curves = r["by_group"]["sex"]["curves"].as_array().unwrap();
+    let rev = oracle("lung", "reverse_km.json");
+    let fu = rev["by_group"]["sex"]["curves"].as_array().unwrap();
     assert_eq!(j["n_dropped"], 0);
-    for (g, c) in j["groups"].as_array().unwrap().iter().zip(curves) {
+    for (k, (g, c)) in j["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(curves)
+        .enumerate()
+    {
+        assert!(rel_close(&g["follow_up_median"], &fu[k]["median"], 1e-12));
+        assert!(rel_close(&g["follow_up_lower"], &fu[k]["lower"], 1e-12));
+        assert!(rel_close(&g["follow_up_upper"], &fu[k]["upper"], 1e-12));
         assert_eq!(g["strata"], c["strata"]);
         for key in ["time", "n_risk", "n_event", "n_censor", "surv", "std_err"] {
             let (a, b) = (g[key].as_array().unwrap(), c[key].as_array().unwrap());

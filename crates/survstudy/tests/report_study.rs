@@ -103,6 +103,7 @@ fn header_sections_and_banner() {
         ">Next-line therapy</h2>",
         ">Overall survival (OS)</h2>",
         ">Progression-free survival (PFS)</h2>",
+        ">Competing risks</h2>",
         ">Multivariable Cox models</h2>",
         ">Methods</h2>",
         "not mutually exclusive",
@@ -138,12 +139,36 @@ fn every_figure_is_named_listed_and_inlined() {
             expected.push(format!("{lc}_by_{}", s.grouping));
         }
         expected.push(format!("forest_{lc}_univariable"));
+        // scaled Schoenfeld residuals of univariable terms with PH p < 0.05
+        for s in r.survival.iter().filter(|s| s.endpoint == ep.endpoint) {
+            let Some(ph) = s.cox.as_ref().and_then(|c| c.ph_test.as_ref()) else {
+                continue;
+            };
+            if ph
+                .terms
+                .iter()
+                .any(|t| t.p < 0.05 && ph.flagged.iter().any(|f| f.term == t.term))
+            {
+                expected.push(format!("ph_{lc}_{}", s.grouping));
+            }
+        }
+    }
+    for c in &r.competing_risks {
+        expected.push(format!(
+            "cif_{}_by_{}",
+            c.code.to_lowercase(),
+            c.by.as_deref().unwrap()
+        ));
     }
     for m in &r.multivariable {
-        expected.push(format!(
-            "forest_multivariable_{}",
-            m.endpoint.to_lowercase()
-        ));
+        let lc = m.endpoint.to_lowercase();
+        expected.push(format!("forest_multivariable_{lc}"));
+        let ph = m.cox.as_ref().unwrap().ph_test.as_ref().unwrap();
+        for t in ph.terms.iter().filter(|t| t.p < 0.05) {
+            if ph.flagged.iter().any(|f| f.term == t.term) {
+                expected.push(format!("ph_{lc}_multivariable_{}", t.term));
+            }
+        }
     }
     let mut sorted_names = names.clone();
     sorted_names.sort();
@@ -158,6 +183,9 @@ fn every_figure_is_named_listed_and_inlined() {
         "forest_os_univariable",
         "forest_multivariable_os",
         "forest_multivariable_pfs",
+        "cif_nlp_by_emd_at_infusion",
+        "ph_os_emd_at_infusion",
+        "ph_os_multivariable_sex",
     ] {
         assert!(names.contains(&n), "missing figure {n}");
     }
@@ -536,6 +564,16 @@ fn methods_state_every_convention() {
         "two-sided",
         c.software.as_str(),
         "Overall survival from post-CAR-T progression",
+        "The R conventions preset was used",
+        "Grambsch\u{2013}Therneau score test",
+        "cox.zph",
+        "Kaplan\u{2013}Meier time transform",
+        "Aalen\u{2013}Johansen",
+        "cmprsk",
+        "Gray's test",
+        "\u{3c4} = 12 months",
+        "survRM2",
+        "clock was restarted at the landmark",
     ] {
         assert!(text.contains(needle), "methods lack {needle:?}");
     }

@@ -413,6 +413,8 @@ impl KmReport {
                 let f = &g.fit;
                 let m = f.median();
                 let r = f.rmean(self.rmean_end);
+                // median follow-up: reverse Kaplan–Meier (censoring as the event)
+                let fu = survkit::km::reverse_from(f).median();
                 let at: Vec<Value> = f
                     .surv_at(&self.at)
                     .iter()
@@ -430,6 +432,7 @@ impl KmReport {
                     "cumhaz": nums(&f.cumhaz), "std_chaz": nums(&f.std_chaz),
                     "median": opt_num(m.estimate), "median_lower": opt_num(m.lower), "median_upper": opt_num(m.upper),
                     "rmean": num(r.rmean), "rmean_se": num(r.se), "rmean_end": num(r.end_time),
+                    "follow_up_median": opt_num(fu.estimate), "follow_up_lower": opt_num(fu.lower), "follow_up_upper": opt_num(fu.upper),
                     "at": at,
                 })
             })

@@ -430,11 +430,12 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             });
             if let Some(l) = landmark {
                 notes.push(format!(
-                    "landmark analysis: {} of {} patients still at risk at {} {}; times from the landmark",
+                    "landmark analysis: {} of {} patients still at risk at {} {} ({} of them without a value of this grouping); times from the landmark",
                     rows.len(),
                     idx.len(),
                     l,
-                    plan.study.time_unit.name()
+                    plan.study.time_unit.name(),
+                    missing
                 ));
             }
             survival.push(SurvivalByGroup {

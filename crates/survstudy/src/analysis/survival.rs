@@ -259,7 +259,13 @@ pub fn fit_with_ph(
                             .iter()
                             .map(|r| r.get(col).copied().unwrap_or(f64::NAN))
                             .collect(),
-                        coef: fit.terms.get(first).map_or(f64::NAN, |c| c.coef),
+                        // cox.zph collapses a multi-column (factor) term to
+                        // r·β̂ + 1, so its reference level is 1
+                        coef: if terms.get(k).is_some_and(|t| t.columns.len() > 1) {
+                            1.0
+                        } else {
+                            fit.terms.get(first).map_or(f64::NAN, |c| c.coef)
+                        },
                     })
                 })
                 .collect();

@@ -14,6 +14,7 @@
 //! Every string that comes from data or from the analysis plan is passed
 //! through [`escape_html`] before it is written into SVG or HTML.
 
+pub mod cif;
 mod flow;
 mod forest;
 mod html;

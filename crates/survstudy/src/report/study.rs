@@ -16,10 +16,18 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::analysis::survival::{CoxSummary, CoxTermSummary, GroupSummary, SurvivalByGroup};
+use crate::analysis::competing::CompetingResult;
+use crate::analysis::survival::{
+    CoxSummary, CoxTermSummary, GroupSummary, PhResiduals, PhRow, PhTest, RmstSummary,
+    SurvivalByGroup,
+};
 use crate::analysis::table1::{NumSummary, Table1};
 use crate::analysis::{EndpointOverall, Multivariable, Results};
 
+use super::cif::{
+    render_cif_svg, render_ph_residuals_svg, CifPlot, CifPlotGroup, CifSteps, PhResidualPlot,
+    Smoother,
+};
 use super::text::format_sig;
 use super::{
     format_hr_ci, format_p_with, render_flow_svg, render_forest_svg, render_html, render_km_svg,
@@ -937,11 +945,12 @@ impl<'a> Builder<'a> {
         y_label: String,
         groups: &[&GroupSummary],
         p: Option<String>,
+        landmark: Option<f64>,
     ) -> String {
         let groups: Vec<KmPlotGroup> = groups.iter().filter_map(|g| self.km_group(g)).collect();
         let plot = KmPlot {
             title,
-            x_label: self.x_label(),
+            x_label: self.x_label_for(landmark),
             y_label,
             median_header: format!("Median, {} (95% CI)", self.unit),
             show_ci: self.opts.ci_bands.show(groups.len()),
@@ -994,6 +1003,7 @@ impl<'a> Builder<'a> {
                 y_label.clone(),
                 &[&all],
                 None,
+                None,
             );
             let b = self.figure(
                 &format!("{lc}_overall"),
@@ -1020,20 +1030,28 @@ impl<'a> Builder<'a> {
             let groups: Vec<&GroupSummary> = s.groups.iter().collect();
             let n_curves = groups.iter().filter(|g| g.curve.is_some()).count();
             let svg = self.km_svg(
-                format!("{code} by {}", s.grouping_label),
+                self.landmark_title(&format!("{code} by {}", s.grouping_label), s.landmark),
                 y_label.clone(),
                 &groups,
                 p_text,
+                s.landmark,
             );
             let bands = if self.opts.ci_bands.show(n_curves) {
                 " Shaded: pointwise 95% confidence bands."
             } else {
                 ""
             };
+            let lm = match s.landmark {
+                Some(l) => format!(
+                    " Landmark analysis ({}): patients still at risk at the landmark, clock restarted there.",
+                    self.landmark_phrase(l)
+                ),
+                None => String::new(),
+            };
             let b = self.figure(
                 &format!("{lc}_by_{}", s.grouping),
                 format!(
-                    "{code} by {}: Kaplan\u{2013}Meier estimates; + marks censored patients.{bands} Number at risk at each tick below the plot.",
+                    "{code} by {}: Kaplan\u{2013}Meier estimates; + marks censored patients.{bands} Number at risk at each tick below the plot.{lm}",
                     s.grouping_label
                 ),
                 svg,
@@ -1077,6 +1095,25 @@ impl<'a> Builder<'a> {
                 svg,
             );
             blocks.push(b);
+        }
+        if let Some(t) = self.ph_univariable_table(&code, &entries) {
+            blocks.push(Block::Table(t));
+        }
+        for s in &entries {
+            let Some(ph) = s.cox.as_ref().and_then(|c| c.ph_test.as_ref()) else {
+                continue;
+            };
+            let name = |_: &str| format!("ph_{lc}_{}", s.grouping);
+            let title = self.landmark_title(
+                &format!("{code}, univariable Cox model: {}", s.grouping_label),
+                s.landmark,
+            );
+            let title = |_: &str| title.clone();
+            let label = |_: &str| s.grouping_label.clone();
+            blocks.extend(self.ph_residual_figures(ph, &name, &title, &label, s.landmark));
+        }
+        if let Some(t) = self.rmst_table(&code, &entries) {
+            blocks.push(Block::Table(t));
         }
         Section {
             heading: format!("{} ({code})", capitalise(&short_label(&ep.endpoint_label))),
@@ -1224,6 +1261,22 @@ impl<'a> Builder<'a> {
                     foot.push("A coefficient may be infinite (a group without events): its HR and CI are not reliable.".to_string());
                 }
             }
+            if let Some(ph) = s.cox.as_ref().and_then(|c| c.ph_test.as_ref()) {
+                foot.push(self.ph_sentence(ph, &|_| s.grouping_label.clone()));
+            }
+            if let Some(r) = &s.rmst {
+                foot.push(self.rmst_sentence(r));
+            }
+            if let Some(l) = s.landmark {
+                foot.push(format!(
+                    "Landmark analysis ({}): only patients still at risk for {} at {} {} are included, and times (medians, survival at {}) are counted from the landmark.",
+                    self.landmark_phrase(l),
+                    ep.endpoint,
+                    super::svg::num(l),
+                    self.unit,
+                    lms.iter().map(|t| format!("{} {unit_short}", super::svg::num(*t))).collect::<Vec<_>>().join(", ")
+                ));
+            }
             if s.n_missing_group > 0 {
                 foot.push(format!(
                     "{} patients with unknown {} are left out.",
@@ -1236,7 +1289,15 @@ impl<'a> Builder<'a> {
         align.extend(std::iter::repeat_n(Align::Right, header.len() - 1));
         Table {
             caption: match s {
-                Some(s) => format!("{} by {}.", ep.endpoint, s.grouping_label),
+                Some(s) => match s.landmark {
+                    Some(l) => format!(
+                        "{} by {}: landmark analysis ({}).",
+                        ep.endpoint,
+                        s.grouping_label,
+                        self.landmark_phrase(l)
+                    ),
+                    None => format!("{} by {}.", ep.endpoint, s.grouping_label),
+                },
                 None => format!("{}, all patients.", ep.endpoint),
             },
             header: vec![header0, header],
@@ -1300,6 +1361,20 @@ impl<'a> Builder<'a> {
                 svg,
             );
             blocks.push(b);
+            if let Some(ph) = &cox.ph_test {
+                blocks.push(Block::Table(self.ph_multivariable_table(&m.endpoint, ph)));
+                let name = |term: &str| format!("ph_{lc}_multivariable_{}", slug(term));
+                let labels = self.labels.clone();
+                let label = |term: &str| label_of(&labels, term);
+                let title = |term: &str| {
+                    format!(
+                        "{}, multivariable Cox model: {}",
+                        m.endpoint,
+                        label_of(&labels, term)
+                    )
+                };
+                blocks.extend(self.ph_residual_figures(ph, &name, &title, &label, None));
+            }
             for n in m.notes.iter().chain(&cox.warnings) {
                 blocks.push(Block::Notice(format!("{}: {n}", m.endpoint)));
             }
@@ -1437,6 +1512,7 @@ impl<'a> Builder<'a> {
             self.opts.p_floor, self.opts.p_floor, c.software, c.preset
         );
         let mut blocks = vec![Block::Paragraph(format!("{p1} {p2}"))];
+        blocks.extend(self.methods_extra().into_iter().map(Block::Paragraph));
         if !p3.is_empty() {
             blocks.push(Block::Paragraph(p3));
         }
@@ -1464,8 +1540,10 @@ impl<'a> Builder<'a> {
             ("Cox CI", c.cox_ci.clone()),
             ("Follow-up", c.follow_up.clone()),
             ("Table 1 tests", c.table1_tests.clone()),
-            ("Software", c.software.clone()),
         ];
+        let mut rows = rows;
+        rows.extend(self.conventions_extra());
+        rows.push(("Software", c.software.clone()));
         blocks.push(Block::Table(Table {
             caption: "Statistical conventions of this run.".to_string(),
             header: vec![vec![Cell::from("Convention"), Cell::from("Value")]],
@@ -1480,6 +1558,862 @@ impl<'a> Builder<'a> {
             heading: "Methods".to_string(),
             blocks,
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// PH diagnostics, RMST, landmarks, competing risks
+// ---------------------------------------------------------------------------
+
+/// A proportional-hazards test row is flagged below this p-value.
+const PH_FLAG_P: f64 = 0.05;
+
+fn ph_flagged(row: &PhRow) -> bool {
+    row.p.is_finite() && row.p < PH_FLAG_P
+}
+
+/// Signed number with a true minus sign: `−1.7`.
+fn signed(x: f64, decimals: usize) -> String {
+    if !x.is_finite() {
+        return "NE".to_string();
+    }
+    let s = format!("{x:.decimals$}");
+    if s.starts_with('-') && s[1..].chars().any(|c| c.is_ascii_digit() && c != '0') {
+        format!("\u{2212}{}", &s[1..])
+    } else {
+        s.trim_start_matches('-').to_string()
+    }
+}
+
+/// `8.9 (8.1–9.7)`.
+fn rmst_text(est: f64, lower: f64, upper: f64) -> String {
+    format!("{} ({}\u{2013}{})", t1(est), t1(lower), t1(upper))
+}
+
+/// `−1.7 (−3.1 to −0.3)`: " to " because the limits can be negative.
+fn contrast_text(est: f64, lower: f64, upper: f64, decimals: usize) -> String {
+    format!(
+        "{} ({} to {})",
+        signed(est, decimals),
+        signed(lower, decimals),
+        signed(upper, decimals)
+    )
+}
+
+impl Builder<'_> {
+    fn unit_short(&self) -> String {
+        match self.unit.as_str() {
+            "months" => "mo",
+            "years" => "yr",
+            "weeks" => "wk",
+            "days" => "d",
+            u => u,
+        }
+        .to_string()
+    }
+
+    /// `landmark at 3 months; time from the landmark`.
+    fn landmark_phrase(&self, l: f64) -> String {
+        format!(
+            "landmark at {} {}; time from the landmark",
+            super::svg::num(l),
+            self.unit
+        )
+    }
+
+    /// A figure title with `(landmark at 3 months)` appended unless the
+    /// title already mentions the landmark.
+    fn landmark_title(&self, title: &str, landmark: Option<f64>) -> String {
+        match landmark {
+            Some(l) if !title.to_lowercase().contains("landmark") => {
+                format!("{title} (landmark at {} {})", super::svg::num(l), self.unit)
+            }
+            _ => title.to_string(),
+        }
+    }
+
+    /// `Months from the 3-month landmark` for landmark analyses.
+    fn x_label_for(&self, landmark: Option<f64>) -> String {
+        match landmark {
+            Some(l) => format!(
+                "{} from the {}-{} landmark",
+                capitalise(&self.unit),
+                super::svg::num(l),
+                self.unit.trim_end_matches('s')
+            ),
+            None => self.x_label(),
+        }
+    }
+
+    fn ph_p_cell(&self, row: &PhRow) -> Cell {
+        let t = self.f.p(Some(row.p));
+        if ph_flagged(row) {
+            Cell::bold(format!("{t}\u{2020}"))
+        } else {
+            Cell::from(t)
+        }
+    }
+
+    /// One line for a table footnote: every term and GLOBAL.
+    fn ph_sentence(&self, ph: &PhTest, label: &dyn Fn(&str) -> String) -> String {
+        let row = |r: &PhRow, name: String| {
+            format!(
+                "{name} chi-square {:.2} on {} df, {}{}",
+                r.chisq,
+                r.df,
+                self.f.p_eq(r.p),
+                if ph_flagged(r) { "\u{2020}" } else { "" }
+            )
+        };
+        let mut parts: Vec<String> = ph.terms.iter().map(|r| row(r, label(&r.term))).collect();
+        parts.push(row(&ph.global, "GLOBAL".to_string()));
+        let flag = if ph.terms.iter().chain([&ph.global]).any(ph_flagged) {
+            " \u{2020} p < 0.05: proportional hazards doubtful; scaled Schoenfeld residuals are plotted after the proportional-hazards table of this section."
+        } else {
+            ""
+        };
+        format!(
+            "Proportional-hazards test (Grambsch\u{2013}Therneau, Kaplan\u{2013}Meier time transform): {}.{flag}",
+            parts.join("; ")
+        )
+    }
+
+    fn ph_footnote(&self, any_flagged: bool) -> String {
+        let mut s = "Grambsch\u{2013}Therneau score test of the scaled Schoenfeld residuals against Kaplan\u{2013}Meier-transformed time (R survival 3.x cox.zph); one row per term (all design columns of a factor jointly) and GLOBAL for the whole model. A small p-value is evidence against proportional hazards.".to_string();
+        if any_flagged {
+            s.push_str(&format!(
+                "\n\u{2020} p < {PH_FLAG_P}: the proportional-hazards assumption is doubtful for this term; its scaled Schoenfeld residuals are plotted over time below."
+            ));
+        }
+        s
+    }
+
+    fn ph_univariable_table(&self, code: &str, entries: &[&SurvivalByGroup]) -> Option<Table> {
+        let mut body: Vec<Vec<Cell>> = vec![];
+        let mut any_flagged = false;
+        for s in entries {
+            let Some(cox) = &s.cox else { continue };
+            let label = match s.landmark {
+                Some(l) => format!("{} ({})", s.grouping_label, self.landmark_phrase(l)),
+                None => s.grouping_label.clone(),
+            };
+            let Some(ph) = &cox.ph_test else {
+                body.push(vec![
+                    Cell::from(label),
+                    Cell::from("not computed"),
+                    Cell::default(),
+                    Cell::default(),
+                ]);
+                continue;
+            };
+            any_flagged |= ph.terms.iter().chain([&ph.global]).any(ph_flagged);
+            let row = |name: Cell, r: &PhRow| {
+                vec![
+                    name,
+                    Cell::from(format!("{:.2}", r.chisq)),
+                    Cell::from(r.df.to_string()),
+                    self.ph_p_cell(r),
+                ]
+            };
+            if ph.terms.len() == 1 {
+                // one term: its test is the global test
+                body.push(row(Cell::from(label), &ph.terms[0]));
+            } else {
+                body.push(vec![
+                    Cell::bold(label),
+                    Cell::default(),
+                    Cell::default(),
+                    Cell::default(),
+                ]);
+                for t in &ph.terms {
+                    body.push(row(Cell::indented(t.term.clone(), 1), t));
+                }
+                body.push(row(Cell::indented("GLOBAL", 1), &ph.global));
+            }
+        }
+        if body.is_empty() {
+            return None;
+        }
+        Some(Table {
+            caption: format!(
+                "{code}: proportional-hazards tests of the univariable Cox models (one model per grouping)."
+            ),
+            header: vec![vec![
+                Cell::from("Grouping"),
+                Cell::from("Chi-square"),
+                Cell::from("df"),
+                Cell::from("p"),
+            ]],
+            body,
+            footnote: Some(format!(
+                "{}\nEach univariable model has a single term, so its term test is also the GLOBAL test.",
+                self.ph_footnote(any_flagged)
+            )),
+            align: vec![Align::Left, Align::Right, Align::Right, Align::Right],
+        })
+    }
+
+    fn ph_multivariable_table(&self, endpoint: &str, ph: &PhTest) -> Table {
+        let mut body: Vec<Vec<Cell>> = ph
+            .terms
+            .iter()
+            .map(|r| {
+                vec![
+                    Cell::from(label_of(&self.labels, &r.term)),
+                    Cell::from(format!("{:.2}", r.chisq)),
+                    Cell::from(r.df.to_string()),
+                    self.ph_p_cell(r),
+                ]
+            })
+            .collect();
+        body.push(vec![
+            Cell::bold("GLOBAL"),
+            Cell::bold(format!("{:.2}", ph.global.chisq)),
+            Cell::bold(ph.global.df.to_string()),
+            self.ph_p_cell(&ph.global),
+        ]);
+        let any = ph.terms.iter().chain([&ph.global]).any(ph_flagged);
+        Table {
+            caption: format!(
+                "{endpoint}: proportional-hazards test of the multivariable Cox model, per term and GLOBAL."
+            ),
+            header: vec![vec![
+                Cell::from("Term"),
+                Cell::from("Chi-square"),
+                Cell::from("df"),
+                Cell::from("p"),
+            ]],
+            body,
+            footnote: Some(self.ph_footnote(any)),
+            align: vec![Align::Left, Align::Right, Align::Right, Align::Right],
+        }
+    }
+
+    /// One residual figure per term with p < 0.05 that has residuals.
+    fn ph_residual_figures(
+        &mut self,
+        ph: &PhTest,
+        name: &dyn Fn(&str) -> String,
+        title: &dyn Fn(&str) -> String,
+        label: &dyn Fn(&str) -> String,
+        landmark: Option<f64>,
+    ) -> Vec<Block> {
+        let mut out = vec![];
+        for row in ph.terms.iter().filter(|r| ph_flagged(r)) {
+            let Some(res): Option<&PhResiduals> = ph.flagged.iter().find(|f| f.term == row.term)
+            else {
+                continue;
+            };
+            let lab = label(&row.term);
+            // survkit (as R cox.zph) adds the coefficient to the residuals
+            // of a one-column term and 1 to those of a factor's joint term
+            let (reference, ref_label, ref_note) = if row.df > 1 {
+                (
+                    Some(1.0),
+                    "Reference value 1 (joint term)".to_string(),
+                    format!(
+                        " {lab} spans {} design columns: the residuals are of the joint term, on the scale where the reference value is 1 (as R cox.zph).",
+                        row.df
+                    ),
+                )
+            } else {
+                (
+                    Some(res.coef).filter(|c| c.is_finite()),
+                    format!("Cox estimate \u{3b2} = {}", signed(res.coef, 2)),
+                    String::new(),
+                )
+            };
+            let plot = PhResidualPlot {
+                title: title(&row.term),
+                subtitle: format!(
+                    "Proportional-hazards test: chi-square {:.2} on {} df, {}",
+                    row.chisq,
+                    row.df,
+                    self.f.p_eq(row.p)
+                ),
+                x_label: self.x_label_for(landmark),
+                y_label: format!("\u{3b2}(t) for {lab}"),
+                time: res.time.clone(),
+                beta_t: res.beta_t.clone(),
+                reference,
+                reference_label: ref_label,
+                smoother: Smoother::Lowess,
+                span: 2.0 / 3.0,
+                x_ticks: TickSpec::Months,
+            };
+            let svg = render_ph_residuals_svg(&plot, &self.style());
+            let lm = match landmark {
+                Some(l) => format!(" Landmark analysis ({}).", self.landmark_phrase(l)),
+                None => String::new(),
+            };
+            let caption = format!(
+                "{}: scaled Schoenfeld residuals of {lab} over time (points: \u{3b2}(t) at each event = scaled residual + coefficient). Solid line: LOWESS smooth (local linear, tricube weights, span 2/3, 3 bisquare robustness iterations); dashed: {}; dotted: zero. A flat smooth supports proportional hazards; a trend suggests the effect changes over time (Grambsch\u{2013}Therneau {}).{ref_note}{lm}",
+                title(&row.term),
+                if row.df > 1 { "the reference value 1" } else { "the Cox estimate" },
+                self.f.p_eq(row.p)
+            );
+            out.push(self.figure(&name(&row.term), caption, svg));
+        }
+        out
+    }
+
+    fn rmst_sentence(&self, r: &RmstSummary) -> String {
+        let tau = super::svg::num(r.tau);
+        let groups: Vec<String> = r
+            .groups
+            .iter()
+            .map(|g| format!("{} {}", g.label, rmst_text(g.rmst, g.lower, g.upper)))
+            .collect();
+        let (a, b) = match (r.groups.first(), r.groups.get(1)) {
+            (Some(a), Some(b)) => (a.label.clone(), b.label.clone()),
+            _ => ("first".to_string(), "second".to_string()),
+        };
+        format!(
+            "Restricted mean survival time (RMST) up to \u{3c4} = {tau} {u}, {u} (95% CI): {}; difference {b} \u{2212} {a} {} {u}, {}; ratio {b}/{a} {}.",
+            groups.join(", "),
+            contrast_text(
+                r.difference.estimate,
+                r.difference.lower,
+                r.difference.upper,
+                1
+            ),
+            self.f.p_eq(r.difference.p),
+            contrast_text(r.ratio.estimate, r.ratio.lower, r.ratio.upper, 2),
+            u = self.unit
+        )
+    }
+
+    fn rmst_table(&self, code: &str, entries: &[&SurvivalByGroup]) -> Option<Table> {
+        let with: Vec<(&SurvivalByGroup, &RmstSummary)> = entries
+            .iter()
+            .filter_map(|s| s.rmst.as_ref().map(|r| (*s, r)))
+            .collect();
+        if with.is_empty() {
+            return None;
+        }
+        let mut taus: Vec<f64> = with.iter().map(|(_, r)| r.tau).collect();
+        taus.sort_by(f64::total_cmp);
+        taus.dedup();
+        let tau_txt = taus
+            .iter()
+            .map(|t| super::svg::num(*t))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let body = with
+            .iter()
+            .map(|(s, r)| {
+                let g = |k: usize| {
+                    r.groups
+                        .get(k)
+                        .map(|g| format!("{}: {}", g.label, rmst_text(g.rmst, g.lower, g.upper)))
+                        .unwrap_or_else(|| "\u{2014}".to_string())
+                };
+                let mut label = s.grouping_label.clone();
+                if taus.len() > 1 {
+                    label.push_str(&format!(" (\u{3c4} = {})", super::svg::num(r.tau)));
+                }
+                if let Some(l) = s.landmark {
+                    label.push_str(&format!(" ({})", self.landmark_phrase(l)));
+                }
+                vec![
+                    Cell::from(label),
+                    Cell::from(g(0)),
+                    Cell::from(g(1)),
+                    Cell::from(contrast_text(
+                        r.difference.estimate,
+                        r.difference.lower,
+                        r.difference.upper,
+                        1,
+                    )),
+                    Cell::from(self.f.p(Some(r.difference.p))),
+                    Cell::from(contrast_text(
+                        r.ratio.estimate,
+                        r.ratio.lower,
+                        r.ratio.upper,
+                        2,
+                    )),
+                ]
+            })
+            .collect();
+        let us = self.unit_short();
+        Some(Table {
+            caption: format!(
+                "{code}: restricted mean survival time (RMST) up to \u{3c4} = {tau_txt} {}, by grouping with two levels.",
+                self.unit
+            ),
+            header: vec![vec![
+                Cell::from("Grouping"),
+                Cell::from(format!("Reference group: RMST (95% CI), {us}")),
+                Cell::from(format!("Comparison group: RMST (95% CI), {us}")),
+                Cell::from(format!("Difference (95% CI), {us}")),
+                Cell::from("p"),
+                Cell::from("Ratio (95% CI)"),
+            ]],
+            body,
+            footnote: Some(format!(
+                "RMST: area under the Kaplan\u{2013}Meier curve from 0 to \u{3c4} = {tau_txt} {u} (the mean {code} time within the first {tau_txt} {u}). Difference and ratio: comparison minus / over reference group, with survRM2-style (R survRM2::rmst2) variance and 95% Wald CIs (the ratio's on the log scale); p for the difference.",
+                u = self.unit
+            )),
+            align: vec![
+                Align::Left,
+                Align::Right,
+                Align::Right,
+                Align::Right,
+                Align::Right,
+                Align::Right,
+            ],
+        })
+    }
+
+    fn competing_section(&mut self) -> Option<Section> {
+        if self.r.competing_risks.is_empty() {
+            return None;
+        }
+        let mut blocks = vec![];
+        let all: Vec<CompetingResult> = self.r.competing_risks.clone();
+        for cr in &all {
+            blocks.extend(self.competing_blocks(cr));
+        }
+        Some(Section {
+            heading: "Competing risks".to_string(),
+            blocks,
+        })
+    }
+
+    fn competing_blocks(&mut self, cr: &CompetingResult) -> Vec<Block> {
+        let f = &self.f;
+        let mut blocks = vec![];
+        let cause = |k: u32| {
+            cr.causes
+                .get((k as usize).wrapping_sub(1))
+                .cloned()
+                .unwrap_or_else(|| format!("cause {k}"))
+        };
+        let by_label = cr
+            .by_label
+            .clone()
+            .or_else(|| cr.by.as_deref().map(|b| label_of(&self.labels, b)));
+        let causes_txt: Vec<String> = cr
+            .causes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("cause {} = {c}", i + 1))
+            .collect();
+        blocks.push(Block::Paragraph(format!(
+            "{} ({}). {} patients{}; {}. Cumulative incidence by the Aalen\u{2013}Johansen method{}.",
+            cr.label,
+            cr.code,
+            f.count(cr.n),
+            if cr.n_missing > 0 {
+                format!(
+                    " ({} left out for a missing date or group)",
+                    f.count(cr.n_missing)
+                )
+            } else {
+                String::new()
+            },
+            causes_txt.join(", "),
+            by_label
+                .as_ref()
+                .map(|b| format!(" by {b}, compared with Gray's test"))
+                .unwrap_or_default()
+        )));
+        if cr.curves.is_empty() {
+            for n in &cr.notes {
+                blocks.push(Block::Notice(format!("{}: {n}", cr.code)));
+            }
+            if cr.notes.is_empty() {
+                blocks.push(Block::Notice(format!(
+                    "{}: no cumulative-incidence estimates.",
+                    cr.code
+                )));
+            }
+            return blocks;
+        }
+        // groups in level order; curves of groups not in by_levels go last
+        let mut groups: Vec<String> = cr.by_levels.clone();
+        for c in &cr.curves {
+            if !groups.contains(&c.group) {
+                groups.push(c.group.clone());
+            }
+        }
+        groups.retain(|g| cr.curves.iter().any(|c| &c.group == g));
+        let display = |g: &str| {
+            if cr.by.is_none() && g == "all" {
+                "All patients".to_string()
+            } else {
+                g.to_string()
+            }
+        };
+        let curve = |g: &str, k: u32| cr.curves.iter().find(|c| c.group == g && c.cause == k);
+        let mut times: Vec<f64> = cr
+            .curves
+            .iter()
+            .flat_map(|c| c.at.iter().map(|a| a.time))
+            .filter(|t| t.is_finite())
+            .collect();
+        times.sort_by(f64::total_cmp);
+        times.dedup();
+        let us = self.unit_short();
+        let c1 = cause(1);
+        let last_t = times.last().copied();
+
+        // ---- figure: cause 1 by group ----
+        let plot_groups: Vec<CifPlotGroup> = groups
+            .iter()
+            .filter_map(|g| {
+                let c = curve(g, 1)?;
+                let at_text = last_t
+                    .and_then(|t| c.at.iter().find(|a| a.time == t))
+                    .map(|a| landmark_text(a.est, a.lower, a.upper))
+                    .unwrap_or_default();
+                Some(CifPlotGroup {
+                    label: display(g),
+                    n: c.n as u64,
+                    events: c.events as u64,
+                    at_text,
+                    steps: CifSteps {
+                        time: c.time.clone(),
+                        est: c.est.clone(),
+                        lower: c.lower.clone(),
+                        upper: c.upper.clone(),
+                    },
+                })
+            })
+            .collect();
+        let gray = |k: u32| cr.gray_test.iter().find(|g| g.cause == k);
+        let lc = cr.code.to_ascii_lowercase();
+        if !plot_groups.is_empty() {
+            let show_ci = self.opts.ci_bands.show(plot_groups.len());
+            let y_label = {
+                let full = format!(
+                    "Cumulative incidence of {}",
+                    short_label(&c1).trim_end_matches('.')
+                );
+                if super::text_width(&full, 11.0, false) < 300.0 {
+                    full
+                } else {
+                    "Cumulative incidence".to_string()
+                }
+            };
+            let title = match &by_label {
+                Some(b) => format!("{} by {b}: {}", cr.code, c1),
+                None => format!("{}: {}", cr.code, c1),
+            };
+            let plot = CifPlot {
+                title,
+                x_label: self.x_label(),
+                y_label,
+                events_header: "Events".to_string(),
+                at_header: last_t
+                    .map(|t| format!("At {} {} (95% CI)", super::svg::num(t), self.unit))
+                    .unwrap_or_default(),
+                groups: plot_groups,
+                pvalue_text: gray(1).map(|g| format!("Gray's test {}", self.f.p_eq(g.p))),
+                show_ci,
+                x_ticks: TickSpec::Months,
+                x_max: None,
+            };
+            let svg = render_cif_svg(&plot, &self.style());
+            let others: Vec<String> = cr.causes.iter().skip(1).cloned().collect();
+            let name = match &cr.by {
+                Some(b) => format!("cif_{lc}_by_{b}"),
+                None => format!("cif_{lc}_overall"),
+            };
+            let caption = format!(
+                "{}: cumulative incidence of {c1} (cause 1; Aalen\u{2013}Johansen){}{}. Only cause 1 is drawn; the cumulative incidence of {} is in the table below.{} Legend: events of cause 1 and cumulative incidence of cause 1 at {}.{}",
+                cr.code,
+                by_label.as_ref().map(|b| format!(" by {b}")).unwrap_or_default(),
+                if others.is_empty() {
+                    String::new()
+                } else {
+                    format!(", with {} as competing event{}", others.join(" and "), if others.len() > 1 { "s" } else { "" })
+                },
+                if others.is_empty() { "each cause".to_string() } else { others.join(" and ") },
+                if show_ci {
+                    " Shaded: pointwise 95% confidence bands (cmprsk variance, log(\u{2212}log) transformation)."
+                } else {
+                    ""
+                },
+                last_t.map(|t| format!("{} {}", super::svg::num(t), self.unit)).unwrap_or_else(|| "\u{2014}".into()),
+                if gray(1).is_some() { " Gray's test for cause 1 on the plot." } else { "" }
+            );
+            let b = self.figure(&name, caption, svg);
+            blocks.push(b);
+        }
+
+        // ---- table: every cause ----
+        let f = &self.f;
+        let nc = cr.causes.len().max(
+            cr.curves
+                .iter()
+                .map(|c| c.cause as usize)
+                .max()
+                .unwrap_or(0),
+        );
+        let nt = times.len();
+        let mut h0 = vec![
+            Cell::default(),
+            Cell::default(),
+            Cell::spanning("Events", nc as u32),
+        ];
+        let mut h1 = vec![
+            Cell::from(by_label.clone().unwrap_or_else(|| "Population".to_string())),
+            Cell::from("N"),
+        ];
+        for k in 1..=nc as u32 {
+            h1.push(Cell::from(cause(k)));
+        }
+        if nt > 0 {
+            for k in 1..=nc as u32 {
+                h0.push(Cell::spanning(
+                    format!("Cumulative incidence of {}, % (95% CI)", cause(k)),
+                    nt as u32,
+                ));
+                for t in &times {
+                    h1.push(Cell::from(format!("{} {us}", super::svg::num(*t))));
+                }
+            }
+        }
+        let mut body: Vec<Vec<Cell>> = groups
+            .iter()
+            .map(|g| {
+                let n = cr.curves.iter().find(|c| &c.group == g).map_or(0, |c| c.n);
+                let mut row = vec![Cell::from(display(g)), Cell::from(f.count(n))];
+                for k in 1..=nc as u32 {
+                    row.push(Cell::from(
+                        curve(g, k).map_or("\u{2014}".to_string(), |c| f.count(c.events)),
+                    ));
+                }
+                for k in 1..=nc as u32 {
+                    for t in &times {
+                        let txt = curve(g, k)
+                            .and_then(|c| c.at.iter().find(|a| a.time == *t))
+                            .map_or("\u{2014}".to_string(), |a| {
+                                landmark_text(a.est, a.lower, a.upper)
+                            });
+                        row.push(Cell::from(txt));
+                    }
+                }
+                row
+            })
+            .collect();
+        if !cr.gray_test.is_empty() {
+            let mut row = vec![Cell::bold("Gray's test, p"), Cell::default()];
+            for k in 1..=nc as u32 {
+                row.push(Cell::from(
+                    gray(k).map_or("\u{2014}".to_string(), |g| f.p(Some(g.p))),
+                ));
+            }
+            row.extend((0..nc * nt).map(|_| Cell::default()));
+            body.push(row);
+        }
+        let mut foot = vec![format!(
+            "Cumulative incidence by the Aalen\u{2013}Johansen estimator (each cause in the presence of the others) at {} {}, with 95% pointwise CI (cmprsk variance, log(\u{2212}log) transformation), as R cmprsk::cuminc. Events: first event of each cause; patients without an event are censored.",
+            times.iter().map(|t| super::svg::num(*t)).collect::<Vec<_>>().join(", "),
+            self.unit
+        )];
+        if !cr.gray_test.is_empty() {
+            let g: Vec<String> = cr
+                .gray_test
+                .iter()
+                .map(|g| {
+                    format!(
+                        "{} (cause {}) chi-square {:.2} on {} df, {}",
+                        g.cause_label,
+                        g.cause,
+                        g.stat,
+                        g.df,
+                        f.p_eq(g.p)
+                    )
+                })
+                .collect();
+            foot.push(format!("Gray's test: {}.", g.join("; ")));
+        }
+        if cr.n_missing > 0 {
+            foot.push(format!(
+                "{} patients with a missing date or group are left out.",
+                f.count(cr.n_missing)
+            ));
+        }
+        if let Some(b) = self.opts.suppress_below {
+            foot.push(format!(
+                "Counts from 1 to {} are shown as <{b}.",
+                b.saturating_sub(1)
+            ));
+        }
+        let ncol = h1.len();
+        let mut align = vec![Align::Left];
+        align.extend(std::iter::repeat_n(Align::Right, ncol - 1));
+        blocks.push(Block::Table(Table {
+            caption: format!(
+                "{}: events and cumulative incidence of each cause{}.",
+                cr.code,
+                by_label
+                    .as_ref()
+                    .map(|b| format!(" by {b}"))
+                    .unwrap_or_default()
+            ),
+            header: vec![h0, h1],
+            body,
+            footnote: Some(foot.join("\n")),
+            align,
+        }));
+        for n in &cr.notes {
+            blocks.push(Block::Notice(format!("{}: {n}", cr.code)));
+        }
+        blocks
+    }
+}
+
+impl Builder<'_> {
+    fn has_ph(&self) -> bool {
+        self.r
+            .survival
+            .iter()
+            .filter_map(|s| s.cox.as_ref())
+            .chain(self.r.multivariable.iter().filter_map(|m| m.cox.as_ref()))
+            .any(|c| c.ph_test.is_some())
+    }
+
+    fn rmst_taus(&self) -> Vec<f64> {
+        let mut t: Vec<f64> = self
+            .r
+            .survival
+            .iter()
+            .filter_map(|s| s.rmst.as_ref().map(|r| r.tau))
+            .collect();
+        t.sort_by(f64::total_cmp);
+        t.dedup();
+        t
+    }
+
+    /// (grouping labels, landmark) of the landmark analyses.
+    fn landmarks_used(&self) -> Vec<(String, f64)> {
+        let mut out: Vec<(String, f64)> = vec![];
+        for s in &self.r.survival {
+            if let Some(l) = s.landmark {
+                if !out.iter().any(|(g, x)| g == &s.grouping_label && *x == l) {
+                    out.push((s.grouping_label.clone(), l));
+                }
+            }
+        }
+        out
+    }
+
+    fn preset_sentence(&self) -> String {
+        let c = &self.r.conventions;
+        let (name, origin) = match c.preset.to_ascii_lowercase().as_str() {
+            "r" => ("R", "the defaults of R survival: survfit and coxph"),
+            "sas" => ("SAS", "the defaults of SAS PROC LIFETEST and PROC PHREG"),
+            _ => ("custom", "as set for this run"),
+        };
+        let ci = match c.km_conf_type.as_str() {
+            "log" => "log-transformed (log S(t))".to_string(),
+            "log-log" => "log-log-transformed (log(\u{2212}log S(t)))".to_string(),
+            other => format!("{other}-transformed"),
+        };
+        let ties = match c.cox_ties.as_str() {
+            "efron" => "Efron".to_string(),
+            "breslow" => "Breslow".to_string(),
+            other => capitalise(other),
+        };
+        format!(
+            "The {name} conventions preset was used: {ci} Kaplan\u{2013}Meier confidence intervals and the {ties} approximation for tied event times in Cox models ({origin})."
+        )
+    }
+
+    fn methods_extra(&self) -> Vec<String> {
+        let mut out = vec![self.preset_sentence()];
+        let lms = self.landmarks_used();
+        if !lms.is_empty() {
+            let parts: Vec<String> = lms
+                .iter()
+                .map(|(g, l)| format!("{g} (landmark at {} {})", super::svg::num(*l), self.unit))
+                .collect();
+            out.push(format!(
+                "Landmark analysis: comparisons by {} were made from a landmark rather than from time zero, because the grouping is only known after time zero (immortal-time bias). Only patients still at risk (event-free and in follow-up) at the landmark were included and the clock was restarted at the landmark (time from the landmark); Kaplan\u{2013}Meier estimates, log-rank tests and Cox models of these groupings use the landmark population.",
+                parts.join(", ")
+            ));
+        }
+        if self.has_ph() {
+            out.push(format!(
+                "The proportional-hazards assumption of every Cox model (univariable and multivariable) was checked with the Grambsch\u{2013}Therneau score test of the scaled Schoenfeld residuals against time, per term and globally, as in R survival 3.x cox.zph with the Kaplan\u{2013}Meier time transform. Terms with p < {PH_FLAG_P} are flagged (\u{2020}) and their scaled Schoenfeld residuals are plotted over time with a LOWESS smooth."
+            ));
+        }
+        let taus = self.rmst_taus();
+        if !taus.is_empty() {
+            let tau = taus
+                .iter()
+                .map(|t| super::svg::num(*t))
+                .collect::<Vec<_>>()
+                .join(", ");
+            out.push(format!(
+                "For groupings with two levels, the restricted mean survival time (RMST) up to \u{3c4} = {tau} {} (area under the Kaplan\u{2013}Meier curve up to \u{3c4}) was estimated per group, with the difference and ratio between the groups (second level vs first); variances, 95% confidence intervals and p-values as in R survRM2::rmst2 (ratio on the log scale).",
+                self.unit
+            ));
+        }
+        for cr in &self.r.competing_risks {
+            let others: Vec<String> = cr.causes.iter().skip(1).cloned().collect();
+            out.push(format!(
+                "Competing risks ({}): the cumulative incidence of {} was estimated with the Aalen\u{2013}Johansen estimator{}, with pointwise 95% confidence intervals from the cmprsk variance on the log(\u{2212}log) scale{}, as R cmprsk::cuminc.",
+                cr.code,
+                cr.causes.first().cloned().unwrap_or_else(|| "each cause".into()),
+                if others.is_empty() {
+                    String::new()
+                } else {
+                    format!(", treating {} as a competing event", others.join(" and "))
+                },
+                match &cr.by_label {
+                    Some(b) => format!(", and compared between the groups of {b} with Gray's test"),
+                    None => String::new(),
+                }
+            ));
+        }
+        out
+    }
+
+    fn conventions_extra(&self) -> Vec<(&'static str, String)> {
+        let mut rows = vec![];
+        if self.has_ph() {
+            rows.push((
+                "PH test",
+                format!(
+                    "Grambsch\u{2013}Therneau score test (R survival 3.x cox.zph), Kaplan\u{2013}Meier time transform; flagged at p < {PH_FLAG_P}"
+                ),
+            ));
+        }
+        let taus = self.rmst_taus();
+        if !taus.is_empty() {
+            rows.push((
+                "RMST",
+                format!(
+                    "\u{3c4} = {} {}; survRM2::rmst2 variance",
+                    taus.iter()
+                        .map(|t| super::svg::num(*t))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    self.unit
+                ),
+            ));
+        }
+        let lms = self.landmarks_used();
+        if !lms.is_empty() {
+            rows.push((
+                "Landmark",
+                lms.iter()
+                    .map(|(g, l)| format!("{g}: {} {}", super::svg::num(*l), self.unit))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ));
+        }
+        if !self.r.competing_risks.is_empty() {
+            rows.push((
+                "Competing risks",
+                "Aalen\u{2013}Johansen cumulative incidence, cmprsk variance, log(\u{2212}log) CI; Gray's test".to_string(),
+            ));
+        }
+        rows
     }
 }
 
@@ -1576,6 +2510,9 @@ pub fn build_report(
     }
     for ep in &results.endpoints {
         sections.push(b.endpoint_section(ep));
+    }
+    if let Some(s) = b.competing_section() {
+        sections.push(s);
     }
     if let Some(s) = b.multivariable_section() {
         sections.push(s);
