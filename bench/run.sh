@@ -23,7 +23,7 @@ for n in "${NS[@]}"; do
     case $task in
       km) args=(km --data "$f" --time time --event status --group group) ;;
       logrank) args=(logrank --data "$f" --time time --event status --group group) ;;
-      cox) args=(cox --data "$f" --time time --event status --covariates group,x1,x2,x3,x4,x5) ;;
+      cox) args=(cox --data "$f" --time time --event status --covariates x1,x2,x3,x4,x5) ;;
     esac
     times=(); rss=0
     for _ in $(seq "$REPS"); do
