@@ -214,6 +214,8 @@ fn parse_part(
             },
         });
     }
+    // one scan per block: most files have no quotes at all
+    let block_has_quote = memchr::memchr(b'"', buf).is_some();
     let mut rows = 0;
     let mut pos = 0;
     while pos < buf.len() {
@@ -227,7 +229,7 @@ fn parse_part(
         if trim(line).is_empty() {
             continue;
         }
-        let has_quote = memchr::memchr(b'"', line).is_some();
+        let has_quote = block_has_quote && memchr::memchr(b'"', line).is_some();
         if has_quote && memchr::memchr_iter(b'"', line).count() % 2 == 1 {
             return Err(PartError {
                 offset: line_start,
