@@ -391,59 +391,12 @@ fn cif_layout(plot: &CifPlot, style: &PlotStyle) -> CifLayout {
 }
 
 fn cif_path(c: &CifCurve, lay: &CifLayout) -> String {
-    let mut d = String::new();
-    let mut last_y = f64::NAN;
-    for (k, p) in c.pts.iter().enumerate() {
-        let (px, py) = (lay.x.map(p.0), lay.y.map(p.1));
-        if k == 0 {
-            let _ = write!(d, "M{} {}", num(px), num(py));
-        } else {
-            let _ = write!(d, "H{}", num(px));
-            if py != last_y {
-                let _ = write!(d, "V{}", num(py));
-            }
-        }
-        last_y = py;
-    }
-    let _ = write!(d, "H{}", num(lay.x.map(c.end)));
-    d
+    super::km::step_path(&c.pts, c.end, &lay.x, &lay.y)
 }
 
 /// Stepped band polygons, one per run of finite limits.
 fn cif_bands(c: &CifCurve, lay: &CifLayout) -> Vec<String> {
-    let mut runs: Vec<Vec<(f64, f64, f64, f64)>> = Vec::new();
-    let mut cur: Vec<(f64, f64, f64, f64)> = Vec::new();
-    for (k, p) in c.pts.iter().enumerate() {
-        let t1 = c.pts.get(k + 1).map_or(c.end, |q| q.0).min(c.end);
-        let finite = p.2.is_finite() && p.3.is_finite();
-        if finite && t1 > p.0 {
-            cur.push((p.0, t1, p.2.min(p.3), p.2.max(p.3)));
-        } else if !finite && !cur.is_empty() {
-            runs.push(std::mem::take(&mut cur));
-        }
-    }
-    if !cur.is_empty() {
-        runs.push(cur);
-    }
-    runs.iter()
-        .map(|run| {
-            let mut d = String::new();
-            for (k, iv) in run.iter().enumerate() {
-                if k == 0 {
-                    let _ = write!(d, "M{} {}", num(lay.x.map(iv.0)), num(lay.y.map(iv.3)));
-                } else {
-                    let _ = write!(d, "V{}", num(lay.y.map(iv.3)));
-                }
-                let _ = write!(d, "H{}", num(lay.x.map(iv.1)));
-            }
-            for iv in run.iter().rev() {
-                let _ = write!(d, "V{}", num(lay.y.map(iv.2)));
-                let _ = write!(d, "H{}", num(lay.x.map(iv.0)));
-            }
-            d.push('Z');
-            d
-        })
-        .collect()
+    super::km::step_bands(&c.pts, c.end, &lay.x, &lay.y)
 }
 
 #[allow(clippy::too_many_arguments)]
