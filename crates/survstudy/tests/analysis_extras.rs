@@ -143,3 +143,34 @@ fn every_cox_model_carries_its_ph_test() {
         assert!(ph.global.df >= ph.terms.len());
     }
 }
+
+#[test]
+fn four_level_emd_group_uses_neither_as_cox_reference() {
+    let (r, _) = results();
+    let s = r
+        .survival
+        .iter()
+        .find(|s| s.endpoint == "OS" && s.grouping == "emd_baseline_x_progression")
+        .unwrap();
+    // display order stays as the plan lists it
+    let labels: Vec<&str> = s.groups.iter().map(|g| g.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["both", "baseline only", "progression only", "neither"]
+    );
+    let c = s.cox.as_ref().unwrap();
+    assert_eq!(c.terms.len(), 3);
+    for t in &c.terms {
+        assert_eq!(t.reference.as_deref(), Some("neither"));
+    }
+    let both = c
+        .terms
+        .iter()
+        .find(|t| t.level.as_deref() == Some("both"))
+        .unwrap();
+    assert!(
+        both.hr.unwrap() > 1.0,
+        "EMD at both times carries the highest hazard"
+    );
+    assert_eq!(both.term, "emd_baseline_x_progressionboth");
+}

@@ -403,11 +403,9 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                 continue;
             };
             let li = g.level_index();
-            let landmark = plan
-                .groupings
-                .iter()
-                .find(|s| s.name == g.name)
-                .and_then(|s| s.landmark);
+            let spec = plan.groupings.iter().find(|s| s.name == g.name);
+            let landmark = spec.and_then(|s| s.landmark);
+            let reference = spec.and_then(|s| s.reference.as_deref());
             // landmark: patients still at risk at L (time >= L), clock restarted at L
             let rows: Vec<usize> = (0..idx.len())
                 .filter(|&r| landmark.is_none_or(|l| time[r] >= l))
@@ -421,6 +419,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                 event: &le,
                 level: &level,
                 levels: &g.levels,
+                reference,
             };
             let run_cox = plan.analysis.cox_univariable.contains(gname);
             let (groups, logrank, cox_s, missing, mut notes) =

@@ -420,6 +420,8 @@ pub struct GroupedInput<'a> {
     /// Level index per row (`None` = missing label).
     pub level: &'a [Option<usize>],
     pub levels: &'a [String],
+    /// Cox reference level when it is not the first level.
+    pub reference: Option<&'a str>,
 }
 
 /// Run KM per level, log-rank and univariable Cox.
@@ -505,7 +507,11 @@ pub fn analyse_grouping(
     };
     let cox_summary = if run_cox {
         let labels: Vec<&str> = g_all.iter().map(|&l| input.levels[l].as_str()).collect();
-        let lv: Vec<String> = present.iter().map(|&l| input.levels[l].clone()).collect();
+        let mut lv: Vec<String> = present.iter().map(|&l| input.levels[l].clone()).collect();
+        if let Some(r) = input.reference.and_then(|r| lv.iter().position(|l| l == r)) {
+            let reference = lv.remove(r);
+            lv.insert(0, reference);
+        }
         let mut d = Design::default();
         d.add_factor(variable, &labels, Some(&lv));
         let info: Vec<TermInfo> = lv[1..]

@@ -277,6 +277,10 @@ pub struct GroupingSpec {
     /// clock restarted there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub landmark: Option<f64>,
+    /// Reference level of Cox models when it is not the first level (the
+    /// level order stays the display order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 impl GroupingSpec {
@@ -590,6 +594,11 @@ impl Plan {
             if (!may_omit && g.levels.is_empty()) || !g.levels.iter().all(|l| lv.insert(l.clone()))
             {
                 return Err(err(s, "levels must be listed, each once".into()));
+            }
+            if let Some(r) = &g.reference {
+                if !g.levels.is_empty() && !g.levels.contains(r) {
+                    return Err(err(s, format!("reference '{r}' is not one of the levels")));
+                }
             }
             if let Some(l) = g.landmark {
                 if !(l.is_finite() && l > 0.0) {
