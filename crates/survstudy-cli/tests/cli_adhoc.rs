@@ -153,6 +153,7 @@ fn km_conf_type_log_log() {
         .zip(c["ci"]["log_log"]["lower"].as_array().unwrap())
         .all(|(x, y)| rel_close(x, y, 1e-9)));
     assert_eq!(j["conventions"]["conf_type"], "log-log");
+    assert_eq!(j["conventions"]["preset"], "sas");
 }
 
 #[test]

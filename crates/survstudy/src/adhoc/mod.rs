@@ -442,7 +442,8 @@ impl KmReport {
         });
         json!({
             "command": "km",
-            "conventions": {"conf_type": ct.as_str(), "conf_level": cl,
+            "conventions": {"preset": match ct { ConfType::Log => "r", ConfType::LogLog => "sas", _ => "custom" },
+                "conf_type": ct.as_str(), "conf_level": cl,
                 "std_err": "standard error of -log S (Greenwood), as R survfit std.err; at[].std_err is the SE of S",
                 "median": "R summary(survfit) rule (first time S <= 0.5; midpoint on an exact 0.5 flat)",
                 "rmean": "area under S to the largest observed time over all groups (R print rmean='common')"},
@@ -510,7 +511,7 @@ impl LogrankReport {
             .collect();
         json!({
             "command": "logrank",
-            "conventions": {"rho": r.rho, "test": if r.rho == 0.0 { "log-rank (Mantel-Haenszel)" } else { "Fleming-Harrington G(rho), weights S(t-)^rho" },
+            "conventions": {"preset": "r and sas agree (no choice involved)", "rho": r.rho, "test": if r.rho == 0.0 { "log-rank (Mantel-Haenszel)" } else { "Fleming-Harrington G(rho), weights S(t-)^rho" },
                             "chisq": "(O-E)' V^- (O-E) over groups with E > 0, first left out, as R survdiff"},
             "n_read": self.n_read, "n_dropped": self.n_dropped,
             "groups": groups, "n": r.n,
@@ -681,7 +682,8 @@ impl CoxReport {
             .collect();
         json!({
             "command": "cox",
-            "conventions": {"ties": f.ties.as_str(), "conf_level": 0.95,
+            "conventions": {"preset": match f.ties { Ties::Efron => "r", Ties::Breslow => "sas", Ties::Exact => "custom" },
+                "ties": f.ties.as_str(), "conf_level": 0.95,
                 "variance": match (f.robust_var.is_some(), &self.cluster) {
                     (true, Some(c)) => format!("robust sandwich clustered on {c} (z, p, CI and Wald test use it; score test model-based)"),
                     (true, None) => "robust sandwich (z, p, CI and Wald test use it; score test model-based)".to_string(),
