@@ -324,18 +324,19 @@ fn parse_part(
 pub fn read_columns(path: &Path, req: &[Request]) -> Result<Table, TableError> {
     let mut file = std::fs::File::open(path).map_err(|e| TableError::Io(e.to_string()))?;
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + 4096);
-    let mut chunk = vec![0u8; 1 << 20];
     let mut eof = false;
     // read until buf holds at least `target` bytes or the file ends
+    // read straight into the buffer's tail (no intermediate copy)
     let mut fill = |buf: &mut Vec<u8>, eof: &mut bool, target: usize| -> Result<(), TableError> {
         while !*eof && buf.len() < target {
+            let len = buf.len();
+            buf.resize(target.max(len + 4096), 0);
             let n = file
-                .read(&mut chunk)
+                .read(&mut buf[len..])
                 .map_err(|e| TableError::Io(e.to_string()))?;
+            buf.truncate(len + n);
             if n == 0 {
                 *eof = true;
-            } else {
-                buf.extend_from_slice(&chunk[..n]);
             }
         }
         Ok(())
