@@ -581,3 +581,90 @@ fn read_columns_slow(path: &Path, req: &[Request]) -> Result<Table, TableError> 
         names,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str, text: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("survstudy-table-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let p = d.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn req(cols: &[(&str, ColKind)]) -> Vec<Request> {
+        cols.iter()
+            .map(|(n, k)| Request {
+                name: n.to_string(),
+                kind: *k,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn quoted_newline_falls_back_to_the_general_reader() {
+        let p = tmp("q.csv", "t,note,g\n1,\"two\nlines\",a\n2,plain,b\n");
+        let t = read_columns(&p, &req(&[("t", ColKind::Number), ("g", ColKind::Text)])).unwrap();
+        assert_eq!(t.n_rows, 2);
+        assert_eq!(t.columns[0], Column::Number(vec![1.0, 2.0]));
+    }
+
+    #[test]
+    fn many_blocks_give_the_same_columns_as_a_sequential_parse() {
+        // > 2 blocks of 8 MiB, so halves and block seams are exercised
+        let mut text = String::from("id,time,grp,x\n");
+        let n = 700_000;
+        for i in 0..n {
+            text.push_str(&format!(
+                "{i},{}.5,g{},{}\n",
+                i % 977,
+                i % 7,
+                (i as f64).sqrt() * 1e-3 + 0.123456789012345
+            ));
+        }
+        assert!(text.len() > 2 * BLOCK);
+        let p = tmp("big.csv", &text);
+        let t = read_columns(
+            &p,
+            &req(&[
+                ("x", ColKind::Number),
+                ("time", ColKind::Number),
+                ("grp", ColKind::Text),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(t.n_rows, n);
+        let Column::Number(x) = &t.columns[0] else {
+            panic!()
+        };
+        let Column::Number(time) = &t.columns[1] else {
+            panic!()
+        };
+        let Column::Text { codes, levels } = &t.columns[2] else {
+            panic!()
+        };
+        for i in [0usize, 1, 12345, 199_999, 200_000, n - 1] {
+            assert_eq!(
+                x[i],
+                (i as f64).sqrt() * 1e-3 + 0.123456789012345,
+                "row {i}"
+            );
+            assert_eq!(time[i], (i % 977) as f64 + 0.5);
+            assert_eq!(levels[codes[i] as usize], format!("g{}", i % 7));
+        }
+        // a bad cell deep in the file is reported with its line number
+        let mut bad = text.clone();
+        let pos = bad.find("\n300000,").unwrap() + 1;
+        bad.replace_range(pos..pos + 6, "oops00");
+        let p = tmp("bad.csv", &bad);
+        match read_columns(&p, &req(&[("id", ColKind::Number)])) {
+            Err(TableError::NotNumber { line, value, .. }) => {
+                assert_eq!(line, 300_002);
+                assert_eq!(value, "oops00");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
