@@ -8,9 +8,14 @@
 //! |---|---|---|
 //! | [`km`] | Kaplan–Meier, Greenwood variance, CIs, quantiles, restricted mean | `survfit` |
 //! | [`logrank`] | log-rank / Fleming–Harrington G(ρ) k-sample tests | `survdiff` |
-//! | [`cox`] | Cox proportional hazards (Efron, Breslow, exact ties), concordance | `coxph` |
+//! | [`cox`] | Cox proportional hazards (Efron, Breslow, exact ties), robust/cluster variance | `coxph` |
+//! | [`concordance`] | Harrell's C with infinitesimal-jackknife SE, O(n log n) | `coxph()$concordance` |
+//! | [`zph`] | proportional-hazards test and scaled Schoenfeld residuals | `cox.zph` |
+//! | [`cif`] | Aalen–Johansen cumulative incidence, Gray's test | `cmprsk::cuminc` |
+//! | [`rmst`] | restricted mean survival time, difference and ratio | `survRM2::rmst2` |
 //! | [`hypothesis`] | Fisher, chi-square, Wilcoxon rank-sum, Kruskal–Wallis | `fisher.test`, `chisq.test`, `wilcox.test` |
 //! | [`dist`] | distribution helpers (upper tails computed directly) | `pnorm`, `pchisq`, `qnorm` |
+//! | [`linalg`] | LDLᵀ with R's pivot rule for p×p information matrices | `cholesky2` |
 
 // Index loops mirror the matrix formulas in the docs; iterator rewrites obscure them.
 #![allow(clippy::needless_range_loop)]
