@@ -311,6 +311,10 @@ pub fn conf_limits(surv: f64, se: f64, conf_type: ConfType, z: f64) -> (f64, f64
                 return (nan, nan);
             }
             let w = 0.5 * z * se * (surv / (1.0 - surv)).sqrt();
+            if w.is_nan() {
+                // R: pmax(0, NaN) is NaN (S = 1 with se = 0)
+                return (nan, nan);
+            }
             let a = surv.sqrt().asin();
             (
                 (a - w).max(0.0).sin().powi(2),
@@ -696,6 +700,56 @@ mod tests {
         let a = reverse_from(&f);
         let b = reverse_km(&t, &e, &KmOptions::default()).unwrap();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn logit_and_arcsin_bands_by_hand() {
+        // deaths at 1..4 (n = 4): S(1) = 0.75, se = sqrt(1/12)
+        let ev = [true; 4];
+        let t = [1., 2., 3., 4.];
+        let z = crate::dist::z_for_level(0.95);
+        let (s, se) = (0.75f64, (1.0f64 / 12.0).sqrt());
+        let lg = kaplan_meier(
+            &t,
+            &ev,
+            &KmOptions {
+                conf_type: ConfType::Logit,
+                conf_level: 0.95,
+            },
+        )
+        .unwrap();
+        let w = z * se * (1.0 + s / (1.0 - s));
+        let l = (s / (1.0 - s)).ln();
+        assert!((lg.lower[0] - (1.0 - 1.0 / (1.0 + (l - w).exp()))).abs() < 1e-14);
+        assert!((lg.upper[0] - (1.0 - 1.0 / (1.0 + (l + w).exp()))).abs() < 1e-14);
+        let asn = kaplan_meier(
+            &t,
+            &ev,
+            &KmOptions {
+                conf_type: ConfType::Arcsin,
+                conf_level: 0.95,
+            },
+        )
+        .unwrap();
+        let w = 0.5 * z * se * (s / (1.0 - s)).sqrt();
+        let a = s.sqrt().asin();
+        assert!((asn.lower[0] - (a - w).max(0.0).sin().powi(2)).abs() < 1e-14);
+        assert!(
+            (asn.upper[0] - (a + w).min(std::f64::consts::FRAC_PI_2).sin().powi(2)).abs() < 1e-14
+        );
+        // S = 0 at the end: undefined limits, as R's NA
+        assert!(asn.lower[3].is_nan() && lg.upper[3].is_nan());
+        // S = 1 with se = 0 (a censoring before any death): NA in R for both
+        let c = kaplan_meier(
+            &[1., 2.],
+            &[false, true],
+            &KmOptions {
+                conf_type: ConfType::Arcsin,
+                conf_level: 0.95,
+            },
+        )
+        .unwrap();
+        assert!(c.lower[0].is_nan() && c.upper[0].is_nan());
     }
 
     #[test]
