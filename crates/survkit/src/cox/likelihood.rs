@@ -97,7 +97,6 @@ impl CoxData {
         }
         let p = self.p;
         let n = self.n();
-        let eta = self.eta(beta);
         let mut loglik = 0.0;
         let mut u = vec![0.0; p];
         let mut imat = vec![vec![0.0; p]; p];
@@ -126,8 +125,10 @@ impl CoxData {
             let mut ndead = 0usize;
             let mut sum_eta_dead = 0.0;
             while j < n && self.time[j] == t && self.strata[j] == st {
-                let r = eta[j].exp();
                 let x = self.row(j);
+                // linear predictor fused into the pass (no separate η vector)
+                let eta_j: f64 = x.iter().zip(beta).map(|(a, b)| a * b).sum();
+                let r = eta_j.exp();
                 s0 += r;
                 // full p×p products with fixed-length rows vectorise well;
                 // only the lower triangle is read below
@@ -140,7 +141,7 @@ impl CoxData {
                 }
                 if self.event[j] {
                     ndead += 1;
-                    sum_eta_dead += eta[j];
+                    sum_eta_dead += eta_j;
                     d0 += r;
                     for (k, (d1k, d2row)) in d1.iter_mut().zip(d2.chunks_exact_mut(p)).enumerate() {
                         let rx = r * x[k];
