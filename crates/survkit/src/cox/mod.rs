@@ -279,6 +279,12 @@ pub fn cox_fit_with(
     if n == 0 {
         return Err(SurvError::Empty);
     }
+    if !event.iter().any(|&e| e) {
+        return Err(SurvError::Degenerate {
+            what: "Cox model",
+            message: "there are no events, so no coefficient can be estimated".into(),
+        });
+    }
     let p = design.columns.len();
     if p == 0 {
         return Err(SurvError::InvalidOption {
@@ -551,6 +557,19 @@ mod tests {
         assert!((fit.score_test.stat - lr.chisq).abs() < 1e-12);
         assert!(fit.converged);
         assert!(fit.lr_test.stat >= 0.0);
+    }
+
+    #[test]
+    fn no_events_is_a_clear_error() {
+        let d = Design::from_numeric(vec![("x".into(), vec![1.0, 2.0, 3.0])]);
+        let e = cox_fit(
+            &[1.0, 2.0, 3.0],
+            &[false; 3],
+            &d,
+            None,
+            &CoxOptions::default(),
+        );
+        assert!(matches!(e, Err(SurvError::Degenerate { .. })));
     }
 
     #[test]
