@@ -34,7 +34,8 @@ pub(crate) struct CoxData {
     pub p: usize,
     pub time: Vec<f64>,
     pub event: Vec<bool>,
-    /// Stratum id per row (rows of a stratum are contiguous).
+    /// Stratum id per row (rows of a stratum are contiguous); empty when the
+    /// model has no strata.
     pub strata: Vec<usize>,
 }
 
@@ -48,6 +49,16 @@ pub(crate) struct LikEval {
 }
 
 impl CoxData {
+    /// Stratum of row i (`strata` is empty for an unstratified model).
+    #[inline]
+    pub fn stratum(&self, i: usize) -> usize {
+        if self.strata.is_empty() {
+            0
+        } else {
+            self.strata[i]
+        }
+    }
+
     pub fn n(&self) -> usize {
         self.time.len()
     }
@@ -73,12 +84,12 @@ impl CoxData {
         let mut nrisk = 0u64;
         let mut i = 0;
         while i < n {
-            if i == 0 || self.strata[i] != self.strata[i - 1] {
+            if i == 0 || self.stratum(i) != self.stratum(i - 1) {
                 nrisk = 0;
             }
-            let (t, st) = (self.time[i], self.strata[i]);
+            let (t, st) = (self.time[i], self.stratum(i));
             let mut d = 0u64;
-            while i < n && self.time[i] == t && self.strata[i] == st {
+            while i < n && self.time[i] == t && self.stratum(i) == st {
                 nrisk += 1;
                 d += u64::from(self.event[i]);
                 i += 1;
@@ -110,21 +121,21 @@ impl CoxData {
         let mut d2 = vec![0.0; p * p];
         let mut i = 0;
         while i < n {
-            if i == 0 || self.strata[i] != self.strata[i - 1] {
+            if i == 0 || self.stratum(i) != self.stratum(i - 1) {
                 s0 = 0.0;
                 s1.iter_mut().for_each(|v| *v = 0.0);
                 s2.iter_mut().for_each(|v| *v = 0.0);
             }
             // all rows at this time (within stratum) enter the risk set
             let t = self.time[i];
-            let st = self.strata[i];
+            let st = self.stratum(i);
             let mut j = i;
             d0 = 0.0;
             d1.iter_mut().for_each(|v| *v = 0.0);
             d2.iter_mut().for_each(|v| *v = 0.0);
             let mut ndead = 0usize;
             let mut sum_eta_dead = 0.0;
-            while j < n && self.time[j] == t && self.strata[j] == st {
+            while j < n && self.time[j] == t && self.stratum(j) == st {
                 let x = self.row(j);
                 // linear predictor fused into the pass (no separate η vector)
                 let eta_j: f64 = x.iter().zip(beta).map(|(a, b)| a * b).sum();
@@ -234,15 +245,15 @@ impl CoxData {
         let mut start = 0;
         let mut i = 0;
         while i < n {
-            if i == 0 || self.strata[i] != self.strata[i - 1] {
+            if i == 0 || self.stratum(i) != self.stratum(i - 1) {
                 start = i;
                 s0 = 0.0;
                 s1.iter_mut().for_each(|v| *v = 0.0);
                 s2.iter_mut().for_each(|v| *v = 0.0);
             }
-            let (t, st) = (self.time[i], self.strata[i]);
+            let (t, st) = (self.time[i], self.stratum(i));
             let mut ndead = 0usize;
-            while i < n && self.time[i] == t && self.strata[i] == st {
+            while i < n && self.time[i] == t && self.stratum(i) == st {
                 let r = risk[i];
                 let x = self.row(i);
                 s0 += r;

@@ -337,7 +337,7 @@ pub fn cox_fit_with(
         event: order.iter().map(|&i| event[i]).collect(),
         strata: match strata {
             Some(s) => order.iter().map(|&i| s[i]).collect(),
-            None => vec![0; n],
+            None => Vec::new(),
         },
     };
     if opts.ties == Ties::Exact {
@@ -349,11 +349,10 @@ pub fn cox_fit_with(
             });
         }
     }
-    let nr = newton::fit(&data, opts.ties, opts.eps, opts.max_iter, opts.toler_chol);
-
-    // robust (sandwich) variance and robust score test
-    let robust = if variance == Variance::Robust {
-        let (cl, k) = match cluster {
+    // cluster index of every sorted row (robust variance only); the sort
+    // order itself is not needed after this
+    let cluster_rows: Option<(Vec<usize>, usize)> =
+        (variance == Variance::Robust).then(|| match cluster {
             Some(c) => {
                 let mut ids: Vec<usize> = c.to_vec();
                 ids.sort_unstable();
@@ -365,7 +364,13 @@ pub fn cox_fit_with(
                 (rows, ids.len())
             }
             None => ((0..n).collect(), n),
-        };
+        });
+    drop(order);
+
+    let nr = newton::fit(&data, opts.ties, opts.eps, opts.max_iter, opts.toler_chol);
+
+    // robust (sandwich) variance and robust score test
+    let robust = if let Some((cl, k)) = cluster_rows {
         let beta0: Vec<f64> = nr
             .beta
             .iter()
@@ -387,7 +392,6 @@ pub fn cox_fit_with(
     // the sorted copy of the data is no longer needed: free it before the
     // concordance allocates its own work arrays (peak memory)
     drop(data);
-    drop(order);
     let var_used: &Vec<Vec<f64>> = match &robust {
         Some((rv, _, _)) => rv,
         None => &nr.var,
@@ -505,9 +509,9 @@ pub fn cox_fit_with(
                         .sum()
                 })
                 .collect();
-            match crate::concordance::concordance(time, event, &eta, strata) {
-                Ok(c) => (Some(c.clone()), Some(c.c), Some(c.se)),
-                Err(_) => (None, None, None),
+            match crate::concordance::concordance(time, event, &eta, strata).ok() {
+                Some(c) => (Some(c.clone()), Some(c.c), Some(c.se)),
+                None => (None, None, None),
             }
         }
     };

@@ -49,16 +49,16 @@ pub(crate) fn score_residuals(data: &CoxData, beta: &[f64], ties: Ties) -> Vec<f
     let mut s1 = vec![0.0; p];
     let mut i = 0;
     while i < n {
-        if i == 0 || data.strata[i] != data.strata[i - 1] {
+        if i == 0 || data.stratum(i) != data.stratum(i - 1) {
             s0 = 0.0;
             s1.iter_mut().for_each(|v| *v = 0.0);
         }
-        let (t, st) = (data.time[i], data.strata[i]);
+        let (t, st) = (data.time[i], data.stratum(i));
         let lo = i;
         let mut d0 = 0.0;
         let mut d1 = vec![0.0; p];
         let mut ndead = 0usize;
-        while i < n && data.time[i] == t && data.strata[i] == st {
+        while i < n && data.time[i] == t && data.stratum(i) == st {
             let r = risk[i];
             let x = row(i);
             s0 += r;
@@ -120,7 +120,7 @@ pub(crate) fn score_residuals(data: &CoxData, beta: &[f64], ties: Ties) -> Vec<f
     for gi in (0..groups.len()).rev() {
         let g = &groups[gi];
         let new_stratum =
-            gi + 1 == groups.len() || data.strata[groups[gi + 1].lo] != data.strata[g.lo];
+            gi + 1 == groups.len() || data.stratum(groups[gi + 1].lo) != data.stratum(g.lo);
         if new_stratum {
             ch = 0.0;
             cm.iter_mut().for_each(|v| *v = 0.0);
