@@ -342,6 +342,20 @@ fn bad_input_exits_2_with_a_clear_message() {
         ],
         &["line 3", "'t'", "-2"],
     );
+    // a blank line before the bad row still gives its true line number
+    let blank = tmpfile("blank.csv", "t,e\n1,1\n\n-2,0\n");
+    expect_error(
+        &[
+            "km",
+            "--data",
+            blank.to_str().unwrap(),
+            "--time",
+            "t",
+            "--event",
+            "e",
+        ],
+        &["line 4", "'t'", "-2"],
+    );
     let ev = tmpfile("ev.csv", "t,e\n1,1\n2,7\n");
     expect_error(
         &[

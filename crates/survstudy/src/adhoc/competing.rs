@@ -42,7 +42,7 @@ pub fn cif_cmd(args: &CifArgs) -> Result<(Value, String), AdhocError> {
             kind: ColKind::Text,
         });
     }
-    let tab = read_columns(&args.data, &req).map_err(|source| AdhocError::Table {
+    let mut tab = read_columns(&args.data, &req).map_err(|source| AdhocError::Table {
         file: file.clone(),
         source,
     })?;
@@ -52,7 +52,7 @@ pub fn cif_cmd(args: &CifArgs) -> Result<(Value, String), AdhocError> {
             source: TableError::Empty,
         });
     }
-    let mut cols = tab.columns.into_iter();
+    let mut cols = std::mem::take(&mut tab.columns).into_iter();
     let Some(Column::Number(time)) = cols.next() else {
         unreachable!()
     };
@@ -75,7 +75,7 @@ pub fn cif_cmd(args: &CifArgs) -> Result<(Value, String), AdhocError> {
         if time[i] < 0.0 || !time[i].is_finite() {
             return Err(AdhocError::Value {
                 file,
-                line: i + 2,
+                line: tab.line_of(i),
                 column: tab.names[0].clone(),
                 value: time[i].to_string(),
                 message: "time must be a finite number >= 0".into(),
@@ -85,7 +85,7 @@ pub fn cif_cmd(args: &CifArgs) -> Result<(Value, String), AdhocError> {
         if s < 0.0 || s.fract() != 0.0 || s > u32::MAX as f64 {
             return Err(AdhocError::Value {
                 file,
-                line: i + 2,
+                line: tab.line_of(i),
                 column: tab.names[1].clone(),
                 value: s.to_string(),
                 message: "status must be 0 (censored) or a positive integer cause code".into(),

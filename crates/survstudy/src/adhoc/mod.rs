@@ -140,7 +140,7 @@ pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loade
         name: n.clone(),
         kind: *k,
     }));
-    let tab = read_columns(&spec.data, &req).map_err(|source| AdhocError::Table {
+    let mut tab = read_columns(&spec.data, &req).map_err(|source| AdhocError::Table {
         file: file.clone(),
         source,
     })?;
@@ -150,7 +150,7 @@ pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loade
             source: TableError::Empty,
         });
     }
-    let mut cols = tab.columns.into_iter();
+    let mut cols = std::mem::take(&mut tab.columns).into_iter();
     let time = match cols.next() {
         Some(Column::Number(v)) => v,
         _ => unreachable!(),
@@ -183,7 +183,7 @@ pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loade
         if !(t.is_finite() && t >= 0.0) {
             return Err(AdhocError::Value {
                 file,
-                line: tab_line(i),
+                line: tab.line_of(i),
                 column: tab.names[0].clone(),
                 value: format!("{t}"),
                 message: "time must be a finite number >= 0".into(),
@@ -192,7 +192,7 @@ pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loade
         if level_event[ecodes[i] as usize].is_none() {
             return Err(AdhocError::Value {
                 file,
-                line: tab_line(i),
+                line: tab.line_of(i),
                 column: tab.names[1].clone(),
                 value: elevels[ecodes[i] as usize].clone(),
                 message: "event value is not 0/1 (or yes/no, true/false); use --event COL=VALUE to name the event value".into(),
@@ -233,10 +233,6 @@ pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loade
         n_dropped: n - keep.len(),
         n_read: n,
     })
-}
-
-fn tab_line(row: usize) -> usize {
-    row + 2
 }
 
 /// Ordered group labels and per-row group index (levels sorted as R's `factor()`).

@@ -96,13 +96,29 @@ pub struct Table {
     pub n_rows: usize,
     /// Resolved header names of the requested columns.
     pub names: Vec<String>,
+    /// Line numbers of skipped blank lines, ascending.
+    pub blank_lines: Vec<usize>,
+    /// Line of every row, when rows can span lines (quoted newlines); empty
+    /// otherwise.
+    pub row_lines: Vec<usize>,
 }
 
 impl Table {
-    /// Line number (header = 1) of data row i; blank lines are skipped when
-    /// counting rows, so this is exact only for files without blank lines.
+    /// Line number in the file (header = 1) of data row `row`, accounting
+    /// for skipped blank lines.
     pub fn line_of(&self, row: usize) -> usize {
-        row + 2
+        if let Some(&l) = self.row_lines.get(row) {
+            return l;
+        }
+        let mut line = row + 2;
+        for &b in &self.blank_lines {
+            if b <= line {
+                line += 1;
+            } else {
+                break;
+            }
+        }
+        line
     }
 }
 
@@ -171,6 +187,8 @@ fn unquote(cell: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 struct Part {
     cols: Vec<PartCol>,
     rows: usize,
+    /// Byte offsets (in the part) of blank lines that were skipped.
+    blanks: Vec<usize>,
 }
 
 enum PartCol {
@@ -202,9 +220,7 @@ fn parse_part(
 ) -> Result<Part, PartError> {
     // wanted: (field index, request index, kind), sorted by field index
     let mut cols: Vec<PartCol> = Vec::new();
-    let mut order: Vec<usize> = vec![0; wanted.len()];
-    for (slot, (_, ri, kind)) in wanted.iter().enumerate() {
-        order[*ri] = slot;
+    for (_, _, kind) in wanted.iter() {
         cols.push(match kind {
             ColKind::Number => PartCol::Number(Vec::with_capacity(buf.len() / 64)),
             ColKind::Text => PartCol::Text {
@@ -217,6 +233,7 @@ fn parse_part(
     // one scan per block: most files have no quotes at all
     let block_has_quote = memchr::memchr(b'"', buf).is_some();
     let mut rows = 0;
+    let mut blanks = Vec::new();
     let mut pos = 0;
     while pos < buf.len() {
         let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |e| pos + e);
@@ -227,6 +244,7 @@ fn parse_part(
         let line_start = pos;
         pos = end + 1;
         if trim(line).is_empty() {
+            blanks.push(line_start);
             continue;
         }
         let has_quote = block_has_quote && memchr::memchr(b'"', line).is_some();
@@ -316,8 +334,7 @@ fn parse_part(
         }
         rows += 1;
     }
-    let _ = order;
-    Ok(Part { cols, rows })
+    Ok(Part { cols, rows, blanks })
 }
 
 /// Read the requested columns of a CSV file.
@@ -391,6 +408,7 @@ pub fn read_columns(path: &Path, req: &[Request]) -> Result<Table, TableError> {
     let mut global_maps: Vec<HashMap<Vec<u8>, u32>> = vec![HashMap::new(); req.len()];
     let mut lines_before = 1usize; // header
     let mut n_rows = 0usize;
+    let mut blank_lines = Vec::new();
     loop {
         fill(&mut buf, &mut eof, BLOCK)?;
         if buf.is_empty() {
@@ -422,7 +440,7 @@ pub fn read_columns(path: &Path, req: &[Request]) -> Result<Table, TableError> {
             let ra = parse_part(a, &wanted, max_field);
             (ra, hb.join().expect("parser thread"))
         });
-        for (part_buf, res, base_off) in [(a, ra, 0usize), (b, rb, mid)] {
+        for (res, base_off) in [(ra, 0usize), (rb, mid)] {
             let part = match res {
                 Ok(p) => p,
                 Err(e) => {
@@ -432,7 +450,6 @@ pub fn read_columns(path: &Path, req: &[Request]) -> Result<Table, TableError> {
                     let line = lines_before
                         + memchr::memchr_iter(b'\n', &block[..base_off + e.offset]).count()
                         + 1;
-                    let _ = part_buf;
                     return Err(match e.kind {
                         PartErrorKind::NotNumber { col, value } => TableError::NotNumber {
                             line,
@@ -450,6 +467,14 @@ pub fn read_columns(path: &Path, req: &[Request]) -> Result<Table, TableError> {
                 }
             };
             n_rows += part.rows;
+            // line numbers of blank lines (rare): count newlines up to each
+            let mut line = lines_before + 1;
+            let mut from = 0usize;
+            for off in part.blanks.iter().map(|o| base_off + o) {
+                line += memchr::memchr_iter(b'\n', &block[from..off]).count();
+                from = off;
+                blank_lines.push(line);
+            }
             for (slot, pc) in part.cols.into_iter().enumerate() {
                 let ri = wanted[slot].1;
                 match (pc, &mut out[ri]) {
@@ -497,6 +522,8 @@ pub fn read_columns(path: &Path, req: &[Request]) -> Result<Table, TableError> {
         columns: out,
         n_rows,
         names,
+        blank_lines,
+        row_lines: Vec::new(),
     })
 }
 
@@ -535,10 +562,13 @@ fn read_columns_slow(path: &Path, req: &[Request]) -> Result<Table, TableError> 
         .collect();
     let mut maps: Vec<HashMap<String, u32>> = vec![HashMap::new(); req.len()];
     let mut n_rows = 0;
+    let mut blank_lines = Vec::new();
+    let mut row_lines = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| TableError::Io(e.to_string()))?;
         let line = rec.position().map_or(0, |p| p.line() as usize);
         if rec.iter().all(|c| c.trim().is_empty()) {
+            blank_lines.push(line);
             continue;
         }
         for (k, &f) in idx.iter().enumerate() {
@@ -574,11 +604,14 @@ fn read_columns_slow(path: &Path, req: &[Request]) -> Result<Table, TableError> 
             }
         }
         n_rows += 1;
+        row_lines.push(line);
     }
     Ok(Table {
         columns: out,
         n_rows,
         names,
+        blank_lines,
+        row_lines,
     })
 }
 
@@ -609,6 +642,17 @@ mod tests {
         let t = read_columns(&p, &req(&[("t", ColKind::Number), ("g", ColKind::Text)])).unwrap();
         assert_eq!(t.n_rows, 2);
         assert_eq!(t.columns[0], Column::Number(vec![1.0, 2.0]));
+        // the second record starts on line 4 (the first spans lines 2-3)
+        assert_eq!((t.line_of(0), t.line_of(1)), (2, 4));
+    }
+
+    #[test]
+    fn line_numbers_account_for_blank_lines() {
+        let p = tmp("blank.csv", "t,e\n1,1\n\n2,0\n  \n\n3,1\n");
+        let t = read_columns(&p, &req(&[("t", ColKind::Number)])).unwrap();
+        assert_eq!(t.n_rows, 3);
+        assert_eq!(t.blank_lines, vec![3, 5, 6]);
+        assert_eq!((t.line_of(0), t.line_of(1), t.line_of(2)), (2, 4, 7));
     }
 
     #[test]
