@@ -244,19 +244,14 @@ pub fn run_study(opts: &RunOptions) -> Result<RunOutput, RunError> {
     })
 }
 
-/// results.json: the results with a `meta` block first.
+/// results.json: the results plus a `meta` block.
 pub fn results_json(results: &Results, meta: &RunMeta) -> serde_json::Value {
     let mut v = serde_json::to_value(results).unwrap_or(serde_json::Value::Null);
     if let serde_json::Value::Object(m) = &mut v {
-        let mut out = serde_json::Map::new();
-        out.insert(
+        m.insert(
             "meta".into(),
             serde_json::to_value(meta).unwrap_or(serde_json::Value::Null),
         );
-        for (k, x) in std::mem::take(m) {
-            out.insert(k, x);
-        }
-        return serde_json::Value::Object(out);
     }
     v
 }

@@ -303,14 +303,12 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
     };
 
     // next-line therapy
-    let next_line = cohort.patients.first().map(|_| ()).and_then(|_| {
-        if !cohort
+    let has_next_line = !cohort.patients.is_empty()
+        && cohort
             .present_columns
             .iter()
-            .any(|c| c == "next_line_category")
-        {
-            return None;
-        }
+            .any(|c| c == "next_line_category");
+    let next_line = has_next_line.then(|| {
         let by = cohort.grouping("emd_at_infusion");
         let by_levels: Vec<String> = by
             .map(|g| g.levels.iter().rev().cloned().collect())
@@ -362,13 +360,13 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                 }
             })
             .collect();
-        Some(NextLine {
+        NextLine {
             by: by.map(|g| g.name.clone()),
             by_levels,
             rows,
             n,
             n_by,
-        })
+        }
     });
 
     // survival
