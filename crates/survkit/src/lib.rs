@@ -29,6 +29,7 @@ pub mod hypothesis;
 pub mod km;
 pub mod linalg;
 pub mod logrank;
+pub(crate) mod par;
 pub mod rmst;
 pub(crate) mod sort;
 pub mod zph;
