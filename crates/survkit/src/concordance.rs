@@ -63,12 +63,18 @@
 //!   events and, when k is an event, minus the events at its own time (tied
 //!   on y, not comparable).
 //!
-//! 10^6 rows take 0.11–0.15 s in a release build on a shared 2-core machine
-//! (R: about 1.5 s).
+//! Two cores: the radix sorts split their passes, and a large stratum is cut
+//! at a time boundary into a longer-time part (swept from an empty tree) and
+//! a shorter-time part (swept from a tree pre-filled with the longer-time
+//! part in linear time), on two threads. Counts are integers, so the result
+//! is the sequential one exactly. 10^6 rows take about 0.09 s in a release
+//! build on a shared 2-core machine (R: about 1.5 s).
 
 use serde::Serialize;
 
 use crate::error::{check_len, check_times, Result, SurvError};
+use crate::par::{join, MIN_PAR};
+use crate::sort::radix_sort_by_key;
 
 /// Concordance counts, Harrell's C and its infinitesimal-jackknife SE.
 ///
@@ -135,6 +141,32 @@ impl RankTree {
         self.total = [0; 2];
     }
 
+    /// Empty the tree, use ranks `0..m` and add `items` (`(.. | event,
+    /// .. | rank)`) in O(items + m): counts first, then the block tree
+    /// built bottom-up.
+    fn fill(&mut self, items: &[(u64, u64)], m: usize) {
+        self.reset(m);
+        for it in items {
+            let (r, e) = (it.1 as u32 as usize, (it.0 & 1) as u32);
+            let cell = &mut self.cell[r / BLOCK];
+            cell[0][r % BLOCK] += 1;
+            cell[1][r % BLOCK] += e;
+            self.total[0] += 1;
+            self.total[1] += e;
+        }
+        for i in 1..=self.nb {
+            let c = &self.cell[i - 1];
+            self.fen[i][0] += c[0].iter().sum::<u32>();
+            self.fen[i][1] += c[1].iter().sum::<u32>();
+            let j = i + (i & i.wrapping_neg());
+            if j <= self.nb {
+                let f = self.fen[i];
+                self.fen[j][0] += f[0];
+                self.fen[j][1] += f[1];
+            }
+        }
+    }
+
     /// Add one subject at rank `r` (counted among the events when `is_event`).
     #[inline]
     fn add(&mut self, r: u32, is_event: bool) {
@@ -175,47 +207,6 @@ impl RankTree {
             mk(all, cell[0][o], self.total[0]),
             mk(ev, cell[1][o], self.total[1]),
         )
-    }
-}
-
-/// Bits per digit of the radix sort (6 passes for a 64-bit key).
-const DIGIT: u32 = 11;
-
-/// Stable LSD radix sort of `v` by `key`; digits on which all keys agree are
-/// skipped, so small or low-precision keys cost few passes.
-fn radix_sort<T: Copy + Default>(v: &mut Vec<T>, key: impl Fn(&T) -> u64) {
-    const NB: usize = 1 << DIGIT;
-    const NPASS: usize = 64usize.div_ceil(DIGIT as usize);
-    let mask = (NB - 1) as u64;
-    let n = v.len();
-    let mut hist = vec![[0usize; NB]; NPASS];
-    for x in v.iter() {
-        let k = key(x);
-        for (d, h) in hist.iter_mut().enumerate() {
-            h[((k >> (DIGIT as usize * d)) & mask) as usize] += 1;
-        }
-    }
-    let mut buf: Vec<T> = Vec::new();
-    for (d, h) in hist.iter_mut().enumerate() {
-        if h.contains(&n) {
-            continue;
-        }
-        if buf.is_empty() {
-            buf = vec![T::default(); n];
-        }
-        let mut acc = 0;
-        for c in h.iter_mut() {
-            let here = *c;
-            *c = acc;
-            acc += here;
-        }
-        let shift = DIGIT as usize * d;
-        for x in v.iter() {
-            let b = ((key(x) >> shift) & mask) as usize;
-            buf[h[b]] = *x;
-            h[b] += 1;
-        }
-        std::mem::swap(v, &mut buf);
     }
 }
 
@@ -273,6 +264,127 @@ fn rank_scores<T>(
     }
 }
 
+/// Pair counts of a sweep.
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    conc: u64,
+    disc: u64,
+    tx: u64,
+    /// Pairs of events at the same time (tied on y, with or without x).
+    ty_all: u64,
+    txy: u64,
+}
+
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        self.conc += o.conc;
+        self.disc += o.disc;
+        self.tx += o.tx;
+        self.ty_all += o.ty_all;
+        self.txy += o.txy;
+    }
+}
+
+impl Split {
+    /// Split around rank r from prefix counts (`pre[r]` = count below r).
+    fn from_prefix(pre: &[u32], r: u32) -> Split {
+        let r = r as usize;
+        let (lo, hi, total) = (pre[r] as u64, pre[r + 1] as u64, pre[pre.len() - 1] as u64);
+        Split {
+            below: lo,
+            eq: hi - lo,
+            above: total - hi,
+        }
+    }
+}
+
+/// One stratum with m distinct scores: for r = 0..=m, the number of its
+/// events with rank below r.
+struct Stratum<'a> {
+    cum: &'a [u32],
+}
+
+impl Stratum<'_> {
+    /// All events of the stratum, split around rank r.
+    fn all_events(&self, r: u32) -> Split {
+        Split::from_prefix(self.cum, r)
+    }
+
+    /// Sweep `items` (part of the stratum, sorted by time, censored before
+    /// event, rank) in decreasing time; `tree` holds the subjects of the
+    /// stratum with longer times that are not in `items`. Writes each
+    /// subject's `C − D` and `C + D + T` into `diff` and `tot`.
+    fn sweep(
+        &self,
+        items: &[(u64, u64)],
+        tree: &mut RankTree,
+        diff: &mut [i64],
+        tot: &mut [u64],
+    ) -> Counts {
+        let time_of = |k: usize| items[k].0 >> 1;
+        let is_event = |k: usize| items[k].0 & 1 == 1;
+        let rank_of = |k: usize| items[k].1 as u32;
+        let mut c = Counts::default();
+        let mut hi = items.len();
+        while hi > 0 {
+            let t = time_of(hi - 1);
+            let mut lo = hi - 1;
+            while lo > 0 && time_of(lo - 1) == t {
+                lo -= 1;
+            }
+            let mut e0 = lo;
+            while e0 < hi && !is_event(e0) {
+                e0 += 1;
+            }
+            // censorings at t: longer member against every event at or before t
+            for k in lo..e0 {
+                let r = rank_of(k);
+                let (_, seen_ev) = tree.split(r);
+                let tot_ev = self.all_events(r);
+                let below = tot_ev.below - seen_ev.below;
+                let eq = tot_ev.eq - seen_ev.eq;
+                let above = tot_ev.above - seen_ev.above;
+                diff[k] = above as i64 - below as i64;
+                tot[k] = below + eq + above;
+                tree.add(r, false);
+            }
+            // events at t (sorted by rank): runs of equal rank are tied on x and y
+            let d = (hi - e0) as u64;
+            c.ty_all += d * d.saturating_sub(1) / 2;
+            let mut k = e0;
+            while k < hi {
+                let r = rank_of(k);
+                let mut k2 = k + 1;
+                while k2 < hi && rank_of(k2) == r {
+                    k2 += 1;
+                }
+                let run = (k2 - k) as u64;
+                c.txy += run * (run - 1) / 2;
+                let (all, seen_ev) = tree.split(r);
+                let tot_ev = self.all_events(r);
+                // shorter member: higher score than the longer-lived = concordant
+                c.conc += run * all.below;
+                c.disc += run * all.above;
+                c.tx += run * all.eq;
+                // longer member: events strictly before t
+                let below = tot_ev.below - seen_ev.below - (k - e0) as u64;
+                let eq = tot_ev.eq - seen_ev.eq - run;
+                let above = tot_ev.above - seen_ev.above - (hi - k2) as u64;
+                let dk = (all.below as i64 - all.above as i64) + (above as i64 - below as i64);
+                let tk = all.below + all.eq + all.above + below + eq + above;
+                diff[k..k2].fill(dk);
+                tot[k..k2].fill(tk);
+                k = k2;
+            }
+            for k in e0..hi {
+                tree.add(rank_of(k), true);
+            }
+            hi = lo;
+        }
+        c
+    }
+}
+
 /// Monotone map of a finite f64 (with −0 = +0) to u64.
 #[inline]
 fn score_key(x: f64) -> u64 {
@@ -296,6 +408,17 @@ pub fn concordance(
     event: &[bool],
     score: &[f64],
     strata: Option<&[usize]>,
+) -> Result<Concordance> {
+    concordance_cut(time, event, score, strata, MIN_PAR)
+}
+
+/// [`concordance`], cutting strata of at least `min_cut` subjects in two.
+fn concordance_cut(
+    time: &[f64],
+    event: &[bool],
+    score: &[f64],
+    strata: Option<&[usize]>,
+    min_cut: usize,
 ) -> Result<Concordance> {
     let n = time.len();
     check_len("event", event.len(), n)?;
@@ -328,15 +451,15 @@ pub fn concordance(
     let ranked = match strata {
         None => {
             let mut v: Vec<(u64, u64)> = (0..n).map(|i| (score_key(score[i]), tkey(i))).collect();
-            radix_sort(&mut v, |x| x.0);
+            radix_sort_by_key(&mut v, |x| x.0);
             rank_scores(v, |x| x.0, |x| x.1, |_| 0)
         }
         Some(s) => {
             let mut v: Vec<(u64, u64, u64)> = (0..n)
                 .map(|i| (score_key(score[i]), tkey(i), s[i] as u64))
                 .collect();
-            radix_sort(&mut v, |x| x.0);
-            radix_sort(&mut v, |x| x.2);
+            radix_sort_by_key(&mut v, |x| x.0);
+            radix_sort_by_key(&mut v, |x| x.2);
             rank_scores(v, |x| x.0, |x| x.1, |x| x.2)
         }
     };
@@ -349,21 +472,19 @@ pub fn concordance(
         cum: cum_all,
         offset,
     } = ranked;
-    radix_sort(&mut items, |x| x.0);
+    radix_sort_by_key(&mut items, |x| x.0);
     if n_ranks.len() > 1 {
-        radix_sort(&mut items, |x| x.1 >> 32);
+        radix_sort_by_key(&mut items, |x| x.1 >> 32);
     }
 
-    // 3. One descending sweep per stratum.
+    // 3. One descending sweep per stratum; a large stratum is cut at a time
+    //    boundary and its two parts swept on two threads (integer counts, so
+    //    the result is the sequential one exactly).
     let mut diff = vec![0i64; n]; // C_k − D_k (sorted position)
     let mut tot = vec![0u64; n]; // C_k + D_k + T_k
-    let (mut conc, mut disc, mut tx, mut ty_all, mut txy) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut sums = Counts::default();
     let cap = n_ranks.iter().copied().max().unwrap_or(0);
-    let mut tree = RankTree::new(cap);
-    let time_of = |k: usize| items[k].0 >> 1;
-    let is_event = |k: usize| items[k].0 & 1 == 1;
-    let rank_of = |k: usize| items[k].1 as u32;
-
+    let mut trees = [RankTree::new(cap), RankTree::new(0)];
     let mut a = 0usize;
     while a < n {
         let s = items[a].1 >> 32;
@@ -372,79 +493,51 @@ pub fn concordance(
             b += 1;
         }
         let m = n_ranks[s as usize];
-        tree.reset(m);
-        // events of the stratum with rank below r
-        let cum = &cum_all[offset[s as usize]..=offset[s as usize] + m];
-        let n_ev = cum[m] as u64;
-        // all events of the stratum, split around rank r
-        let all_ev = |r: u32| {
-            let r = r as usize;
-            let (lo, hi) = (cum[r] as u64, cum[r + 1] as u64);
-            Split {
-                below: lo,
-                eq: hi - lo,
-                above: n_ev - hi,
-            }
+        let st = Stratum {
+            // events of the stratum with rank below r, r = 0..=m
+            cum: &cum_all[offset[s as usize]..=offset[s as usize] + m],
         };
-
-        let mut hi = b;
-        while hi > a {
-            let t = time_of(hi - 1);
-            let mut lo = hi - 1;
-            while lo > a && time_of(lo - 1) == t {
-                lo -= 1;
+        // cut near the middle, at the start of a run of equal times
+        let time_of = |k: usize| items[k].0 >> 1;
+        let mut mid = a + (b - a) / 2;
+        while mid > a && time_of(mid - 1) == time_of(mid) {
+            mid -= 1;
+        }
+        let (da, db) = diff[a..b].split_at_mut(mid - a);
+        let (ta, tb) = tot[a..b].split_at_mut(mid - a);
+        let (lower, upper) = items[a..b].split_at(mid - a);
+        if b - a >= min_cut && mid > a {
+            if trees[1].cell.len() < trees[0].cell.len() {
+                trees[1] = RankTree::new(cap);
             }
-            let mut e0 = lo;
-            while e0 < hi && !is_event(e0) {
-                e0 += 1;
-            }
-            // censorings at t: longer member against every event at or before t
-            for k in lo..e0 {
-                let r = rank_of(k);
-                let (_, seen) = tree.split(r);
-                let tot_ev = all_ev(r);
-                let below = tot_ev.below - seen.below;
-                let eq = tot_ev.eq - seen.eq;
-                let above = tot_ev.above - seen.above;
-                diff[k] = above as i64 - below as i64;
-                tot[k] = below + eq + above;
-                tree.add(r, false);
-            }
-            // events at t (sorted by rank): runs of equal rank are tied on x and y
-            let d = (hi - e0) as u64;
-            ty_all += d * d.saturating_sub(1) / 2;
-            let mut k = e0;
-            while k < hi {
-                let r = rank_of(k);
-                let mut k2 = k + 1;
-                while k2 < hi && rank_of(k2) == r {
-                    k2 += 1;
-                }
-                let run = (k2 - k) as u64;
-                txy += run * (run - 1) / 2;
-                let (all, seen) = tree.split(r);
-                let tot_ev = all_ev(r);
-                // shorter member: higher score than the longer-lived = concordant
-                conc += run * all.below;
-                disc += run * all.above;
-                tx += run * all.eq;
-                // longer member: events strictly before t
-                let below = tot_ev.below - seen.below - (k - e0) as u64;
-                let eq = tot_ev.eq - seen.eq - run;
-                let above = tot_ev.above - seen.above - (hi - k2) as u64;
-                let dk = (all.below as i64 - all.above as i64) + (above as i64 - below as i64);
-                let tk = all.below + all.eq + all.above + below + eq + above;
-                diff[k..k2].fill(dk);
-                tot[k..k2].fill(tk);
-                k = k2;
-            }
-            for k in e0..hi {
-                tree.add(rank_of(k), true);
-            }
-            hi = lo;
+            let [t0, t1] = &mut trees;
+            let (cu, cl) = join(
+                b - a >= MIN_PAR,
+                || {
+                    t0.reset(m);
+                    st.sweep(upper, t0, db, tb)
+                },
+                || {
+                    // the shorter-time part starts with the longer-time part seen
+                    t1.fill(upper, m);
+                    st.sweep(lower, t1, da, ta)
+                },
+            );
+            sums.add(&cu);
+            sums.add(&cl);
+        } else {
+            trees[0].reset(m);
+            sums.add(&st.sweep(&items[a..b], &mut trees[0], &mut diff[a..b], &mut tot[a..b]));
         }
         a = b;
     }
+    let Counts {
+        conc,
+        disc,
+        tx,
+        ty_all,
+        txy,
+    } = sums;
 
     let npair = conc + disc + tx;
     if npair == 0 {
@@ -493,6 +586,34 @@ mod tests {
         assert_eq!(r.concordant, 5.0);
         assert_eq!(r.discordant, 0.0);
         assert_eq!(r.c, 1.0);
+    }
+
+    #[test]
+    fn cutting_strata_in_two_changes_nothing() {
+        use rand::{rngs::StdRng, Rng, SeedableRng};
+        let mut rng = StdRng::seed_from_u64(7);
+        for rep in 0..400 {
+            let n = rng.random_range(2..300);
+            let ntime = rng.random_range(1..40);
+            let nscore = rng.random_range(1..30);
+            let nstrata = rng.random_range(1..4);
+            let time: Vec<f64> = (0..n).map(|_| rng.random_range(0..ntime) as f64).collect();
+            let event: Vec<bool> = (0..n).map(|_| rng.random_bool(0.6)).collect();
+            let score: Vec<f64> = (0..n)
+                .map(|_| rng.random_range(0..nscore) as f64 * 0.37)
+                .collect();
+            let strata: Vec<usize> = (0..n).map(|_| rng.random_range(0..nstrata)).collect();
+            for st in [None, Some(strata.as_slice())] {
+                let whole = concordance_cut(&time, &event, &score, st, usize::MAX);
+                let cut = concordance_cut(&time, &event, &score, st, 2);
+                match (whole, cut) {
+                    // bit-identical, SE included
+                    (Ok(a), Ok(b)) => assert_eq!(a, b, "rep {rep}"),
+                    (Err(_), Err(_)) => {}
+                    (a, b) => panic!("rep {rep}: {a:?} vs {b:?}"),
+                }
+            }
+        }
     }
 
     #[test]
