@@ -49,7 +49,7 @@ pub fn cif_cmd(args: &CifArgs) -> Result<(Value, String), AdhocError> {
     if tab.n_rows == 0 {
         return Err(AdhocError::Table {
             file,
-            source: TableError::Empty,
+            source: TableError::NoRows,
         });
     }
     let mut cols = std::mem::take(&mut tab.columns).into_iter();

@@ -147,7 +147,7 @@ pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loade
     if tab.n_rows == 0 {
         return Err(AdhocError::Table {
             file,
-            source: TableError::Empty,
+            source: TableError::NoRows,
         });
     }
     let mut cols = std::mem::take(&mut tab.columns).into_iter();

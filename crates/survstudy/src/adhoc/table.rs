@@ -1,9 +1,12 @@
 //! Fast column reader for the ad-hoc commands (`km`, `logrank`, `cox`).
 //!
-//! Reads only the requested columns of a CSV file, streaming it in blocks so
-//! peak memory is the parsed columns plus two blocks, and splitting each block
-//! at a line boundary between the two cores. Results are identical to a
-//! sequential read: halves are parsed independently and concatenated in order.
+//! Reads only the requested columns of a CSV file. A large regular file is
+//! cut in two at a line boundary near its middle; each core streams its half
+//! through its own file handle and a 1 MiB buffer, parsing straight into its
+//! own columns, so peak memory is the parsed columns plus two small buffers.
+//! The halves are concatenated in file order (levels of text columns in
+//! order of first appearance), so results are identical to a sequential
+//! read. Pipes and small files are read by one thread.
 //!
 //! Cells: surrounding spaces are trimmed; blank or `NA` is missing; a quoted
 //! cell (`"…"`, with `""` escapes) is unquoted. Files with a quoted field that
@@ -12,7 +15,7 @@
 //! after trimming, case-insensitively.
 
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use thiserror::Error;
@@ -65,6 +68,8 @@ pub enum TableError {
     Io(String),
     #[error("the file is empty (no header line)")]
     Empty,
+    #[error("the file has a header line but no data rows")]
+    NoRows,
     #[error("column '{name}' not found (columns: {available})")]
     MissingColumn { name: String, available: String },
     #[error("line {line}, column '{column}': '{value}' is not a number")]
@@ -122,7 +127,12 @@ impl Table {
     }
 }
 
-const BLOCK: usize = 8 << 20;
+/// Read buffer of each parsing thread (fits the L2 cache with the columns'
+/// write streams).
+const BLOCK: usize = 1 << 20;
+
+/// Files at least this large are parsed on two threads.
+const MIN_SPLIT: u64 = 1 << 20;
 
 fn resolve(header: &[String], name: &str) -> Option<usize> {
     header.iter().position(|h| h == name).or_else(|| {
@@ -184,10 +194,14 @@ fn unquote(cell: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     std::borrow::Cow::Borrowed(c)
 }
 
-struct Part {
+/// Columns parsed by one thread, appended to block after block.
+struct Sink {
     cols: Vec<PartCol>,
     rows: usize,
-    /// Byte offsets (in the part) of blank lines that were skipped.
+    /// Lines seen (every line is a row or a blank line).
+    lines: usize,
+    /// Index (0-based, within this thread's part of the file) of every
+    /// skipped blank line.
     blanks: Vec<usize>,
 }
 
@@ -200,9 +214,9 @@ enum PartCol {
     },
 }
 
-/// Error inside a part: byte offset of the line start within the part, and details.
+/// Error inside a thread's part: index of the line within the part, and details.
 struct PartError {
-    offset: usize,
+    line: usize,
     kind: PartErrorKind,
 }
 
@@ -210,170 +224,223 @@ enum PartErrorKind {
     NotNumber { col: usize, value: String },
     Short { found: usize, col: usize },
     QuotedNewline,
+    Io(String),
 }
 
-/// Parse complete lines of `buf` (which ends after a newline or at EOF).
-fn parse_part(
-    buf: &[u8],
-    wanted: &[(usize, usize, ColKind)],
-    max_field: usize,
-) -> Result<Part, PartError> {
-    // wanted: (field index, request index, kind), sorted by field index
-    let mut cols: Vec<PartCol> = Vec::new();
-    for (_, _, kind) in wanted.iter() {
-        cols.push(match kind {
-            ColKind::Number => PartCol::Number(Vec::with_capacity(buf.len() / 64)),
-            ColKind::Text => PartCol::Text {
-                codes: Vec::with_capacity(buf.len() / 64),
-                levels: vec![],
-                map: HashMap::new(),
-            },
-        });
+impl Sink {
+    fn new(wanted: &[(usize, usize, ColKind)]) -> Sink {
+        let cols = wanted
+            .iter()
+            .map(|(_, _, kind)| match kind {
+                ColKind::Number => PartCol::Number(Vec::new()),
+                ColKind::Text => PartCol::Text {
+                    codes: Vec::new(),
+                    levels: vec![],
+                    map: HashMap::new(),
+                },
+            })
+            .collect();
+        Sink {
+            cols,
+            rows: 0,
+            lines: 0,
+            blanks: Vec::new(),
+        }
     }
-    // one scan per block: most files have no quotes at all
-    let block_has_quote = memchr::memchr(b'"', buf).is_some();
-    let mut rows = 0;
-    let mut blanks = Vec::new();
-    let mut pos = 0;
-    while pos < buf.len() {
-        let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |e| pos + e);
-        let mut line = &buf[pos..end];
-        if line.last() == Some(&b'\r') {
-            line = &line[..line.len() - 1];
-        }
-        let line_start = pos;
-        pos = end + 1;
-        if trim(line).is_empty() {
-            blanks.push(line_start);
-            continue;
-        }
-        let has_quote = block_has_quote && memchr::memchr(b'"', line).is_some();
-        if has_quote && memchr::memchr_iter(b'"', line).count() % 2 == 1 {
-            return Err(PartError {
-                offset: line_start,
-                kind: PartErrorKind::QuotedNewline,
-            });
-        }
-        let mut field = 0usize;
-        let mut fstart = 0usize;
-        let mut w = 0usize;
-        let mut i = 0usize;
-        let mut in_q = false;
-        loop {
-            // find the end of the current field
-            let fend;
-            if has_quote {
-                let mut j = i;
-                while j < line.len() && (in_q || line[j] != b',') {
-                    if line[j] == b'"' {
-                        in_q = !in_q;
-                    }
-                    j += 1;
-                }
-                fend = j;
-            } else {
-                fend = memchr::memchr(b',', &line[i..]).map_or(line.len(), |e| i + e);
+
+    /// Parse the complete lines of `buf` (which ends after a newline or at
+    /// the end of the part).
+    fn parse(
+        &mut self,
+        buf: &[u8],
+        wanted: &[(usize, usize, ColKind)],
+        max_field: usize,
+    ) -> Result<(), PartError> {
+        // wanted: (field index, request index, kind), sorted by field index
+        // one scan per block: most files have no quotes at all
+        let block_has_quote = memchr::memchr(b'"', buf).is_some();
+        let cols = &mut self.cols;
+        let mut pos = 0;
+        while pos < buf.len() {
+            let end = memchr::memchr(b'\n', &buf[pos..]).map_or(buf.len(), |e| pos + e);
+            let mut line = &buf[pos..end];
+            if line.last() == Some(&b'\r') {
+                line = &line[..line.len() - 1];
             }
-            if w < wanted.len() && wanted[w].0 == field {
-                let raw = &line[fstart..fend];
-                let cell = unquote(raw);
-                let cell: &[u8] = &cell;
-                // every request for this field (a column may be requested twice)
-                while w < wanted.len() && wanted[w].0 == field {
-                    match &mut cols[w] {
-                        PartCol::Number(v) => match parse_number(cell) {
-                            Some(x) => v.push(x),
-                            None => {
-                                return Err(PartError {
-                                    offset: line_start,
-                                    kind: PartErrorKind::NotNumber {
+            pos = end + 1;
+            let line_no = self.lines;
+            self.lines += 1;
+            if trim(line).is_empty() {
+                self.blanks.push(line_no);
+                continue;
+            }
+            let fail = |kind| PartError {
+                line: line_no,
+                kind,
+            };
+            let has_quote = block_has_quote && memchr::memchr(b'"', line).is_some();
+            if has_quote && memchr::memchr_iter(b'"', line).count() % 2 == 1 {
+                return Err(fail(PartErrorKind::QuotedNewline));
+            }
+            let mut field = 0usize;
+            let mut fstart = 0usize;
+            let mut w = 0usize;
+            let mut i = 0usize;
+            let mut in_q = false;
+            loop {
+                // find the end of the current field
+                let fend;
+                if has_quote {
+                    let mut j = i;
+                    while j < line.len() && (in_q || line[j] != b',') {
+                        if line[j] == b'"' {
+                            in_q = !in_q;
+                        }
+                        j += 1;
+                    }
+                    fend = j;
+                } else {
+                    fend = memchr::memchr(b',', &line[i..]).map_or(line.len(), |e| i + e);
+                }
+                if w < wanted.len() && wanted[w].0 == field {
+                    let raw = &line[fstart..fend];
+                    let cell = unquote(raw);
+                    let cell: &[u8] = &cell;
+                    // every request for this field (a column may be requested twice)
+                    while w < wanted.len() && wanted[w].0 == field {
+                        match &mut cols[w] {
+                            PartCol::Number(v) => match parse_number(cell) {
+                                Some(x) => v.push(x),
+                                None => {
+                                    return Err(fail(PartErrorKind::NotNumber {
                                         col: wanted[w].1,
                                         value: String::from_utf8_lossy(cell).into_owned(),
-                                    },
-                                })
-                            }
-                        },
-                        PartCol::Text { codes, levels, map } => {
-                            if cell.is_empty() || cell == b"NA" {
-                                codes.push(MISSING);
-                            } else if let Some(c) = (levels.len() <= 16)
-                                .then(|| levels.iter().position(|l| l.as_slice() == cell))
-                                .flatten()
-                            {
-                                // few levels (the usual event/group column): a
-                                // linear scan beats hashing every cell
-                                codes.push(c as u32);
-                            } else if let Some(&c) = map.get(cell) {
-                                codes.push(c);
-                            } else {
-                                let c = levels.len() as u32;
-                                levels.push(cell.to_vec());
-                                map.insert(cell.to_vec(), c);
-                                codes.push(c);
+                                    }))
+                                }
+                            },
+                            PartCol::Text { codes, levels, map } => {
+                                if cell.is_empty() || cell == b"NA" {
+                                    codes.push(MISSING);
+                                } else if let Some(c) = (levels.len() <= 16)
+                                    .then(|| levels.iter().position(|l| l.as_slice() == cell))
+                                    .flatten()
+                                {
+                                    // few levels (the usual event/group column): a
+                                    // linear scan beats hashing every cell
+                                    codes.push(c as u32);
+                                } else if let Some(&c) = map.get(cell) {
+                                    codes.push(c);
+                                } else {
+                                    let c = levels.len() as u32;
+                                    levels.push(cell.to_vec());
+                                    map.insert(cell.to_vec(), c);
+                                    codes.push(c);
+                                }
                             }
                         }
+                        w += 1;
                     }
-                    w += 1;
                 }
+                if field >= max_field || fend >= line.len() {
+                    break;
+                }
+                field += 1;
+                i = fend + 1;
+                fstart = i;
             }
-            if field >= max_field || fend >= line.len() {
-                break;
-            }
-            field += 1;
-            i = fend + 1;
-            fstart = i;
-        }
-        if w < wanted.len() {
-            return Err(PartError {
-                offset: line_start,
-                kind: PartErrorKind::Short {
+            if w < wanted.len() {
+                return Err(fail(PartErrorKind::Short {
                     found: field + 1,
                     col: wanted[w].1,
-                },
-            });
+                }));
+            }
+            self.rows += 1;
         }
-        rows += 1;
+        Ok(())
     }
-    Ok(Part { cols, rows, blanks })
+}
+
+/// Stream `left` more bytes from `rdr` (`u64::MAX`: to the end), after the
+/// `filled` bytes already in `buf`, parsing complete lines block by block.
+fn scan(
+    mut rdr: impl Read,
+    mut buf: Vec<u8>,
+    mut filled: usize,
+    mut left: u64,
+    wanted: &[(usize, usize, ColKind)],
+    max_field: usize,
+) -> Result<Sink, PartError> {
+    let mut sink = Sink::new(wanted);
+    let io = |sink: &Sink, e: std::io::Error| PartError {
+        line: sink.lines,
+        kind: PartErrorKind::Io(e.to_string()),
+    };
+    loop {
+        while filled < buf.len() && left > 0 {
+            let want = (buf.len() - filled).min(usize::try_from(left).unwrap_or(usize::MAX));
+            let n = rdr
+                .read(&mut buf[filled..filled + want])
+                .map_err(|e| io(&sink, e))?;
+            if n == 0 {
+                left = 0;
+                break;
+            }
+            filled += n;
+            left -= n as u64;
+        }
+        if filled == 0 {
+            break;
+        }
+        let cut = if left == 0 {
+            filled
+        } else if let Some(p) = memchr::memrchr(b'\n', &buf[..filled]) {
+            p + 1
+        } else {
+            // one line longer than the buffer: make room and read on
+            buf.resize(buf.len() * 2, 0);
+            continue;
+        };
+        sink.parse(&buf[..cut], wanted, max_field)?;
+        buf.copy_within(cut..filled, 0);
+        filled -= cut;
+        if left == 0 && filled == 0 {
+            break;
+        }
+    }
+    Ok(sink)
 }
 
 /// Read the requested columns of a CSV file.
+///
+/// A regular file of at least [`MIN_SPLIT`] bytes is cut in two at a line
+/// boundary and each half is streamed and parsed by its own thread (separate
+/// file handles, so the kernel's copies run in parallel too); the halves are
+/// concatenated in file order, so the result is the sequential one.
 pub fn read_columns(path: &Path, req: &[Request]) -> Result<Table, TableError> {
-    let mut file = std::fs::File::open(path).map_err(|e| TableError::Io(e.to_string()))?;
-    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + 4096);
+    let io = |e: std::io::Error| TableError::Io(e.to_string());
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    let mut buf: Vec<u8> = vec![0; BLOCK];
+    let mut filled = 0usize;
     let mut eof = false;
-    // read until buf holds at least `target` bytes or the file ends
-    // read straight into the buffer's tail (no intermediate copy)
-    let mut fill = |buf: &mut Vec<u8>, eof: &mut bool, target: usize| -> Result<(), TableError> {
-        while !*eof && buf.len() < target {
-            let len = buf.len();
-            buf.resize(target.max(len + 4096), 0);
-            let n = file
-                .read(&mut buf[len..])
-                .map_err(|e| TableError::Io(e.to_string()))?;
-            buf.truncate(len + n);
-            if n == 0 {
-                *eof = true;
-            }
+    // header: read until its newline (or the end of the file)
+    let start = loop {
+        let hstart = if buf[..filled].starts_with(&[0xEF, 0xBB, 0xBF]) {
+            3
+        } else {
+            0
+        };
+        if filled > hstart && memchr::memchr(b'\n', &buf[hstart..filled]).is_some() || eof {
+            break hstart;
         }
-        Ok(())
-    };
-    fill(&mut buf, &mut eof, BLOCK)?;
-    let start = if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        3
-    } else {
-        0
-    };
-    let hend = loop {
-        if let Some(e) = memchr::memchr(b'\n', &buf[start..]) {
-            break start + e;
+        if filled == buf.len() {
+            buf.resize(buf.len() * 2, 0);
         }
-        if eof {
-            break buf.len();
-        }
-        let t = buf.len() + BLOCK;
-        fill(&mut buf, &mut eof, t)?;
+        let n = file.read(&mut buf[filled..]).map_err(io)?;
+        filled += n;
+        eof = n == 0;
     };
+    let hend = memchr::memchr(b'\n', &buf[start..filled]).map_or(filled, |e| start + e);
     let header_line = String::from_utf8_lossy(&buf[start..hend])
         .trim_end_matches('\r')
         .to_string();
@@ -393,147 +460,187 @@ pub fn read_columns(path: &Path, req: &[Request]) -> Result<Table, TableError> {
     }
     wanted.sort_by_key(|w| (w.0, w.1));
     let max_field = wanted.iter().map(|w| w.0).max().unwrap_or(0);
-    buf.drain(..(hend + 1).min(buf.len()));
 
-    let mut out: Vec<Column> = req
-        .iter()
-        .map(|r| match r.kind {
-            ColKind::Number => Column::Number(vec![]),
-            ColKind::Text => Column::Text {
-                codes: vec![],
-                levels: vec![],
+    // data: bytes data_start.. of the file; buf[..filled] holds bytes up to `read`
+    let data_start = (hend + 1).min(filled);
+    let read = filled as u64;
+    buf.copy_within(data_start..filled, 0);
+    filled -= data_start;
+    let data_start = data_start as u64;
+    // cut point of a large regular file: just after the first newline past the middle
+    let cut = if meta.is_file() && meta.len() >= MIN_SPLIT && !eof {
+        find_cut(path, data_start + (meta.len() - data_start) / 2).map_err(io)?
+    } else {
+        None
+    };
+    let (first, second) = match cut {
+        Some(cut) if cut > read => {
+            let second = |_: ()| -> Result<Sink, PartError> {
+                let mut f = std::fs::File::open(path).map_err(|e| PartError {
+                    line: 0,
+                    kind: PartErrorKind::Io(e.to_string()),
+                })?;
+                f.seek(SeekFrom::Start(cut)).map_err(|e| PartError {
+                    line: 0,
+                    kind: PartErrorKind::Io(e.to_string()),
+                })?;
+                scan(f, vec![0; BLOCK], 0, u64::MAX, &wanted, max_field)
+            };
+            std::thread::scope(|s| {
+                let h = s.spawn(|| second(()));
+                let a = scan(&mut file, buf, filled, cut - read, &wanted, max_field);
+                (a, Some(h.join().expect("parser thread")))
+            })
+        }
+        _ => {
+            let left = if eof { 0 } else { u64::MAX };
+            (scan(&mut file, buf, filled, left, &wanted, max_field), None)
+        }
+    };
+    // the first error in file order wins; lines count the header as line 1
+    let fail = |e: PartError, lines_before: usize| -> Result<Table, TableError> {
+        let line = 1 + lines_before + e.line + 1;
+        Err(match e.kind {
+            PartErrorKind::QuotedNewline => return read_columns_slow(path, req),
+            PartErrorKind::Io(m) => TableError::Io(m),
+            PartErrorKind::NotNumber { col, value } => TableError::NotNumber {
+                line,
+                column: names[col].clone(),
+                value,
+            },
+            PartErrorKind::Short { found, col } => TableError::ShortLine {
+                line,
+                found,
+                needed: wanted.iter().find(|w| w.1 == col).map_or(0, |w| w.0 + 1),
+                column: names[col].clone(),
             },
         })
-        .collect();
-    let mut global_maps: Vec<HashMap<Vec<u8>, u32>> = vec![HashMap::new(); req.len()];
-    let mut lines_before = 1usize; // header
-    let mut n_rows = 0usize;
-    let mut blank_lines = Vec::new();
+    };
+    let first = match first {
+        Ok(s) => s,
+        Err(e) => return fail(e, 0),
+    };
+    let second = match second {
+        Some(Err(e)) => return fail(e, first.lines),
+        Some(Ok(s)) => Some(s),
+        None => None,
+    };
+    Ok(join_parts(first, second, req, &wanted, names))
+}
+
+/// Offset just after the first newline at or after `from` (None: no newline).
+fn find_cut(path: &Path, from: u64) -> std::io::Result<Option<u64>> {
+    let mut f = std::fs::File::open(path)?;
+    f.seek(SeekFrom::Start(from))?;
+    let mut buf = vec![0u8; 1 << 16];
+    let mut at = from;
     loop {
-        fill(&mut buf, &mut eof, BLOCK)?;
-        if buf.is_empty() {
-            break;
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(None);
         }
-        // complete lines only
-        let cut = loop {
-            if eof {
-                break buf.len();
-            }
-            if let Some(p) = memchr::memrchr(b'\n', &buf) {
-                break p + 1;
-            }
-            // a single line longer than the block: read more
-            let t = buf.len() + BLOCK;
-            fill(&mut buf, &mut eof, t)?;
-        };
-        let block = &buf[..cut];
-        // split in two halves at a newline
-        let mid = if block.len() > 1 << 16 {
-            memchr::memchr(b'\n', &block[block.len() / 2..])
-                .map_or(block.len(), |p| block.len() / 2 + p + 1)
-        } else {
-            block.len()
-        };
-        let (a, b) = block.split_at(mid);
-        let (ra, rb) = std::thread::scope(|s| {
-            let hb = s.spawn(|| parse_part(b, &wanted, max_field));
-            let ra = parse_part(a, &wanted, max_field);
-            (ra, hb.join().expect("parser thread"))
-        });
-        for (res, base_off) in [(ra, 0usize), (rb, mid)] {
-            let part = match res {
-                Ok(p) => p,
-                Err(e) => {
-                    if let PartErrorKind::QuotedNewline = e.kind {
-                        return read_columns_slow(path, req);
-                    }
-                    let line = lines_before
-                        + memchr::memchr_iter(b'\n', &block[..base_off + e.offset]).count()
-                        + 1;
-                    return Err(match e.kind {
-                        PartErrorKind::NotNumber { col, value } => TableError::NotNumber {
-                            line,
-                            column: names[col].clone(),
-                            value,
-                        },
-                        PartErrorKind::Short { found, col } => TableError::ShortLine {
-                            line,
-                            found,
-                            needed: wanted.iter().find(|w| w.1 == col).map_or(0, |w| w.0 + 1),
-                            column: names[col].clone(),
-                        },
-                        PartErrorKind::QuotedNewline => unreachable!(),
-                    });
-                }
-            };
-            n_rows += part.rows;
-            // line numbers of blank lines (rare): count newlines up to each
-            let mut line = lines_before + 1;
-            let mut from = 0usize;
-            for off in part.blanks.iter().map(|o| base_off + o) {
-                line += memchr::memchr_iter(b'\n', &block[from..off]).count();
-                from = off;
-                blank_lines.push(line);
-            }
-            for (slot, pc) in part.cols.into_iter().enumerate() {
-                let ri = wanted[slot].1;
-                match (pc, &mut out[ri]) {
-                    (PartCol::Number(v), Column::Number(dst)) => dst.extend_from_slice(&v),
-                    (
-                        PartCol::Text { codes, levels, .. },
-                        Column::Text {
-                            codes: dc,
-                            levels: dl,
-                        },
-                    ) => {
-                        let gm = &mut global_maps[ri];
-                        let remap: Vec<u32> = levels
-                            .into_iter()
-                            .map(|l| {
-                                if let Some(&c) = gm.get(&l) {
-                                    c
-                                } else {
-                                    let c = dl.len() as u32;
-                                    dl.push(String::from_utf8_lossy(&l).into_owned());
-                                    gm.insert(l, c);
-                                    c
-                                }
-                            })
-                            .collect();
-                        dc.extend(codes.iter().map(|&c| {
-                            if c == MISSING {
-                                MISSING
-                            } else {
-                                remap[c as usize]
-                            }
-                        }));
-                    }
-                    _ => unreachable!("kinds match by construction"),
-                }
-            }
+        if let Some(p) = memchr::memchr(b'\n', &buf[..n]) {
+            return Ok(Some(at + p as u64 + 1));
         }
-        lines_before += memchr::memchr_iter(b'\n', block).count();
-        buf.drain(..cut);
-        if eof && buf.is_empty() {
-            break;
-        }
+        at += n as u64;
     }
-    Ok(Table {
-        columns: out,
+}
+
+/// Concatenate the two parts in file order into the table.
+fn join_parts(
+    first: Sink,
+    second: Option<Sink>,
+    req: &[Request],
+    wanted: &[(usize, usize, ColKind)],
+    names: Vec<String>,
+) -> Table {
+    let n_rows = first.rows + second.as_ref().map_or(0, |s| s.rows);
+    let mut blank_lines: Vec<usize> = first.blanks.iter().map(|b| b + 2).collect();
+    if let Some(s) = &second {
+        blank_lines.extend(s.blanks.iter().map(|b| b + first.lines + 2));
+    }
+    let mut out: Vec<Option<Column>> = vec![None; req.len()];
+    let mut rest: Vec<Option<PartCol>> = match second {
+        Some(s) => s.cols.into_iter().map(Some).collect(),
+        None => (0..wanted.len()).map(|_| None).collect(),
+    };
+    for (slot, pc) in first.cols.into_iter().enumerate() {
+        let ri = wanted[slot].1;
+        let col = match (pc, rest[slot].take()) {
+            (PartCol::Number(mut v), more) => {
+                if let Some(PartCol::Number(b)) = more {
+                    v.extend_from_slice(&b);
+                }
+                Column::Number(v)
+            }
+            (
+                PartCol::Text {
+                    mut codes,
+                    mut levels,
+                    mut map,
+                },
+                more,
+            ) => {
+                if let Some(PartCol::Text {
+                    codes: bc,
+                    levels: bl,
+                    ..
+                }) = more
+                {
+                    // the second part's levels, in order of first appearance
+                    let remap: Vec<u32> = bl
+                        .into_iter()
+                        .map(|l| match map.get(&l) {
+                            Some(&c) => c,
+                            None => {
+                                let c = levels.len() as u32;
+                                levels.push(l.clone());
+                                map.insert(l, c);
+                                c
+                            }
+                        })
+                        .collect();
+                    codes.extend(bc.iter().map(|&c| {
+                        if c == MISSING {
+                            MISSING
+                        } else {
+                            remap[c as usize]
+                        }
+                    }));
+                }
+                Column::Text {
+                    codes,
+                    levels: levels
+                        .into_iter()
+                        .map(|l| String::from_utf8_lossy(&l).into_owned())
+                        .collect(),
+                }
+            }
+        };
+        out[ri] = Some(col);
+    }
+    Table {
+        columns: out
+            .into_iter()
+            .map(|c| c.expect("every request is parsed"))
+            .collect(),
         n_rows,
         names,
         blank_lines,
         row_lines: Vec::new(),
-    })
+    }
 }
 
-/// Slow, fully general path through the `csv` crate (quoted fields spanning lines).
+/// Slow, fully general path through the `csv` crate (quoted fields spanning
+/// lines). The file is held in memory so that each record's true starting
+/// line can be counted (the crate's own line count skips empty lines and is
+/// one short after CRLF line ends).
 fn read_columns_slow(path: &Path, req: &[Request]) -> Result<Table, TableError> {
+    let bytes = std::fs::read(path).map_err(|e| TableError::Io(e.to_string()))?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
-        .from_path(path)
-        .map_err(|e| TableError::Io(e.to_string()))?;
+        .from_reader(&bytes[..]);
     let header: Vec<String> = rdr
         .headers()
         .map_err(|e| TableError::Io(e.to_string()))?
@@ -564,9 +671,10 @@ fn read_columns_slow(path: &Path, req: &[Request]) -> Result<Table, TableError> 
     let mut n_rows = 0;
     let mut blank_lines = Vec::new();
     let mut row_lines = Vec::new();
+    let mut lines = crate::ingest::LineCounter::new(&bytes);
     for rec in rdr.records() {
         let rec = rec.map_err(|e| TableError::Io(e.to_string()))?;
-        let line = rec.position().map_or(0, |p| p.line() as usize);
+        let line = lines.line_at(rec.position().map_or(0, |p| p.byte())) as usize;
         if rec.iter().all(|c| c.trim().is_empty()) {
             blank_lines.push(line);
             continue;
@@ -653,6 +761,92 @@ mod tests {
         assert_eq!(t.n_rows, 3);
         assert_eq!(t.blank_lines, vec![3, 5, 6]);
         assert_eq!((t.line_of(0), t.line_of(1), t.line_of(2)), (2, 4, 7));
+    }
+
+    #[test]
+    fn two_threads_agree_with_the_general_reader() {
+        // > MIN_SPLIT bytes, CRLF line ends, blank lines in both halves, a
+        // level first seen in the second half, missing cells, no final newline
+        let n = 120_000;
+        let mut text = String::from("\u{feff}id,time,grp,x\r\n");
+        for i in 0..n {
+            if i % 25_000 == 7 {
+                text.push_str("\r\n  \r\n");
+            }
+            let grp = if i > 100_000 && i % 3 == 0 {
+                "late".to_string()
+            } else {
+                format!("g{}", i % 5)
+            };
+            let x = if i % 1000 == 3 {
+                "NA".to_string()
+            } else {
+                format!("{}", (i as f64) * 0.001 - 7.25)
+            };
+            text.push_str(&format!("{i},{}.25,{grp},{x}\r\n", i % 365));
+        }
+        text.pop();
+        text.pop();
+        assert!(text.len() as u64 > 2 * MIN_SPLIT);
+        let p = tmp("two.csv", &text);
+        let r = req(&[
+            ("grp", ColKind::Text),
+            ("time", ColKind::Number),
+            ("x", ColKind::Number),
+        ]);
+        let fast = read_columns(&p, &r).unwrap();
+        let slow = read_columns_slow(&p, &r).unwrap();
+        assert_eq!(fast.n_rows, n);
+        // bit for bit (NA is NaN, which == would call unequal)
+        let bits = |t: &Table| -> Vec<Vec<u64>> {
+            t.columns
+                .iter()
+                .map(|c| match c {
+                    Column::Number(v) => v.iter().map(|x| x.to_bits()).collect(),
+                    Column::Text { codes, .. } => codes.iter().map(|&c| c as u64).collect(),
+                })
+                .collect()
+        };
+        assert_eq!(bits(&fast), bits(&slow));
+        assert!(matches!(&fast.columns[2], Column::Number(x) if x[3].is_nan()));
+        assert_eq!(fast.columns[0], slow.columns[0]);
+        // the pair of blank lines before row i = 25000k + 7 (the csv crate
+        // skips empty lines without recording them, so compare line numbers)
+        let want: Vec<usize> = (0..5)
+            .flat_map(|k| {
+                let before = 1 + 25_000 * k + 7 + 2 * k;
+                [before + 1, before + 2]
+            })
+            .collect();
+        assert_eq!(fast.blank_lines, want);
+        for i in [0, 1, 7, 8, 60_000, 100_002, n - 1] {
+            assert_eq!(fast.line_of(i), slow.line_of(i), "row {i}");
+        }
+        let Column::Text { levels, .. } = &fast.columns[0] else {
+            panic!()
+        };
+        assert_eq!(levels.last().map(String::as_str), Some("late"));
+        // a bad cell in the second half: the true line, counting blank lines
+        let bad = text.replacen("\r\n110000,", "\r\noops,", 1);
+        let p = tmp("two-bad.csv", &bad);
+        match read_columns(&p, &req(&[("id", ColKind::Number)])) {
+            Err(TableError::NotNumber { line, value, .. }) => {
+                assert_eq!(value, "oops");
+                // header + 110000 rows before + 5 pairs of blank lines
+                assert_eq!(line, 1 + 110_000 + 10 + 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        // a quoted newline in the second half: the general reader takes over
+        let quoted = text.replacen("\r\n110000,", "\r\n\"110\n000\",", 1);
+        let p = tmp("two-quoted.csv", &quoted);
+        let t = read_columns(&p, &req(&[("time", ColKind::Number)])).unwrap();
+        assert_eq!(t.n_rows, n);
+        assert!(!t.row_lines.is_empty());
+        // its line numbers are true ones too (CRLF, empty lines, BOM)
+        assert_eq!(t.line_of(0), 2);
+        assert_eq!(t.line_of(8), fast.line_of(8));
+        assert_eq!(t.line_of(110_001), fast.line_of(110_001) + 1);
     }
 
     #[test]

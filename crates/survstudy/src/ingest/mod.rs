@@ -186,14 +186,14 @@ fn parse_delimited(file: &str, bytes: &[u8], delimiter: u8) -> Result<RawTable, 
 /// crate's own line counter lags by one after CRLF terminators, so lines are
 /// counted here: a record starts at the first byte after its offset that is
 /// not a line terminator (csv skips empty lines and leftover `\n`).
-struct LineCounter<'a> {
+pub(crate) struct LineCounter<'a> {
     bytes: &'a [u8],
     pos: usize,
     line: u64,
 }
 
 impl<'a> LineCounter<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
         LineCounter {
             bytes,
             pos: 0,
@@ -203,7 +203,7 @@ impl<'a> LineCounter<'a> {
 
     /// Line of the record starting at or after `offset` (offsets must not
     /// decrease between calls).
-    fn line_at(&mut self, offset: u64) -> u64 {
+    pub(crate) fn line_at(&mut self, offset: u64) -> u64 {
         let mut start = usize::try_from(offset)
             .unwrap_or(usize::MAX)
             .min(self.bytes.len());
