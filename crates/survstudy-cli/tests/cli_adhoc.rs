@@ -395,7 +395,7 @@ fn bad_input_exits_2_with_a_clear_message() {
             "--group",
             "e",
         ],
-        &["empty"],
+        &["no data rows"],
     );
     expect_error(
         &[
