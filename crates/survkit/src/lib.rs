@@ -16,6 +16,7 @@
 //! | [`hypothesis`] | Fisher, chi-square, Wilcoxon rank-sum, Kruskal–Wallis | `fisher.test`, `chisq.test`, `wilcox.test` |
 //! | [`dist`] | distribution helpers (upper tails computed directly) | `pnorm`, `pchisq`, `qnorm` |
 //! | [`linalg`] | LDLᵀ with R's pivot rule for p×p information matrices | `cholesky2` |
+//! | [`timefix`] | nearly equal times tied before every fit | `aeqSurv` (`timefix = TRUE`) |
 
 // Index loops mirror the matrix formulas in the docs; iterator rewrites obscure them.
 #![allow(clippy::needless_range_loop)]
@@ -32,6 +33,7 @@ pub mod logrank;
 pub(crate) mod par;
 pub mod rmst;
 pub(crate) mod sort;
+pub mod timefix;
 pub mod zph;
 
 pub use error::{Result, SurvError};

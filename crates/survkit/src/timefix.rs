@@ -1,0 +1,162 @@
+//! Nearly equal times treated as ties, as R does before every survival fit
+//! (`timefix = TRUE`, the default of `survfit`, `survdiff` and `coxph`;
+//! R survival's `aeqSurv`, see its vignette "Roundoff error and tied times").
+//!
+//! With y the sorted distinct finite times and `tol = √ε ≈ 1.49e-8`, the gap
+//! `dy = y[i] − y[i−1]` is a tie when `dy ≤ tol` **or** `dy / mean(|y|) ≤ tol`
+//! (relative to the mean of the distinct times, not to the values
+//! themselves). A run of such gaps forms one group, and every time in the
+//! group becomes the group's smallest value. Times computed in floating point
+//! (for example `0.1 + 0.2` against `0.3`, or months derived two ways) then
+//! tie as the data's author meant; times that differ in any realistic way are
+//! left alone.
+//!
+//! Integer-valued times below 2^26 (days, the usual case) can never tie this
+//! way — their gaps are at least 1 and their mean is below 1/tol — so they are
+//! recognised in one pass and returned untouched without sorting.
+
+use std::borrow::Cow;
+
+use crate::km::R_TOLERANCE;
+
+/// Monotone map of a finite f64 (with −0 = +0) to u64.
+fn key(x: f64) -> u64 {
+    let b = (x + 0.0).to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | (1 << 63)
+    }
+}
+
+fn unkey(k: u64) -> f64 {
+    if k >> 63 == 1 {
+        f64::from_bits(k & !(1 << 63))
+    } else {
+        f64::from_bits(!k)
+    }
+}
+
+/// Mean as R's `mean()` computes it: the sum divided by n, refined by the
+/// mean of the residuals (R accumulates in extended precision; compensated
+/// summation stands in for it here).
+fn r_mean(v: &[f64]) -> f64 {
+    let n = v.len() as f64;
+    let neumaier = |it: &mut dyn Iterator<Item = f64>| {
+        let (mut s, mut c) = (0.0f64, 0.0f64);
+        for x in it {
+            let t = s + x;
+            c += if s.abs() >= x.abs() {
+                (s - t) + x
+            } else {
+                (x - t) + s
+            };
+            s = t;
+        }
+        s + c
+    };
+    let m = neumaier(&mut v.iter().copied()) / n;
+    m + neumaier(&mut v.iter().map(|x| x - m)) / n
+}
+
+/// R's `aeqSurv` on a vector of times: each time replaced by the smallest
+/// member of its group of nearly equal times (see the module docs). Borrowed
+/// when nothing changes; non-finite values are left as they are.
+pub fn aeq_times(time: &[f64]) -> Cow<'_, [f64]> {
+    const LIMIT: f64 = 67_108_864.0; // 2^26 = 1 / R_TOLERANCE
+    if time.iter().all(|&t| t.fract() == 0.0 && t.abs() < LIMIT) {
+        return Cow::Borrowed(time);
+    }
+    let mut keys: Vec<u64> = time
+        .iter()
+        .filter(|t| t.is_finite())
+        .map(|&t| key(t))
+        .collect();
+    crate::sort::radix_sort_by_key(&mut keys, |&k| k);
+    keys.dedup();
+    let y: Vec<f64> = keys.iter().map(|&k| unkey(k)).collect();
+    if y.len() < 2 {
+        return Cow::Borrowed(time);
+    }
+    let abs: Vec<f64> = y.iter().map(|v| v.abs()).collect();
+    let mean = r_mean(&abs);
+    // representative (smallest member of the group) of each distinct time
+    let mut rep = y.clone();
+    let mut any = false;
+    for i in 1..y.len() {
+        let dy = y[i] - y[i - 1];
+        if dy <= R_TOLERANCE || dy / mean <= R_TOLERANCE {
+            rep[i] = rep[i - 1];
+            any = true;
+        }
+    }
+    if !any {
+        return Cow::Borrowed(time);
+    }
+    Cow::Owned(
+        time.iter()
+            .map(|&t| {
+                if t.is_finite() {
+                    let i = keys
+                        .binary_search(&key(t))
+                        .expect("every finite time is a key");
+                    rep[i]
+                } else {
+                    t
+                }
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_days_are_untouched_without_work() {
+        let t = [0.0, 1.0, 1.0, 365.0, 10_000.0];
+        assert!(matches!(aeq_times(&t), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn roundoff_ties_join_the_smaller_value() {
+        let a = 0.1 + 0.2; // 0.30000000000000004
+        let t = [0.3, a, 0.5, 1.5, 0.3];
+        let f = aeq_times(&t);
+        assert!(matches!(f, Cow::Owned(_)));
+        assert_eq!(&*f, &[0.3, 0.3, 0.5, 1.5, 0.3]);
+        // distinct decimal times stay distinct
+        let t = [0.3, 0.30001, 1.25, 2.5];
+        assert!(matches!(aeq_times(&t), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn gaps_chain_and_are_judged_against_the_mean() {
+        // a chain of gaps each below tolerance: all join the first value
+        let base = 10.0;
+        let step = 0.9 * R_TOLERANCE * 5.0; // relative to mean ≈ 5.5
+        let t = [base, base + step, base + 2.0 * step, 1.0];
+        let f = aeq_times(&t);
+        assert_eq!(&*f, &[base, base, base, 1.0]);
+        // the relative test uses the mean of the distinct times: a gap of
+        // 0.01 ties when the times average ~1.5e6 (as R does)
+        let t = [1.0, 1.01, 2e6, 4e6];
+        assert_eq!(&*aeq_times(&t), &[1.0, 1.0, 2e6, 4e6]);
+        // ...and an absolute gap below tolerance always ties
+        let t = [1e-9, 2e-9, 3.5];
+        assert_eq!(&*aeq_times(&t), &[1e-9, 1e-9, 3.5]);
+    }
+
+    #[test]
+    fn keys_order_negative_and_positive_values() {
+        let v = [-2.5, -0.0, 0.0, 1e-300, 3.0];
+        let mut k: Vec<u64> = v.iter().map(|&x| key(x)).collect();
+        assert!(k.windows(2).all(|w| w[0] <= w[1]));
+        k.dedup();
+        assert_eq!(k.len(), 4);
+        for x in v {
+            assert_eq!(unkey(key(x)), x + 0.0);
+        }
+    }
+}
