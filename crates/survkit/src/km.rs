@@ -126,8 +126,8 @@ impl TimeTable {
     /// Tabulate (time, event) pairs. Times must be finite and ≥ 0 (checked by callers).
     ///
     /// Event and censoring times are sorted separately and merged, which is
-    /// O(n log n) and allocation-light; times within R's `timefix` tolerance
-    /// (relative √ε) of the previous distinct time are merged into it.
+    /// O(n log n) and allocation-light. Times are grouped exactly: callers
+    /// first tie nearly equal times as R does ([`crate::timefix`]).
     pub fn from_pairs(time: &[f64], event: &[bool]) -> TimeTable {
         let mut ev: Vec<u64> = Vec::new();
         let mut ce: Vec<u64> = Vec::new();
@@ -166,16 +166,6 @@ impl TimeTable {
             while j < ce.len() && ce[j] == k {
                 c += 1;
                 j += 1;
-            }
-            // timefix: merge with the previous distinct time when within tolerance
-            if let Some(&prev) = out.time.last() {
-                if (t - prev) <= R_TOLERANCE * t.abs().max(prev.abs()) {
-                    let last = out.time.len() - 1;
-                    out.n_event[last] += d;
-                    out.n_censor[last] += c;
-                    at_risk -= d + c;
-                    continue;
-                }
             }
             out.time.push(t);
             out.n_risk.push(at_risk);
@@ -264,7 +254,8 @@ pub fn kaplan_meier(time: &[f64], event: &[bool], opts: &KmOptions) -> Result<Km
     if time.is_empty() {
         return Err(SurvError::Empty);
     }
-    Ok(KmFit::from_table(TimeTable::from_pairs(time, event), opts))
+    let time = crate::timefix::aeq_times(time);
+    Ok(KmFit::from_table(TimeTable::from_pairs(&time, event), opts))
 }
 
 /// Confidence limits for one survival value (R's `survfit_confint`).

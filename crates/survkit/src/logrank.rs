@@ -81,6 +81,9 @@ pub fn logrank(
     if n == 0 {
         return Err(SurvError::Empty);
     }
+    // nearly equal times tie, as R's survdiff(timefix = TRUE)
+    let time = crate::timefix::aeq_times(time);
+    let time: &[f64] = &time;
     if !opts.rho.is_finite() {
         return Err(SurvError::InvalidOption {
             name: "rho",

@@ -383,6 +383,9 @@ pub fn cox_zph(
     if n == 0 {
         return Err(SurvError::Empty);
     }
+    // the fit's times, tied as R's coxph tied them (fit$y)
+    let time = crate::timefix::aeq_times(time);
+    let time: &[f64] = &time;
     let ncol = design.columns.len();
     if fit.terms.len() != ncol || fit.n != n {
         return Err(SurvError::InvalidOption {

@@ -585,3 +585,56 @@ fn cox_robust_and_exact_ties_match_r() {
     ));
     assert_eq!(j["conventions"]["ties"], "exact");
 }
+
+#[test]
+fn nearly_equal_times_tie_across_groups_as_in_r() {
+    // 0.1 + 0.2 written out in full is 0.30000000000000004; R's survfit
+    // (timefix = TRUE) ties it with 0.3 of the other group
+    let f = tmpfile(
+        "timefix.csv",
+        "t,e,g\n0.3,1,a\n0.30000000000000004,1,b\n0.5,0,a\n0.7,1,b\n1.1,1,a\n",
+    );
+    let v = run_json(&[
+        "km",
+        "--data",
+        f.to_str().unwrap(),
+        "--time",
+        "t",
+        "--event",
+        "e",
+        "--group",
+        "g",
+    ]);
+    let b = &v["groups"][1];
+    assert_eq!(b["group"], "b");
+    assert_eq!(b["time"], serde_json::json!([0.3, 0.7]));
+    // the log-rank test sees one death time at 0.3 with both groups at risk
+    let lr = run_json(&[
+        "logrank",
+        "--data",
+        f.to_str().unwrap(),
+        "--time",
+        "t",
+        "--event",
+        "e",
+        "--group",
+        "g",
+    ]);
+    let same = tmpfile(
+        "timefix-exact.csv",
+        "t,e,g\n0.3,1,a\n0.3,1,b\n0.5,0,a\n0.7,1,b\n1.1,1,a\n",
+    );
+    let lr_exact = run_json(&[
+        "logrank",
+        "--data",
+        same.to_str().unwrap(),
+        "--time",
+        "t",
+        "--event",
+        "e",
+        "--group",
+        "g",
+    ]);
+    assert_eq!(lr["chisq"], lr_exact["chisq"]);
+    assert_eq!(lr["expected"], lr_exact["expected"]);
+}

@@ -270,6 +270,10 @@ pub fn cox_fit_with(
         }
     }
     check_times(time)?;
+    // nearly equal times tie, as R's coxph(control = coxph.control(timefix = TRUE));
+    // the concordance below sees the same times, as R's does
+    let time = crate::timefix::aeq_times(time);
+    let time: &[f64] = &time;
     if n > u32::MAX as usize {
         return Err(SurvError::TooLarge {
             what: "Cox model rows",

@@ -226,8 +226,15 @@ pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loade
             },
         })
         .collect();
+    // nearly equal times tie across the whole file, as R's survfit, survdiff
+    // and coxph do (timefix = TRUE) before any split by group
+    let time = pick_f(time);
+    let time = match survkit::timefix::aeq_times(&time) {
+        std::borrow::Cow::Owned(fixed) => fixed,
+        std::borrow::Cow::Borrowed(_) => time,
+    };
     Ok(Loaded {
-        time: pick_f(time),
+        time,
         event,
         extra,
         n_dropped: n - keep.len(),

@@ -448,14 +448,19 @@ pub fn analyse_grouping(
     for i in 0..input.time.len() {
         match input.level[i] {
             Some(l) => {
-                parts[l].0.push(input.time[i]);
-                parts[l].1.push(input.event[i]);
                 t_all.push(input.time[i]);
                 e_all.push(input.event[i]);
                 g_all.push(l);
             }
             None => missing += 1,
         }
+    }
+    // nearly equal times tie across the whole comparison, as R's
+    // survfit(Surv(t, e) ~ g) does before splitting by group
+    let t_all = survkit::timefix::aeq_times(&t_all).into_owned();
+    for ((&t, &e), &l) in t_all.iter().zip(&e_all).zip(&g_all) {
+        parts[l].0.push(t);
+        parts[l].1.push(e);
     }
     let mut notes = vec![];
     let groups: Vec<GroupSummary> = input

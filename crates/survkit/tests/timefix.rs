@@ -1,0 +1,105 @@
+//! R ties nearly equal times before every fit (`timefix = TRUE` in survfit,
+//! survdiff and coxph; `aeqSurv`). Times computed two ways — `0.1 + 0.2`
+//! against `0.3`, months as `d / 30.4375` against `(d / 3) * 3 / 30.4375` —
+//! must give the same Kaplan–Meier curve, log-rank test, Cox model,
+//! concordance and PH test as the exactly tied times.
+
+use survkit::cox::{cox_fit, CoxOptions, Design};
+use survkit::km::{kaplan_meier, KmOptions};
+use survkit::logrank::{logrank, LogrankOptions};
+use survkit::zph::{cox_zph, ZphOptions};
+
+/// Exact times, the same times computed with round-off, event, group, x.
+type Cohort = (Vec<f64>, Vec<f64>, Vec<bool>, Vec<usize>, Vec<f64>);
+
+fn cohort() -> Cohort {
+    let n = 60;
+    let days: Vec<f64> = (0..n).map(|i| (7 + (i * 37) % 23 * 11) as f64).collect();
+    let exact: Vec<f64> = days.iter().map(|d| d / 30.4375).collect();
+    // every third time recomputed a different way: equal up to round-off only
+    let noisy: Vec<f64> = days
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            if i % 3 == 0 {
+                (d / 7.0) * 7.0 / 30.4375 * (1.0 + 4e-16)
+            } else {
+                d / 30.4375
+            }
+        })
+        .collect();
+    let differs = exact.iter().zip(&noisy).filter(|(a, b)| a != b).count();
+    assert!(differs > 5, "the cohort must contain round-off differences");
+    let event: Vec<bool> = (0..n).map(|i| i % 4 != 1).collect();
+    let group: Vec<usize> = (0..n).map(|i| (i * 7) % 2).collect();
+    let x: Vec<f64> = (0..n).map(|i| ((i * 13) % 10) as f64 * 0.3 - 1.0).collect();
+    (exact, noisy, event, group, x)
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1e-300) || (a.is_nan() && b.is_nan())
+}
+
+#[test]
+fn kaplan_meier_ties_round_off() {
+    let (exact, noisy, event, _, _) = cohort();
+    let a = kaplan_meier(&exact, &event, &KmOptions::default()).unwrap();
+    let b = kaplan_meier(&noisy, &event, &KmOptions::default()).unwrap();
+    assert_eq!(a.n_risk, b.n_risk);
+    assert_eq!(a.n_event, b.n_event);
+    assert_eq!(a.time.len(), b.time.len());
+    for (x, y) in a.surv.iter().zip(&b.surv) {
+        assert!(close(*x, *y));
+    }
+}
+
+#[test]
+fn logrank_ties_round_off() {
+    let (exact, noisy, event, group, _) = cohort();
+    let o = LogrankOptions::default();
+    let a = logrank(&exact, &event, &group, None, &o).unwrap();
+    let b = logrank(&noisy, &event, &group, None, &o).unwrap();
+    assert!(close(a.chisq, b.chisq), "{} vs {}", a.chisq, b.chisq);
+    for (x, y) in a.expected.iter().zip(&b.expected) {
+        assert!(close(*x, *y));
+    }
+}
+
+#[test]
+fn cox_concordance_and_zph_tie_round_off() {
+    let (exact, noisy, event, group, x) = cohort();
+    let mut design = Design::default();
+    design.add_numeric("x", x);
+    design.add_numeric("g", group.iter().map(|&g| g as f64).collect());
+    let o = CoxOptions::default();
+    let a = cox_fit(&exact, &event, &design, None, &o).unwrap();
+    let b = cox_fit(&noisy, &event, &design, None, &o).unwrap();
+    assert!(close(a.loglik, b.loglik), "{} vs {}", a.loglik, b.loglik);
+    for (s, t) in a.terms.iter().zip(&b.terms) {
+        assert!(close(s.coef, t.coef) && close(s.se, t.se));
+    }
+    assert_eq!(a.iterations, b.iterations);
+    assert_eq!(a.concordance_detail, b.concordance_detail);
+    let za = cox_zph(
+        &exact,
+        &event,
+        &design,
+        None,
+        &a,
+        None,
+        &ZphOptions::default(),
+    )
+    .unwrap();
+    let zb = cox_zph(
+        &noisy,
+        &event,
+        &design,
+        None,
+        &b,
+        None,
+        &ZphOptions::default(),
+    )
+    .unwrap();
+    assert!(close(za.global.chisq, zb.global.chisq));
+    assert_eq!(za.time, zb.time);
+}
