@@ -6,7 +6,7 @@
 //! |---|---|
 //! | [`ingest`] | read a chart-review export (CSV, Excel) into raw rows with line numbers |
 //! | [`plan`] | the study plan (TOML): columns, checks, endpoints, groupings, analyses; the built-in post-CAR-T plan |
-//! | [`derive`] | validate every row (all problems reported), derive ADaM-style endpoints and groupings |
+//! | [`derive`](mod@derive) | validate every row (all problems reported), derive ADaM-style endpoints and groupings |
 //! | [`flow`] | the patient flow (rows read, excluded with reasons, analysed) |
 //! | [`analysis`] | every analysis of the plan, collected in one serialisable `Results` |
 //! | [`report`] | the self-contained HTML report, SVG/PNG figures |

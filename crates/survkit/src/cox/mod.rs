@@ -4,7 +4,7 @@
 //!   exact (Kalbfleisch & Prentice 1973; R `ties = "exact"`) ties, optional
 //!   strata (separate baseline hazards, common β) — see `likelihood.rs`.
 //! * Newton–Raphson from β = 0 with step halving, R's convergence rule
-//!   (`|1 − ℓ_old/ℓ_new| ≤ 1e-9`, 20 iterations) — see [`newton`].
+//!   (`|1 − ℓ_old/ℓ_new| ≤ 1e-9`, 20 iterations) — see the `newton` module.
 //! * Model-based variance `I(β̂)⁻¹`; z = β/se, p = `pchisq(z², 1, lower = FALSE)`;
 //!   HR = exp(β) with CI `exp(β ± z_{α/2} se)`.
 //! * Robust (sandwich) variance `DᵀD` from dfbeta residuals (Lin & Wei 1989),

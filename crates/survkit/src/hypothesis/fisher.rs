@@ -18,7 +18,7 @@
 //! 95 % CI is the exact one of Cornfield (1956): `ψ_L` solves
 //! `P_ψ(X ≥ x) = α/2`, `ψ_U` solves `P_ψ(X ≤ x) = α/2`. R finds these with
 //! `uniroot` at its default tolerance (1.2e-4), mapping ψ > 1 to `1/t` on
-//! `(eps, 1)`; we replay the same Brent iterations ([`super::uniroot`]) so the
+//! `(eps, 1)`; we replay the same Brent iterations (`hypothesis::uniroot`) so the
 //! reported values agree with R to ~1e-12, not just to uniroot's tolerance.
 //!
 //! **r×c** (R uses the FEXACT network algorithm of Mehta & Patel 1983; we

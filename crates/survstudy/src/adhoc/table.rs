@@ -412,7 +412,7 @@ fn scan(
 
 /// Read the requested columns of a CSV file.
 ///
-/// A regular file of at least [`MIN_SPLIT`] bytes is cut in two at a line
+/// A regular file of at least `MIN_SPLIT` (1 MiB) is cut in two at a line
 /// boundary and each half is streamed and parsed by its own thread (separate
 /// file handles, so the kernel's copies run in parallel too); the halves are
 /// concatenated in file order, so the result is the sequential one.

@@ -42,7 +42,7 @@ pub enum ExcludePolicy {
     ExcludeInvalid,
 }
 
-/// Options of [`derive`].
+/// Options of [`derive()`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeriveOptions {
     pub exclude: ExcludePolicy,
