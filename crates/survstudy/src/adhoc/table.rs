@@ -467,32 +467,25 @@ pub fn read_columns(path: &Path, req: &[Request]) -> Result<Table, TableError> {
     buf.copy_within(data_start..filled, 0);
     filled -= data_start;
     let data_start = data_start as u64;
-    // cut point of a large regular file: just after the first newline past the middle
-    let cut = if meta.is_file() && meta.len() >= MIN_SPLIT && !eof {
-        find_cut(path, data_start + (meta.len() - data_start) / 2).map_err(io)?
+    // a large regular file is cut just after the first newline past its
+    // middle; a second handle, positioned there, reads the second part
+    let split = if meta.is_file() && meta.len() >= MIN_SPLIT && !eof {
+        let mut tail = std::fs::File::open(path).map_err(io)?;
+        let mid = data_start + (meta.len() - data_start) / 2;
+        match find_cut(&mut tail, mid).map_err(io)? {
+            Some(cut) if cut > read => Some((cut, tail)),
+            _ => None,
+        }
     } else {
         None
     };
-    let (first, second) = match cut {
-        Some(cut) if cut > read => {
-            let second = |_: ()| -> Result<Sink, PartError> {
-                let mut f = std::fs::File::open(path).map_err(|e| PartError {
-                    line: 0,
-                    kind: PartErrorKind::Io(e.to_string()),
-                })?;
-                f.seek(SeekFrom::Start(cut)).map_err(|e| PartError {
-                    line: 0,
-                    kind: PartErrorKind::Io(e.to_string()),
-                })?;
-                scan(f, vec![0; BLOCK], 0, u64::MAX, &wanted, max_field)
-            };
-            std::thread::scope(|s| {
-                let h = s.spawn(|| second(()));
-                let a = scan(&mut file, buf, filled, cut - read, &wanted, max_field);
-                (a, Some(h.join().expect("parser thread")))
-            })
-        }
-        _ => {
+    let (first, second) = match split {
+        Some((cut, tail)) => std::thread::scope(|s| {
+            let h = s.spawn(|| scan(tail, vec![0; BLOCK], 0, u64::MAX, &wanted, max_field));
+            let a = scan(&mut file, buf, filled, cut - read, &wanted, max_field);
+            (a, Some(h.join().expect("parser thread")))
+        }),
+        None => {
             let left = if eof { 0 } else { u64::MAX };
             (scan(&mut file, buf, filled, left, &wanted, max_field), None)
         }
@@ -528,9 +521,9 @@ pub fn read_columns(path: &Path, req: &[Request]) -> Result<Table, TableError> {
     Ok(join_parts(first, second, req, &wanted, names))
 }
 
-/// Offset just after the first newline at or after `from` (None: no newline).
-fn find_cut(path: &Path, from: u64) -> std::io::Result<Option<u64>> {
-    let mut f = std::fs::File::open(path)?;
+/// Offset just after the first newline at or after `from` (None: no
+/// newline), leaving `f` positioned there.
+fn find_cut(f: &mut std::fs::File, from: u64) -> std::io::Result<Option<u64>> {
     f.seek(SeekFrom::Start(from))?;
     let mut buf = vec![0u8; 1 << 16];
     let mut at = from;
@@ -540,7 +533,9 @@ fn find_cut(path: &Path, from: u64) -> std::io::Result<Option<u64>> {
             return Ok(None);
         }
         if let Some(p) = memchr::memchr(b'\n', &buf[..n]) {
-            return Ok(Some(at + p as u64 + 1));
+            let cut = at + p as u64 + 1;
+            f.seek(SeekFrom::Start(cut))?;
+            return Ok(Some(cut));
         }
         at += n as u64;
     }
