@@ -82,6 +82,8 @@ pub struct KmOptions {
     pub conf_type: ConfType,
     /// Confidence level in (0, 1) (default 0.95).
     pub conf_level: f64,
+    /// Tie nearly equal times first (default R's `timefix = TRUE`).
+    pub timefix: crate::timefix::TimeFix,
 }
 
 impl Default for KmOptions {
@@ -89,6 +91,7 @@ impl Default for KmOptions {
         KmOptions {
             conf_type: ConfType::Log,
             conf_level: 0.95,
+            timefix: crate::timefix::TimeFix::R,
         }
     }
 }
@@ -254,7 +257,7 @@ pub fn kaplan_meier(time: &[f64], event: &[bool], opts: &KmOptions) -> Result<Km
     if time.is_empty() {
         return Err(SurvError::Empty);
     }
-    let time = crate::timefix::aeq_times(time);
+    let time = opts.timefix.apply(time);
     Ok(KmFit::from_table(TimeTable::from_pairs(&time, event), opts))
 }
 
@@ -588,6 +591,7 @@ pub fn reverse_from(fit: &KmFit) -> KmFit {
         &KmOptions {
             conf_type: fit.conf_type,
             conf_level: fit.conf_level,
+            ..Default::default()
         },
     )
 }
@@ -662,6 +666,7 @@ mod tests {
             &KmOptions {
                 conf_type: ConfType::LogLog,
                 conf_level: 0.95,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -706,6 +711,7 @@ mod tests {
             &KmOptions {
                 conf_type: ConfType::Logit,
                 conf_level: 0.95,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -719,6 +725,7 @@ mod tests {
             &KmOptions {
                 conf_type: ConfType::Arcsin,
                 conf_level: 0.95,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -737,6 +744,7 @@ mod tests {
             &KmOptions {
                 conf_type: ConfType::Arcsin,
                 conf_level: 0.95,
+                ..Default::default()
             },
         )
         .unwrap();

@@ -17,7 +17,31 @@
 
 use std::borrow::Cow;
 
+use serde::Serialize;
+
 use crate::km::R_TOLERANCE;
+
+/// Whether nearly equal times are tied before a fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum TimeFix {
+    /// R's default (`timefix = TRUE`): [`aeq_times`].
+    #[default]
+    R,
+    /// Compare times exactly (R `timefix = FALSE`) — also for callers that
+    /// already tied the times of the whole data set before splitting it, as
+    /// R's `survfit(Surv(t, e) ~ g)` does.
+    Exact,
+}
+
+impl TimeFix {
+    /// The times a fit uses.
+    pub fn apply(self, time: &[f64]) -> Cow<'_, [f64]> {
+        match self {
+            TimeFix::R => aeq_times(time),
+            TimeFix::Exact => Cow::Borrowed(time),
+        }
+    }
+}
 
 /// Monotone map of a finite f64 (with −0 = +0) to u64.
 fn key(x: f64) -> u64 {

@@ -56,6 +56,7 @@ fn check_curve(tag: &str, time: &[f64], event: &[bool], r: &Value, common_end: f
             &KmOptions {
                 conf_type: ct,
                 conf_level: 0.95,
+                ..Default::default()
             },
         )
         .unwrap();

@@ -356,6 +356,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                         None => conv.conf_type(),
                     },
                     conf_level,
+                    ..Default::default()
                 },
                 at,
             };

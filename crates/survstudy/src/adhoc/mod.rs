@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use survkit::cox::{CoxFit, CoxOptions, Design, Ties};
 use survkit::km::{kaplan_meier, ConfType, KmFit, KmOptions};
 use survkit::logrank::{logrank, LogrankOptions, LogrankResult};
+use survkit::timefix::TimeFix;
 use thiserror::Error;
 
 use table::{read_columns, ColKind, Column, Request, TableError, MISSING};
@@ -226,15 +227,8 @@ pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loade
             },
         })
         .collect();
-    // nearly equal times tie across the whole file, as R's survfit, survdiff
-    // and coxph do (timefix = TRUE) before any split by group
-    let time = pick_f(time);
-    let time = match survkit::timefix::aeq_times(&time) {
-        std::borrow::Cow::Owned(fixed) => fixed,
-        std::borrow::Cow::Borrowed(_) => time,
-    };
     Ok(Loaded {
-        time,
+        time: pick_f(time),
         event,
         extra,
         n_dropped: n - keep.len(),
@@ -362,9 +356,16 @@ pub fn km(args: &KmArgs) -> Result<KmReport, AdhocError> {
         (Some(gname), Some(col)) => {
             let (labels, gi) = group_index(col);
             let k = labels.len();
+            // nearly equal times tie across all groups, as R's
+            // survfit(Surv(t, e) ~ g) ties them before splitting
+            let time = args.km.timefix.apply(&d.time);
+            let per_group = KmOptions {
+                timefix: TimeFix::Exact,
+                ..args.km
+            };
             let mut parts: Vec<(Vec<f64>, Vec<bool>)> = vec![(vec![], vec![]); k];
-            for i in 0..d.time.len() {
-                parts[gi[i]].0.push(d.time[i]);
+            for i in 0..time.len() {
+                parts[gi[i]].0.push(time[i]);
                 parts[gi[i]].1.push(d.event[i]);
             }
             // fit the groups on both cores (two halves of the group list);
@@ -373,7 +374,7 @@ pub fn km(args: &KmArgs) -> Result<KmReport, AdhocError> {
             let (first, second) = parts.split_at(half);
             let fit_all = |ps: &[(Vec<f64>, Vec<bool>)]| -> Vec<survkit::Result<KmFit>> {
                 ps.iter()
-                    .map(|(t, e)| kaplan_meier(t, e, &args.km))
+                    .map(|(t, e)| kaplan_meier(t, e, &per_group))
                     .collect()
             };
             let fits: Vec<survkit::Result<KmFit>> = std::thread::scope(|s| {

@@ -208,6 +208,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
     let km = KmOptions {
         conf_type: conv.conf_type(),
         conf_level: level,
+        ..Default::default()
     };
     let cox = CoxOptions {
         ties: conv.ties(),

@@ -5,6 +5,7 @@ use serde::Serialize;
 use survkit::cox::{cox_fit, CoxFit, CoxOptions, Design};
 use survkit::km::{kaplan_meier, KmFit, KmOptions};
 use survkit::logrank::{logrank, LogrankOptions};
+use survkit::timefix::TimeFix;
 
 /// A KM curve as plotted: every distinct time with its counts and CI.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -457,7 +458,11 @@ pub fn analyse_grouping(
     }
     // nearly equal times tie across the whole comparison, as R's
     // survfit(Surv(t, e) ~ g) does before splitting by group
-    let t_all = survkit::timefix::aeq_times(&t_all).into_owned();
+    let t_all = km.timefix.apply(&t_all).into_owned();
+    let per_group = KmOptions {
+        timefix: TimeFix::Exact,
+        ..*km
+    };
     for ((&t, &e), &l) in t_all.iter().zip(&e_all).zip(&g_all) {
         parts[l].0.push(t);
         parts[l].1.push(e);
@@ -471,7 +476,7 @@ pub fn analyse_grouping(
             let fit = if t.is_empty() {
                 None
             } else {
-                kaplan_meier(t, e, km).ok()
+                kaplan_meier(t, e, &per_group).ok()
             };
             GroupSummary::new(label, fit.as_ref(), landmarks)
         })
