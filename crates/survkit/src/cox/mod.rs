@@ -253,15 +253,34 @@ pub fn cox_fit_with(
                 .into(),
         });
     }
-    for (name, col) in design.names.iter().zip(&design.columns) {
-        if col.len() != n {
-            return Err(SurvError::LengthMismatch {
-                what: "covariate",
-                got: col.len(),
-                expected: n,
-            });
-        }
-        if let Some((index, &value)) = col.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+    if let Some(col) = design.columns.iter().find(|c| c.len() != n) {
+        return Err(SurvError::LengthMismatch {
+            what: "covariate",
+            got: col.len(),
+            expected: n,
+        });
+    }
+    // one look at each column, half of the columns on each core: its first
+    // non-finite value, and the mean R centres it at (survival >= 3.0
+    // leaves 0/1 columns uncentred)
+    let scan = |cols: &[Vec<f64>]| -> Vec<(Option<(usize, f64)>, f64)> {
+        cols.iter()
+            .map(|c| {
+                let bad = c.iter().position(|v| !v.is_finite()).map(|i| (i, c[i]));
+                let mean = if bad.is_some() || c.iter().all(|&v| v == 0.0 || v == 1.0) {
+                    0.0
+                } else {
+                    c.iter().sum::<f64>() / n as f64
+                };
+                (bad, mean)
+            })
+            .collect()
+    };
+    let (lo, hi) = design.columns.split_at(design.columns.len() / 2);
+    let (mut scanned, rest) = crate::par::join(n >= crate::par::MIN_PAR, || scan(lo), || scan(hi));
+    scanned.extend(rest);
+    for (name, (bad, _)) in design.names.iter().zip(&scanned) {
+        if let Some((index, value)) = *bad {
             return Err(SurvError::InvalidValue {
                 what: name.clone(),
                 index,
@@ -269,6 +288,7 @@ pub fn cox_fit_with(
             });
         }
     }
+    let means: Vec<f64> = scanned.iter().map(|(_, m)| *m).collect();
     check_times(time)?;
     // nearly equal times tie, as R's coxph(control = coxph.control(timefix = TRUE));
     // the concordance below sees the same times, as R's does
@@ -296,18 +316,6 @@ pub fn cox_fit_with(
             message: "a Cox model needs at least one covariate".into(),
         });
     }
-    // R (survival >= 3.0) centres each column at its mean, except 0/1 columns
-    let means: Vec<f64> = design
-        .columns
-        .iter()
-        .map(|c| {
-            if c.iter().all(|&v| v == 0.0 || v == 1.0) {
-                0.0
-            } else {
-                c.iter().sum::<f64>() / n as f64
-            }
-        })
-        .collect();
     // sort by stratum ascending, time descending
     // (stable radix sort: by descending time, then by stratum)
     let mut keyed: Vec<(u64, u32)> = (0..n)
