@@ -74,7 +74,7 @@ use serde::Serialize;
 
 use crate::error::{check_len, check_times, Result, SurvError};
 use crate::par::{join, MIN_PAR};
-use crate::sort::radix_sort_by_key;
+use crate::sort::{f64_key, radix_sort_by_key};
 
 /// Concordance counts, Harrell's C and its infinitesimal-jackknife SE.
 ///
@@ -385,17 +385,6 @@ impl Stratum<'_> {
     }
 }
 
-/// Monotone map of a finite f64 (with −0 = +0) to u64.
-#[inline]
-fn score_key(x: f64) -> u64 {
-    let b = (x + 0.0).to_bits();
-    if b >> 63 == 1 {
-        !b
-    } else {
-        b | (1 << 63)
-    }
-}
-
 /// Harrell's concordance of `score` (a risk score such as the Cox linear
 /// predictor `x'β`: higher = shorter survival) with `(time, event)`, pairs
 /// formed within `strata` when given — R's `coxph(...)$concordance`.
@@ -450,13 +439,13 @@ fn concordance_cut(
     let tkey = |i: usize| ((time[i] + 0.0).to_bits() << 1) | event[i] as u64;
     let ranked = match strata {
         None => {
-            let mut v: Vec<(u64, u64)> = (0..n).map(|i| (score_key(score[i]), tkey(i))).collect();
+            let mut v: Vec<(u64, u64)> = (0..n).map(|i| (f64_key(score[i]), tkey(i))).collect();
             radix_sort_by_key(&mut v, |x| x.0);
             rank_scores(v, |x| x.0, |x| x.1, |_| 0)
         }
         Some(s) => {
             let mut v: Vec<(u64, u64, u64)> = (0..n)
-                .map(|i| (score_key(score[i]), tkey(i), s[i] as u64))
+                .map(|i| (f64_key(score[i]), tkey(i), s[i] as u64))
                 .collect();
             radix_sort_by_key(&mut v, |x| x.0);
             radix_sort_by_key(&mut v, |x| x.2);

@@ -9,6 +9,28 @@
 
 use crate::par::{join, MIN_PAR};
 
+/// Order-preserving map of a finite f64 (any sign; −0 = +0) to u64, for
+/// radix sorting.
+#[inline]
+pub(crate) fn f64_key(x: f64) -> u64 {
+    let b = (x + 0.0).to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | (1 << 63)
+    }
+}
+
+/// Inverse of [`f64_key`].
+#[inline]
+pub(crate) fn f64_from_key(k: u64) -> f64 {
+    if k >> 63 == 1 {
+        f64::from_bits(k & !(1 << 63))
+    } else {
+        f64::from_bits(!k)
+    }
+}
+
 const BITS: u32 = 11;
 const BUCKETS: usize = 1 << BITS;
 
@@ -78,6 +100,17 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn f64_keys_keep_order_and_invert() {
+        let v = [-2.5, -1e-300, -0.0, 0.0, 1e-300, 3.0, f64::MAX];
+        let k: Vec<u64> = v.iter().map(|&x| f64_key(x)).collect();
+        assert!(k.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(k[2], k[3], "-0 and +0 are one key");
+        for x in v {
+            assert_eq!(f64_from_key(f64_key(x)), x + 0.0);
+        }
+    }
 
     #[test]
     fn sorts_stably_like_std() {
