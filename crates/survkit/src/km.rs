@@ -261,6 +261,52 @@ pub fn kaplan_meier(time: &[f64], event: &[bool], opts: &KmOptions) -> Result<Km
     Ok(KmFit::from_table(TimeTable::from_pairs(&time, event), opts))
 }
 
+/// Kaplan–Meier curves by group, as R's `survfit(Surv(time, event) ~ group)`:
+/// nearly equal times are tied across all groups first (`opts.timefix`),
+/// then each group is fitted. `group[i]` is in `0..n_groups`; a group with no
+/// rows gets [`SurvError::Empty`]. The groups are fitted on two cores (the two
+/// halves of the group list; each fit is the same as on one core).
+pub fn kaplan_meier_by_group(
+    time: &[f64],
+    event: &[bool],
+    group: &[usize],
+    n_groups: usize,
+    opts: &KmOptions,
+) -> Result<Vec<Result<KmFit>>> {
+    check_len("event", event.len(), time.len())?;
+    check_len("group", group.len(), time.len())?;
+    check_times(time)?;
+    opts.validate()?;
+    if let Some((index, &g)) = group.iter().enumerate().find(|(_, &g)| g >= n_groups) {
+        return Err(SurvError::InvalidValue {
+            what: "group".to_string(),
+            index,
+            value: g as f64,
+        });
+    }
+    let time = opts.timefix.apply(time);
+    let mut parts: Vec<(Vec<f64>, Vec<bool>)> = vec![(vec![], vec![]); n_groups];
+    for ((&t, &e), &g) in time.iter().zip(event).zip(group) {
+        parts[g].0.push(t);
+        parts[g].1.push(e);
+    }
+    let each = KmOptions {
+        timefix: crate::timefix::TimeFix::Exact,
+        ..*opts
+    };
+    let fit_all = |ps: &[(Vec<f64>, Vec<bool>)]| -> Vec<Result<KmFit>> {
+        ps.iter().map(|(t, e)| kaplan_meier(t, e, &each)).collect()
+    };
+    let (first, second) = parts.split_at(n_groups.div_ceil(2));
+    let (mut fits, rest) = crate::par::join(
+        time.len() >= crate::par::MIN_PAR && n_groups > 1,
+        || fit_all(first),
+        || fit_all(second),
+    );
+    fits.extend(rest);
+    Ok(fits)
+}
+
 /// Confidence limits for one survival value (R's `survfit_confint`).
 pub fn conf_limits(surv: f64, se: f64, conf_type: ConfType, z: f64) -> (f64, f64) {
     let nan = f64::NAN;
@@ -610,6 +656,42 @@ mod tests {
     fn fit(t: &[f64], e: &[u8]) -> KmFit {
         let ev: Vec<bool> = e.iter().map(|&x| x == 1).collect();
         kaplan_meier(t, &ev, &KmOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn by_group_fits_each_group_and_flags_empty_ones() {
+        // 40 000 rows (the two-core path), integer times, 3 groups + 1 empty
+        let n = 40_000;
+        let time: Vec<f64> = (0..n).map(|i| ((i * 7919) % 365) as f64).collect();
+        let event: Vec<bool> = (0..n).map(|i| i % 3 != 0).collect();
+        let group: Vec<usize> = (0..n).map(|i| [0, 1, 3][i % 3]).collect();
+        let o = KmOptions::default();
+        let fits = kaplan_meier_by_group(&time, &event, &group, 4, &o).unwrap();
+        assert_eq!(fits.len(), 4);
+        for g in [0, 1, 3] {
+            let (t, e): (Vec<f64>, Vec<bool>) = (0..n)
+                .filter(|&i| group[i] == g)
+                .map(|i| (time[i], event[i]))
+                .unzip();
+            // compared as printed (the last CI limits are NaN, never == NaN)
+            let want = kaplan_meier(&t, &e, &o).unwrap();
+            assert_eq!(
+                format!("{:?}", fits[g].as_ref().unwrap()),
+                format!("{want:?}")
+            );
+        }
+        assert!(matches!(fits[2], Err(SurvError::Empty)));
+        assert!(kaplan_meier_by_group(&time, &event, &group, 3, &o).is_err());
+        // round-off ties are judged over all groups: 0.1 + 0.2 joins 0.3
+        let fits = kaplan_meier_by_group(
+            &[0.3, 0.1 + 0.2, 0.5, 0.7],
+            &[true, true, false, true],
+            &[0, 1, 0, 1],
+            2,
+            &o,
+        )
+        .unwrap();
+        assert_eq!(fits[1].as_ref().unwrap().time, vec![0.3, 0.7]);
     }
 
     #[test]

@@ -14,9 +14,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use survkit::cox::{CoxFit, CoxOptions, Design, Ties};
-use survkit::km::{kaplan_meier, ConfType, KmFit, KmOptions};
+use survkit::km::{kaplan_meier, kaplan_meier_by_group, ConfType, KmFit, KmOptions};
 use survkit::logrank::{logrank, LogrankOptions, LogrankResult};
-use survkit::timefix::TimeFix;
 use thiserror::Error;
 
 use table::{read_columns, ColKind, Column, Request, TableError, MISSING};
@@ -355,34 +354,7 @@ pub fn km(args: &KmArgs) -> Result<KmReport, AdhocError> {
     match (&args.group, d.extra.into_iter().next()) {
         (Some(gname), Some(col)) => {
             let (labels, gi) = group_index(col);
-            let k = labels.len();
-            // nearly equal times tie across all groups, as R's
-            // survfit(Surv(t, e) ~ g) ties them before splitting
-            let time = args.km.timefix.apply(&d.time);
-            let per_group = KmOptions {
-                timefix: TimeFix::Exact,
-                ..args.km
-            };
-            let mut parts: Vec<(Vec<f64>, Vec<bool>)> = vec![(vec![], vec![]); k];
-            for i in 0..time.len() {
-                parts[gi[i]].0.push(time[i]);
-                parts[gi[i]].1.push(d.event[i]);
-            }
-            // fit the groups on both cores (two halves of the group list);
-            // the order, and so the results, are fixed
-            let half = parts.len().div_ceil(2);
-            let (first, second) = parts.split_at(half);
-            let fit_all = |ps: &[(Vec<f64>, Vec<bool>)]| -> Vec<survkit::Result<KmFit>> {
-                ps.iter()
-                    .map(|(t, e)| kaplan_meier(t, e, &per_group))
-                    .collect()
-            };
-            let fits: Vec<survkit::Result<KmFit>> = std::thread::scope(|s| {
-                let h = s.spawn(|| fit_all(second));
-                let mut a = fit_all(first);
-                a.extend(h.join().expect("km thread"));
-                a
-            });
+            let fits = kaplan_meier_by_group(&d.time, &d.event, &gi, labels.len(), &args.km)?;
             for (label, fit) in labels.into_iter().zip(fits) {
                 groups.push(KmGroup {
                     strata: format!("{gname}={label}"),

@@ -3,9 +3,8 @@
 
 use serde::Serialize;
 use survkit::cox::{cox_fit, CoxFit, CoxOptions, Design};
-use survkit::km::{kaplan_meier, KmFit, KmOptions};
+use survkit::km::{kaplan_meier_by_group, KmFit, KmOptions};
 use survkit::logrank::{logrank, LogrankOptions};
-use survkit::timefix::TimeFix;
 
 /// A KM curve as plotted: every distinct time with its counts and CI.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -441,7 +440,6 @@ pub fn analyse_grouping(
     Vec<String>,
 ) {
     let k = input.levels.len();
-    let mut parts: Vec<(Vec<f64>, Vec<bool>)> = vec![(vec![], vec![]); k];
     let mut t_all = vec![];
     let mut e_all = vec![];
     let mut g_all = vec![];
@@ -456,33 +454,23 @@ pub fn analyse_grouping(
             None => missing += 1,
         }
     }
-    // nearly equal times tie across the whole comparison, as R's
-    // survfit(Surv(t, e) ~ g) does before splitting by group
-    let t_all = km.timefix.apply(&t_all).into_owned();
-    let per_group = KmOptions {
-        timefix: TimeFix::Exact,
-        ..*km
-    };
-    for ((&t, &e), &l) in t_all.iter().zip(&e_all).zip(&g_all) {
-        parts[l].0.push(t);
-        parts[l].1.push(e);
-    }
     let mut notes = vec![];
+    let fits: Vec<Option<KmFit>> = match kaplan_meier_by_group(&t_all, &e_all, &g_all, k, km) {
+        Ok(fits) => fits.into_iter().map(|f| f.ok()).collect(),
+        Err(_) => vec![None; k],
+    };
     let groups: Vec<GroupSummary> = input
         .levels
         .iter()
-        .zip(&parts)
-        .map(|(label, (t, e))| {
-            let fit = if t.is_empty() {
-                None
-            } else {
-                kaplan_meier(t, e, &per_group).ok()
-            };
-            GroupSummary::new(label, fit.as_ref(), landmarks)
-        })
+        .zip(&fits)
+        .map(|(label, fit)| GroupSummary::new(label, fit.as_ref(), landmarks))
         .collect();
     // levels with patients, in order; compact the group index for the tests
-    let present: Vec<usize> = (0..k).filter(|&l| !parts[l].0.is_empty()).collect();
+    let mut size = vec![0usize; k];
+    for &l in &g_all {
+        size[l] += 1;
+    }
+    let present: Vec<usize> = (0..k).filter(|&l| size[l] > 0).collect();
     if present.len() < 2 {
         notes.push(format!(
             "only {} level(s) with patients: no comparison",
