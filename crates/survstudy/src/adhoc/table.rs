@@ -776,6 +776,17 @@ mod tests {
         assert_eq!((t.line_of(0), t.line_of(1), t.line_of(2)), (2, 4, 7));
     }
 
+    /// Every cell as bits (NA is NaN, which == would call unequal) or code.
+    fn bits(t: &Table) -> Vec<Vec<u64>> {
+        t.columns
+            .iter()
+            .map(|c| match c {
+                Column::Number(v) => v.iter().map(|x| x.to_bits()).collect(),
+                Column::Text { codes, .. } => codes.iter().map(|&c| c as u64).collect(),
+            })
+            .collect()
+    }
+
     /// A random CSV: LF or CRLF per line, blank and all-space lines, rows of
     /// empty fields, missing and quoted cells, text with commas and escaped
     /// quotes, occasionally a bad number or a short line.
@@ -844,15 +855,6 @@ mod tests {
             ("num", ColKind::Number),
             ("t", ColKind::Number),
         ]);
-        let bits = |t: &Table| -> Vec<Vec<u64>> {
-            t.columns
-                .iter()
-                .map(|c| match c {
-                    Column::Number(v) => v.iter().map(|x| x.to_bits()).collect(),
-                    Column::Text { codes, .. } => codes.iter().map(|&c| c as u64).collect(),
-                })
-                .collect()
-        };
         for case in 0..120 {
             let rows = rng.random_range(0..400);
             let text = random_csv(&mut rng, rows, case % 3 == 0);
@@ -912,15 +914,6 @@ mod tests {
         let slow = read_columns_slow(&p, &r).unwrap();
         assert_eq!(fast.n_rows, n);
         // bit for bit (NA is NaN, which == would call unequal)
-        let bits = |t: &Table| -> Vec<Vec<u64>> {
-            t.columns
-                .iter()
-                .map(|c| match c {
-                    Column::Number(v) => v.iter().map(|x| x.to_bits()).collect(),
-                    Column::Text { codes, .. } => codes.iter().map(|&c| c as u64).collect(),
-                })
-                .collect()
-        };
         assert_eq!(bits(&fast), bits(&slow));
         assert!(matches!(&fast.columns[2], Column::Number(x) if x[3].is_nan()));
         assert_eq!(fast.columns[0], slow.columns[0]);
