@@ -233,27 +233,20 @@ impl std::fmt::Display for CoxReport {
         for (v, r) in &self.references {
             writeln!(f, "  reference level of {v}: {r}")?;
         }
-        writeln!(
-            f,
-            "\nLikelihood ratio test={}  on {} df, p={}",
-            sig(x.lr_test.stat, 4),
-            x.lr_test.df,
-            pval(x.lr_test.p)
-        )?;
-        writeln!(
-            f,
-            "Wald test={}  on {} df, p={}",
-            sig(x.wald_test.stat, 4),
-            x.wald_test.df,
-            pval(x.wald_test.p)
-        )?;
-        writeln!(
-            f,
-            "Score (logrank) test={}  on {} df, p={}",
-            sig(x.score_test.stat, 4),
-            x.score_test.df,
-            pval(x.score_test.p)
-        )?;
+        writeln!(f)?;
+        for (name, t) in [
+            ("Likelihood ratio", &x.lr_test),
+            ("Wald", &x.wald_test),
+            ("Score (logrank)", &x.score_test),
+        ] {
+            writeln!(
+                f,
+                "{name} test={}  on {} df, p={}",
+                sig(t.stat, 4),
+                t.df,
+                pval(t.p)
+            )?;
+        }
         if let (Some(c), Some(se)) = (x.concordance, x.concordance_se) {
             writeln!(f, "Concordance= {}  (se = {})", sig(c, 3), sig(se, 3))?;
         }
