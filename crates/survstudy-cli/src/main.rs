@@ -38,12 +38,12 @@ struct SurvArgs {
 }
 
 impl SurvArgs {
-    fn spec(&self) -> SurvSpec {
-        SurvSpec {
+    fn spec(&self) -> Result<SurvSpec, AdhocError> {
+        Ok(SurvSpec {
             data: self.data.clone(),
             time: self.time.clone(),
-            event: EventSpec::parse(&self.event),
-        }
+            event: EventSpec::parse(&self.event)?,
+        })
     }
 }
 
@@ -77,13 +77,16 @@ struct CoxModelArgs {
     /// Conventions preset: r (log CI, Efron) or sas (log-log CI, Breslow)
     #[arg(long, default_value = "r")]
     conventions: String,
+    /// Most distinct values a --factor column may have (default 50)
+    #[arg(long, default_value_t = adhoc::MAX_FACTOR_LEVELS)]
+    max_levels: usize,
 }
 
 impl CoxModelArgs {
     fn to_args(&self, surv: &SurvArgs) -> Result<adhoc::CoxArgs, AdhocError> {
         let conv = parse_conventions(&self.conventions)?;
         Ok(adhoc::CoxArgs {
-            surv: surv.spec(),
+            surv: surv.spec()?,
             covariates: list(&self.covariates),
             factors: self.factor.as_deref().map(list).unwrap_or_default(),
             strata: self.strata.clone(),
@@ -100,6 +103,7 @@ impl CoxModelArgs {
                 },
                 ..Default::default()
             },
+            max_factor_levels: self.max_levels,
         })
     }
 }
@@ -348,7 +352,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             }
             let at = parse_times(at)?;
             let args = adhoc::KmArgs {
-                surv: surv.spec(),
+                surv: surv.spec()?,
                 group,
                 km: KmOptions {
                     conf_type: match conf_type {
@@ -361,6 +365,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 at,
             };
             let rep = adhoc::km(&args)?;
+            warn("km", &rep.warnings);
             if surv.json {
                 emit(&format!("{}\n", rep.to_json()));
             } else {
@@ -374,12 +379,13 @@ fn run(cli: Cli) -> Result<(), CliError> {
             rho,
         } => {
             let args = adhoc::LogrankArgs {
-                surv: surv.spec(),
+                surv: surv.spec()?,
                 group,
                 strata,
                 rho,
             };
             let rep = adhoc::logrank_cmd(&args)?;
+            warn("logrank", &rep.warnings);
             if surv.json {
                 emit(&format!("{}\n", rep.to_json()));
             } else {
@@ -415,6 +421,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 }
             };
             let (rep, z) = adhoc::zph_cmd(&model.to_args(&surv)?, tr)?;
+            warn("zph", &rep.fit.warnings);
             if surv.json {
                 emit(&format!("{}\n", adhoc::zph_json(&rep, &z)));
             } else {
@@ -452,12 +459,19 @@ fn run(cli: Cli) -> Result<(), CliError> {
             conf_level,
         } => {
             let args = adhoc::competing::RmstArgs {
-                surv: surv.spec(),
+                surv: surv.spec()?,
                 group,
                 tau,
                 conf_level,
             };
             let (doc, text) = adhoc::competing::rmst_cmd(&args)?;
+            let w: Vec<String> = doc["warnings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|w| w.as_str().map(str::to_string))
+                .collect();
+            warn("rmst", &w);
             if surv.json {
                 emit(&format!("{doc}\n"));
             } else {
@@ -506,6 +520,13 @@ fn run(cli: Cli) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// Print input warnings on stderr.
+fn warn(cmd: &str, warnings: &[String]) {
+    for w in warnings {
+        eprintln!("survstudy {cmd}: warning: {w}");
+    }
 }
 
 /// Write to standard output; a closed pipe (e.g. `| head`) ends quietly.

@@ -66,6 +66,15 @@ pub enum RunError {
     Validation(ValidationReport),
     #[error("{file}: no patients left to analyse ({rows} rows read, all excluded)")]
     NoPatients { file: String, rows: usize },
+    /// A grouping the plan analyses has implausibly many levels (free text
+    /// or an identifier in a category column): one curve, one coefficient
+    /// per level would be meaningless, and the work grows cubically.
+    #[error("{file}: grouping {grouping}: {message}; declare the column's levels in the plan, or leave the grouping out of the analysis")]
+    TooManyLevels {
+        file: String,
+        grouping: String,
+        message: String,
+    },
     #[error(transparent)]
     Write(#[from] WriteError),
     #[error("cannot write {path}: {message}")]
@@ -81,7 +90,8 @@ impl RunError {
             RunError::Plan(_)
             | RunError::Ingest(_)
             | RunError::Validation(_)
-            | RunError::NoPatients { .. } => 2,
+            | RunError::NoPatients { .. }
+            | RunError::TooManyLevels { .. } => 2,
             _ => 1,
         }
     }
@@ -142,6 +152,39 @@ fn is_synthetic(table: &crate::ingest::RawTable) -> bool {
         })
 }
 
+/// Refuse analysed groupings with more levels than
+/// [`crate::analysis::table1::MAX_LEVELS`] (or one per patient).
+fn check_grouping_levels(
+    plan: &Plan,
+    cohort: &crate::derive::Cohort,
+    file: &str,
+) -> Result<(), RunError> {
+    let a = &plan.analysis;
+    let used = a
+        .km_by
+        .iter()
+        .chain(&a.cox_univariable)
+        .chain(a.table1_by.iter())
+        .chain(plan.competing_risks.iter().filter_map(|c| c.by.as_ref()));
+    for name in used {
+        let Some(g) = cohort.grouping(name) else {
+            continue;
+        };
+        let mut present: Vec<&String> = g.labels.iter().flatten().collect();
+        present.sort();
+        present.dedup();
+        let n = g.labels.iter().flatten().count();
+        if let Some(w) = crate::analysis::table1::free_text_warning(&g.name, present.len(), n) {
+            return Err(RunError::TooManyLevels {
+                file: file.to_string(),
+                grouping: crate::ingest::clip(&g.name),
+                message: w,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Run the study and write every output.
 pub fn run_study(opts: &RunOptions) -> Result<RunOutput, RunError> {
     let plan = match &opts.plan {
@@ -194,6 +237,7 @@ pub fn run_study(opts: &RunOptions) -> Result<RunOutput, RunError> {
             rows: cohort.flow.rows_read,
         });
     }
+    check_grouping_levels(&plan, &cohort, &source)?;
     let results = analyse(
         &plan,
         &cohort,

@@ -199,7 +199,7 @@ pub fn rmst_cmd(args: &RmstArgs) -> Result<(Value, String), AdhocError> {
             "--group {} must have exactly two levels for RMST contrasts (found {}: {})",
             args.group,
             labels.len(),
-            labels.join(", ")
+            crate::ingest::clip_list(&labels, 20)
         )));
     }
     let r = rmst2(&d.time, &d.event, &gi, args.tau, args.conf_level)?;
@@ -209,7 +209,7 @@ pub fn rmst_cmd(args: &RmstArgs) -> Result<(Value, String), AdhocError> {
     };
     let con = |c: &survkit::rmst::RmstContrast| json!({"estimate": num(c.estimate), "se": num(c.se), "lower": num(c.lower), "upper": num(c.upper), "p": num(c.p)});
     let doc = json!({
-        "command": "rmst", "tau": r.tau, "conf_level": r.conf_level,
+        "command": "rmst", "tau": r.tau, "conf_level": r.conf_level, "warnings": d.warnings,
         "n_read": d.n_read, "n_dropped": d.n_dropped,
         "conventions": {"variance": "Greenwood-type, as survRM2::rmst2 and R survfit rmean", "contrast": format!("{} vs {}", labels[1], labels[0])},
         "groups": [arm(&r.arm0, &labels[0]), arm(&r.arm1, &labels[1])],

@@ -59,17 +59,38 @@ pub struct EventSpec {
 }
 
 impl EventSpec {
-    pub fn parse(s: &str) -> EventSpec {
-        match s.split_once('=') {
-            Some((c, v)) => EventSpec {
-                column: c.trim().to_string(),
-                value: Some(v.trim().to_string()),
-            },
+    /// Parse `COL` or `COL=VALUE`; an empty column or value, or a second
+    /// `=`, is a usage error (it would otherwise match no row and censor
+    /// everyone silently).
+    pub fn parse(s: &str) -> Result<EventSpec, AdhocError> {
+        let bad = |why: &str| {
+            AdhocError::Usage(format!(
+                "--event '{}': {why} (use COL, or COL=VALUE such as status=2)",
+                crate::ingest::clip(s)
+            ))
+        };
+        let spec = match s.split_once('=') {
+            Some((c, v)) => {
+                if v.contains('=') {
+                    return Err(bad("more than one '='"));
+                }
+                if v.trim().is_empty() {
+                    return Err(bad("no event value after '='"));
+                }
+                EventSpec {
+                    column: c.trim().to_string(),
+                    value: Some(v.trim().to_string()),
+                }
+            }
             None => EventSpec {
                 column: s.trim().to_string(),
                 value: None,
             },
+        };
+        if spec.column.is_empty() {
+            return Err(bad("no column name"));
         }
+        Ok(spec)
     }
 }
 
@@ -122,6 +143,8 @@ pub(crate) struct Loaded {
     pub(crate) extra: Vec<Column>,
     pub(crate) n_dropped: usize,
     pub(crate) n_read: usize,
+    /// Warnings about the input (e.g. an event value that matches no row).
+    pub(crate) warnings: Vec<String>,
 }
 
 pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loaded, AdhocError> {
@@ -167,6 +190,22 @@ pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loade
             None => truthy(l),
         });
     }
+    let mut warnings = vec![];
+    if let Some(v) = &spec.event.value {
+        if !level_event.contains(&Some(true)) {
+            warnings.push(format!(
+                "--event {}={}: no row has that value, so every row is censored; column '{}' has the values: {}",
+                crate::ingest::clip(&spec.event.column),
+                crate::ingest::clip(v),
+                tab.names[1],
+                if elevels.is_empty() {
+                    "(none: every cell is blank or NA)".to_string()
+                } else {
+                    crate::ingest::clip_list(&elevels, 20)
+                }
+            ));
+        }
+    }
     let extra_cols: Vec<Column> = cols.collect();
     for (c, (name, _)) in extra_cols.iter().zip(extra) {
         check_levels(&spec.data, name, c)?;
@@ -194,7 +233,7 @@ pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loade
                 file,
                 line: tab.line_of(i),
                 column: tab.names[1].clone(),
-                value: elevels[ecodes[i] as usize].clone(),
+                value: crate::ingest::clip(&elevels[ecodes[i] as usize]),
                 message: "event value is not 0/1 (or yes/no, true/false); use --event COL=VALUE to name the event value".into(),
             });
         }
@@ -232,6 +271,7 @@ pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loade
         extra,
         n_dropped: n - keep.len(),
         n_read: n,
+        warnings,
     })
 }
 
@@ -328,6 +368,8 @@ pub struct KmGroup {
 /// Result of `survstudy km`.
 #[derive(Debug, Clone)]
 pub struct KmReport {
+    /// Warnings about the input, printed on stderr and listed in the JSON.
+    pub warnings: Vec<String>,
     pub n_dropped: usize,
     pub n_read: usize,
     pub groups: Vec<KmGroup>,
@@ -371,6 +413,7 @@ pub fn km(args: &KmArgs) -> Result<KmReport, AdhocError> {
     }
     let rmean_end = groups.iter().map(|g| g.fit.last_time()).fold(0.0, f64::max);
     Ok(KmReport {
+        warnings: d.warnings,
         n_dropped: d.n_dropped,
         n_read: d.n_read,
         groups,
@@ -424,6 +467,7 @@ impl KmReport {
                 "median": "R summary(survfit) rule (first time S <= 0.5; midpoint on an exact 0.5 flat)",
                 "rmean": "area under S to the largest observed time over all groups (R print rmean='common')"},
             "n_read": self.n_read, "n_dropped": self.n_dropped, "groups": groups,
+            "warnings": self.warnings,
         })
     }
 }
@@ -442,6 +486,8 @@ pub struct LogrankArgs {
 /// Result of `survstudy logrank`.
 #[derive(Debug, Clone)]
 pub struct LogrankReport {
+    /// Warnings about the input, printed on stderr and listed in the JSON.
+    pub warnings: Vec<String>,
     pub n_dropped: usize,
     pub n_read: usize,
     pub group: String,
@@ -468,6 +514,7 @@ pub fn logrank_cmd(args: &LogrankArgs) -> Result<LogrankReport, AdhocError> {
         &LogrankOptions { rho: args.rho },
     )?;
     Ok(LogrankReport {
+        warnings: d.warnings,
         n_dropped: d.n_dropped,
         n_read: d.n_read,
         group: args.group.clone(),
@@ -494,7 +541,7 @@ impl LogrankReport {
             "observed": nums(&r.observed), "expected": nums(&r.expected), "o_minus_e": nums(&r.o_minus_e),
             "var": r.var.iter().map(|row| nums(row)).collect::<Vec<_>>(),
             "chisq": num(r.chisq), "df": r.df, "p": num(r.p), "rho": r.rho,
-            "strata": self.strata_labels,
+            "strata": self.strata_labels, "warnings": self.warnings,
         })
     }
 }
@@ -511,7 +558,16 @@ pub struct CoxArgs {
     /// Cluster column for robust (sandwich) standard errors (R `cluster()`).
     pub cluster: Option<String>,
     pub cox: CoxOptions,
+    /// Most levels a `--factor` column may have ([`MAX_FACTOR_LEVELS`] by
+    /// default; `--max-levels N` raises it).
+    pub max_factor_levels: usize,
 }
+
+/// Default most levels of a `--factor` column: each level is a design
+/// column, and the fit's work grows with the square of their number, so a
+/// continuous column listed by mistake (hundreds of values) would run for
+/// minutes to give meaningless hazard ratios.
+pub const MAX_FACTOR_LEVELS: usize = 50;
 
 /// Result of `survstudy cox`.
 #[derive(Debug, Clone)]
@@ -593,6 +649,19 @@ pub fn cox_cmd(args: &CoxArgs) -> Result<CoxReport, AdhocError> {
         match cols.next().expect("covariate column") {
             Column::Number(x) => design.add_numeric(v, x),
             Column::Text { codes, levels } => {
+                let mut used = vec![false; levels.len()];
+                for &c in &codes {
+                    used[c as usize] = true;
+                }
+                let n_levels = used.iter().filter(|&&u| u).count();
+                if n_levels > args.max_factor_levels {
+                    return Err(AdhocError::Usage(format!(
+                        "{}: --factor {}: {n_levels} distinct values (more than {}); a factor gets one coefficient per level, so this is probably a continuous column (list it in --covariates only) or an identifier; use --max-levels N to allow more",
+                        file_name(&args.surv.data),
+                        crate::ingest::clip(v),
+                        args.max_factor_levels
+                    )));
+                }
                 let labels: Vec<&str> =
                     codes.iter().map(|&c| levels[c as usize].as_str()).collect();
                 let lv = design.add_factor(v, &labels, None);
@@ -613,7 +682,7 @@ pub fn cox_cmd(args: &CoxArgs) -> Result<CoxReport, AdhocError> {
     } else {
         None
     };
-    let fit = survkit::cox::cox_fit_with(
+    let mut fit = survkit::cox::cox_fit_with(
         &d.time,
         &d.event,
         &design,
@@ -621,6 +690,8 @@ pub fn cox_cmd(args: &CoxArgs) -> Result<CoxReport, AdhocError> {
         cluster.as_deref(),
         &args.cox,
     )?;
+    // input warnings first, then the fit's (stderr and JSON `warnings`)
+    fit.warnings.splice(0..0, d.warnings);
     Ok(CoxReport {
         n_dropped: d.n_dropped,
         n_read: d.n_read,

@@ -9,7 +9,10 @@
 //! read. Pipes and small files are read by one thread.
 //!
 //! Cells: surrounding spaces are trimmed; blank or `NA` is missing; a quoted
-//! cell (`"…"`, with `""` escapes) is unquoted. Files with a quoted field that
+//! cell (`"…"`, with `""` escapes) is unquoted. Every row must have as many
+//! fields as the header ([`TableError::Ragged`]; extra blank fields at the
+//! end are accepted): fields are counted on every line, past the requested
+//! columns too. Files with a quoted field that
 //! spans lines fall back to the `csv` crate (slower, same result). A UTF-8
 //! BOM and CRLF line ends are accepted. Column names match exactly, or else
 //! after trimming, case-insensitively.
@@ -78,12 +81,15 @@ pub enum TableError {
         column: String,
         value: String,
     },
-    #[error("line {line}: {found} fields, but column '{column}' is field {needed}")]
-    ShortLine {
+    /// A row with more or fewer fields than the header (extra blank fields
+    /// at the end of a row are accepted, as `run` accepts them). A missing
+    /// or extra separator shifts every value after it, so such a row is
+    /// never read.
+    #[error("line {line}: {found} fields, but the header has {expected} (a missing or extra separator shifts the values after it; quote cells that contain commas)")]
+    Ragged {
         line: usize,
         found: usize,
-        needed: usize,
-        column: String,
+        expected: usize,
     },
 }
 
@@ -222,7 +228,7 @@ struct PartError {
 
 enum PartErrorKind {
     NotNumber { col: usize, value: String },
-    Short { found: usize, col: usize },
+    Ragged { found: usize },
     QuotedNewline,
     Io(String),
 }
@@ -255,6 +261,7 @@ impl Sink {
         buf: &[u8],
         wanted: &[(usize, usize, ColKind)],
         max_field: usize,
+        width: usize,
     ) -> Result<(), PartError> {
         // wanted: (field index, request index, kind), sorted by field index
         // one scan per block: most files have no quotes at all
@@ -287,7 +294,7 @@ impl Sink {
             let mut w = 0usize;
             let mut i = 0usize;
             let mut in_q = false;
-            loop {
+            let fend = loop {
                 // find the end of the current field
                 let fend;
                 if has_quote {
@@ -312,10 +319,16 @@ impl Sink {
                             PartCol::Number(v) => match parse_number(cell) {
                                 Some(x) => v.push(x),
                                 None => {
+                                    // a shifted row explains a bad number
+                                    // better than the number itself
+                                    let found = count_fields(line);
+                                    if !fits(line, found, width) {
+                                        return Err(fail(PartErrorKind::Ragged { found }));
+                                    }
                                     return Err(fail(PartErrorKind::NotNumber {
                                         col: wanted[w].1,
-                                        value: String::from_utf8_lossy(cell).into_owned(),
-                                    }))
+                                        value: crate::ingest::clip(&String::from_utf8_lossy(cell)),
+                                    }));
                                 }
                             },
                             PartCol::Text { codes, levels, map } => {
@@ -342,22 +355,78 @@ impl Sink {
                     }
                 }
                 if field >= max_field || fend >= line.len() {
-                    break;
+                    break fend;
                 }
                 field += 1;
                 i = fend + 1;
                 fstart = i;
+            };
+            // count the fields past the last requested one: one memchr
+            // scan of the rest of the line (quote-aware when it has quotes)
+            let mut found = field + 1;
+            if fend < line.len() {
+                let rest = &line[fend + 1..];
+                found += 1 + if has_quote {
+                    count_separators(rest)
+                } else {
+                    memchr::memchr_iter(b',', rest).count()
+                };
             }
-            if w < wanted.len() {
-                return Err(fail(PartErrorKind::Short {
-                    found: field + 1,
-                    col: wanted[w].1,
-                }));
+            if found != width && !fits(line, found, width) {
+                return Err(fail(PartErrorKind::Ragged { found }));
             }
+            debug_assert!(w == wanted.len());
             self.rows += 1;
         }
         Ok(())
     }
+}
+
+/// Separators outside quotes in `s` (which starts outside quotes).
+fn count_separators(s: &[u8]) -> usize {
+    let mut in_q = false;
+    let mut n = 0;
+    for &b in s {
+        match b {
+            b'"' => in_q = !in_q,
+            b',' if !in_q => n += 1,
+            _ => {}
+        }
+    }
+    n
+}
+
+/// Fields on a line (quote-aware).
+fn count_fields(line: &[u8]) -> usize {
+    1 + count_separators(line)
+}
+
+/// Whether a line of `found` fields fits a header of `width`: exactly, or
+/// with only blank fields past the header (a trailing separator).
+fn fits(line: &[u8], found: usize, width: usize) -> bool {
+    if found == width {
+        return true;
+    }
+    if found < width {
+        return false;
+    }
+    // the rare case: split the line and look at the extra fields
+    let (mut in_q, mut field, mut start) = (false, 0, 0);
+    for i in 0..=line.len() {
+        match line.get(i) {
+            Some(b'"') => in_q = !in_q,
+            Some(b',') if !in_q => {
+                if field >= width && !unquote(&line[start..i]).is_empty() {
+                    return false;
+                }
+                field += 1;
+                start = i + 1;
+            }
+            None => return field < width || unquote(&line[start..]).is_empty(),
+            _ => {}
+        }
+    }
+    true
 }
 
 /// Stream `left` more bytes from `rdr` (`u64::MAX`: to the end), after the
@@ -369,6 +438,7 @@ fn scan(
     mut left: u64,
     wanted: &[(usize, usize, ColKind)],
     max_field: usize,
+    width: usize,
 ) -> Result<Sink, PartError> {
     let mut sink = Sink::new(wanted);
     let io = |sink: &Sink, e: std::io::Error| PartError {
@@ -400,7 +470,7 @@ fn scan(
             buf.resize(buf.len() * 2, 0);
             continue;
         };
-        sink.parse(&buf[..cut], wanted, max_field)?;
+        sink.parse(&buf[..cut], wanted, max_field, width)?;
         buf.copy_within(cut..filled, 0);
         filled -= cut;
         if left == 0 && filled == 0 {
@@ -463,14 +533,15 @@ fn read_columns_sized(
     let mut names = Vec::new();
     for (ri, r) in req.iter().enumerate() {
         let f = resolve(&header, &r.name).ok_or_else(|| TableError::MissingColumn {
-            name: r.name.clone(),
-            available: header.join(", "),
+            name: crate::ingest::clip(&r.name),
+            available: crate::ingest::clip_list(&header, 50),
         })?;
         wanted.push((f, ri, r.kind));
         names.push(header[f].clone());
     }
     wanted.sort_by_key(|w| (w.0, w.1));
     let max_field = wanted.iter().map(|w| w.0).max().unwrap_or(0);
+    let width = header.len().max(1);
 
     // data: bytes data_start.. of the file; buf[..filled] holds bytes up to `read`
     let data_start = (hend + 1).min(filled);
@@ -492,13 +563,24 @@ fn read_columns_sized(
     };
     let (first, second) = match split {
         Some((cut, tail)) => std::thread::scope(|s| {
-            let h = s.spawn(|| scan(tail, vec![0; block], 0, u64::MAX, &wanted, max_field));
-            let a = scan(&mut file, buf, filled, cut - read, &wanted, max_field);
+            let h = s.spawn(|| scan(tail, vec![0; block], 0, u64::MAX, &wanted, max_field, width));
+            let a = scan(
+                &mut file,
+                buf,
+                filled,
+                cut - read,
+                &wanted,
+                max_field,
+                width,
+            );
             (a, Some(h.join().expect("parser thread")))
         }),
         None => {
             let left = if eof { 0 } else { u64::MAX };
-            (scan(&mut file, buf, filled, left, &wanted, max_field), None)
+            (
+                scan(&mut file, buf, filled, left, &wanted, max_field, width),
+                None,
+            )
         }
     };
     // the first error in file order wins; lines count the header as line 1
@@ -512,11 +594,10 @@ fn read_columns_sized(
                 column: names[col].clone(),
                 value,
             },
-            PartErrorKind::Short { found, col } => TableError::ShortLine {
+            PartErrorKind::Ragged { found } => TableError::Ragged {
                 line,
                 found,
-                needed: wanted.iter().find(|w| w.1 == col).map_or(0, |w| w.0 + 1),
-                column: names[col].clone(),
+                expected: width,
             },
         })
     };
@@ -653,12 +734,13 @@ fn read_columns_slow(path: &Path, req: &[Request]) -> Result<Table, TableError> 
         .iter()
         .map(|s| s.trim().trim_start_matches('\u{feff}').to_string())
         .collect();
+    let width = header.len().max(1);
     let mut idx = vec![];
     let mut names = vec![];
     for r in req {
         let f = resolve(&header, &r.name).ok_or_else(|| TableError::MissingColumn {
-            name: r.name.clone(),
-            available: header.join(", "),
+            name: crate::ingest::clip(&r.name),
+            available: crate::ingest::clip_list(&header, 50),
         })?;
         idx.push(f);
         names.push(header[f].clone());
@@ -689,16 +771,20 @@ fn read_columns_slow(path: &Path, req: &[Request]) -> Result<Table, TableError> 
             blank_lines.push(line);
             continue;
         }
-        // fields left to right, so the first problem on a line is the one
-        // the fast path reports
-        for &k in &by_field {
-            let f = idx[k];
-            let cell = rec.get(f).ok_or_else(|| TableError::ShortLine {
+        // a ragged row first (as the fast path), then fields left to right,
+        // so the first problem on a line is the one the fast path reports
+        if rec.len() != width
+            && (rec.len() < width || rec.iter().skip(width).any(|c| !c.trim().is_empty()))
+        {
+            return Err(TableError::Ragged {
                 line,
                 found: rec.len(),
-                needed: f + 1,
-                column: names[k].clone(),
-            })?;
+                expected: width,
+            });
+        }
+        for &k in &by_field {
+            let f = idx[k];
+            let cell = rec.get(f).unwrap_or("");
             let cell = cell.trim();
             match &mut out[k] {
                 Column::Number(v) => {
@@ -706,7 +792,7 @@ fn read_columns_slow(path: &Path, req: &[Request]) -> Result<Table, TableError> 
                         parse_number(cell.as_bytes()).ok_or_else(|| TableError::NotNumber {
                             line,
                             column: names[k].clone(),
-                            value: cell.to_string(),
+                            value: crate::ingest::clip(cell),
                         })?,
                     )
                 }

@@ -521,9 +521,10 @@ fn fit_multivariable(
                     .iter()
                     .map(|&r| values[idx[r]].as_deref().unwrap_or(""))
                     .collect();
+                let seen: std::collections::HashSet<&str> = labels.iter().copied().collect();
                 let present: Vec<String> = levels
                     .iter()
-                    .filter(|l| labels.contains(&l.as_str()))
+                    .filter(|l| seen.contains(l.as_str()))
                     .cloned()
                     .collect();
                 if present.len() < 2 {
@@ -531,6 +532,11 @@ fn fit_multivariable(
                         "{} has fewer than two levels among complete cases; left out",
                         v.name
                     ));
+                    continue;
+                }
+                if let Some(w) = table1::free_text_warning(&v.name, present.len(), complete.len()) {
+                    // one coefficient per level: meaningless, and cubic in the levels
+                    notes.push(format!("{w}; left out of the model"));
                     continue;
                 }
                 d.add_factor(&v.name, &labels, Some(&present));

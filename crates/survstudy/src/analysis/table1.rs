@@ -8,6 +8,14 @@
 //! (range) and IQR; Wilcoxon rank-sum test for two groups (R `wilcox.test`
 //! defaults: exact when both n < 50 and no ties, otherwise normal
 //! approximation with continuity correction), Kruskal–Wallis for more.
+//!
+//! Large tables: Fisher's exact test is attempted only on tables of at most
+//! [`MAX_FISHER_CELLS`] cells (after dropping empty rows and columns); a
+//! larger table gets the chi-square test with a note saying so (R's
+//! `fisher.test` also fails on such tables, and the exact network grows
+//! about cubically with the number of levels). A categorical variable with
+//! more than [`MAX_LEVELS`] levels, or as many levels as patients, is
+//! flagged as probably an identifier or free text.
 
 use serde::Serialize;
 use survkit::hypothesis::chisq::{chisq_test, ChisqOptions};
@@ -110,6 +118,27 @@ pub fn num_summary(values: &[f64]) -> NumSummary {
     }
 }
 
+/// Largest table (cells, after dropping empty rows and columns) on which
+/// Fisher's exact test is attempted; larger tables get the chi-square test.
+pub const MAX_FISHER_CELLS: usize = 100;
+
+/// Most levels a categorical variable or grouping is analysed with before it
+/// is treated as probably an identifier or free text.
+pub const MAX_LEVELS: usize = 50;
+
+/// A warning when a categorical variable has implausibly many levels: more
+/// than [`MAX_LEVELS`], or one per patient (at least 10 patients).
+pub fn free_text_warning(name: &str, n_levels: usize, n_patients: usize) -> Option<String> {
+    let per_patient = n_patients >= 10 && n_levels >= n_patients;
+    (n_levels > MAX_LEVELS || per_patient).then(|| {
+        format!(
+            "'{}' has {n_levels} distinct values among {n_patients} patients{}: probably an identifier or free text, not a category",
+            crate::ingest::clip(name),
+            if per_patient { " (one per patient)" } else { "" }
+        )
+    })
+}
+
 /// Choose and run the test of an r × c table (rows = variable levels, cols = groups).
 pub fn categorical_test(table: &[Vec<u64>]) -> Option<TestSummary> {
     // drop empty rows and columns (R would fail on them)
@@ -140,6 +169,19 @@ pub fn categorical_test(table: &[Vec<u64>]) -> Option<TestSummary> {
     let small = rs
         .iter()
         .any(|&r| cs.iter().any(|&c| (r * c) as f64 / (total as f64) < 5.0));
+    if small && t.len() * keep_cols.len() > MAX_FISHER_CELLS {
+        let mut c = chisq_summary(&t)?;
+        let why = format!(
+            "expected counts below 5, but Fisher's exact test is not attempted on a {} × {} table (more than {MAX_FISHER_CELLS} cells); chi-square shown, approximate",
+            t.len(),
+            keep_cols.len()
+        );
+        c.note = Some(match c.note {
+            Some(n) => format!("{why}; {n}"),
+            None => why,
+        });
+        return Some(c);
+    }
     if small {
         match fisher_test(&t) {
             Ok(f) => {
@@ -227,11 +269,15 @@ pub fn table1(
                 let mut counts = vec![0usize; levels.len()];
                 let mut missing = 0;
                 let mut missing_by = vec![0usize; k];
+                // level lookup by hash: linear in patients, whatever the levels
+                let index: std::collections::HashMap<&str, usize> = levels
+                    .iter()
+                    .enumerate()
+                    .rev()
+                    .map(|(i, l)| (l.as_str(), i))
+                    .collect();
                 for (i, val) in values.iter().enumerate() {
-                    match val
-                        .as_ref()
-                        .and_then(|x| levels.iter().position(|l| l == x))
-                    {
+                    match val.as_ref().and_then(|x| index.get(x.as_str()).copied()) {
                         Some(li) => {
                             counts[li] += 1;
                             if let Some(b) = by[i] {
@@ -255,6 +301,16 @@ pub fn table1(
                         None
                     }
                 };
+                let mut test = categorical_test(&table);
+                let used = counts.iter().filter(|&&c| c > 0).count();
+                if let Some(w) = free_text_warning(&v.name, used, nonmiss) {
+                    if let Some(t) = &mut test {
+                        t.note = Some(match t.note.take() {
+                            Some(n) => format!("{w}; {n}"),
+                            None => w,
+                        });
+                    }
+                }
                 Table1Row {
                     variable: v.name.clone(),
                     label: v.label.clone(),
@@ -280,7 +336,7 @@ pub fn table1(
                         .collect(),
                     summary: None,
                     summary_by: vec![],
-                    test: categorical_test(&table),
+                    test,
                 }
             }
             VariableValues::Continuous { values } => {
@@ -341,5 +397,39 @@ mod tests {
         assert!((t.p.unwrap() - 0.4857142857142857).abs() < 1e-9);
         let big = categorical_test(&[vec![30, 10], vec![10, 30]]).unwrap();
         assert!(big.method.starts_with("Pearson"));
+    }
+
+    #[test]
+    fn large_sparse_tables_use_chi_square_and_say_so() {
+        // one patient per level (free text): 2000 x 2, all expected counts < 5
+        let t: Vec<Vec<u64>> = (0..2000)
+            .map(|i| if i % 2 == 0 { vec![1, 0] } else { vec![0, 1] })
+            .collect();
+        let start = std::time::Instant::now();
+        let r = categorical_test(&t).unwrap();
+        assert!(start.elapsed().as_secs_f64() < 1.0);
+        assert!(r.method.starts_with("Pearson"), "{}", r.method);
+        assert!(r
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("not attempted on a 2000 × 2 table"));
+        // R: chisq.test(cbind(rep(c(1,0),1000), rep(c(0,1),1000))) X-squared = 2000, df = 1999
+        assert_eq!(r.df, Some(1999.0));
+        assert!((r.statistic.unwrap() - 2000.0).abs() < 1e-9);
+        // a table at the limit still gets Fisher, as before
+        let small: Vec<Vec<u64>> = (0..50)
+            .map(|i| if i % 2 == 0 { vec![1, 0] } else { vec![0, 1] })
+            .collect();
+        assert_eq!(
+            categorical_test(&small).unwrap().method,
+            "Fisher's exact test"
+        );
+        assert!(free_text_warning("x", 300, 300)
+            .unwrap()
+            .contains("one per patient"));
+        assert!(free_text_warning("x", 51, 1000).is_some());
+        assert!(free_text_warning("x", 5, 300).is_none());
+        assert!(free_text_warning("x", 3, 3).is_none());
     }
 }

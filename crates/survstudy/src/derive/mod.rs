@@ -728,7 +728,7 @@ fn grouping_label(plan: &Plan, g: &GroupingSpec, row: &mut Row, file: &str) -> O
                             ProblemKind::UncoveredCombination,
                             format!(
                                 "values ({}) of {} match no level of grouping {}",
-                                vals.join(", "),
+                                crate::ingest::clip_list(&vals, 20),
                                 cols.join(", "),
                                 g.name
                             ),

@@ -57,7 +57,7 @@ impl Problem {
         if let Some(c) = &self.column {
             s.push_str(c);
             if let Some(v) = &self.value {
-                s.push_str(&format!(" '{v}'"));
+                s.push_str(&format!(" '{}'", crate::ingest::clip(v)));
             }
             s.push_str(": ");
         }
@@ -72,14 +72,15 @@ impl fmt::Display for Problem {
         if let Some(l) = self.line {
             write!(f, ": line {l}")?;
         }
+        // quoted user data is clipped (a 3 MB cell gives a short line)
         if let Some(p) = &self.patient_id {
-            write!(f, ": patient {p}")?;
+            write!(f, ": patient {}", crate::ingest::clip(p))?;
         }
         if let Some(c) = &self.column {
-            write!(f, ": column {c}")?;
+            write!(f, ": column {}", crate::ingest::clip(c))?;
         }
         if let Some(v) = &self.value {
-            write!(f, ": value '{v}'")?;
+            write!(f, ": value '{}'", crate::ingest::clip(v))?;
         }
         write!(f, ": {}", self.message)
     }

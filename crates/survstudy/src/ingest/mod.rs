@@ -21,6 +21,43 @@ use serde::Serialize;
 
 use crate::error::IngestError;
 
+/// Longest quoted value shown in a message, in characters.
+pub const CLIP_CHARS: usize = 80;
+
+/// A cell, header or other user value as quoted in a message: at most
+/// [`CLIP_CHARS`] characters, then `…` and the full length; control
+/// characters (newlines, NUL, …) escaped so a message stays on one line.
+/// Every error or problem that quotes user data goes through this, so a
+/// 3 MB cell yields a short message, not megabytes on stderr.
+pub fn clip(value: &str) -> String {
+    let mut out = String::new();
+    let mut n = 0usize;
+    for c in value.chars() {
+        if n == CLIP_CHARS {
+            let total = value.chars().count();
+            out.push_str(&format!("… ({total} characters)"));
+            return out;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+        n += 1;
+    }
+    out
+}
+
+/// A list of names (headers, sheets, levels) as shown in a message: each
+/// [`clip`]ped, at most `max` of them, then how many more.
+pub fn clip_list<S: AsRef<str>>(names: &[S], max: usize) -> String {
+    let mut parts: Vec<String> = names.iter().take(max).map(|n| clip(n.as_ref())).collect();
+    if names.len() > max {
+        parts.push(format!("… and {} more", names.len() - max));
+    }
+    parts.join(", ")
+}
+
 /// A table of text cells as read from the input file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RawTable {
@@ -239,7 +276,7 @@ fn push_row(
                 expected: width,
                 found: cells.len(),
                 column: width + pos + 1,
-                value: cells[width + pos].clone(),
+                value: clip(&cells[width + pos]),
             });
         }
         cells.truncate(width);
@@ -274,44 +311,72 @@ fn read_workbook(path: &Path, sheet: Option<&str>) -> Result<RawTable, IngestErr
             .ok_or_else(|| IngestError::SheetNotFound {
                 file: file.clone(),
                 sheet: want.to_string(),
-                available: names.join(", "),
+                available: clip_list(&names, 50),
             })?,
     };
-    let range = workbook
-        .worksheet_range(&chosen)
+    let cells = sheet_cells(&mut workbook, &chosen)
         .map_err(|e| excel_err(format!("sheet '{chosen}': {e}")))?;
-    let (first_row, _) = range
-        .start()
-        .ok_or_else(|| IngestError::Empty { file: file.clone() })?;
-    let mut iter = range.rows();
-    let mut header_line = u64::from(first_row) + 1;
-    // The header is the first row with a non-blank cell.
-    let headers = loop {
-        match iter.next() {
-            None => return Err(IngestError::Empty { file }),
-            Some(r) => {
-                let cells: Vec<String> = r.iter().map(cell_text).collect();
-                if cells.iter().any(|c| !c.trim().is_empty()) {
-                    break cells;
-                }
-                header_line += 1;
-            }
-        }
-    };
+    if cells.is_empty() {
+        return Err(IngestError::Empty { file });
+    }
+    // the used range, as calamine's: bounding box of the non-empty cells
+    let col_start = cells.iter().map(|c| c.1).min().unwrap_or(0);
+    let col_end = cells.iter().map(|c| c.1).max().unwrap_or(0);
+    let width = (col_end - col_start) as usize + 1;
+    // rows that have cells, in order; only these are materialised
+    let mut row_ids: Vec<u32> = cells.iter().map(|c| c.0).collect();
+    row_ids.dedup();
+    if width.saturating_mul(row_ids.len()) > MAX_SHEET_CELLS {
+        let far = cells
+            .iter()
+            .max_by_key(|c| (c.1, c.0))
+            .map(|c| (c.0, c.1, cell_text(&c.2)))
+            .unwrap_or_default();
+        return Err(excel_err(format!(
+            "sheet '{chosen}': {} rows with cells × {width} columns is more than {MAX_SHEET_CELLS} cells; the table reaches column {} because of cell {} ('{}') — delete stray cells outside the table",
+            row_ids.len(),
+            column_letters(far.1),
+            cell_name(far.0, far.1),
+            clip(&far.2)
+        )));
+    }
     let mut rows = Vec::new();
     let mut blank_lines = Vec::new();
-    for (i, r) in iter.enumerate() {
-        let line = header_line + 1 + i as u64;
-        let cells: Vec<String> = r.iter().map(cell_text).collect();
-        push_row(
-            &file,
-            headers.len(),
-            line,
-            cells,
-            &mut rows,
-            &mut blank_lines,
-        )?;
+    let mut headers: Option<Vec<String>> = None;
+    let mut header_line = 0;
+    let mut last_row: Option<u32> = None;
+    let mut k = 0;
+    while k < cells.len() {
+        let r = cells[k].0;
+        let mut texts = vec![String::new(); width];
+        while k < cells.len() && cells[k].0 == r {
+            texts[(cells[k].1 - col_start) as usize] = cell_text(&cells[k].2);
+            k += 1;
+        }
+        let line = u64::from(r) + 1;
+        match &headers {
+            // the header is the first row with a non-blank cell
+            None => {
+                if texts.iter().any(|c| !c.trim().is_empty()) {
+                    headers = Some(texts);
+                    header_line = line;
+                }
+            }
+            Some(h) => {
+                // rows without any cell between the previous row and this one
+                if let Some(prev) = last_row {
+                    blank_lines.extend((u64::from(prev) + 2)..line);
+                }
+                push_row(&file, h.len(), line, texts, &mut rows, &mut blank_lines)?;
+            }
+        }
+        if headers.is_some() {
+            last_row = Some(r);
+        }
     }
+    let Some(headers) = headers else {
+        return Err(IngestError::Empty { file });
+    };
     Ok(RawTable {
         file,
         sheet: Some(chosen),
@@ -320,6 +385,69 @@ fn read_workbook(path: &Path, sheet: Option<&str>) -> Result<RawTable, IngestErr
         rows,
         blank_lines,
     })
+}
+
+/// Most cells (rows with data × used columns) a sheet may spread over: a
+/// stray value far right (e.g. in column XFD) would otherwise widen every
+/// row to 16,384 cells.
+pub const MAX_SHEET_CELLS: usize = 5_000_000;
+
+/// The non-empty cells of a sheet as (row, column, value), sorted by row
+/// then column. Excel workbooks (xlsx, xlsb) are read cell by cell, so
+/// memory is proportional to the cells present, whatever the used range
+/// (one value in XFD1048576 is one cell, not 17 billion); xls and ods go
+/// through calamine's range reader.
+fn sheet_cells(
+    workbook: &mut calamine::Sheets<std::io::BufReader<std::fs::File>>,
+    name: &str,
+) -> Result<Vec<(u32, u32, Data)>, String> {
+    let mut cells: Vec<(u32, u32, Data)> = Vec::new();
+    let mut keep = |pos: (u32, u32), v: Data| {
+        if !matches!(v, Data::Empty) {
+            cells.push((pos.0, pos.1, v));
+        }
+    };
+    match workbook {
+        calamine::Sheets::Xlsx(x) => {
+            let mut rdr = x.worksheet_cells_reader(name).map_err(|e| e.to_string())?;
+            while let Some(c) = rdr.next_cell().map_err(|e| e.to_string())? {
+                keep(c.get_position(), c.get_value().clone().into());
+            }
+        }
+        calamine::Sheets::Xlsb(x) => {
+            let mut rdr = x.worksheet_cells_reader(name).map_err(|e| e.to_string())?;
+            while let Some(c) = rdr.next_cell().map_err(|e| e.to_string())? {
+                keep(c.get_position(), c.get_value().clone().into());
+            }
+        }
+        other => {
+            let range = other.worksheet_range(name).map_err(|e| e.to_string())?;
+            for (r, c, v) in range.used_cells() {
+                let (r0, c0) = range.start().unwrap_or((0, 0));
+                keep((r0 + r as u32, c0 + c as u32), v.clone());
+            }
+        }
+    }
+    cells.sort_by_key(|c| (c.0, c.1));
+    Ok(cells)
+}
+
+/// Excel column letters of a 0-based column (0 = A, 16383 = XFD).
+fn column_letters(col: u32) -> String {
+    let mut n = col as u64 + 1;
+    let mut s = Vec::new();
+    while n > 0 {
+        let d = ((n - 1) % 26) as u8;
+        s.push(b'A' + d);
+        n = (n - 1) / 26;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
+
+/// Excel name of a 0-based (row, column) cell, e.g. (0, 0) = A1.
+fn cell_name(row: u32, col: u32) -> String {
+    format!("{}{}", column_letters(col), u64::from(row) + 1)
 }
 
 /// Text form of a workbook cell.
@@ -447,6 +575,29 @@ mod tests {
             cell_text(&Data::DateTimeIso("2021-02-03T00:00:00".into())),
             "2021-02-03"
         );
+    }
+
+    #[test]
+    fn excel_cell_names() {
+        assert_eq!(cell_name(0, 0), "A1");
+        assert_eq!(cell_name(9, 25), "Z10");
+        assert_eq!(cell_name(0, 26), "AA1");
+        assert_eq!(cell_name(1_048_575, 16_383), "XFD1048576");
+    }
+
+    #[test]
+    fn clipped_values() {
+        assert_eq!(clip("abc"), "abc");
+        assert_eq!(clip("a\nb"), "a\\nb");
+        let long = "é".repeat(3_000_000);
+        let c = clip(&long);
+        assert!(c.starts_with(&"é".repeat(80)));
+        assert!(
+            c.ends_with("… (3000000 characters)"),
+            "{}",
+            &c[c.len() - 40..]
+        );
+        assert_eq!(clip_list(&["a", "b", "c"], 2), "a, b, … and 1 more");
     }
 
     #[test]

@@ -27,36 +27,108 @@ pub enum ValueError {
 /// A validated chrono date format. ISO `YYYY-MM-DD` is always accepted as
 /// well (it is unambiguous, and real Excel date cells arrive in that form);
 /// no other format is ever guessed.
+///
+/// A format may carry a time of day (`%H %M %S %I %p %.3f`, `%T`, …): cells
+/// are then read as date-times and the date part is kept (follow-up is
+/// counted in days). Time-zone fields (`%z %Z %:z`, `%+`) and Unix
+/// timestamps (`%s`) are refused: the calendar date of such a value depends
+/// on a time zone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DateFormat {
     format: String,
+    /// The format has time-of-day fields (cells are parsed as date-times).
+    with_time: bool,
 }
 
 impl Default for DateFormat {
     fn default() -> Self {
         DateFormat {
             format: ISO_DATE_FORMAT.to_string(),
+            with_time: false,
         }
     }
 }
 
 impl DateFormat {
-    /// Check a strftime-style format: it must be well formed and must
-    /// round-trip a full date (so it has a year, a month and a day).
+    /// Check a strftime-style format: it must be well formed, have no
+    /// time-zone or timestamp field, and round-trip a full date (so it has a
+    /// year, a month and a day). Never panics: the format is inspected item
+    /// by item, and formatting errors are caught, not displayed.
     pub fn new(format: &str) -> Result<Self, String> {
-        if StrftimeItems::new(format).any(|i| matches!(i, Item::Error)) {
+        use chrono::format::{Fixed, Numeric};
+        let shown = crate::ingest::clip(format);
+        let items: Vec<Item> = StrftimeItems::new(format).collect();
+        if items.iter().any(|i| matches!(i, Item::Error)) {
             return Err(format!(
-                "date format '{format}' is not a valid strftime format"
+                "date format '{shown}' is not a valid strftime format"
             ));
         }
-        let probe = NaiveDate::from_ymd_opt(2001, 2, 13).unwrap_or_default();
-        let text = probe.format(format).to_string();
-        match NaiveDate::parse_from_str(&text, format) {
-            Ok(d) if d == probe => Ok(DateFormat {
+        let zoned = items.iter().any(|i| {
+            matches!(
+                i,
+                Item::Numeric(Numeric::Timestamp | Numeric::Internal(_), _)
+                    | Item::Fixed(
+                        Fixed::TimezoneName
+                            | Fixed::TimezoneOffset
+                            | Fixed::TimezoneOffsetColon
+                            | Fixed::TimezoneOffsetDoubleColon
+                            | Fixed::TimezoneOffsetTripleColon
+                            | Fixed::TimezoneOffsetColonZ
+                            | Fixed::TimezoneOffsetZ
+                            | Fixed::RFC2822
+                            | Fixed::RFC3339
+                            | Fixed::Internal(_)
+                    )
+            )
+        });
+        if zoned {
+            return Err(format!(
+                "date format '{shown}' has a time-zone or Unix-timestamp field (%z, %Z, %:z, %+ or %s); the calendar date of such a value depends on a time zone, so it is not accepted (use the local date, e.g. %Y-%m-%d, or a local date-time such as %Y-%m-%d %H:%M)"
+            ));
+        }
+        let with_time = items.iter().any(|i| {
+            matches!(
+                i,
+                Item::Numeric(
+                    Numeric::Hour
+                        | Numeric::Hour12
+                        | Numeric::Minute
+                        | Numeric::Second
+                        | Numeric::Nanosecond,
+                    _
+                ) | Item::Fixed(
+                    Fixed::LowerAmPm
+                        | Fixed::UpperAmPm
+                        | Fixed::Nanosecond
+                        | Fixed::Nanosecond3
+                        | Fixed::Nanosecond6
+                        | Fixed::Nanosecond9
+                )
+            )
+        });
+        let probe = NaiveDate::from_ymd_opt(2001, 2, 13)
+            .and_then(|d| d.and_hms_milli_opt(14, 35, 27, 123))
+            .unwrap_or_default();
+        let mut text = String::new();
+        let formatted = {
+            use std::fmt::Write;
+            write!(text, "{}", probe.format_with_items(items.iter()))
+        };
+        let back = if with_time {
+            chrono::NaiveDateTime::parse_from_str(&text, format).map(|dt| dt.date())
+        } else {
+            NaiveDate::parse_from_str(&text, format)
+        };
+        match (formatted, back) {
+            (Ok(()), Ok(d)) if d == probe.date() => Ok(DateFormat {
                 format: format.to_string(),
+                with_time,
             }),
+            _ if with_time => Err(format!(
+                "date format '{shown}' does not identify a full date and time (it needs a year, a month and a day, and a time needs at least hours and minutes)"
+            )),
             _ => Err(format!(
-                "date format '{format}' does not identify a full date (it needs a year, a month and a day)"
+                "date format '{shown}' does not identify a full date (it needs a year, a month and a day)"
             )),
         }
     }
@@ -65,11 +137,17 @@ impl DateFormat {
     pub fn as_str(&self) -> &str {
         &self.format
     }
+
+    /// Whether cells are read as date-times (the date part is kept).
+    pub fn has_time(&self) -> bool {
+        self.with_time
+    }
 }
 
 /// Parse a date cell. Blank (after trimming) is `Ok(None)`. ISO dates with a
 /// midnight time part (`2021-03-04 00:00:00`, `2021-03-04T00:00:00`) are
-/// accepted; any other time of day is an error.
+/// accepted; any other time of day is an error unless the format has
+/// time fields (then the date part of the date-time is taken).
 pub fn parse_date(cell: &str, format: &DateFormat) -> Result<Option<NaiveDate>, ValueError> {
     let s = cell.trim();
     if s.is_empty() {
@@ -79,8 +157,12 @@ pub fn parse_date(cell: &str, format: &DateFormat) -> Result<Option<NaiveDate>, 
         .strip_suffix(" 00:00:00")
         .or_else(|| s.strip_suffix("T00:00:00"))
         .unwrap_or(s);
-    let parsed = NaiveDate::parse_from_str(s, &format.format)
-        .or_else(|_| NaiveDate::parse_from_str(iso, ISO_DATE_FORMAT));
+    let parsed = if format.with_time {
+        chrono::NaiveDateTime::parse_from_str(s, &format.format).map(|dt| dt.date())
+    } else {
+        NaiveDate::parse_from_str(s, &format.format)
+    }
+    .or_else(|_| NaiveDate::parse_from_str(iso, ISO_DATE_FORMAT));
     match parsed {
         Ok(d) => {
             use chrono::Datelike;
@@ -94,7 +176,7 @@ pub fn parse_date(cell: &str, format: &DateFormat) -> Result<Option<NaiveDate>, 
             format: if format.format == ISO_DATE_FORMAT {
                 "YYYY-MM-DD".to_string()
             } else {
-                format!("{} (or YYYY-MM-DD)", format.format)
+                format!("{} (or YYYY-MM-DD)", crate::ingest::clip(&format.format))
             },
         }),
     }
@@ -178,6 +260,52 @@ mod tests {
         assert!(DateFormat::new("%Q").is_err());
         assert!(DateFormat::new("%m/%Y").is_err());
         assert!(DateFormat::new("%d.%m.%Y").is_ok());
+    }
+
+    #[test]
+    fn time_and_zone_fields_never_panic() {
+        // time-of-day fields: accepted, the date part is kept
+        for f in [
+            "%Y-%m-%d %H:%M",
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%dT%H:%M:%S%.3f",
+            "%d/%m/%Y %I:%M %p",
+            "%Y-%m-%d %T",
+        ] {
+            let df = DateFormat::new(f).unwrap_or_else(|e| panic!("{f}: {e}"));
+            assert!(df.has_time(), "{f}");
+        }
+        let df = DateFormat::new("%Y-%m-%d %H:%M").unwrap();
+        assert_eq!(parse_date("2021-04-03 23:59", &df), Ok(Some(d(2021, 4, 3))));
+        assert_eq!(parse_date("2021-04-03", &df), Ok(Some(d(2021, 4, 3))));
+        assert!(parse_date("2021-04-03 25:00", &df).is_err());
+        let df = DateFormat::new("%d/%m/%Y %I:%M %p").unwrap();
+        assert_eq!(
+            parse_date("03/04/2021 11:30 PM", &df),
+            Ok(Some(d(2021, 4, 3)))
+        );
+        // zones and timestamps: refused with a reason
+        for f in [
+            "%s",
+            "%Y-%m-%d %z",
+            "%Y-%m-%d %Z",
+            "%Y-%m-%d %:z",
+            "%+",
+            "%Y-%m-%d %H:%M %#z",
+        ] {
+            let e = DateFormat::new(f).unwrap_err();
+            assert!(
+                e.contains("time-zone") || e.contains("not a valid"),
+                "{f}: {e}"
+            );
+        }
+        // time without a date, or an hour without minutes
+        for f in ["%H:%M", "%S", "%.3f", "%Y-%m-%d %H", "%M"] {
+            assert!(DateFormat::new(f).is_err(), "{f}");
+        }
+        // a long bad format is quoted clipped
+        let long = format!("%Q{}", "x".repeat(10_000));
+        assert!(DateFormat::new(&long).unwrap_err().len() < 300);
     }
 
     #[test]
