@@ -34,10 +34,30 @@ fn ragged_rows_are_rejected_by_every_adhoc_command() {
         let common = ["--data", p, "--time", "time"];
         let runs: Vec<Vec<&str>> = vec![
             [&["km"][..], &common, &["--event", "status=2"]].concat(),
-            [&["logrank"][..], &common, &["--event", "status=2", "--group", "inst"]].concat(),
-            [&["cox"][..], &common, &["--event", "status=2", "--covariates", "age"]].concat(),
-            [&["zph"][..], &common, &["--event", "status=2", "--covariates", "age"]].concat(),
-            [&["cif"][..], &common, &["--status", "status", "--event-code", "2"]].concat(),
+            [
+                &["logrank"][..],
+                &common,
+                &["--event", "status=2", "--group", "inst"],
+            ]
+            .concat(),
+            [
+                &["cox"][..],
+                &common,
+                &["--event", "status=2", "--covariates", "age"],
+            ]
+            .concat(),
+            [
+                &["zph"][..],
+                &common,
+                &["--event", "status=2", "--covariates", "age"],
+            ]
+            .concat(),
+            [
+                &["cif"][..],
+                &common,
+                &["--status", "status", "--event-code", "2"],
+            ]
+            .concat(),
             [
                 &["rmst"][..],
                 &common,
@@ -66,10 +86,7 @@ fn ragged_rows_are_rejected_by_every_adhoc_command() {
     ]));
     assert_usage(&o, &["line 4", "5 fields", "the header has 4"]);
     // a trailing separator (blank extra field) is accepted, as `run` accepts it
-    let f = tmpfile(
-        "trailing.csv",
-        "time,status\n1,1,\n2,0,\n3,1\n",
-    );
+    let f = tmpfile("trailing.csv", "time,status\n1,1,\n2,0,\n3,1\n");
     let o = run_bounded(bin().args([
         "km",
         "--data",
@@ -105,7 +122,8 @@ fn event_specs_are_checked() {
     ]));
     assert_eq!(o.code, Some(0), "{}", o.stderr);
     assert!(
-        o.stderr.contains("warning: --event status=7: no row has that value")
+        o.stderr
+            .contains("warning: --event status=7: no row has that value")
             && o.stderr.contains("the values: 1, 2"),
         "{}",
         o.stderr
@@ -190,7 +208,13 @@ fn date_formats_with_time_or_zone_fields_never_panic() {
     let results = |data: &std::path::Path, fmt: &[&str]| {
         let o = run_bounded(
             bin()
-                .args(["run", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap()])
+                .args([
+                    "run",
+                    "--data",
+                    data.to_str().unwrap(),
+                    "--out",
+                    out.to_str().unwrap(),
+                ])
                 .args(fmt),
         );
         assert_eq!(o.code, Some(0), "{}", o.stderr);
@@ -248,7 +272,13 @@ fn a_sparse_workbook_is_read_in_memory_proportional_to_its_cells() {
     // patient without an id, reported on its line
     let far = dir.join("far.xlsx");
     std::fs::write(&far, xlsx(&rows, &[(1_048_575, 16_383, "x")])).unwrap();
-    let o = run_bounded(bin().args(["run", "--data", far.to_str().unwrap(), "--out", out.to_str().unwrap()]));
+    let o = run_bounded(bin().args([
+        "run",
+        "--data",
+        far.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
     assert_eq!(o.code, Some(2), "{}", o.stderr);
     assert!(o.stderr.contains("line 1048576"), "{}", o.stderr);
     // a stray value far right in every row of a long sheet would widen each
@@ -261,7 +291,13 @@ fn a_sparse_workbook_is_read_in_memory_proportional_to_its_cells() {
     }
     let wide = dir.join("wide.xlsx");
     std::fs::write(&wide, xlsx(&long, &[(3, 16_383, "note")])).unwrap();
-    let o = run_bounded(bin().args(["run", "--data", wide.to_str().unwrap(), "--out", out.to_str().unwrap()]));
+    let o = run_bounded(bin().args([
+        "run",
+        "--data",
+        wide.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
     assert_usage(&o, &["sheet 'Sheet1'", "XFD4", "'note'"]);
 }
 
@@ -293,7 +329,13 @@ fn free_text_in_a_category_column_is_bounded_and_flagged() {
     let p = dir.join("riss.csv");
     std::fs::write(&p, replace("riss")).unwrap();
     let start = std::time::Instant::now();
-    let o = run_bounded(bin().args(["run", "--data", p.to_str().unwrap(), "--out", out.to_str().unwrap()]));
+    let o = run_bounded(bin().args([
+        "run",
+        "--data",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
     assert_eq!(o.code, Some(0), "{}", o.stderr);
     assert!(start.elapsed().as_secs() < 30);
     let j: serde_json::Value =
@@ -304,16 +346,31 @@ fn free_text_in_a_category_column_is_bounded_and_flagged() {
         .iter()
         .find(|r| r["variable"] == "riss")
         .unwrap();
-    assert!(row["test"]["method"].as_str().unwrap().starts_with("Pearson"));
+    assert!(row["test"]["method"]
+        .as_str()
+        .unwrap()
+        .starts_with("Pearson"));
     let note = row["test"]["note"].as_str().unwrap();
-    assert!(note.contains("one per patient") && note.contains("not attempted"), "{note}");
+    assert!(
+        note.contains("one per patient") && note.contains("not attempted"),
+        "{note}"
+    );
     let mv = j["multivariable"][0]["notes"].to_string();
     assert!(mv.contains("left out of the model"), "{mv}");
     // an analysed grouping (km_by): refused, naming it
     let p = dir.join("nl.csv");
     std::fs::write(&p, replace("next_line_category")).unwrap();
-    let o = run_bounded(bin().args(["run", "--data", p.to_str().unwrap(), "--out", out.to_str().unwrap()]));
-    assert_usage(&o, &["grouping next_line_category", "identifier or free text"]);
+    let o = run_bounded(bin().args([
+        "run",
+        "--data",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert_usage(
+        &o,
+        &["grouping next_line_category", "identifier or free text"],
+    );
 }
 
 #[test]
@@ -333,7 +390,14 @@ fn cox_factor_on_a_continuous_column_is_refused_unless_asked() {
         "meal.cal",
     ];
     let o = run_bounded(bin().args(args));
-    assert_usage(&o, &["--factor meal.cal", "distinct values (more than 50)", "--max-levels"]);
+    assert_usage(
+        &o,
+        &[
+            "--factor meal.cal",
+            "distinct values (more than 50)",
+            "--max-levels",
+        ],
+    );
     let o = run_bounded(bin().args(args).args(["--max-levels", "1000", "--json"]));
     assert!(matches!(o.code, Some(0 | 1)), "{}", o.stderr);
     // a real factor is unaffected
@@ -391,7 +455,11 @@ fn absurd_plans_are_refused_at_check_and_run() {
         ),
         (
             "dup-landmark",
-            plan.replacen("landmarks = [6.0, 12.0, 24.0]", "landmarks = [6.0, 12.0, 6.0]", 1),
+            plan.replacen(
+                "landmarks = [6.0, 12.0, 24.0]",
+                "landmarks = [6.0, 12.0, 6.0]",
+                1,
+            ),
             "time 6 is listed twice",
         ),
     ];
@@ -419,19 +487,45 @@ fn huge_values_are_quoted_clipped() {
     // a cell of the ad-hoc reader
     let f = dir.join("cell.csv");
     std::fs::write(&f, format!("time,status\n1,1\n{big},0\n")).unwrap();
-    let o = run_bounded(bin().args(["km", "--data", f.to_str().unwrap(), "--time", "time", "--event", "status"]));
+    let o = run_bounded(bin().args([
+        "km",
+        "--data",
+        f.to_str().unwrap(),
+        "--time",
+        "time",
+        "--event",
+        "status",
+    ]));
     assert_usage(&o, &["is not a number", "… (3000000 characters)"]);
     assert!(o.stderr.len() < 1000, "{} bytes", o.stderr.len());
     // an event label
     let f = dir.join("event.csv");
     std::fs::write(&f, format!("time,status\n1,1\n2,{big}\n")).unwrap();
-    let o = run_bounded(bin().args(["cox", "--data", f.to_str().unwrap(), "--time", "time", "--event", "status", "--covariates", "time"]));
+    let o = run_bounded(bin().args([
+        "cox",
+        "--data",
+        f.to_str().unwrap(),
+        "--time",
+        "time",
+        "--event",
+        "status",
+        "--covariates",
+        "time",
+    ]));
     assert_usage(&o, &["… (3000000 characters)"]);
     assert!(o.stderr.len() < 1000, "{} bytes", o.stderr.len());
     // a header, listed when a column is missing
     let f = dir.join("header.csv");
     std::fs::write(&f, format!("time,{big}\n1,1\n")).unwrap();
-    let o = run_bounded(bin().args(["km", "--data", f.to_str().unwrap(), "--time", "time", "--event", "status"]));
+    let o = run_bounded(bin().args([
+        "km",
+        "--data",
+        f.to_str().unwrap(),
+        "--time",
+        "time",
+        "--event",
+        "status",
+    ]));
     assert_usage(&o, &["column 'status' not found"]);
     assert!(o.stderr.len() < 1000, "{} bytes", o.stderr.len());
     // `run`: a 3 MB id and a 3 MB date cell
@@ -443,13 +537,25 @@ fn huge_values_are_quoted_clipped() {
     lines[2] = cells.join(",");
     let f = dir.join("run.csv");
     std::fs::write(&f, lines.join("\n")).unwrap();
-    let o = run_bounded(bin().args(["run", "--data", f.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]));
+    let o = run_bounded(bin().args([
+        "run",
+        "--data",
+        f.to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]));
     assert_usage(&o, &["line 3: patient SYN-002", "… (3000010 characters)"]);
     assert!(o.stderr.len() < 2000, "{} bytes", o.stderr.len());
     // a ragged row in `run`
     lines[2] = format!("{},{big}", lines[3]);
     std::fs::write(&f, lines.join("\n")).unwrap();
-    let o = run_bounded(bin().args(["run", "--data", f.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]));
+    let o = run_bounded(bin().args([
+        "run",
+        "--data",
+        f.to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]));
     assert_usage(&o, &["… (3000000 characters)"]);
     assert!(o.stderr.len() < 2000, "{} bytes", o.stderr.len());
 }

@@ -20,10 +20,7 @@ pub fn data(rel: &str) -> PathBuf {
 }
 
 pub fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "survstudy-hostile-{}-{name}",
-        std::process::id()
-    ));
+    let d = std::env::temp_dir().join(format!("survstudy-hostile-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -107,7 +104,11 @@ pub fn run_bounded(cmd: &mut Command) -> Outcome {
     let o = run_with_timeout(cmd, Duration::from_secs(60));
     assert!(!o.timed_out, "{cmd:?} hung (killed after 60 s)");
     assert!(o.code.is_some(), "{cmd:?} killed by a signal: {}", o.stderr);
-    assert!(!o.stderr.contains("panicked"), "{cmd:?} panicked: {}", o.stderr);
+    assert!(
+        !o.stderr.contains("panicked"),
+        "{cmd:?} panicked: {}",
+        o.stderr
+    );
     o
 }
 
@@ -116,7 +117,11 @@ fn crc32(data: &[u8]) -> u32 {
     for (i, t) in table.iter_mut().enumerate() {
         let mut c = i as u32;
         for _ in 0..8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
         }
         *t = c;
     }
