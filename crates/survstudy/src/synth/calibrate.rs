@@ -2,9 +2,10 @@
 //! specialised Kaplan–Meier / log-rank scanner (see the module docs of `synth`).
 
 use super::model::{
-    EmdCell, Latent, CENSOR_MAX_DAYS, CENSOR_MIN_DAYS, MIN_DEATH_DAYS, MIN_NEXT_PROG_DAYS,
-    MONTH_DAYS,
+    death_hazard, months_to_days, progression_hazard, EmdCell, Latent, CENSOR_MAX_DAYS,
+    CENSOR_MIN_DAYS, MIN_DEATH_DAYS, MIN_NEXT_PROG_DAYS, MONTH_DAYS,
 };
+use super::realism::{redraw_stats, DayEndpoint, RealismOptions};
 use super::rng::Rng;
 use super::EndpointTargets;
 
@@ -20,6 +21,76 @@ const TEST_MASK: [u8; 2] = [1 | 2, 1 | 4];
 const HALF_TOL: f64 = 1e-9;
 /// Weight of one unit of |log p − log window| relative to one day of median distance.
 const W_P: f64 = 25.0;
+/// Weight of one event above the aimed cluster size (most events in 14 days).
+const W_CLUSTER: f64 = 2.0;
+/// Weight of one day above the aimed longest stretch without events.
+const W_GAP: f64 = 0.1;
+/// Quantile of the redraws the search aims at (stricter than the check's 0.975,
+/// so the finished cohort passes under any redraw stream).
+pub(crate) const AIM_QUANTILE: f64 = 0.9;
+/// Redraws behind each aim.
+const AIM_REDRAWS: usize = 100;
+
+/// Realism aim of one endpoint: the cluster and gap sizes not to exceed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Aim {
+    cluster: f64,
+    gap: f64,
+}
+
+impl Aim {
+    const NONE: Aim = Aim {
+        cluster: f64::INFINITY,
+        gap: f64::INFINITY,
+    };
+
+    /// Zero when both statistics are within the aim.
+    fn penalty(&self, ep: &Endpoint) -> f64 {
+        let o = RealismOptions::default();
+        let (c, g) = ep.shape(o.window_days, o.min_at_risk);
+        W_CLUSTER * (c as f64 - self.cluster.floor()).max(0.0)
+            + W_GAP * (f64::from(g) - self.gap).max(0.0)
+    }
+
+    /// The aim for the current times: the [`AIM_QUANTILE`] of Weibull redraws
+    /// (the realism check's procedure), the smaller under censoring at last
+    /// follow-up and at the cut-off.
+    fn for_endpoint(
+        ep: &Endpoint,
+        last_fu: &[i32],
+        cutoff: &[i32],
+        baseline: &[bool],
+        rng: &mut Rng,
+    ) -> Aim {
+        let opts = RealismOptions {
+            redraws: AIM_REDRAWS,
+            quantile: AIM_QUANTILE,
+            ..RealismOptions::default()
+        };
+        let mut aim = Aim::NONE;
+        for censor in [last_fu, cutoff] {
+            let day = DayEndpoint {
+                time: &ep.time,
+                event: &ep.event,
+                censor,
+                baseline,
+            };
+            if let Some((_, clusters, gaps)) = redraw_stats(&day, &opts, rng) {
+                aim.cluster = aim.cluster.min(quantile(&clusters, AIM_QUANTILE));
+                aim.gap = aim.gap.min(quantile(&gaps, AIM_QUANTILE));
+            }
+        }
+        aim
+    }
+}
+
+/// Type-7 quantile of sorted values.
+fn quantile(v: &[f64], q: f64) -> f64 {
+    let h = (v.len() - 1) as f64 * q;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(v.len() - 1);
+    v[lo] + (h - lo as f64) * (v[hi] - v[lo])
+}
 
 /// Statistics of one endpoint on integer days.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,6 +149,53 @@ impl Endpoint {
             self.order.swap(pos, pos + 1);
             pos += 1;
         }
+    }
+
+    /// The realism statistics (see `realism`) on the sorted order, O(n): the
+    /// most events in any `window`-day window and the longest stretch without
+    /// events while at least `min_at_risk` are at risk.
+    pub(crate) fn shape(&self, window: i32, min_at_risk: usize) -> (usize, i32) {
+        let n = self.order.len();
+        let at = |k: usize| self.order[k] as usize;
+        let mut cluster = 0;
+        let mut lo = 0;
+        let mut count = 0;
+        for hi in 0..n {
+            let i = at(hi);
+            if !self.event[i] {
+                continue;
+            }
+            count += 1;
+            let t = self.time[i];
+            while t - self.time[at(lo)] >= window {
+                if self.event[at(lo)] {
+                    count -= 1;
+                }
+                lo += 1;
+            }
+            cluster = cluster.max(count);
+        }
+        if n < min_at_risk || min_at_risk == 0 {
+            return (cluster, 0);
+        }
+        let tau = self.time[at(n - min_at_risk)];
+        let mut prev = 0;
+        let mut gap = 0;
+        for k in 0..n {
+            let i = at(k);
+            if !self.event[i] {
+                continue;
+            }
+            if prev >= tau {
+                break;
+            }
+            gap = gap.max(self.time[i].min(tau) - prev);
+            prev = self.time[i];
+        }
+        if prev < tau {
+            gap = gap.max(tau - prev);
+        }
+        (cluster, gap)
     }
 
     /// KM medians and log-rank p-values in one pass over the sorted times.
@@ -334,6 +452,10 @@ trait Stage {
     fn windows(&self) -> &Windows;
     fn snapshot(&self) -> Self::Snapshot;
     fn restore(&mut self, s: &Self::Snapshot);
+    /// Realism penalty of the current times under the current aim.
+    fn penalty(&self) -> f64;
+    /// Re-derive the realism aim from the current times.
+    fn refresh_aim(&mut self, rng: &mut Rng);
 }
 
 /// Annealing schedule of one stage.
@@ -359,8 +481,10 @@ impl Default for Schedule {
 /// Simulated annealing with restarts from the best state. Returns the best score
 /// (0 = solved) and the number of proposals evaluated; leaves the best state.
 fn anneal<S: Stage>(st: &mut S, rng: &mut Rng, sch: &Schedule) -> (f64, usize) {
+    let score = |st: &S, stats: &Stats| st.windows().score(stats) + st.penalty();
+    st.refresh_aim(rng);
     let mut cur_stats = st.stats();
-    let mut cur = st.windows().score(&cur_stats);
+    let mut cur = score(st, &cur_stats);
     let mut best = cur;
     let mut best_state = st.snapshot();
     let mut evals = 0;
@@ -368,15 +492,30 @@ fn anneal<S: Stage>(st: &mut S, rng: &mut Rng, sch: &Schedule) -> (f64, usize) {
         return (0.0, 0);
     }
     let ratio = (sch.t_end / sch.t_start).ln();
-    for _run in 0..sch.runs {
+    let mut idle_runs = 0;
+    for run in 0..sch.runs {
+        if idle_runs == 2 {
+            // two whole runs without a better state: a stall; a fresh attempt
+            // is cheaper than the remaining runs
+            break;
+        }
+        idle_runs += 1;
         st.restore(&best_state);
+        if run > 0 {
+            // the aim follows the times: refit on the best state so far
+            st.refresh_aim(rng);
+        }
         cur_stats = st.stats();
-        cur = best;
+        cur = score(st, &cur_stats);
+        best = cur;
+        if best == 0.0 {
+            return (0.0, evals);
+        }
         for it in 0..sch.iters {
             let temp = sch.t_start * (ratio * it as f64 / sch.iters as f64).exp();
             let undo = st.propose(rng, &cur_stats);
             let stats = st.stats();
-            let s = st.windows().score(&stats);
+            let s = score(st, &stats);
             evals += 1;
             if s <= cur || rng.uniform() < (-(s - cur) / temp).exp() {
                 cur = s;
@@ -384,8 +523,15 @@ fn anneal<S: Stage>(st: &mut S, rng: &mut Rng, sch: &Schedule) -> (f64, usize) {
                 if cur < best {
                     best = cur;
                     best_state = st.snapshot();
+                    idle_runs = 0;
                     if best == 0.0 {
-                        return (0.0, evals);
+                        // the aim may stem from earlier times: confirm it on these
+                        st.refresh_aim(rng);
+                        cur = score(st, &cur_stats);
+                        best = cur;
+                        if best == 0.0 {
+                            return (0.0, evals);
+                        }
                     }
                 }
             } else {
@@ -404,8 +550,11 @@ pub(crate) struct OsStage {
     pub death: Vec<i32>,
     pub censor: Vec<i32>,
     ep: Endpoint,
+    cells: Vec<EmdCell>,
+    baseline: Vec<bool>,
     members: [Vec<usize>; 8],
     windows: Windows,
+    aim: Aim,
 }
 
 impl OsStage {
@@ -418,8 +567,11 @@ impl OsStage {
             ep: Endpoint::new(time, event, cells),
             death,
             censor,
+            cells: cells.to_vec(),
+            baseline: cells.iter().map(|c| c.baseline()).collect(),
             members: group_members(cells),
             windows: Windows::new(targets),
+            aim: Aim::NONE,
         }
     }
 
@@ -443,8 +595,13 @@ impl Stage for OsStage {
         let mut undo = [(i, self.death[i], self.censor[i]), NO_UNDO];
         let (d, c) = (self.death[i], self.censor[i]);
         let u = rng.uniform();
-        if u < 0.40 {
+        if u < 0.28 {
             self.set(i, (d + step(rng, 60.0)).max(MIN_DEATH_DAYS), c);
+        } else if u < 0.40 {
+            // resample the death day from the patient's cell model
+            let cell = self.cells[i];
+            let d2 = months_to_days(death_hazard(cell).invert(rng.exp1()), MIN_DEATH_DAYS);
+            self.set(i, d2, c);
         } else if u < 0.52 {
             let c2 = (c + step(rng, 90.0)).clamp(CENSOR_MIN_DAYS, CENSOR_MAX_DAYS);
             self.set(i, d, c2);
@@ -503,6 +660,16 @@ impl Stage for OsStage {
         self.censor.clone_from(&s.1);
         self.ep = s.2.clone();
     }
+
+    fn penalty(&self) -> f64 {
+        self.aim.penalty(&self.ep)
+    }
+
+    fn refresh_aim(&mut self, rng: &mut Rng) {
+        // last follow-up = end of observation (death or cut-off)
+        let last_fu = self.ep.time.clone();
+        self.aim = Aim::for_endpoint(&self.ep, &last_fu, &self.censor, &self.baseline, rng);
+    }
 }
 
 /// Stage 2: days of progression on the next line (0 = none observed), with the
@@ -513,9 +680,14 @@ pub(crate) struct PfsStage {
     /// min(death, censor): the end of observation.
     cap: Vec<i32>,
     dead: Vec<bool>,
+    /// Administrative censoring day (cut-off − progression).
+    censor: Vec<i32>,
     ep: Endpoint,
+    cells: Vec<EmdCell>,
+    baseline: Vec<bool>,
     members: [Vec<usize>; 8],
     windows: Windows,
+    aim: Aim,
 }
 
 impl PfsStage {
@@ -548,8 +720,12 @@ impl PfsStage {
             next,
             cap,
             dead,
+            censor: censor.to_vec(),
+            cells: cells.to_vec(),
+            baseline: cells.iter().map(|c| c.baseline()).collect(),
             members: group_members(cells),
             windows: Windows::new(targets),
+            aim: Aim::NONE,
         }
     }
 
@@ -584,7 +760,15 @@ impl Stage for PfsStage {
         let p = self.next[i];
         let cap = self.cap[i];
         let u = rng.uniform();
-        if u < 0.45 {
+        if u < 0.12 {
+            // resample from the patient's cell model (none if beyond observation)
+            let cell = self.cells[i];
+            let p2 = months_to_days(
+                progression_hazard(cell).invert(rng.exp1()),
+                MIN_NEXT_PROG_DAYS,
+            );
+            self.set(i, p2);
+        } else if u < 0.45 {
             let s = step(rng, 45.0);
             if p > 0 {
                 self.set(i, (p + s).max(MIN_NEXT_PROG_DAYS));
@@ -650,6 +834,14 @@ impl Stage for PfsStage {
         self.next.clone_from(&s.0);
         self.ep = s.1.clone();
     }
+
+    fn penalty(&self) -> f64 {
+        self.aim.penalty(&self.ep)
+    }
+
+    fn refresh_aim(&mut self, rng: &mut Rng) {
+        self.aim = Aim::for_endpoint(&self.ep, &self.cap, &self.censor, &self.baseline, rng);
+    }
 }
 
 #[cfg(test)]
@@ -676,6 +868,26 @@ mod tests {
         assert!(s.exact_half[EmdCell::Neither.index()]);
         assert_eq!(s.median[EmdCell::Neither.index()], 30.0);
         assert_eq!(s.median[EmdCell::Both.index()], f64::INFINITY);
+    }
+
+    #[test]
+    fn shape_on_sorted_order_equals_the_realism_statistics() {
+        let cells: Vec<EmdCell> = (0..60).map(|i| EmdCell::ALL[i % 4]).collect();
+        let mut rng = Rng::new(17);
+        for _ in 0..200 {
+            let time: Vec<i32> = (0..60).map(|_| rng.range(1, 400)).collect();
+            let event: Vec<bool> = (0..60).map(|_| rng.bernoulli(0.6)).collect();
+            let ep = Endpoint::new(time.clone(), event.clone(), &cells);
+            for (w, r) in [(14, 15), (3, 1), (30, 59), (14, 61)] {
+                assert_eq!(
+                    ep.shape(w, r),
+                    (
+                        super::super::max_events_in_window(&time, &event, w),
+                        super::super::longest_gap_at_risk(&time, &event, r)
+                    )
+                );
+            }
+        }
     }
 
     #[test]

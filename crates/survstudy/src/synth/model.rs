@@ -211,7 +211,7 @@ pub(crate) struct Latent {
     pub next_prog: i32,
 }
 
-fn months_to_days(m: f64, min: i32) -> i32 {
+pub(crate) fn months_to_days(m: f64, min: i32) -> i32 {
     let d = (m * MONTH_DAYS).round();
     if d > 1e6 {
         1_000_000

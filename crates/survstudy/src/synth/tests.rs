@@ -121,3 +121,42 @@ fn seed_sweep() {
         }
     }
 }
+
+/// Diagnostics: realism faults (issue 13) over seeds.
+#[test]
+#[ignore]
+fn realism_sweep() {
+    let hi: u64 = std::env::var("SYNTH_SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let mut clean = 0;
+    for seed in 1..=hi {
+        let t = std::time::Instant::now();
+        let c = generate(&SynthOptions {
+            seed,
+            ..SynthOptions::default()
+        })
+        .unwrap();
+        let el = t.elapsed();
+        if c.report.attempts > 1 {
+            let e = generate(&SynthOptions {
+                seed,
+                max_attempts: 1,
+                ..SynthOptions::default()
+            })
+            .unwrap_err();
+            eprintln!("  first attempt: {e}");
+        }
+        let r = realism(&c.patients, &RealismOptions::default()).unwrap();
+        clean += usize::from(r.faults() == 0);
+        eprintln!(
+            "seed {seed}: {} faults ({el:?}, {} attempts, {} evaluations) {}",
+            r.faults(),
+            c.report.attempts,
+            c.report.evaluations,
+            r.describe()
+        );
+    }
+    eprintln!("{clean} of {hi} seeds without fault");
+}
