@@ -546,6 +546,27 @@ fn huge_values_are_quoted_clipped() {
     ]));
     assert_usage(&o, &["line 3: patient SYN-002", "… (3000010 characters)"]);
     assert!(o.stderr.len() < 2000, "{} bytes", o.stderr.len());
+    // 3,000 copies of one patient: each duplicate lists at most 10 other
+    // lines (not 2,999), so stderr grows linearly
+    let mut dup = lines.clone();
+    dup.truncate(4);
+    for _ in 0..3000 {
+        dup.push(lines[3].clone());
+    }
+    let f2 = dir.join("dup.csv");
+    std::fs::write(&f2, dup.join("\n")).unwrap();
+    let o = run_bounded(bin().args([
+        "run",
+        "--data",
+        f2.to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]));
+    assert_usage(
+        &o,
+        &["duplicate patient_id: also on line", "… and 2990 more"],
+    );
+    assert!(o.stderr_len < 1_000_000, "{} bytes", o.stderr_len);
     // a ragged row in `run`
     lines[2] = format!("{},{big}", lines[3]);
     std::fs::write(&f, lines.join("\n")).unwrap();

@@ -535,7 +535,13 @@ pub fn derive(
                 .filter(|&&j| j != i)
                 .map(|&j| rows[j].line.to_string())
                 .collect();
-            let msg = format!("duplicate {}: also on line {}", id_col, others.join(", "));
+            // at most 10 other lines listed (10^5 copies of one id would
+            // otherwise give 10^5 lines of 10^5 numbers each)
+            let msg = format!(
+                "duplicate {}: also on line {}",
+                id_col,
+                crate::ingest::clip_list(&others, 10)
+            );
             rows[i].problem(file, &id_col, ProblemKind::DuplicateId, msg);
         }
     }

@@ -31,8 +31,7 @@ pub const CLIP_CHARS: usize = 80;
 /// 3 MB cell yields a short message, not megabytes on stderr.
 pub fn clip(value: &str) -> String {
     let mut out = String::new();
-    let mut n = 0usize;
-    for c in value.chars() {
+    for (n, c) in value.chars().enumerate() {
         if n == CLIP_CHARS {
             let total = value.chars().count();
             out.push_str(&format!("… ({total} characters)"));
@@ -43,7 +42,6 @@ pub fn clip(value: &str) -> String {
         } else {
             out.push(c);
         }
-        n += 1;
     }
     out
 }
