@@ -24,6 +24,7 @@
 
 pub mod cif;
 pub mod concordance;
+pub mod concordance_general;
 pub mod cox;
 pub mod dist;
 pub mod error;
