@@ -576,8 +576,29 @@ pub fn cox_fit_rows(
     if !nr.converged {
         warnings.push(format!(
             "Ran out of iterations ({}) and did not converge",
-            nr.iterations
+            opts.max_iter
         ));
+        // R: max(lp) > 500 or a non-finite |U V|
+        let lp_max = (0..n)
+            .map(|i| {
+                design
+                    .columns
+                    .iter()
+                    .zip(&means)
+                    .zip(&nr.beta)
+                    .map(|((c, m), b)| (c[i] - m) * b)
+                    .sum::<f64>()
+            })
+            .fold(f64::NEG_INFINITY, f64::max);
+        let infs_bad = (0..p).any(|k| {
+            !(0..p)
+                .map(|j| nr.score[j] * nr.var[j][k])
+                .sum::<f64>()
+                .is_finite()
+        });
+        if lp_max > 500.0 || infs_bad {
+            warnings.push("one or more coefficients may be infinite".into());
+        }
     }
     // monotone likelihood check (R coxph.fit)
     let infs: Vec<bool> = (0..p)
@@ -603,7 +624,13 @@ pub fn cox_fit_rows(
         ));
     }
     let zc = z_for_level(opts.conf_level);
-    let dropped: Vec<bool> = (0..p).map(|k| nr.var[k][k] == 0.0).collect();
+    // R marks redundant columns (NA coefficients) only when the fit
+    // converged (coxfit6's rank flag); after running out of iterations every
+    // coefficient is reported, even with a zero variance (e.g. every stratum
+    // a single subject: β = 0, SE 0)
+    let dropped: Vec<bool> = (0..p)
+        .map(|k| nr.converged && nr.var[k][k] == 0.0)
+        .collect();
     let terms: Vec<CoxTerm> = (0..p)
         .map(|k| {
             if dropped[k] {
@@ -659,7 +686,13 @@ pub fn cox_fit_rows(
         .map(|&a| keep.iter().map(|&b| var_used[a][b]).collect())
         .collect();
     let bsub: Vec<f64> = keep.iter().map(|&k| nr.beta[k]).collect();
-    let wald = quad_form_inv(&vsub, &bsub);
+    // R's coxph.wtest: b²/v for a single coefficient (NaN for 0/0), else a
+    // generalised-inverse quadratic form
+    let wald = if bsub.len() == 1 {
+        bsub[0] * bsub[0] / vsub[0][0]
+    } else {
+        quad_form_inv(&vsub, &bsub)
+    };
     let lr = 2.0 * (nr.loglik - nr.loglik_null);
     let test = |stat: f64| TestStat {
         stat,
