@@ -469,7 +469,7 @@ pub fn cox_zph_rows(
     let n = time.len();
     if let Some(w) = rows.weight {
         check_len("weights", w.len(), n)?;
-        if w.iter().any(|&v| v == 0.0) {
+        if w.contains(&0.0) {
             let keep: Vec<usize> = (0..n).filter(|&i| w[i] > 0.0).collect();
             let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<f64>>();
             check_len("event", event.len(), n)?;

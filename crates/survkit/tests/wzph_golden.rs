@@ -40,10 +40,7 @@ fn run(file: &str) -> usize {
             &rows,
             &fit,
             None,
-            &ZphOptions {
-                transform: tr,
-                ..Default::default()
-            },
+            &ZphOptions { transform: tr },
         )
         .unwrap();
         let tests: Vec<_> = z.terms.iter().chain(std::iter::once(&z.global)).collect();

@@ -279,7 +279,7 @@ pub fn cox_fit_rows(
                 value: w[index],
             });
         }
-        if w.iter().any(|&v| v == 0.0) {
+        if w.contains(&0.0) {
             // drop the zero-weight rows and fit the rest
             let keep: Vec<usize> = (0..n).filter(|&i| w[i] > 0.0).collect();
             if keep.is_empty() {
@@ -296,9 +296,9 @@ pub fn cox_fit_rows(
                 check_len("covariate", c.len(), n)?;
                 d2.add_numeric(nm, pick(c));
             }
-            let st = strata.map(|s| pick_u(s));
-            let cl = cluster.map(|c| pick_u(c));
-            let sa = rows.start.map(|s| pick(s));
+            let st = strata.map(&pick_u);
+            let cl = cluster.map(&pick_u);
+            let sa = rows.start.map(&pick);
             let ww = pick(w);
             return cox_fit_rows(
                 &pick(time),

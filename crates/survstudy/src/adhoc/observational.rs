@@ -304,10 +304,10 @@ fn rmean(f: &WeightedKmFit, end: f64) -> (f64, f64) {
     let start = 0.0f64.min(f.time.first().copied().unwrap_or(0.0));
     let mut prev = start;
     let mut rect = vec![];
-    for k in 0..tt.len() {
+    for (k, &t) in tt.iter().enumerate() {
         let s = if k == 0 { 1.0 } else { f.surv[k - 1] };
-        rect.push((tt[k] - prev) * s);
-        prev = tt[k];
+        rect.push((t - prev) * s);
+        prev = t;
     }
     let mean = rect.iter().sum::<f64>() + start;
     if f.variance == KmVariance::Robust {
