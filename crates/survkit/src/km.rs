@@ -365,7 +365,7 @@ pub fn conf_limits(surv: f64, se: f64, conf_type: ConfType, z: f64) -> (f64, f64
 }
 
 /// R's `minmin`: first x whose y < 0.5 + tol (NaN skipped), midpoint rule on a flat at 0.5.
-fn summary_median(y: &[f64], x: &[f64]) -> Option<f64> {
+pub(crate) fn summary_median(y: &[f64], x: &[f64]) -> Option<f64> {
     let mut kept = y
         .iter()
         .zip(x)

@@ -16,6 +16,7 @@
 //! | [`hypothesis`] | Fisher, chi-square, Wilcoxon rank-sum, Kruskal–Wallis | `fisher.test`, `chisq.test`, `wilcox.test` |
 //! | [`dist`] | distribution helpers (upper tails computed directly) | `pnorm`, `pchisq`, `qnorm` |
 //! | [`linalg`] | LDLᵀ with R's pivot rule for p×p information matrices | `cholesky2` |
+//! | [`wkm`] | Kaplan–Meier with case weights, (start, stop] rows, infinitesimal-jackknife SE | `survfit(Surv(start, stop, e), weights, id, robust)` |
 //! | [`timefix`] | nearly equal times tied before every fit | `aeqSurv` (`timefix = TRUE`) |
 
 // Index loops mirror the matrix formulas in the docs; iterator rewrites obscure them.
@@ -23,6 +24,7 @@
 
 pub mod cif;
 pub mod concordance;
+pub mod concordance_general;
 pub mod cox;
 pub mod dist;
 pub mod error;
@@ -34,6 +36,7 @@ pub(crate) mod par;
 pub mod rmst;
 pub(crate) mod sort;
 pub mod timefix;
+pub mod wkm;
 pub mod zph;
 
 pub use error::{Result, SurvError};

@@ -194,8 +194,15 @@ fn zph1(
     nstrat: usize,
     efron: bool,
     ord: &[usize],
+    weight: &[f64],
+    start: Option<(&[f64], &[usize])>,
 ) -> Zph1 {
     let n = time.len();
+    let wt = |i: usize| if weight.is_empty() { 1.0 } else { weight[i] };
+    // (start, stop] rows: leave the risk set once start >= the time (R zph2);
+    // `start.1` orders the rows by (stratum, start) ascending
+    let mut ip1 = start.map_or(0, |(_, o)| o.len());
+    let mut nrisk = 0usize;
     let p = x.len();
     let mut nevent = event.iter().filter(|&&e| e).count();
     // used
@@ -235,11 +242,39 @@ fn zph1(
         if strata[person] != cstrat {
             cstrat = strata[person];
             denom = 0.0;
+            nrisk = 0;
             a.iter_mut().for_each(|v| *v = 0.0);
             cmat.iter_mut().flatten().for_each(|v| *v = 0.0);
+            if let Some((_, o1)) = start {
+                // skip the start-ordered rows of later strata
+                while ip1 > 0 && strata[o1[ip1 - 1]] > cstrat {
+                    ip1 -= 1;
+                }
+            }
         }
         let dtime = time[person];
         let timewt = gt[person];
+        if let Some((st, o1)) = start {
+            while ip1 > 0 && strata[o1[ip1 - 1]] == cstrat && st[o1[ip1 - 1]] >= dtime {
+                let r = o1[ip1 - 1];
+                let risk = eta[r].exp() * wt(r);
+                nrisk -= 1;
+                denom -= risk;
+                for i in 0..p {
+                    a[i] -= risk * x[i][r];
+                    for j in 0..=i {
+                        cmat[i][j] -= risk * x[i][r] * x[j][r];
+                    }
+                }
+                ip1 -= 1;
+            }
+            if nrisk == 0 {
+                // nobody left: drop the round-off of the removals (as zph2)
+                denom = 0.0;
+                a.iter_mut().for_each(|v| *v = 0.0);
+                cmat.iter_mut().flatten().for_each(|v| *v = 0.0);
+            }
+        }
         let mut ndead = 0usize;
         let mut deadwt = 0.0;
         let mut denom2 = 0.0;
@@ -248,7 +283,8 @@ fn zph1(
             if time[person] != dtime || strata[person] != cstrat {
                 break;
             }
-            let risk = eta[person].exp();
+            let risk = eta[person].exp() * wt(person);
+            nrisk += 1;
             if !event[person] {
                 denom += risk;
                 for i in 0..p {
@@ -259,13 +295,13 @@ fn zph1(
                 }
             } else {
                 ndead += 1;
-                deadwt += 1.0;
+                deadwt += wt(person);
                 denom2 += risk;
                 nevent -= 1;
                 for i in 0..p {
                     schoen[nevent][i] = x[i][person];
-                    u[i] += x[i][person];
-                    u[i + p] += timewt * x[i][person];
+                    u[i] += wt(person) * x[i][person];
+                    u[i + p] += timewt * wt(person) * x[i][person];
                     a2[i] += risk * x[i][person];
                     for j in 0..=i {
                         cmat2[i][j] += risk * x[i][person] * x[j][person];
@@ -351,6 +387,31 @@ fn zph1(
     }
 }
 
+/// `uᵀ A⁻¹ u` as R's `solve(imat, u) %*% u`, made scale-free: A is first
+/// brought to correlation form `D^{-1/2} A D^{-1/2}` (D = diag A), so the
+/// pivot tolerance of the LDLᵀ no longer depends on the units of time and
+/// covariates (the γ block of a covariate in 0–5000 with follow-up to 7000
+/// days is ~10¹⁴ times the β block of a 0/1 column, and a pivot tolerance
+/// relative to the largest diagonal then zeroed the small pivots). The
+/// statistic is invariant to rescaling g(t) or x, as R's is.
+fn scaled_quad_form(a: &[Vec<f64>], u: &[f64]) -> f64 {
+    let m = a.len();
+    let d: Vec<f64> = (0..m)
+        .map(|i| {
+            if a[i][i] > 0.0 {
+                1.0 / a[i][i].sqrt()
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let c: Vec<Vec<f64>> = (0..m)
+        .map(|i| (0..m).map(|j| a[i][j] * d[i] * d[j]).collect())
+        .collect();
+    let v: Vec<f64> = (0..m).map(|i| u[i] * d[i]).collect();
+    quad_form_inv(&c, &v)
+}
+
 /// Solve `A z = b` for symmetric positive definite A (generalised LDLᵀ).
 fn sym_solve(a: &[Vec<f64>], b: &[f64]) -> Vec<f64> {
     let mut f = a.to_vec();
@@ -374,17 +435,85 @@ pub fn cox_zph(
     terms: Option<&[ZphTerm]>,
     opts: &ZphOptions,
 ) -> Result<ZphResult> {
+    cox_zph_rows(
+        time,
+        event,
+        design,
+        strata,
+        &crate::cox::CoxRows::default(),
+        fit,
+        terms,
+        opts,
+    )
+}
+
+/// [`cox_zph`] of a fit on weighted and/or (start, stop] rows
+/// ([`crate::cox::cox_fit_rows`]), as R's `cox.zph` (C `zph1` / `zph2`): the
+/// weights enter the risk-set sums, the score and the information (the
+/// Schoenfeld residuals themselves are unweighted); with start times a row
+/// is at risk on (start, stop]. The `km` transform uses the *unweighted*
+/// Kaplan–Meier of the rows (with delayed entry), as R does
+/// (`survfitKM(..., y)` without weights); `identity` uses the stop times.
+/// Rows with weight 0 are dropped first, as in the fit.
+#[allow(clippy::too_many_arguments)]
+pub fn cox_zph_rows(
+    time: &[f64],
+    event: &[bool],
+    design: &Design,
+    strata: Option<&[usize]>,
+    rows: &crate::cox::CoxRows,
+    fit: &CoxFit,
+    terms: Option<&[ZphTerm]>,
+    opts: &ZphOptions,
+) -> Result<ZphResult> {
     let n = time.len();
+    if let Some(w) = rows.weight {
+        check_len("weights", w.len(), n)?;
+        if w.contains(&0.0) {
+            let keep: Vec<usize> = (0..n).filter(|&i| w[i] > 0.0).collect();
+            let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+            check_len("event", event.len(), n)?;
+            let ev: Vec<bool> = keep.iter().map(|&i| event[i]).collect();
+            let mut d2 = Design::default();
+            for (nm, c) in design.names.iter().zip(&design.columns) {
+                check_len("covariate", c.len(), n)?;
+                d2.add_numeric(nm, pick(c));
+            }
+            let st: Option<Vec<usize>> = strata.map(|s| keep.iter().map(|&i| s[i]).collect());
+            let sa = rows.start.map(pick);
+            let ww = pick(w);
+            return cox_zph_rows(
+                &pick(time),
+                &ev,
+                &d2,
+                st.as_deref(),
+                &crate::cox::CoxRows {
+                    start: sa.as_deref(),
+                    weight: Some(&ww),
+                },
+                fit,
+                terms,
+                opts,
+            );
+        }
+    }
+    if let Some(s) = rows.start {
+        check_len("start", s.len(), n)?;
+    }
     check_len("event", event.len(), n)?;
     if let Some(s) = strata {
         check_len("strata", s.len(), n)?;
     }
-    check_times(time)?;
+    if rows.start.is_none() {
+        check_times(time)?;
+    }
     if n == 0 {
         return Err(SurvError::Empty);
     }
-    // the fit's times, tied as R's coxph tied them (fit$y)
-    let time = crate::timefix::aeq_times(time);
+    // the fit's times, tied as R's coxph tied them (fit$y; start and stop
+    // together for counting data)
+    let (fixed_start, time) =
+        crate::wkm::timefix_rows(rows.start, time, crate::timefix::TimeFix::R);
     let time: &[f64] = &time;
     let ncol = design.columns.len();
     if fit.terms.len() != ncol || fit.n != n {
@@ -504,7 +633,29 @@ pub fn cox_zph(
         None => (vec![0; n], 1),
     };
 
-    let ttimes = transform_times(time, event, opts.transform)?;
+    let ttimes = match (&fixed_start, opts.transform) {
+        (Some(sa), Transform::Km) => {
+            // 1 − S(t−) of the unweighted KM with delayed entry
+            let km = crate::wkm::kaplan_meier_rows(
+                &crate::wkm::SurvRows {
+                    start: Some(sa),
+                    ..crate::wkm::SurvRows::new(time, event)
+                },
+                crate::wkm::KmVariance::Greenwood,
+                &crate::km::KmOptions {
+                    timefix: crate::timefix::TimeFix::Exact,
+                    ..Default::default()
+                },
+            )?;
+            time.iter()
+                .map(|&t| {
+                    let k = km.time.partition_point(|&x| x < t);
+                    1.0 - if k == 0 { 1.0 } else { km.surv[k - 1] }
+                })
+                .collect()
+        }
+        _ => transform_times(time, event, opts.transform)?,
+    };
     let gmean = ttimes
         .iter()
         .zip(event)
@@ -517,7 +668,28 @@ pub fn cox_zph(
     ord.sort_by(|&a, &b| st[a].cmp(&st[b]).then(time[a].total_cmp(&time[b])));
 
     let efron = fit.ties == Ties::Efron;
-    let z = zph1(&gtime, time, event, &x, &eta, &st, nstrat, efron, &ord);
+    let ord1: Vec<usize> = match &fixed_start {
+        Some(sa) => {
+            let mut o: Vec<usize> = (0..n).collect();
+            o.sort_by(|&a, &b| st[a].cmp(&st[b]).then(sa[a].total_cmp(&sa[b])));
+            o
+        }
+        None => vec![],
+    };
+    let weight: &[f64] = rows.weight.unwrap_or(&[]);
+    let z = zph1(
+        &gtime,
+        time,
+        event,
+        &x,
+        &eta,
+        &st,
+        nstrat,
+        efron,
+        &ord,
+        weight,
+        fixed_start.as_deref().map(|s| (s, &ord1[..])),
+    );
 
     // score tests
     let test = |name: String, cols: &[usize]| -> ZphTest {
@@ -530,7 +702,7 @@ pub fn cox_zph(
             .map(|_| 0.0)
             .chain(cols.iter().map(|c| z.u[c + p]))
             .collect();
-        let chisq = quad_form_inv(&sub, &uu);
+        let chisq = scaled_quad_form(&sub, &uu);
         let df = cols.len();
         ZphTest {
             term: name,

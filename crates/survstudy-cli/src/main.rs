@@ -35,9 +35,26 @@ struct SurvArgs {
     /// Print one JSON document instead of a table
     #[arg(long)]
     json: bool,
+    /// Case-weight column, >= 0 (R weights =; km, cox, zph)
+    #[arg(long)]
+    weights: Option<String>,
+    /// Entry-time column: each row covers (start, time] (R Surv(start, stop, event); km, cox, zph)
+    #[arg(long)]
+    start: Option<String>,
+    /// Subject id column for multi-row subjects (R id =); robust fits cluster on it
+    #[arg(long)]
+    id: Option<String>,
 }
 
 impl SurvArgs {
+    fn rows(&self) -> adhoc::observational::RowSpec {
+        adhoc::observational::RowSpec {
+            weights: self.weights.clone(),
+            start: self.start.clone(),
+            id: self.id.clone(),
+        }
+    }
+
     fn spec(&self) -> Result<SurvSpec, AdhocError> {
         Ok(SurvSpec {
             data: self.data.clone(),
@@ -91,6 +108,7 @@ impl CoxModelArgs {
             factors: self.factor.as_deref().map(list).unwrap_or_default(),
             strata: self.strata.clone(),
             cluster: self.cluster.clone(),
+            rows: surv.rows(),
             cox: CoxOptions {
                 ties: match &self.ties {
                     Some(t) => adhoc::parse_ties(t)?,
@@ -165,6 +183,10 @@ enum Command {
         /// Survival at these times, comma-separated (R summary(fit, times=))
         #[arg(long)]
         at: Option<String>,
+        /// Robust (infinitesimal-jackknife) SE, as survfit(robust = TRUE); R's default
+        /// when weights are not integers or an id has more than one event
+        #[arg(long)]
+        robust: bool,
     },
     /// Log-rank / Fleming-Harrington tests (R survdiff)
     Logrank {
@@ -342,6 +364,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             conventions,
             conf_level,
             at,
+            robust,
         } => {
             let conv = parse_conventions(&conventions)?;
             if !(conf_level > 0.0 && conf_level < 1.0) {
@@ -363,7 +386,25 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     ..Default::default()
                 },
                 at,
+                rows: surv.rows(),
+                robust,
             };
+            if robust || !args.rows.is_empty() {
+                let rep = adhoc::observational::km_rows(
+                    &args.surv,
+                    args.group.as_deref(),
+                    &args.km,
+                    &args.at,
+                    &args.rows,
+                    args.robust,
+                )?;
+                if surv.json {
+                    emit(&format!("{}\n", rep.to_json()));
+                } else {
+                    emit(&rep.to_string());
+                }
+                return Ok(());
+            }
             let rep = adhoc::km(&args)?;
             warn("km", &rep.warnings);
             if surv.json {
@@ -378,6 +419,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             strata,
             rho,
         } => {
+            adhoc::observational::refuse("logrank", &surv.rows())?;
             let args = adhoc::LogrankArgs {
                 surv: surv.spec()?,
                 group,
@@ -458,6 +500,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             tau,
             conf_level,
         } => {
+            adhoc::observational::refuse("rmst", &surv.rows())?;
             let args = adhoc::competing::RmstArgs {
                 surv: surv.spec()?,
                 group,

@@ -37,6 +37,13 @@ pub(crate) struct CoxData {
     /// Stratum id per row (rows of a stratum are contiguous); empty when the
     /// model has no strata.
     pub strata: Vec<usize>,
+    /// Case weight per row; empty = all 1 (the unweighted kernel).
+    pub weight: Vec<f64>,
+    /// Entry time per row of (start, stop] data; empty = right-censored.
+    pub start: Vec<f64>,
+    /// Rows ordered by stratum, then start descending (counting data only):
+    /// the order in which rows leave the risk set as time decreases.
+    pub start_order: Vec<usize>,
 }
 
 /// Log-likelihood, score and information at β.
@@ -106,8 +113,26 @@ impl CoxData {
         work
     }
 
+    /// Weight of row i (1 when unweighted).
+    #[inline]
+    pub fn w(&self, i: usize) -> f64 {
+        if self.weight.is_empty() {
+            1.0
+        } else {
+            self.weight[i]
+        }
+    }
+
+    /// True when the data need the general (weighted / counting) kernel.
+    pub fn is_general(&self) -> bool {
+        !self.weight.is_empty() || !self.start.is_empty()
+    }
+
     /// Evaluate ℓ(β), U(β), I(β).
     pub fn evaluate(&self, beta: &[f64], ties: Ties) -> LikEval {
+        if self.is_general() {
+            return self.evaluate_general(beta, ties);
+        }
         if ties == Ties::Exact {
             return self.evaluate_exact(beta);
         }
@@ -220,6 +245,149 @@ impl CoxData {
                             sf += f * f * inv2;
                         }
                     }
+                }
+                for k in 0..p {
+                    u[k] -= sa * s1[k] - sb * d1[k];
+                }
+                for k in 0..p {
+                    for l in 0..=k {
+                        imat[k][l] += sa * s2[k * p + l]
+                            - sb * d2[k * p + l]
+                            - (sc * s1[k] * s1[l] - se * (s1[k] * d1[l] + d1[k] * s1[l])
+                                + sf * d1[k] * d1[l]);
+                    }
+                }
+            }
+            i = j;
+        }
+        for k in 0..p {
+            for l in 0..k {
+                imat[l][k] = imat[k][l];
+            }
+        }
+        LikEval {
+            loglik,
+            score: u,
+            imat,
+        }
+    }
+
+    /// Breslow/Efron with case weights and/or (start, stop] rows — R's
+    /// `coxfit6` with weights and `agfit4`. Rows enter the risk set at their
+    /// stop time (walking time downwards) and leave once their start is ≥ the
+    /// current event time (sums are downdated, and zeroed whenever the risk
+    /// set is empty, as agfit4 does). At a time with d tied death rows,
+    /// `S0 = Σ_R w r`, `S0ᴰ = Σ_D w r` and the death weight `W = Σ_D w`:
+    /// Breslow `ℓ += Σ_D w η − W log S0`; Efron
+    /// `ℓ += Σ_D w η − (W/d) Σ_k log(S0 − (k/d) S0ᴰ)` (R's weighted Efron:
+    /// d counts rows, not weights), and likewise for U and I.
+    fn evaluate_general(&self, beta: &[f64], ties: Ties) -> LikEval {
+        let p = self.p;
+        let n = self.n();
+        let counting = !self.start.is_empty();
+        let mut loglik = 0.0;
+        let mut u = vec![0.0; p];
+        let mut imat = vec![vec![0.0; p]; p];
+        let eta = self.eta(beta);
+        let risk: Vec<f64> = eta.iter().map(|e| e.exp()).collect();
+        let mut s0 = 0.0;
+        let mut s1 = vec![0.0; p];
+        let mut s2 = vec![0.0; p * p];
+        let mut d1 = vec![0.0; p];
+        let mut d2 = vec![0.0; p * p];
+        let mut in_risk = 0usize;
+        let mut q = 0usize; // next row (in start_order) to leave
+        let mut i = 0;
+        while i < n {
+            if i == 0 || self.stratum(i) != self.stratum(i - 1) {
+                s0 = 0.0;
+                s1.iter_mut().for_each(|v| *v = 0.0);
+                s2.iter_mut().for_each(|v| *v = 0.0);
+                in_risk = 0;
+                // skip leavers of earlier strata
+                while counting && q < n && self.stratum(self.start_order[q]) < self.stratum(i) {
+                    q += 1;
+                }
+            }
+            let (t, st) = (self.time[i], self.stratum(i));
+            let mut j = i;
+            let mut d0 = 0.0;
+            d1.iter_mut().for_each(|v| *v = 0.0);
+            d2.iter_mut().for_each(|v| *v = 0.0);
+            let mut ndead = 0usize;
+            let mut wdead = 0.0;
+            while j < n && self.time[j] == t && self.stratum(j) == st {
+                let x = self.row(j);
+                let wr = self.w(j) * risk[j];
+                s0 += wr;
+                in_risk += 1;
+                for k in 0..p {
+                    s1[k] += wr * x[k];
+                    for l in 0..=k {
+                        s2[k * p + l] += wr * x[k] * x[l];
+                    }
+                }
+                if self.event[j] {
+                    let w = self.w(j);
+                    ndead += 1;
+                    wdead += w;
+                    loglik += w * eta[j];
+                    d0 += wr;
+                    for k in 0..p {
+                        u[k] += w * x[k];
+                        d1[k] += wr * x[k];
+                        for l in 0..=k {
+                            d2[k * p + l] += wr * x[k] * x[l];
+                        }
+                    }
+                }
+                j += 1;
+            }
+            // rows whose start is >= t are not at risk at t
+            while counting
+                && q < n
+                && self.stratum(self.start_order[q]) == st
+                && self.start[self.start_order[q]] >= t
+            {
+                let r = self.start_order[q];
+                let x = self.row(r);
+                let wr = self.w(r) * risk[r];
+                s0 -= wr;
+                in_risk -= 1;
+                for k in 0..p {
+                    s1[k] -= wr * x[k];
+                    for l in 0..=k {
+                        s2[k * p + l] -= wr * x[k] * x[l];
+                    }
+                }
+                q += 1;
+            }
+            if in_risk == 0 {
+                s0 = 0.0;
+                s1.iter_mut().for_each(|v| *v = 0.0);
+                s2.iter_mut().for_each(|v| *v = 0.0);
+            }
+            if ndead > 0 {
+                let dd = ndead as f64;
+                let (mut sa, mut sb, mut sc, mut se, mut sf) = (0.0, 0.0, 0.0, 0.0, 0.0);
+                if ties == Ties::Efron && ndead > 1 {
+                    let mw = wdead / dd;
+                    for step in 0..ndead {
+                        let f = step as f64 / dd;
+                        let den = s0 - f * d0;
+                        loglik -= mw * den.ln();
+                        let inv = mw / den;
+                        let inv2 = inv / den;
+                        sa += inv;
+                        sb += f * inv;
+                        sc += inv2;
+                        se += f * inv2;
+                        sf += f * f * inv2;
+                    }
+                } else {
+                    loglik -= wdead * s0.ln();
+                    sa = wdead / s0;
+                    sc = wdead / (s0 * s0);
                 }
                 for k in 0..p {
                     u[k] -= sa * s1[k] - sb * d1[k];

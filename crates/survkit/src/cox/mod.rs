@@ -232,7 +232,109 @@ pub fn cox_fit_with(
     cluster: Option<&[usize]>,
     opts: &CoxOptions,
 ) -> Result<CoxFit> {
+    cox_fit_rows(
+        time,
+        event,
+        design,
+        strata,
+        cluster,
+        &CoxRows::default(),
+        opts,
+    )
+}
+
+/// Case weights and entry times of a Cox model's rows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CoxRows<'a> {
+    /// Entry time of each row: the row covers (start, time] (R `Surv(start, stop, event)`).
+    pub start: Option<&'a [f64]>,
+    /// Case weights ≥ 0 (R `weights =`). A zero weight means the row is absent
+    /// (R refuses zero weights; such rows are dropped before the fit, so a
+    /// zero-weight death does not count in the Efron tie size).
+    pub weight: Option<&'a [f64]>,
+}
+
+/// [`cox_fit_with`] on weighted and/or (start, stop] rows, R
+/// `coxph(Surv(start, stop, event) ~ x, weights = w, cluster = id)` (the
+/// `agreg` path for counting data). Weighted Breslow and Efron follow R
+/// exactly (see `likelihood.rs`); means are weighted, as R's; the robust
+/// variance uses weighted dfbeta residuals summed within cluster. With no
+/// start and no weights this is [`cox_fit_with`], the same fast kernel.
+pub fn cox_fit_rows(
+    time: &[f64],
+    event: &[bool],
+    design: &Design,
+    strata: Option<&[usize]>,
+    cluster: Option<&[usize]>,
+    rows: &CoxRows,
+    opts: &CoxOptions,
+) -> Result<CoxFit> {
     let n = time.len();
+    if let Some(w) = rows.weight {
+        check_len("weights", w.len(), n)?;
+        if let Some(index) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
+            return Err(SurvError::InvalidValue {
+                what: "weight (weights must be finite and >= 0)".into(),
+                index,
+                value: w[index],
+            });
+        }
+        if w.contains(&0.0) {
+            // drop the zero-weight rows and fit the rest
+            let keep: Vec<usize> = (0..n).filter(|&i| w[i] > 0.0).collect();
+            if keep.is_empty() {
+                return Err(SurvError::Empty);
+            }
+            let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+            let pick_u = |v: &[usize]| keep.iter().map(|&i| v[i]).collect::<Vec<usize>>();
+            if event.len() != n {
+                check_len("event", event.len(), n)?;
+            }
+            let ev: Vec<bool> = keep.iter().map(|&i| event[i]).collect();
+            let mut d2 = Design::default();
+            for (nm, c) in design.names.iter().zip(&design.columns) {
+                check_len("covariate", c.len(), n)?;
+                d2.add_numeric(nm, pick(c));
+            }
+            let st = strata.map(&pick_u);
+            let cl = cluster.map(&pick_u);
+            let sa = rows.start.map(&pick);
+            let ww = pick(w);
+            return cox_fit_rows(
+                &pick(time),
+                &ev,
+                &d2,
+                st.as_deref(),
+                cl.as_deref(),
+                &CoxRows {
+                    start: sa.as_deref(),
+                    weight: Some(&ww),
+                },
+                opts,
+            );
+        }
+    }
+    if let Some(s) = rows.start {
+        check_len("start", s.len(), n)?;
+        for i in 0..n.min(time.len()) {
+            if !s[i].is_finite() || s[i] >= time[i] {
+                return Err(SurvError::InvalidValue {
+                    what: format!("start (must be finite and < stop = {})", time[i]),
+                    index: i,
+                    value: s[i],
+                });
+            }
+        }
+    }
+    let general = rows.start.is_some() || rows.weight.is_some();
+    if general && opts.ties == Ties::Exact {
+        return Err(SurvError::InvalidOption {
+            name: "ties",
+            message: "the exact ties method is not available with case weights or \
+                      (start, stop] data (R refuses it too); use efron or breslow"
+                .into(),
+        });
+    }
     check_len("event", event.len(), n)?;
     if let Some(s) = strata {
         check_len("strata", s.len(), n)?;
@@ -269,6 +371,8 @@ pub fn cox_fit_with(
                 let bad = c.iter().position(|v| !v.is_finite()).map(|i| (i, c[i]));
                 let mean = if bad.is_some() || c.iter().all(|&v| v == 0.0 || v == 1.0) {
                     0.0
+                } else if let Some(w) = rows.weight {
+                    c.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / w.iter().sum::<f64>()
                 } else {
                     c.iter().sum::<f64>() / n as f64
                 };
@@ -289,11 +393,30 @@ pub fn cox_fit_with(
         }
     }
     let means: Vec<f64> = scanned.iter().map(|(_, m)| *m).collect();
-    check_times(time)?;
+    if rows.start.is_none() {
+        check_times(time)?;
+    } else if let Some((index, &value)) = time.iter().enumerate().find(|(_, t)| !t.is_finite()) {
+        return Err(SurvError::InvalidTime { index, value });
+    }
     // nearly equal times tie, as R's coxph(control = coxph.control(timefix = TRUE));
-    // the concordance below sees the same times, as R's does
-    let time = crate::timefix::aeq_times(time);
+    // the concordance below sees the same times, as R's does; counting data
+    // tie start and stop together
+    let (fixed_start, time) = if rows.start.is_some() {
+        let (a, b) = crate::wkm::timefix_rows(rows.start, time, crate::timefix::TimeFix::R);
+        (a, std::borrow::Cow::Owned(b))
+    } else {
+        (None, crate::timefix::aeq_times(time))
+    };
     let time: &[f64] = &time;
+    if let Some(s) = &fixed_start {
+        if let Some(i) = (0..n).find(|&i| s[i] >= time[i]) {
+            return Err(SurvError::InvalidValue {
+                what: format!("start (ties with stop = {} after timefix)", time[i]),
+                index: i,
+                value: s[i],
+            });
+        }
+    }
     if n > u32::MAX as usize {
         return Err(SurvError::TooLarge {
             what: "Cox model rows",
@@ -369,7 +492,27 @@ pub fn cox_fit_with(
             Some(s) => order.iter().map(|&i| s[i]).collect(),
             None => Vec::new(),
         },
+        weight: match rows.weight {
+            Some(w) => order.iter().map(|&i| w[i]).collect(),
+            None => Vec::new(),
+        },
+        start: match &fixed_start {
+            Some(s) => order.iter().map(|&i| s[i]).collect(),
+            None => Vec::new(),
+        },
+        start_order: Vec::new(),
     };
+    let mut data = data;
+    if !data.start.is_empty() {
+        let mut so: Vec<usize> = (0..n).collect();
+        so.sort_by(|&a, &b| {
+            data.stratum(a)
+                .cmp(&data.stratum(b))
+                .then(data.start[b].total_cmp(&data.start[a]))
+        });
+        data.start_order = so;
+    }
+    let data = data;
     if opts.ties == Ties::Exact {
         let work = data.exact_work();
         if work > opts.exact_max_work {
@@ -406,10 +549,12 @@ pub fn cox_fit_with(
             .iter()
             .map(|b| if b.is_finite() { *b } else { 0.0 })
             .collect();
-        let res = robust::score_residuals(&data, &beta0, opts.ties);
+        let mut res = robust::score_residuals(&data, &beta0, opts.ties);
+        robust::weight_rows(&mut res, &data);
         let dfbeta = robust::times_matrix(&robust::collapse(&res, p, &cl, k), p, &nr.var);
         let rvar = robust::crossprod(&dfbeta, p);
-        let res0 = robust::score_residuals(&data, &vec![0.0; p], opts.ties);
+        let mut res0 = robust::score_residuals(&data, &vec![0.0; p], opts.ties);
+        robust::weight_rows(&mut res0, &data);
         let l0 = robust::collapse(&res0, p, &cl, k);
         let u0: Vec<f64> = (0..p)
             .map(|j| l0.chunks_exact(p).map(|r| r[j]).sum())
@@ -431,8 +576,29 @@ pub fn cox_fit_with(
     if !nr.converged {
         warnings.push(format!(
             "Ran out of iterations ({}) and did not converge",
-            nr.iterations
+            opts.max_iter
         ));
+        // R: max(lp) > 500 or a non-finite |U V|
+        let lp_max = (0..n)
+            .map(|i| {
+                design
+                    .columns
+                    .iter()
+                    .zip(&means)
+                    .zip(&nr.beta)
+                    .map(|((c, m), b)| (c[i] - m) * b)
+                    .sum::<f64>()
+            })
+            .fold(f64::NEG_INFINITY, f64::max);
+        let infs_bad = (0..p).any(|k| {
+            !(0..p)
+                .map(|j| nr.score[j] * nr.var[j][k])
+                .sum::<f64>()
+                .is_finite()
+        });
+        if lp_max > 500.0 || infs_bad {
+            warnings.push("one or more coefficients may be infinite".into());
+        }
     }
     // monotone likelihood check (R coxph.fit)
     let infs: Vec<bool> = (0..p)
@@ -458,7 +624,13 @@ pub fn cox_fit_with(
         ));
     }
     let zc = z_for_level(opts.conf_level);
-    let dropped: Vec<bool> = (0..p).map(|k| nr.var[k][k] == 0.0).collect();
+    // R marks redundant columns (NA coefficients) only when the fit
+    // converged (coxfit6's rank flag); after running out of iterations every
+    // coefficient is reported, even with a zero variance (e.g. every stratum
+    // a single subject: β = 0, SE 0)
+    let dropped: Vec<bool> = (0..p)
+        .map(|k| nr.converged && nr.var[k][k] == 0.0)
+        .collect();
     let terms: Vec<CoxTerm> = (0..p)
         .map(|k| {
             if dropped[k] {
@@ -514,7 +686,13 @@ pub fn cox_fit_with(
         .map(|&a| keep.iter().map(|&b| var_used[a][b]).collect())
         .collect();
     let bsub: Vec<f64> = keep.iter().map(|&k| nr.beta[k]).collect();
-    let wald = quad_form_inv(&vsub, &bsub);
+    // R's coxph.wtest: b²/v for a single coefficient (NaN for 0/0), else a
+    // generalised-inverse quadratic form
+    let wald = if bsub.len() == 1 {
+        bsub[0] * bsub[0] / vsub[0][0]
+    } else {
+        quad_form_inv(&vsub, &bsub)
+    };
     let lr = 2.0 * (nr.loglik - nr.loglik_null);
     let test = |stat: f64| TestStat {
         stat,
@@ -538,7 +716,22 @@ pub fn cox_fit_with(
                     .map(|(c, b)| c[i] * b)
                     .sum()
             });
-            match crate::concordance::concordance(time, event, &eta, strata).ok() {
+            // R passes the weights, the (start, stop] rows and the cluster to
+            // concordancefit: the clustered IJ SE sums dfbeta within cluster
+            let conc = if general || cluster.is_some() {
+                crate::concordance_general::concordance_general(
+                    fixed_start.as_deref(),
+                    time,
+                    event,
+                    rows.weight,
+                    &eta,
+                    strata,
+                    cluster,
+                )
+            } else {
+                crate::concordance::concordance(time, event, &eta, strata)
+            };
+            match conc.ok() {
                 Some(c) => (Some(c.clone()), Some(c.c), Some(c.se)),
                 None => (None, None, None),
             }

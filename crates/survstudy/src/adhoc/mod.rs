@@ -8,6 +8,7 @@
 
 pub mod competing;
 pub mod format;
+pub mod observational;
 pub mod table;
 
 use std::path::{Path, PathBuf};
@@ -355,6 +356,10 @@ pub struct KmArgs {
     pub group: Option<String>,
     pub km: KmOptions,
     pub at: Vec<f64>,
+    /// `--weights`, `--start`, `--id` (then [`observational::km_rows`] runs).
+    pub rows: observational::RowSpec,
+    /// `--robust` (R `survfit(robust = TRUE)`).
+    pub robust: bool,
 }
 
 /// One curve of `survstudy km`.
@@ -561,6 +566,8 @@ pub struct CoxArgs {
     /// Most levels a `--factor` column may have ([`MAX_FACTOR_LEVELS`] by
     /// default; `--max-levels N` raises it).
     pub max_factor_levels: usize,
+    /// `--weights`, `--start`, `--id`.
+    pub rows: observational::RowSpec,
 }
 
 /// Default most levels of a `--factor` column: each level is a design
@@ -586,6 +593,10 @@ pub struct CoxReport {
     pub strata: Option<String>,
     /// Reference level of each factor.
     pub references: Vec<(String, String)>,
+    /// Weights / start / id of the fitted rows.
+    pub rows: observational::RowData,
+    /// Why the fit is robust (R's rule), when it is.
+    pub robust_reason: Option<survkit::wkm::RobustReason>,
 }
 
 /// Run `survstudy cox`.
@@ -618,6 +629,8 @@ pub fn cox_cmd(args: &CoxArgs) -> Result<CoxReport, AdhocError> {
     if let Some(c) = &args.cluster {
         extra.push((c.clone(), ColKind::Text));
     }
+    observational::precheck(&args.surv, &args.rows)?;
+    extra.extend(args.rows.requests());
     let d = load(&args.surv, &extra).map_err(|e| match e {
         AdhocError::Table {
             file,
@@ -643,7 +656,9 @@ pub fn cox_cmd(args: &CoxArgs) -> Result<CoxReport, AdhocError> {
     let mut design = Design::default();
     let mut references = vec![];
     let mut term_columns = vec![];
-    let mut cols = d.extra.into_iter();
+    let mut extra_cols = d.extra;
+    let rows = observational::split_rows(&args.rows, &mut extra_cols);
+    let mut cols = extra_cols.into_iter();
     for v in &vars {
         let start = design.len();
         match cols.next().expect("covariate column") {
@@ -682,13 +697,42 @@ pub fn cox_cmd(args: &CoxArgs) -> Result<CoxReport, AdhocError> {
     } else {
         None
     };
-    let mut fit = survkit::cox::cox_fit_with(
+    // R's robust rule (asked, a cluster, non-integer weights, an id with
+    // more than one event); the robust variance clusters on the id
+    let asked = args.cox.variance == survkit::cox::Variance::Robust && cluster.is_none();
+    let (robust, mut robust_reason) = observational::robust_choice(asked, &d.event, &rows);
+    if cluster.is_some() {
+        robust_reason = Some(survkit::wkm::RobustReason::Cluster);
+    }
+    let cluster = match cluster {
+        Some(c) => Some(c),
+        None if robust => rows.id.clone(),
+        None => None,
+    };
+    if (robust || cluster.is_some()) && rows.start.is_some() && cluster.is_none() {
+        return Err(AdhocError::Usage(
+            "a robust variance on (start, stop] data needs --id or --cluster (R: \"one of cluster or id is needed\")".into(),
+        ));
+    }
+    let cox_opts = CoxOptions {
+        variance: if robust {
+            survkit::cox::Variance::Robust
+        } else {
+            args.cox.variance
+        },
+        ..args.cox
+    };
+    let mut fit = survkit::cox::cox_fit_rows(
         &d.time,
         &d.event,
         &design,
         strata.as_deref(),
         cluster.as_deref(),
-        &args.cox,
+        &survkit::cox::CoxRows {
+            start: rows.start.as_deref(),
+            weight: rows.weight.as_deref(),
+        },
+        &cox_opts,
     )?;
     // input warnings first, then the fit's (stderr and JSON `warnings`)
     fit.warnings.splice(0..0, d.warnings);
@@ -704,6 +748,8 @@ pub fn cox_cmd(args: &CoxArgs) -> Result<CoxReport, AdhocError> {
         cluster: args.cluster.clone(),
         strata: args.strata.clone(),
         references,
+        rows,
+        robust_reason: robust_reason.filter(|_| robust || args.cluster.is_some()),
     })
 }
 
@@ -748,6 +794,8 @@ impl CoxReport {
             "iterations": f.iterations, "converged": f.converged, "warnings": f.warnings,
             "robust_score_test": f.robust_score_test.as_ref().map(test_json),
             "n_clusters": f.n_clusters,
+            "robust": f.robust_var.is_some(),
+            "robust_reason": self.robust_reason.map(survkit::wkm::RobustReason::describe),
         })
     }
 }
@@ -783,11 +831,15 @@ pub fn zph_cmd(
             columns: c.clone(),
         })
         .collect();
-    let z = survkit::zph::cox_zph(
+    let z = survkit::zph::cox_zph_rows(
         &rep.time,
         &rep.event,
         &rep.design,
         rep.strata_index.as_deref(),
+        &survkit::cox::CoxRows {
+            start: rep.rows.start.as_deref(),
+            weight: rep.rows.weight.as_deref(),
+        },
         &rep.fit,
         Some(&terms),
         &survkit::zph::ZphOptions { transform },
