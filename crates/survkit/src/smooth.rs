@@ -143,7 +143,8 @@ impl NaturalSpline {
         t.extend_from_slice(&[b; 4]);
         let nb = interior.len() + 4;
         // every knot strictly inside (a, b): otherwise an end span is empty
-        if !(a < b) || interior.iter().any(|&k| !(k > a && k < b)) {
+        // (all values finite: checked by the caller)
+        if a >= b || interior.iter().any(|&k| k <= a || k >= b) {
             return None;
         }
         // s''(a) = 0  <=>  (c1 − c0)/(t4 − a) = (c2 − c1)/(t5 − a)
