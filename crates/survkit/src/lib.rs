@@ -11,6 +11,7 @@
 //! | [`cox`] | Cox proportional hazards (Efron, Breslow, exact ties), robust/cluster variance | `coxph` |
 //! | [`concordance`] | Harrell's C with infinitesimal-jackknife SE, O(n log n) | `coxph()$concordance` |
 //! | [`zph`] | proportional-hazards test and scaled Schoenfeld residuals | `cox.zph` |
+//! | [`smooth`] | natural-spline smooth of the PH residual plot, ±2 SE band | `plot.cox.zph` |
 //! | [`cif`] | Aalen–Johansen cumulative incidence, Gray's test | `cmprsk::cuminc` |
 //! | [`rmst`] | restricted mean survival time, difference and ratio | `survRM2::rmst2` |
 //! | [`hypothesis`] | Fisher, chi-square, Wilcoxon rank-sum, Kruskal–Wallis | `fisher.test`, `chisq.test`, `wilcox.test` |
@@ -34,6 +35,7 @@ pub mod linalg;
 pub mod logrank;
 pub(crate) mod par;
 pub mod rmst;
+pub mod smooth;
 pub(crate) mod sort;
 pub mod timefix;
 pub mod wkm;

@@ -1,6 +1,8 @@
 //! `survstudy` — command-line front end. Argument parsing and exit codes only:
 //! 0 = ok, 1 = analysis problem, 2 = bad input or usage.
 
+mod progress;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -163,6 +165,12 @@ enum Command {
         /// Confidence bands on KM figures: auto (<= 2 curves), always, never
         #[arg(long, default_value = "auto")]
         ci_bands: String,
+        /// Also write results-full.json with every per-event array (results.json stays bounded)
+        #[arg(long)]
+        full_arrays: bool,
+        /// No progress bar on stderr
+        #[arg(long)]
+        quiet: bool,
     },
     /// Kaplan-Meier curves, medians, survival at times (R survfit)
     Km {
@@ -305,6 +313,8 @@ fn run_study_cmd(cmd: Command) -> Result<(), CliError> {
         suppress_below,
         p_floor,
         ci_bands,
+        full_arrays,
+        quiet,
     } = cmd
     else {
         unreachable!()
@@ -345,8 +355,16 @@ fn run_study_cmd(cmd: Command) -> Result<(), CliError> {
             ..Default::default()
         },
         run_date: None,
+        arrays: if full_arrays {
+            survstudy::pipeline::ArrayOutput::Full
+        } else {
+            survstudy::pipeline::ArrayOutput::Bounded
+        },
     };
-    let output = survstudy::pipeline::run_study(&opts).map_err(CliError::Run)?;
+    let mut progress = progress::RunProgress::new(quiet);
+    let result = survstudy::pipeline::run_study_observed(&opts, &mut |stage| progress.stage(stage));
+    progress.finish();
+    let output = result.map_err(CliError::Run)?;
     emit(&survstudy::pipeline::summary_text(&output));
     Ok(())
 }

@@ -37,6 +37,62 @@ pub struct RunOptions {
     pub report: crate::report::study::ReportOptions,
     /// Run date printed in the report (ISO); `None` = today (UTC).
     pub run_date: Option<String>,
+    /// Whether per-event arrays are also written (to `results-full.json`).
+    pub arrays: ArrayOutput,
+}
+
+/// Which per-event arrays a run writes. `results.json` never carries them
+/// (its size is bounded at any n: curves at their distinct times, PH
+/// residuals as bins plus the smooth).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ArrayOutput {
+    /// `results.json` only.
+    #[default]
+    Bounded,
+    /// Also `results-full.json`: the same document with every per-event
+    /// array (the scaled Schoenfeld residuals of flagged terms).
+    Full,
+}
+
+/// The stages of a run, in order, as reported to the observer of
+/// [`run_study_observed`] (for a progress bar or timing log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Reading the input file.
+    Read,
+    /// Validating rows and deriving the analysis data.
+    Validate,
+    /// The analyses.
+    Analyse,
+    /// results.json, ADaM-style data sets and tables.
+    Write,
+    /// The HTML report and its figures.
+    Render,
+    /// Finished.
+    Done,
+}
+
+impl Stage {
+    /// Every stage before `Done`, in order.
+    pub const ALL: [Stage; 5] = [
+        Stage::Read,
+        Stage::Validate,
+        Stage::Analyse,
+        Stage::Write,
+        Stage::Render,
+    ];
+
+    /// Lower-case name (`reading`, `validating`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Read => "reading",
+            Stage::Validate => "validating",
+            Stage::Analyse => "analysing",
+            Stage::Write => "writing",
+            Stage::Render => "rendering",
+            Stage::Done => "done",
+        }
+    }
 }
 
 impl Default for RunOptions {
@@ -51,6 +107,7 @@ impl Default for RunOptions {
             conventions: Conventions::R,
             report: Default::default(),
             run_date: None,
+            arrays: ArrayOutput::Bounded,
         }
     }
 }
@@ -187,6 +244,15 @@ fn check_grouping_levels(
 
 /// Run the study and write every output.
 pub fn run_study(opts: &RunOptions) -> Result<RunOutput, RunError> {
+    run_study_observed(opts, &mut |_| {})
+}
+
+/// [`run_study`], telling `observe` when each [`Stage`] starts (and `Done`).
+pub fn run_study_observed(
+    opts: &RunOptions,
+    observe: &mut dyn FnMut(Stage),
+) -> Result<RunOutput, RunError> {
+    observe(Stage::Read);
     let plan = match &opts.plan {
         Some(p) => Plan::from_file(p)?,
         None => Plan::builtin(),
@@ -221,7 +287,9 @@ pub fn run_study(opts: &RunOptions) -> Result<RunOutput, RunError> {
     };
     let synthetic = demo || is_synthetic(&table);
     let sha = Sha256::digest(&bytes);
+    drop(bytes);
     let sha256: String = sha.iter().map(|b| format!("{b:02x}")).collect();
+    observe(Stage::Validate);
     let cohort = derive(
         &plan,
         &table,
@@ -238,6 +306,8 @@ pub fn run_study(opts: &RunOptions) -> Result<RunOutput, RunError> {
         });
     }
     check_grouping_levels(&plan, &cohort, &source)?;
+    drop(table);
+    observe(Stage::Analyse);
     let results = analyse(
         &plan,
         &cohort,
@@ -255,16 +325,19 @@ pub fn run_study(opts: &RunOptions) -> Result<RunOutput, RunError> {
     };
 
     // outputs
+    observe(Stage::Write);
     let out = &opts.out;
     std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
     let mut files = vec![write_adsl(&cohort, out)?, write_adtte(&cohort, out)?];
+    let mut doc = results_json(&results, &meta);
+    if opts.arrays == ArrayOutput::Full {
+        let full_path = out.join("results-full.json");
+        write_json(&full_path, &doc)?;
+        files.push(full_path);
+    }
+    strip_per_event_arrays(&mut doc);
     let json_path = out.join("results.json");
-    let doc = results_json(&results, &meta);
-    std::fs::write(
-        &json_path,
-        serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n",
-    )
-    .map_err(|e| io_err(&json_path, e))?;
+    write_json(&json_path, &doc)?;
     files.push(json_path);
     files.extend(
         crate::tables::write_tables(&results, &out.join("tables")).map_err(|e| io_err(out, e))?,
@@ -277,9 +350,11 @@ pub fn run_study(opts: &RunOptions) -> Result<RunOutput, RunError> {
         version: meta.survstudy_version.clone(),
         synthetic,
     };
+    observe(Stage::Render);
     let report = crate::report::study::build_report(&results, &report_meta, &opts.report)?;
     crate::report::study::write_report(out, &report, 300.0)?;
     files.push(out.join("index.html"));
+    observe(Stage::Done);
     Ok(RunOutput {
         out_dir: out.clone(),
         meta,
@@ -298,6 +373,96 @@ pub fn results_json(results: &Results, meta: &RunMeta) -> serde_json::Value {
         );
     }
     v
+}
+
+fn write_json(path: &Path, doc: &serde_json::Value) -> Result<(), RunError> {
+    use std::io::Write;
+    let file = std::fs::File::create(path).map_err(|e| io_err(path, e))?;
+    let mut w = std::io::BufWriter::new(file);
+    write_pretty(&mut w, doc, 0)
+        .and_then(|_| w.write_all(b"\n"))
+        .and_then(|_| w.flush())
+        .map_err(|e| io_err(path, e))
+}
+
+/// Pretty JSON (two-space indent, as `serde_json::to_string_pretty`) except
+/// that an array of numbers, strings, booleans or nulls is written on one
+/// line: a curve of 3,000 points takes 3,000 values, not 3,000 lines of
+/// indentation. Scalars are formatted by serde_json, so they parse back to
+/// the same values.
+pub fn write_pretty(
+    w: &mut impl std::io::Write,
+    v: &serde_json::Value,
+    indent: usize,
+) -> std::io::Result<()> {
+    use serde_json::Value;
+    let pad = |w: &mut dyn std::io::Write, n: usize| -> std::io::Result<()> {
+        for _ in 0..n {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    };
+    match v {
+        Value::Array(a) if a.is_empty() => w.write_all(b"[]"),
+        Value::Object(o) if o.is_empty() => w.write_all(b"{}"),
+        Value::Array(a) if a.iter().all(|x| !x.is_array() && !x.is_object()) => {
+            w.write_all(b"[")?;
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    w.write_all(b", ")?;
+                }
+                serde_json::to_writer(&mut *w, x)?;
+            }
+            w.write_all(b"]")
+        }
+        Value::Array(a) => {
+            w.write_all(b"[\n")?;
+            for (i, x) in a.iter().enumerate() {
+                pad(w, indent + 1)?;
+                write_pretty(w, x, indent + 1)?;
+                w.write_all(if i + 1 < a.len() { b",\n" } else { b"\n" })?;
+            }
+            pad(w, indent)?;
+            w.write_all(b"]")
+        }
+        Value::Object(o) => {
+            w.write_all(b"{\n")?;
+            for (i, (k, x)) in o.iter().enumerate() {
+                pad(w, indent + 1)?;
+                serde_json::to_writer(&mut *w, k)?;
+                w.write_all(b": ")?;
+                write_pretty(w, x, indent + 1)?;
+                w.write_all(if i + 1 < o.len() { b",\n" } else { b"\n" })?;
+            }
+            pad(w, indent)?;
+            w.write_all(b"}")
+        }
+        scalar => serde_json::to_writer(&mut *w, scalar).map_err(std::io::Error::from),
+    }
+}
+
+/// Remove the per-event arrays from a results document (in place): `time`
+/// and `beta_t` of every `ph_test.flagged[]` entry (of `survival[]` and
+/// `multivariable[]`). Their bounded summaries (`n_events`, `bins`,
+/// `smooth`) stay.
+pub fn strip_per_event_arrays(doc: &mut serde_json::Value) {
+    for section in ["survival", "multivariable"] {
+        let Some(items) = doc.get_mut(section).and_then(|v| v.as_array_mut()) else {
+            continue;
+        };
+        for item in items {
+            let Some(flagged) = item
+                .pointer_mut("/cox/ph_test/flagged")
+                .and_then(|v| v.as_array_mut())
+            else {
+                continue;
+            };
+            for f in flagged.iter_mut().filter_map(|f| f.as_object_mut()) {
+                f.remove("time");
+                f.remove("beta_t");
+            }
+        }
+    }
 }
 
 fn file_name(p: &Path) -> String {
@@ -399,4 +564,56 @@ pub fn summary_text(out: &RunOutput) -> String {
     let _ = writeln!(s, "report: {}", out.out_dir.join("index.html").display());
     let _ = writeln!(s, "results: {}", out.out_dir.join("results.json").display());
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn pretty_writer_parses_back_and_keeps_scalar_arrays_on_one_line() {
+        let doc = json!({
+            "a": [1.5, 2.0, null, "x", true],
+            "b": {"c": [], "d": {}, "e": [{"f": 0.1}, [1, 2]]},
+            "g": 1e-300,
+            "h": "quote \" and \\ and \n"
+        });
+        let mut out = Vec::new();
+        write_pretty(&mut out, &doc, 0).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, doc);
+        assert!(text.contains("\"a\": [1.5, 2.0, null, \"x\", true]"));
+        assert!(text.contains("\n    \"c\": [],\n"));
+        // same as serde_json's pretty printer once arrays of scalars are joined
+        let reference = serde_json::to_string_pretty(&json!({"k": {"v": 1}})).unwrap();
+        let mut mine = Vec::new();
+        write_pretty(&mut mine, &json!({"k": {"v": 1}}), 0).unwrap();
+        assert_eq!(String::from_utf8(mine).unwrap(), reference);
+    }
+
+    #[test]
+    fn strip_removes_only_per_event_arrays() {
+        let flagged = json!([{"term": "x", "time": [1.0, 2.0], "beta_t": [0.1, 0.2],
+                              "n_events": 2, "bins": [{"n": 2}], "smooth": null, "coef": 0.3}]);
+        let mut doc = json!({
+            "survival": [{"cox": {"ph_test": {"flagged": flagged.clone()}},
+                          "groups": [{"curve": {"time": [1.0]}}]}],
+            "multivariable": [{"cox": {"ph_test": {"flagged": flagged}}}, {"cox": null}]
+        });
+        strip_per_event_arrays(&mut doc);
+        for p in [
+            "/survival/0/cox/ph_test/flagged/0",
+            "/multivariable/0/cox/ph_test/flagged/0",
+        ] {
+            let f = doc.pointer(p).unwrap().as_object().unwrap();
+            assert!(!f.contains_key("time") && !f.contains_key("beta_t"), "{p}");
+            for k in ["term", "n_events", "bins", "smooth", "coef"] {
+                assert!(f.contains_key(k), "{p} {k}");
+            }
+        }
+        // KM curves at their distinct times stay
+        assert!(doc.pointer("/survival/0/groups/0/curve/time").is_some());
+    }
 }

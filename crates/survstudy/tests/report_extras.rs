@@ -280,8 +280,11 @@ fn flagged_terms_get_dagger_and_residual_figure_iff_p_below_005() {
     ph.flagged = vec![PhResiduals {
         term: term.clone(),
         time: time.clone(),
+        n_events: time.len(),
         beta_t,
         coef: 0.021,
+        bins: vec![],
+        smooth: None,
     }];
     // a second term below 0.05 without residuals: dagger, no figure
     ph.terms.iter_mut().find(|t| t.term == "sex").unwrap().p = 0.03;

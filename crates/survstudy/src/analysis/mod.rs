@@ -201,6 +201,40 @@ fn pct(a: usize, b: usize) -> Option<f64> {
     }
 }
 
+/// `f` over `items` on every available core (work handed out one item at a
+/// time), results in the order of `items`.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut parts: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        done.push((i, f(item)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    parts.sort_by_key(|(i, _)| *i);
+    parts.into_iter().map(|(_, r)| r).collect()
+}
+
 /// Run all analyses of the plan.
 pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results {
     let conv = opts.conventions;
@@ -397,10 +431,10 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             follow_up_lower: fu.and_then(|m| m.lower),
             follow_up_upper: fu.and_then(|m| m.upper),
         });
-        for gname in &plan.analysis.km_by {
-            let Some(g) = cohort.grouping(gname) else {
-                continue;
-            };
+        // each (endpoint, grouping) is independent: computed on all cores,
+        // collected in plan order (bit-identical to a sequential run)
+        let one = |gname: &String| {
+            let g = cohort.grouping(gname)?;
             let li = g.level_index();
             let spec = plan.groupings.iter().find(|s| s.name == g.name);
             let landmark = spec.and_then(|s| s.landmark);
@@ -436,7 +470,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                     missing
                 ));
             }
-            survival.push(SurvivalByGroup {
+            Some(SurvivalByGroup {
                 endpoint: ep.code.clone(),
                 landmark,
                 endpoint_label: ep.label.clone(),
@@ -448,8 +482,9 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                 cox: cox_s,
                 rmst,
                 notes,
-            });
-        }
+            })
+        };
+        survival.extend(par_map(&plan.analysis.km_by, one).into_iter().flatten());
         multivariable.push(fit_multivariable(cohort, code, &idx, &time, &event, &cox));
     }
 

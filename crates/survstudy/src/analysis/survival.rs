@@ -172,6 +172,11 @@ pub struct PhRow {
 }
 
 /// Scaled Schoenfeld residuals of a term (for terms with p < 0.05).
+///
+/// `time` and `beta_t` hold one value per event; `results.json` leaves them
+/// out by default (they are written to `results-full.json` with
+/// `--full-arrays`) and keeps the bounded summaries `bins` and `smooth`,
+/// both computed from every event.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PhResiduals {
     pub term: String,
@@ -180,6 +185,151 @@ pub struct PhResiduals {
     /// β(t) estimates: scaled Schoenfeld residual + coefficient, per event.
     pub beta_t: Vec<f64>,
     pub coef: f64,
+    /// Number of events (= length of `time` and `beta_t`).
+    pub n_events: usize,
+    /// β(t) summarised over consecutive events in (at most [`PH_BINS`]) bins of equal count.
+    pub bins: Vec<PhBin>,
+    /// R's `plot.cox.zph` smooth (`ns(df = 4)`, 40 points, ±2 SE), `None`
+    /// when the spline fit is singular.
+    pub smooth: Option<PhSmooth>,
+}
+
+/// Number of equal-count bins of [`PhResiduals::bins`].
+pub const PH_BINS: usize = 40;
+
+/// Scaled Schoenfeld residuals of consecutive events (sorted by time).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PhBin {
+    /// First and last event time of the bin.
+    pub time_from: f64,
+    pub time_to: f64,
+    /// Number of events (NaN residuals excluded from the statistics below).
+    pub n: usize,
+    pub mean: f64,
+    /// Quartiles of β(t) in the bin (R's type-7 quantiles).
+    pub q25: f64,
+    pub median: f64,
+    pub q75: f64,
+}
+
+/// The smooth of the residual plot (see [`survkit::smooth`]).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PhSmooth {
+    /// Evaluation points on the transformed (Kaplan–Meier) time scale.
+    pub x: Vec<f64>,
+    /// The same points as times (linear interpolation of the events' (x, time), as R's axis labels).
+    pub time: Vec<f64>,
+    pub fit: Vec<f64>,
+    pub lower: Vec<f64>,
+    pub upper: Vec<f64>,
+}
+
+/// Type-7 quantile of sorted finite values.
+fn quantile_sorted(v: &[f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let h = (v.len() - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let hi = h.ceil() as usize;
+    if hi == lo || v[hi] == v[lo] {
+        v[lo]
+    } else {
+        let w = h - lo as f64;
+        (1.0 - w) * v[lo] + w * v[hi]
+    }
+}
+
+/// Equal-count bins of (time, β(t)), events in time order.
+pub fn ph_bins(time: &[f64], beta_t: &[f64], n_bins: usize) -> Vec<PhBin> {
+    let n = time.len().min(beta_t.len());
+    let k = n_bins.min(n);
+    (0..k)
+        .map(|b| {
+            let (from, to) = (b * n / k, (b + 1) * n / k);
+            let mut v: Vec<f64> = beta_t[from..to]
+                .iter()
+                .copied()
+                .filter(|x| x.is_finite())
+                .collect();
+            v.sort_by(f64::total_cmp);
+            let mean = if v.is_empty() {
+                f64::NAN
+            } else {
+                v.iter().sum::<f64>() / v.len() as f64
+            };
+            PhBin {
+                time_from: time[from],
+                time_to: time[to - 1],
+                n: to - from,
+                mean,
+                q25: quantile_sorted(&v, 0.25),
+                median: quantile_sorted(&v, 0.5),
+                q75: quantile_sorted(&v, 0.75),
+            }
+        })
+        .collect()
+}
+
+/// Times at transformed-scale points: linear interpolation of the events'
+/// (x, time) at the first occurrence of each x (R `approx(xx[!duplicated(xx)], time)`).
+fn x_to_time(x: &[f64], time: &[f64], at: &[f64]) -> Vec<f64> {
+    let mut px: Vec<f64> = Vec::new();
+    let mut pt: Vec<f64> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (&xi, &ti) in x.iter().zip(time) {
+        if seen.insert(xi.to_bits()) {
+            px.push(xi);
+            pt.push(ti);
+        }
+    }
+    let mut order: Vec<usize> = (0..px.len()).collect();
+    order.sort_by(|&a, &b| px[a].total_cmp(&px[b]));
+    let sx: Vec<f64> = order.iter().map(|&i| px[i]).collect();
+    let st: Vec<f64> = order.iter().map(|&i| pt[i]).collect();
+    at.iter()
+        .map(|&a| {
+            let j = sx.partition_point(|&v| v < a);
+            if j < sx.len() && sx[j] == a {
+                st[j]
+            } else if j == 0 || j == sx.len() {
+                f64::NAN
+            } else {
+                let w = (a - sx[j - 1]) / (sx[j] - sx[j - 1]);
+                st[j - 1] + w * (st[j] - st[j - 1])
+            }
+        })
+        .collect()
+}
+
+/// The residual-plot summaries of one column of a `cox.zph` result.
+fn ph_summaries(
+    z: &survkit::zph::ZphResult,
+    col: usize,
+    beta_t: &[f64],
+) -> (Vec<PhBin>, Option<PhSmooth>) {
+    let bins = ph_bins(&z.time, beta_t, PH_BINS);
+    let var = z
+        .var
+        .get(col)
+        .and_then(|r| r.get(col))
+        .copied()
+        .unwrap_or(f64::NAN);
+    let smooth = survkit::smooth::ns_smooth(
+        &z.x,
+        beta_t,
+        var,
+        &survkit::smooth::SmoothOptions::default(),
+    )
+    .ok()
+    .map(|s| PhSmooth {
+        time: x_to_time(&z.x, &z.time, &s.x),
+        x: s.x,
+        fit: s.fit,
+        lower: s.lower,
+        upper: s.upper,
+    });
+    (bins, smooth)
 }
 
 /// Proportional-hazards diagnostics of a Cox model (Grambsch & Therneau 1994;
@@ -251,14 +401,18 @@ pub fn fit_with_ph(
                 .filter_map(|(k, t)| {
                     let col = z.y_columns.iter().position(|c| *c == t.term).unwrap_or(k);
                     let first = terms.get(k)?.columns.first().copied()?;
+                    let beta_t: Vec<f64> =
+                        z.y.iter()
+                            .map(|r| r.get(col).copied().unwrap_or(f64::NAN))
+                            .collect();
+                    let (bins, smooth) = ph_summaries(&z, col, &beta_t);
                     Some(PhResiduals {
                         term: t.term.clone(),
                         time: z.time.clone(),
-                        beta_t: z
-                            .y
-                            .iter()
-                            .map(|r| r.get(col).copied().unwrap_or(f64::NAN))
-                            .collect(),
+                        n_events: beta_t.len(),
+                        beta_t,
+                        bins,
+                        smooth,
                         // cox.zph collapses a multi-column (factor) term to
                         // r·β̂ + 1, so its reference level is 1
                         coef: if terms.get(k).is_some_and(|t| t.columns.len() > 1) {
@@ -525,4 +679,41 @@ pub fn analyse_grouping(
         None
     };
     (groups, lr, cox_summary, missing, notes)
+}
+
+#[cfg(test)]
+mod ph_summary_tests {
+    use super::*;
+
+    #[test]
+    fn bins_cover_every_event_in_order_with_their_statistics() {
+        let time: Vec<f64> = (0..103).map(|i| i as f64).collect();
+        let beta: Vec<f64> = time.iter().map(|t| t * 2.0).collect();
+        let bins = ph_bins(&time, &beta, 10);
+        assert_eq!(bins.len(), 10);
+        assert_eq!(bins.iter().map(|b| b.n).sum::<usize>(), 103);
+        assert_eq!(bins[0].time_from, 0.0);
+        assert_eq!(bins[9].time_to, 102.0);
+        for w in bins.windows(2) {
+            assert_eq!(w[1].time_from, w[0].time_to + 1.0);
+        }
+        // first bin: events 0..10 (103 * 1 / 10 = 10): mean and median 9, quartiles 4.5, 13.5
+        let b = &bins[0];
+        assert_eq!(b.n, 10);
+        assert!((b.mean - 9.0).abs() < 1e-12 && (b.median - 9.0).abs() < 1e-12);
+        assert!((b.q25 - 4.5).abs() < 1e-12 && (b.q75 - 13.5).abs() < 1e-12);
+        // fewer events than bins: one bin per event
+        assert_eq!(ph_bins(&time[..3], &beta[..3], 40).len(), 3);
+    }
+
+    #[test]
+    fn x_to_time_interpolates_between_first_occurrences() {
+        let x = [0.1, 0.1, 0.3, 0.5];
+        let t = [1.0, 2.0, 3.0, 5.0];
+        let got = x_to_time(&x, &t, &[0.1, 0.2, 0.5, 0.4]);
+        assert_eq!(got[0], 1.0);
+        assert!((got[1] - 2.0).abs() < 1e-12);
+        assert_eq!(got[2], 5.0);
+        assert!((got[3] - 4.0).abs() < 1e-12);
+    }
 }

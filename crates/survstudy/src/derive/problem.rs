@@ -110,16 +110,92 @@ impl ValidationReport {
     }
 }
 
+/// Problems printed per column by the `Display` of [`ValidationReport`];
+/// the rest are counted.
+pub const PROBLEMS_SHOWN_PER_COLUMN: usize = 20;
+
 impl fmt::Display for ValidationReport {
+    /// One line per problem, at most [`PROBLEMS_SHOWN_PER_COLUMN`] per column
+    /// (problems without a column count as one column), then one line per
+    /// column saying how many more it has and the total.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, p) in self.problems.iter().enumerate() {
-            if i > 0 {
+        let mut shown: std::collections::BTreeMap<Option<&str>, usize> = Default::default();
+        let mut first = true;
+        for p in &self.problems {
+            let n = shown.entry(p.column.as_deref()).or_default();
+            *n += 1;
+            if *n > PROBLEMS_SHOWN_PER_COLUMN {
+                continue;
+            }
+            if !first {
                 writeln!(f)?;
             }
+            first = false;
             write!(f, "{p}")?;
+        }
+        let mut hidden = 0;
+        for (column, &n) in &shown {
+            if n > PROBLEMS_SHOWN_PER_COLUMN {
+                let more = n - PROBLEMS_SHOWN_PER_COLUMN;
+                hidden += more;
+                let what =
+                    column.map_or("without a column".to_string(), |c| format!("in column {c}"));
+                write!(f, "\n{}: {more} more problems {what} not shown", self.file)?;
+            }
+        }
+        if hidden > 0 {
+            write!(
+                f,
+                "\n{}: {} problems in total ({} rows read)",
+                self.file,
+                self.problems.len(),
+                self.rows_read
+            )?;
         }
         Ok(())
     }
 }
 
 impl std::error::Error for ValidationReport {}
+
+#[cfg(test)]
+mod cap_tests {
+    use super::*;
+
+    fn problem(line: u64, column: &str) -> Problem {
+        Problem {
+            file: "f.csv".into(),
+            line: Some(line),
+            patient_id: None,
+            column: Some(column.into()),
+            value: Some("x".into()),
+            kind: ProblemKind::BadDate,
+            message: "not a date".into(),
+        }
+    }
+
+    #[test]
+    fn display_caps_problems_per_column_and_counts_the_rest() {
+        let mut problems: Vec<Problem> = (2..1002).map(|l| problem(l, "death_date")).collect();
+        problems.extend((2..5).map(|l| problem(l, "sex")));
+        let r = ValidationReport {
+            file: "f.csv".into(),
+            rows_read: 1000,
+            problems,
+        };
+        let text = r.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), PROBLEMS_SHOWN_PER_COLUMN + 3 + 2);
+        assert_eq!(lines.iter().filter(|l| l.contains("line 21:")).count(), 1);
+        assert!(!text.contains("line 22: column death_date"));
+        assert!(text.contains("980 more problems in column death_date not shown"));
+        assert!(text.contains("1003 problems in total (1000 rows read)"));
+        // few problems: every one, no summary
+        let small = ValidationReport {
+            file: "f.csv".into(),
+            rows_read: 3,
+            problems: vec![problem(2, "sex"), problem(3, "sex")],
+        };
+        assert_eq!(small.to_string().lines().count(), 2);
+    }
+}

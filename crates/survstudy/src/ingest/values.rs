@@ -144,6 +144,20 @@ impl DateFormat {
     }
 }
 
+/// A strict `YYYY-MM-DD` (four, two and two ASCII digits) as a date, if valid.
+fn iso_ymd(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
+}
+
 /// Parse a date cell. Blank (after trimming) is `Ok(None)`. ISO dates with a
 /// midnight time part (`2021-03-04 00:00:00`, `2021-03-04T00:00:00`) are
 /// accepted; any other time of day is an error unless the format has
@@ -157,12 +171,17 @@ pub fn parse_date(cell: &str, format: &DateFormat) -> Result<Option<NaiveDate>, 
         .strip_suffix(" 00:00:00")
         .or_else(|| s.strip_suffix("T00:00:00"))
         .unwrap_or(s);
-    let parsed = if format.with_time {
-        chrono::NaiveDateTime::parse_from_str(s, &format.format).map(|dt| dt.date())
-    } else {
-        NaiveDate::parse_from_str(s, &format.format)
-    }
-    .or_else(|_| NaiveDate::parse_from_str(iso, ISO_DATE_FORMAT));
+    // fast path for the common strict `YYYY-MM-DD` (chrono re-parses the
+    // format string on every call); anything else goes through chrono
+    let parsed = match iso_ymd(iso) {
+        Some(d) if format.format == ISO_DATE_FORMAT => Ok(d),
+        _ => if format.with_time {
+            chrono::NaiveDateTime::parse_from_str(s, &format.format).map(|dt| dt.date())
+        } else {
+            NaiveDate::parse_from_str(s, &format.format)
+        }
+        .or_else(|_| NaiveDate::parse_from_str(iso, ISO_DATE_FORMAT)),
+    };
     match parsed {
         Ok(d) => {
             use chrono::Datelike;

@@ -418,10 +418,17 @@ impl Plan {
 
     /// Column spec by name (case-insensitive).
     pub fn column(&self, name: &str) -> Option<&ColumnSpec> {
-        let want = name.trim().to_lowercase();
-        self.columns
-            .iter()
-            .find(|c| c.name.trim().to_lowercase() == want)
+        let want = name.trim();
+        // called per row by the derivation: no allocation for ASCII names
+        let same = |c: &str| {
+            let c = c.trim();
+            if c.is_ascii() && want.is_ascii() {
+                c.eq_ignore_ascii_case(want)
+            } else {
+                c.to_lowercase() == want.to_lowercase()
+            }
+        };
+        self.columns.iter().find(|c| same(&c.name))
     }
 
     /// Grouping by name (exact).
