@@ -321,6 +321,9 @@ fn run_study_cmd(cmd: Command) -> Result<(), CliError> {
         run_date: None,
     };
     let output = survstudy::pipeline::run_study(&opts).map_err(CliError::Run)?;
+    for note in &output.results.flow.notes {
+        eprintln!("survstudy: note: {note}");
+    }
     emit(&survstudy::pipeline::summary_text(&output));
     Ok(())
 }

@@ -15,6 +15,11 @@ pub struct Flow {
     pub excluded: Vec<Excluded>,
     /// Patients kept for analysis (`rows_read - excluded.len()`).
     pub analysed: usize,
+    /// What the reader of the results must know about the input, in words:
+    /// columns absent by the plan's choice (`presence = "may_be_absent"`)
+    /// and what was skipped because of them, endpoints without events.
+    /// Also printed on stderr by `survstudy run`.
+    pub notes: Vec<String>,
 }
 
 /// One excluded row and every reason it was excluded.

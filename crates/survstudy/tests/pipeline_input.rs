@@ -219,6 +219,16 @@ fn table_problems_stop_even_with_exclude_invalid() {
                 ProblemKind::MissingColumn
             ),
             (Some(1), Some("death_date"), ProblemKind::DuplicateColumn),
+            (
+                Some(1),
+                Some("next_line_start_date"),
+                ProblemKind::MissingColumn
+            ),
+            (
+                Some(1),
+                Some("next_line_progression_date"),
+                ProblemKind::MissingColumn
+            ),
         ]
     );
     assert_eq!(

@@ -10,6 +10,7 @@
 //! not an event), otherwise at the `censor` date (last follow-up). An event
 //! or censoring date before the start date is a validation problem.
 
+mod columns;
 mod problem;
 mod write;
 
@@ -430,14 +431,14 @@ pub fn derive(
             }
         }
         match found.as_slice() {
-            [] if spec.presence == Presence::Required => fatal.push(table_problem(
+            [] if spec.presence == Presence::MayBeAbsent => absent.push(spec.name.clone()),
+            [] => fatal.push(table_problem(
                 Some(table.header_line),
                 Some(&spec.name),
                 None,
                 ProblemKind::MissingColumn,
-                format!("required column '{}' is not in the header", spec.name),
+                columns::missing_column_message(plan, spec, table),
             )),
-            [] => absent.push(spec.name.clone()),
             [i] => {
                 used.insert(*i);
                 col_index.push((spec, *i));
@@ -474,6 +475,10 @@ pub fn derive(
     let present: BTreeSet<&str> = col_index.iter().map(|(c, _)| c.name.as_str()).collect();
 
     // Rows: parse cells.
+    let missing_sets: Vec<BTreeSet<String>> = col_index
+        .iter()
+        .map(|(spec, _)| plan.missing_values_of(spec).into_iter().collect())
+        .collect();
     let id_col = plan
         .column(&plan.study.id_column)
         .map(|c| c.name.clone())
@@ -500,9 +505,9 @@ pub fn derive(
         }
         let id = row.raw.get(&id_col).map(|s| s.trim().to_string());
         row.id = id.filter(|s| !s.is_empty());
-        for (spec, _) in &col_index {
+        for (k, (spec, _)) in col_index.iter().enumerate() {
             let cell = row.raw[&spec.name].clone();
-            let value = parse_cell(spec, &cell, &format);
+            let value = parse_cell(spec, &cell, &format, &missing_sets[k]);
             match value {
                 Ok(Value::Missing) if spec.presence == Presence::Required => {
                     row.problem(
@@ -540,23 +545,18 @@ pub fn derive(
         }
     }
 
-    // Date-order checks.
+    // Cross-field checks (skipped when a column is absent: said in the notes).
     for row in rows.iter_mut() {
         for chk in &plan.checks {
-            let (Some(a), Some(b)) = (row.date(&chk.column), row.date(&chk.other)) else {
+            let (col, other) = (canon(plan, &chk.column), canon(plan, &chk.other));
+            if !present.contains(col.as_str()) || !present.contains(other.as_str()) {
                 continue;
-            };
-            let ok = match chk.relation {
-                crate::plan::DateRelation::NotBefore => a >= b,
-                crate::plan::DateRelation::NotAfter => a <= b,
-            };
-            if !ok {
-                let other_label = plan
-                    .column(&chk.other)
-                    .map(|c| c.name.clone())
-                    .unwrap_or_default();
-                let msg = format!("{} ({} is {})", chk.description, other_label, iso(b));
-                row.problem(file, &canon(plan, &chk.column), ProblemKind::DateOrder, msg);
+            }
+            if row.bad.contains(&col) || row.bad.contains(&other) {
+                continue;
+            }
+            if let Some(msg) = check_row(chk, row, &col, &other) {
+                row.problem(file, &col, ProblemKind::DateOrder, msg);
             }
         }
     }
@@ -603,6 +603,49 @@ pub fn derive(
     ))
 }
 
+/// A failed cross-field check's message, `None` when the row passes.
+fn check_row(chk: &crate::plan::Check, row: &Row, col: &str, other: &str) -> Option<String> {
+    use crate::plan::DateRelation as R;
+    let filled = |c: &str| !matches!(row.values.get(c), None | Some(Value::Missing));
+    let other_text = row
+        .values
+        .get(other)
+        .map(Value::to_text)
+        .unwrap_or_default();
+    let other_matches = || {
+        if chk.values.is_empty() {
+            filled(other)
+        } else {
+            chk.values
+                .iter()
+                .any(|v| v.trim().eq_ignore_ascii_case(other_text.trim()))
+        }
+    };
+    let shown = |c: &str| {
+        let t = row.values.get(c).map(Value::to_text).unwrap_or_default();
+        if t.is_empty() {
+            format!("{c} is blank")
+        } else {
+            format!("{c} is {t}")
+        }
+    };
+    match chk.relation {
+        R::NotBefore | R::NotAfter => {
+            let (a, b) = (row.date(col)?, row.date(other)?);
+            let ok = if chk.relation == R::NotBefore {
+                a >= b
+            } else {
+                a <= b
+            };
+            (!ok).then(|| format!("{} ({} is {})", chk.description, other, iso(b)))
+        }
+        R::PresentWhen => (other_matches() && !filled(col))
+            .then(|| format!("{} ({})", chk.description, shown(other))),
+        R::BlankUnless => (filled(col) && !other_matches())
+            .then(|| format!("{} ({})", chk.description, shown(other))),
+    }
+}
+
 /// Canonical plan spelling of a column name.
 fn canon(plan: &Plan, name: &str) -> String {
     plan.column(name)
@@ -614,9 +657,13 @@ fn parse_cell(
     spec: &ColumnSpec,
     cell: &str,
     format: &DateFormat,
+    missing: &BTreeSet<String>,
 ) -> Result<Value, (ProblemKind, String)> {
     let value_err = |kind, e: ValueError| (kind, e.to_string());
     let trimmed = cell.trim();
+    if trimmed.is_empty() || missing.contains(&trimmed.to_lowercase()) {
+        return Ok(Value::Missing);
+    }
     Ok(match spec.kind {
         ColumnType::Text if trimmed.is_empty() => Value::Missing,
         ColumnType::Text => Value::Text(trimmed.to_string()),
@@ -845,7 +892,7 @@ fn build_cohort(
     present: &BTreeSet<&str>,
 ) -> Cohort {
     let n = kept.len();
-    let endpoints = plan
+    let endpoints: Vec<EndpointData> = plan
         .endpoints
         .iter()
         .enumerate()
@@ -1009,6 +1056,7 @@ fn build_cohort(
         })
         .collect();
 
+    let notes = run_notes(plan, &absent, &endpoints, n);
     Cohort {
         file: table.file.clone(),
         study_name: plan.study.name.clone(),
@@ -1017,6 +1065,7 @@ fn build_cohort(
             rows_read: table.rows.len(),
             analysed: n,
             excluded,
+            notes,
         },
         blank_lines: table.blank_lines.clone(),
         present_columns: plan
@@ -1038,6 +1087,43 @@ fn build_cohort(
         flag_counts,
         intervals,
     }
+}
+
+/// Notes of a run: absent columns (by plan choice) and what they leave
+/// out, endpoints without patients or without events.
+fn run_notes(plan: &Plan, absent: &[String], endpoints: &[EndpointData], n: usize) -> Vec<String> {
+    let mut notes = Vec::new();
+    for c in absent {
+        let uses = plan.column_uses(c);
+        notes.push(if uses.is_empty() {
+            format!("column '{c}' is not in the file (the plan allows it: presence = \"may_be_absent\")")
+        } else {
+            format!(
+                "column '{c}' is not in the file (the plan allows it: presence = \"may_be_absent\"); left out: {}",
+                uses.join(", ")
+            )
+        });
+    }
+    for (e, spec) in endpoints.iter().zip(&plan.endpoints) {
+        let np = e.n();
+        if n > 0 && np == 0 {
+            notes.push(format!(
+                "endpoint {} ({}) has no patients: every patient lacks one of require_present ({})",
+                e.code,
+                e.label,
+                spec.require_present.join(", ")
+            ));
+        } else if np > 0 && e.events() == 0 {
+            notes.push(format!(
+                "endpoint {} ({}) has no events among its {} patients: no date in {}; every patient is censored, so survival stays at 100% and no median, hazard ratio or log-rank test can be estimated",
+                e.code,
+                e.label,
+                np,
+                spec.events.join(", ")
+            ));
+        }
+    }
+    notes
 }
 
 /// Distinct observed values, sorted numerically when all are numbers,

@@ -28,6 +28,9 @@ pub struct RawTable {
     pub file: String,
     /// Sheet name for workbooks; `None` for CSV.
     pub sheet: Option<String>,
+    /// Every sheet of the workbook, in workbook order (empty for CSV); used
+    /// in messages to point at the other sheets.
+    pub sheets: Vec<String>,
     /// Header cells as written (untrimmed). Header = line 1 for CSV; for a
     /// workbook, the first row of the sheet's used range.
     pub headers: Vec<String>,
@@ -175,6 +178,7 @@ fn parse_delimited(file: &str, bytes: &[u8], delimiter: u8) -> Result<RawTable, 
     Ok(RawTable {
         file: file.to_string(),
         sheet: None,
+        sheets: Vec::new(),
         headers,
         header_line: 1,
         rows,
@@ -277,9 +281,21 @@ fn read_workbook(path: &Path, sheet: Option<&str>) -> Result<RawTable, IngestErr
                 available: names.join(", "),
             })?,
     };
-    let range = workbook
-        .worksheet_range(&chosen)
-        .map_err(|e| excel_err(format!("sheet '{chosen}': {e}")))?;
+    let range = workbook.worksheet_range(&chosen).map_err(|e| {
+        let others: Vec<&str> = names
+            .iter()
+            .filter(|n| **n != chosen)
+            .map(String::as_str)
+            .collect();
+        excel_err(format!(
+            "sheet '{chosen}': {e} (other sheets: {}; choose one with --sheet)",
+            if others.is_empty() {
+                "none".to_string()
+            } else {
+                others.join(", ")
+            }
+        ))
+    })?;
     let (first_row, _) = range
         .start()
         .ok_or_else(|| IngestError::Empty { file: file.clone() })?;
@@ -315,6 +331,7 @@ fn read_workbook(path: &Path, sheet: Option<&str>) -> Result<RawTable, IngestErr
     Ok(RawTable {
         file,
         sheet: Some(chosen),
+        sheets: names.clone(),
         headers,
         header_line,
         rows,
