@@ -327,3 +327,63 @@ fn endpoint_without_events_is_said_in_words() {
     );
     assert!(n.contains("death"), "{n}");
 }
+
+/// The demo with `NA` written into one column for the first `k` patients.
+fn demo_with_na(column: &str, k: usize, na: &str) -> String {
+    let csv = survstudy::synth::demo_csv();
+    let mut lines = csv.lines();
+    let head = lines.next().unwrap();
+    let j = head.split(',').position(|c| c == column).unwrap();
+    let mut out = format!("{head}\n");
+    for (i, l) in lines.enumerate() {
+        let (cells, tail) = l.split_once(",\"").unwrap();
+        let mut v: Vec<String> = cells.split(',').map(str::to_string).collect();
+        if i < k {
+            v[j] = na.to_string();
+        }
+        out.push_str(&format!("{},\"{tail}\n", v.join(",")));
+    }
+    out
+}
+
+#[test]
+fn na_in_a_covariate_removes_patients_only_from_the_analyses_using_it() {
+    use survstudy::analysis::{analyse, AnalysisOptions};
+    let plan = Plan::builtin();
+    let base = parse_csv("d.csv", survstudy::synth::demo_csv().as_bytes()).unwrap();
+    let base = derive(&plan, &base, &DeriveOptions::default()).unwrap();
+    let rb = analyse(&plan, &base, &AnalysisOptions::default());
+    for (col, na) in [
+        ("age_at_infusion", "NA"),
+        ("riss", " n/a "),
+        ("bridging_therapy", "."),
+    ] {
+        let t = parse_csv("na.csv", demo_with_na(col, 34, na).as_bytes()).unwrap();
+        // no error at all, and so nobody is excluded with --exclude-invalid
+        let c = derive(&plan, &t, &DeriveOptions::default()).unwrap();
+        assert_eq!(c.patients.len(), 106);
+        assert!(c.patients[..34]
+            .iter()
+            .all(|p| p.value(col) == &Value::Missing));
+        let r = analyse(&plan, &c, &AnalysisOptions::default());
+        // every survival analysis that does not use the column is unchanged
+        assert!(js(&r.endpoints) == js(&rb.endpoints), "{col}");
+        assert!(js(&r.survival) == js(&rb.survival), "{col}");
+        for (m, mb) in r.multivariable.iter().zip(&rb.multivariable) {
+            let missing_before = mb.n_dropped_missing;
+            assert!(m.n_dropped_missing > missing_before, "{col}");
+            assert_eq!(m.n_complete + m.n_dropped_missing, 106);
+        }
+        for s in &r.survival {
+            assert_eq!(
+                s.n_used + s.n_missing_group,
+                s.groups.iter().map(|g| g.n).sum::<usize>() + s.n_missing_group
+            );
+        }
+    }
+}
+
+/// JSON text of a result (NaN compares equal, as null).
+fn js<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap()
+}
