@@ -565,7 +565,7 @@ fn main() -> ExitCode {
                         report.problems.len(),
                         report.file
                     );
-                    eprint!("{report}");
+                    eprintln!("{report}");
                 }
                 other => eprintln!("survstudy: error: {other}"),
             }

@@ -387,3 +387,87 @@ fn na_in_a_covariate_removes_patients_only_from_the_analyses_using_it() {
 fn js<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap()
 }
+
+#[test]
+fn day_first_copy_gives_one_summary_per_column_and_capped_messages() {
+    // every ISO date of the demo rewritten as dd/mm/yyyy
+    let csv: String = survstudy::synth::demo_csv()
+        .split(',')
+        .map(|cell| {
+            let b = cell.as_bytes();
+            if cell.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+                format!("{}/{}/{}", &cell[8..10], &cell[5..7], &cell[0..4])
+            } else {
+                cell.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    let t = parse_csv("dmy.csv", csv.as_bytes()).unwrap();
+    let r = derive(&Plan::builtin(), &t, &DeriveOptions::default()).unwrap_err();
+    let date_cols = [
+        "cart_infusion_date",
+        "progression_date",
+        "last_followup_date",
+        "death_date",
+        "next_line_start_date",
+        "next_line_progression_date",
+    ];
+    assert_eq!(r.summaries.len(), date_cols.len(), "{:?}", r.summaries);
+    for (s, c) in r.summaries.iter().zip(date_cols) {
+        assert!(s.starts_with(&format!("column {c}:")), "{s}");
+        assert!(s.contains("use --date-format %d/%m/%Y"), "{s}");
+    }
+    let text = r.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    // 106 rows x 3 required dates alone would be 318 lines
+    let per_col = |c: &str| {
+        lines
+            .iter()
+            .filter(|l| l.contains(&format!("column {c}: value")))
+            .count()
+    };
+    assert_eq!(per_col("cart_infusion_date"), 20);
+    assert!(
+        text.contains("column cart_infusion_date: ... and 86 more problem(s)"),
+        "{text}"
+    );
+    // the suggested format reads the file
+    let opts = DeriveOptions {
+        date_format: Some("%d/%m/%Y".into()),
+        ..Default::default()
+    };
+    let c = derive(&Plan::builtin(), &t, &opts).unwrap();
+    assert_eq!(c.patients.len(), 106);
+}
+
+#[test]
+fn workbook_missing_column_names_the_sheet_read_and_the_others() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/valid.xlsx");
+    let t = survstudy::ingest::read_table(&path, None).unwrap();
+    assert_eq!(t.sheet.as_deref(), Some("Cohort"));
+    let text = Plan::builtin_toml().replace(
+        "[[columns]]\nname = \"sex\"",
+        "[[columns]]\nname = \"stage\"\ntype = \"category\"\n\n[[columns]]\nname = \"sex\"",
+    );
+    let plan = Plan::from_toml_str(&text).unwrap();
+    let r = derive(&plan, &t, &DeriveOptions::default()).unwrap_err();
+    let p = r
+        .problems
+        .iter()
+        .find(|p| p.column.as_deref() == Some("stage"))
+        .unwrap();
+    assert!(
+        p.message
+            .contains("column 'stage' is not in the header of sheet 'Cohort'"),
+        "{}",
+        p.message
+    );
+    let others: Vec<&String> = t.sheets.iter().filter(|s| *s != "Cohort").collect();
+    for o in &others {
+        assert!(p.message.contains(&format!("'{o}'")), "{}", p.message);
+    }
+    assert_eq!(p.message.contains("--sheet"), !others.is_empty());
+    assert!(p.message.contains("the plan declares it in [[columns]]"));
+    assert!(p.message.contains("may_be_absent"));
+}

@@ -11,6 +11,7 @@
 //! or censoring date before the start date is a validation problem.
 
 mod columns;
+mod dates;
 mod problem;
 mod write;
 
@@ -386,6 +387,7 @@ pub fn derive(
     let report = |problems: Vec<Problem>| ValidationReport {
         file: file.to_string(),
         rows_read: table.rows.len(),
+        summaries: date_summaries(plan, &problems, fmt_text_of(plan, opts).as_str()),
         problems,
     };
     let table_problem =
@@ -401,10 +403,7 @@ pub fn derive(
 
     // Table-level checks: date format and header.
     let mut fatal = Vec::new();
-    let fmt_text = opts
-        .date_format
-        .clone()
-        .unwrap_or_else(|| plan.study.date_format.clone());
+    let fmt_text = fmt_text_of(plan, opts);
     let format = match DateFormat::new(&fmt_text) {
         Ok(f) => Some(f),
         Err(m) => {
@@ -601,6 +600,31 @@ pub fn derive(
     Ok(build_cohort(
         plan, table, fmt_text, kept, excluded, absent, extra_idx, &present,
     ))
+}
+
+fn fmt_text_of(plan: &Plan, opts: &DeriveOptions) -> String {
+    opts.date_format
+        .clone()
+        .unwrap_or_else(|| plan.study.date_format.clone())
+}
+
+/// One summary per date column with unreadable cells: the format they look
+/// like and the `--date-format` to use.
+fn date_summaries(plan: &Plan, problems: &[Problem], current: &str) -> Vec<String> {
+    let mut by_col: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for p in problems.iter().filter(|p| p.kind == ProblemKind::BadDate) {
+        if let (Some(c), Some(v)) = (&p.column, &p.value) {
+            by_col.entry(c.as_str()).or_default().push(v.as_str());
+        }
+    }
+    plan.columns
+        .iter()
+        .filter_map(|c| {
+            by_col
+                .get(c.name.as_str())
+                .map(|bad| dates::format_summary(&c.name, bad, current))
+        })
+        .collect()
 }
 
 /// A failed cross-field check's message, `None` when the row passes.

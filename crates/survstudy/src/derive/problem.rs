@@ -94,7 +94,13 @@ pub struct ValidationReport {
     pub rows_read: usize,
     /// Problems in file order (table-level problems first).
     pub problems: Vec<Problem>,
+    /// One line per column with many problems of one kind, e.g. the date
+    /// format a column's cells look like and the `--date-format` to use.
+    pub summaries: Vec<String>,
 }
+
+/// Problems printed per column before the rest are only counted.
+pub const PROBLEMS_SHOWN_PER_COLUMN: usize = 20;
 
 impl ValidationReport {
     /// Problems on a given line.
@@ -110,14 +116,33 @@ impl ValidationReport {
 }
 
 impl fmt::Display for ValidationReport {
+    /// The summaries, then every problem, at most
+    /// [`PROBLEMS_SHOWN_PER_COLUMN`] per column followed by a count of the
+    /// others.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, p) in self.problems.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
+        let mut lines: Vec<String> = self
+            .summaries
+            .iter()
+            .map(|s| format!("{}: {s}", self.file))
+            .collect();
+        let mut shown: std::collections::BTreeMap<Option<&str>, usize> = Default::default();
+        for p in &self.problems {
+            let k = shown.entry(p.column.as_deref()).or_default();
+            *k += 1;
+            if *k <= PROBLEMS_SHOWN_PER_COLUMN || p.column.is_none() {
+                lines.push(p.to_string());
             }
-            write!(f, "{p}")?;
         }
-        Ok(())
+        for (c, n) in shown {
+            if let (Some(c), true) = (c, n > PROBLEMS_SHOWN_PER_COLUMN) {
+                lines.push(format!(
+                    "{}: column {c}: ... and {} more problem(s) in this column (not shown)",
+                    self.file,
+                    n - PROBLEMS_SHOWN_PER_COLUMN
+                ));
+            }
+        }
+        write!(f, "{}", lines.join("\n"))
     }
 }
 
