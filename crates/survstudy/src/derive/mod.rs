@@ -858,7 +858,57 @@ fn endpoint_record(
             .filter_map(|c| row.date(c).map(|d| (d, c.clone())))
             .min_by_key(|(d, _)| *d)
     };
-    let (end, end_column, event) = if let Some((d, c)) = earliest(&events) {
+    let status_col = e.event_status.as_ref().map(|st| canon(plan, &st.column));
+    if status_col.as_ref().is_some_and(|c| row.bad.contains(c)) {
+        return None;
+    }
+    let status_event = match (&e.event_status, &status_col) {
+        (Some(st), Some(col)) => {
+            let text = row.values.get(col).map(Value::to_text).unwrap_or_default();
+            if text.is_empty() {
+                row.problem(
+                    file,
+                    col,
+                    ProblemKind::MissingValue,
+                    format!("event status of endpoint {} is missing", e.code),
+                );
+                return None;
+            }
+            let ev = st
+                .values
+                .iter()
+                .any(|v| v.trim().eq_ignore_ascii_case(text.trim()));
+            let date = earliest(&events);
+            match (ev, &date) {
+                (true, None) => {
+                    let msg = format!(
+                        "{col} is {text} (an event of endpoint {}) but {} has no date",
+                        e.code,
+                        events.join(", ")
+                    );
+                    row.problem(file, &events[0], ProblemKind::StatusConflict, msg);
+                    return None;
+                }
+                (false, Some((_, c))) => {
+                    let msg = format!(
+                        "{c} has a date but {col} is {text} (not an event of endpoint {})",
+                        e.code
+                    );
+                    let c = c.clone();
+                    row.problem(file, &c, ProblemKind::StatusConflict, msg);
+                    return None;
+                }
+                _ => {}
+            }
+            Some(ev)
+        }
+        _ => None,
+    };
+    let event_date = match status_event {
+        Some(false) => None,
+        _ => earliest(&events),
+    };
+    let (end, end_column, event) = if let Some((d, c)) = event_date {
         (d, c, true)
     } else if let Some((d, c)) = earliest(&censor_if) {
         (d, c, false)

@@ -32,6 +32,9 @@ pub enum ProblemKind {
     BeforeStart,
     /// A cross grouping has no level for this combination of values.
     UncoveredCombination,
+    /// An endpoint's status column and its event date disagree (status says
+    /// event without a date, or a date without the status).
+    StatusConflict,
 }
 
 /// One problem in the input, with its location and offending value.

@@ -273,6 +273,22 @@ pub struct EndpointSpec {
     /// analysis population.
     #[serde(default)]
     pub require_present: Vec<String>,
+    /// The event is decided by a status column rather than by the presence
+    /// of a date: an event when `column` has one of `values`, at the
+    /// earliest `events` date (which must then be filled); otherwise
+    /// censored (and an event date is then a contradiction).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_status: Option<EventStatus>,
+}
+
+/// A status column deciding an endpoint's event, e.g.
+/// `{ column = "vital_status", values = ["Dead"] }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventStatus {
+    pub column: String,
+    /// Values (any case) meaning "the event happened"; yes/no columns: `yes`.
+    pub values: Vec<String>,
 }
 
 /// How a grouping is formed.

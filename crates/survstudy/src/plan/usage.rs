@@ -48,6 +48,9 @@ pub(super) fn column_uses(plan: &Plan, name: &str) -> Vec<String> {
         if e.require_present.iter().any(|c| is(c)) {
             uses.push(format!("{s}.require_present"));
         }
+        if e.event_status.as_ref().is_some_and(|st| is(&st.column)) {
+            uses.push(format!("{s}.event_status"));
+        }
     }
     for c in &plan.competing_risks {
         let used = c.start.as_deref().is_some_and(is)

@@ -201,6 +201,25 @@ fn endpoints(cx: &mut Ctx) {
         for c in &e.require_present {
             cx.must_exist(&s, c, &[], "in the require_present list of an endpoint");
         }
+        if let Some(st) = &e.event_status {
+            cx.must_exist(
+                &s,
+                &st.column,
+                &[
+                    ColumnType::YesNo,
+                    ColumnType::Category,
+                    ColumnType::Text,
+                    ColumnType::Number,
+                ],
+                "the event status of an endpoint",
+            );
+            if st.values.is_empty() {
+                cx.push(
+                    &s,
+                    "event_status needs the values that mean an event".into(),
+                );
+            }
+        }
     }
 }
 
