@@ -116,3 +116,84 @@ fn status_and_dates_that_disagree_stop_the_run() {
         "{r}"
     );
 }
+
+#[test]
+fn cut_and_quantile_groupings() {
+    let plan = Plan::from_file(&data("colon_plan.toml")).unwrap();
+    let t = read_table(&data("colon_export.csv"), None).unwrap();
+    let c = derive(&plan, &t, &DeriveOptions::default()).unwrap();
+    let ages: Vec<f64> = c
+        .patients
+        .iter()
+        .map(|p| p.number("age").unwrap())
+        .collect();
+    let g = c.grouping("age65").unwrap();
+    for (a, l) in ages.iter().zip(&g.labels) {
+        let want = if *a >= 65.0 {
+            "65 or older"
+        } else {
+            "under 65"
+        };
+        assert_eq!(l.as_deref(), Some(want));
+    }
+    // tertiles: boundaries by R's type-7 quantile, computed here naively
+    let mut s = ages.clone();
+    s.sort_by(f64::total_cmp);
+    let q = |p: f64| {
+        let h = (s.len() - 1) as f64 * p;
+        let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+        s[lo] + (h - h.floor()) * (s[hi] - s[lo])
+    };
+    let (b1, b2) = (q(1.0 / 3.0), q(2.0 / 3.0));
+    let g = c.grouping("age_tertiles").unwrap();
+    for (a, l) in ages.iter().zip(&g.labels) {
+        let want = if *a <= b1 {
+            "T1"
+        } else if *a <= b2 {
+            "T2"
+        } else {
+            "T3"
+        };
+        assert_eq!(l.as_deref(), Some(want), "age {a}");
+    }
+    let counts: Vec<usize> = g.counts().iter().map(|c| c.1).collect();
+    assert_eq!(counts.iter().sum::<usize>(), 929);
+    assert!(counts.iter().all(|&n| n > 250), "{counts:?}");
+    let r = analyse(&plan, &c, &AnalysisOptions::default());
+    let s = r
+        .survival
+        .iter()
+        .find(|s| s.grouping == "age_tertiles")
+        .unwrap();
+    assert_eq!(s.groups.len(), 3);
+    assert_eq!(s.logrank.as_ref().unwrap().df, 2);
+
+    // hand case: 1..10 in tertiles is [1,4] (4), (4,7] (3), (7,10] (3) as R's
+    // table(cut(1:10, quantile(1:10, 0:3/3), include.lowest = TRUE))
+    let mut csv =
+        String::from("MRN,rand_dt,trt_arm,sex,age,nodes,vital_status,dt_death,last_fu_dt\n");
+    for i in 1..=10 {
+        csv.push_str(&format!(
+            "{i},2000-01-01,Obs,male,{i},1,Alive,,2001-01-01\n"
+        ));
+    }
+    let t = parse_csv("h.csv", csv.as_bytes()).unwrap();
+    let c = derive(&plan, &t, &DeriveOptions::default()).unwrap();
+    let n: Vec<usize> = c
+        .grouping("age_tertiles")
+        .unwrap()
+        .counts()
+        .iter()
+        .map(|c| c.1)
+        .collect();
+    assert_eq!(n, vec![4, 3, 3]);
+    // a bad cut grouping is a plan error
+    let text = std::fs::read_to_string(data("colon_plan.toml"))
+        .unwrap()
+        .replace("cuts = [65.0]", "cuts = [65.0, 50.0]");
+    let e = Plan::from_toml_str(&text).unwrap_err().to_string();
+    assert!(
+        e.contains("groupings[age65]") && e.contains("increasing"),
+        "{e}"
+    );
+}

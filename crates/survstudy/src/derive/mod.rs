@@ -741,6 +741,16 @@ fn group_text(row: &Row, column: &str) -> Option<String> {
 fn grouping_label(plan: &Plan, g: &GroupingSpec, row: &mut Row, file: &str) -> Option<String> {
     let cols: Vec<String> = g.columns.iter().map(|c| canon(plan, c)).collect();
     match g.kind {
+        GroupingKind::Cut => {
+            let x = match row.values.get(&cols[0]) {
+                Some(Value::Number(x)) => *x,
+                _ => return None,
+            };
+            let k = g.cuts.iter().filter(|c| x >= **c).count();
+            g.levels.get(k).cloned()
+        }
+        // needs every patient's value: filled in by `quantile_labels`
+        GroupingKind::Quantiles => None,
         GroupingKind::YesNo => group_text(row, &cols[0]),
         GroupingKind::Category if g.levels.is_empty() => group_text(row, &cols[0]),
         GroupingKind::Category => {
@@ -978,6 +988,22 @@ fn build_cohort(
             records: kept.iter().map(|r| r.endpoints[k].clone()).collect(),
         })
         .collect();
+    let mut kept = kept;
+    for (k, g) in plan.groupings.iter().enumerate() {
+        if g.kind == GroupingKind::Quantiles {
+            let col = canon(plan, &g.columns[0]);
+            let x: Vec<Option<f64>> = kept
+                .iter()
+                .map(|r| match r.values.get(&col) {
+                    Some(Value::Number(v)) => Some(*v),
+                    _ => None,
+                })
+                .collect();
+            for (r, l) in kept.iter_mut().zip(quantile_labels(&x, &g.levels)) {
+                r.groupings[k] = l;
+            }
+        }
+    }
     let groupings: Vec<GroupingData> = plan
         .groupings
         .iter()
@@ -1161,6 +1187,35 @@ fn build_cohort(
         flag_counts,
         intervals,
     }
+}
+
+/// R's type-7 quantile of sorted values at probability `p`.
+fn quantile7(sorted: &[f64], p: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// Labels of `cut(x, quantile(x, 0:q/q), include.lowest = TRUE)` with
+/// q = `levels.len()`: group i holds (b[i], b[i+1]], the first [b0, b1].
+fn quantile_labels(x: &[Option<f64>], levels: &[String]) -> Vec<Option<String>> {
+    let mut v: Vec<f64> = x.iter().flatten().copied().collect();
+    if v.is_empty() || levels.is_empty() {
+        return vec![None; x.len()];
+    }
+    v.sort_by(f64::total_cmp);
+    let q = levels.len();
+    let b: Vec<f64> = (0..=q)
+        .map(|i| quantile7(&v, i as f64 / q as f64))
+        .collect();
+    x.iter()
+        .map(|xi| {
+            let xi = (*xi)?;
+            let k = (0..q).find(|&i| xi <= b[i + 1]).unwrap_or(q - 1);
+            Some(levels[k].clone())
+        })
+        .collect()
 }
 
 /// Notes of a run: absent columns (by plan choice) and what they leave

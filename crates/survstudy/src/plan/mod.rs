@@ -303,6 +303,15 @@ pub enum GroupingKind {
     AnyYes,
     /// A combination of columns mapped to levels by `combinations`.
     Cross,
+    /// A number column cut at `cuts` (ascending): `levels[0]` below
+    /// `cuts[0]`, `levels[i]` from `cuts[i-1]` (included) to `cuts[i]`
+    /// (excluded), the last level from the last cut up (so `cuts = [65]`,
+    /// `levels = ["<65", ">=65"]` is age ≥ 65).
+    Cut,
+    /// A number column in `quantiles` groups of the analysed patients, as
+    /// R's `cut(x, quantile(x, 0:q/q), include.lowest = TRUE)` (type-7
+    /// quantiles, right-closed intervals); `levels` labels them.
+    Quantiles,
 }
 
 /// One entry of a cross grouping.
@@ -336,6 +345,12 @@ pub struct GroupingSpec {
     /// level order stays the display order).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// Cut points of a `cut` grouping (ascending).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cuts: Vec<f64>,
+    /// Number of groups of a `quantiles` grouping (2 = halves, 3 = tertiles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantiles: Option<usize>,
 }
 
 impl GroupingSpec {

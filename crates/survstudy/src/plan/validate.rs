@@ -340,6 +340,47 @@ fn grouping_kind(cx: &mut Ctx, g: &GroupingSpec, s: &str) {
             yes_no_levels(cx, g, s);
         }
         GroupingKind::Cross => cross(cx, g, s),
+        GroupingKind::Cut | GroupingKind::Quantiles => number_groups(cx, g, s),
+    }
+    if g.kind != GroupingKind::Cut && !g.cuts.is_empty() {
+        cx.push(s, "cuts are only for kind = \"cut\"".into());
+    }
+    if g.kind != GroupingKind::Quantiles && g.quantiles.is_some() {
+        cx.push(s, "quantiles is only for kind = \"quantiles\"".into());
+    }
+}
+
+fn number_groups(cx: &mut Ctx, g: &GroupingSpec, s: &str) {
+    if g.columns.len() != 1 {
+        cx.push(s, "needs exactly one column".into());
+        return;
+    }
+    cx.col(s, &g.columns[0], &[ColumnType::Number]);
+    let groups = if g.kind == GroupingKind::Cut {
+        if g.cuts.is_empty() {
+            cx.push(s, "a cut grouping needs cuts = [...]".into());
+        }
+        if !g.cuts.iter().all(|c| c.is_finite()) || g.cuts.windows(2).any(|w| w[0] >= w[1]) {
+            cx.push(s, "cuts must be finite numbers in increasing order".into());
+        }
+        g.cuts.len() + 1
+    } else {
+        match g.quantiles {
+            Some(q) if q >= 2 => q,
+            _ => {
+                cx.push(s, "a quantiles grouping needs quantiles = 2 or more".into());
+                return;
+            }
+        }
+    };
+    if g.levels.len() != groups {
+        cx.push(
+            s,
+            format!(
+                "needs {groups} levels (labels of the groups, lowest first), got {}",
+                g.levels.len()
+            ),
+        );
     }
 }
 
