@@ -197,3 +197,49 @@ fn cut_and_quantile_groupings() {
         "{e}"
     );
 }
+
+#[test]
+fn filters_define_the_population_and_are_counted_in_the_flow() {
+    let text = std::fs::read_to_string(data("colon_plan.toml")).unwrap().replace(
+        "[[endpoints]]",
+        "[[filters]]\ndescription = \"treated arms\"\ncolumn = \"trt_arm\"\nvalues = [\"lev\", \"Lev+5FU\"]\n\n\
+         [[filters]]\ndescription = \"aged 40 to 70\"\ncolumn = \"age\"\nmin = 40.0\nmax = 70.0\n\n[[endpoints]]",
+    );
+    let plan = Plan::from_toml_str(&text).unwrap();
+    let t = read_table(&data("colon_export.csv"), None).unwrap();
+    let c = derive(&plan, &t, &DeriveOptions::default()).unwrap();
+    let all = derive(
+        &Plan::from_file(&data("colon_plan.toml")).unwrap(),
+        &t,
+        &DeriveOptions::default(),
+    )
+    .unwrap();
+    let treated: Vec<_> = all
+        .patients
+        .iter()
+        .filter(|p| p.category("trt_arm") != Some("Obs"))
+        .collect();
+    let kept = treated
+        .iter()
+        .filter(|p| (40.0..=70.0).contains(&p.number("age").unwrap()))
+        .count();
+    let f = &c.flow.filters;
+    assert_eq!(f.len(), 2);
+    assert_eq!((f[0].excluded, f[0].remaining), (315, 614));
+    assert_eq!(f[0].remaining, treated.len());
+    assert_eq!((f[1].excluded, f[1].remaining), (614 - kept, kept));
+    assert_eq!(c.patients.len(), kept);
+    assert_eq!(c.flow.analysed, kept);
+    assert_eq!(c.flow.excluded.len(), 929 - kept);
+    assert!(c.flow.excluded.windows(2).all(|w| w[0].line < w[1].line));
+    assert!(c.flow.excluded[0]
+        .reason
+        .starts_with("outside the analysed population: "));
+    // a filter on a column that may be absent would silently keep everyone
+    let bad = text.replace(
+        "name = \"age\"\ntype = \"number\"",
+        "name = \"age\"\ntype = \"number\"\npresence = \"may_be_absent\"",
+    );
+    let e = Plan::from_toml_str(&bad).unwrap_err().to_string();
+    assert!(e.contains("filters[aged 40 to 70]"), "{e}");
+}

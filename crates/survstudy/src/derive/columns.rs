@@ -71,6 +71,7 @@ fn may_be_made_absent(uses: &[String]) -> bool {
         u.starts_with("study.")
             || u.starts_with("endpoints[")
             || u.starts_with("competing_risks[")
+            || u.starts_with("filters[")
             || u == "analysis.cox_covariates"
     })
 }

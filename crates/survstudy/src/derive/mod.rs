@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use serde::{Serialize, Serializer};
 
-use crate::flow::{Excluded, Flow};
+use crate::flow::{Excluded, FilterStep, Flow};
 use crate::ingest::{
     format_number, parse_date, parse_number, parse_yes_no, DateFormat, RawTable, ValueError,
 };
@@ -596,10 +596,13 @@ pub fn derive(
     if !problems.is_empty() && opts.exclude == ExcludePolicy::Stop {
         return Err(report(problems));
     }
+    let filters = apply_filters(plan, &mut kept, &mut excluded);
 
-    Ok(build_cohort(
+    let mut cohort = build_cohort(
         plan, table, fmt_text, kept, excluded, absent, extra_idx, &present,
-    ))
+    );
+    cohort.flow.filters = filters;
+    Ok(cohort)
 }
 
 fn fmt_text_of(plan: &Plan, opts: &DeriveOptions) -> String {
@@ -1165,6 +1168,7 @@ fn build_cohort(
             rows_read: table.rows.len(),
             analysed: n,
             excluded,
+            filters: Vec::new(),
             notes,
         },
         blank_lines: table.blank_lines.clone(),
@@ -1187,6 +1191,60 @@ fn build_cohort(
         flag_counts,
         intervals,
     }
+}
+
+/// Apply the plan's population filters in order: the rows left out join
+/// `excluded` (in file order) with the filter as their reason.
+fn apply_filters(
+    plan: &Plan,
+    kept: &mut Vec<Row>,
+    excluded: &mut Vec<Excluded>,
+) -> Vec<FilterStep> {
+    let mut steps = Vec::new();
+    for f in &plan.filters {
+        let col = canon(plan, &f.column);
+        let before = kept.len();
+        let (keep, out): (Vec<Row>, Vec<Row>) =
+            std::mem::take(kept)
+                .into_iter()
+                .partition(|r| match r.values.get(&col) {
+                    Some(Value::Number(x)) if f.values.is_empty() => {
+                        f.min.is_none_or(|m| *x >= m) && f.max.is_none_or(|m| *x <= m)
+                    }
+                    None | Some(Value::Missing) => false,
+                    Some(v) => {
+                        let t = v.to_text();
+                        f.values
+                            .iter()
+                            .any(|w| w.trim().eq_ignore_ascii_case(t.trim()))
+                    }
+                });
+        *kept = keep;
+        for r in &out {
+            let shown = r.values.get(&col).map(Value::to_text).unwrap_or_default();
+            excluded.push(Excluded {
+                line: r.line,
+                patient_id: r.id.clone(),
+                reason: format!(
+                    "outside the analysed population: {} ({col} is {})",
+                    f.description,
+                    if shown.is_empty() {
+                        "missing".to_string()
+                    } else {
+                        shown
+                    }
+                ),
+            });
+        }
+        steps.push(FilterStep {
+            description: f.description.clone(),
+            column: col,
+            excluded: before - kept.len(),
+            remaining: kept.len(),
+        });
+    }
+    excluded.sort_by_key(|e| e.line);
+    steps
 }
 
 /// R's type-7 quantile of sorted values at probability `p`.

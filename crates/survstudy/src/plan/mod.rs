@@ -27,6 +27,10 @@ pub struct Plan {
     pub columns: Vec<ColumnSpec>,
     #[serde(default)]
     pub checks: Vec<DateCheck>,
+    /// Filters defining the analysed population, applied in order after
+    /// validation; each is counted in the patient flow.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<FilterSpec>,
     pub endpoints: Vec<EndpointSpec>,
     #[serde(default)]
     pub groupings: Vec<GroupingSpec>,
@@ -245,6 +249,22 @@ pub struct DateCheck {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<String>,
     pub description: String,
+}
+
+/// A filter of the analysed population: keep the patients whose `column`
+/// has one of `values` (any case), or, for a number column, lies within
+/// `min`..=`max`. Patients with a missing value are left out too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterSpec {
+    pub description: String,
+    pub column: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
 }
 
 /// A cross-field check (the same type as [`DateCheck`]).

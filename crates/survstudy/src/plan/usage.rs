@@ -31,6 +31,11 @@ pub(super) fn column_uses(plan: &Plan, name: &str) -> Vec<String> {
             uses.push(format!("checks[{}]", c.description));
         }
     }
+    for f in &plan.filters {
+        if is(&f.column) {
+            uses.push(format!("filters[{}]", f.description));
+        }
+    }
     for e in &plan.endpoints {
         let s = format!("endpoints[{}]", e.code);
         if is(plan.endpoint_start(e)) {

@@ -88,6 +88,7 @@ pub(super) fn problems(plan: &Plan) -> Vec<PlanProblem> {
     columns(&mut cx);
     study(&mut cx);
     checks(&mut cx);
+    filters(&mut cx);
     endpoints(&mut cx);
     competing_risks(&mut cx);
     groupings(&mut cx);
@@ -174,6 +175,33 @@ fn checks(cx: &mut Ctx) {
             DateRelation::PresentWhen | DateRelation::BlankUnless => {
                 cx.col(&s, &c.column, &[]);
                 cx.col(&s, &c.other, &[]);
+            }
+        }
+    }
+}
+
+fn filters(cx: &mut Ctx) {
+    for f in &cx.plan.filters {
+        let s = format!("filters[{}]", f.description);
+        cx.must_exist(&s, &f.column, &[], "a filter of the analysed population");
+        let range = f.min.is_some() || f.max.is_some();
+        if range == !f.values.is_empty() {
+            cx.push(&s, "give either values = [...] or min / max".into());
+        }
+        if range {
+            if let Some(c) = cx.plan.column(&f.column) {
+                if c.kind != ColumnType::Number {
+                    cx.push(
+                        &s,
+                        format!(
+                            "min / max need a number column; '{}' is {:?}",
+                            c.name, c.kind
+                        ),
+                    );
+                }
+            }
+            if f.min.zip(f.max).is_some_and(|(a, b)| !(a <= b)) {
+                cx.push(&s, "min must not exceed max".into());
             }
         }
     }
