@@ -185,7 +185,7 @@ fn filters(cx: &mut Ctx) {
         let s = format!("filters[{}]", f.description);
         cx.must_exist(&s, &f.column, &[], "a filter of the analysed population");
         let range = f.min.is_some() || f.max.is_some();
-        if range == !f.values.is_empty() {
+        if range != f.values.is_empty() {
             cx.push(&s, "give either values = [...] or min / max".into());
         }
         if range {
@@ -200,7 +200,7 @@ fn filters(cx: &mut Ctx) {
                     );
                 }
             }
-            if f.min.zip(f.max).is_some_and(|(a, b)| !(a <= b)) {
+            if f.min.zip(f.max).is_some_and(|(a, b)| a > b) {
                 cx.push(&s, "min must not exceed max".into());
             }
         }
