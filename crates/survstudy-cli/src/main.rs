@@ -365,6 +365,9 @@ fn run_study_cmd(cmd: Command) -> Result<(), CliError> {
     let result = survstudy::pipeline::run_study_observed(&opts, &mut |stage| progress.stage(stage));
     progress.finish();
     let output = result.map_err(CliError::Run)?;
+    for note in &output.results.flow.notes {
+        eprintln!("survstudy: note: {note}");
+    }
     emit(&survstudy::pipeline::summary_text(&output));
     Ok(())
 }
@@ -644,7 +647,7 @@ fn main() -> ExitCode {
                         report.problems.len(),
                         report.file
                     );
-                    eprint!("{report}");
+                    eprintln!("{report}");
                 }
                 other => eprintln!("survstudy: error: {other}"),
             }

@@ -96,7 +96,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     p
 }
 
-const HEADER: &str = "patient_id,cart_product,cart_infusion_date,emd_at_infusion,pmd_at_infusion,progression_date,prog_biochemical,prog_emd,prog_pmd,last_followup_date,death_date\n";
+const HEADER: &str = "patient_id,cart_product,cart_infusion_date,emd_at_infusion,pmd_at_infusion,progression_date,prog_biochemical,prog_emd,prog_pmd,last_followup_date,death_date,next_line_start_date,next_line_progression_date\n";
 
 #[test]
 fn invalid_export_exits_2_names_every_problem_and_writes_nothing() {
@@ -274,4 +274,73 @@ fn cif_and_rmst_match_r() {
     }
     let d = &j["difference"];
     assert!(d["lower"].as_f64().unwrap() < d["estimate"].as_f64().unwrap());
+}
+
+#[test]
+fn renamed_death_date_exits_2_and_writes_nothing() {
+    let dir = tmpdir("renamed");
+    let demo = survstudy_demo();
+    let (head, body) = demo.split_once('\n').unwrap();
+    let csv = format!("{}\n{body}", head.replace(",death_date,", ",Death Dt,"));
+    let f = write(&dir, "export.csv", &csv);
+    let out = dir.join("out");
+    let o = bin()
+        .args(["run", "--exclude-invalid", "--data"])
+        .arg(&f)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for needle in [
+        "column 'death_date' is not in the header",
+        "endpoints[OS].events",
+        "'Death Dt'",
+        "aliases",
+    ] {
+        assert!(err.contains(needle), "{needle}:\n{err}");
+    }
+    assert!(!out.exists(), "nothing may be written");
+    // a column the plan lets be absent: the run goes on and says so
+    let csv = format!("{}\n{body}", head.replace(",sex,", ",gender,"));
+    let f = write(&dir, "nosex.csv", &csv);
+    let o = bin()
+        .args(["run", "--data"])
+        .arg(&f)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("note: column 'sex' is not in the file"),
+        "{err}"
+    );
+    let r = read_json(&out.join("results.json"));
+    let notes = r["flow"]["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 1);
+    assert!(notes[0].as_str().unwrap().contains("table1[sex]"));
+}
+
+#[test]
+fn plan_check_lists_every_problem() {
+    let dir = tmpdir("plancheck");
+    let o = bin().args(["plan", "--print"]).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout)
+        .replace("events = [\"death_date\"]", "events = [\"dead_date\"]")
+        .replace("table1_by = \"emd_at_infusion\"", "table1_by = \"nope\"");
+    let p = write(&dir, "plan.toml", &text);
+    let o = bin().args(["plan", "--check"]).arg(&p).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("2 problems"), "{err}");
+    assert!(err.contains("dead_date") && err.contains("'nope'"), "{err}");
+}
+
+fn survstudy_demo() -> String {
+    let o = bin().args(["synth", "--seed", "1"]).output().unwrap();
+    assert!(o.status.success());
+    String::from_utf8(o.stdout).unwrap()
 }

@@ -74,6 +74,12 @@ pub enum PlanError {
         section: String,
         message: String,
     },
+    /// Several problems in the plan; every one is listed.
+    #[error("{source_name}: {} problems in the plan:\n{}", problems.len(), problems.iter().map(|p| format!("  {}: {}", p.section, p.message)).collect::<Vec<_>>().join("\n"))]
+    InvalidMany {
+        source_name: String,
+        problems: Vec<crate::plan::PlanProblem>,
+    },
     /// The plan file could not be read.
     #[error("{path}: cannot read plan: {source}")]
     Io {

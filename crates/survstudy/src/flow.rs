@@ -15,6 +15,14 @@ pub struct Flow {
     pub excluded: Vec<Excluded>,
     /// Patients kept for analysis (`rows_read - excluded.len()`).
     pub analysed: usize,
+    /// The plan's filters of the analysed population, in order, with the
+    /// patients each left out (they are also listed in `excluded`).
+    pub filters: Vec<FilterStep>,
+    /// What the reader of the results must know about the input, in words:
+    /// columns absent by the plan's choice (`presence = "may_be_absent"`)
+    /// and what was skipped because of them, endpoints without events.
+    /// Also printed on stderr by `survstudy run`.
+    pub notes: Vec<String>,
 }
 
 /// One excluded row and every reason it was excluded.
@@ -26,4 +34,15 @@ pub struct Excluded {
     pub patient_id: Option<String>,
     /// All problems of the row, `; `-separated.
     pub reason: String,
+}
+
+/// One filter of the analysed population and its count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FilterStep {
+    pub description: String,
+    pub column: String,
+    /// Patients left out by this filter (after the previous ones).
+    pub excluded: usize,
+    /// Patients remaining after it.
+    pub remaining: usize,
 }

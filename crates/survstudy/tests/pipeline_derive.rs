@@ -296,8 +296,8 @@ fn event_before_start_is_a_problem_when_no_check_catches_it() {
     );
     assert_ne!(text, Plan::builtin_toml());
     let plan = Plan::from_toml_str(&text).unwrap();
-    let csv = "patient_id,cart_product,cart_infusion_date,emd_at_infusion,pmd_at_infusion,progression_date,prog_biochemical,prog_emd,prog_pmd,last_followup_date,death_date\n\
-               B1,ide-cel,2021-01-01,no,no,2021-06-01,yes,no,no,2022-01-01,2021-05-01\n";
+    let csv = "patient_id,cart_product,cart_infusion_date,emd_at_infusion,pmd_at_infusion,progression_date,prog_biochemical,prog_emd,prog_pmd,last_followup_date,death_date,next_line_start_date,next_line_progression_date\n\
+               B1,ide-cel,2021-01-01,no,no,2021-06-01,yes,no,no,2022-01-01,2021-05-01,,\n";
     let t = parse_csv("b.csv", csv.as_bytes()).unwrap();
     let r = derive(&plan, &t, &DeriveOptions::default()).unwrap_err();
     assert_eq!(r.problems.len(), 1, "{r}");

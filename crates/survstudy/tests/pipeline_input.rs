@@ -147,9 +147,16 @@ fn every_planted_problem_is_reported_with_line_and_column() {
     assert_eq!(r.on_line(13).count(), 0);
     assert_eq!(r.on_line(16).count(), 0);
 
-    // Display: one line per problem with file, line, column and value.
+    // One summary per date column with unreadable dates.
+    assert_eq!(r.summaries.len(), 2, "{:?}", r.summaries);
+    assert!(r.summaries[0].starts_with("column progression_date: 1 date(s)"));
+    assert!(r.summaries[0].contains("no common date format"));
+    assert!(r.summaries[1].contains("use --date-format %d/%m/%Y"));
+
+    // Display: the summaries, then one line per problem with file, line,
+    // column and value.
     let text = r.to_string();
-    assert_eq!(text.lines().count(), planted().len());
+    assert_eq!(text.lines().count(), planted().len() + 2);
     assert!(
         text.lines().any(|l| l.contains(
             "planted_errors.csv: line 3: patient E02: column progression_date: value '2021-13-01'"
@@ -219,6 +226,16 @@ fn table_problems_stop_even_with_exclude_invalid() {
                 ProblemKind::MissingColumn
             ),
             (Some(1), Some("death_date"), ProblemKind::DuplicateColumn),
+            (
+                Some(1),
+                Some("next_line_start_date"),
+                ProblemKind::MissingColumn
+            ),
+            (
+                Some(1),
+                Some("next_line_progression_date"),
+                ProblemKind::MissingColumn
+            ),
         ]
     );
     assert_eq!(

@@ -477,6 +477,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                 grouping: g.name.clone(),
                 grouping_label: g.label.clone(),
                 n_missing_group: missing,
+                n_used: rows.len() - missing,
                 groups,
                 logrank,
                 cox: cox_s,

@@ -492,6 +492,9 @@ pub struct SurvivalByGroup {
     pub landmark: Option<f64>,
     /// Patients in the endpoint population with a missing group label.
     pub n_missing_group: usize,
+    /// Patients analysed: the endpoint's (landmark) population with a value
+    /// of this grouping (complete cases of this analysis).
+    pub n_used: usize,
     pub groups: Vec<GroupSummary>,
     pub logrank: Option<LogrankSummary>,
     pub cox: Option<CoxSummary>,

@@ -10,6 +10,8 @@
 //! not an event), otherwise at the `censor` date (last follow-up). An event
 //! or censoring date before the start date is a validation problem.
 
+mod columns;
+mod dates;
 mod problem;
 mod write;
 
@@ -21,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use serde::{Serialize, Serializer};
 
-use crate::flow::{Excluded, Flow};
+use crate::flow::{Excluded, FilterStep, Flow};
 use crate::ingest::{
     format_number, parse_date, parse_number, parse_yes_no, DateFormat, RawTable, ValueError,
 };
@@ -385,6 +387,7 @@ pub fn derive(
     let report = |problems: Vec<Problem>| ValidationReport {
         file: file.to_string(),
         rows_read: table.rows.len(),
+        summaries: date_summaries(plan, &problems, fmt_text_of(plan, opts).as_str()),
         problems,
     };
     let table_problem =
@@ -400,10 +403,7 @@ pub fn derive(
 
     // Table-level checks: date format and header.
     let mut fatal = Vec::new();
-    let fmt_text = opts
-        .date_format
-        .clone()
-        .unwrap_or_else(|| plan.study.date_format.clone());
+    let fmt_text = fmt_text_of(plan, opts);
     let format = match DateFormat::new(&fmt_text) {
         Ok(f) => Some(f),
         Err(m) => {
@@ -430,14 +430,14 @@ pub fn derive(
             }
         }
         match found.as_slice() {
-            [] if spec.presence == Presence::Required => fatal.push(table_problem(
+            [] if spec.presence == Presence::MayBeAbsent => absent.push(spec.name.clone()),
+            [] => fatal.push(table_problem(
                 Some(table.header_line),
                 Some(&spec.name),
                 None,
                 ProblemKind::MissingColumn,
-                format!("required column '{}' is not in the header", spec.name),
+                columns::missing_column_message(plan, spec, table),
             )),
-            [] => absent.push(spec.name.clone()),
             [i] => {
                 used.insert(*i);
                 col_index.push((spec, *i));
@@ -474,6 +474,10 @@ pub fn derive(
     let present: BTreeSet<&str> = col_index.iter().map(|(c, _)| c.name.as_str()).collect();
 
     // Rows: parse cells.
+    let missing_sets: Vec<BTreeSet<String>> = col_index
+        .iter()
+        .map(|(spec, _)| plan.missing_values_of(spec).into_iter().collect())
+        .collect();
     let id_col = plan
         .column(&plan.study.id_column)
         .map(|c| c.name.clone())
@@ -500,9 +504,9 @@ pub fn derive(
         }
         let id = row.raw.get(&id_col).map(|s| s.trim().to_string());
         row.id = id.filter(|s| !s.is_empty());
-        for (spec, _) in &col_index {
+        for (k, (spec, _)) in col_index.iter().enumerate() {
             let cell = row.raw[&spec.name].clone();
-            let value = parse_cell(spec, &cell, &format);
+            let value = parse_cell(spec, &cell, &format, &missing_sets[k]);
             match value {
                 Ok(Value::Missing) if spec.presence == Presence::Required => {
                     row.problem(
@@ -546,23 +550,18 @@ pub fn derive(
         }
     }
 
-    // Date-order checks.
+    // Cross-field checks (skipped when a column is absent: said in the notes).
     for row in rows.iter_mut() {
         for chk in &plan.checks {
-            let (Some(a), Some(b)) = (row.date(&chk.column), row.date(&chk.other)) else {
+            let (col, other) = (canon(plan, &chk.column), canon(plan, &chk.other));
+            if !present.contains(col.as_str()) || !present.contains(other.as_str()) {
                 continue;
-            };
-            let ok = match chk.relation {
-                crate::plan::DateRelation::NotBefore => a >= b,
-                crate::plan::DateRelation::NotAfter => a <= b,
-            };
-            if !ok {
-                let other_label = plan
-                    .column(&chk.other)
-                    .map(|c| c.name.clone())
-                    .unwrap_or_default();
-                let msg = format!("{} ({} is {})", chk.description, other_label, iso(b));
-                row.problem(file, &canon(plan, &chk.column), ProblemKind::DateOrder, msg);
+            }
+            if row.bad.contains(&col) || row.bad.contains(&other) {
+                continue;
+            }
+            if let Some(msg) = check_row(chk, row, &col, &other) {
+                row.problem(file, &col, ProblemKind::DateOrder, msg);
             }
         }
     }
@@ -603,10 +602,81 @@ pub fn derive(
     if !problems.is_empty() && opts.exclude == ExcludePolicy::Stop {
         return Err(report(problems));
     }
+    let filters = apply_filters(plan, &mut kept, &mut excluded);
 
-    Ok(build_cohort(
+    let mut cohort = build_cohort(
         plan, table, fmt_text, kept, excluded, absent, extra_idx, &present,
-    ))
+    );
+    cohort.flow.filters = filters;
+    Ok(cohort)
+}
+
+fn fmt_text_of(plan: &Plan, opts: &DeriveOptions) -> String {
+    opts.date_format
+        .clone()
+        .unwrap_or_else(|| plan.study.date_format.clone())
+}
+
+/// One summary per date column with unreadable cells: the format they look
+/// like and the `--date-format` to use.
+fn date_summaries(plan: &Plan, problems: &[Problem], current: &str) -> Vec<String> {
+    let mut by_col: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for p in problems.iter().filter(|p| p.kind == ProblemKind::BadDate) {
+        if let (Some(c), Some(v)) = (&p.column, &p.value) {
+            by_col.entry(c.as_str()).or_default().push(v.as_str());
+        }
+    }
+    plan.columns
+        .iter()
+        .filter_map(|c| {
+            by_col
+                .get(c.name.as_str())
+                .map(|bad| dates::format_summary(&c.name, bad, current))
+        })
+        .collect()
+}
+
+/// A failed cross-field check's message, `None` when the row passes.
+fn check_row(chk: &crate::plan::Check, row: &Row, col: &str, other: &str) -> Option<String> {
+    use crate::plan::DateRelation as R;
+    let filled = |c: &str| !matches!(row.values.get(c), None | Some(Value::Missing));
+    let other_text = row
+        .values
+        .get(other)
+        .map(Value::to_text)
+        .unwrap_or_default();
+    let other_matches = || {
+        if chk.values.is_empty() {
+            filled(other)
+        } else {
+            chk.values
+                .iter()
+                .any(|v| v.trim().eq_ignore_ascii_case(other_text.trim()))
+        }
+    };
+    let shown = |c: &str| {
+        let t = row.values.get(c).map(Value::to_text).unwrap_or_default();
+        if t.is_empty() {
+            format!("{c} is blank")
+        } else {
+            format!("{c} is {t}")
+        }
+    };
+    match chk.relation {
+        R::NotBefore | R::NotAfter => {
+            let (a, b) = (row.date(col)?, row.date(other)?);
+            let ok = if chk.relation == R::NotBefore {
+                a >= b
+            } else {
+                a <= b
+            };
+            (!ok).then(|| format!("{} ({} is {})", chk.description, other, iso(b)))
+        }
+        R::PresentWhen => (other_matches() && !filled(col))
+            .then(|| format!("{} ({})", chk.description, shown(other))),
+        R::BlankUnless => (filled(col) && !other_matches())
+            .then(|| format!("{} ({})", chk.description, shown(other))),
+    }
 }
 
 /// Canonical plan spelling of a column name.
@@ -620,9 +690,13 @@ fn parse_cell(
     spec: &ColumnSpec,
     cell: &str,
     format: &DateFormat,
+    missing: &BTreeSet<String>,
 ) -> Result<Value, (ProblemKind, String)> {
     let value_err = |kind, e: ValueError| (kind, e.to_string());
     let trimmed = cell.trim();
+    if trimmed.is_empty() || missing.contains(&trimmed.to_lowercase()) {
+        return Ok(Value::Missing);
+    }
     Ok(match spec.kind {
         ColumnType::Text if trimmed.is_empty() => Value::Missing,
         ColumnType::Text => Value::Text(trimmed.to_string()),
@@ -676,6 +750,16 @@ fn group_text(row: &Row, column: &str) -> Option<String> {
 fn grouping_label(plan: &Plan, g: &GroupingSpec, row: &mut Row, file: &str) -> Option<String> {
     let cols: Vec<String> = g.columns.iter().map(|c| canon(plan, c)).collect();
     match g.kind {
+        GroupingKind::Cut => {
+            let x = match row.values.get(&cols[0]) {
+                Some(Value::Number(x)) => *x,
+                _ => return None,
+            };
+            let k = g.cuts.iter().filter(|c| x >= **c).count();
+            g.levels.get(k).cloned()
+        }
+        // needs every patient's value: filled in by `quantile_labels`
+        GroupingKind::Quantiles => None,
         GroupingKind::YesNo => group_text(row, &cols[0]),
         GroupingKind::Category if g.levels.is_empty() => group_text(row, &cols[0]),
         GroupingKind::Category => {
@@ -793,7 +877,57 @@ fn endpoint_record(
             .filter_map(|c| row.date(c).map(|d| (d, c.clone())))
             .min_by_key(|(d, _)| *d)
     };
-    let (end, end_column, event) = if let Some((d, c)) = earliest(&events) {
+    let status_col = e.event_status.as_ref().map(|st| canon(plan, &st.column));
+    if status_col.as_ref().is_some_and(|c| row.bad.contains(c)) {
+        return None;
+    }
+    let status_event = match (&e.event_status, &status_col) {
+        (Some(st), Some(col)) => {
+            let text = row.values.get(col).map(Value::to_text).unwrap_or_default();
+            if text.is_empty() {
+                row.problem(
+                    file,
+                    col,
+                    ProblemKind::MissingValue,
+                    format!("event status of endpoint {} is missing", e.code),
+                );
+                return None;
+            }
+            let ev = st
+                .values
+                .iter()
+                .any(|v| v.trim().eq_ignore_ascii_case(text.trim()));
+            let date = earliest(&events);
+            match (ev, &date) {
+                (true, None) => {
+                    let msg = format!(
+                        "{col} is {text} (an event of endpoint {}) but {} has no date",
+                        e.code,
+                        events.join(", ")
+                    );
+                    row.problem(file, &events[0], ProblemKind::StatusConflict, msg);
+                    return None;
+                }
+                (false, Some((_, c))) => {
+                    let msg = format!(
+                        "{c} has a date but {col} is {text} (not an event of endpoint {})",
+                        e.code
+                    );
+                    let c = c.clone();
+                    row.problem(file, &c, ProblemKind::StatusConflict, msg);
+                    return None;
+                }
+                _ => {}
+            }
+            Some(ev)
+        }
+        _ => None,
+    };
+    let event_date = match status_event {
+        Some(false) => None,
+        _ => earliest(&events),
+    };
+    let (end, end_column, event) = if let Some((d, c)) = event_date {
         (d, c, true)
     } else if let Some((d, c)) = earliest(&censor_if) {
         (d, c, false)
@@ -851,7 +985,7 @@ fn build_cohort(
     present: &BTreeSet<&str>,
 ) -> Cohort {
     let n = kept.len();
-    let endpoints = plan
+    let endpoints: Vec<EndpointData> = plan
         .endpoints
         .iter()
         .enumerate()
@@ -863,6 +997,22 @@ fn build_cohort(
             records: kept.iter().map(|r| r.endpoints[k].clone()).collect(),
         })
         .collect();
+    let mut kept = kept;
+    for (k, g) in plan.groupings.iter().enumerate() {
+        if g.kind == GroupingKind::Quantiles {
+            let col = canon(plan, &g.columns[0]);
+            let x: Vec<Option<f64>> = kept
+                .iter()
+                .map(|r| match r.values.get(&col) {
+                    Some(Value::Number(v)) => Some(*v),
+                    _ => None,
+                })
+                .collect();
+            for (r, l) in kept.iter_mut().zip(quantile_labels(&x, &g.levels)) {
+                r.groupings[k] = l;
+            }
+        }
+    }
     let groupings: Vec<GroupingData> = plan
         .groupings
         .iter()
@@ -1015,6 +1165,7 @@ fn build_cohort(
         })
         .collect();
 
+    let notes = run_notes(plan, &absent, &endpoints, n);
     Cohort {
         file: table.file.clone(),
         study_name: plan.study.name.clone(),
@@ -1023,6 +1174,8 @@ fn build_cohort(
             rows_read: table.rows.len(),
             analysed: n,
             excluded,
+            filters: Vec::new(),
+            notes,
         },
         blank_lines: table.blank_lines.clone(),
         present_columns: plan
@@ -1044,6 +1197,126 @@ fn build_cohort(
         flag_counts,
         intervals,
     }
+}
+
+/// Apply the plan's population filters in order: the rows left out join
+/// `excluded` (in file order) with the filter as their reason.
+fn apply_filters(
+    plan: &Plan,
+    kept: &mut Vec<Row>,
+    excluded: &mut Vec<Excluded>,
+) -> Vec<FilterStep> {
+    let mut steps = Vec::new();
+    for f in &plan.filters {
+        let col = canon(plan, &f.column);
+        let before = kept.len();
+        let (keep, out): (Vec<Row>, Vec<Row>) =
+            std::mem::take(kept)
+                .into_iter()
+                .partition(|r| match r.values.get(&col) {
+                    Some(Value::Number(x)) if f.values.is_empty() => {
+                        f.min.is_none_or(|m| *x >= m) && f.max.is_none_or(|m| *x <= m)
+                    }
+                    None | Some(Value::Missing) => false,
+                    Some(v) => {
+                        let t = v.to_text();
+                        f.values
+                            .iter()
+                            .any(|w| w.trim().eq_ignore_ascii_case(t.trim()))
+                    }
+                });
+        *kept = keep;
+        for r in &out {
+            let shown = r.values.get(&col).map(Value::to_text).unwrap_or_default();
+            excluded.push(Excluded {
+                line: r.line,
+                patient_id: r.id.clone(),
+                reason: format!(
+                    "outside the analysed population: {} ({col} is {})",
+                    f.description,
+                    if shown.is_empty() {
+                        "missing".to_string()
+                    } else {
+                        shown
+                    }
+                ),
+            });
+        }
+        steps.push(FilterStep {
+            description: f.description.clone(),
+            column: col,
+            excluded: before - kept.len(),
+            remaining: kept.len(),
+        });
+    }
+    excluded.sort_by_key(|e| e.line);
+    steps
+}
+
+/// R's type-7 quantile of sorted values at probability `p`.
+fn quantile7(sorted: &[f64], p: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// Labels of `cut(x, quantile(x, 0:q/q), include.lowest = TRUE)` with
+/// q = `levels.len()`: group i holds (b[i], b[i+1]], the first [b0, b1].
+fn quantile_labels(x: &[Option<f64>], levels: &[String]) -> Vec<Option<String>> {
+    let mut v: Vec<f64> = x.iter().flatten().copied().collect();
+    if v.is_empty() || levels.is_empty() {
+        return vec![None; x.len()];
+    }
+    v.sort_by(f64::total_cmp);
+    let q = levels.len();
+    let b: Vec<f64> = (0..=q)
+        .map(|i| quantile7(&v, i as f64 / q as f64))
+        .collect();
+    x.iter()
+        .map(|xi| {
+            let xi = (*xi)?;
+            let k = (0..q).find(|&i| xi <= b[i + 1]).unwrap_or(q - 1);
+            Some(levels[k].clone())
+        })
+        .collect()
+}
+
+/// Notes of a run: absent columns (by plan choice) and what they leave
+/// out, endpoints without patients or without events.
+fn run_notes(plan: &Plan, absent: &[String], endpoints: &[EndpointData], n: usize) -> Vec<String> {
+    let mut notes = Vec::new();
+    for c in absent {
+        let uses = plan.column_uses(c);
+        notes.push(if uses.is_empty() {
+            format!("column '{c}' is not in the file (the plan allows it: presence = \"may_be_absent\")")
+        } else {
+            format!(
+                "column '{c}' is not in the file (the plan allows it: presence = \"may_be_absent\"); left out: {}",
+                uses.join(", ")
+            )
+        });
+    }
+    for (e, spec) in endpoints.iter().zip(&plan.endpoints) {
+        let np = e.n();
+        if n > 0 && np == 0 {
+            notes.push(format!(
+                "endpoint {} ({}) has no patients: every patient lacks one of require_present ({})",
+                e.code,
+                e.label,
+                spec.require_present.join(", ")
+            ));
+        } else if np > 0 && e.events() == 0 {
+            notes.push(format!(
+                "endpoint {} ({}) has no events among its {} patients: no date in {}; every patient is censored, so survival stays at 100% and no median, hazard ratio or log-rank test can be estimated",
+                e.code,
+                e.label,
+                np,
+                spec.events.join(", ")
+            ));
+        }
+    }
+    notes
 }
 
 /// Distinct observed values, sorted numerically when all are numbers,

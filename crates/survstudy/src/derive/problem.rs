@@ -32,6 +32,9 @@ pub enum ProblemKind {
     BeforeStart,
     /// A cross grouping has no level for this combination of values.
     UncoveredCombination,
+    /// An endpoint's status column and its event date disagree (status says
+    /// event without a date, or a date without the status).
+    StatusConflict,
 }
 
 /// One problem in the input, with its location and offending value.
@@ -95,7 +98,13 @@ pub struct ValidationReport {
     pub rows_read: usize,
     /// Problems in file order (table-level problems first).
     pub problems: Vec<Problem>,
+    /// One line per column with many problems of one kind, e.g. the date
+    /// format a column's cells look like and the `--date-format` to use.
+    pub summaries: Vec<String>,
 }
+
+/// Problems printed per column before the rest are only counted.
+pub const PROBLEMS_SHOWN_PER_COLUMN: usize = 20;
 
 impl ValidationReport {
     /// Problems on a given line.
@@ -115,12 +124,20 @@ impl ValidationReport {
 pub const PROBLEMS_SHOWN_PER_COLUMN: usize = 20;
 
 impl fmt::Display for ValidationReport {
-    /// One line per problem, at most [`PROBLEMS_SHOWN_PER_COLUMN`] per column
-    /// (problems without a column count as one column), then one line per
-    /// column saying how many more it has and the total.
+    /// The per-column summaries (e.g. the date format a column looks like),
+    /// then one line per problem, at most [`PROBLEMS_SHOWN_PER_COLUMN`] per
+    /// column (problems without a column count as one column), then one line
+    /// per column saying how many more it has and the total.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut shown: std::collections::BTreeMap<Option<&str>, usize> = Default::default();
         let mut first = true;
+        for s in &self.summaries {
+            if !first {
+                writeln!(f)?;
+            }
+            first = false;
+            write!(f, "{}: {s}", self.file)?;
+        }
         for p in &self.problems {
             let n = shown.entry(p.column.as_deref()).or_default();
             *n += 1;
@@ -182,6 +199,7 @@ mod cap_tests {
             file: "f.csv".into(),
             rows_read: 1000,
             problems,
+            summaries: vec![],
         };
         let text = r.to_string();
         let lines: Vec<&str> = text.lines().collect();
@@ -195,6 +213,7 @@ mod cap_tests {
             file: "f.csv".into(),
             rows_read: 3,
             problems: vec![problem(2, "sex"), problem(3, "sex")],
+            summaries: vec![],
         };
         assert_eq!(small.to_string().lines().count(), 2);
     }

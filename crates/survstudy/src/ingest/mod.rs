@@ -63,6 +63,9 @@ pub struct RawTable {
     pub file: String,
     /// Sheet name for workbooks; `None` for CSV.
     pub sheet: Option<String>,
+    /// Every sheet of the workbook, in workbook order (empty for CSV); used
+    /// in messages to point at the other sheets.
+    pub sheets: Vec<String>,
     /// Header cells as written (untrimmed). Header = line 1 for CSV; for a
     /// workbook, the first row of the sheet's used range.
     pub headers: Vec<String>,
@@ -210,6 +213,7 @@ fn parse_delimited(file: &str, bytes: &[u8], delimiter: u8) -> Result<RawTable, 
     Ok(RawTable {
         file: file.to_string(),
         sheet: None,
+        sheets: Vec::new(),
         headers,
         header_line: 1,
         rows,
@@ -312,8 +316,17 @@ fn read_workbook(path: &Path, sheet: Option<&str>) -> Result<RawTable, IngestErr
                 available: clip_list(&names, 50),
             })?,
     };
-    let cells = sheet_cells(&mut workbook, &chosen)
-        .map_err(|e| excel_err(format!("sheet '{chosen}': {e}")))?;
+    let cells = sheet_cells(&mut workbook, &chosen).map_err(|e| {
+        let others: Vec<String> = names.iter().filter(|n| **n != chosen).cloned().collect();
+        excel_err(format!(
+            "sheet '{chosen}': {e} (other sheets: {}; choose one with --sheet)",
+            if others.is_empty() {
+                "none".to_string()
+            } else {
+                clip_list(&others, 50)
+            }
+        ))
+    })?;
     if cells.is_empty() {
         return Err(IngestError::Empty { file });
     }
@@ -378,6 +391,7 @@ fn read_workbook(path: &Path, sheet: Option<&str>) -> Result<RawTable, IngestErr
     Ok(RawTable {
         file,
         sheet: Some(chosen),
+        sheets: names.clone(),
         headers,
         header_line,
         rows,

@@ -5,13 +5,16 @@
 //! study) is [`BUILTIN_TOML`], shipped verbatim with its comments so users
 //! can print, copy and edit it.
 
-use std::collections::BTreeSet;
+mod usage;
+mod validate;
+
+pub use validate::PlanProblem;
+
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::PlanError;
-use crate::ingest::DateFormat;
 
 /// The built-in plan, commented.
 pub const BUILTIN_TOML: &str = include_str!("builtin.toml");
@@ -24,6 +27,10 @@ pub struct Plan {
     pub columns: Vec<ColumnSpec>,
     #[serde(default)]
     pub checks: Vec<DateCheck>,
+    /// Filters defining the analysed population, applied in order after
+    /// validation; each is counted in the patient flow.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<FilterSpec>,
     pub endpoints: Vec<EndpointSpec>,
     #[serde(default)]
     pub groupings: Vec<GroupingSpec>,
@@ -87,6 +94,16 @@ pub struct Study {
     pub days_per_month: f64,
     #[serde(default = "default_days_per_year")]
     pub days_per_year: f64,
+    /// Cell texts read as missing in every column (trimmed, any case);
+    /// a blank cell is always missing. A column's own `missing_values`
+    /// adds to this list for that column.
+    #[serde(default = "default_missing_values")]
+    pub missing_values: Vec<String>,
+}
+
+/// Default missing-value strings: `NA`, `N/A`, `.` (blank is always missing).
+pub fn default_missing_values() -> Vec<String> {
+    ["NA", "N/A", "."].iter().map(|s| s.to_string()).collect()
 }
 
 fn default_date_format() -> String {
@@ -155,13 +172,21 @@ pub enum ColumnType {
     Number,
 }
 
-/// Whether a column (and each of its cells) must be present.
+/// Whether a column must be in the file, and whether its cells may be blank.
+///
+/// Every column the plan names must be in the file unless the plan says
+/// `may_be_absent`: a renamed column never silently turns into "no values".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Presence {
+    /// The column must be in the file and every cell filled.
     Required,
+    /// The column must be in the file; cells may be blank (missing).
     #[default]
     Optional,
+    /// The column may be absent from the file (the run then says so and
+    /// skips what uses it); when present, cells may be blank.
+    MayBeAbsent,
 }
 
 /// One input column.
@@ -181,6 +206,10 @@ pub struct ColumnSpec {
     /// Other accepted header names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
+    /// Cell texts read as missing in this column, in addition to
+    /// `study.missing_values` (blank is always missing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_values: Option<Vec<String>>,
 }
 
 impl ColumnSpec {
@@ -190,26 +219,56 @@ impl ColumnSpec {
     }
 }
 
-/// Order relation of a date check.
+/// Relation of a cross-field check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DateRelation {
-    /// `column` must be on or after `other`.
+    /// Dates: `column` must be on or after `other` (when both are filled).
     NotBefore,
-    /// `column` must be on or before `other`.
+    /// Dates: `column` must be on or before `other` (when both are filled).
     NotAfter,
+    /// `column` must be filled when `other` has one of `values` (any case),
+    /// or, with `values` empty, whenever `other` is filled. E.g. a death
+    /// date when the vital status says dead.
+    PresentWhen,
+    /// `column` must be blank unless `other` has one of `values` (or, with
+    /// `values` empty, unless `other` is filled). E.g. no death date when the
+    /// vital status says alive.
+    BlankUnless,
 }
 
-/// A date-order check between two date columns, applied when both are
-/// present. The problem is reported on `column`.
+/// A cross-field check between two columns. The problem is reported on
+/// `column`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DateCheck {
     pub column: String,
     pub relation: DateRelation,
     pub other: String,
+    /// Values of `other` for `present_when` / `blank_unless`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
     pub description: String,
 }
+
+/// A filter of the analysed population: keep the patients whose `column`
+/// has one of `values` (any case), or, for a number column, lies within
+/// `min`..=`max`. Patients with a missing value are left out too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterSpec {
+    pub description: String,
+    pub column: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+/// A cross-field check (the same type as [`DateCheck`]).
+pub type Check = DateCheck;
 
 /// A time-to-event endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -234,6 +293,22 @@ pub struct EndpointSpec {
     /// analysis population.
     #[serde(default)]
     pub require_present: Vec<String>,
+    /// The event is decided by a status column rather than by the presence
+    /// of a date: an event when `column` has one of `values`, at the
+    /// earliest `events` date (which must then be filled); otherwise
+    /// censored (and an event date is then a contradiction).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_status: Option<EventStatus>,
+}
+
+/// A status column deciding an endpoint's event, e.g.
+/// `{ column = "vital_status", values = ["Dead"] }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventStatus {
+    pub column: String,
+    /// Values (any case) meaning "the event happened"; yes/no columns: `yes`.
+    pub values: Vec<String>,
 }
 
 /// How a grouping is formed.
@@ -248,6 +323,15 @@ pub enum GroupingKind {
     AnyYes,
     /// A combination of columns mapped to levels by `combinations`.
     Cross,
+    /// A number column cut at `cuts` (ascending): `levels[0]` below
+    /// `cuts[0]`, `levels[i]` from `cuts[i-1]` (included) to `cuts[i]`
+    /// (excluded), the last level from the last cut up (so `cuts = [65]`,
+    /// `levels = ["<65", ">=65"]` is age ≥ 65).
+    Cut,
+    /// A number column in `quantiles` groups of the analysed patients, as
+    /// R's `cut(x, quantile(x, 0:q/q), include.lowest = TRUE)` (type-7
+    /// quantiles, right-closed intervals); `levels` labels them.
+    Quantiles,
 }
 
 /// One entry of a cross grouping.
@@ -281,6 +365,12 @@ pub struct GroupingSpec {
     /// level order stays the display order).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// Cut points of a `cut` grouping (ascending).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cuts: Vec<f64>,
+    /// Number of groups of a `quantiles` grouping (2 = halves, 3 = tertiles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantiles: Option<usize>,
 }
 
 impl GroupingSpec {
@@ -550,361 +640,47 @@ impl Plan {
             .or_else(|| self.grouping(name).map(VariableRef::Grouping))
     }
 
-    /// Check internal consistency.
+    /// Check internal consistency; every problem is reported at once.
     pub fn validate(&self, source_name: &str) -> Result<(), PlanError> {
-        let err = |section: String, message: String| PlanError::Invalid {
-            source_name: source_name.to_string(),
-            section,
-            message,
-        };
-        self.check_sizes().map_err(|(s, m)| err(s, m))?;
-        // Columns: unique names and aliases.
-        let mut seen = BTreeSet::new();
-        for c in &self.columns {
-            if c.name.trim().is_empty() {
-                return Err(err("columns".into(), "a column has an empty name".into()));
+        self.check_sizes()
+            .map_err(|(section, message)| PlanError::Invalid {
+                source_name: source_name.to_string(),
+                section,
+                message,
+            })?;
+        let problems = validate::problems(self);
+        match problems.len() {
+            0 => Ok(()),
+            1 => {
+                let p = problems.into_iter().next().unwrap_or_default();
+                Err(PlanError::Invalid {
+                    source_name: source_name.to_string(),
+                    section: p.section,
+                    message: p.message,
+                })
             }
-            for n in std::iter::once(&c.name).chain(&c.aliases) {
-                if !seen.insert(n.trim().to_lowercase()) {
-                    return Err(err(
-                        format!("columns[{}]", c.name),
-                        format!("name or alias '{n}' is used twice"),
-                    ));
-                }
-            }
-            if !c.levels.is_empty() && c.kind != ColumnType::Category {
-                return Err(err(
-                    format!("columns[{}]", c.name),
-                    "levels are only allowed for category columns".into(),
-                ));
-            }
-            let mut lv = BTreeSet::new();
-            for l in &c.levels {
-                if !lv.insert(l.trim().to_lowercase()) {
-                    return Err(err(
-                        format!("columns[{}]", c.name),
-                        format!("level '{l}' is listed twice"),
-                    ));
-                }
-            }
+            _ => Err(PlanError::InvalidMany {
+                source_name: source_name.to_string(),
+                problems,
+            }),
         }
-        let col_of_type = |section: &str, name: &str, types: &[ColumnType]| match self.column(name)
-        {
-            None => Err(err(section.to_string(), format!("unknown column '{name}'"))),
-            Some(c) if !types.contains(&c.kind) => Err(err(
-                section.to_string(),
-                format!(
-                    "column '{name}' has type {:?}, expected one of {:?}",
-                    c.kind, types
-                ),
-            )),
-            Some(c) => Ok(c),
-        };
-        let date = [ColumnType::Date];
-        let id = col_of_type(
-            "study.id_column",
-            &self.study.id_column,
-            &[ColumnType::Text],
-        )?;
-        if id.presence != Presence::Required {
-            return Err(err(
-                "study.id_column".into(),
-                format!("id column '{}' must be required", id.name),
-            ));
-        }
-        col_of_type("study.time_zero", &self.study.time_zero, &date)?;
-        DateFormat::new(&self.study.date_format).map_err(|m| err("study.date_format".into(), m))?;
-        for (what, v) in [
-            ("days_per_month", self.study.days_per_month),
-            ("days_per_year", self.study.days_per_year),
-        ] {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(err(
-                    format!("study.{what}"),
-                    format!("must be a positive number, got {v}"),
-                ));
-            }
-        }
-        for c in &self.checks {
-            let s = format!("checks[{}]", c.description);
-            col_of_type(&s, &c.column, &date)?;
-            col_of_type(&s, &c.other, &date)?;
-        }
-        // Endpoints.
-        let mut codes = BTreeSet::new();
-        for e in &self.endpoints {
-            let s = format!("endpoints[{}]", e.code);
-            if e.code.trim().is_empty() || !codes.insert(e.code.clone()) {
-                return Err(err(s, "endpoint code is empty or used twice".into()));
-            }
-            if e.events.is_empty() {
-                return Err(err(s, "an endpoint needs at least one event column".into()));
-            }
-            col_of_type(&s, self.endpoint_start(e), &date)?;
-            col_of_type(&s, &e.censor, &date)?;
-            for c in e.events.iter().chain(&e.censor_if_present) {
-                col_of_type(&s, c, &date)?;
-            }
-            for c in &e.require_present {
-                if self.column(c).is_none() {
-                    return Err(err(s, format!("unknown column '{c}'")));
-                }
-            }
-        }
-        // Competing risks.
-        for c in &self.competing_risks {
-            let sec = format!("competing_risks[{}]", c.code);
-            if c.causes.len() < 2 {
-                return Err(err(sec, "needs at least two causes".into()));
-            }
-            if let Some(st) = &c.start {
-                col_of_type(&sec, st, &date)?;
-            }
-            col_of_type(&sec, &c.censor, &date)?;
-            for cause in &c.causes {
-                if cause.columns.is_empty() {
-                    return Err(err(
-                        sec,
-                        format!("cause '{}' lists no date column", cause.label),
-                    ));
-                }
-                for col in &cause.columns {
-                    col_of_type(&sec, col, &date)?;
-                }
-            }
-            if let Some(by) = &c.by {
-                if !self.groupings.iter().any(|g| &g.name == by) {
-                    return Err(err(sec, format!("unknown grouping '{by}'")));
-                }
-            }
-        }
-        if let Some(t) = self.analysis.rmst_tau {
-            if !(t.is_finite() && t > 0.0) {
-                return Err(err(
-                    "analysis.rmst_tau".into(),
-                    format!("{t} must be a positive time"),
-                ));
-            }
-        }
-        // Groupings.
-        let mut names = BTreeSet::new();
-        for g in &self.groupings {
-            let s = format!("groupings[{}]", g.name);
-            if g.name.trim().is_empty() || !names.insert(g.name.clone()) {
-                return Err(err(s, "grouping name is empty or used twice".into()));
-            }
-            let mut lv = BTreeSet::new();
-            // a category grouping may leave levels out: the observed values, sorted
-            let may_omit = g.kind == GroupingKind::Category && g.levels.is_empty();
-            if (!may_omit && g.levels.is_empty()) || !g.levels.iter().all(|l| lv.insert(l.clone()))
-            {
-                return Err(err(s, "levels must be listed, each once".into()));
-            }
-            if let Some(r) = &g.reference {
-                if !g.levels.is_empty() && !g.levels.contains(r) {
-                    return Err(err(s, format!("reference '{r}' is not one of the levels")));
-                }
-            }
-            if let Some(l) = g.landmark {
-                if !(l.is_finite() && l > 0.0) {
-                    return Err(err(s, format!("landmark {l} must be a positive time")));
-                }
-            }
-            let yes_no_levels = || {
-                let mut l = g.levels.clone();
-                l.sort();
-                if l == ["no", "yes"] {
-                    Ok(())
-                } else {
-                    Err(err(
-                        s.clone(),
-                        "levels of a yes/no grouping must be \"no\" and \"yes\"".into(),
-                    ))
-                }
-            };
-            match g.kind {
-                GroupingKind::YesNo | GroupingKind::Category if g.columns.len() != 1 => {
-                    return Err(err(s, "needs exactly one column".into()));
-                }
-                GroupingKind::YesNo => {
-                    col_of_type(&s, &g.columns[0], &[ColumnType::YesNo])?;
-                    yes_no_levels()?;
-                }
-                GroupingKind::Category => {
-                    let c =
-                        col_of_type(&s, &g.columns[0], &[ColumnType::Category, ColumnType::Text])?;
-                    if !c.levels.is_empty() && !g.levels.is_empty() {
-                        let cl: BTreeSet<String> =
-                            c.levels.iter().map(|l| l.trim().to_lowercase()).collect();
-                        let gl: BTreeSet<String> =
-                            g.levels.iter().map(|l| l.trim().to_lowercase()).collect();
-                        if cl != gl {
-                            return Err(err(
-                                s,
-                                format!(
-                                    "levels must be the levels of column '{}': {:?}",
-                                    c.name, c.levels
-                                ),
-                            ));
-                        }
-                    }
-                }
-                GroupingKind::AnyYes => {
-                    if g.columns.is_empty() {
-                        return Err(err(s, "needs at least one column".into()));
-                    }
-                    for c in &g.columns {
-                        col_of_type(&s, c, &[ColumnType::YesNo])?;
-                    }
-                    yes_no_levels()?;
-                }
-                GroupingKind::Cross => {
-                    if g.columns.is_empty() || g.combinations.is_empty() {
-                        return Err(err(s, "needs columns and combinations".into()));
-                    }
-                    for c in &g.columns {
-                        col_of_type(
-                            &s,
-                            c,
-                            &[ColumnType::YesNo, ColumnType::Category, ColumnType::Text],
-                        )?;
-                    }
-                    let mut keys = BTreeSet::new();
-                    for comb in &g.combinations {
-                        if !g.levels.contains(&comb.level) {
-                            return Err(err(
-                                s,
-                                format!("combination level '{}' is not in levels", comb.level),
-                            ));
-                        }
-                        if comb.values.len() != g.columns.len() {
-                            return Err(err(
-                                s,
-                                format!(
-                                    "combination for '{}' has {} values for {} columns",
-                                    comb.level,
-                                    comb.values.len(),
-                                    g.columns.len()
-                                ),
-                            ));
-                        }
-                        let key: Vec<String> = comb
-                            .values
-                            .iter()
-                            .map(|v| v.trim().to_lowercase())
-                            .collect();
-                        if !keys.insert(key) {
-                            return Err(err(
-                                s,
-                                format!("combination {:?} is listed twice", comb.values),
-                            ));
-                        }
-                    }
-                    for l in &g.levels {
-                        if !g.combinations.iter().any(|c| &c.level == l) {
-                            return Err(err(s, format!("level '{l}' has no combination")));
-                        }
-                    }
-                }
-            }
-            if g.kind != GroupingKind::Cross && !g.combinations.is_empty() {
-                return Err(err(s, "combinations are only for cross groupings".into()));
-            }
-        }
-        for i in &self.intervals {
-            let s = format!("intervals[{}]", i.name);
-            col_of_type(&s, &i.from, &date)?;
-            col_of_type(&s, &i.to, &date)?;
-        }
-        for t in &self.table1 {
-            let s = format!("table1[{}]", t.variable);
-            match self.variable(&t.variable) {
-                None => return Err(err(s, "unknown column or grouping".into())),
-                Some(VariableRef::Column(c)) => {
-                    if t.kind == VariableKind::Continuous && c.kind != ColumnType::Number {
-                        return Err(err(s, "continuous variables need a number column".into()));
-                    }
-                    if c.kind == ColumnType::Date {
-                        return Err(err(s, "date columns cannot be Table-1 variables".into()));
-                    }
-                }
-                Some(VariableRef::Grouping(_)) => {
-                    if t.kind == VariableKind::Continuous {
-                        return Err(err(s, "a grouping is categorical".into()));
-                    }
-                }
-            }
-        }
-        let a = &self.analysis;
-        for e in &a.endpoints {
-            if self.endpoint(e).is_none() {
-                return Err(err(
-                    "analysis.endpoints".into(),
-                    format!("unknown endpoint '{e}'"),
-                ));
-            }
-        }
-        for (section, list) in [
-            ("analysis.km_by", &a.km_by),
-            ("analysis.cox_univariable", &a.cox_univariable),
-        ] {
-            for g in list {
-                if self.grouping(g).is_none() {
-                    return Err(err(section.into(), format!("unknown grouping '{g}'")));
-                }
-            }
-        }
-        if let Some(g) = &a.table1_by {
-            if self.grouping(g).is_none() {
-                return Err(err(
-                    "analysis.table1_by".into(),
-                    format!("unknown grouping '{g}'"),
-                ));
-            }
-        }
-        for (section, list) in [
-            ("analysis.cox_covariates", &a.cox_covariates),
-            (
-                "analysis.cox_optional_covariates",
-                &a.cox_optional_covariates,
-            ),
-        ] {
-            for v in list {
-                match self.variable(v) {
-                    None => {
-                        return Err(err(
-                            section.into(),
-                            format!("unknown column or grouping '{v}'"),
-                        ))
-                    }
-                    Some(VariableRef::Column(c))
-                        if matches!(c.kind, ColumnType::Date | ColumnType::Text) =>
-                    {
-                        return Err(err(
-                            section.into(),
-                            format!(
-                                "'{v}' is a {:?} column; covariates are yes/no, category or number",
-                                c.kind
-                            ),
-                        ))
-                    }
-                    _ => {}
-                }
-            }
-        }
-        if !(a.confidence_level > 0.0 && a.confidence_level < 1.0) {
-            return Err(err(
-                "analysis.confidence_level".into(),
-                format!("must be between 0 and 1, got {}", a.confidence_level),
-            ));
-        }
-        if a.landmarks.iter().any(|t| !(t.is_finite() && *t >= 0.0)) {
-            return Err(err(
-                "analysis.landmarks".into(),
-                "landmark times must be non-negative numbers".into(),
-            ));
-        }
-        Ok(())
+    }
+
+    /// Where the plan uses a column (for messages): `endpoints[OS].events`,
+    /// `groupings[x]`, ... Empty when only declared.
+    pub fn column_uses(&self, name: &str) -> Vec<String> {
+        usage::column_uses(self, name)
+    }
+
+    /// Missing-value strings of a column (lower-case, trimmed): the
+    /// study's list plus the column's own; blank is always missing as well.
+    pub fn missing_values_of(&self, c: &ColumnSpec) -> Vec<String> {
+        self.study
+            .missing_values
+            .iter()
+            .chain(c.missing_values.iter().flatten())
+            .map(|v| v.trim().to_lowercase())
+            .collect()
     }
 }
 
