@@ -119,10 +119,6 @@ impl ValidationReport {
     }
 }
 
-/// Problems printed per column by the `Display` of [`ValidationReport`];
-/// the rest are counted.
-pub const PROBLEMS_SHOWN_PER_COLUMN: usize = 20;
-
 impl fmt::Display for ValidationReport {
     /// The per-column summaries (e.g. the date format a column looks like),
     /// then one line per problem, at most [`PROBLEMS_SHOWN_PER_COLUMN`] per

@@ -10,6 +10,7 @@ mod validate;
 
 pub use validate::PlanProblem;
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
