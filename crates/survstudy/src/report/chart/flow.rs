@@ -2,7 +2,7 @@
 //! exclusions between two stages listed in a box on the right.
 
 use super::svg::{num, Anchor, Stroke, SvgDoc, TextStyle};
-use super::text::{suppress, text_width, wrap_text};
+use crate::report::text::{suppress, text_width, wrap_text};
 
 /// One exclusion reason with its count.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -5,9 +5,11 @@
 use std::fmt::Write as _;
 
 use super::scale::{month_ticks, nice_ticks, ticks_with_step, LinearScale};
+use super::steps::{step_bands, step_path};
+use super::style::{PValuePlacement, PlotStyle, TickSpec, YScale};
 use super::svg::{num, Anchor, Stroke, SvgDoc, TextStyle};
-use super::text::{suppress, text_width, truncate_to_width};
-use super::{LINE_DASHES, OKABE_ITO};
+use crate::report::text::{suppress, text_width, truncate_to_width};
+use crate::report::{LINE_DASHES, OKABE_ITO};
 
 /// Right-continuous Kaplan–Meier steps: at `time[i]` the estimate becomes
 /// `surv[i]`, with pointwise confidence limits `lower[i]`/`upper[i]`. The
@@ -85,48 +87,6 @@ pub struct KmPlotGroup {
     pub at_risk: AtRisk,
 }
 
-/// How the x-axis ticks (and so the number-at-risk columns) are chosen.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub enum TickSpec {
-    /// Calendar-friendly month steps (1, 2, 3, 6, 12, 24 …) for about
-    /// [`PlotStyle::x_tick_target`] intervals.
-    #[default]
-    Months,
-    /// 1-2-5 steps for about [`PlotStyle::x_tick_target`] intervals.
-    Nice,
-    /// A fixed step from 0.
-    Step(f64),
-    /// Exactly these ticks (non-negative, sorted on use). The axis ends at
-    /// the last one.
-    Fixed(Vec<f64>),
-}
-
-/// Scale of the y axis.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum YScale {
-    /// 0%–100%.
-    #[default]
-    Percent,
-    /// 0.0–1.0.
-    Proportion,
-}
-
-/// Where the p-value text goes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum PValuePlacement {
-    /// Bottom-left inside the plot if no curve, band or censor mark passes
-    /// there, else top-right inside the plot if that is free, else on a line
-    /// of its own under the legend.
-    #[default]
-    Auto,
-    /// Always bottom-left inside the plot.
-    BottomLeft,
-    /// Always top-right inside the plot.
-    TopRight,
-    /// Always on a line of its own under the legend (never overlaps).
-    Legend,
-}
-
 /// A Kaplan–Meier figure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KmPlot {
@@ -165,56 +125,6 @@ impl Default for KmPlot {
             show_risk_table: true,
             x_ticks: TickSpec::Months,
             x_max: None,
-        }
-    }
-}
-
-/// Look of a Kaplan–Meier figure.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlotStyle {
-    /// Total width in CSS pixels (96 per inch): 672 = 7 in.
-    pub width: f64,
-    /// Height of the plotting area alone.
-    pub plot_height: f64,
-    /// Base font size (tick labels, legend, risk table).
-    pub font_size: f64,
-    /// Y axis in percent or as a proportion.
-    pub y_scale: YScale,
-    /// Curve colours, cycled (default: Okabe–Ito).
-    pub palette: Vec<String>,
-    /// Vary the dash pattern between groups (solid, dashed, dotted,
-    /// dash-dot) so the figure reads in greyscale.
-    pub vary_line_styles: bool,
-    /// Curve stroke width.
-    pub line_width: f64,
-    /// Opacity of CI bands.
-    pub ci_opacity: f64,
-    /// Half-size of a censor `+` mark.
-    pub censor_size: f64,
-    /// Target number of x intervals for automatic ticks.
-    pub x_tick_target: usize,
-    /// Small-cell suppression of the number-at-risk figures and of the
-    /// legend's N and events (see [`suppress`]).
-    pub suppress_below: Option<u64>,
-    /// Where the p-value goes.
-    pub pvalue_placement: PValuePlacement,
-}
-
-impl Default for PlotStyle {
-    fn default() -> Self {
-        PlotStyle {
-            width: 672.0,
-            plot_height: 320.0,
-            font_size: 11.0,
-            y_scale: YScale::Percent,
-            palette: OKABE_ITO.iter().map(|s| s.to_string()).collect(),
-            vary_line_styles: true,
-            line_width: 1.8,
-            ci_opacity: 0.15,
-            censor_size: 3.5,
-            x_tick_target: 8,
-            suppress_below: None,
-            pvalue_placement: PValuePlacement::Auto,
         }
     }
 }
@@ -631,76 +541,6 @@ fn curve_path(c: &Curve, lay: &Layout) -> String {
 
 fn band_paths(c: &Curve, lay: &Layout) -> Vec<String> {
     step_bands(&c.pts, c.end, &lay.x, &lay.y)
-}
-
-/// SVG path of a right-continuous step function through `(t, value, _, _)`
-/// points, extended flat to `end` (shared by the KM and CIF figures).
-pub(crate) fn step_path(
-    pts: &[(f64, f64, f64, f64)],
-    end: f64,
-    x: &LinearScale,
-    y: &LinearScale,
-) -> String {
-    let mut d = String::new();
-    let mut last_y = f64::NAN;
-    for (k, p) in pts.iter().enumerate() {
-        let (px, py) = (x.map(p.0), y.map(p.1));
-        if k == 0 {
-            let _ = write!(d, "M{} {}", num(px), num(py));
-        } else {
-            let _ = write!(d, "H{}", num(px));
-            if py != last_y {
-                let _ = write!(d, "V{}", num(py));
-            }
-        }
-        last_y = py;
-    }
-    let _ = write!(d, "H{}", num(x.map(end)));
-    d
-}
-
-/// Stepped band polygons through the `(t, _, lower, upper)` limits, one per
-/// run of finite limits (shared by the KM and CIF figures).
-pub(crate) fn step_bands(
-    pts: &[(f64, f64, f64, f64)],
-    end: f64,
-    x: &LinearScale,
-    y: &LinearScale,
-) -> Vec<String> {
-    // intervals [t_k, t_{k+1}) with their limits
-    let mut runs: Vec<Vec<(f64, f64, f64, f64)>> = Vec::new();
-    let mut cur: Vec<(f64, f64, f64, f64)> = Vec::new();
-    for (k, p) in pts.iter().enumerate() {
-        let t1 = pts.get(k + 1).map_or(end, |q| q.0).min(end);
-        let finite = p.2.is_finite() && p.3.is_finite();
-        if finite && t1 > p.0 {
-            cur.push((p.0, t1, p.2.min(p.3), p.2.max(p.3)));
-        } else if !(cur.is_empty() || finite) {
-            runs.push(std::mem::take(&mut cur));
-        }
-    }
-    if !cur.is_empty() {
-        runs.push(cur);
-    }
-    runs.iter()
-        .map(|run| {
-            let mut d = String::new();
-            for (k, iv) in run.iter().enumerate() {
-                if k == 0 {
-                    let _ = write!(d, "M{} {}", num(x.map(iv.0)), num(y.map(iv.3)));
-                } else {
-                    let _ = write!(d, "V{}", num(y.map(iv.3)));
-                }
-                let _ = write!(d, "H{}", num(x.map(iv.1)));
-            }
-            for iv in run.iter().rev() {
-                let _ = write!(d, "V{}", num(y.map(iv.2)));
-                let _ = write!(d, "H{}", num(x.map(iv.0)));
-            }
-            d.push('Z');
-            d
-        })
-        .collect()
 }
 
 /// Renders the figure as a standalone SVG document.

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::text::escape_html;
+use crate::report::text::escape_html;
 
 /// Font stack written on every figure. DejaVu Sans comes first so that
 /// resvg (which only knows the embedded font) and browsers that have it

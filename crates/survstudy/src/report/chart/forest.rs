@@ -2,7 +2,7 @@
 
 use super::scale::{log_ticks, LogScale};
 use super::svg::{num, Anchor, Stroke, SvgDoc, TextStyle};
-use super::text::{format_hr_ci, text_width, truncate_to_width};
+use crate::report::text::{format_hr_ci, text_width, truncate_to_width};
 
 /// What a forest-plot row shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -5,15 +5,15 @@ use std::sync::{Arc, OnceLock};
 use resvg::tiny_skia::{Color, Pixmap, Transform};
 use resvg::usvg::{self, fontdb};
 
-use super::ReportError;
+use crate::report::ReportError;
 
 /// Font family written in every figure and the only family available to
 /// the PNG renderer.
 pub const FONT_FAMILY: &str = "DejaVu Sans";
 
 /// DejaVu Sans (Bitstream Vera licence, see assets/fonts/LICENSE).
-static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-static DEJAVU_SANS_BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
+static DEJAVU_SANS: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+static DEJAVU_SANS_BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
 
 /// A font database holding only the embedded fonts (no system fonts), with
 /// every generic family mapped to DejaVu Sans.

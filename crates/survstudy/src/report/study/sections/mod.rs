@@ -1,0 +1,16 @@
+//! One file per section of the study report; each adds methods to the
+//! builder.
+
+mod competing;
+mod endpoint;
+mod flow;
+mod methods;
+mod multivariable;
+mod numbers;
+mod patterns;
+mod ph;
+mod rmst;
+mod table1;
+
+#[cfg(test)]
+pub(crate) use flow::generic_reason;
