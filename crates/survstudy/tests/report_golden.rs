@@ -164,7 +164,8 @@ fn render(case: &Case) -> BTreeMap<String, String> {
         plan: "built-in post-CAR-T plan".into(),
         survstudy_version: VERSION_MARK.into(),
     };
-    let json = survstudy::pipeline::results_json(&results, &run_meta);
+    let json =
+        survstudy::pipeline::results_json_with(&results, &run_meta, case.report.show_identifiers);
     out.insert(
         "results.json".to_string(),
         serde_json::to_string_pretty(&json).expect("json") + "\n",
@@ -175,7 +176,8 @@ fn render(case: &Case) -> BTreeMap<String, String> {
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&dir);
-    let files = survstudy::tables::write_tables(&results, &dir).expect("write tables");
+    let files = survstudy::tables::write_tables_with(&results, &dir, case.report.show_identifiers)
+        .expect("write tables");
     for f in files {
         let name = f
             .file_name()
@@ -295,14 +297,26 @@ fn planted_rows_are_excluded_and_listed() {
         "excluded rows: {:?}",
         r.flow.excluded
     );
+    // with identifiers hidden no output (HTML, SVG, results.json,
+    // tables/*.csv) carries a planted cell value, a patient id of an
+    // excluded row or the raw bad date
     let out = render(&case);
-    for (rel, text) in out
-        .iter()
-        .filter(|(rel, _)| !rel.ends_with(".csv") && !rel.ends_with(".json"))
-    {
-        assert!(
-            !text.contains("secret-token"),
-            "{rel} leaks a planted cell value"
-        );
+    for (rel, text) in &out {
+        for needle in ["secret-token", "2021-13-01", "9; 8"] {
+            assert!(!text.contains(needle), "{rel} leaks {needle:?}");
+        }
     }
+    let flow = &out["tables/flow.csv"];
+    assert!(
+        flow.contains("line 4: progression_date: not a date in format YYYY-MM-DD"),
+        "{flow}"
+    );
+    // shown on request
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name == "excluded_rows_ids")
+        .expect("case");
+    let out = render(&case);
+    assert!(out["tables/flow.csv"].contains("2021-13-01"));
+    assert!(out["results.json"].contains("secret-token"));
 }

@@ -582,16 +582,11 @@ pub fn derive(
             kept.push(row);
             continue;
         }
-        excluded.push(Excluded {
-            line: row.line,
-            patient_id: row.id.clone(),
-            reason: row
-                .problems
-                .iter()
-                .map(Problem::reason)
-                .collect::<Vec<_>>()
-                .join("; "),
-        });
+        excluded.push(Excluded::from_problems(
+            row.line,
+            row.id.clone(),
+            &row.problems,
+        ));
         problems.extend(row.problems);
     }
     if !problems.is_empty() && opts.exclude == ExcludePolicy::Stop {

@@ -44,6 +44,7 @@ use ctx::*;
 pub use fmt::format_median;
 use fmt::*;
 use labels::*;
+use prose::*;
 #[allow(unused_imports)]
 use sections::*;
 
@@ -181,7 +182,7 @@ pub fn build_report(
         },
         labels: label_map(results),
         figures: vec![],
-        unit: results.conventions.time_unit.clone(),
+        unit: results.conventions.time_unit.name().to_string(),
     };
     let mut sections = vec![b.flow_section()];
     if let Some(t) = &results.table1 {
@@ -247,9 +248,9 @@ pub fn build_report(
         "Conventions",
         format!(
             "{} preset ({} Kaplan\u{2013}Meier CI, {} ties)",
-            results.conventions.preset.to_uppercase(),
-            results.conventions.km_conf_type,
-            capitalise(&results.conventions.cox_ties)
+            preset_name(results.conventions.preset),
+            results.conventions.km_conf_type.as_str(),
+            ties_name(results.conventions.cox_ties)
         ),
     ));
     let title = if meta.title.trim().is_empty() {
@@ -338,47 +339,6 @@ mod tests {
     }
 
     #[test]
-    fn reasons_lose_cell_values() {
-        assert_eq!(
-            generic_reason("progression_date '2021-13-01': not a valid date"),
-            "progression_date: not a valid date"
-        );
-        assert_eq!(
-            generic_reason(
-                "progression_date '2020-01-01': progression before infusion (CAR-T infusion is 2020-02-01)"
-            ),
-            "progression_date: progression before infusion"
-        );
-        assert_eq!(
-            generic_reason("patient_id 'P-007': duplicate patient_id: also on line 4"),
-            "patient_id: duplicate patient_id"
-        );
-        assert_eq!(
-            generic_reason("required value is missing (Sex)"),
-            "required value is missing"
-        );
-        assert_eq!(
-            generic_reason(
-                "emd_at_infusion: values (yes, maybe) of emd_at_infusion, prog_emd match no level of grouping g"
-            ),
-            "emd_at_infusion: values of emd_at_infusion, prog_emd match no level of grouping g"
-        );
-    }
-
-    #[test]
-    fn values_with_separators_do_not_leak() {
-        let parts: Vec<String> = "sex 'SECRET; x': not one of: F, M"
-            .split("; ")
-            .map(generic_reason)
-            .collect();
-        assert!(parts.iter().all(|p| !p.contains("SECRET")), "{parts:?}");
-        assert_eq!(
-            generic_reason("sex 'a': b': not one of: F, M"),
-            "sex: not one of: F, M"
-        );
-    }
-
-    #[test]
     fn slugs_are_safe_file_names() {
         assert_eq!(slug("OS_by_emd_at_infusion"), "os_by_emd_at_infusion");
         assert_eq!(slug("../../etc/passwd"), "etc_passwd");
@@ -443,15 +403,15 @@ mod tests {
             survstudy_version: "0".into(),
             study: "S".into(),
             conventions: ConventionsUsed {
-                preset: "r".into(),
+                preset: crate::analysis::Conventions::R,
                 time_zero: "t0".into(),
-                time_unit: "months".into(),
+                time_unit: crate::plan::TimeUnit::Months,
                 days_per_unit: 30.4375,
-                km_conf_type: "log".into(),
+                km_conf_type: survkit::km::ConfType::Log,
                 conf_level: 0.95,
                 median_ci: String::new(),
                 logrank: String::new(),
-                cox_ties: "efron".into(),
+                cox_ties: survkit::cox::Ties::Efron,
                 cox_ci: String::new(),
                 follow_up: String::new(),
                 table1_tests: String::new(),
@@ -464,6 +424,8 @@ mod tests {
                 rows: vec![],
                 cross_table: None,
                 intervals: vec![],
+                title: String::new(),
+                intervals_title: String::new(),
             },
             next_line: None,
             endpoints: vec![],

@@ -2,6 +2,9 @@
 
 #[allow(unused_imports)]
 use super::*;
+use crate::analysis::conventions::Conventions;
+use survkit::cox::Ties;
+use survkit::km::ConfType;
 
 impl Builder<'_> {
     pub(crate) fn has_ph(&self) -> bool {
@@ -40,21 +43,17 @@ impl Builder<'_> {
 
     pub(crate) fn preset_sentence(&self) -> String {
         let c = &self.r.conventions;
-        let (name, origin) = match c.preset.to_ascii_lowercase().as_str() {
-            "r" => ("R", "the defaults of R survival: survfit and coxph"),
-            "sas" => ("SAS", "the defaults of SAS PROC LIFETEST and PROC PHREG"),
-            _ => ("custom", "as set for this run"),
+        let name = preset_name(c.preset);
+        let origin = match c.preset {
+            Conventions::R => "the defaults of R survival: survfit and coxph",
+            Conventions::Sas => "the defaults of SAS PROC LIFETEST and PROC PHREG",
         };
-        let ci = match c.km_conf_type.as_str() {
-            "log" => "log-transformed (log S(t))".to_string(),
-            "log-log" => "log-log-transformed (log(\u{2212}log S(t)))".to_string(),
-            other => format!("{other}-transformed"),
+        let ci = match c.km_conf_type {
+            ConfType::Log => "log-transformed (log S(t))".to_string(),
+            ConfType::LogLog => "log-log-transformed (log(\u{2212}log S(t)))".to_string(),
+            other => format!("{}-transformed", other.as_str()),
         };
-        let ties = match c.cox_ties.as_str() {
-            "efron" => "Efron".to_string(),
-            "breslow" => "Breslow".to_string(),
-            other => capitalise(other),
-        };
+        let ties = ties_name(c.cox_ties);
         format!(
             "The {name} conventions preset was used: {ci} Kaplan\u{2013}Meier confidence intervals and the {ties} approximation for tied event times in Cox models ({origin})."
         )
@@ -151,5 +150,42 @@ impl Builder<'_> {
             ));
         }
         rows
+    }
+}
+
+/// Name of a preset in prose: `R`, `SAS`.
+pub(crate) fn preset_name(p: Conventions) -> &'static str {
+    match p {
+        Conventions::R => "R",
+        Conventions::Sas => "SAS",
+    }
+}
+
+/// Name of a ties method in prose: `Efron`, `Breslow`, `Exact`.
+pub(crate) fn ties_name(t: Ties) -> &'static str {
+    match t {
+        Ties::Efron => "Efron",
+        Ties::Breslow => "Breslow",
+        Ties::Exact => "Exact",
+    }
+}
+
+/// `Efron's method` …, for the methods paragraph.
+pub(crate) fn ties_phrase(t: Ties) -> String {
+    match t {
+        Ties::Efron => "Efron's method".to_string(),
+        Ties::Breslow => "Breslow's method".to_string(),
+        Ties::Exact => "the exact method".to_string(),
+    }
+}
+
+/// The scale of the Kaplan–Meier confidence intervals, for the methods
+/// paragraph.
+pub(crate) fn ci_scale_phrase(c: ConfType) -> String {
+    match c {
+        ConfType::Log => "on the log scale (log S(t), the R survfit default)".to_string(),
+        ConfType::LogLog => "on the log-log scale (log(-log S(t)), the SAS default)".to_string(),
+        ConfType::Plain => "on the plain (linear) scale".to_string(),
+        other => format!("with the {} transformation", other.as_str()),
     }
 }

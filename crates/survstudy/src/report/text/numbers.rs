@@ -117,11 +117,16 @@ pub fn suppress(count: u64, below: Option<u64>) -> String {
     }
 }
 
-/// Formats a number of the prose: at most 2 decimals, no trailing zeros, never
-/// `NaN`/`inf` (those become 0 so the SVG stays valid).
+/// Formats a number of the prose and the tables: at most 2 decimals, no
+/// trailing zeros. Unlike the SVG coordinate formatter, a missing value is
+/// never disguised as a number: NaN prints as `NA` and infinities as `Inf`
+/// and `-Inf` (as R prints them).
 pub(crate) fn num_text(v: f64) -> String {
-    if !v.is_finite() {
-        return "0".to_string();
+    if v.is_nan() {
+        return "NA".to_string();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Inf" } else { "-Inf" }.to_string();
     }
     let s = format!("{v:.2}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
@@ -129,5 +134,21 @@ pub(crate) fn num_text(v: f64) -> String {
         "0".to_string()
     } else {
         s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prose_numbers_never_print_nan_as_zero() {
+        assert_eq!(num_text(f64::NAN), "NA");
+        assert_eq!(num_text(f64::INFINITY), "Inf");
+        assert_eq!(num_text(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(num_text(0.0), "0");
+        assert_eq!(num_text(-0.001), "0");
+        assert_eq!(num_text(30.4375), "30.44");
+        assert_eq!(num_text(12.0), "12");
     }
 }

@@ -8,13 +8,7 @@ impl Builder<'_> {
         let flow = &self.r.flow;
         let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
         for e in &flow.excluded {
-            let mut seen: Vec<String> = Vec::new();
-            for part in e.reason.split("; ") {
-                let g = generic_reason(part);
-                if !g.is_empty() && !seen.contains(&g) {
-                    seen.push(g);
-                }
-            }
+            let mut seen = e.summaries();
             // one category per row, so that the reasons add up to the rows
             let key = match seen.len() {
                 0 => "unspecified problem".to_string(),
@@ -95,14 +89,7 @@ impl Builder<'_> {
                         row.push(Cell::from(e.patient_id.clone().unwrap_or_default()));
                         row.push(Cell::from(e.reason.clone()));
                     } else {
-                        let mut parts: Vec<String> = Vec::new();
-                        for p in e.reason.split("; ") {
-                            let g = generic_reason(p);
-                            if !parts.contains(&g) {
-                                parts.push(g);
-                            }
-                        }
-                        row.push(Cell::from(parts.join("; ")));
+                        row.push(Cell::from(e.summaries().join("; ")));
                     }
                     row
                 })
@@ -136,35 +123,4 @@ impl Builder<'_> {
             blocks,
         }
     }
-}
-
-/// Generic form of an exclusion reason part: `column 'value': message
-/// (details)` → `column: message` (cell values and details left out).
-pub(crate) fn generic_reason(part: &str) -> String {
-    let part = part.trim();
-    let s = match (part.find(" '"), part.rfind("': ")) {
-        (Some(a), Some(b)) if a < b && !part[..a].contains(' ') => {
-            format!("{}: {}", &part[..a], &part[b + 3..])
-        }
-        // a quote outside the pattern: a cell value with `; ` or `': ` in
-        // it was split; say nothing about it
-        _ if part.contains('\'') => return "invalid value".to_string(),
-        _ => part.to_string(),
-    };
-    // parenthesised details (dates, values, levels) go
-    let mut depth = 0usize;
-    let mut kept = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '(' => depth += 1,
-            ')' if depth > 0 => depth -= 1,
-            c if depth == 0 => kept.push(c),
-            _ => {}
-        }
-    }
-    let mut s = kept.split_whitespace().collect::<Vec<_>>().join(" ");
-    if let Some(i) = s.find(": also on line") {
-        s.truncate(i);
-    }
-    s.trim().to_string()
 }

@@ -1,5 +1,6 @@
 //! The methods section.
 
+use crate::analysis::conventions::{median_ci_rule, LOGRANK_DF};
 #[allow(unused_imports)]
 use crate::report::study::*;
 
@@ -21,17 +22,8 @@ impl Builder<'_> {
             .iter()
             .map(|e| format!("{}: {}", e.endpoint, e.endpoint_label))
             .collect();
-        let scale = match c.km_conf_type.as_str() {
-            "log" => "on the log scale (log S(t), the R survfit default)".to_string(),
-            "log-log" => "on the log-log scale (log(-log S(t)), the SAS default)".to_string(),
-            "plain" => "on the plain (linear) scale".to_string(),
-            other => format!("with the {other} transformation"),
-        };
-        let ties = match c.cox_ties.as_str() {
-            "efron" => "Efron's method".to_string(),
-            "breslow" => "Breslow's method".to_string(),
-            other => format!("the {other} method"),
-        };
+        let scale = ci_scale_phrase(c.km_conf_type);
+        let ties = ties_phrase(c.cox_ties);
         let mv: Vec<String> = self
             .r
             .multivariable
@@ -54,8 +46,8 @@ impl Builder<'_> {
             "Time zero was the {} ({}). Times were converted from days to {} (1 {} = {} days). Endpoints were defined as follows \u{2014} {}. Patients without an event were censored at the censoring date defined in the analysis plan.",
             humanise(&c.time_zero),
             c.time_zero,
-            c.time_unit,
-            c.time_unit.trim_end_matches('s'),
+            c.time_unit.name(),
+            c.time_unit.name().trim_end_matches('s'),
             c.days_per_unit,
             ep_defs.join("; "),
         );
@@ -63,18 +55,14 @@ impl Builder<'_> {
             p1 = format!(
                 "Time zero was the {}; times are in {} (days / {}).",
                 humanise(&c.time_zero),
-                c.time_unit,
+                c.time_unit.name(),
                 c.days_per_unit
             );
         }
         let p2 = format!(
             "Survival was estimated with the Kaplan\u{2013}Meier method with {conf} pointwise confidence intervals {scale}. Confidence intervals of the median followed the Brookmeyer\u{2013}Crowley method ({}). Median follow-up was estimated with the reverse Kaplan\u{2013}Meier method (censoring as the event). Survival was compared between groups with the log-rank (Mantel\u{2013}Haenszel) test ({}), and hazard ratios with {conf} confidence intervals were estimated with Cox proportional-hazards regression, ties handled by {ties} ({}).{}",
-            c.median_ci
-                .strip_prefix("Brookmeyer-Crowley: ")
-                .unwrap_or(&c.median_ci),
-            c.logrank
-                .strip_prefix("log-rank (Mantel-Haenszel), ")
-                .unwrap_or(&c.logrank),
+            median_ci_rule(c.km_conf_type),
+            LOGRANK_DF,
             c.cox_ci,
             if mv.is_empty() {
                 String::new()
@@ -96,7 +84,7 @@ impl Builder<'_> {
         };
         let p4 = format!(
             "All tests were two-sided with no adjustment for multiple comparisons; p-values are given to two significant figures (values below {} as <{}). Analyses were run with {} using the \u{201c}{}\u{201d} convention preset.",
-            self.opts.p_floor, self.opts.p_floor, c.software, c.preset
+            self.opts.p_floor, self.opts.p_floor, c.software, c.preset.as_str()
         );
         let mut blocks = vec![Block::Paragraph(format!("{p1} {p2}"))];
         blocks.extend(self.methods_extra().into_iter().map(Block::Paragraph));
@@ -111,19 +99,19 @@ impl Builder<'_> {
             )));
         }
         let rows: Vec<(&str, String)> = vec![
-            ("Preset", c.preset.clone()),
+            ("Preset", c.preset.as_str().to_string()),
             ("Time zero", c.time_zero.clone()),
             (
                 "Time unit",
-                format!("{} (days / {})", c.time_unit, c.days_per_unit),
+                format!("{} (days / {})", c.time_unit.name(), c.days_per_unit),
             ),
             (
                 "Kaplan\u{2013}Meier CI",
-                format!("{} ({conf})", c.km_conf_type),
+                format!("{} ({conf})", c.km_conf_type.as_str()),
             ),
             ("Median CI", c.median_ci.clone()),
             ("Log-rank", c.logrank.clone()),
-            ("Cox ties", c.cox_ties.clone()),
+            ("Cox ties", c.cox_ties.as_str().to_string()),
             ("Cox CI", c.cox_ci.clone()),
             ("Follow-up", c.follow_up.clone()),
             ("Table 1 tests", c.table1_tests.clone()),

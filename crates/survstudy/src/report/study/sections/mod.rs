@@ -11,6 +11,3 @@ mod patterns;
 mod ph;
 mod rmst;
 mod table1;
-
-#[cfg(test)]
-pub(crate) use flow::generic_reason;

@@ -105,7 +105,7 @@ impl Builder<'_> {
             "Median and Kaplan\u{2013}Meier survival at {} {} ({unit_short}) with 95% CI ({} transformation; median CI by Brookmeyer\u{2013}Crowley). NR: not reached; NE: not estimable.",
             lms.iter().map(|t| num_text(*t)).collect::<Vec<_>>().join(", "),
             self.unit,
-            self.r.conventions.km_conf_type
+            self.r.conventions.km_conf_type.as_str()
         )];
         if let Some(s) = s {
             match &s.logrank {
@@ -120,7 +120,7 @@ impl Builder<'_> {
             if let Some(c) = &s.cox {
                 foot.push(format!(
                     "HR: univariable Cox model ({} ties), Wald 95% CI and p; {} patients, {} events.",
-                    capitalise(&self.r.conventions.cox_ties),
+                    ties_name(self.r.conventions.cox_ties),
                     f.count(c.n),
                     f.count(c.events)
                 ));

@@ -37,7 +37,7 @@ impl Builder<'_> {
                 })
                 .collect();
             blocks.push(Block::Table(Table {
-                caption: "Patterns of progression after CAR-T.".to_string(),
+                caption: p.title.clone(),
                 header: vec![vec![
                     Cell::from("Pattern at progression"),
                     Cell::from("n"),
@@ -124,7 +124,7 @@ impl Builder<'_> {
                 .map(|i| i.unit.clone())
                 .unwrap_or_else(|| self.unit.clone());
             blocks.push(Block::Table(Table {
-                caption: "Time from CAR-T infusion to progression.".to_string(),
+                caption: p.intervals_title.clone(),
                 header: vec![vec![
                     Cell::from("Interval"),
                     Cell::from("n"),
@@ -190,9 +190,9 @@ impl Builder<'_> {
         let mut align = vec![Align::Left];
         align.extend(std::iter::repeat_n(Align::Center, k + 1));
         let caption = if k > 0 {
-            format!("First next-line therapy after progression, overall and by {by_label}.")
+            format!("{}, overall and by {by_label}.", nl.title)
         } else {
-            "First next-line therapy after progression.".to_string()
+            format!("{}.", nl.title)
         };
         Some(Section {
             heading: "Next-line therapy".to_string(),
