@@ -4,11 +4,115 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
-use survkit::cox::CoxOptions;
-use survkit::km::KmOptions;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use survkit::cox::{CoxOptions, Ties};
+use survkit::km::{ConfType, KmOptions};
 use survstudy::adhoc::{self, AdhocError, EventSpec, SurvSpec};
 use survstudy::analysis::Conventions;
+
+/// `--conventions`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ConventionsArg {
+    /// R survival defaults: log CI, Efron ties
+    R,
+    /// SAS PROC LIFETEST / PHREG defaults: log-log CI, Breslow ties
+    Sas,
+}
+
+impl From<ConventionsArg> for Conventions {
+    fn from(c: ConventionsArg) -> Self {
+        match c {
+            ConventionsArg::R => Conventions::R,
+            ConventionsArg::Sas => Conventions::Sas,
+        }
+    }
+}
+
+/// `--conf-type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ConfTypeArg {
+    Log,
+    #[value(name = "log-log", alias = "loglog", alias = "log_log")]
+    LogLog,
+    #[value(alias = "linear")]
+    Plain,
+    Logit,
+    #[value(alias = "asin")]
+    Arcsin,
+    None,
+}
+
+impl From<ConfTypeArg> for ConfType {
+    fn from(c: ConfTypeArg) -> Self {
+        match c {
+            ConfTypeArg::Log => ConfType::Log,
+            ConfTypeArg::LogLog => ConfType::LogLog,
+            ConfTypeArg::Plain => ConfType::Plain,
+            ConfTypeArg::Logit => ConfType::Logit,
+            ConfTypeArg::Arcsin => ConfType::Arcsin,
+            ConfTypeArg::None => ConfType::None,
+        }
+    }
+}
+
+/// `--ties`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum TiesArg {
+    Efron,
+    Breslow,
+    Exact,
+}
+
+impl From<TiesArg> for Ties {
+    fn from(t: TiesArg) -> Self {
+        match t {
+            TiesArg::Efron => Ties::Efron,
+            TiesArg::Breslow => Ties::Breslow,
+            TiesArg::Exact => Ties::Exact,
+        }
+    }
+}
+
+/// `--transform` of `zph`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum TransformArg {
+    Km,
+    Identity,
+    Rank,
+    Log,
+}
+
+impl From<TransformArg> for survkit::zph::Transform {
+    fn from(t: TransformArg) -> Self {
+        match t {
+            TransformArg::Km => survkit::zph::Transform::Km,
+            TransformArg::Identity => survkit::zph::Transform::Identity,
+            TransformArg::Rank => survkit::zph::Transform::Rank,
+            TransformArg::Log => survkit::zph::Transform::Log,
+        }
+    }
+}
+
+/// `--ci-bands` of `run`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum CiBandsArg {
+    Auto,
+    Always,
+    Never,
+}
+
+/// The preset options come from: the `--conventions` preset when the
+/// explicit flag (if any) agrees with it, else `None` (custom).
+fn preset_of<T: PartialEq>(
+    conv: Conventions,
+    flag: Option<T>,
+    preset_value: T,
+) -> Option<Conventions> {
+    match flag {
+        Some(v) if v != preset_value => None,
+        _ => Some(conv),
+    }
+}
 
 #[derive(Parser)]
 #[command(
@@ -66,8 +170,8 @@ struct CoxModelArgs {
     #[arg(long)]
     strata: Option<String>,
     /// Ties: efron, breslow or exact (default: from --conventions)
-    #[arg(long)]
-    ties: Option<String>,
+    #[arg(long, value_enum, ignore_case = true)]
+    ties: Option<TiesArg>,
     /// Robust (sandwich) standard errors, as coxph(robust = TRUE)
     #[arg(long)]
     robust: bool,
@@ -75,13 +179,14 @@ struct CoxModelArgs {
     #[arg(long)]
     cluster: Option<String>,
     /// Conventions preset: r (log CI, Efron) or sas (log-log CI, Breslow)
-    #[arg(long, default_value = "r")]
-    conventions: String,
+    #[arg(long, value_enum, ignore_case = true, default_value = "r")]
+    conventions: ConventionsArg,
 }
 
 impl CoxModelArgs {
     fn to_args(&self, surv: &SurvArgs) -> Result<adhoc::CoxArgs, AdhocError> {
-        let conv = parse_conventions(&self.conventions)?;
+        let conv = Conventions::from(self.conventions);
+        let ties = self.ties.map(Ties::from);
         Ok(adhoc::CoxArgs {
             surv: surv.spec(),
             covariates: list(&self.covariates),
@@ -89,10 +194,7 @@ impl CoxModelArgs {
             strata: self.strata.clone(),
             cluster: self.cluster.clone(),
             cox: CoxOptions {
-                ties: match &self.ties {
-                    Some(t) => adhoc::parse_ties(t)?,
-                    None => conv.ties(),
-                },
+                ties: ties.unwrap_or(conv.ties()),
                 variance: if self.robust || self.cluster.is_some() {
                     survkit::cox::Variance::Robust
                 } else {
@@ -100,6 +202,7 @@ impl CoxModelArgs {
                 },
                 ..Default::default()
             },
+            preset: preset_of(conv, ties, conv.ties()),
         })
     }
 }
@@ -127,8 +230,8 @@ enum Command {
         #[arg(long)]
         date_format: Option<String>,
         /// Conventions preset: r (log CI, Efron) or sas (log-log CI, Breslow)
-        #[arg(long, default_value = "r")]
-        conventions: String,
+        #[arg(long, value_enum, ignore_case = true, default_value = "r")]
+        conventions: ConventionsArg,
         /// Show patient identifiers in the report (hidden by default)
         #[arg(long)]
         show_identifiers: bool,
@@ -139,8 +242,8 @@ enum Command {
         #[arg(long, default_value_t = 0.001)]
         p_floor: f64,
         /// Confidence bands on KM figures: auto (<= 2 curves), always, never
-        #[arg(long, default_value = "auto")]
-        ci_bands: String,
+        #[arg(long, value_enum, ignore_case = true, default_value = "auto")]
+        ci_bands: CiBandsArg,
     },
     /// Kaplan-Meier curves, medians, survival at times (R survfit)
     Km {
@@ -150,16 +253,16 @@ enum Command {
         #[arg(long)]
         group: Option<String>,
         /// CI transform: log, log-log, plain, logit, arcsin (default: from --conventions)
-        #[arg(long)]
-        conf_type: Option<String>,
+        #[arg(long, value_enum, ignore_case = true)]
+        conf_type: Option<ConfTypeArg>,
         /// Conventions preset: r (log CI, Efron) or sas (log-log CI, Breslow)
-        #[arg(long, default_value = "r")]
-        conventions: String,
+        #[arg(long, value_enum, ignore_case = true, default_value = "r")]
+        conventions: ConventionsArg,
         /// Confidence level
         #[arg(long, default_value_t = 0.95)]
         conf_level: f64,
         /// Survival at these times, comma-separated (R summary(fit, times=))
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         at: Option<String>,
     },
     /// Log-rank / Fleming-Harrington tests (R survdiff)
@@ -190,8 +293,8 @@ enum Command {
         #[command(flatten)]
         model: CoxModelArgs,
         /// Time transform: km (default), identity, rank, log
-        #[arg(long, default_value = "km")]
-        transform: String,
+        #[arg(long, value_enum, ignore_case = true, default_value = "km")]
+        transform: TransformArg,
     },
     /// Competing risks: cumulative incidence per group and Gray's test (R cmprsk::cuminc)
     Cif {
@@ -211,7 +314,7 @@ enum Command {
         #[arg(long)]
         group: Option<String>,
         /// Cumulative incidence at these times, comma-separated
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         at: Option<String>,
         /// Print one JSON document
         #[arg(long)]
@@ -284,16 +387,10 @@ fn run_study_cmd(cmd: Command) -> Result<(), CliError> {
         unreachable!()
     };
     use survstudy::report::study::{CiBands, Identifiers, ReportOptions};
-    let ci_bands = match ci_bands.as_str() {
-        "auto" => CiBands::Auto,
-        "always" => CiBands::Always,
-        "never" => CiBands::Never,
-        other => {
-            return Err(AdhocError::Usage(format!(
-                "unknown --ci-bands '{other}' (auto, always, never)"
-            ))
-            .into())
-        }
+    let ci_bands = match ci_bands {
+        CiBandsArg::Auto => CiBands::Auto,
+        CiBandsArg::Always => CiBands::Always,
+        CiBandsArg::Never => CiBands::Never,
     };
     let opts = survstudy::pipeline::RunOptions {
         plan,
@@ -306,7 +403,7 @@ fn run_study_cmd(cmd: Command) -> Result<(), CliError> {
             survstudy::derive::ExcludePolicy::Stop
         },
         date_format,
-        conventions: parse_conventions(&conventions)?,
+        conventions: conventions.into(),
         report: ReportOptions {
             show_identifiers: if show_identifiers {
                 Identifiers::Shown
@@ -339,7 +436,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
             conf_level,
             at,
         } => {
-            let conv = parse_conventions(&conventions)?;
+            let conv = Conventions::from(conventions);
+            let conf_type = conf_type.map(ConfType::from);
             if !(conf_level > 0.0 && conf_level < 1.0) {
                 return Err(AdhocError::Usage(format!(
                     "--conf-level {conf_level} is not in (0, 1)"
@@ -351,14 +449,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 surv: surv.spec(),
                 group,
                 km: KmOptions {
-                    conf_type: match conf_type {
-                        Some(c) => adhoc::parse_conf_type(&c)?,
-                        None => conv.conf_type(),
-                    },
+                    conf_type: conf_type.unwrap_or(conv.conf_type()),
                     conf_level,
                     ..Default::default()
                 },
                 at,
+                preset: preset_of(conv, conf_type, conv.conf_type()),
             };
             let rep = adhoc::km(&args)?;
             if surv.json {
@@ -402,18 +498,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             model,
             transform,
         } => {
-            let tr = match transform.as_str() {
-                "km" => survkit::zph::Transform::Km,
-                "identity" => survkit::zph::Transform::Identity,
-                "rank" => survkit::zph::Transform::Rank,
-                "log" => survkit::zph::Transform::Log,
-                other => {
-                    return Err(AdhocError::Usage(format!(
-                        "unknown --transform '{other}' (km, identity, rank, log)"
-                    ))
-                    .into())
-                }
-            };
+            let tr = survkit::zph::Transform::from(transform);
             let (rep, z) = adhoc::zph_cmd(&model.to_args(&surv)?, tr)?;
             if surv.json {
                 emit(&format!("{}\n", adhoc::zph_json(&rep, &z)));
@@ -534,9 +619,13 @@ fn parse_times(at: Option<String>) -> Result<Vec<f64>, AdhocError> {
     }
 }
 
-fn parse_conventions(s: &str) -> Result<Conventions, AdhocError> {
-    Conventions::parse(s)
-        .ok_or_else(|| AdhocError::Usage(format!("unknown --conventions '{s}' (r or sas)")))
+/// A multi-line clap message on one line, without the `--help` hint.
+fn one_line(msg: &str) -> String {
+    msg.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn main() -> ExitCode {
@@ -544,7 +633,12 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
+            if e.kind() == clap::error::ErrorKind::InvalidValue {
+                // one line, as every other usage error of the CLI
+                eprintln!("survstudy: {}", one_line(&e.to_string()));
+            } else {
+                let _ = e.print();
+            }
             return ExitCode::from(code);
         }
     };

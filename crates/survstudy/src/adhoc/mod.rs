@@ -18,6 +18,8 @@ use survkit::km::{kaplan_meier, kaplan_meier_by_group, ConfType, KmFit, KmOption
 use survkit::logrank::{logrank, LogrankOptions, LogrankResult};
 use thiserror::Error;
 
+use crate::analysis::Conventions;
+
 use table::{read_columns, ColKind, Column, Request, TableError, MISSING};
 
 /// Errors of the ad-hoc commands. `Input` errors are the user's data or flags
@@ -315,6 +317,9 @@ pub struct KmArgs {
     pub group: Option<String>,
     pub km: KmOptions,
     pub at: Vec<f64>,
+    /// The conventions preset the options come from; `None` when flags
+    /// override it (reported as `"custom"`).
+    pub preset: Option<Conventions>,
 }
 
 /// One curve of `survstudy km`.
@@ -333,6 +338,8 @@ pub struct KmReport {
     pub groups: Vec<KmGroup>,
     pub rmean_end: f64,
     pub at: Vec<f64>,
+    /// Preset of the options (`None` = custom), as in [`KmArgs::preset`].
+    pub preset: Option<Conventions>,
 }
 
 /// Run `survstudy km`.
@@ -376,6 +383,7 @@ pub fn km(args: &KmArgs) -> Result<KmReport, AdhocError> {
         groups,
         rmean_end,
         at: args.at.clone(),
+        preset: args.preset,
     })
 }
 
@@ -418,7 +426,7 @@ impl KmReport {
         });
         json!({
             "command": "km",
-            "conventions": {"preset": match ct { ConfType::Log => "r", ConfType::LogLog => "sas", _ => "custom" },
+            "conventions": {"preset": preset_name(self.preset),
                 "conf_type": ct.as_str(), "conf_level": cl,
                 "std_err": "standard error of -log S (Greenwood), as R survfit std.err; at[].std_err is the SE of S",
                 "median": "R summary(survfit) rule (first time S <= 0.5; midpoint on an exact 0.5 flat)",
@@ -511,6 +519,9 @@ pub struct CoxArgs {
     /// Cluster column for robust (sandwich) standard errors (R `cluster()`).
     pub cluster: Option<String>,
     pub cox: CoxOptions,
+    /// The conventions preset the options come from; `None` when flags
+    /// override it (reported as `"custom"`).
+    pub preset: Option<Conventions>,
 }
 
 /// Result of `survstudy cox`.
@@ -530,6 +541,8 @@ pub struct CoxReport {
     pub strata: Option<String>,
     /// Reference level of each factor.
     pub references: Vec<(String, String)>,
+    /// Preset of the options (`None` = custom), as in [`CoxArgs::preset`].
+    pub preset: Option<Conventions>,
 }
 
 /// Run `survstudy cox`.
@@ -633,7 +646,13 @@ pub fn cox_cmd(args: &CoxArgs) -> Result<CoxReport, AdhocError> {
         cluster: args.cluster.clone(),
         strata: args.strata.clone(),
         references,
+        preset: args.preset,
     })
+}
+
+/// `conventions.preset` of the JSON: the preset chosen, or `"custom"`.
+fn preset_name(p: Option<Conventions>) -> &'static str {
+    p.map_or("custom", Conventions::as_str)
 }
 
 fn test_json(t: &survkit::cox::TestStat) -> Value {
@@ -658,7 +677,7 @@ impl CoxReport {
             .collect();
         json!({
             "command": "cox",
-            "conventions": {"preset": match f.ties { Ties::Efron => "r", Ties::Breslow => "sas", Ties::Exact => "custom" },
+            "conventions": {"preset": preset_name(self.preset),
                 "ties": f.ties.as_str(), "conf_level": 0.95,
                 "variance": match (f.robust_var.is_some(), &self.cluster) {
                     (true, Some(c)) => format!("robust sandwich clustered on {c} (z, p, CI and Wald test use it; score test model-based)"),
