@@ -4,12 +4,14 @@
 
 use std::fmt::Write as _;
 
-use super::scale::{month_ticks, nice_ticks, ticks_with_step, LinearScale};
+use super::axes::axis_ticks;
+use super::scale::LinearScale;
 use super::steps::{step_bands, step_path};
-use super::style::{PValuePlacement, PlotStyle, TickSpec, YScale};
+use super::style::{
+    colour, dash, fig_width, font_size, plot_height, PValuePlacement, PlotStyle, TickSpec, YScale,
+};
 use super::svg::{num, Anchor, Stroke, SvgDoc, TextStyle};
 use crate::report::text::{suppress, text_width, truncate_to_width};
-use crate::report::{LINE_DASHES, OKABE_ITO};
 
 /// Right-continuous Kaplan–Meier steps: at `time[i]` the estimate becomes
 /// `surv[i]`, with pointwise confidence limits `lower[i]`/`upper[i]`. The
@@ -214,26 +216,7 @@ fn x_ticks(plot: &KmPlot, style: &PlotStyle, max_t: f64) -> Vec<f64> {
         Some(xm) => xm,
         None => max_t,
     };
-    let target = style.x_tick_target.max(2);
-    let mut t = match &plot.x_ticks {
-        TickSpec::Months => month_ticks(max_t, target),
-        TickSpec::Nice => nice_ticks(max_t, target),
-        TickSpec::Step(s) => ticks_with_step(max_t, *s),
-        TickSpec::Fixed(v) => {
-            let mut v: Vec<f64> = v
-                .iter()
-                .copied()
-                .filter(|x| x.is_finite() && *x >= 0.0)
-                .collect();
-            v.sort_by(f64::total_cmp);
-            v.dedup();
-            v
-        }
-    };
-    if t.len() < 2 {
-        t = nice_ticks(max_t, target);
-    }
-    t
+    axis_ticks(&plot.x_ticks, max_t, style.x_tick_target)
 }
 
 /// Positions computed once and shared by the axis, the curves and the
@@ -368,21 +351,9 @@ fn resolve_pvalue(
 }
 
 fn compute(plot: &KmPlot, style: &PlotStyle) -> (Layout, Extra) {
-    let fs = if style.font_size.is_finite() && style.font_size > 4.0 {
-        style.font_size
-    } else {
-        11.0
-    };
-    let width = if style.width.is_finite() && style.width >= 200.0 {
-        style.width
-    } else {
-        672.0
-    };
-    let plot_h = if style.plot_height.is_finite() && style.plot_height >= 60.0 {
-        style.plot_height
-    } else {
-        320.0
-    };
+    let fs = font_size(style);
+    let width = fig_width(style);
+    let plot_h = plot_height(style);
     let pad = 12.0;
     let row_h = (fs * 1.5).round();
     let curves: Vec<Curve> = plot
@@ -502,37 +473,6 @@ fn compute(plot: &KmPlot, style: &PlotStyle) -> (Layout, Extra) {
 /// Tick label: integers without decimals, otherwise up to 2 decimals.
 fn fmt_tick(t: f64) -> String {
     num(t)
-}
-
-fn colour(style: &PlotStyle, i: usize) -> String {
-    if style.palette.is_empty() {
-        OKABE_ITO[i % OKABE_ITO.len()].to_string()
-    } else {
-        let c = &style.palette[i % style.palette.len()];
-        // only plain colour tokens go into attributes
-        if c.chars().all(|ch| {
-            ch.is_ascii_alphanumeric()
-                || ch == '#'
-                || ch == '('
-                || ch == ')'
-                || ch == ','
-                || ch == '.'
-                || ch == ' '
-                || ch == '%'
-        }) {
-            c.clone()
-        } else {
-            OKABE_ITO[i % OKABE_ITO.len()].to_string()
-        }
-    }
-}
-
-fn dash(style: &PlotStyle, i: usize) -> Option<&'static str> {
-    if style.vary_line_styles {
-        LINE_DASHES[i % LINE_DASHES.len()]
-    } else {
-        None
-    }
 }
 
 fn curve_path(c: &Curve, lay: &Layout) -> String {

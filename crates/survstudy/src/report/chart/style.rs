@@ -140,3 +140,45 @@ pub(crate) fn dash(style: &PlotStyle, i: usize) -> Option<&'static str> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_fall_back_to_okabe_ito_for_unusable_entries() {
+        let def = PlotStyle::default();
+        for i in 0..10 {
+            assert_eq!(colour(&def, i), def.palette[i % def.palette.len()]);
+        }
+        let odd = PlotStyle {
+            palette: vec!["".into(), "red\"/><script>".into(), "#123456".into()],
+            ..PlotStyle::default()
+        };
+        assert_eq!(colour(&odd, 0), OKABE_ITO[0]);
+        assert_eq!(colour(&odd, 1), OKABE_ITO[1]);
+        assert_eq!(colour(&odd, 2), "#123456");
+        let empty = PlotStyle {
+            palette: vec![],
+            ..PlotStyle::default()
+        };
+        assert_eq!(colour(&empty, 3), OKABE_ITO[3]);
+    }
+
+    #[test]
+    fn unusable_sizes_fall_back_to_defaults() {
+        let bad = PlotStyle {
+            font_size: f64::NAN,
+            width: 10.0,
+            plot_height: f64::INFINITY,
+            ..PlotStyle::default()
+        };
+        assert_eq!(font_size(&bad), 11.0);
+        assert_eq!(fig_width(&bad), 672.0);
+        assert_eq!(plot_height(&bad), 320.0);
+        assert_eq!(
+            dash(&PlotStyle::default(), 1),
+            LINE_DASHES[1].filter(|_| PlotStyle::default().vary_line_styles)
+        );
+    }
+}
