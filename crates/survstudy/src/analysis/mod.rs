@@ -382,8 +382,13 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                 reference,
             };
             let run_cox = plan.analysis.cox_univariable.contains(gname);
-            let (groups, logrank, cox_s, missing, mut notes) =
-                analyse_grouping(&input, &km, &cox, landmarks, run_cox, gname);
+            let survival::GroupingResult {
+                groups,
+                logrank,
+                cox: cox_s,
+                missing,
+                mut notes,
+            } = analyse_grouping(&input, &km, &cox, landmarks, run_cox, gname);
             let rmst = plan.analysis.rmst_tau.and_then(|tau| {
                 survival::rmst_two_groups(&input, tau, plan.analysis.confidence_level, &mut notes)
             });
