@@ -6,11 +6,115 @@ mod progress;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
-use survkit::cox::CoxOptions;
-use survkit::km::KmOptions;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use survkit::cox::{CoxOptions, Ties};
+use survkit::km::{ConfType, KmOptions};
 use survstudy::adhoc::{self, AdhocError, EventSpec, SurvSpec};
 use survstudy::analysis::Conventions;
+
+/// `--conventions`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ConventionsArg {
+    /// R survival defaults: log CI, Efron ties
+    R,
+    /// SAS PROC LIFETEST / PHREG defaults: log-log CI, Breslow ties
+    Sas,
+}
+
+impl From<ConventionsArg> for Conventions {
+    fn from(c: ConventionsArg) -> Self {
+        match c {
+            ConventionsArg::R => Conventions::R,
+            ConventionsArg::Sas => Conventions::Sas,
+        }
+    }
+}
+
+/// `--conf-type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ConfTypeArg {
+    Log,
+    #[value(name = "log-log", alias = "loglog", alias = "log_log")]
+    LogLog,
+    #[value(alias = "linear")]
+    Plain,
+    Logit,
+    #[value(alias = "asin")]
+    Arcsin,
+    None,
+}
+
+impl From<ConfTypeArg> for ConfType {
+    fn from(c: ConfTypeArg) -> Self {
+        match c {
+            ConfTypeArg::Log => ConfType::Log,
+            ConfTypeArg::LogLog => ConfType::LogLog,
+            ConfTypeArg::Plain => ConfType::Plain,
+            ConfTypeArg::Logit => ConfType::Logit,
+            ConfTypeArg::Arcsin => ConfType::Arcsin,
+            ConfTypeArg::None => ConfType::None,
+        }
+    }
+}
+
+/// `--ties`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum TiesArg {
+    Efron,
+    Breslow,
+    Exact,
+}
+
+impl From<TiesArg> for Ties {
+    fn from(t: TiesArg) -> Self {
+        match t {
+            TiesArg::Efron => Ties::Efron,
+            TiesArg::Breslow => Ties::Breslow,
+            TiesArg::Exact => Ties::Exact,
+        }
+    }
+}
+
+/// `--transform` of `zph`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum TransformArg {
+    Km,
+    Identity,
+    Rank,
+    Log,
+}
+
+impl From<TransformArg> for survkit::zph::Transform {
+    fn from(t: TransformArg) -> Self {
+        match t {
+            TransformArg::Km => survkit::zph::Transform::Km,
+            TransformArg::Identity => survkit::zph::Transform::Identity,
+            TransformArg::Rank => survkit::zph::Transform::Rank,
+            TransformArg::Log => survkit::zph::Transform::Log,
+        }
+    }
+}
+
+/// `--ci-bands` of `run`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum CiBandsArg {
+    Auto,
+    Always,
+    Never,
+}
+
+/// The preset options come from: the `--conventions` preset when the
+/// explicit flag (if any) agrees with it, else `None` (custom).
+fn preset_of<T: PartialEq>(
+    conv: Conventions,
+    flag: Option<T>,
+    preset_value: T,
+) -> Option<Conventions> {
+    match flag {
+        Some(v) if v != preset_value => None,
+        _ => Some(conv),
+    }
+}
 
 #[derive(Parser)]
 #[command(
@@ -85,8 +189,8 @@ struct CoxModelArgs {
     #[arg(long)]
     strata: Option<String>,
     /// Ties: efron, breslow or exact (default: from --conventions)
-    #[arg(long)]
-    ties: Option<String>,
+    #[arg(long, value_enum, ignore_case = true)]
+    ties: Option<TiesArg>,
     /// Robust (sandwich) standard errors, as coxph(robust = TRUE)
     #[arg(long)]
     robust: bool,
@@ -94,8 +198,8 @@ struct CoxModelArgs {
     #[arg(long)]
     cluster: Option<String>,
     /// Conventions preset: r (log CI, Efron) or sas (log-log CI, Breslow)
-    #[arg(long, default_value = "r")]
-    conventions: String,
+    #[arg(long, value_enum, ignore_case = true, default_value = "r")]
+    conventions: ConventionsArg,
     /// Most distinct values a --factor column may have (default 50)
     #[arg(long, default_value_t = adhoc::MAX_FACTOR_LEVELS)]
     max_levels: usize,
@@ -103,7 +207,8 @@ struct CoxModelArgs {
 
 impl CoxModelArgs {
     fn to_args(&self, surv: &SurvArgs) -> Result<adhoc::CoxArgs, AdhocError> {
-        let conv = parse_conventions(&self.conventions)?;
+        let conv = Conventions::from(self.conventions);
+        let ties = self.ties.map(Ties::from);
         Ok(adhoc::CoxArgs {
             surv: surv.spec()?,
             covariates: list(&self.covariates),
@@ -112,10 +217,7 @@ impl CoxModelArgs {
             cluster: self.cluster.clone(),
             rows: surv.rows(),
             cox: CoxOptions {
-                ties: match &self.ties {
-                    Some(t) => adhoc::parse_ties(t)?,
-                    None => conv.ties(),
-                },
+                ties: ties.unwrap_or(conv.ties()),
                 variance: if self.robust || self.cluster.is_some() {
                     survkit::cox::Variance::Robust
                 } else {
@@ -124,6 +226,7 @@ impl CoxModelArgs {
                 ..Default::default()
             },
             max_factor_levels: self.max_levels,
+            preset: preset_of(conv, ties, conv.ties()),
         })
     }
 }
@@ -151,8 +254,8 @@ enum Command {
         #[arg(long)]
         date_format: Option<String>,
         /// Conventions preset: r (log CI, Efron) or sas (log-log CI, Breslow)
-        #[arg(long, default_value = "r")]
-        conventions: String,
+        #[arg(long, value_enum, ignore_case = true, default_value = "r")]
+        conventions: ConventionsArg,
         /// Show patient identifiers in the report (hidden by default)
         #[arg(long)]
         show_identifiers: bool,
@@ -163,8 +266,8 @@ enum Command {
         #[arg(long, default_value_t = 0.001)]
         p_floor: f64,
         /// Confidence bands on KM figures: auto (<= 2 curves), always, never
-        #[arg(long, default_value = "auto")]
-        ci_bands: String,
+        #[arg(long, value_enum, ignore_case = true, default_value = "auto")]
+        ci_bands: CiBandsArg,
         /// Also write results-full.json with every per-event array (results.json stays bounded)
         #[arg(long)]
         full_arrays: bool,
@@ -180,16 +283,16 @@ enum Command {
         #[arg(long)]
         group: Option<String>,
         /// CI transform: log, log-log, plain, logit, arcsin (default: from --conventions)
-        #[arg(long)]
-        conf_type: Option<String>,
+        #[arg(long, value_enum, ignore_case = true)]
+        conf_type: Option<ConfTypeArg>,
         /// Conventions preset: r (log CI, Efron) or sas (log-log CI, Breslow)
-        #[arg(long, default_value = "r")]
-        conventions: String,
+        #[arg(long, value_enum, ignore_case = true, default_value = "r")]
+        conventions: ConventionsArg,
         /// Confidence level
         #[arg(long, default_value_t = 0.95)]
         conf_level: f64,
         /// Survival at these times, comma-separated (R summary(fit, times=))
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         at: Option<String>,
         /// Robust (infinitesimal-jackknife) SE, as survfit(robust = TRUE); R's default
         /// when weights are not integers or an id has more than one event
@@ -224,8 +327,8 @@ enum Command {
         #[command(flatten)]
         model: CoxModelArgs,
         /// Time transform: km (default), identity, rank, log
-        #[arg(long, default_value = "km")]
-        transform: String,
+        #[arg(long, value_enum, ignore_case = true, default_value = "km")]
+        transform: TransformArg,
     },
     /// Competing risks: cumulative incidence per group and Gray's test (R cmprsk::cuminc)
     Cif {
@@ -245,7 +348,7 @@ enum Command {
         #[arg(long)]
         group: Option<String>,
         /// Cumulative incidence at these times, comma-separated
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         at: Option<String>,
         /// Print one JSON document
         #[arg(long)]
@@ -320,16 +423,10 @@ fn run_study_cmd(cmd: Command) -> Result<(), CliError> {
         unreachable!()
     };
     use survstudy::report::study::{CiBands, Identifiers, ReportOptions};
-    let ci_bands = match ci_bands.as_str() {
-        "auto" => CiBands::Auto,
-        "always" => CiBands::Always,
-        "never" => CiBands::Never,
-        other => {
-            return Err(AdhocError::Usage(format!(
-                "unknown --ci-bands '{other}' (auto, always, never)"
-            ))
-            .into())
-        }
+    let ci_bands = match ci_bands {
+        CiBandsArg::Auto => CiBands::Auto,
+        CiBandsArg::Always => CiBands::Always,
+        CiBandsArg::Never => CiBands::Never,
     };
     let opts = survstudy::pipeline::RunOptions {
         plan,
@@ -342,7 +439,7 @@ fn run_study_cmd(cmd: Command) -> Result<(), CliError> {
             survstudy::derive::ExcludePolicy::Stop
         },
         date_format,
-        conventions: parse_conventions(&conventions)?,
+        conventions: conventions.into(),
         report: ReportOptions {
             show_identifiers: if show_identifiers {
                 Identifiers::Shown
@@ -387,7 +484,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
             at,
             robust,
         } => {
-            let conv = parse_conventions(&conventions)?;
+            let conv = Conventions::from(conventions);
+            let conf_type = conf_type.map(ConfType::from);
             if !(conf_level > 0.0 && conf_level < 1.0) {
                 return Err(AdhocError::Usage(format!(
                     "--conf-level {conf_level} is not in (0, 1)"
@@ -399,16 +497,14 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 surv: surv.spec()?,
                 group,
                 km: KmOptions {
-                    conf_type: match conf_type {
-                        Some(c) => adhoc::parse_conf_type(&c)?,
-                        None => conv.conf_type(),
-                    },
+                    conf_type: conf_type.unwrap_or(conv.conf_type()),
                     conf_level,
                     ..Default::default()
                 },
                 at,
                 rows: surv.rows(),
                 robust,
+                preset: preset_of(conv, conf_type, conv.conf_type()),
             };
             if robust || !args.rows.is_empty() {
                 let rep = adhoc::observational::km_rows(
@@ -471,18 +567,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             model,
             transform,
         } => {
-            let tr = match transform.as_str() {
-                "km" => survkit::zph::Transform::Km,
-                "identity" => survkit::zph::Transform::Identity,
-                "rank" => survkit::zph::Transform::Rank,
-                "log" => survkit::zph::Transform::Log,
-                other => {
-                    return Err(AdhocError::Usage(format!(
-                        "unknown --transform '{other}' (km, identity, rank, log)"
-                    ))
-                    .into())
-                }
-            };
+            let tr = survkit::zph::Transform::from(transform);
             let (rep, z) = adhoc::zph_cmd(&model.to_args(&surv)?, tr)?;
             warn("zph", &rep.fit.warnings);
             if surv.json {
@@ -619,9 +704,13 @@ fn parse_times(at: Option<String>) -> Result<Vec<f64>, AdhocError> {
     }
 }
 
-fn parse_conventions(s: &str) -> Result<Conventions, AdhocError> {
-    Conventions::parse(s)
-        .ok_or_else(|| AdhocError::Usage(format!("unknown --conventions '{s}' (r or sas)")))
+/// A multi-line clap message on one line, without the `--help` hint.
+fn one_line(msg: &str) -> String {
+    msg.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn main() -> ExitCode {
@@ -629,7 +718,12 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
+            if e.kind() == clap::error::ErrorKind::InvalidValue {
+                // one line, as every other usage error of the CLI
+                eprintln!("survstudy: {}", one_line(&e.to_string()));
+            } else {
+                let _ = e.print();
+            }
             return ExitCode::from(code);
         }
     };

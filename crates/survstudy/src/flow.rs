@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+use crate::derive::{Problem, ProblemKind};
+
 /// Patient flow through validation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Flow {
@@ -32,8 +34,90 @@ pub struct Excluded {
     pub line: u64,
     /// Patient id as written in the file; `None` when the cell is blank.
     pub patient_id: Option<String>,
-    /// All problems of the row, `; `-separated.
+    /// All problems of the row, `; `-separated, with the offending cell
+    /// values (see [`Flow::without_identifiers`] for the shareable form).
     pub reason: String,
+    /// Every problem of the row, structured and without cell values.
+    pub causes: Vec<ExclusionCause>,
+}
+
+/// One reason a row was excluded, without any cell value by construction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExclusionCause {
+    /// Plan column of the problem, if it is about one column.
+    pub column: Option<String>,
+    /// What kind of problem it is.
+    pub kind: ProblemKind,
+    /// `column: message` without the cell value or details
+    /// ([`Problem::summary`]).
+    pub summary: String,
+}
+
+impl ExclusionCause {
+    /// The cause of one validation problem.
+    pub fn of(p: &Problem) -> ExclusionCause {
+        ExclusionCause {
+            column: p.column.clone(),
+            kind: p.kind,
+            summary: p.summary(),
+        }
+    }
+}
+
+impl Excluded {
+    /// The excluded row of `line` with these problems.
+    pub fn from_problems(line: u64, patient_id: Option<String>, problems: &[Problem]) -> Excluded {
+        Excluded {
+            line,
+            patient_id,
+            reason: problems
+                .iter()
+                .map(Problem::reason)
+                .collect::<Vec<_>>()
+                .join("; "),
+            causes: problems.iter().map(ExclusionCause::of).collect(),
+        }
+    }
+
+    /// The distinct cause summaries of the row, in order (no cell values).
+    pub fn summaries(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for c in &self.causes {
+            if !c.summary.is_empty() && !out.contains(&c.summary) {
+                out.push(c.summary.clone());
+            }
+        }
+        out
+    }
+
+    /// The row as it may be shared: line and causes only; the patient id is
+    /// dropped and the reason is rebuilt from the value-free summaries.
+    pub fn without_identifiers(&self) -> Excluded {
+        Excluded {
+            line: self.line,
+            patient_id: None,
+            reason: self.summaries().join("; "),
+            causes: self.causes.clone(),
+        }
+    }
+}
+
+impl Flow {
+    /// The flow as it may be shared when identifiers are hidden: every
+    /// excluded row keeps its line and value-free causes only.
+    pub fn without_identifiers(&self) -> Flow {
+        Flow {
+            rows_read: self.rows_read,
+            excluded: self
+                .excluded
+                .iter()
+                .map(Excluded::without_identifiers)
+                .collect(),
+            analysed: self.analysed,
+            filters: self.filters.clone(),
+            notes: self.notes.clone(),
+        }
+    }
 }
 
 /// One filter of the analysed population and its count.

@@ -18,6 +18,7 @@ use crate::derive::{
 use crate::error::{IngestError, PlanError, WriteError};
 use crate::ingest::{parse_csv, read_table};
 use crate::plan::Plan;
+use crate::report::study::Identifiers;
 
 /// Name under which the embedded demo cohort is reported.
 pub const DEMO_NAME: &str = "demo_cohort.csv (embedded synthetic cohort)";
@@ -329,7 +330,7 @@ pub fn run_study_observed(
     let out = &opts.out;
     std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
     let mut files = vec![write_adsl(&cohort, out)?, write_adtte(&cohort, out)?];
-    let mut doc = results_json(&results, &meta);
+    let mut doc = results_json_with(&results, &meta, opts.report.show_identifiers);
     if opts.arrays == ArrayOutput::Full {
         let full_path = out.join("results-full.json");
         write_json(&full_path, &doc)?;
@@ -340,7 +341,12 @@ pub fn run_study_observed(
     write_json(&json_path, &doc)?;
     files.push(json_path);
     files.extend(
-        crate::tables::write_tables(&results, &out.join("tables")).map_err(|e| io_err(out, e))?,
+        crate::tables::write_tables_with(
+            &results,
+            &out.join("tables"),
+            opts.report.show_identifiers,
+        )
+        .map_err(|e| io_err(out, e))?,
     );
     let report_meta = crate::report::study::ReportMeta {
         title: plan.study.name.clone(),
@@ -363,10 +369,31 @@ pub fn run_study_observed(
     })
 }
 
-/// results.json: the results plus a `meta` block.
+/// results.json: the results plus a `meta` block, with patient
+/// identifiers hidden (as [`results_json_with`] with
+/// [`Identifiers::Hidden`]).
 pub fn results_json(results: &Results, meta: &RunMeta) -> serde_json::Value {
+    results_json_with(results, meta, Identifiers::Hidden)
+}
+
+/// results.json: the results plus a `meta` block. With identifiers hidden,
+/// the excluded rows of `flow` carry their line and value-free causes only
+/// (`patient_id` is null, `reason` has no cell value), as in the HTML
+/// report; [`Identifiers::Shown`] keeps the ids and the raw reasons.
+pub fn results_json_with(
+    results: &Results,
+    meta: &RunMeta,
+    identifiers: Identifiers,
+) -> serde_json::Value {
     let mut v = serde_json::to_value(results).unwrap_or(serde_json::Value::Null);
     if let serde_json::Value::Object(m) = &mut v {
+        if identifiers == Identifiers::Hidden {
+            m.insert(
+                "flow".into(),
+                serde_json::to_value(results.flow.without_identifiers())
+                    .unwrap_or(serde_json::Value::Null),
+            );
+        }
         m.insert(
             "meta".into(),
             serde_json::to_value(meta).unwrap_or(serde_json::Value::Null),
@@ -496,7 +523,7 @@ pub fn summary_text(out: &RunOutput) -> String {
         "data: {} (sha256 {}…); conventions: {}",
         out.meta.data_source,
         &out.meta.sha256[..12.min(out.meta.sha256.len())],
-        r.conventions.preset
+        r.conventions.preset.as_str()
     );
     let _ = writeln!(
         s,
@@ -559,7 +586,7 @@ pub fn summary_text(out: &RunOutput) -> String {
     let _ = writeln!(
         s,
         "\nmedians in {}; NR = not reached",
-        r.conventions.time_unit
+        r.conventions.time_unit.name()
     );
     let _ = writeln!(s, "report: {}", out.out_dir.join("index.html").display());
     let _ = writeln!(s, "results: {}", out.out_dir.join("results.json").display());

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::analysis::Results;
+use crate::report::study::Identifiers;
 
 fn f(x: Option<f64>) -> String {
     x.map_or(String::new(), |v| format!("{v}"))
@@ -19,8 +20,22 @@ fn write(path: &Path, header: &[&str], rows: Vec<Vec<String>>) -> std::io::Resul
     Ok(path.to_path_buf())
 }
 
-/// Write survival.csv, cox.csv, table1.csv, flow.csv, patterns.csv.
+/// Write survival.csv, cox.csv, table1.csv, flow.csv, patterns.csv, with
+/// patient identifiers hidden (as [`write_tables_with`] with
+/// [`Identifiers::Hidden`]).
 pub fn write_tables(r: &Results, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    write_tables_with(r, dir, Identifiers::Hidden)
+}
+
+/// Write survival.csv, cox.csv, table1.csv, flow.csv, patterns.csv. With
+/// identifiers hidden, `flow.csv` lists excluded rows by line and
+/// value-free reason only (the same rule as the HTML report); with
+/// [`Identifiers::Shown`] the reasons keep the offending cell values.
+pub fn write_tables_with(
+    r: &Results,
+    dir: &Path,
+    identifiers: Identifiers,
+) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut out = vec![];
     // survival: one row per endpoint x grouping x group (overall rows too)
@@ -189,7 +204,11 @@ pub fn write_tables(r: &Results, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         String::new(),
         r.flow.rows_read.to_string(),
     ]];
-    for e in &r.flow.excluded {
+    let flow = match identifiers {
+        Identifiers::Shown => r.flow.clone(),
+        Identifiers::Hidden => r.flow.without_identifiers(),
+    };
+    for e in &flow.excluded {
         rows.push(vec![
             "excluded".into(),
             format!("line {}: {}", e.line, e.reason),

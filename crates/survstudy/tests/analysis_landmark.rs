@@ -1,6 +1,9 @@
 //! Landmark analysis of a grouping fixed after time zero (next-line therapy):
 //! only patients still at risk at the landmark, clock restarted there.
 
+mod common;
+
+use common::tol::EXACT_ARITH;
 use survstudy::analysis::{analyse, AnalysisOptions};
 use survstudy::derive::derive;
 use survstudy::ingest::parse_csv;
@@ -50,7 +53,7 @@ fn next_line_category_is_a_landmark_analysis() {
             .filter_map(|g| g.curve.as_ref())
             .map(|c| c.time[0])
             .fold(f64::INFINITY, f64::min);
-        assert!((first - min_time).abs() < 1e-12);
+        assert_close!(first, min_time, EXACT_ARITH);
         assert!(s.notes.iter().any(|n| n.contains("landmark")));
     }
 }

@@ -688,9 +688,9 @@ fn methods_state_preset_ph_competing_and_rmst() {
     }
     // the SAS preset is described as such
     let mut r = demo().clone();
-    r.conventions.preset = "sas".into();
-    r.conventions.km_conf_type = "log-log".into();
-    r.conventions.cox_ties = "breslow".into();
+    r.conventions.preset = survstudy::analysis::Conventions::Sas;
+    r.conventions.km_conf_type = survkit::km::ConfType::LogLog;
+    r.conventions.cox_ties = survkit::cox::Ties::Breslow;
     let sas = strip_tags(&build(&r).html);
     assert!(sas.contains("The SAS conventions preset was used: log-log-transformed"));
     assert!(sas.contains("Breslow approximation"));

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use survstudy::analysis::Results;
-use survstudy::flow::Excluded;
+use survstudy::derive::ProblemKind;
+use survstudy::flow::{Excluded, ExclusionCause};
 use survstudy::report::study::{
     build_report, format_median, write_report, CiBands, Identifiers, ReportMeta, ReportOptions,
     StudyReport,
@@ -34,6 +35,14 @@ fn demo() -> &'static Results {
         let cohort = survstudy::derive::derive(&plan, &table, &Default::default()).expect("derive");
         survstudy::analysis::analyse(&plan, &cohort, &Default::default())
     })
+}
+
+fn cause(column: &str, kind: ProblemKind, summary: &str) -> ExclusionCause {
+    ExclusionCause {
+        column: Some(column.into()),
+        kind,
+        summary: summary.into(),
+    }
 }
 
 fn meta() -> ReportMeta {
@@ -393,6 +402,11 @@ fn markup_in_labels_is_escaped_everywhere() {
         line: 7,
         patient_id: Some(evil.to_string()),
         reason: format!("sex '{evil}': not one of: F, M"),
+        causes: vec![cause(
+            "sex",
+            ProblemKind::BadCategory,
+            "sex: not one of: F, M",
+        )],
     });
     r.flow.rows_read += 1;
     let rep = build(
@@ -492,6 +506,11 @@ fn small_counts_are_suppressed() {
         line: 12,
         patient_id: Some("P-0999".into()),
         reason: "progression_date '2021-13-01': not a valid date".into(),
+        causes: vec![cause(
+            "progression_date",
+            ProblemKind::BadDate,
+            "progression_date: not a valid date",
+        )],
     });
     let rep2 = build(&r2, &opts);
     let flow = &rep2.figures.iter().find(|f| f.name == "flow").unwrap().svg;
@@ -508,12 +527,21 @@ fn identifiers_hidden_by_default_and_shown_on_request() {
             line: 5,
             patient_id: Some("PT-SECRET-17".into()),
             reason: "progression_date '2021-13-01': not a valid date".into(),
+            causes: vec![cause(
+                "progression_date",
+                ProblemKind::BadDate,
+                "progression_date: not a valid date",
+            )],
         },
         Excluded {
             line: 9,
             patient_id: Some("PT-SECRET-42".into()),
             reason: "patient_id 'PT-SECRET-42': duplicate patient_id: also on line 3; sex 'X': not one of: F, M"
                 .into(),
+            causes: vec![
+                cause("patient_id", ProblemKind::DuplicateId, "patient_id: duplicate patient_id"),
+                cause("sex", ProblemKind::BadCategory, "sex: not one of: F, M"),
+            ],
         },
     ];
     let hidden = build(&r, &ReportOptions::default());

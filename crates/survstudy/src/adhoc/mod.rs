@@ -19,6 +19,8 @@ use survkit::km::{kaplan_meier, kaplan_meier_by_group, ConfType, KmFit, KmOption
 use survkit::logrank::{logrank, LogrankOptions, LogrankResult};
 use thiserror::Error;
 
+use crate::analysis::Conventions;
+
 use table::{read_columns, ColKind, Column, Request, TableError, MISSING};
 
 /// Errors of the ad-hoc commands. `Input` errors are the user's data or flags
@@ -360,6 +362,9 @@ pub struct KmArgs {
     pub rows: observational::RowSpec,
     /// `--robust` (R `survfit(robust = TRUE)`).
     pub robust: bool,
+    /// The conventions preset the options come from; `None` when flags
+    /// override it (reported as `"custom"`).
+    pub preset: Option<Conventions>,
 }
 
 /// One curve of `survstudy km`.
@@ -380,6 +385,8 @@ pub struct KmReport {
     pub groups: Vec<KmGroup>,
     pub rmean_end: f64,
     pub at: Vec<f64>,
+    /// Preset of the options (`None` = custom), as in [`KmArgs::preset`].
+    pub preset: Option<Conventions>,
 }
 
 /// Run `survstudy km`.
@@ -424,6 +431,7 @@ pub fn km(args: &KmArgs) -> Result<KmReport, AdhocError> {
         groups,
         rmean_end,
         at: args.at.clone(),
+        preset: args.preset,
     })
 }
 
@@ -466,7 +474,7 @@ impl KmReport {
         });
         json!({
             "command": "km",
-            "conventions": {"preset": match ct { ConfType::Log => "r", ConfType::LogLog => "sas", _ => "custom" },
+            "conventions": {"preset": preset_name(self.preset),
                 "conf_type": ct.as_str(), "conf_level": cl,
                 "std_err": "standard error of -log S (Greenwood), as R survfit std.err; at[].std_err is the SE of S",
                 "median": "R summary(survfit) rule (first time S <= 0.5; midpoint on an exact 0.5 flat)",
@@ -568,6 +576,9 @@ pub struct CoxArgs {
     pub max_factor_levels: usize,
     /// `--weights`, `--start`, `--id`.
     pub rows: observational::RowSpec,
+    /// The conventions preset the options come from; `None` when flags
+    /// override it (reported as `"custom"`).
+    pub preset: Option<Conventions>,
 }
 
 /// Default most levels of a `--factor` column: each level is a design
@@ -597,6 +608,8 @@ pub struct CoxReport {
     pub rows: observational::RowData,
     /// Why the fit is robust (R's rule), when it is.
     pub robust_reason: Option<survkit::wkm::RobustReason>,
+    /// Preset of the options (`None` = custom), as in [`CoxArgs::preset`].
+    pub preset: Option<Conventions>,
 }
 
 /// Run `survstudy cox`.
@@ -750,7 +763,13 @@ pub fn cox_cmd(args: &CoxArgs) -> Result<CoxReport, AdhocError> {
         references,
         rows,
         robust_reason: robust_reason.filter(|_| robust || args.cluster.is_some()),
+        preset: args.preset,
     })
+}
+
+/// `conventions.preset` of the JSON: the preset chosen, or `"custom"`.
+fn preset_name(p: Option<Conventions>) -> &'static str {
+    p.map_or("custom", Conventions::as_str)
 }
 
 fn test_json(t: &survkit::cox::TestStat) -> Value {
@@ -775,7 +794,7 @@ impl CoxReport {
             .collect();
         json!({
             "command": "cox",
-            "conventions": {"preset": match f.ties { Ties::Efron => "r", Ties::Breslow => "sas", Ties::Exact => "custom" },
+            "conventions": {"preset": preset_name(self.preset),
                 "ties": f.ties.as_str(), "conf_level": 0.95,
                 "variance": match (f.robust_var.is_some(), &self.cluster) {
                     (true, Some(c)) => format!("robust sandwich clustered on {c} (z, p, CI and Wald test use it; score test model-based)"),

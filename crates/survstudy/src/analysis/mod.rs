@@ -12,12 +12,13 @@
 //! * Table 1 by the plan's `table1_by` grouping.
 
 pub mod competing;
+pub mod conventions;
 pub mod survival;
 pub mod table1;
 
 use serde::Serialize;
-use survkit::cox::{CoxOptions, Design, Ties};
-use survkit::km::{kaplan_meier, reverse_km, ConfType, KmOptions};
+use survkit::cox::{CoxOptions, Design};
+use survkit::km::{kaplan_meier, reverse_km, KmOptions};
 
 use crate::derive::{Cohort, VariableValues};
 use crate::flow::Flow;
@@ -27,66 +28,13 @@ use survival::{
 };
 use table1::Table1;
 
-/// Statistical conventions of a run (stated in every output).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Conventions {
-    /// R survival defaults: log CI, Efron ties.
-    #[default]
-    R,
-    /// SAS PROC LIFETEST / PHREG defaults: log-log CI, Breslow ties.
-    Sas,
-}
-
-impl Conventions {
-    pub fn parse(s: &str) -> Option<Conventions> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "r" => Some(Conventions::R),
-            "sas" => Some(Conventions::Sas),
-            _ => None,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Conventions::R => "r",
-            Conventions::Sas => "sas",
-        }
-    }
-    pub fn conf_type(self) -> ConfType {
-        match self {
-            Conventions::R => ConfType::Log,
-            Conventions::Sas => ConfType::LogLog,
-        }
-    }
-    pub fn ties(self) -> Ties {
-        match self {
-            Conventions::R => Ties::Efron,
-            Conventions::Sas => Ties::Breslow,
-        }
-    }
-}
+use conventions::conventions_used;
+pub use conventions::{Conventions, ConventionsUsed};
 
 /// Options of [`analyse`].
 #[derive(Debug, Clone, Default)]
 pub struct AnalysisOptions {
     pub conventions: Conventions,
-}
-
-/// The conventions block of results.json.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ConventionsUsed {
-    pub preset: String,
-    pub time_zero: String,
-    pub time_unit: String,
-    pub days_per_unit: f64,
-    pub km_conf_type: String,
-    pub conf_level: f64,
-    pub median_ci: String,
-    pub logrank: String,
-    pub cox_ties: String,
-    pub cox_ci: String,
-    pub follow_up: String,
-    pub table1_tests: String,
-    pub software: String,
 }
 
 /// Counts of yes/no flags (`counts` in results.json: number of "yes").
@@ -133,11 +81,21 @@ pub struct Patterns {
     pub rows: Vec<PatternRow>,
     pub cross_table: Option<CrossTable>,
     pub intervals: Vec<IntervalSummary>,
+    /// Caption of the patterns table in the report (not in results.json).
+    #[serde(skip)]
+    pub title: String,
+    /// Caption of the intervals table in the report (not in results.json).
+    #[serde(skip)]
+    pub intervals_title: String,
 }
 
 /// Next-line therapy categories.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct NextLine {
+    /// Caption of the next-line table in the report, without the
+    /// "overall and by" part (not in results.json).
+    #[serde(skip)]
+    pub title: String,
     pub by: Option<String>,
     pub by_levels: Vec<String>,
     pub rows: Vec<NextLineRow>,
@@ -335,6 +293,8 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
         rows,
         cross_table,
         intervals,
+        title: "Patterns of progression after CAR-T.".into(),
+        intervals_title: "Time from CAR-T infusion to progression.".into(),
     };
 
     // next-line therapy
@@ -396,6 +356,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             })
             .collect();
         NextLine {
+            title: "First next-line therapy after progression".into(),
             by: by.map(|g| g.name.clone()),
             by_levels,
             rows,
@@ -455,8 +416,13 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                 reference,
             };
             let run_cox = plan.analysis.cox_univariable.contains(gname);
-            let (groups, logrank, cox_s, missing, mut notes) =
-                analyse_grouping(&input, &km, &cox, landmarks, run_cox, gname);
+            let survival::GroupingResult {
+                groups,
+                logrank,
+                cox: cox_s,
+                missing,
+                mut notes,
+            } = analyse_grouping(&input, &km, &cox, landmarks, run_cox, gname);
             let rmst = plan.analysis.rmst_tau.and_then(|tau| {
                 survival::rmst_two_groups(&input, tau, plan.analysis.confidence_level, &mut notes)
             });
@@ -622,27 +588,5 @@ fn fit_multivariable(
         n_dropped_missing: idx.len() - complete.len(),
         cox: fit,
         notes,
-    }
-}
-
-fn conventions_used(plan: &Plan, conv: Conventions, level: f64) -> ConventionsUsed {
-    let unit = plan.study.time_unit.name().to_string();
-    ConventionsUsed {
-        preset: conv.as_str().into(),
-        time_zero: plan.study.time_zero.clone(),
-        time_unit: unit.clone(),
-        days_per_unit: plan.study.days_per_unit(),
-        km_conf_type: conv.conf_type().as_str().into(),
-        conf_level: level,
-        median_ci: format!(
-            "Brookmeyer-Crowley: the times where the {} pointwise confidence limits of S cross 0.5 (R survfit rule)",
-            conv.conf_type().as_str()
-        ),
-        logrank: "log-rank (Mantel-Haenszel), chi-square on k-1 df for k groups with patients".into(),
-        cox_ties: conv.ties().as_str().into(),
-        cox_ci: "Wald intervals exp(coef +/- z*se), model-based variance".into(),
-        follow_up: "median follow-up by the reverse Kaplan-Meier method (censoring as the event)".into(),
-        table1_tests: "categorical: Fisher's exact test when any expected count < 5, else Pearson's chi-square (Yates-corrected for 2x2); continuous: Wilcoxon rank-sum (2 groups) or Kruskal-Wallis".into(),
-        software: format!("survstudy {} (statistics engine survkit, validated against R survival 3.5-3)", env!("CARGO_PKG_VERSION")),
     }
 }

@@ -581,7 +581,29 @@ pub struct GroupedInput<'a> {
     pub reference: Option<&'a str>,
 }
 
+/// What [`analyse_grouping`] found for one grouping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupingResult {
+    /// Kaplan–Meier summary per level, in level order.
+    pub groups: Vec<GroupSummary>,
+    /// Log-rank test; `None` with fewer than two levels with patients.
+    pub logrank: Option<LogrankSummary>,
+    /// Univariable Cox model (only when asked for and estimable).
+    pub cox: Option<CoxSummary>,
+    /// Patients of the input without a level of this grouping (left out).
+    pub missing: usize,
+    /// Why something was not fitted, and fit warnings, as sentences.
+    pub notes: Vec<String>,
+}
+
 /// Run KM per level, log-rank and univariable Cox.
+///
+/// Contract: `input` holds aligned per-patient time, event and level index
+/// (`None` = no level, counted in `missing` and left out). Output: one
+/// [`GroupSummary`] per level of `input.levels` (KM with `km`, survival at
+/// `landmarks`), the log-rank test over the levels with patients, and, when
+/// `run_cox`, the univariable Cox model of `variable` with `cox`. Never
+/// fails: a fit that cannot be made is `None` with a sentence in `notes`.
 pub fn analyse_grouping(
     input: &GroupedInput,
     km: &KmOptions,
@@ -589,13 +611,7 @@ pub fn analyse_grouping(
     landmarks: &[f64],
     run_cox: bool,
     variable: &str,
-) -> (
-    Vec<GroupSummary>,
-    Option<LogrankSummary>,
-    Option<CoxSummary>,
-    usize,
-    Vec<String>,
-) {
+) -> GroupingResult {
     let k = input.levels.len();
     let mut t_all = vec![];
     let mut e_all = vec![];
@@ -633,7 +649,13 @@ pub fn analyse_grouping(
             "only {} level(s) with patients: no comparison",
             present.len()
         ));
-        return (groups, None, None, missing, notes);
+        return GroupingResult {
+            groups,
+            logrank: None,
+            cox: None,
+            missing,
+            notes,
+        };
     }
     let remap: Vec<usize> = (0..k)
         .map(|l| present.iter().position(|&p| p == l).unwrap_or(0))
@@ -681,7 +703,13 @@ pub fn analyse_grouping(
     } else {
         None
     };
-    (groups, lr, cox_summary, missing, notes)
+    GroupingResult {
+        groups,
+        logrank: lr,
+        cox: cox_summary,
+        missing,
+        notes,
+    }
 }
 
 #[cfg(test)]

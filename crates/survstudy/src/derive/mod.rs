@@ -587,16 +587,11 @@ pub fn derive(
             kept.push(row);
             continue;
         }
-        excluded.push(Excluded {
-            line: row.line,
-            patient_id: row.id.clone(),
-            reason: row
-                .problems
-                .iter()
-                .map(Problem::reason)
-                .collect::<Vec<_>>()
-                .join("; "),
-        });
+        excluded.push(Excluded::from_problems(
+            row.line,
+            row.id.clone(),
+            &row.problems,
+        ));
         problems.extend(row.problems);
     }
     if !problems.is_empty() && opts.exclude == ExcludePolicy::Stop {
@@ -1240,6 +1235,11 @@ fn apply_filters(
                         shown
                     }
                 ),
+                causes: vec![crate::flow::ExclusionCause {
+                    column: Some(col.clone()),
+                    kind: ProblemKind::OutsidePopulation,
+                    summary: format!("outside the analysed population: {}", f.description),
+                }],
             });
         }
         steps.push(FilterStep {

@@ -35,6 +35,8 @@ pub enum ProblemKind {
     /// An endpoint's status column and its event date disagree (status says
     /// event without a date, or a date without the status).
     StatusConflict,
+    /// The patient is outside the analysed population (a plan filter).
+    OutsidePopulation,
 }
 
 /// One problem in the input, with its location and offending value.
@@ -66,6 +68,31 @@ impl Problem {
         }
         s.push_str(&self.message);
         s
+    }
+
+    /// The problem without any cell value: `column: message`, with the
+    /// message's parenthesised details (dates, values, levels) and a
+    /// trailing `: also on line N` left out. Safe to show when patient
+    /// identifiers are hidden; the cell value is never part of it.
+    pub fn summary(&self) -> String {
+        let mut depth = 0usize;
+        let mut kept = String::with_capacity(self.message.len());
+        for c in self.message.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' if depth > 0 => depth -= 1,
+                c if depth == 0 => kept.push(c),
+                _ => {}
+            }
+        }
+        let mut msg = kept.split_whitespace().collect::<Vec<_>>().join(" ");
+        if let Some(i) = msg.find(": also on line") {
+            msg.truncate(i);
+        }
+        match &self.column {
+            Some(c) => format!("{c}: {}", msg.trim()),
+            None => msg.trim().to_string(),
+        }
     }
 }
 
@@ -212,5 +239,93 @@ mod cap_tests {
             summaries: vec![],
         };
         assert_eq!(small.to_string().lines().count(), 2);
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::*;
+
+    fn problem(
+        column: Option<&str>,
+        value: Option<&str>,
+        kind: ProblemKind,
+        message: &str,
+    ) -> Problem {
+        Problem {
+            file: "f.csv".into(),
+            line: Some(4),
+            patient_id: Some("P-007".into()),
+            column: column.map(str::to_string),
+            value: value.map(str::to_string),
+            kind,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn summaries_never_carry_the_cell_value() {
+        let cases = [
+            (
+                problem(
+                    Some("progression_date"),
+                    Some("2021-13-01"),
+                    ProblemKind::BadDate,
+                    "not a valid date",
+                ),
+                "progression_date: not a valid date",
+            ),
+            (
+                problem(
+                    Some("progression_date"),
+                    Some("2020-01-01"),
+                    ProblemKind::DateOrder,
+                    "progression before infusion (CAR-T infusion is 2020-02-01)",
+                ),
+                "progression_date: progression before infusion",
+            ),
+            (
+                problem(
+                    Some("patient_id"),
+                    Some("P-007"),
+                    ProblemKind::DuplicateId,
+                    "duplicate patient_id: also on line 4",
+                ),
+                "patient_id: duplicate patient_id",
+            ),
+            (
+                problem(
+                    None,
+                    None,
+                    ProblemKind::MissingValue,
+                    "required value is missing (Sex)",
+                ),
+                "required value is missing",
+            ),
+            (
+                problem(
+                    Some("emd_at_infusion"),
+                    None,
+                    ProblemKind::UncoveredCombination,
+                    "values (yes, maybe) of emd_at_infusion, prog_emd match no level of grouping g",
+                ),
+                "emd_at_infusion: values of emd_at_infusion, prog_emd match no level of grouping g",
+            ),
+            // separators and quotes inside the value cannot confuse anything:
+            // the value is not an input of the summary
+            (
+                problem(
+                    Some("sex"),
+                    Some("SECRET; x': y"),
+                    ProblemKind::BadCategory,
+                    "not one of: F, M",
+                ),
+                "sex: not one of: F, M",
+            ),
+        ];
+        for (p, want) in cases {
+            assert_eq!(p.summary(), want);
+            assert!(p.reason().contains(p.value.as_deref().unwrap_or("")));
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! Rendering layer of the study report.
 //!
-//! This module knows nothing about the analysis code: it takes plain input
-//! structs (filled in by the pipeline) and turns them into
+//! Apart from [`study`], this module knows nothing about the analysis code:
+//! it takes plain input structs (filled in by the pipeline) and turns them
+//! into
 //!
 //! * SVG figures: Kaplan–Meier curves with a number-at-risk table
 //!   ([`render_km_svg`]), forest plots ([`render_forest_svg`]) and a
@@ -13,29 +14,30 @@
 //!
 //! Every string that comes from data or from the analysis plan is passed
 //! through [`escape_html`] before it is written into SVG or HTML.
+//!
+//! Layout: [`chart`] is the analysis-agnostic figure kit (style, scales,
+//! axes, step curves, one file per figure kind); [`html`] the document
+//! model and page renderer; [`text`] escaping, number formatting and text
+//! widths; [`study`] the only part that reads the analysis results and
+//! assembles the study report from them, one file per section.
 
+pub mod chart;
 pub mod cif;
-mod flow;
-mod forest;
-mod html;
-mod km;
-mod png;
-mod scale;
+pub mod html;
 pub mod study;
-mod svg;
-mod text;
+pub mod text;
 
-pub use flow::{render_flow_svg, FlowDiagram, FlowExclusion, FlowStage};
-pub use forest::{render_forest_svg, ForestPlot, ForestRow, ForestRowKind};
+pub use chart::flow::{render_flow_svg, FlowDiagram, FlowExclusion, FlowStage};
+pub use chart::forest::{render_forest_svg, ForestPlot, ForestRow, ForestRowKind};
+pub use chart::km::{
+    n_at_risk, render_km_svg, AtRisk, KmLayout, KmPlot, KmPlotGroup, KmSteps, RiskPoint,
+};
+pub use chart::png::{png_dimensions, svg_to_png, FONT_FAMILY};
+pub use chart::scale::{log_ticks, nice_step, nice_ticks, LinearScale, LogScale};
+pub use chart::style::{PValuePlacement, PlotStyle, TickSpec, YScale};
 pub use html::{
     render_html, Align, Block, Cell, Fact, Figure, ReportPage, Section, Table, REPORT_CSS,
 };
-pub use km::{
-    n_at_risk, render_km_svg, AtRisk, KmLayout, KmPlot, KmPlotGroup, KmSteps, PValuePlacement,
-    PlotStyle, RiskPoint, TickSpec, YScale,
-};
-pub use png::{png_dimensions, svg_to_png, FONT_FAMILY};
-pub use scale::{log_ticks, nice_step, nice_ticks, LinearScale, LogScale};
 pub use study::{
     build_report, write_report, CiBands, Identifiers, ReportFigure, ReportMeta, ReportOptions,
     StudyReport,

@@ -1,0 +1,306 @@
+//! Competing risks: cumulative incidence figures and tables, Gray's test.
+
+#[allow(unused_imports)]
+use crate::report::study::*;
+
+impl Builder<'_> {
+    pub(crate) fn competing_section(&mut self) -> Option<Section> {
+        if self.r.competing_risks.is_empty() {
+            return None;
+        }
+        let mut blocks = vec![];
+        let all: Vec<CompetingResult> = self.r.competing_risks.clone();
+        for cr in &all {
+            blocks.extend(self.competing_blocks(cr));
+        }
+        Some(Section {
+            heading: "Competing risks".to_string(),
+            blocks,
+        })
+    }
+
+    pub(crate) fn competing_blocks(&mut self, cr: &CompetingResult) -> Vec<Block> {
+        let f = &self.f;
+        let mut blocks = vec![];
+        let cause = |k: u32| {
+            cr.causes
+                .get((k as usize).wrapping_sub(1))
+                .cloned()
+                .unwrap_or_else(|| format!("cause {k}"))
+        };
+        let by_label = cr
+            .by_label
+            .clone()
+            .or_else(|| cr.by.as_deref().map(|b| label_of(&self.labels, b)));
+        let causes_txt: Vec<String> = cr
+            .causes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("cause {} = {c}", i + 1))
+            .collect();
+        blocks.push(Block::Paragraph(format!(
+            "{} ({}). {} patients{}; {}. Cumulative incidence by the Aalen\u{2013}Johansen method{}.",
+            cr.label,
+            cr.code,
+            f.count(cr.n),
+            if cr.n_missing > 0 {
+                format!(
+                    " ({} left out for a missing date or group)",
+                    f.count(cr.n_missing)
+                )
+            } else {
+                String::new()
+            },
+            causes_txt.join(", "),
+            by_label
+                .as_ref()
+                .map(|b| format!(" by {b}, compared with Gray's test"))
+                .unwrap_or_default()
+        )));
+        if cr.curves.is_empty() {
+            for n in &cr.notes {
+                blocks.push(Block::Notice(format!("{}: {n}", cr.code)));
+            }
+            if cr.notes.is_empty() {
+                blocks.push(Block::Notice(format!(
+                    "{}: no cumulative-incidence estimates.",
+                    cr.code
+                )));
+            }
+            return blocks;
+        }
+        // groups in level order; curves of groups not in by_levels go last
+        let mut groups: Vec<String> = cr.by_levels.clone();
+        for c in &cr.curves {
+            if !groups.contains(&c.group) {
+                groups.push(c.group.clone());
+            }
+        }
+        groups.retain(|g| cr.curves.iter().any(|c| &c.group == g));
+        let display = |g: &str| {
+            if cr.by.is_none() && g == "all" {
+                "All patients".to_string()
+            } else {
+                g.to_string()
+            }
+        };
+        let curve = |g: &str, k: u32| cr.curves.iter().find(|c| c.group == g && c.cause == k);
+        let mut times: Vec<f64> = cr
+            .curves
+            .iter()
+            .flat_map(|c| c.at.iter().map(|a| a.time))
+            .filter(|t| t.is_finite())
+            .collect();
+        times.sort_by(f64::total_cmp);
+        times.dedup();
+        let us = self.unit_short();
+        let c1 = cause(1);
+        let last_t = times.last().copied();
+
+        // ---- figure: cause 1 by group ----
+        let plot_groups: Vec<CifPlotGroup> = groups
+            .iter()
+            .filter_map(|g| {
+                let c = curve(g, 1)?;
+                let at_text = last_t
+                    .and_then(|t| c.at.iter().find(|a| a.time == t))
+                    .map(|a| landmark_text(a.est, a.lower, a.upper))
+                    .unwrap_or_default();
+                Some(CifPlotGroup {
+                    label: display(g),
+                    n: c.n as u64,
+                    events: c.events as u64,
+                    at_text,
+                    steps: CifSteps {
+                        time: c.time.clone(),
+                        est: c.est.clone(),
+                        lower: c.lower.clone(),
+                        upper: c.upper.clone(),
+                    },
+                })
+            })
+            .collect();
+        let gray = |k: u32| cr.gray_test.iter().find(|g| g.cause == k);
+        let lc = cr.code.to_ascii_lowercase();
+        if !plot_groups.is_empty() {
+            let show_ci = self.opts.ci_bands.show(plot_groups.len());
+            let y_label = {
+                let full = format!(
+                    "Cumulative incidence of {}",
+                    short_label(&c1).trim_end_matches('.')
+                );
+                if text_width(&full, 11.0, false) < 300.0 {
+                    full
+                } else {
+                    "Cumulative incidence".to_string()
+                }
+            };
+            let title = match &by_label {
+                Some(b) => format!("{} by {b}: {}", cr.code, c1),
+                None => format!("{}: {}", cr.code, c1),
+            };
+            let plot = CifPlot {
+                title,
+                x_label: self.x_label(),
+                y_label,
+                events_header: "Events".to_string(),
+                at_header: last_t
+                    .map(|t| format!("At {} {} (95% CI)", num_text(t), self.unit))
+                    .unwrap_or_default(),
+                groups: plot_groups,
+                pvalue_text: gray(1).map(|g| format!("Gray's test {}", self.f.p_eq(g.p))),
+                show_ci,
+                x_ticks: TickSpec::Months,
+                x_max: None,
+            };
+            let svg = render_cif_svg(&plot, &self.style());
+            let others: Vec<String> = cr.causes.iter().skip(1).cloned().collect();
+            let name = match &cr.by {
+                Some(b) => format!("cif_{lc}_by_{b}"),
+                None => format!("cif_{lc}_overall"),
+            };
+            let caption = format!(
+                "{}: cumulative incidence of {c1} (cause 1; Aalen\u{2013}Johansen){}{}. Only cause 1 is drawn; the cumulative incidence of {} is in the table below.{} Legend: events of cause 1 and cumulative incidence of cause 1 at {}.{}",
+                cr.code,
+                by_label.as_ref().map(|b| format!(" by {b}")).unwrap_or_default(),
+                if others.is_empty() {
+                    String::new()
+                } else {
+                    format!(", with {} as competing event{}", others.join(" and "), if others.len() > 1 { "s" } else { "" })
+                },
+                if others.is_empty() { "each cause".to_string() } else { others.join(" and ") },
+                if show_ci {
+                    " Shaded: pointwise 95% confidence bands (cmprsk variance, log(\u{2212}log) transformation)."
+                } else {
+                    ""
+                },
+                last_t.map(|t| format!("{} {}", num_text(t), self.unit)).unwrap_or_else(|| "\u{2014}".into()),
+                if gray(1).is_some() { " Gray's test for cause 1 on the plot." } else { "" }
+            );
+            let b = self.figure(&name, caption, svg);
+            blocks.push(b);
+        }
+
+        // ---- table: every cause ----
+        let f = &self.f;
+        let nc = cr.causes.len().max(
+            cr.curves
+                .iter()
+                .map(|c| c.cause as usize)
+                .max()
+                .unwrap_or(0),
+        );
+        let nt = times.len();
+        let mut h0 = vec![
+            Cell::default(),
+            Cell::default(),
+            Cell::spanning("Events", nc as u32),
+        ];
+        let mut h1 = vec![
+            Cell::from(by_label.clone().unwrap_or_else(|| "Population".to_string())),
+            Cell::from("N"),
+        ];
+        for k in 1..=nc as u32 {
+            h1.push(Cell::from(cause(k)));
+        }
+        if nt > 0 {
+            for k in 1..=nc as u32 {
+                h0.push(Cell::spanning(
+                    format!("Cumulative incidence of {}, % (95% CI)", cause(k)),
+                    nt as u32,
+                ));
+                for t in &times {
+                    h1.push(Cell::from(format!("{} {us}", num_text(*t))));
+                }
+            }
+        }
+        let mut body: Vec<Vec<Cell>> = groups
+            .iter()
+            .map(|g| {
+                let n = cr.curves.iter().find(|c| &c.group == g).map_or(0, |c| c.n);
+                let mut row = vec![Cell::from(display(g)), Cell::from(f.count(n))];
+                for k in 1..=nc as u32 {
+                    row.push(Cell::from(
+                        curve(g, k).map_or("\u{2014}".to_string(), |c| f.count(c.events)),
+                    ));
+                }
+                for k in 1..=nc as u32 {
+                    for t in &times {
+                        let txt = curve(g, k)
+                            .and_then(|c| c.at.iter().find(|a| a.time == *t))
+                            .map_or("\u{2014}".to_string(), |a| {
+                                landmark_text(a.est, a.lower, a.upper)
+                            });
+                        row.push(Cell::from(txt));
+                    }
+                }
+                row
+            })
+            .collect();
+        if !cr.gray_test.is_empty() {
+            let mut row = vec![Cell::bold("Gray's test, p"), Cell::default()];
+            for k in 1..=nc as u32 {
+                row.push(Cell::from(
+                    gray(k).map_or("\u{2014}".to_string(), |g| f.p(Some(g.p))),
+                ));
+            }
+            row.extend((0..nc * nt).map(|_| Cell::default()));
+            body.push(row);
+        }
+        let mut foot = vec![format!(
+            "Cumulative incidence by the Aalen\u{2013}Johansen estimator (each cause in the presence of the others) at {} {}, with 95% pointwise CI (cmprsk variance, log(\u{2212}log) transformation), as R cmprsk::cuminc. Events: first event of each cause; patients without an event are censored.",
+            times.iter().map(|t| num_text(*t)).collect::<Vec<_>>().join(", "),
+            self.unit
+        )];
+        if !cr.gray_test.is_empty() {
+            let g: Vec<String> = cr
+                .gray_test
+                .iter()
+                .map(|g| {
+                    format!(
+                        "{} (cause {}) chi-square {:.2} on {} df, {}",
+                        g.cause_label,
+                        g.cause,
+                        g.stat,
+                        g.df,
+                        f.p_eq(g.p)
+                    )
+                })
+                .collect();
+            foot.push(format!("Gray's test: {}.", g.join("; ")));
+        }
+        if cr.n_missing > 0 {
+            foot.push(format!(
+                "{} patients with a missing date or group are left out.",
+                f.count(cr.n_missing)
+            ));
+        }
+        if let Some(b) = self.opts.suppress_below {
+            foot.push(format!(
+                "Counts from 1 to {} are shown as <{b}.",
+                b.saturating_sub(1)
+            ));
+        }
+        let ncol = h1.len();
+        let mut align = vec![Align::Left];
+        align.extend(std::iter::repeat_n(Align::Right, ncol - 1));
+        blocks.push(Block::Table(Table {
+            caption: format!(
+                "{}: events and cumulative incidence of each cause{}.",
+                cr.code,
+                by_label
+                    .as_ref()
+                    .map(|b| format!(" by {b}"))
+                    .unwrap_or_default()
+            ),
+            header: vec![h0, h1],
+            body,
+            footnote: Some(foot.join("\n")),
+            align,
+        }));
+        for n in &cr.notes {
+            blocks.push(Block::Notice(format!("{}: {n}", cr.code)));
+        }
+        blocks
+    }
+}

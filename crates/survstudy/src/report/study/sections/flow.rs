@@ -1,0 +1,126 @@
+//! Patient flow: the flow diagram and the list of excluded rows.
+
+#[allow(unused_imports)]
+use crate::report::study::*;
+
+impl Builder<'_> {
+    pub(crate) fn flow_section(&mut self) -> Section {
+        let flow = &self.r.flow;
+        let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
+        for e in &flow.excluded {
+            let mut seen = e.summaries();
+            // one category per row, so that the reasons add up to the rows
+            let key = match seen.len() {
+                0 => "unspecified problem".to_string(),
+                1 => seen.swap_remove(0),
+                _ => "more than one problem (see the table)".to_string(),
+            };
+            *reasons.entry(key).or_insert(0) += 1;
+        }
+        let mut reasons: Vec<(String, u64)> = reasons.into_iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut excl: Vec<FlowExclusion> = Vec::new();
+        let max_reasons = 8;
+        for (k, (reason, n)) in reasons.iter().enumerate() {
+            if k + 1 == max_reasons && reasons.len() > max_reasons {
+                let rest: u64 = reasons[k..].iter().map(|x| x.1).sum();
+                excl.push(FlowExclusion {
+                    reason: format!("{} other reasons", reasons.len() - k),
+                    n: rest,
+                });
+                break;
+            }
+            excl.push(FlowExclusion {
+                reason: reason.clone(),
+                n: *n,
+            });
+        }
+        let mut stages = vec![
+            FlowStage {
+                label: "Rows read from the input".to_string(),
+                n: flow.rows_read as u64,
+                excluded: excl,
+            },
+            FlowStage {
+                label: "Patients analysed".to_string(),
+                n: flow.analysed as u64,
+                excluded: vec![],
+            },
+        ];
+        // endpoint populations, when smaller than the analysed cohort
+        for ep in &self.r.endpoints {
+            if ep.overall.n != flow.analysed {
+                stages.push(FlowStage {
+                    label: format!("In the {} analysis", ep.endpoint),
+                    n: ep.overall.n as u64,
+                    excluded: vec![],
+                });
+            }
+        }
+        let diagram = FlowDiagram {
+            stages,
+            suppress_below: self.opts.suppress_below,
+            ..FlowDiagram::default()
+        };
+        let svg = render_flow_svg(&diagram);
+        let mut blocks = vec![self.figure(
+            "flow",
+            "Patient flow: rows read, rows excluded by reason, patients analysed.".to_string(),
+            svg,
+        )];
+        if flow.excluded.is_empty() {
+            blocks.push(Block::Paragraph(format!(
+                "All {} rows read were valid; no patient was excluded.",
+                self.f.count(flow.rows_read)
+            )));
+        } else {
+            let shown = self.opts.show_identifiers == Identifiers::Shown;
+            let mut header = vec![Cell::from("Line")];
+            if shown {
+                header.push(Cell::from("Patient ID"));
+            }
+            header.push(Cell::from("Reason"));
+            let body = flow
+                .excluded
+                .iter()
+                .map(|e| {
+                    let mut row = vec![Cell::from(e.line.to_string())];
+                    if shown {
+                        row.push(Cell::from(e.patient_id.clone().unwrap_or_default()));
+                        row.push(Cell::from(e.reason.clone()));
+                    } else {
+                        row.push(Cell::from(e.summaries().join("; ")));
+                    }
+                    row
+                })
+                .collect();
+            let mut align = vec![Align::Right];
+            if shown {
+                align.push(Align::Left);
+            }
+            align.push(Align::Left);
+            blocks.push(Block::Table(Table {
+                caption: format!(
+                    "Excluded rows ({}), by line of the input file (header = line 1).",
+                    self.f.count(flow.excluded.len())
+                ),
+                header: vec![header],
+                body,
+                footnote: Some(if shown {
+                    "Patient identifiers and cell values are shown because the report was \
+                     built with identifiers shown; do not share this page outside the study team."
+                        .to_string()
+                } else {
+                    "Patient identifiers and cell values are not shown; the reasons are \
+                     generic (column and problem)."
+                        .to_string()
+                }),
+                align,
+            }));
+        }
+        Section {
+            heading: "Patient flow".to_string(),
+            blocks,
+        }
+    }
+}

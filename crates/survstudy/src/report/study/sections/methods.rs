@@ -1,0 +1,137 @@
+//! The methods section.
+
+use crate::analysis::conventions::{median_ci_rule, LOGRANK_DF};
+#[allow(unused_imports)]
+use crate::report::study::*;
+
+impl Builder<'_> {
+    pub(crate) fn methods_section(&self) -> Section {
+        let c = &self.r.conventions;
+        let conf = format!("{}%", num_text(c.conf_level * 100.0));
+        let mut eps: Vec<String> = vec![];
+        for ep in &self.r.endpoints {
+            eps.push(format!(
+                "{} ({})",
+                short_label(&ep.endpoint_label),
+                ep.endpoint
+            ));
+        }
+        let ep_defs: Vec<String> = self
+            .r
+            .endpoints
+            .iter()
+            .map(|e| format!("{}: {}", e.endpoint, e.endpoint_label))
+            .collect();
+        let scale = ci_scale_phrase(c.km_conf_type);
+        let ties = ties_phrase(c.cox_ties);
+        let mv: Vec<String> = self
+            .r
+            .multivariable
+            .iter()
+            .filter(|m| m.cox.is_some())
+            .map(|m| m.endpoint.clone())
+            .collect();
+        let covs: Vec<String> = self
+            .r
+            .multivariable
+            .first()
+            .map(|m| {
+                m.covariates
+                    .iter()
+                    .map(|c| label_of(&self.labels, c))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut p1 = format!(
+            "Time zero was the {} ({}). Times were converted from days to {} (1 {} = {} days). Endpoints were defined as follows \u{2014} {}. Patients without an event were censored at the censoring date defined in the analysis plan.",
+            humanise(&c.time_zero),
+            c.time_zero,
+            c.time_unit.name(),
+            c.time_unit.name().trim_end_matches('s'),
+            c.days_per_unit,
+            ep_defs.join("; "),
+        );
+        if eps.is_empty() {
+            p1 = format!(
+                "Time zero was the {}; times are in {} (days / {}).",
+                humanise(&c.time_zero),
+                c.time_unit.name(),
+                c.days_per_unit
+            );
+        }
+        let p2 = format!(
+            "Survival was estimated with the Kaplan\u{2013}Meier method with {conf} pointwise confidence intervals {scale}. Confidence intervals of the median followed the Brookmeyer\u{2013}Crowley method ({}). Median follow-up was estimated with the reverse Kaplan\u{2013}Meier method (censoring as the event). Survival was compared between groups with the log-rank (Mantel\u{2013}Haenszel) test ({}), and hazard ratios with {conf} confidence intervals were estimated with Cox proportional-hazards regression, ties handled by {ties} ({}).{}",
+            median_ci_rule(c.km_conf_type),
+            LOGRANK_DF,
+            c.cox_ci,
+            if mv.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " The multivariable model{} ({}) included {}; patients with a missing covariate were left out (complete-case analysis).",
+                    if mv.len() > 1 { "s" } else { "" },
+                    mv.join(", "),
+                    covs.join(", ")
+                )
+            }
+        );
+        let p3 = match &self.r.table1 {
+            Some(t) => format!(
+                "Baseline characteristics were summarised as n (%) and median (interquartile range) and compared by {}: {}.",
+                t.by_label, c.table1_tests
+            ),
+            None => String::new(),
+        };
+        let p4 = format!(
+            "All tests were two-sided with no adjustment for multiple comparisons; p-values are given to two significant figures (values below {} as <{}). Analyses were run with {} using the \u{201c}{}\u{201d} convention preset.",
+            self.opts.p_floor, self.opts.p_floor, c.software, c.preset.as_str()
+        );
+        let mut blocks = vec![Block::Paragraph(format!("{p1} {p2}"))];
+        blocks.extend(self.methods_extra().into_iter().map(Block::Paragraph));
+        if !p3.is_empty() {
+            blocks.push(Block::Paragraph(p3));
+        }
+        blocks.push(Block::Paragraph(p4));
+        if let Some(b) = self.opts.suppress_below {
+            blocks.push(Block::Paragraph(format!(
+                "Small-cell suppression: counts from 1 to {} are shown as <{b} throughout the report.",
+                b.saturating_sub(1)
+            )));
+        }
+        let rows: Vec<(&str, String)> = vec![
+            ("Preset", c.preset.as_str().to_string()),
+            ("Time zero", c.time_zero.clone()),
+            (
+                "Time unit",
+                format!("{} (days / {})", c.time_unit.name(), c.days_per_unit),
+            ),
+            (
+                "Kaplan\u{2013}Meier CI",
+                format!("{} ({conf})", c.km_conf_type.as_str()),
+            ),
+            ("Median CI", c.median_ci.clone()),
+            ("Log-rank", c.logrank.clone()),
+            ("Cox ties", c.cox_ties.as_str().to_string()),
+            ("Cox CI", c.cox_ci.clone()),
+            ("Follow-up", c.follow_up.clone()),
+            ("Table 1 tests", c.table1_tests.clone()),
+        ];
+        let mut rows = rows;
+        rows.extend(self.conventions_extra());
+        rows.push(("Software", c.software.clone()));
+        blocks.push(Block::Table(Table {
+            caption: "Statistical conventions of this run.".to_string(),
+            header: vec![vec![Cell::from("Convention"), Cell::from("Value")]],
+            body: rows
+                .into_iter()
+                .map(|(k, v)| vec![Cell::bold(k), Cell::from(v)])
+                .collect(),
+            footnote: None,
+            align: vec![Align::Left, Align::Left],
+        }));
+        Section {
+            heading: "Methods".to_string(),
+            blocks,
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Multivariable Cox models.
+
+#[allow(unused_imports)]
+use crate::report::study::*;
+
+impl Builder<'_> {
+    pub(crate) fn multivariable_section(&mut self) -> Option<Section> {
+        if self.r.multivariable.is_empty() {
+            return None;
+        }
+        let mut blocks = vec![];
+        let mvs: Vec<Multivariable> = self.r.multivariable.clone();
+        for m in &mvs {
+            let lc = m.endpoint.to_ascii_lowercase();
+            let covs: Vec<String> = m
+                .covariates
+                .iter()
+                .map(|c| label_of(&self.labels, c))
+                .collect();
+            let Some(cox) = &m.cox else {
+                let mut text = format!("{}: multivariable Cox model not fitted.", m.endpoint);
+                for n in &m.notes {
+                    text.push(' ');
+                    text.push_str(n);
+                }
+                blocks.push(Block::Notice(text));
+                continue;
+            };
+            blocks.push(Block::Paragraph(format!(
+                "{}: Cox model with {} ({} patients with complete data, {} events; {} left out for missing covariates). Likelihood-ratio test {:.2} on {} df, {}.{}",
+                m.endpoint,
+                covs.join(", "),
+                self.f.count(m.n_complete),
+                self.f.count(cox.events),
+                self.f.count(m.n_dropped_missing),
+                cox.lr_test.stat,
+                cox.lr_test.df,
+                self.f.p_eq(cox.lr_test.p),
+                cox.concordance
+                    .map(|c| format!(" Concordance {c:.2}."))
+                    .unwrap_or_default()
+            )));
+            let rows = self.mv_rows(cox);
+            let plot = ForestPlot {
+                rows,
+                label_header: "Covariate".to_string(),
+                ..ForestPlot::default()
+            };
+            let svg = render_forest_svg(&plot);
+            let b = self.figure(
+                &format!("forest_multivariable_{lc}"),
+                format!(
+                    "{}: multivariable Cox model, hazard ratios (95% CI, log scale); p: Wald test. Continuous covariates: HR per one unit.",
+                    m.endpoint
+                ),
+                svg,
+            );
+            blocks.push(b);
+            if let Some(ph) = &cox.ph_test {
+                blocks.push(Block::Table(self.ph_multivariable_table(&m.endpoint, ph)));
+                let name = |term: &str| format!("ph_{lc}_multivariable_{}", slug(term));
+                let labels = self.labels.clone();
+                let label = |term: &str| label_of(&labels, term);
+                let title = |term: &str| {
+                    format!(
+                        "{}, multivariable Cox model: {}",
+                        m.endpoint,
+                        label_of(&labels, term)
+                    )
+                };
+                blocks.extend(self.ph_residual_figures(ph, &name, &title, &label, None));
+            }
+            for n in m.notes.iter().chain(&cox.warnings) {
+                blocks.push(Block::Notice(format!("{}: {n}", m.endpoint)));
+            }
+            if !cox.converged {
+                blocks.push(Block::Notice(format!(
+                    "{}: the model did not converge after {} iterations.",
+                    m.endpoint, cox.iterations
+                )));
+            }
+        }
+        Some(Section {
+            heading: "Multivariable Cox models".to_string(),
+            blocks,
+        })
+    }
+
+    pub(crate) fn mv_rows(&self, cox: &CoxSummary) -> Vec<ForestRow> {
+        let mut rows = vec![];
+        let mut done: Vec<&str> = vec![];
+        for t in &cox.terms {
+            if done.contains(&t.variable.as_str()) {
+                continue;
+            }
+            done.push(&t.variable);
+            let label = label_of(&self.labels, &t.variable);
+            if t.level.is_none() {
+                rows.push(self.forest_estimate(t, &format!("{label}, per unit"), 0));
+                continue;
+            }
+            rows.push(ForestRow::header(&label));
+            if let Some(r) = &t.reference {
+                rows.push(ForestRow::reference(r));
+            }
+            for u in cox.terms.iter().filter(|u| u.variable == t.variable) {
+                rows.push(self.forest_estimate(u, u.level.as_deref().unwrap_or(&u.term), 1));
+            }
+        }
+        rows
+    }
+}

@@ -1,0 +1,180 @@
+//! Table 1: baseline characteristics overall and by the plan's grouping.
+
+#[allow(unused_imports)]
+use crate::report::study::*;
+
+impl Builder<'_> {
+    pub(crate) fn table1_section(&mut self, t: &Table1) -> Section {
+        let f = &self.f;
+        let k = t.by_levels.len();
+        let mut header0 = vec![Cell::from(""), Cell::from("")];
+        header0.push(Cell::spanning(t.by_label.clone(), k as u32));
+        header0.push(Cell::from(""));
+        let mut header1 = vec![
+            Cell::from("Characteristic"),
+            Cell::from(format!("Overall, N = {}", f.count(t.n))),
+        ];
+        for (i, l) in t.by_levels.iter().enumerate() {
+            header1.push(Cell::from(format!(
+                "{l}, N = {}",
+                f.count(t.n_by.get(i).copied().unwrap_or(0))
+            )));
+        }
+        header1.push(Cell::from("p-value"));
+        // test letters in order of first use
+        let letters = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+        let sup = [
+            '\u{1d43}', '\u{1d47}', '\u{1d9c}', '\u{1d48}', '\u{1d49}', '\u{1da0}', '\u{1d4d}',
+            '\u{02b0}',
+        ];
+        let mut methods: Vec<String> = Vec::new();
+        let mut notes: Vec<String> = Vec::new();
+        let mut body: Vec<Vec<Cell>> = Vec::new();
+        let blank = |n: usize| -> Vec<Cell> { (0..n).map(|_| Cell::default()).collect() };
+        for row in &t.rows {
+            let p_cell = match &row.test {
+                Some(test) => {
+                    let idx = match methods.iter().position(|m| m == &test.method) {
+                        Some(i) => i,
+                        None => {
+                            methods.push(test.method.clone());
+                            methods.len() - 1
+                        }
+                    };
+                    if let Some(n) = &test.note {
+                        notes.push(format!("{}: {n}", row.label));
+                    }
+                    let mark = sup.get(idx).map(|c| c.to_string()).unwrap_or_default();
+                    format!("{}{mark}", f.p(test.p))
+                }
+                None => "\u{2014}".to_string(),
+            };
+            match &row.summary {
+                Some(s) => {
+                    let st = stat_fn(std::iter::once(s).chain(&row.summary_by));
+                    let mut r = vec![
+                        Cell::bold(format!("{}, median (IQR)", row.label)),
+                        Cell::from(iqr(s, st)),
+                    ];
+                    for b in 0..k {
+                        r.push(Cell::from(
+                            row.summary_by
+                                .get(b)
+                                .map(|x| iqr(x, st))
+                                .unwrap_or_default(),
+                        ));
+                    }
+                    r.push(Cell::from(p_cell));
+                    body.push(r);
+                    let mut r = vec![Cell::indented("Range", 1), Cell::from(range(s, st))];
+                    for b in 0..k {
+                        r.push(Cell::from(
+                            row.summary_by
+                                .get(b)
+                                .map(|x| range(x, st))
+                                .unwrap_or_default(),
+                        ));
+                    }
+                    r.push(Cell::default());
+                    body.push(r);
+                }
+                None => {
+                    let mut r = vec![Cell::bold(format!("{}, n (%)", row.label))];
+                    r.extend(blank(k + 1));
+                    r.push(Cell::from(p_cell));
+                    body.push(r);
+                    for l in &row.levels {
+                        let mut r = vec![
+                            Cell::indented(l.level.clone(), 1),
+                            Cell::from(f.n_pct(l.n, l.pct)),
+                        ];
+                        for b in 0..k {
+                            let (n, p) = l.by.get(b).copied().unwrap_or((0, None));
+                            r.push(Cell::from(f.n_pct(n, p)));
+                        }
+                        r.push(Cell::default());
+                        body.push(r);
+                    }
+                }
+            }
+            if row.missing > 0 {
+                let mut r = vec![
+                    Cell::indented("Unknown", 1),
+                    Cell::from(f.count(row.missing)),
+                ];
+                for b in 0..k {
+                    r.push(Cell::from(
+                        f.count(row.missing_by.get(b).copied().unwrap_or(0)),
+                    ));
+                }
+                r.push(Cell::default());
+                body.push(r);
+            }
+        }
+        let mut foot = vec![
+            "n (%): percentages of patients with a known value. Median (IQR): interquartile range from R's type-7 quantiles."
+                .to_string(),
+        ];
+        for (i, m) in methods.iter().enumerate() {
+            foot.push(format!("{}: {m}", letters.get(i).copied().unwrap_or('?')));
+        }
+        if t.n_by_missing > 0 {
+            foot.push(format!(
+                "{} patients with unknown {} are counted in the Overall column only.",
+                f.count(t.n_by_missing),
+                t.by_label
+            ));
+        }
+        foot.extend(notes);
+        if let Some(b) = self.opts.suppress_below {
+            foot.push(format!(
+                "Counts from 1 to {} are shown as <{b}.",
+                b.saturating_sub(1)
+            ));
+        }
+        let mut align = vec![Align::Left];
+        align.extend(std::iter::repeat_n(Align::Center, k + 1));
+        align.push(Align::Right);
+        Section {
+            heading: "Baseline characteristics".to_string(),
+            blocks: vec![Block::Table(Table {
+                caption: format!("Patient characteristics overall and by {}.", t.by_label),
+                header: vec![header0, header1],
+                body,
+                footnote: Some(foot.join("\n")),
+                align,
+            })],
+        }
+    }
+}
+
+/// Formatter of one Table-1 row: whole numbers when every statistic of
+/// the row (overall and by group) is a whole number (counts, scores),
+/// otherwise two significant figures, so that a row never mixes styles.
+pub(crate) fn stat_fn<'a>(all: impl IntoIterator<Item = &'a NumSummary>) -> fn(f64) -> String {
+    let all_int = all.into_iter().all(|s| {
+        [s.median, s.q1, s.q3, s.min, s.max]
+            .iter()
+            .flatten()
+            .all(|x| x.fract() == 0.0 && x.abs() < 1e15)
+    });
+    if all_int {
+        |x| format!("{x:.0}")
+    } else {
+        stat
+    }
+}
+
+pub(crate) fn iqr(s: &NumSummary, stat: fn(f64) -> String) -> String {
+    match (s.median, s.q1, s.q3) {
+        (Some(m), Some(a), Some(b)) => format!("{} ({}\u{2013}{})", stat(m), stat(a), stat(b)),
+        _ => "\u{2014}".to_string(),
+    }
+}
+
+pub(crate) fn range(s: &NumSummary, stat: fn(f64) -> String) -> String {
+    match (s.min, s.max) {
+        (Some(a), Some(b)) => format!("{}\u{2013}{}", stat(a), stat(b)),
+        _ => "\u{2014}".to_string(),
+    }
+}
