@@ -23,7 +23,8 @@ pub(crate) fn format_summary(column: &str, bad: &[&str], current: &str) -> Strin
         .copied()
         .filter(|f| *f != current && bad.iter().all(|c| reads(c, f)))
         .collect();
-    let example = bad.first().copied().unwrap_or_default();
+    let example = crate::ingest::clip(bad.first().copied().unwrap_or_default());
+    let column = crate::ingest::clip(column);
     let head = format!(
         "column {column}: {} date(s) are not in the format {current} (nor YYYY-MM-DD), e.g. '{example}'",
         bad.len()
