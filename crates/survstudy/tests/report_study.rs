@@ -193,8 +193,8 @@ fn every_figure_is_named_listed_and_inlined() {
         "forest_multivariable_os",
         "forest_multivariable_pfs",
         "cif_nlp_by_emd_at_infusion",
-        "ph_os_emd_at_infusion",
-        "ph_os_multivariable_sex",
+        "ph_pfs_prog_pmd",
+        "ph_os_multivariable_prog_emd",
     ] {
         assert!(names.contains(&n), "missing figure {n}");
     }
