@@ -31,6 +31,7 @@ pub mod error;
 pub mod hypothesis;
 pub mod km;
 pub mod linalg;
+pub mod logistic;
 pub mod logrank;
 pub(crate) mod par;
 pub mod rmst;

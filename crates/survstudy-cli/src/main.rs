@@ -253,6 +253,32 @@ enum Command {
         #[arg(long, default_value_t = 0.95)]
         conf_level: f64,
     },
+    /// Propensity-score weighting (IPTW): glm propensity model, weights, balance (SMD), weighted KM and Cox
+    Iptw {
+        #[command(flatten)]
+        surv: SurvArgs,
+        /// Treatment column, 0/1 (1 = treated)
+        #[arg(long)]
+        treatment: String,
+        /// Propensity-model covariates, comma-separated
+        #[arg(long)]
+        covariates: String,
+        /// Columns to treat as categorical (treatment coding, first sorted level = reference)
+        #[arg(long)]
+        factor: Option<String>,
+        /// Estimand: ate (1/ps, 1/(1-ps)), att (1, ps/(1-ps)) or ato (overlap: 1-ps, ps)
+        #[arg(long, default_value = "ate")]
+        estimand: String,
+        /// Multiply treated weights by the treated proportion and control weights by its complement
+        #[arg(long)]
+        stabilized: bool,
+        /// Drop rows with ps < Q or ps > 1 - Q (after the fit)
+        #[arg(long)]
+        trim: Option<f64>,
+        /// Write the input rows with ps and weight columns added to this CSV
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Print the built-in study plan (TOML) to copy and edit
     Plan {
         /// Print the built-in plan
@@ -505,6 +531,43 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 emit(&format!("{doc}\n"));
             } else {
                 emit(&text);
+            }
+        }
+        Command::Iptw {
+            surv,
+            treatment,
+            covariates,
+            factor,
+            estimand,
+            stabilized,
+            trim,
+            out,
+        } => {
+            if !surv.rows().is_empty() {
+                return Err(AdhocError::Usage(
+                    "iptw computes its own weights; --weights, --start and --id are not supported"
+                        .into(),
+                )
+                .into());
+            }
+            let args = adhoc::iptw::IptwArgs {
+                surv: surv.spec(),
+                treatment,
+                covariates: list(&covariates),
+                factors: factor.as_deref().map(list).unwrap_or_default(),
+                estimand: adhoc::iptw::Estimand::parse(&estimand)?,
+                stabilized,
+                trim,
+                out,
+            };
+            let rep = adhoc::iptw::iptw_cmd(&args)?;
+            for w in &rep.warnings {
+                eprintln!("survstudy iptw: warning: {w}");
+            }
+            if surv.json {
+                emit(&format!("{}\n", rep.to_json()));
+            } else {
+                emit(&rep.to_string());
             }
         }
         Command::Plan { print, check } => {

@@ -8,6 +8,7 @@
 
 pub mod competing;
 pub mod format;
+pub mod iptw;
 pub mod observational;
 pub mod table;
 
@@ -123,6 +124,8 @@ pub(crate) struct Loaded {
     pub(crate) extra: Vec<Column>,
     pub(crate) n_dropped: usize,
     pub(crate) n_read: usize,
+    /// 0-based data-row index (in the file) of each kept row.
+    pub(crate) kept: Vec<usize>,
 }
 
 pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loaded, AdhocError> {
@@ -233,6 +236,7 @@ pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loade
         extra,
         n_dropped: n - keep.len(),
         n_read: n,
+        kept: keep,
     })
 }
 
