@@ -28,6 +28,7 @@ pub mod concordance_general;
 pub mod cox;
 pub mod dist;
 pub mod error;
+pub mod finegray;
 pub mod hypothesis;
 pub mod km;
 pub mod linalg;

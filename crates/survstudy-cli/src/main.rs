@@ -279,6 +279,30 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Fine-Gray subdistribution-hazards regression (R cmprsk::crr)
+    Finegray {
+        /// CSV file
+        #[arg(long)]
+        data: PathBuf,
+        /// Time column
+        #[arg(long)]
+        time: String,
+        /// Status column: 0 = censored, other integers = causes
+        #[arg(long)]
+        status: String,
+        /// Cause of interest
+        #[arg(long)]
+        event_code: u32,
+        /// Covariate columns, comma-separated
+        #[arg(long)]
+        covariates: String,
+        /// Columns to treat as categorical (treatment coding, first sorted level = reference)
+        #[arg(long)]
+        factor: Option<String>,
+        /// Print one JSON document
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the built-in study plan (TOML) to copy and edit
     Plan {
         /// Print the built-in plan
@@ -565,6 +589,36 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 eprintln!("survstudy iptw: warning: {w}");
             }
             if surv.json {
+                emit(&format!("{}\n", rep.to_json()));
+            } else {
+                emit(&rep.to_string());
+            }
+        }
+        Command::Finegray {
+            data,
+            time,
+            status,
+            event_code,
+            covariates,
+            factor,
+            json,
+        } => {
+            let args = adhoc::finegray::FineGrayArgs {
+                data,
+                time,
+                status,
+                event_code,
+                covariates: list(&covariates),
+                factors: factor.as_deref().map(list).unwrap_or_default(),
+            };
+            let rep = adhoc::finegray::finegray_cmd(&args)?;
+            if !rep.fit.converged {
+                eprintln!(
+                    "survstudy finegray: warning: not converged after {} iterations",
+                    rep.fit.iterations
+                );
+            }
+            if json {
                 emit(&format!("{}\n", rep.to_json()));
             } else {
                 emit(&rep.to_string());

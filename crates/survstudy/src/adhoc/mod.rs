@@ -7,6 +7,7 @@
 //! that prints either as R-like text or as one JSON document.
 
 pub mod competing;
+pub mod finegray;
 pub mod format;
 pub mod iptw;
 pub mod observational;
