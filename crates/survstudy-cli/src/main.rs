@@ -303,6 +303,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Covariate-adjusted (g-formula) survival per treatment level from a Cox model (point estimates)
+    Adjusted {
+        #[command(flatten)]
+        surv: SurvArgs,
+        /// Treatment column (any number of levels; first sorted level = reference)
+        #[arg(long)]
+        treatment: String,
+        /// Adjustment covariates, comma-separated
+        #[arg(long)]
+        covariates: String,
+        /// Columns to treat as categorical
+        #[arg(long)]
+        factor: Option<String>,
+        /// Times at which to report adjusted survival, comma-separated
+        #[arg(long)]
+        at: String,
+    },
     /// Print the built-in study plan (TOML) to copy and edit
     Plan {
         /// Print the built-in plan
@@ -619,6 +636,33 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 );
             }
             if json {
+                emit(&format!("{}\n", rep.to_json()));
+            } else {
+                emit(&rep.to_string());
+            }
+        }
+        Command::Adjusted {
+            surv,
+            treatment,
+            covariates,
+            factor,
+            at,
+        } => {
+            if !surv.rows().is_empty() {
+                return Err(AdhocError::Usage(
+                    "adjusted does not support --weights, --start or --id".into(),
+                )
+                .into());
+            }
+            let args = adhoc::adjusted::AdjustedArgs {
+                surv: surv.spec(),
+                treatment,
+                covariates: list(&covariates),
+                factors: factor.as_deref().map(list).unwrap_or_default(),
+                at: parse_times(Some(at))?,
+            };
+            let rep = adhoc::adjusted::adjusted_cmd(&args)?;
+            if surv.json {
                 emit(&format!("{}\n", rep.to_json()));
             } else {
                 emit(&rep.to_string());

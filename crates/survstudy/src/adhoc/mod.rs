@@ -6,6 +6,7 @@
 //! clear error naming the line, column and value), and returns a plain result
 //! that prints either as R-like text or as one JSON document.
 
+pub mod adjusted;
 pub mod competing;
 pub mod finegray;
 pub mod format;
