@@ -205,7 +205,10 @@ pub fn logistic_fit(
     let null_deviance = (0..n).map(|i| dev_resid(yv[i], ybar)).sum();
     let eps10 = 10.0 * f64::EPSILON;
     let n01 = mu.iter().filter(|&&m| m < eps10 || m > 1.0 - eps10).count();
-    let near = mu.iter().filter(|&&m| m < 1e-8 || m > 1.0 - 1e-8).count();
+    let near = mu
+        .iter()
+        .filter(|&&m| !(1e-8..=1.0 - 1e-8).contains(&m))
+        .count();
     let separation = if n01 > 0 || !converged || (iterations >= 12 && near > 0) {
         Some(Separation {
             n_fitted_0_or_1: n01,

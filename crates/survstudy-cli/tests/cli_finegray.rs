@@ -84,7 +84,7 @@ fn tmp(name: &str, text: &str) -> PathBuf {
     p
 }
 
-fn args(data: &PathBuf, extra: &[&str]) -> Vec<String> {
+fn args(data: &std::path::Path, extra: &[&str]) -> Vec<String> {
     let mut a: Vec<String> = ["finegray", "--data"]
         .iter()
         .map(|s| s.to_string())

@@ -340,8 +340,9 @@ pub fn iptw_cmd(args: &IptwArgs) -> Result<IptwReport, AdhocError> {
         let mut big: Vec<&survkit::logistic::LogisticTerm> = fit.terms.iter().skip(1).collect();
         big.sort_by(|a, b| b.coef.abs().total_cmp(&a.coef.abs()));
         return Err(AdhocError::Usage(format!(
-            "{file}: the propensity model shows separation ({}{}): the treatment is (almost) perfectly predicted, so the coefficients and weights are meaningless; largest coefficients: {}. Remove or coarsen the covariate, or restrict the cohort to where both treatments occur",
-            format!("{} rows with fitted probability within 1e-8 of 0 or 1 after {} IRLS iterations", s.n_fitted_near_0_or_1, fit.iterations),
+            "{file}: the propensity model shows separation ({} rows with fitted probability within 1e-8 of 0 or 1 after {} IRLS iterations{}): the treatment is (almost) perfectly predicted, so the coefficients and weights are meaningless; largest coefficients: {}. Remove or coarsen the covariate, or restrict the cohort to where both treatments occur",
+            s.n_fitted_near_0_or_1,
+            fit.iterations,
             if s.not_converged { "; IRLS did not converge in 25 iterations" } else { "" },
             big.iter().take(3).map(|t| format!("{} = {:.4} (se {:.4})", t.term, t.coef, t.se)).collect::<Vec<_>>().join(", ")
         )));
