@@ -368,6 +368,73 @@ enum Command {
         #[arg(long, default_value_t = 0.95)]
         conf_level: f64,
     },
+    /// Propensity-score weighting (IPTW): glm propensity model, weights, balance (SMD), weighted KM and Cox
+    Iptw {
+        #[command(flatten)]
+        surv: SurvArgs,
+        /// Treatment column, 0/1 (1 = treated)
+        #[arg(long)]
+        treatment: String,
+        /// Propensity-model covariates, comma-separated
+        #[arg(long)]
+        covariates: String,
+        /// Columns to treat as categorical (treatment coding, first sorted level = reference)
+        #[arg(long)]
+        factor: Option<String>,
+        /// Estimand: ate (1/ps, 1/(1-ps)), att (1, ps/(1-ps)) or ato (overlap: 1-ps, ps)
+        #[arg(long, default_value = "ate")]
+        estimand: String,
+        /// Multiply treated weights by the treated proportion and control weights by its complement
+        #[arg(long)]
+        stabilized: bool,
+        /// Drop rows with ps < Q or ps > 1 - Q (after the fit)
+        #[arg(long)]
+        trim: Option<f64>,
+        /// Write the input rows with ps and weight columns added to this CSV
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Fine-Gray subdistribution-hazards regression (R cmprsk::crr)
+    Finegray {
+        /// CSV file
+        #[arg(long)]
+        data: PathBuf,
+        /// Time column
+        #[arg(long)]
+        time: String,
+        /// Status column: 0 = censored, other integers = causes
+        #[arg(long)]
+        status: String,
+        /// Cause of interest
+        #[arg(long)]
+        event_code: u32,
+        /// Covariate columns, comma-separated
+        #[arg(long)]
+        covariates: String,
+        /// Columns to treat as categorical (treatment coding, first sorted level = reference)
+        #[arg(long)]
+        factor: Option<String>,
+        /// Print one JSON document
+        #[arg(long)]
+        json: bool,
+    },
+    /// Covariate-adjusted (g-formula) survival per treatment level from a Cox model (point estimates)
+    Adjusted {
+        #[command(flatten)]
+        surv: SurvArgs,
+        /// Treatment column (any number of levels; first sorted level = reference)
+        #[arg(long)]
+        treatment: String,
+        /// Adjustment covariates, comma-separated
+        #[arg(long)]
+        covariates: String,
+        /// Columns to treat as categorical
+        #[arg(long)]
+        factor: Option<String>,
+        /// Times at which to report adjusted survival, comma-separated
+        #[arg(long)]
+        at: String,
+    },
     /// Print the built-in study plan (TOML) to copy and edit
     Plan {
         /// Print the built-in plan
@@ -625,6 +692,100 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 emit(&format!("{doc}\n"));
             } else {
                 emit(&text);
+            }
+        }
+        Command::Iptw {
+            surv,
+            treatment,
+            covariates,
+            factor,
+            estimand,
+            stabilized,
+            trim,
+            out,
+        } => {
+            if !surv.rows().is_empty() {
+                return Err(AdhocError::Usage(
+                    "iptw computes its own weights; --weights, --start and --id are not supported"
+                        .into(),
+                )
+                .into());
+            }
+            let args = adhoc::iptw::IptwArgs {
+                surv: surv.spec()?,
+                treatment,
+                covariates: list(&covariates),
+                factors: factor.as_deref().map(list).unwrap_or_default(),
+                estimand: adhoc::iptw::Estimand::parse(&estimand)?,
+                stabilized,
+                trim,
+                out,
+            };
+            let rep = adhoc::iptw::iptw_cmd(&args)?;
+            for w in &rep.warnings {
+                eprintln!("survstudy iptw: warning: {w}");
+            }
+            if surv.json {
+                emit(&format!("{}\n", rep.to_json()));
+            } else {
+                emit(&rep.to_string());
+            }
+        }
+        Command::Finegray {
+            data,
+            time,
+            status,
+            event_code,
+            covariates,
+            factor,
+            json,
+        } => {
+            let args = adhoc::finegray::FineGrayArgs {
+                data,
+                time,
+                status,
+                event_code,
+                covariates: list(&covariates),
+                factors: factor.as_deref().map(list).unwrap_or_default(),
+            };
+            let rep = adhoc::finegray::finegray_cmd(&args)?;
+            if !rep.fit.converged {
+                eprintln!(
+                    "survstudy finegray: warning: not converged after {} iterations",
+                    rep.fit.iterations
+                );
+            }
+            if json {
+                emit(&format!("{}\n", rep.to_json()));
+            } else {
+                emit(&rep.to_string());
+            }
+        }
+        Command::Adjusted {
+            surv,
+            treatment,
+            covariates,
+            factor,
+            at,
+        } => {
+            if !surv.rows().is_empty() {
+                return Err(AdhocError::Usage(
+                    "adjusted does not support --weights, --start or --id".into(),
+                )
+                .into());
+            }
+            let args = adhoc::adjusted::AdjustedArgs {
+                surv: surv.spec()?,
+                treatment,
+                covariates: list(&covariates),
+                factors: factor.as_deref().map(list).unwrap_or_default(),
+                at: parse_times(Some(at))?,
+            };
+            let rep = adhoc::adjusted::adjusted_cmd(&args)?;
+            if surv.json {
+                emit(&format!("{}\n", rep.to_json()));
+            } else {
+                emit(&rep.to_string());
             }
         }
         Command::Plan { print, check } => {

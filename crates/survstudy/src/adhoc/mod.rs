@@ -6,8 +6,11 @@
 //! clear error naming the line, column and value), and returns a plain result
 //! that prints either as R-like text or as one JSON document.
 
+pub mod adjusted;
 pub mod competing;
+pub mod finegray;
 pub mod format;
+pub mod iptw;
 pub mod observational;
 pub mod table;
 
@@ -148,6 +151,8 @@ pub(crate) struct Loaded {
     pub(crate) n_read: usize,
     /// Warnings about the input (e.g. an event value that matches no row).
     pub(crate) warnings: Vec<String>,
+    /// 0-based data-row index (in the file) of each kept row.
+    pub(crate) kept: Vec<usize>,
 }
 
 pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loaded, AdhocError> {
@@ -275,6 +280,7 @@ pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loade
         n_dropped: n - keep.len(),
         n_read: n,
         warnings,
+        kept: keep,
     })
 }
 

@@ -1,0 +1,748 @@
+//! `survstudy iptw`: propensity-score weighting with balance diagnostics and
+//! weighted survival analyses.
+//!
+//! 1. Complete cases of time, event, treatment and covariates (R `na.omit`).
+//! 2. Propensity score e(x) = P(treat = 1 | x) by `glm(treat ~ covariates,
+//!    family = binomial)` ([`survkit::logistic`]); separation is refused.
+//! 3. `--trim Q`: rows with e < Q or e > 1 − Q are dropped (not refitted).
+//! 4. Weights (Rosenbaum & Rubin 1983; Li, Morgan & Zaslavsky 2018 for
+//!    overlap): ATE 1/e and 1/(1 − e); ATT 1 and e/(1 − e); ATO 1 − e and e;
+//!    `--stabilized` multiplies treated weights by p̂ and control weights by
+//!    1 − p̂, p̂ = mean(treat) of the retained rows.
+//! 5. Per group n, Σw, min, max, mean and Kish's ESS = (Σw)²/Σw².
+//! 6. Balance (Austin 2009): SMD = (m₁ − m₀)/sqrt((s₁² + s₀²)/2) with the
+//!    unweighted group variances (denominator n_g − 1) of the retained rows,
+//!    before (unweighted means) and after (Σwx/Σw); factors per level as 0/1
+//!    indicators.
+//! 7. Weighted KM per arm with infinitesimal-jackknife SE (R `survfit(Surv ~
+//!    treat, weights = w, robust = TRUE)`) and weighted Cox with robust SE and
+//!    robust score test (R `coxph(Surv ~ treat, weights = w, robust = TRUE)`).
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+use survkit::cox::{CoxOptions, CoxRows, Design, Variance};
+use survkit::km::KmOptions;
+use survkit::logistic::{logistic_fit, LogisticFit, LogisticOptions};
+use survkit::wkm::{kaplan_meier_rows_by_group, KmVariance, RobustReason, SurvRows};
+
+use super::observational::{RowData, RowSpec, WkmGroup, WkmReport};
+use super::table::{ColKind, Column, TableError};
+use super::{file_name, load, num, AdhocError, CoxReport, SurvSpec};
+
+/// Target population of the weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Estimand {
+    /// Average treatment effect (whole population): 1/e, 1/(1 − e).
+    #[default]
+    Ate,
+    /// Average effect on the treated: 1, e/(1 − e).
+    Att,
+    /// Overlap population: 1 − e, e.
+    Ato,
+}
+
+impl Estimand {
+    pub fn parse(s: &str) -> Result<Estimand, AdhocError> {
+        match s.to_ascii_lowercase().as_str() {
+            "ate" => Ok(Estimand::Ate),
+            "att" => Ok(Estimand::Att),
+            "ato" | "overlap" => Ok(Estimand::Ato),
+            other => Err(AdhocError::Usage(format!(
+                "unknown --estimand '{other}' (ate, att or ato)"
+            ))),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Estimand::Ate => "ate",
+            Estimand::Att => "att",
+            Estimand::Ato => "ato",
+        }
+    }
+    fn formula(self) -> &'static str {
+        match self {
+            Estimand::Ate => "ATE: treated 1/ps, control 1/(1 - ps)",
+            Estimand::Att => "ATT: treated 1, control ps/(1 - ps)",
+            Estimand::Ato => "ATO (overlap): treated 1 - ps, control ps",
+        }
+    }
+}
+
+/// Options of `survstudy iptw`.
+#[derive(Debug, Clone)]
+pub struct IptwArgs {
+    pub surv: SurvSpec,
+    pub treatment: String,
+    pub covariates: Vec<String>,
+    pub factors: Vec<String>,
+    pub estimand: Estimand,
+    pub stabilized: bool,
+    pub trim: Option<f64>,
+    pub out: Option<PathBuf>,
+}
+
+/// Weight summary of one arm.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WeightSummary {
+    pub group: String,
+    pub n: usize,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+    pub mean: f64,
+    pub ess: f64,
+}
+
+/// Balance of one covariate (or factor level).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BalanceRow {
+    pub term: String,
+    pub mean_treated_before: f64,
+    pub mean_control_before: f64,
+    pub mean_treated_after: f64,
+    pub mean_control_after: f64,
+    pub var_treated: f64,
+    pub var_control: f64,
+    pub sd_pooled: f64,
+    pub smd_before: f64,
+    pub smd_after: f64,
+}
+
+/// Result of `survstudy iptw`.
+#[derive(Debug, Clone)]
+pub struct IptwReport {
+    pub args: IptwArgs,
+    pub n_read: usize,
+    pub n_dropped: usize,
+    /// Rows analysed after trimming.
+    pub n_analysed: usize,
+    /// Rows the propensity model was fitted on (complete cases).
+    pub n_fitted: usize,
+    pub n_trimmed: usize,
+    pub marginal_treated_proportion: f64,
+    pub ps_model: LogisticFit,
+    pub factor_levels: Vec<(String, Vec<String>)>,
+    /// 1-based data row and ps of every analysed row (before trimming).
+    pub rows: Vec<usize>,
+    pub weights: Vec<WeightSummary>,
+    pub balance: Vec<BalanceRow>,
+    pub km: WkmReport,
+    pub cox: CoxReport,
+    /// Flags: positivity, extreme weights, imbalance after weighting.
+    pub warnings: Vec<String>,
+}
+
+/// Covariates of a model: design columns (factor indicators expanded, first
+/// sorted level = reference), plus every factor level's indicator for balance.
+pub(crate) struct Covariates {
+    pub design: Vec<(String, Vec<f64>)>,
+    pub balance_cols: Vec<(String, Vec<f64>)>,
+    pub factor_levels: Vec<(String, Vec<String>)>,
+}
+
+/// Build [`Covariates`] from loaded columns (in `vars` order). A covariate
+/// with one distinct value is an error (it cannot be estimated).
+pub(crate) fn covariates(
+    file: &str,
+    vars: &[String],
+    cols: Vec<Column>,
+) -> Result<Covariates, AdhocError> {
+    let mut out = Covariates {
+        design: vec![],
+        balance_cols: vec![],
+        factor_levels: vec![],
+    };
+    for (v, c) in vars.iter().zip(cols) {
+        match c {
+            Column::Number(x) => {
+                let first = x.first().copied().unwrap_or(0.0);
+                if x.iter().all(|&a| a == first) {
+                    return Err(AdhocError::Usage(format!(
+                        "{file}: covariate '{v}' has one value ({first}) in the analysed rows; drop it from --covariates"
+                    )));
+                }
+                out.design.push((v.clone(), x.clone()));
+                out.balance_cols.push((v.clone(), x));
+            }
+            Column::Text { codes, levels } => {
+                let labels: Vec<&str> =
+                    codes.iter().map(|&k| levels[k as usize].as_str()).collect();
+                let mut d = Design::default();
+                let lv = d.add_factor(v, &labels, None);
+                if lv.len() < 2 {
+                    return Err(AdhocError::Usage(format!(
+                        "{file}: factor '{v}' has one level ({}) in the analysed rows; drop it from --covariates",
+                        lv.first().map_or("none", |s| s.as_str())
+                    )));
+                }
+                for l in &lv {
+                    out.balance_cols.push((
+                        format!("{v}{l}"),
+                        labels
+                            .iter()
+                            .map(|x| if x == l { 1.0 } else { 0.0 })
+                            .collect(),
+                    ));
+                }
+                for (n, col) in d.names.into_iter().zip(d.columns) {
+                    out.design.push((n, col));
+                }
+                out.factor_levels.push((v.clone(), lv));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The column kinds of `vars` (factors as text).
+pub(crate) fn var_requests(vars: &[String], factors: &[String]) -> Vec<(String, ColKind)> {
+    vars.iter()
+        .map(|v| {
+            let k = if factors.contains(v) {
+                ColKind::Text
+            } else {
+                ColKind::Number
+            };
+            (v.clone(), k)
+        })
+        .collect()
+}
+
+/// Model columns: `--covariates` then any `--factor` not already listed.
+pub(crate) fn model_vars(covariates: &[String], factors: &[String]) -> Vec<String> {
+    let mut vars = covariates.to_vec();
+    for f in factors {
+        if !vars.contains(f) {
+            vars.push(f.clone());
+        }
+    }
+    vars
+}
+
+/// Map `load`'s "not a number" error to one that suggests `--factor`.
+pub(crate) fn not_number_hint(e: AdhocError, time: &str) -> AdhocError {
+    match e {
+        AdhocError::Table {
+            file,
+            source:
+                TableError::NotNumber {
+                    line,
+                    column,
+                    value,
+                },
+        } => AdhocError::Value {
+            file,
+            line,
+            message: if column == time {
+                "time is not a number".to_string()
+            } else {
+                format!("not a number (list it in --factor {column} to treat it as categorical)")
+            },
+            column,
+            value,
+        },
+        other => other,
+    }
+}
+
+/// The 0/1 treatment of each row; anything else is an error naming the values.
+pub(crate) fn binary_treatment(
+    file: &str,
+    name: &str,
+    col: Column,
+) -> Result<Vec<bool>, AdhocError> {
+    let Column::Text { codes, levels } = col else {
+        unreachable!("treatment is read as text")
+    };
+    let mut used = vec![false; levels.len()];
+    for &c in &codes {
+        used[c as usize] = true;
+    }
+    let present: Vec<&String> = levels
+        .iter()
+        .zip(&used)
+        .filter(|(_, u)| **u)
+        .map(|(l, _)| l)
+        .collect();
+    let val: Vec<Option<bool>> = levels.iter().map(|l| super::truthy(l)).collect();
+    if let Some(bad) = present.iter().find(|l| super::truthy(l.as_str()).is_none()) {
+        return Err(AdhocError::Usage(format!(
+            "{file}: treatment column '{name}' must be 0/1 (1 = treated); found value '{bad}' among {} distinct values ({})",
+            present.len(),
+            present.iter().take(6).map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let t: Vec<bool> = codes
+        .iter()
+        .map(|&c| val[c as usize] == Some(true))
+        .collect();
+    let n1 = t.iter().filter(|&&x| x).count();
+    if n1 == 0 || n1 == t.len() {
+        return Err(AdhocError::Usage(format!(
+            "{file}: treatment column '{name}' has one level in the analysed rows ({} rows, all {}); weighting needs treated and control rows",
+            t.len(),
+            if n1 == 0 { "0" } else { "1" }
+        )));
+    }
+    Ok(t)
+}
+
+fn mean_var(x: &[f64], w: Option<&[f64]>, idx: &[usize]) -> (f64, f64) {
+    let n = idx.len() as f64;
+    let m = idx.iter().map(|&i| x[i]).sum::<f64>() / n;
+    let v = idx.iter().map(|&i| (x[i] - m).powi(2)).sum::<f64>() / (n - 1.0);
+    match w {
+        None => (m, v),
+        Some(w) => {
+            let sw: f64 = idx.iter().map(|&i| w[i]).sum();
+            (idx.iter().map(|&i| w[i] * x[i]).sum::<f64>() / sw, v)
+        }
+    }
+}
+
+/// Run `survstudy iptw`.
+pub fn iptw_cmd(args: &IptwArgs) -> Result<IptwReport, AdhocError> {
+    let file = file_name(&args.surv.data);
+    let vars = model_vars(&args.covariates, &args.factors);
+    if vars.is_empty() {
+        return Err(AdhocError::Usage(
+            "--covariates needs at least one column".into(),
+        ));
+    }
+    if vars.contains(&args.treatment) {
+        return Err(AdhocError::Usage(format!(
+            "the treatment '{}' cannot also be a covariate",
+            args.treatment
+        )));
+    }
+    if let Some(q) = args.trim {
+        if !(q > 0.0 && q < 0.5) {
+            return Err(AdhocError::Usage(format!(
+                "--trim {q}: must be in (0, 0.5) (rows with ps outside [Q, 1 - Q] are dropped)"
+            )));
+        }
+    }
+    let mut extra = vec![(args.treatment.clone(), ColKind::Text)];
+    extra.extend(var_requests(&vars, &args.factors));
+    let d = load(&args.surv, &extra).map_err(|e| not_number_hint(e, &args.surv.time))?;
+    if d.time.is_empty() {
+        return Err(AdhocError::Usage(format!(
+            "{file}: no rows left after dropping {} with missing values",
+            d.n_dropped
+        )));
+    }
+    let mut cols = d.extra.into_iter();
+    let treat = binary_treatment(&file, &args.treatment, cols.next().expect("treatment"))?;
+    let cov = covariates(&file, &vars, cols.collect())?;
+    let fit = logistic_fit(&treat, &cov.design, &LogisticOptions::default())?;
+    if let Some(s) = &fit.separation {
+        let mut big: Vec<&survkit::logistic::LogisticTerm> = fit.terms.iter().skip(1).collect();
+        big.sort_by(|a, b| b.coef.abs().total_cmp(&a.coef.abs()));
+        return Err(AdhocError::Usage(format!(
+            "{file}: the propensity model shows separation ({} rows with fitted probability within 1e-8 of 0 or 1 after {} IRLS iterations{}): the treatment is (almost) perfectly predicted, so the coefficients and weights are meaningless; largest coefficients: {}. Remove or coarsen the covariate, or restrict the cohort to where both treatments occur",
+            s.n_fitted_near_0_or_1,
+            fit.iterations,
+            if s.not_converged { "; IRLS did not converge in 25 iterations" } else { "" },
+            big.iter().take(3).map(|t| format!("{} = {:.4} (se {:.4})", t.term, t.coef, t.se)).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let ps_all = fit.fitted.clone();
+    let n_analysed = treat.len();
+    let keep: Vec<usize> = match args.trim {
+        Some(q) => (0..n_analysed)
+            .filter(|&i| ps_all[i] >= q && ps_all[i] <= 1.0 - q)
+            .collect(),
+        None => (0..n_analysed).collect(),
+    };
+    let n_trimmed = n_analysed - keep.len();
+    let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+    let tr: Vec<bool> = keep.iter().map(|&i| treat[i]).collect();
+    let ps = pick(&ps_all);
+    let n1 = tr.iter().filter(|&&x| x).count();
+    if n1 == 0 || n1 == tr.len() {
+        return Err(AdhocError::Usage(format!(
+            "--trim {}: no {} rows are left after trimming",
+            args.trim.unwrap_or(0.0),
+            if n1 == 0 { "treated" } else { "control" }
+        )));
+    }
+    let pbar = n1 as f64 / tr.len() as f64;
+    let w: Vec<f64> = tr
+        .iter()
+        .zip(&ps)
+        .map(|(&t, &e)| {
+            let raw = match (args.estimand, t) {
+                (Estimand::Ate, true) => 1.0 / e,
+                (Estimand::Ate, false) => 1.0 / (1.0 - e),
+                (Estimand::Att, true) => 1.0,
+                (Estimand::Att, false) => e / (1.0 - e),
+                (Estimand::Ato, true) => 1.0 - e,
+                (Estimand::Ato, false) => e,
+            };
+            if args.stabilized {
+                raw * if t { pbar } else { 1.0 - pbar }
+            } else {
+                raw
+            }
+        })
+        .collect();
+    let idx1: Vec<usize> = (0..tr.len()).filter(|&i| tr[i]).collect();
+    let idx0: Vec<usize> = (0..tr.len()).filter(|&i| !tr[i]).collect();
+    let mut warnings = vec![];
+    let mut weights = vec![];
+    for (g, idx) in [("1", &idx1), ("0", &idx0)] {
+        let ws: Vec<f64> = idx.iter().map(|&i| w[i]).collect();
+        let sum: f64 = ws.iter().sum();
+        let ss: f64 = ws.iter().map(|x| x * x).sum();
+        let s = WeightSummary {
+            group: g.into(),
+            n: ws.len(),
+            sum,
+            min: ws.iter().copied().fold(f64::INFINITY, f64::min),
+            max: ws.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            mean: sum / ws.len() as f64,
+            ess: sum * sum / ss,
+        };
+        if s.max > 10.0 * s.mean {
+            warnings.push(format!(
+                "extreme weights: the largest weight in group {g} is {:.3}, more than 10 times the group mean {:.3}; consider --trim or --estimand ato",
+                s.max, s.mean
+            ));
+        }
+        if s.ess < 0.5 * s.n as f64 {
+            warnings.push(format!(
+                "group {g}: effective sample size {:.1} is less than half of its {} rows (highly variable weights)",
+                s.ess, s.n
+            ));
+        }
+        weights.push(s);
+    }
+    let n_extreme = ps.iter().filter(|&&e| !(0.01..=0.99).contains(&e)).count();
+    if n_extreme > 0 {
+        warnings.push(format!(
+            "positivity: {n_extreme} rows have a propensity score below 0.01 or above 0.99 (min {:.3e}, max {:.4}); consider --trim",
+            ps.iter().copied().fold(f64::INFINITY, f64::min),
+            ps.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        ));
+    }
+    let mut balance = vec![];
+    for (term, x) in &cov.balance_cols {
+        let x = pick(x);
+        let (m1, v1) = mean_var(&x, None, &idx1);
+        let (m0, v0) = mean_var(&x, None, &idx0);
+        let (a1, _) = mean_var(&x, Some(&w), &idx1);
+        let (a0, _) = mean_var(&x, Some(&w), &idx0);
+        let sd = ((v1 + v0) / 2.0).sqrt();
+        let (sb, sa) = if sd > 0.0 {
+            ((m1 - m0) / sd, (a1 - a0) / sd)
+        } else {
+            (f64::NAN, f64::NAN)
+        };
+        if sa.abs() > 0.1 {
+            warnings.push(format!(
+                "imbalance after weighting: |SMD| of {term} is {:.3} (> 0.1)",
+                sa.abs()
+            ));
+        }
+        balance.push(BalanceRow {
+            term: term.clone(),
+            mean_treated_before: m1,
+            mean_control_before: m0,
+            mean_treated_after: a1,
+            mean_control_after: a0,
+            var_treated: v1,
+            var_control: v0,
+            sd_pooled: sd,
+            smd_before: sb,
+            smd_after: sa,
+        });
+    }
+    // weighted analyses
+    let time = pick(&d.time);
+    let event: Vec<bool> = keep.iter().map(|&i| d.event[i]).collect();
+    let gi: Vec<usize> = tr.iter().map(|&t| usize::from(t)).collect();
+    let sr = SurvRows {
+        stop: &time,
+        event: &event,
+        start: None,
+        weight: Some(&w),
+        id: None,
+    };
+    let fits = kaplan_meier_rows_by_group(&sr, &gi, 2, KmVariance::Robust, &KmOptions::default())?;
+    let mut groups = vec![];
+    for (label, f) in ["0", "1"].into_iter().zip(fits) {
+        groups.push(WkmGroup {
+            label: label.into(),
+            strata: format!("{}={label}", args.treatment),
+            fit: f?,
+        });
+    }
+    let km = WkmReport {
+        n_dropped: d.n_dropped,
+        n_read: d.n_read,
+        groups,
+        robust: true,
+        robust_reason: Some(RobustReason::Requested),
+        at: vec![],
+        rows: RowSpec {
+            weights: Some("iptw weight".into()),
+            start: None,
+            id: None,
+        },
+    };
+    let mut design = Design::default();
+    design.add_numeric(
+        &args.treatment,
+        tr.iter().map(|&t| if t { 1.0 } else { 0.0 }).collect(),
+    );
+    let cox_fit = survkit::cox::cox_fit_rows(
+        &time,
+        &event,
+        &design,
+        None,
+        None,
+        &CoxRows {
+            start: None,
+            weight: Some(&w),
+        },
+        &CoxOptions {
+            variance: Variance::Robust,
+            ..Default::default()
+        },
+    )?;
+    let cox = CoxReport {
+        n_dropped: d.n_dropped,
+        n_read: d.n_read,
+        fit: cox_fit,
+        time,
+        event,
+        design,
+        strata_index: None,
+        term_columns: vec![(args.treatment.clone(), vec![0])],
+        cluster: None,
+        strata: None,
+        references: vec![],
+        rows: RowData {
+            start: None,
+            weight: Some(w.clone()),
+            id: None,
+        },
+        robust_reason: Some(RobustReason::Requested),
+        // Efron ties with the default options: R's preset
+        preset: Some(crate::analysis::Conventions::R),
+    };
+    if let Some(out) = &args.out {
+        let mut psw: Vec<Option<(f64, Option<f64>)>> = vec![None; d.n_read];
+        for i in 0..n_analysed {
+            psw[d.kept[i]] = Some((ps_all[i], None));
+        }
+        for (k, &i) in keep.iter().enumerate() {
+            psw[d.kept[i]] = Some((ps_all[i], Some(w[k])));
+        }
+        write_out(&args.surv.data, out, &psw)?;
+    }
+    Ok(IptwReport {
+        args: args.clone(),
+        n_read: d.n_read,
+        n_dropped: d.n_dropped,
+        n_analysed: keep.len(),
+        n_fitted: n_analysed,
+        n_trimmed,
+        marginal_treated_proportion: pbar,
+        ps_model: fit,
+        factor_levels: cov.factor_levels,
+        rows: d.kept.iter().map(|&i| i + 1).collect(),
+        weights,
+        balance,
+        km,
+        cox,
+        warnings,
+    })
+}
+
+/// Copy the input CSV adding `ps` and `weight` (NA for rows not analysed;
+/// `weight` NA for trimmed rows).
+fn write_out(
+    input: &std::path::Path,
+    out: &std::path::Path,
+    psw: &[Option<(f64, Option<f64>)>],
+) -> Result<(), AdhocError> {
+    let io = |e: String| AdhocError::Usage(format!("--out {}: {e}", out.display()));
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(input)
+        .map_err(|e| io(e.to_string()))?;
+    let mut wtr = csv::Writer::from_path(out).map_err(|e| io(e.to_string()))?;
+    let mut header: Vec<String> = rdr
+        .headers()
+        .map_err(|e| io(e.to_string()))?
+        .iter()
+        .map(String::from)
+        .collect();
+    header.push("ps".into());
+    header.push("weight".into());
+    wtr.write_record(&header).map_err(|e| io(e.to_string()))?;
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| io(e.to_string()))?;
+        let mut row: Vec<String> = rec.iter().map(String::from).collect();
+        let (p, w) = match psw.get(i).copied().flatten() {
+            Some((p, w)) => (
+                format!("{p}"),
+                w.map_or("NA".to_string(), |w| format!("{w}")),
+            ),
+            None => ("NA".into(), "NA".into()),
+        };
+        row.push(p);
+        row.push(w);
+        wtr.write_record(&row).map_err(|e| io(e.to_string()))?;
+    }
+    wtr.flush().map_err(|e| io(e.to_string()))?;
+    Ok(())
+}
+
+impl IptwReport {
+    pub fn to_json(&self) -> Value {
+        let f = &self.ps_model;
+        let mut cox = self.cox.to_json();
+        cox["command"] = json!("cox (weighted, robust)");
+        let mut km = self.km.to_json();
+        km["command"] = json!("km (weighted, robust)");
+        json!({
+            "command": "iptw",
+            "estimand": self.args.estimand.as_str(),
+            "stabilized": self.args.stabilized,
+            "trim": self.args.trim,
+            "n_read": self.n_read, "n_dropped": self.n_dropped, "n_analysed": self.n_analysed,
+            "n_fitted": self.n_fitted, "n_trimmed": self.n_trimmed,
+            "marginal_treated_proportion": num(self.marginal_treated_proportion),
+            "ps_model": {
+                "call": format!("glm({} ~ {}, family = binomial)", self.args.treatment,
+                    model_vars(&self.args.covariates, &self.args.factors).join(" + ")),
+                "n": self.n_fitted,
+                "terms": f.terms.iter().map(|t| json!({"term": t.term, "coef": num(t.coef), "se": num(t.se), "z": num(t.z), "p": num(t.p)})).collect::<Vec<_>>(),
+                "deviance": num(f.deviance), "null_deviance": num(f.null_deviance), "aic": num(f.aic),
+                "iterations": f.iterations, "converged": f.converged,
+                "factor_levels": self.factor_levels.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+                "convergence": "IRLS as glm.fit: |dev - dev_old|/(|dev| + 0.1) < 1e-8, max 25 iterations",
+                "row": self.rows,
+                "ps": super::nums(&f.fitted),
+            },
+            "weights_formula": format!("{}{}", self.args.estimand.formula(),
+                if self.args.stabilized { "; stabilized: treated x p, control x (1 - p), p = marginal_treated_proportion" } else { "" }),
+            "weights": self.weights.iter().map(|s| json!({"group": s.group, "n": s.n, "sum": num(s.sum), "min": num(s.min), "max": num(s.max), "mean": num(s.mean), "ess": num(s.ess)})).collect::<Vec<_>>(),
+            "balance_formula": "SMD = (mean_treated - mean_control) / sqrt((var_treated + var_control) / 2); unweighted group variances (n - 1) of the retained rows before and after; means unweighted before, sum(w x)/sum(w) after; factors per level (0/1 indicators)",
+            "balance": self.balance.iter().map(|b| json!({"term": b.term,
+                "mean_treated_before": num(b.mean_treated_before), "mean_control_before": num(b.mean_control_before),
+                "mean_treated_after": num(b.mean_treated_after), "mean_control_after": num(b.mean_control_after),
+                "var_treated": num(b.var_treated), "var_control": num(b.var_control), "sd_pooled": num(b.sd_pooled),
+                "smd_before": num(b.smd_before), "smd_after": num(b.smd_after)})).collect::<Vec<_>>(),
+            "km": km,
+            "cox": cox,
+            "warnings": self.warnings,
+        })
+    }
+}
+
+impl std::fmt::Display for IptwReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let g = |x: f64| super::format::sig(x, 4);
+        writeln!(
+            f,
+            "Propensity score: glm({} ~ {}, family = binomial), n = {}{}",
+            self.args.treatment,
+            model_vars(&self.args.covariates, &self.args.factors).join(" + "),
+            self.n_fitted,
+            if self.n_dropped > 0 {
+                format!(" ({} rows dropped for missing values)", self.n_dropped)
+            } else {
+                String::new()
+            }
+        )?;
+        writeln!(
+            f,
+            "{:>14} {:>10} {:>10} {:>8} {:>10}",
+            "", "Estimate", "Std. Error", "z value", "Pr(>|z|)"
+        )?;
+        for t in &self.ps_model.terms {
+            writeln!(
+                f,
+                "{:>14} {:>10} {:>10} {:>8} {:>10}",
+                t.term,
+                g(t.coef),
+                g(t.se),
+                g(t.z),
+                g(t.p)
+            )?;
+        }
+        writeln!(
+            f,
+            "Null deviance {} , residual deviance {} , AIC {} , {} IRLS iterations",
+            g(self.ps_model.null_deviance),
+            g(self.ps_model.deviance),
+            g(self.ps_model.aic),
+            self.ps_model.iterations
+        )?;
+        writeln!(
+            f,
+            "\nWeights: {}{}{}",
+            self.args.estimand.formula(),
+            if self.args.stabilized {
+                format!(", stabilized (p = {})", g(self.marginal_treated_proportion))
+            } else {
+                String::new()
+            },
+            match self.args.trim {
+                Some(q) => format!(
+                    ", trimmed ps outside [{q}, {}]: {} rows dropped",
+                    1.0 - q,
+                    self.n_trimmed
+                ),
+                None => String::new(),
+            }
+        )?;
+        writeln!(
+            f,
+            "{:>6} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            "group", "n", "sum", "min", "max", "mean", "ESS"
+        )?;
+        for s in &self.weights {
+            writeln!(
+                f,
+                "{:>6} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10}",
+                s.group,
+                s.n,
+                g(s.sum),
+                g(s.min),
+                g(s.max),
+                g(s.mean),
+                g(s.ess)
+            )?;
+        }
+        writeln!(
+            f,
+            "\nBalance (SMD = mean difference / sqrt((var_treated + var_control)/2), unweighted variances)"
+        )?;
+        writeln!(f, "{:>14} {:>12} {:>12}", "term", "SMD before", "SMD after")?;
+        for b in &self.balance {
+            writeln!(
+                f,
+                "{:>14} {:>12} {:>12}",
+                b.term,
+                g(b.smd_before),
+                g(b.smd_after)
+            )?;
+        }
+        writeln!(
+            f,
+            "\nWeighted (pseudo-population) Kaplan-Meier; n.risk and n.event are weighted sums"
+        )?;
+        write!(f, "{}", self.km)?;
+        writeln!(f, "\nWeighted Cox model, robust SE")?;
+        write!(f, "{}", self.cox)?;
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
+        }
+        Ok(())
+    }
+}
