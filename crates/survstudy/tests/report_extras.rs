@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use survstudy::analysis::competing::{CifAtTime, CifCurveSummary, CompetingResult, GraySummary};
-use survstudy::analysis::survival::PhResiduals;
+use survstudy::analysis::survival::{ph_bins, PhResiduals, PhSmooth, PH_BINS};
 use survstudy::analysis::Results;
 use survstudy::report::study::{build_report, ReportMeta, ReportOptions, StudyReport};
 use survstudy::report::{format_p, svg_to_png};
@@ -218,6 +218,78 @@ fn every_cox_model_shows_its_ph_test() {
     assert!(text.contains("Sex"));
 }
 
+/// The `d` attribute of the path drawn with `class`.
+fn path_d<'a>(svg: &'a str, class: &str) -> &'a str {
+    assert!(svg.contains(&format!("class=\"{class}\"")), "no {class}");
+    svg.split(&format!("class=\"{class}\""))
+        .next()
+        .unwrap()
+        .rsplit("<path d=\"")
+        .next()
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+}
+
+/// The (x, y) vertices of an `M x yL x y…` polyline.
+fn polyline(d: &str) -> Vec<(f64, f64)> {
+    d.split(['M', 'L'])
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut it = p.split(' ').map(|v| v.parse::<f64>().unwrap());
+            (it.next().unwrap(), it.next().unwrap())
+        })
+        .collect()
+}
+
+/// The smooth line of a residual figure is `fit` drawn at `time` (up to the
+/// 2-decimal rounding of the coordinates): both axes are affine maps of it.
+fn assert_smooth_is(svg: &str, time: &[f64], fit: &[f64]) {
+    let pts = polyline(path_d(svg, "smooth"));
+    assert_eq!(pts.len(), time.len());
+    let affine = |v: &[f64], px: &[f64]| {
+        let (i, j) = (0, v.len() - 1);
+        let (a, b) = (v[i], v[j]);
+        let (pa, pb) = (px[i], px[j]);
+        for (x, p) in v.iter().zip(px) {
+            let want = pa + (x - a) / (b - a) * (pb - pa);
+            assert!((want - p).abs() < 0.02, "{want} vs {p}");
+        }
+    };
+    let xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
+    let ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
+    affine(time, &xs);
+    // the fit varies, and higher values are drawn higher (smaller y)
+    let (lo, hi) = (
+        (0..fit.len())
+            .min_by(|&a, &b| fit[a].total_cmp(&fit[b]))
+            .unwrap(),
+        (0..fit.len())
+            .max_by(|&a, &b| fit[a].total_cmp(&fit[b]))
+            .unwrap(),
+    );
+    assert!(ys[hi] < ys[lo]);
+    let (fa, fb, pa, pb) = (fit[lo], fit[hi], ys[lo], ys[hi]);
+    for (f, p) in fit.iter().zip(&ys) {
+        let want = pa + (f - fa) / (fb - fa) * (pb - pa);
+        assert!((want - p).abs() < 0.02, "{want} vs {p}");
+    }
+}
+
+/// A smooth of 40 points over `[0, t_max]`, fit `a + b t`, ±`w`.
+fn synthetic_smooth(t_max: f64, a: f64, b: f64, w: f64) -> PhSmooth {
+    let time: Vec<f64> = (0..40).map(|i| t_max * i as f64 / 39.0).collect();
+    let fit: Vec<f64> = time.iter().map(|t| a + b * t).collect();
+    PhSmooth {
+        x: (0..40).map(|i| i as f64 / 39.0).collect(),
+        lower: fit.iter().map(|f| f - w).collect(),
+        upper: fit.iter().map(|f| f + w).collect(),
+        time,
+        fit,
+    }
+}
+
 #[test]
 fn flagged_terms_get_dagger_and_residual_figure_iff_p_below_005() {
     let r = demo();
@@ -287,7 +359,7 @@ fn flagged_terms_get_dagger_and_residual_figure_iff_p_below_005() {
         beta_t,
         coef: 0.021,
         bins: vec![],
-        smooth: None,
+        smooth: Some(synthetic_smooth(24.0, 0.3, -0.05, 0.4)),
     }];
     // a second term below 0.05 without residuals: dagger, no figure
     ph.terms.iter_mut().find(|t| t.term == "sex").unwrap().p = 0.03;
@@ -300,7 +372,15 @@ fn flagged_terms_get_dagger_and_residual_figure_iff_p_below_005() {
     assert_eq!(rep3.html.matches("0.030\u{2020}").count(), 1);
     let f = figure(&rep3, "ph_pfs_multivariable_age_at_infusion");
     assert!(f.caption.contains("scaled Schoenfeld residuals"));
-    assert!(f.caption.contains("LOWESS"));
+    assert!(!f.caption.contains("LOWESS"));
+    assert!(f.caption.contains("natural-spline smooth (ns, df = 4"));
+    assert!(f.caption.contains("as R plot.cox.zph"));
+    assert!(f.caption.contains("\u{b1}2 SE"));
+    assert!(f.caption.contains("at each event"));
+    assert!(!f.caption.contains("binned"));
+    let sm = synthetic_smooth(24.0, 0.3, -0.05, 0.4);
+    assert_smooth_is(&f.svg, &sm.time, &sm.fit);
+    assert!(f.svg.contains("class=\"smooth-band\""));
     // one circle per event, the coefficient line, zero line and smooth
     let residual_path = f
         .svg
@@ -353,10 +433,61 @@ fn residual_figures_show_test_coefficient_and_time_axis() {
         .next()
         .unwrap();
     assert_eq!(residual_path.matches('Z').count(), n_pts);
+    // the smooth is the analysis' plot.cox.zph smooth: 40 points of its fit
+    let sm = res.smooth.as_ref().expect("demo smooth");
+    assert_eq!(sm.fit.len(), 40);
+    assert_smooth_is(&f.svg, &sm.time, &sm.fit);
+    assert!(f.svg.contains("class=\"smooth-band\""));
+    assert!(!f.svg.contains("bin-median"));
     // a factor spanning several columns is referenced at 1 (joint term)
     let multi = figure(rep, "ph_os_emd_baseline_x_progression");
     assert!(multi.svg.contains("Reference value 1"));
     assert!(multi.caption.contains("3 design columns"));
+}
+
+#[test]
+fn residual_figures_of_many_events_are_binned_and_small() {
+    let mut r = demo().clone();
+    let m = r
+        .multivariable
+        .iter_mut()
+        .find(|m| m.endpoint == "OS")
+        .unwrap();
+    let ph = m.cox.as_mut().unwrap().ph_test.as_mut().unwrap();
+    let res = ph
+        .flagged
+        .iter_mut()
+        .find(|f| f.term == "prog_emd")
+        .unwrap();
+    let n = 20_000;
+    res.time = (1..=n).map(|k| k as f64 * 36.0 / n as f64).collect();
+    res.beta_t = (0..n)
+        .map(|k| 0.4 - 0.01 * res.time[k] + if k % 3 == 0 { 1.5 } else { -0.75 })
+        .collect();
+    res.n_events = n;
+    res.bins = ph_bins(&res.time, &res.beta_t, PH_BINS);
+    res.smooth = Some(synthetic_smooth(36.0, 0.4, -0.01, 0.1));
+    let rep = build(&r);
+    let f = figure(&rep, "ph_os_multivariable_prog_emd");
+    assert!(f
+        .caption
+        .contains("binned: 40 bins of equal event count (20000 events)"));
+    assert!(!f.svg.contains("class=\"residual\""));
+    assert_eq!(path_d(&f.svg, "bin-median").matches('Z').count(), 40);
+    assert_eq!(path_d(&f.svg, "bin-iqr").matches('V').count(), 40);
+    let sm = res_smooth(&r);
+    assert_smooth_is(&f.svg, &sm.time, &sm.fit);
+    // bounded size: nothing per event
+    assert!(f.svg.len() < 40_000, "{} bytes", f.svg.len());
+    // the methods say when the residuals are binned
+    assert!(strip_tags(&rep.html).contains("Above 2000 events the residuals are shown binned"));
+}
+
+fn res_smooth(r: &Results) -> PhSmooth {
+    let m = r.multivariable.iter().find(|m| m.endpoint == "OS").unwrap();
+    let ph = m.cox.as_ref().unwrap().ph_test.as_ref().unwrap();
+    let res = ph.flagged.iter().find(|f| f.term == "prog_emd").unwrap();
+    res.smooth.clone().unwrap()
 }
 
 // ---------------------------------------------------------------------------

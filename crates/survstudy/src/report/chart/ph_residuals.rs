@@ -1,6 +1,9 @@
 //! Scaled Schoenfeld residuals of a Cox term over time
-//! ([`render_ph_residuals_svg`]): β(t) at each event, a LOWESS smooth
-//! ([`lowess`]), the Cox coefficient and zero as reference lines.
+//! ([`render_ph_residuals_svg`]): β(t) at each event (or, past
+//! [`MAX_EVENT_POINTS`] events, the median and interquartile range of
+//! equal-count bins), a given smooth with its ±2 SE band (the study passes
+//! R's `plot.cox.zph` natural-spline smooth), the Cox coefficient and zero
+//! as reference lines. Drawing is O(events + bins + smooth points).
 //!
 //! Takes a plain struct and never fails: non-finite points are skipped.
 //! Every string is escaped by the SVG writer.
@@ -14,17 +17,41 @@ use super::svg::{num, Stroke, SvgDoc, TextStyle};
 use crate::report::text::{text_width, truncate_to_width};
 use crate::report::OKABE_ITO;
 
-/// Smoother of a residual plot.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Smoother {
-    /// LOWESS: local linear fits with tricube weights over the nearest
-    /// `span` fraction of the points, with bisquare robustness weights
-    /// (see [`lowess`]).
-    #[default]
-    Lowess,
-    /// No trend line.
-    None,
+/// A trend line of β(t) computed elsewhere (the study passes R's
+/// `plot.cox.zph` smooth: a natural-spline regression `ns(df = 4)` of β(t)
+/// on the Kaplan–Meier-transformed time, evaluated at 40 points, with
+/// ±2 standard errors). `lower`/`upper` may be empty (no band); the
+/// vectors are cut to the shortest, non-finite points skipped.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PhSmoothLine {
+    /// Evaluation points as times (x-axis unit).
+    pub time: Vec<f64>,
+    /// Smoothed β(t).
+    pub fit: Vec<f64>,
+    /// Lower band limit (fit − 2 SE).
+    pub lower: Vec<f64>,
+    /// Upper band limit (fit + 2 SE).
+    pub upper: Vec<f64>,
 }
+
+/// β(t) of consecutive events summarised in one bin (drawn at the midpoint
+/// of its time range: a median marker and a q25–q75 whisker).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PhResidualBin {
+    /// First event time of the bin.
+    pub time_from: f64,
+    /// Last event time of the bin.
+    pub time_to: f64,
+    /// First quartile of β(t).
+    pub q25: f64,
+    /// Median of β(t).
+    pub median: f64,
+    /// Third quartile of β(t).
+    pub q75: f64,
+}
+
+/// Default of [`PhResidualPlot::max_event_points`] (the study's limit).
+pub const MAX_EVENT_POINTS: usize = 2000;
 
 /// A plot of β(t) (scaled Schoenfeld residual + coefficient) at each event
 /// time of one Cox term.
@@ -43,14 +70,18 @@ pub struct PhResidualPlot {
     /// β(t) at each event time (same length as `time`; extra values are
     /// ignored, non-finite pairs skipped).
     pub beta_t: Vec<f64>,
+    /// Equal-count bins of β(t), drawn instead of the events when there are
+    /// more than [`Self::max_event_points`] events (empty: the events are
+    /// always drawn).
+    pub bins: Vec<PhResidualBin>,
+    /// Most events drawn one by one; beyond it the [`Self::bins`] are drawn.
+    pub max_event_points: usize,
+    /// Trend line (`None`: not drawn).
+    pub smooth: Option<PhSmoothLine>,
     /// Horizontal reference at the fitted coefficient (`None`: not drawn).
     pub reference: Option<f64>,
     /// Legend text of the reference line.
     pub reference_label: String,
-    /// Trend line.
-    pub smoother: Smoother,
-    /// LOWESS span in `(0, 1]` (fraction of points in each local fit).
-    pub span: f64,
     /// X ticks.
     pub x_ticks: TickSpec,
 }
@@ -64,21 +95,20 @@ impl Default for PhResidualPlot {
             y_label: "\u{3b2}(t)".to_string(),
             time: Vec::new(),
             beta_t: Vec::new(),
+            bins: Vec::new(),
+            max_event_points: MAX_EVENT_POINTS,
+            smooth: None,
             reference: None,
             reference_label: "Cox coefficient".to_string(),
-            smoother: Smoother::Lowess,
-            span: 2.0 / 3.0,
             x_ticks: TickSpec::Months,
         }
     }
 }
 
-/// `2/3` for the usual span, else the number.
-fn span_text(span: f64) -> String {
-    if (span - 2.0 / 3.0).abs() < 1e-9 {
-        "2/3".to_string()
-    } else {
-        num(span)
+impl PhResidualPlot {
+    /// Whether the bins are drawn instead of the events.
+    pub fn binned(&self) -> bool {
+        !self.bins.is_empty() && self.time.len().min(self.beta_t.len()) > self.max_event_points
     }
 }
 
@@ -90,116 +120,11 @@ fn minus(s: &str) -> String {
     }
 }
 
-/// Robustness iterations of [`lowess`] after the first fit (R's `lowess`
-/// default `iter = 3`).
-pub const LOWESS_ITERATIONS: usize = 3;
-
-/// LOWESS smooth of `y` on `x` (Cleveland 1979) evaluated at every `x`:
-/// for each point a weighted linear fit over the nearest `ceil(span·n)`
-/// points with tricube weights, followed by [`LOWESS_ITERATIONS`] bisquare
-/// robustness iterations (residuals scaled by 6 × their median absolute
-/// value). `x` must be sorted ascending; pairs with a non-finite value get
-/// NaN. A span outside `(0, 1]` is taken as 2/3. Ties in `x` share one
-/// neighbourhood; a neighbourhood of one distinct `x` gives the weighted
-/// mean.
-pub fn lowess(x: &[f64], y: &[f64], span: f64) -> Vec<f64> {
-    let n = x.len().min(y.len());
-    let idx: Vec<usize> = (0..n)
-        .filter(|&i| x[i].is_finite() && y[i].is_finite())
-        .collect();
-    let mut out = vec![f64::NAN; x.len()];
-    let m = idx.len();
-    if m == 0 {
-        return out;
-    }
-    let xs: Vec<f64> = idx.iter().map(|&i| x[i]).collect();
-    let ys: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
-    let span = if span.is_finite() && span > 0.0 && span <= 1.0 {
-        span
-    } else {
-        2.0 / 3.0
-    };
-    let k = ((span * m as f64).ceil() as usize).clamp(1, m);
-    let mut robust = vec![1.0; m];
-    let mut fit = vec![0.0; m];
-    for iter in 0..=LOWESS_ITERATIONS {
-        let mut lo = 0usize;
-        for i in 0..m {
-            // window of k nearest points (x sorted): slide right while the
-            // right neighbour is nearer than the leftmost point
-            while lo + k < m && xs[lo + k] - xs[i] < xs[i] - xs[lo] {
-                lo += 1;
-            }
-            let hi = lo + k - 1;
-            let h = (xs[i] - xs[lo]).max(xs[hi] - xs[i]);
-            let (mut sw, mut sx, mut sy) = (0.0, 0.0, 0.0);
-            let mut wts = Vec::with_capacity(k);
-            // include ties beyond the window edges
-            let (mut a, mut b) = (lo, hi);
-            while a > 0 && xs[a - 1] == xs[lo] {
-                a -= 1;
-            }
-            while b + 1 < m && xs[b + 1] == xs[hi] {
-                b += 1;
-            }
-            for j in a..=b {
-                let d = (xs[j] - xs[i]).abs();
-                let w = if h > 0.0 {
-                    let u = (d / (h * 1.000_001)).min(1.0);
-                    (1.0 - u * u * u).powi(3)
-                } else {
-                    1.0
-                } * robust[j];
-                wts.push((j, w));
-                sw += w;
-                sx += w * xs[j];
-                sy += w * ys[j];
-            }
-            if sw <= 0.0 {
-                fit[i] = ys[i];
-                continue;
-            }
-            let (mx, my) = (sx / sw, sy / sw);
-            let (mut sxx, mut sxy) = (0.0, 0.0);
-            for &(j, w) in &wts {
-                sxx += w * (xs[j] - mx) * (xs[j] - mx);
-                sxy += w * (xs[j] - mx) * (ys[j] - my);
-            }
-            let range = xs[m - 1] - xs[0];
-            fit[i] = if sxx > 1e-12 * (range * range).max(1e-300) {
-                my + sxy / sxx * (xs[i] - mx)
-            } else {
-                my
-            };
-        }
-        if iter == LOWESS_ITERATIONS {
-            break;
-        }
-        let mut res: Vec<f64> = (0..m).map(|i| (ys[i] - fit[i]).abs()).collect();
-        let mut sorted = res.clone();
-        sorted.sort_by(f64::total_cmp);
-        let mad = if m % 2 == 1 {
-            sorted[m / 2]
-        } else {
-            (sorted[m / 2 - 1] + sorted[m / 2]) / 2.0
-        };
-        if mad <= 1e-12 * sorted[m - 1].max(1e-300) {
-            break;
-        }
-        for (r, w) in res.iter_mut().zip(robust.iter_mut()) {
-            let u = (*r / (6.0 * mad)).min(1.0);
-            *w = (1.0 - u * u).powi(2);
-        }
-    }
-    for (p, &i) in idx.iter().enumerate() {
-        out[i] = fit[p];
-    }
-    out
-}
-
 /// Renders a β(t) residual plot as a standalone SVG document: a legend of
-/// the marks above the plot, points at each event, the smooth (solid), the
-/// reference coefficient (dashed) and zero (dotted grey).
+/// the marks above the plot, points at each event (or the bins' medians
+/// with q25–q75 whiskers, see [`PhResidualPlot::binned`]), the smooth
+/// (solid) over its shaded ±2 SE band, the reference coefficient (dashed)
+/// and zero (dotted grey).
 pub fn render_ph_residuals_svg(plot: &PhResidualPlot, style: &PlotStyle) -> String {
     let fs = font_size(style);
     let width = fig_width(style);
@@ -211,13 +136,63 @@ pub fn render_ph_residuals_svg(plot: &PhResidualPlot, style: &PlotStyle) -> Stri
         .map(|i| (plot.time[i], plot.beta_t[i]))
         .filter(|(t, b)| t.is_finite() && *t >= 0.0 && b.is_finite())
         .collect();
-    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let binned = plot.binned();
+    // bins: (midpoint time, q25, median, q75), all finite
+    let bins: Vec<(f64, f64, f64, f64)> = if binned {
+        pts.clear();
+        plot.bins
+            .iter()
+            .map(|b| ((b.time_from + b.time_to) / 2.0, b.q25, b.median, b.q75))
+            .filter(|(t, a, m, c)| {
+                t.is_finite() && *t >= 0.0 && a.is_finite() && m.is_finite() && c.is_finite()
+            })
+            .collect()
+    } else {
+        vec![]
+    };
+    let max_t = if binned {
+        plot.bins
+            .iter()
+            .map(|b| b.time_to)
+            .filter(|t| t.is_finite())
+            .fold(f64::NEG_INFINITY, f64::max)
+    } else {
+        pts.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max)
+    };
+    let max_t = if max_t.is_finite() && max_t > 0.0 {
+        max_t
+    } else {
+        1.0
+    };
+    // smooth: (time, fit, lower, upper), band limits NaN when absent
+    let smooth: Vec<(f64, f64, f64, f64)> = plot.smooth.as_ref().map_or(vec![], |sm| {
+        let m = sm.time.len().min(sm.fit.len());
+        (0..m)
+            .map(|i| {
+                (
+                    sm.time[i],
+                    sm.fit[i],
+                    sm.lower.get(i).copied().unwrap_or(f64::NAN),
+                    sm.upper.get(i).copied().unwrap_or(f64::NAN),
+                )
+            })
+            .filter(|(t, f, _, _)| t.is_finite() && *t >= 0.0 && f.is_finite())
+            .collect()
+    });
+    let has_band = smooth.iter().any(|p| p.2.is_finite() && p.3.is_finite());
     let reference = plot.reference.filter(|r| r.is_finite());
-    let max_t = pts.last().map_or(1.0, |p| p.0);
     let ticks = axis_ticks(&plot.x_ticks, max_t, style.x_tick_target);
-    // y range: the points, the reference and zero
+    // y range: the points (or the bins' quartiles), the smooth and its band
+    // (as R's plot.cox.zph), the reference and zero
     let (mut lo, mut hi) = (0.0f64, 0.0f64);
-    for v in pts.iter().map(|p| p.1).chain(reference) {
+    for v in pts
+        .iter()
+        .map(|p| p.1)
+        .chain(bins.iter().flat_map(|b| [b.1, b.3]))
+        .chain(smooth.iter().flat_map(|s| [s.1, s.2, s.3]))
+        .chain(reference)
+        .filter(|v| v.is_finite())
+    {
         lo = lo.min(v);
         hi = hi.max(v);
     }
@@ -332,14 +307,22 @@ pub fn render_ph_residuals_svg(plot: &PhResidualPlot, style: &PlotStyle) -> Stri
             left,
             legend_top + fs,
             "points",
-            "\u{3b2}(t) at each event".to_string(),
+            if binned {
+                format!("\u{3b2}(t) median, IQR: {} bins", plot.bins.len())
+            } else {
+                "\u{3b2}(t) at each event".to_string()
+            },
         )];
-        if plot.smoother == Smoother::Lowess {
+        if !smooth.is_empty() {
             e.push((
                 col2,
                 legend_top + fs,
                 "smooth",
-                format!("LOWESS smooth (span {})", span_text(plot.span)),
+                if has_band {
+                    "Spline smooth \u{b1} 2 SE".to_string()
+                } else {
+                    "Spline smooth".to_string()
+                },
             ));
         }
         if reference.is_some() {
@@ -361,6 +344,23 @@ pub fn render_ph_residuals_svg(plot: &PhResidualPlot, style: &PlotStyle) -> Stri
     for (x0, ry, kind, text) in &entries {
         let ly = ry - fs * 0.35;
         match *kind {
+            "points" if binned => {
+                doc.line(
+                    x0 + 15.0,
+                    ly - 6.0,
+                    x0 + 15.0,
+                    ly + 6.0,
+                    &Stroke {
+                        color: point_col,
+                        width: 1.4,
+                        dash: None,
+                        class: Some("legend-line"),
+                    },
+                );
+                let mut d = String::new();
+                circle(&mut d, x0 + 15.0, ly);
+                doc.fill_path(&d, point_col, 0.9, "legend-point");
+            }
             "points" => {
                 let mut d = String::new();
                 for k in 0..3 {
@@ -368,18 +368,31 @@ pub fn render_ph_residuals_svg(plot: &PhResidualPlot, style: &PlotStyle) -> Stri
                 }
                 doc.fill_path(&d, point_col, 0.55, "legend-point");
             }
-            "smooth" => doc.line(
-                *x0,
-                ly,
-                x0 + sample_w,
-                ly,
-                &Stroke {
-                    color: smooth_col,
-                    width: 2.2,
-                    dash: None,
-                    class: Some("legend-line"),
-                },
-            ),
+            "smooth" => {
+                if has_band {
+                    let d = format!(
+                        "M{} {}H{}V{}H{}Z",
+                        num(*x0),
+                        num(ly - 5.0),
+                        num(x0 + sample_w),
+                        num(ly + 5.0),
+                        num(*x0)
+                    );
+                    doc.fill_path(&d, smooth_col, 0.2, "legend-band");
+                }
+                doc.line(
+                    *x0,
+                    ly,
+                    x0 + sample_w,
+                    ly,
+                    &Stroke {
+                        color: smooth_col,
+                        width: 2.2,
+                        dash: None,
+                        class: Some("legend-line"),
+                    },
+                );
+            }
             "reference" => doc.line(
                 *x0,
                 ly,
@@ -462,7 +475,35 @@ pub fn render_ph_residuals_svg(plot: &PhResidualPlot, style: &PlotStyle) -> Stri
     }
     doc.close_group();
 
-    // ---- points ----
+    // ---- smooth band (under the points) ----
+    if has_band {
+        let seg: Vec<&(f64, f64, f64, f64)> = smooth
+            .iter()
+            .filter(|p| p.2.is_finite() && p.3.is_finite())
+            .collect();
+        let mut d = String::new();
+        for (i, p) in seg.iter().enumerate() {
+            let cmd = if i == 0 { 'M' } else { 'L' };
+            let _ = write!(
+                d,
+                "{cmd}{} {}",
+                num(xs.map(p.0)),
+                num(ys.map(p.3.clamp(y0, y1)))
+            );
+        }
+        for p in seg.iter().rev() {
+            let _ = write!(
+                d,
+                "L{} {}",
+                num(xs.map(p.0)),
+                num(ys.map(p.2.clamp(y0, y1)))
+            );
+        }
+        d.push('Z');
+        doc.fill_path(&d, smooth_col, 0.2, "smooth-band");
+    }
+
+    // ---- points, or the bins ----
     let mut d = String::new();
     for &(t, b) in &pts {
         circle(&mut d, xs.map(t), ys.map(b));
@@ -470,34 +511,47 @@ pub fn render_ph_residuals_svg(plot: &PhResidualPlot, style: &PlotStyle) -> Stri
     if !d.is_empty() {
         doc.fill_path(&d, point_col, 0.55, "residual");
     }
+    if !bins.is_empty() {
+        let mut w = String::new();
+        let mut d = String::new();
+        for &(t, q25, med, q75) in &bins {
+            let x = xs.map(t);
+            let _ = write!(w, "M{} {}V{}", num(x), num(ys.map(q25)), num(ys.map(q75)));
+            circle(&mut d, x, ys.map(med));
+        }
+        doc.path(
+            &w,
+            &Stroke {
+                color: point_col,
+                width: 1.4,
+                dash: None,
+                class: Some("bin-iqr"),
+            },
+        );
+        doc.fill_path(&d, point_col, 0.9, "bin-median");
+    }
 
     // ---- smooth ----
-    if plot.smoother == Smoother::Lowess && pts.len() >= 3 {
-        let tx: Vec<f64> = pts.iter().map(|p| p.0).collect();
-        let by: Vec<f64> = pts.iter().map(|p| p.1).collect();
-        let fit = lowess(&tx, &by, plot.span);
-        let mut d = String::new();
-        let mut last_x = f64::NAN;
-        for (t, f) in tx.iter().zip(&fit) {
-            if !f.is_finite() || *t == last_x {
-                continue;
-            }
-            let cmd = if d.is_empty() { 'M' } else { 'L' };
-            let f = f.clamp(y0, y1);
-            let _ = write!(d, "{cmd}{} {}", num(xs.map(*t)), num(ys.map(f)));
-            last_x = *t;
-        }
-        if !d.is_empty() {
-            doc.path(
-                &d,
-                &Stroke {
-                    color: smooth_col,
-                    width: 2.2,
-                    dash: None,
-                    class: Some("smooth"),
-                },
-            );
-        }
+    let mut d = String::new();
+    for (i, p) in smooth.iter().enumerate() {
+        let cmd = if i == 0 { 'M' } else { 'L' };
+        let _ = write!(
+            d,
+            "{cmd}{} {}",
+            num(xs.map(p.0)),
+            num(ys.map(p.1.clamp(y0, y1)))
+        );
+    }
+    if !d.is_empty() {
+        doc.path(
+            &d,
+            &Stroke {
+                color: smooth_col,
+                width: 2.2,
+                dash: None,
+                class: Some("smooth"),
+            },
+        );
     }
     doc.finish()
 }
@@ -506,25 +560,114 @@ pub fn render_ph_residuals_svg(plot: &PhResidualPlot, style: &PlotStyle) -> Stri
 mod tests {
     use super::*;
 
-    #[test]
-    fn lowess_fits_a_line_exactly_and_resists_outliers() {
-        let x: Vec<f64> = (0..30).map(f64::from).collect();
-        let y: Vec<f64> = x.iter().map(|v| 2.0 + 0.5 * v).collect();
-        let f = lowess(&x, &y, 2.0 / 3.0);
-        for (a, b) in f.iter().zip(&y) {
-            assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+    /// The `d` attribute of the path of `class`.
+    fn path_of<'a>(svg: &'a str, class: &str) -> &'a str {
+        let before = svg
+            .split(&format!("class=\"{class}\""))
+            .next()
+            .expect("class present");
+        assert!(svg.contains(&format!("class=\"{class}\"")), "{class}");
+        before
+            .rsplit("<path d=\"")
+            .next()
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+    }
+
+    fn smooth_line(n: usize, t_max: f64) -> PhSmoothLine {
+        let time: Vec<f64> = (0..n).map(|i| t_max * i as f64 / (n - 1) as f64).collect();
+        let fit: Vec<f64> = time.iter().map(|t| 0.5 - 0.02 * t).collect();
+        PhSmoothLine {
+            lower: fit.iter().map(|f| f - 0.3).collect(),
+            upper: fit.iter().map(|f| f + 0.3).collect(),
+            time,
+            fit,
         }
-        // noisy flat data with one gross outlier: the robustness weights
-        // keep the smooth near 1 (with no noise the median residual is 0
-        // and, as in R's lowess, no robustness step is taken)
-        let mut y2: Vec<f64> = (0..30)
-            .map(|i| if i % 2 == 0 { 1.1 } else { 0.9 })
+    }
+
+    #[test]
+    fn draws_the_given_smooth_and_band_over_every_event() {
+        let time: Vec<f64> = (1..=50).map(|k| k as f64 * 0.5).collect();
+        let beta_t: Vec<f64> = time
+            .iter()
+            .enumerate()
+            .map(|(k, t)| 0.5 - 0.02 * t + if k % 2 == 0 { 0.6 } else { -0.6 })
             .collect();
-        y2[15] = 100.0;
-        let f = lowess(&x, &y2, 0.5);
-        assert!((f[15] - 1.0).abs() < 0.5, "{}", f[15]);
-        assert!(lowess(&[], &[], 0.5).is_empty());
-        let f = lowess(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0], 0.5);
-        assert!(f.iter().all(|v| (v - 2.0).abs() < 1e-9), "{f:?}");
+        let plot = PhResidualPlot {
+            time,
+            beta_t,
+            smooth: Some(smooth_line(40, 25.0)),
+            reference: Some(0.2),
+            ..PhResidualPlot::default()
+        };
+        assert!(!plot.binned());
+        let svg = render_ph_residuals_svg(&plot, &PlotStyle::default());
+        assert_eq!(path_of(&svg, "residual").matches('Z').count(), 50);
+        // 40 smooth points: one M and 39 L
+        let d = path_of(&svg, "smooth");
+        assert_eq!(d.matches('M').count(), 1);
+        assert_eq!(d.matches('L').count(), 39);
+        // band: 40 upper + 40 lower vertices, closed
+        let band = path_of(&svg, "smooth-band");
+        assert_eq!(band.matches(['M', 'L']).count(), 80);
+        assert!(band.ends_with('Z'));
+        assert!(svg.contains("Spline smooth \u{b1} 2 SE"));
+        assert!(!svg.contains("bin-median"));
+        assert!(!svg.contains("LOWESS"));
+    }
+
+    #[test]
+    fn many_events_draw_bins_and_stay_small() {
+        let n = 100_000;
+        let time: Vec<f64> = (1..=n).map(|k| k as f64 * 60.0 / n as f64).collect();
+        let beta_t: Vec<f64> = (0..n)
+            .map(|k| if k % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        let bins: Vec<PhResidualBin> = (0..40)
+            .map(|b| PhResidualBin {
+                time_from: time[b * n / 40],
+                time_to: time[(b + 1) * n / 40 - 1],
+                q25: -1.0,
+                median: 0.0,
+                q75: 1.0,
+            })
+            .collect();
+        let plot = PhResidualPlot {
+            time,
+            beta_t,
+            bins,
+            smooth: Some(smooth_line(40, 60.0)),
+            ..PhResidualPlot::default()
+        };
+        assert!(plot.binned());
+        let svg = render_ph_residuals_svg(&plot, &PlotStyle::default());
+        assert!(!svg.contains("class=\"residual\""));
+        assert_eq!(path_of(&svg, "bin-median").matches('Z').count(), 40);
+        let iqr = path_of(&svg, "bin-iqr");
+        assert_eq!(iqr.matches('M').count(), 40);
+        assert_eq!(iqr.matches('V').count(), 40);
+        assert!(svg.contains("median, IQR: 40 bins"));
+        assert!(svg.len() < 40_000, "{} bytes", svg.len());
+
+        // the same events without bins are drawn one by one
+        let plain = PhResidualPlot {
+            bins: vec![],
+            time: plot.time[..3000].to_vec(),
+            beta_t: plot.beta_t[..3000].to_vec(),
+            ..plot.clone()
+        };
+        assert!(!plain.binned());
+        let svg = render_ph_residuals_svg(&plain, &PlotStyle::default());
+        assert_eq!(path_of(&svg, "residual").matches('Z').count(), 3000);
+    }
+
+    #[test]
+    fn no_smooth_no_line_and_empty_input_renders() {
+        let svg = render_ph_residuals_svg(&PhResidualPlot::default(), &PlotStyle::default());
+        assert!(svg.starts_with("<svg"));
+        assert!(!svg.contains("class=\"smooth\""));
+        assert!(!svg.contains("smooth-band"));
     }
 }

@@ -19,13 +19,15 @@ use std::path::Path;
 use crate::analysis::competing::CompetingResult;
 use crate::analysis::survival::{
     CoxSummary, CoxTermSummary, GroupSummary, PhResiduals, PhRow, PhTest, RmstSummary,
-    SurvivalByGroup,
+    SurvivalByGroup, PH_BINS,
 };
 use crate::analysis::table1::{NumSummary, Table1};
 use crate::analysis::{EndpointOverall, Multivariable, Results};
 
 use crate::report::chart::cif::{render_cif_svg, CifPlot, CifPlotGroup, CifSteps};
-use crate::report::chart::ph_residuals::{render_ph_residuals_svg, PhResidualPlot, Smoother};
+use crate::report::chart::ph_residuals::{
+    render_ph_residuals_svg, PhResidualBin, PhResidualPlot, PhSmoothLine, MAX_EVENT_POINTS,
+};
 use crate::report::text::{format_sig, num_text, text_width};
 use crate::report::{
     format_hr_ci, format_p_with, render_flow_svg, render_forest_svg, render_html, render_km_svg,

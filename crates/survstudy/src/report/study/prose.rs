@@ -74,7 +74,7 @@ impl Builder<'_> {
         }
         if self.has_ph() {
             out.push(format!(
-                "The proportional-hazards assumption of every Cox model (univariable and multivariable) was checked with the Grambsch\u{2013}Therneau score test of the scaled Schoenfeld residuals against time, per term and globally, as in R survival 3.x cox.zph with the Kaplan\u{2013}Meier time transform. Terms with p < {PH_FLAG_P} are flagged (\u{2020}) and their scaled Schoenfeld residuals are plotted over time with a LOWESS smooth."
+                "The proportional-hazards assumption of every Cox model (univariable and multivariable) was checked with the Grambsch\u{2013}Therneau score test of the scaled Schoenfeld residuals against time, per term and globally, as in R survival 3.x cox.zph with the Kaplan\u{2013}Meier time transform. Terms with p < {PH_FLAG_P} are flagged (\u{2020}) and their scaled Schoenfeld residuals are plotted over time with R's plot.cox.zph smooth: a natural-spline regression (ns, df = 4) of the residuals on the Kaplan\u{2013}Meier-transformed time with \u{b1}2 standard errors. Above {MAX_EVENT_POINTS} events the residuals are shown binned ({PH_BINS} bins of equal event count: median and interquartile range) instead of one point per event."
             ));
         }
         let taus = self.rmst_taus();

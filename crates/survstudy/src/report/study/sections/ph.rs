@@ -198,11 +198,41 @@ impl Builder<'_> {
                 y_label: format!("\u{3b2}(t) for {lab}"),
                 time: res.time.clone(),
                 beta_t: res.beta_t.clone(),
+                bins: res
+                    .bins
+                    .iter()
+                    .map(|b| PhResidualBin {
+                        time_from: b.time_from,
+                        time_to: b.time_to,
+                        q25: b.q25,
+                        median: b.median,
+                        q75: b.q75,
+                    })
+                    .collect(),
+                max_event_points: MAX_EVENT_POINTS,
+                smooth: res.smooth.as_ref().map(|sm| PhSmoothLine {
+                    time: sm.time.clone(),
+                    fit: sm.fit.clone(),
+                    lower: sm.lower.clone(),
+                    upper: sm.upper.clone(),
+                }),
                 reference,
                 reference_label: ref_label,
-                smoother: Smoother::Lowess,
-                span: 2.0 / 3.0,
                 x_ticks: TickSpec::Months,
+            };
+            let points = if plot.binned() {
+                format!(
+                    "points: \u{3b2}(t) = scaled residual + coefficient, binned: {} bins of equal event count ({} events), each drawn at the middle of its time range as the median with a whisker from the 25th to the 75th percentile",
+                    plot.bins.len(),
+                    res.n_events
+                )
+            } else {
+                "points: \u{3b2}(t) at each event = scaled residual + coefficient".to_string()
+            };
+            let smooth_text = if plot.smooth.is_some() {
+                "Solid line: natural-spline smooth (ns, df = 4, on the Kaplan\u{2013}Meier-transformed time, as R plot.cox.zph), shaded: \u{b1}2 SE"
+            } else {
+                "No smooth (the spline fit was singular)"
             };
             let svg = render_ph_residuals_svg(&plot, &self.style());
             let lm = match landmark {
@@ -210,7 +240,7 @@ impl Builder<'_> {
                 None => String::new(),
             };
             let caption = format!(
-                "{}: scaled Schoenfeld residuals of {lab} over time (points: \u{3b2}(t) at each event = scaled residual + coefficient). Solid line: LOWESS smooth (local linear, tricube weights, span 2/3, 3 bisquare robustness iterations); dashed: {}; dotted: zero. A flat smooth supports proportional hazards; a trend suggests the effect changes over time (Grambsch\u{2013}Therneau {}).{ref_note}{lm}",
+                "{}: scaled Schoenfeld residuals of {lab} over time ({points}). {smooth_text}; dashed: {}; dotted: zero. A flat smooth supports proportional hazards; a trend suggests the effect changes over time (Grambsch\u{2013}Therneau {}).{ref_note}{lm}",
                 title(&row.term),
                 if row.df > 1 { "the reference value 1" } else { "the Cox estimate" },
                 self.f.p_eq(row.p)
