@@ -479,6 +479,12 @@ fn residual_figures_of_many_events_are_binned_and_small() {
     assert_smooth_is(&f.svg, &sm.time, &sm.fit);
     // bounded size: nothing per event
     assert!(f.svg.len() < 40_000, "{} bytes", f.svg.len());
+    assert!(svg_to_png(&f.svg, 30.0).is_ok());
+    if let Some(dir) = std::env::var_os("SURVSTUDY_REPORT_SAMPLES") {
+        let png = svg_to_png(&f.svg, 300.0).expect("png");
+        std::fs::create_dir_all(&dir).expect("sample dir");
+        std::fs::write(Path::new(&dir).join("ph_binned.png"), png).expect("write png");
+    }
     // the methods say when the residuals are binned
     assert!(strip_tags(&rep.html).contains("Above 2000 events the residuals are shown binned"));
 }
