@@ -582,6 +582,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     &args.rows,
                     args.robust,
                 )?;
+                warn("km", &rep.warnings);
                 if surv.json {
                     emit(&format!("{}\n", rep.to_json()));
                 } else {
@@ -782,6 +783,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 at: parse_times(Some(at))?,
             };
             let rep = adhoc::adjusted::adjusted_cmd(&args)?;
+            warn("adjusted", &rep.warnings);
             if surv.json {
                 emit(&format!("{}\n", rep.to_json()));
             } else {

@@ -137,6 +137,66 @@ fn event_specs_are_checked() {
     assert!(ok_and_stderr(&o).is_empty(), "{}", o.stderr);
 }
 
+#[test]
+fn event_value_matching_no_row_is_warned_on_every_path() {
+    // the weighted / (start, stop] / robust km path loads the data through
+    // the same reader as plain km: its warning must reach stderr and JSON
+    let f = tmpfile(
+        "evw.csv",
+        "time,status,w,a,x\n5,1,1.5,0,1\n6,2,1,1,2\n7,1,2,0,3\n8,2,1,1,1\n9,1,1,1,2\n4,2,2,0,3\n",
+    );
+    let p = f.to_str().unwrap();
+    let o = run_bounded(bin().args([
+        "km",
+        "--data",
+        p,
+        "--time",
+        "time",
+        "--event",
+        "status=7",
+        "--weights",
+        "w",
+        "--json",
+    ]));
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("survstudy km: warning: --event status=7: no row has that value"),
+        "{}",
+        o.stderr
+    );
+    let j: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert!(j["warnings"][0].as_str().unwrap().contains("status=7"));
+    let o = run_bounded(bin().args([
+        "km", "--data", p, "--time", "time", "--event", "status=7", "--robust",
+    ]));
+    assert!(
+        o.stderr.contains("--event status=7: no row has that value"),
+        "{}",
+        o.stderr
+    );
+    let o = run_bounded(bin().args([
+        "adjusted",
+        "--data",
+        p,
+        "--time",
+        "time",
+        "--event",
+        "status=7",
+        "--treatment",
+        "a",
+        "--covariates",
+        "x",
+        "--at",
+        "6",
+        "--json",
+    ]));
+    // with no event at all the Cox fit behind `adjusted` stops the run
+    // (exit 1) and says why
+    assert_eq!(o.code, Some(1), "{}", o.stderr);
+    assert!(o.stderr.contains("no events"), "{}", o.stderr);
+}
+
 fn synth_csv(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
     let p = dir.join(format!("synth{n}.csv"));
     let o = run_bounded(bin().args(["synth", "--n", &n.to_string(), "--out", p.to_str().unwrap()]));

@@ -41,6 +41,9 @@ pub struct AdjustedReport {
     /// Ŝ(t | level) at `at`, one vector per level.
     pub surv: Vec<Vec<f64>>,
     pub fit: CoxFit,
+    /// Input warnings (e.g. an event value that matches no row), then the
+    /// Cox fit's (non-convergence, infinite coefficients).
+    pub warnings: Vec<String>,
 }
 
 /// Run `survstudy adjusted`.
@@ -171,7 +174,9 @@ pub fn adjusted_cmd(args: &AdjustedArgs) -> Result<AdjustedReport, AdhocError> {
             .collect();
         surv.push(s);
     }
+    let warnings = d.warnings.iter().chain(&fit.warnings).cloned().collect();
     Ok(AdjustedReport {
+        warnings,
         args: args.clone(),
         n_read: d.n_read,
         n_dropped: d.n_dropped,
@@ -191,6 +196,7 @@ impl AdjustedReport {
             "command": "adjusted",
             "method": "g-formula (standardization): mean over all analysed rows of survfit(coxph(Surv ~ treatment + covariates, ties = \"efron\"), newdata with the treatment set to each level)",
             "se_method": SE_METHOD,
+            "warnings": self.warnings,
             "n_read": self.n_read, "n_dropped": self.n_dropped, "n": self.n,
             "treatment": self.args.treatment,
             "levels": self.levels, "at": nums(&self.args.at),

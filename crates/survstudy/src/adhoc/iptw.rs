@@ -389,7 +389,8 @@ pub fn iptw_cmd(args: &IptwArgs) -> Result<IptwReport, AdhocError> {
         .collect();
     let idx1: Vec<usize> = (0..tr.len()).filter(|&i| tr[i]).collect();
     let idx0: Vec<usize> = (0..tr.len()).filter(|&i| !tr[i]).collect();
-    let mut warnings = vec![];
+    // input warnings first (e.g. an event value that matches no row)
+    let mut warnings = d.warnings.clone();
     let mut weights = vec![];
     for (g, idx) in [("1", &idx1), ("0", &idx0)] {
         let ws: Vec<f64> = idx.iter().map(|&i| w[i]).collect();
@@ -490,6 +491,8 @@ pub fn iptw_cmd(args: &IptwArgs) -> Result<IptwReport, AdhocError> {
             start: None,
             id: None,
         },
+        // the input warnings are the iptw report's own
+        warnings: vec![],
     };
     let mut design = Design::default();
     design.add_numeric(

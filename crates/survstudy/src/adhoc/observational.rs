@@ -219,6 +219,8 @@ pub struct WkmReport {
     pub robust_reason: Option<RobustReason>,
     pub at: Vec<f64>,
     pub rows: RowSpec,
+    /// Warnings about the input (e.g. an event value that matches no row).
+    pub warnings: Vec<String>,
 }
 
 /// Run `survstudy km` on weighted and/or (start, stop] rows.
@@ -291,6 +293,7 @@ pub fn km_rows(
         robust_reason,
         at: at.to_vec(),
         rows: rows.clone(),
+        warnings: d.warnings,
     })
 }
 
@@ -383,6 +386,7 @@ impl WkmReport {
             "robust": self.robust,
             "robust_reason": self.robust_reason.map(RobustReason::describe),
             "n_read": self.n_read, "n_dropped": self.n_dropped, "groups": groups,
+            "warnings": self.warnings,
         })
     }
 }
