@@ -83,7 +83,7 @@ pub struct IptwArgs {
 }
 
 /// Weight summary of one arm.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WeightSummary {
     pub group: String,
     pub n: usize,
@@ -95,7 +95,7 @@ pub struct WeightSummary {
 }
 
 /// Balance of one covariate (or factor level).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct BalanceRow {
     pub term: String,
     pub mean_treated_before: f64,
@@ -301,6 +301,82 @@ fn mean_var(x: &[f64], w: Option<&[f64]>, idx: &[usize]) -> (f64, f64) {
     }
 }
 
+/// Propensity-score weights of each row (see the module docs, step 4) and
+/// the marginal treated proportion p̂ used by the stabilisation.
+pub fn ps_weights(
+    treated: &[bool],
+    ps: &[f64],
+    estimand: Estimand,
+    stabilized: bool,
+) -> (Vec<f64>, f64) {
+    let n1 = treated.iter().filter(|&&x| x).count();
+    let pbar = n1 as f64 / treated.len() as f64;
+    let w = treated
+        .iter()
+        .zip(ps)
+        .map(|(&t, &e)| {
+            let raw = match (estimand, t) {
+                (Estimand::Ate, true) => 1.0 / e,
+                (Estimand::Ate, false) => 1.0 / (1.0 - e),
+                (Estimand::Att, true) => 1.0,
+                (Estimand::Att, false) => e / (1.0 - e),
+                (Estimand::Ato, true) => 1.0 - e,
+                (Estimand::Ato, false) => e,
+            };
+            if stabilized {
+                raw * if t { pbar } else { 1.0 - pbar }
+            } else {
+                raw
+            }
+        })
+        .collect();
+    (w, pbar)
+}
+
+/// Σw, min, max, mean and Kish's ESS (Σw)²/Σw² of the weights of rows `idx`.
+pub fn weight_summary(group: &str, w: &[f64], idx: &[usize]) -> WeightSummary {
+    let ws: Vec<f64> = idx.iter().map(|&i| w[i]).collect();
+    let sum: f64 = ws.iter().sum();
+    let ss: f64 = ws.iter().map(|x| x * x).sum();
+    WeightSummary {
+        group: group.into(),
+        n: ws.len(),
+        sum,
+        min: ws.iter().copied().fold(f64::INFINITY, f64::min),
+        max: ws.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        mean: sum / ws.len() as f64,
+        ess: sum * sum / ss,
+    }
+}
+
+/// Balance of one covariate column `x` between the treated rows `idx1` and
+/// the control rows `idx0` (module docs, step 6; NaN SMDs when both group
+/// variances are 0).
+pub fn balance_row(term: &str, x: &[f64], w: &[f64], idx1: &[usize], idx0: &[usize]) -> BalanceRow {
+    let (m1, v1) = mean_var(x, None, idx1);
+    let (m0, v0) = mean_var(x, None, idx0);
+    let (a1, _) = mean_var(x, Some(w), idx1);
+    let (a0, _) = mean_var(x, Some(w), idx0);
+    let sd = ((v1 + v0) / 2.0).sqrt();
+    let (sb, sa) = if sd > 0.0 {
+        ((m1 - m0) / sd, (a1 - a0) / sd)
+    } else {
+        (f64::NAN, f64::NAN)
+    };
+    BalanceRow {
+        term: term.to_string(),
+        mean_treated_before: m1,
+        mean_control_before: m0,
+        mean_treated_after: a1,
+        mean_control_after: a0,
+        var_treated: v1,
+        var_control: v0,
+        sd_pooled: sd,
+        smd_before: sb,
+        smd_after: sa,
+    }
+}
+
 /// Run `survstudy iptw`.
 pub fn iptw_cmd(args: &IptwArgs) -> Result<IptwReport, AdhocError> {
     let file = file_name(&args.surv.data);
@@ -367,44 +443,14 @@ pub fn iptw_cmd(args: &IptwArgs) -> Result<IptwReport, AdhocError> {
             if n1 == 0 { "treated" } else { "control" }
         )));
     }
-    let pbar = n1 as f64 / tr.len() as f64;
-    let w: Vec<f64> = tr
-        .iter()
-        .zip(&ps)
-        .map(|(&t, &e)| {
-            let raw = match (args.estimand, t) {
-                (Estimand::Ate, true) => 1.0 / e,
-                (Estimand::Ate, false) => 1.0 / (1.0 - e),
-                (Estimand::Att, true) => 1.0,
-                (Estimand::Att, false) => e / (1.0 - e),
-                (Estimand::Ato, true) => 1.0 - e,
-                (Estimand::Ato, false) => e,
-            };
-            if args.stabilized {
-                raw * if t { pbar } else { 1.0 - pbar }
-            } else {
-                raw
-            }
-        })
-        .collect();
+    let (w, pbar) = ps_weights(&tr, &ps, args.estimand, args.stabilized);
     let idx1: Vec<usize> = (0..tr.len()).filter(|&i| tr[i]).collect();
     let idx0: Vec<usize> = (0..tr.len()).filter(|&i| !tr[i]).collect();
     // input warnings first (e.g. an event value that matches no row)
     let mut warnings = d.warnings.clone();
     let mut weights = vec![];
     for (g, idx) in [("1", &idx1), ("0", &idx0)] {
-        let ws: Vec<f64> = idx.iter().map(|&i| w[i]).collect();
-        let sum: f64 = ws.iter().sum();
-        let ss: f64 = ws.iter().map(|x| x * x).sum();
-        let s = WeightSummary {
-            group: g.into(),
-            n: ws.len(),
-            sum,
-            min: ws.iter().copied().fold(f64::INFINITY, f64::min),
-            max: ws.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            mean: sum / ws.len() as f64,
-            ess: sum * sum / ss,
-        };
+        let s = weight_summary(g, &w, idx);
         if s.max > 10.0 * s.mean {
             warnings.push(format!(
                 "extreme weights: the largest weight in group {g} is {:.3}, more than 10 times the group mean {:.3}; consider --trim or --estimand ato",
@@ -429,35 +475,14 @@ pub fn iptw_cmd(args: &IptwArgs) -> Result<IptwReport, AdhocError> {
     }
     let mut balance = vec![];
     for (term, x) in &cov.balance_cols {
-        let x = pick(x);
-        let (m1, v1) = mean_var(&x, None, &idx1);
-        let (m0, v0) = mean_var(&x, None, &idx0);
-        let (a1, _) = mean_var(&x, Some(&w), &idx1);
-        let (a0, _) = mean_var(&x, Some(&w), &idx0);
-        let sd = ((v1 + v0) / 2.0).sqrt();
-        let (sb, sa) = if sd > 0.0 {
-            ((m1 - m0) / sd, (a1 - a0) / sd)
-        } else {
-            (f64::NAN, f64::NAN)
-        };
-        if sa.abs() > 0.1 {
+        let b = balance_row(term, &pick(x), &w, &idx1, &idx0);
+        if b.smd_after.abs() > 0.1 {
             warnings.push(format!(
                 "imbalance after weighting: |SMD| of {term} is {:.3} (> 0.1)",
-                sa.abs()
+                b.smd_after.abs()
             ));
         }
-        balance.push(BalanceRow {
-            term: term.clone(),
-            mean_treated_before: m1,
-            mean_control_before: m0,
-            mean_treated_after: a1,
-            mean_control_after: a0,
-            var_treated: v1,
-            var_control: v0,
-            sd_pooled: sd,
-            smd_before: sb,
-            smd_after: sa,
-        });
+        balance.push(b);
     }
     // weighted analyses
     let time = pick(&d.time);

@@ -11,10 +11,12 @@
 //!   univariable Cox; a multivariable Cox model;
 //! * Table 1 by the plan's `table1_by` grouping.
 
+pub mod adjustment;
 pub mod competing;
 pub mod conventions;
 pub mod survival;
 pub mod table1;
+pub mod timedep;
 
 use serde::Serialize;
 use survkit::cox::{CoxOptions, Design};
@@ -149,6 +151,13 @@ pub struct Results {
     pub multivariable: Vec<Multivariable>,
     pub table1: Option<Table1>,
     pub competing_risks: Vec<competing::CompetingResult>,
+    /// The plan's `[adjustment]` (propensity-score weighting).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adjustment: Option<adjustment::AdjustmentResult>,
+    /// The plan's `[[time_dependent]]` exposures: Cox models on (start,
+    /// stop] rows, one per exposure and endpoint.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub time_dependent: Vec<timedep::TimeDependentResult>,
 }
 
 fn pct(a: usize, b: usize) -> Option<f64> {
@@ -491,6 +500,15 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             .competing_risks
             .iter()
             .map(|c| competing::analyse_competing(plan, cohort, c))
+            .collect(),
+        adjustment: plan
+            .adjustment
+            .as_ref()
+            .map(|a| adjustment::analyse_adjustment(plan, cohort, a, &km, &cox)),
+        time_dependent: plan
+            .time_dependent
+            .iter()
+            .flat_map(|t| timedep::analyse_time_dependent(plan, cohort, t, &cox))
             .collect(),
     }
 }

@@ -44,6 +44,73 @@ pub struct Plan {
     /// Competing-risks analyses (cumulative incidence, Gray's test).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub competing_risks: Vec<CompetingRiskSpec>,
+    /// Confounding adjustment of one two-level comparison (propensity-score
+    /// weighting, weighted and g-formula adjusted survival).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adjustment: Option<AdjustmentSpec>,
+    /// Exposures that switch on at a date after time zero, analysed with a
+    /// Cox model on (start, stop] rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub time_dependent: Vec<TimeDependentSpec>,
+}
+
+// ---- observational-study plan sections (issue 16) ----
+
+/// Target population of propensity-score weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum EstimandSpec {
+    /// Whole population: treated 1/ps, control 1/(1 − ps).
+    #[default]
+    Ate,
+    /// The exposed: treated 1, control ps/(1 − ps).
+    Att,
+    /// Overlap population: treated 1 − ps, control ps.
+    Ato,
+}
+
+/// `[adjustment]`: a two-level grouping compared with propensity-score
+/// weighting on baseline covariates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustmentSpec {
+    /// A grouping with two levels; its second level is the exposed group.
+    pub exposure: String,
+    /// Columns (number, category or yes/no) of the propensity model;
+    /// `may_be_absent` columns missing from the file are left out (and the
+    /// report says so).
+    pub covariates: Vec<String>,
+    #[serde(default)]
+    pub estimand: EstimandSpec,
+    /// Multiply the weights by the marginal proportion of the arm.
+    #[serde(default)]
+    pub stabilized: bool,
+    /// Drop patients with ps outside [trim, 1 − trim].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trim: Option<f64>,
+    /// Endpoints analysed; default: `analysis.endpoints`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<String>,
+    /// Times (plan unit) of the weighted and adjusted survival estimates;
+    /// default: `analysis.landmarks`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub times: Vec<f64>,
+}
+
+/// `[[time_dependent]]`: a yes/no exposure that is 0 from time zero and 1
+/// from `date` on (e.g. started next-line therapy).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeDependentSpec {
+    /// Name of the covariate in the model.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Date column at which the exposure switches on (blank: never).
+    pub date: String,
+    /// Endpoints analysed; default: `analysis.endpoints`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<String>,
 }
 
 /// One cause of a competing-risks endpoint.

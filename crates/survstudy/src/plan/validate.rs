@@ -95,6 +95,8 @@ pub(super) fn problems(plan: &Plan) -> Vec<PlanProblem> {
     intervals(&mut cx);
     table1(&mut cx);
     analysis(&mut cx);
+    adjustment(&mut cx);
+    time_dependent(&mut cx);
     cx.problems
 }
 
@@ -571,5 +573,70 @@ fn analysis(cx: &mut Ctx) {
             "analysis.landmarks",
             "landmark times must be non-negative numbers".into(),
         );
+    }
+}
+
+// ---- observational-study sections (issue 16) ----
+
+fn known_endpoints(cx: &mut Ctx, s: &str, codes: &[String]) {
+    let plan = cx.plan;
+    for e in codes {
+        if !plan.endpoints.iter().any(|x| &x.code == e) {
+            cx.push(s, format!("unknown endpoint '{e}'"));
+        }
+    }
+}
+
+fn adjustment(cx: &mut Ctx) {
+    let plan = cx.plan;
+    let Some(a) = &plan.adjustment else { return };
+    let s = "adjustment";
+    match plan.groupings.iter().find(|g| g.name == a.exposure) {
+        None => cx.push(s, format!("unknown grouping '{}' as exposure", a.exposure)),
+        Some(g) if !g.levels.is_empty() && g.levels.len() != 2 => cx.push(
+            s,
+            format!(
+                "exposure '{}' has {} levels ({}); weighting compares exactly two",
+                g.name,
+                g.levels.len(),
+                g.levels.join(", ")
+            ),
+        ),
+        Some(_) => {}
+    }
+    if a.covariates.is_empty() {
+        cx.push(s, "covariates: at least one column is needed".into());
+    }
+    let mut seen = BTreeSet::new();
+    for c in &a.covariates {
+        if !seen.insert(c.to_lowercase()) {
+            cx.push(s, format!("covariate '{c}' is listed twice"));
+        }
+        cx.col(
+            s,
+            c,
+            &[ColumnType::Number, ColumnType::Category, ColumnType::YesNo],
+        );
+    }
+    if let Some(q) = a.trim {
+        if !(q > 0.0 && q < 0.5) {
+            cx.push(
+                s,
+                format!("trim = {q}: must be in (0, 0.5) (patients with ps outside [trim, 1 - trim] are dropped)"),
+            );
+        }
+    }
+    known_endpoints(cx, s, &a.endpoints);
+    if a.times.iter().any(|t| !(t.is_finite() && *t >= 0.0)) {
+        cx.push(s, "times must be finite and >= 0".into());
+    }
+}
+
+fn time_dependent(cx: &mut Ctx) {
+    let plan = cx.plan;
+    for t in &plan.time_dependent {
+        let s = format!("time_dependent[{}]", t.name);
+        cx.col(&s, &t.date, DATE);
+        known_endpoints(cx, &s, &t.endpoints);
     }
 }

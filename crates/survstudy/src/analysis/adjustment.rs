@@ -1,0 +1,864 @@
+//! The plan's `[adjustment]`: a two-level grouping (the exposure) compared
+//! with propensity-score weighting on baseline covariates, as `survstudy
+//! iptw` does on a CSV (the same functions: [`ps_weights`],
+//! [`weight_summary`], [`balance_row`]).
+//!
+//! 1. Patients with the exposure and every covariate known (complete cases,
+//!    R `na.omit`); the second level of the grouping is the exposed group
+//!    ("treated", 1), the first the reference (0).
+//! 2. Propensity score e(x) = P(exposed | x) by `glm(exposure ~ covariates,
+//!    family = binomial)` ([`survkit::logistic`]); categories and yes/no
+//!    columns enter as indicators of every level but the first (plan level
+//!    order). Separation stops the analysis with a message.
+//! 3. `trim = Q`: patients with e < Q or e > 1 − Q are dropped (no refit).
+//! 4. Weights: ATE 1/e and 1/(1 − e); ATT 1 and e/(1 − e); ATO 1 − e and e;
+//!    `stabilized` multiplies them by p̂ (exposed) and 1 − p̂ (reference),
+//!    p̂ the retained proportion exposed (R WeightIt `weightit(method =
+//!    "glm", estimand =, stabilize =)`).
+//! 5. Per arm n, Σw, min, max, mean and Kish's ESS = (Σw)²/Σw².
+//! 6. Balance (Austin 2009; cobalt's `bal.tab(s.d.denom = "pooled")`):
+//!    SMD = (m₁ − m₀)/sqrt((s₁² + s₀²)/2), unweighted group variances
+//!    (n − 1) of the retained patients before and after; means unweighted
+//!    before and Σwx/Σw after; categories per level (0/1 indicators).
+//! 7. Per endpoint: weighted Kaplan–Meier per arm with infinitesimal-
+//!    jackknife SE (R `survfit(Surv ~ exposure, weights = w, robust =
+//!    TRUE)`); weighted Cox HR with robust SE and robust score test (R
+//!    `coxph(Surv ~ exposure, weights = w, robust = TRUE)`); g-formula
+//!    adjusted survival (R riskRegression `ate(estimator = "GFORMULA")`
+//!    point estimates): the Efron fit `coxph(Surv ~ exposure + covariates)`
+//!    on the complete cases (untrimmed, unweighted), every patient's
+//!    predicted curve with the exposure set to each level (R
+//!    `survfit(fit, newdata)`), averaged.
+//!
+//! Every problem is a flag in `warnings` (positivity: e outside
+//! [0.01, 0.99]; extreme weights: a weight above 10 × its arm's mean; ESS
+//! below half an arm; |SMD| > 0.1 after weighting; a covariate with one
+//! value, left out) or, when no analysis is possible (exposure not two
+//! levels, an empty arm, separation), `error` with nothing computed.
+
+use serde::Serialize;
+use survkit::cox::{cox_fit_rows, CoxFit, CoxOptions, CoxRows, Design, Variance};
+use survkit::km::KmOptions;
+use survkit::logistic::{logistic_fit, LogisticOptions};
+use survkit::wkm::{kaplan_meier_rows_by_group, KmVariance, SurvRows, WeightedKmFit};
+
+use crate::adhoc::iptw::Estimand;
+use crate::adhoc::iptw::{balance_row, ps_weights, weight_summary, BalanceRow, WeightSummary};
+use crate::derive::{Cohort, Value};
+use crate::plan::{AdjustmentSpec, ColumnType, EstimandSpec, Plan};
+
+/// Propensity scores outside this range are flagged (positivity).
+pub const PS_FLAG: f64 = 0.01;
+/// A weight above this multiple of its arm's mean is flagged.
+pub const EXTREME_WEIGHT: f64 = 10.0;
+/// |SMD| above this after weighting is flagged.
+pub const SMD_FLAG: f64 = 0.1;
+
+/// One propensity-model coefficient (R `summary(glm)`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PsTerm {
+    pub term: String,
+    pub coef: f64,
+    pub se: f64,
+    pub z: f64,
+    pub p: f64,
+}
+
+/// The propensity model.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PsModel {
+    /// The matching R call.
+    pub call: String,
+    pub n: usize,
+    pub terms: Vec<PsTerm>,
+    pub deviance: f64,
+    pub null_deviance: f64,
+    pub aic: f64,
+    pub iterations: usize,
+    pub converged: bool,
+    /// Range of the propensity score per arm: (level, min, max).
+    pub ps_range: Vec<(String, f64, f64)>,
+}
+
+/// Balance of one covariate or category level.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BalanceEntry {
+    pub variable: String,
+    pub label: String,
+    /// Category level (every level of a category, reference included).
+    pub level: Option<String>,
+    #[serde(flatten)]
+    pub row: BalanceRow,
+}
+
+/// One step of a weighted curve.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct WeightedCurve {
+    pub time: Vec<f64>,
+    /// Weighted number at risk (sum of weights).
+    pub n_risk: Vec<f64>,
+    pub n_event: Vec<f64>,
+    pub n_censor: Vec<f64>,
+    pub surv: Vec<f64>,
+    /// Infinitesimal-jackknife SE of S.
+    pub std_err: Vec<f64>,
+    pub lower: Vec<f64>,
+    pub upper: Vec<f64>,
+}
+
+/// The weighted estimate at one time.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AtTime {
+    pub time: f64,
+    pub surv: f64,
+    pub std_err: f64,
+    pub lower: f64,
+    pub upper: f64,
+    /// Weighted number at risk just before `time`.
+    pub n_risk: f64,
+}
+
+/// Weighted Kaplan–Meier of one arm.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WeightedArm {
+    pub level: String,
+    pub n: usize,
+    pub events: usize,
+    pub weighted_events: f64,
+    pub median: Option<f64>,
+    pub median_lower: Option<f64>,
+    pub median_upper: Option<f64>,
+    pub at: Vec<AtTime>,
+    pub curve: WeightedCurve,
+}
+
+/// The weighted Cox model of the exposure.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WeightedCox {
+    pub term: String,
+    pub coef: f64,
+    /// Robust (sandwich) SE: z, p and the CI use it.
+    pub robust_se: f64,
+    /// Model-based SE of the weighted fit (not valid for inference).
+    pub naive_se: f64,
+    pub z: f64,
+    pub p: f64,
+    pub hr: f64,
+    pub hr_lower: f64,
+    pub hr_upper: f64,
+    /// Robust score test (R `fit$rscore`).
+    pub robust_score_stat: Option<f64>,
+    pub robust_score_p: Option<f64>,
+    pub warnings: Vec<String>,
+}
+
+/// g-formula adjusted survival at the adjustment's times.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GFormula {
+    pub n: usize,
+    pub events: usize,
+    /// Exposure coefficient of the outcome model (log HR, Efron).
+    pub exposure_coef: f64,
+    pub times: Vec<f64>,
+    /// Ŝ(t | reference level) and Ŝ(t | exposed level).
+    pub surv_reference: Vec<f64>,
+    pub surv_exposed: Vec<f64>,
+    /// Exposed minus reference.
+    pub difference: Vec<f64>,
+    pub se_method: String,
+    pub warnings: Vec<String>,
+}
+
+/// The adjusted analyses of one endpoint.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AdjustedEndpoint {
+    pub endpoint: String,
+    pub endpoint_label: String,
+    /// Weighted patients in the endpoint's population.
+    pub n: usize,
+    pub events: usize,
+    /// Reference arm first.
+    pub arms: Vec<WeightedArm>,
+    pub cox: Option<WeightedCox>,
+    pub adjusted: Option<GFormula>,
+    pub notes: Vec<String>,
+}
+
+/// `adjustment` in results.json.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AdjustmentResult {
+    pub exposure: String,
+    pub exposure_label: String,
+    pub reference_level: String,
+    pub exposed_level: String,
+    pub estimand: EstimandSpec,
+    pub stabilized: bool,
+    pub trim: Option<f64>,
+    pub weights_formula: String,
+    pub balance_formula: String,
+    /// Covariates in the propensity model (plan names).
+    pub covariates: Vec<String>,
+    /// Covariates left out: absent from the file, or one value only.
+    pub covariates_left_out: Vec<String>,
+    /// Patients with the exposure known.
+    pub n_exposure: usize,
+    pub n_complete: usize,
+    pub n_dropped_missing: usize,
+    pub n_trimmed: usize,
+    pub n_analysed: usize,
+    pub marginal_exposed_proportion: Option<f64>,
+    pub ps_model: Option<PsModel>,
+    /// Reference arm first.
+    pub weights: Vec<WeightSummary>,
+    pub balance: Vec<BalanceEntry>,
+    pub times: Vec<f64>,
+    pub endpoints: Vec<AdjustedEndpoint>,
+    /// Why nothing was estimated (exposure not two levels, separation, …).
+    pub error: Option<String>,
+    /// Flags: positivity, extreme weights, low ESS, imbalance, covariates
+    /// left out.
+    pub warnings: Vec<String>,
+}
+
+impl EstimandSpec {
+    fn iptw(self) -> Estimand {
+        match self {
+            EstimandSpec::Ate => Estimand::Ate,
+            EstimandSpec::Att => Estimand::Att,
+            EstimandSpec::Ato => Estimand::Ato,
+        }
+    }
+    /// `ate` / `att` / `ato`.
+    pub fn as_str(self) -> &'static str {
+        self.iptw().as_str()
+    }
+}
+
+/// One covariate's design columns on the complete cases.
+enum Cov {
+    Number(Vec<f64>),
+    Levels(Vec<String>, Vec<usize>),
+}
+
+fn categorical_levels(plan: &Plan, col: &str, kind: ColumnType, seen: &[String]) -> Vec<String> {
+    let declared: Vec<String> = match kind {
+        ColumnType::YesNo => vec!["no".into(), "yes".into()],
+        _ => plan
+            .column(col)
+            .map(|c| c.levels.clone())
+            .unwrap_or_default(),
+    };
+    let mut lv: Vec<String> = declared.into_iter().filter(|l| seen.contains(l)).collect();
+    let mut rest: Vec<String> = seen.iter().filter(|s| !lv.contains(s)).cloned().collect();
+    rest.sort();
+    rest.dedup();
+    lv.extend(rest);
+    lv
+}
+
+fn value_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Missing => None,
+        Value::YesNo(b) => Some(crate::derive::yes_no_label(*b).to_string()),
+        Value::Category(s) | Value::Text(s) => Some(s.clone()),
+        Value::Number(x) => Some(crate::derive::Value::Number(*x).to_text()),
+        Value::Date(_) => Some(v.to_text()),
+    }
+}
+
+/// Run the plan's adjustment.
+pub fn analyse_adjustment(
+    plan: &Plan,
+    cohort: &Cohort,
+    spec: &AdjustmentSpec,
+    km: &KmOptions,
+    cox: &CoxOptions,
+) -> AdjustmentResult {
+    let estimand = spec.estimand.iptw();
+    let times = if spec.times.is_empty() {
+        plan.analysis.landmarks.clone()
+    } else {
+        spec.times.clone()
+    };
+    let mut res = AdjustmentResult {
+        exposure: spec.exposure.clone(),
+        exposure_label: spec.exposure.clone(),
+        reference_level: String::new(),
+        exposed_level: String::new(),
+        estimand: spec.estimand,
+        stabilized: spec.stabilized,
+        trim: spec.trim,
+        weights_formula: format!(
+            "{}{}",
+            match estimand {
+                Estimand::Ate => "ATE: exposed 1/ps, reference 1/(1 - ps)",
+                Estimand::Att => "ATT: exposed 1, reference ps/(1 - ps)",
+                Estimand::Ato => "ATO (overlap): exposed 1 - ps, reference ps",
+            },
+            if spec.stabilized {
+                "; stabilized: exposed x p, reference x (1 - p), p = marginal_exposed_proportion"
+            } else {
+                ""
+            }
+        ),
+        balance_formula: "SMD = (mean_exposed - mean_reference) / sqrt((var_exposed + var_reference) / 2); unweighted group variances (n - 1) of the retained patients before and after; means unweighted before, sum(w x)/sum(w) after; categories per level (0/1 indicators)".into(),
+        covariates: vec![],
+        covariates_left_out: vec![],
+        n_exposure: 0,
+        n_complete: 0,
+        n_dropped_missing: 0,
+        n_trimmed: 0,
+        n_analysed: 0,
+        marginal_exposed_proportion: None,
+        ps_model: None,
+        weights: vec![],
+        balance: vec![],
+        times: times.clone(),
+        endpoints: vec![],
+        error: None,
+        warnings: vec![],
+    };
+    let Some(g) = cohort.grouping(&spec.exposure) else {
+        res.error = Some(format!(
+            "exposure grouping '{}' could not be formed from the data (a column it needs is absent)",
+            spec.exposure
+        ));
+        return res;
+    };
+    res.exposure_label = g.label.clone();
+    if g.levels.len() != 2 {
+        res.error = Some(format!(
+            "exposure '{}' has {} levels in the data ({}); propensity-score weighting compares exactly two",
+            g.label,
+            g.levels.len(),
+            g.levels.join(", ")
+        ));
+        return res;
+    }
+    res.reference_level = g.levels[0].clone();
+    res.exposed_level = g.levels[1].clone();
+    let li = g.level_index();
+    let exposure_known: Vec<usize> = (0..cohort.patients.len())
+        .filter(|&i| li[i].is_some())
+        .collect();
+    res.n_exposure = exposure_known.len();
+
+    // covariates present in the file
+    let mut vars: Vec<(String, String, ColumnType)> = vec![];
+    for c in &spec.covariates {
+        let Some(col) = plan.column(c) else { continue };
+        if cohort.absent_columns.iter().any(|a| a == &col.name) {
+            res.covariates_left_out.push(col.name.clone());
+            res.warnings.push(format!(
+                "covariate '{}' is not in the data file; left out of the propensity model",
+                col.name
+            ));
+            continue;
+        }
+        vars.push((col.name.clone(), col.display_label().to_string(), col.kind));
+    }
+    let complete: Vec<usize> = exposure_known
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let p = &cohort.patients[i];
+            vars.iter().all(|(v, _, k)| match k {
+                ColumnType::Number => p.number(v).is_some(),
+                _ => value_text(p.value(v)).is_some(),
+            })
+        })
+        .collect();
+    res.n_complete = complete.len();
+    res.n_dropped_missing = exposure_known.len() - complete.len();
+    if res.n_dropped_missing > 0 {
+        res.warnings.push(format!(
+            "{} of {} patients with a known exposure lack a covariate value and are left out (complete cases)",
+            res.n_dropped_missing,
+            exposure_known.len()
+        ));
+    }
+    let treat: Vec<bool> = complete.iter().map(|&i| li[i] == Some(1)).collect();
+    let n1 = treat.iter().filter(|&&t| t).count();
+    if n1 == 0 || n1 == treat.len() {
+        res.error = Some(format!(
+            "exposure '{}': {} complete cases, all '{}'; weighting needs patients in both arms",
+            g.label,
+            treat.len(),
+            if n1 == 0 { &g.levels[0] } else { &g.levels[1] }
+        ));
+        return res;
+    }
+
+    // design
+    let mut design: Vec<(String, Vec<f64>)> = vec![];
+    let mut bal_cols: Vec<(String, String, Option<String>, Vec<f64>)> = vec![];
+    let mut cov_design: Vec<(String, Vec<f64>)> = vec![];
+    for (v, label, kind) in &vars {
+        let c = match kind {
+            ColumnType::Number => Cov::Number(
+                complete
+                    .iter()
+                    .map(|&i| cohort.patients[i].number(v).unwrap_or(f64::NAN))
+                    .collect(),
+            ),
+            _ => {
+                let vals: Vec<String> = complete
+                    .iter()
+                    .map(|&i| value_text(cohort.patients[i].value(v)).unwrap_or_default())
+                    .collect();
+                let lv = categorical_levels(plan, v, *kind, &vals);
+                let code = vals
+                    .iter()
+                    .map(|x| lv.iter().position(|l| l == x).unwrap_or(0))
+                    .collect();
+                Cov::Levels(lv, code)
+            }
+        };
+        match c {
+            Cov::Number(x) => {
+                let first = x.first().copied().unwrap_or(0.0);
+                if x.iter().all(|&a| a == first) {
+                    res.covariates_left_out.push(v.clone());
+                    res.warnings.push(format!(
+                        "covariate '{v}' has one value ({first}) among the complete cases; left out of the propensity model"
+                    ));
+                    continue;
+                }
+                design.push((v.clone(), x.clone()));
+                bal_cols.push((v.clone(), label.clone(), None, x));
+            }
+            Cov::Levels(lv, code) => {
+                if lv.len() < 2 {
+                    res.covariates_left_out.push(v.clone());
+                    res.warnings.push(format!(
+                        "covariate '{v}' has one level ({}) among the complete cases; left out of the propensity model",
+                        lv.first().map_or("none", |s| s.as_str())
+                    ));
+                    continue;
+                }
+                for (k, l) in lv.iter().enumerate() {
+                    let ind: Vec<f64> = code
+                        .iter()
+                        .map(|&c| if c == k { 1.0 } else { 0.0 })
+                        .collect();
+                    if k > 0 {
+                        design.push((format!("{v}{l}"), ind.clone()));
+                    }
+                    bal_cols.push((v.clone(), label.clone(), Some(l.clone()), ind));
+                }
+            }
+        }
+        res.covariates.push(v.clone());
+    }
+    cov_design.extend(design.iter().cloned());
+    if design.is_empty() {
+        res.error = Some("no covariate is left for the propensity model".into());
+        return res;
+    }
+    let fit = match logistic_fit(&treat, &design, &LogisticOptions::default()) {
+        Ok(f) => f,
+        Err(e) => {
+            res.error = Some(format!("the propensity model could not be fitted: {e}"));
+            return res;
+        }
+    };
+    if let Some(s) = &fit.separation {
+        let mut big: Vec<&survkit::logistic::LogisticTerm> = fit.terms.iter().skip(1).collect();
+        big.sort_by(|a, b| b.coef.abs().total_cmp(&a.coef.abs()));
+        res.error = Some(format!(
+            "the propensity model shows separation ({} patients with fitted probability within 1e-8 of 0 or 1 after {} IRLS iterations{}): the exposure is (almost) perfectly predicted, so coefficients and weights would be meaningless; largest coefficients: {}. Remove or coarsen a covariate, or restrict the cohort to where both arms occur",
+            s.n_fitted_near_0_or_1,
+            fit.iterations,
+            if s.not_converged { "; IRLS did not converge" } else { "" },
+            big.iter().take(3).map(|t| format!("{} = {:.4} (se {:.4})", t.term, t.coef, t.se)).collect::<Vec<_>>().join(", ")
+        ));
+        return res;
+    }
+    let ps_all = fit.fitted.clone();
+    let range = |want: bool| {
+        let v: Vec<f64> = (0..treat.len())
+            .filter(|&i| treat[i] == want)
+            .map(|i| ps_all[i])
+            .collect();
+        (
+            v.iter().copied().fold(f64::INFINITY, f64::min),
+            v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        )
+    };
+    let (r0, r1) = (range(false), range(true));
+    res.ps_model = Some(PsModel {
+        call: format!(
+            "glm({} ~ {}, family = binomial)",
+            spec.exposure,
+            res.covariates.join(" + ")
+        ),
+        n: treat.len(),
+        terms: fit
+            .terms
+            .iter()
+            .map(|t| PsTerm {
+                term: t.term.clone(),
+                coef: t.coef,
+                se: t.se,
+                z: t.z,
+                p: t.p,
+            })
+            .collect(),
+        deviance: fit.deviance,
+        null_deviance: fit.null_deviance,
+        aic: fit.aic,
+        iterations: fit.iterations,
+        converged: fit.converged,
+        ps_range: vec![
+            (g.levels[0].clone(), r0.0, r0.1),
+            (g.levels[1].clone(), r1.0, r1.1),
+        ],
+    });
+    let keep: Vec<usize> = match spec.trim {
+        Some(q) => (0..treat.len())
+            .filter(|&i| ps_all[i] >= q && ps_all[i] <= 1.0 - q)
+            .collect(),
+        None => (0..treat.len()).collect(),
+    };
+    res.n_trimmed = treat.len() - keep.len();
+    res.n_analysed = keep.len();
+    let tr: Vec<bool> = keep.iter().map(|&i| treat[i]).collect();
+    let ps: Vec<f64> = keep.iter().map(|&i| ps_all[i]).collect();
+    let n1 = tr.iter().filter(|&&t| t).count();
+    if n1 == 0 || n1 == tr.len() {
+        res.error = Some(format!(
+            "trim = {}: no '{}' patients are left after trimming",
+            spec.trim.unwrap_or(0.0),
+            if n1 == 0 { &g.levels[1] } else { &g.levels[0] }
+        ));
+        return res;
+    }
+    let (w, pbar) = ps_weights(&tr, &ps, estimand, spec.stabilized);
+    res.marginal_exposed_proportion = Some(pbar);
+    let idx1: Vec<usize> = (0..tr.len()).filter(|&i| tr[i]).collect();
+    let idx0: Vec<usize> = (0..tr.len()).filter(|&i| !tr[i]).collect();
+    for (lvl, idx) in [(&g.levels[0], &idx0), (&g.levels[1], &idx1)] {
+        let s = weight_summary(lvl, &w, idx);
+        if s.max > EXTREME_WEIGHT * s.mean {
+            res.warnings.push(format!(
+                "extreme weights: the largest weight in arm '{lvl}' is {:.3}, more than {EXTREME_WEIGHT} times the arm's mean {:.3}; consider trim or estimand = \"ato\"",
+                s.max, s.mean
+            ));
+        }
+        if s.ess < 0.5 * s.n as f64 {
+            res.warnings.push(format!(
+                "arm '{lvl}': effective sample size {:.1} is less than half of its {} patients (highly variable weights)",
+                s.ess, s.n
+            ));
+        }
+        res.weights.push(s);
+    }
+    let n_extreme = ps
+        .iter()
+        .filter(|&&e| !(PS_FLAG..=1.0 - PS_FLAG).contains(&e))
+        .count();
+    if n_extreme > 0 {
+        res.warnings.push(format!(
+            "positivity: {n_extreme} patients have a propensity score below {PS_FLAG} or above {} (min {:.3e}, max {:.4}); consider trim",
+            1.0 - PS_FLAG,
+            ps.iter().copied().fold(f64::INFINITY, f64::min),
+            ps.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        ));
+    }
+    for (v, label, level, x) in &bal_cols {
+        let xk: Vec<f64> = keep.iter().map(|&i| x[i]).collect();
+        let term = match level {
+            Some(l) => format!("{v}{l}"),
+            None => v.clone(),
+        };
+        let row = balance_row(&term, &xk, &w, &idx1, &idx0);
+        if row.smd_after.abs() > SMD_FLAG {
+            res.warnings.push(format!(
+                "imbalance after weighting: |SMD| of {term} is {:.3} (> {SMD_FLAG})",
+                row.smd_after.abs()
+            ));
+        }
+        res.balance.push(BalanceEntry {
+            variable: v.clone(),
+            label: label.clone(),
+            level: level.clone(),
+            row,
+        });
+    }
+
+    // per endpoint
+    let codes = if spec.endpoints.is_empty() {
+        &plan.analysis.endpoints
+    } else {
+        &spec.endpoints
+    };
+    let patient_of_kept: Vec<usize> = keep.iter().map(|&k| complete[k]).collect();
+    for code in codes {
+        let Some(ep) = cohort.endpoint(code) else {
+            continue;
+        };
+        let mut rows = vec![]; // (position in keep, time, event)
+        for (k, &i) in patient_of_kept.iter().enumerate() {
+            if let Some(r) = &ep.records[i] {
+                rows.push((k, r.time, r.event));
+            }
+        }
+        let mut out = AdjustedEndpoint {
+            endpoint: ep.code.clone(),
+            endpoint_label: ep.label.clone(),
+            n: rows.len(),
+            events: rows.iter().filter(|r| r.2).count(),
+            arms: vec![],
+            cox: None,
+            adjusted: None,
+            notes: vec![],
+        };
+        let time: Vec<f64> = rows.iter().map(|r| r.1).collect();
+        let event: Vec<bool> = rows.iter().map(|r| r.2).collect();
+        let wt: Vec<f64> = rows.iter().map(|r| w[r.0]).collect();
+        let gi: Vec<usize> = rows.iter().map(|r| usize::from(tr[r.0])).collect();
+        let sr = SurvRows {
+            stop: &time,
+            event: &event,
+            start: None,
+            weight: Some(&wt),
+            id: None,
+        };
+        match kaplan_meier_rows_by_group(&sr, &gi, 2, KmVariance::Robust, km) {
+            Ok(fits) => {
+                for (a, f) in fits.into_iter().enumerate() {
+                    let lvl = &g.levels[a];
+                    match f {
+                        Ok(f) => out.arms.push(weighted_arm(lvl, &f, &gi, &event, a, &times)),
+                        Err(e) => out
+                            .notes
+                            .push(format!("weighted Kaplan-Meier of arm '{lvl}': {e}")),
+                    }
+                }
+            }
+            Err(e) => out.notes.push(format!("weighted Kaplan-Meier: {e}")),
+        }
+        let mut d = Design::default();
+        d.add_numeric(
+            &format!("{}{}", spec.exposure, g.levels[1]),
+            gi.iter().map(|&x| x as f64).collect(),
+        );
+        let copts = CoxOptions {
+            variance: Variance::Robust,
+            ..cox.clone()
+        };
+        match cox_fit_rows(
+            &time,
+            &event,
+            &d,
+            None,
+            None,
+            &CoxRows {
+                start: None,
+                weight: Some(&wt),
+            },
+            &copts,
+        ) {
+            Ok(f) => out.cox = weighted_cox(&f),
+            Err(e) => out.notes.push(format!("weighted Cox model: {e}")),
+        }
+        // g-formula on the complete cases (untrimmed, unweighted)
+        let mut grow = vec![];
+        for (k, &i) in complete.iter().enumerate() {
+            if let Some(r) = &ep.records[i] {
+                grow.push((k, r.time, r.event));
+            }
+        }
+        out.adjusted = gformula(&grow, &treat, &cov_design, &spec.exposure, cox, &times)
+            .map_err(|e| out.notes.push(format!("g-formula adjusted survival: {e}")))
+            .ok();
+        res.endpoints.push(out);
+    }
+    res
+}
+
+fn weighted_arm(
+    level: &str,
+    f: &WeightedKmFit,
+    gi: &[usize],
+    event: &[bool],
+    a: usize,
+    times: &[f64],
+) -> WeightedArm {
+    let m = f.median();
+    let at = times
+        .iter()
+        .map(|&t| {
+            let k = f.time.partition_point(|&x| x <= t);
+            let first_ge = f.time.partition_point(|&x| x < t);
+            let (s, se, lo, hi) = if k == 0 {
+                (1.0, 0.0, 1.0, 1.0)
+            } else {
+                (
+                    f.surv[k - 1],
+                    f.std_err_surv[k - 1],
+                    f.lower[k - 1],
+                    f.upper[k - 1],
+                )
+            };
+            AtTime {
+                time: t,
+                surv: s,
+                std_err: se,
+                lower: lo,
+                upper: hi,
+                n_risk: f.n_risk.get(first_ge).copied().unwrap_or(0.0),
+            }
+        })
+        .collect();
+    WeightedArm {
+        level: level.to_string(),
+        n: gi.iter().filter(|&&x| x == a).count(),
+        events: gi.iter().zip(event).filter(|(&x, &e)| x == a && e).count(),
+        weighted_events: f.n_event_total,
+        median: m.estimate,
+        median_lower: m.lower,
+        median_upper: m.upper,
+        at,
+        curve: WeightedCurve {
+            time: f.time.clone(),
+            n_risk: f.n_risk.clone(),
+            n_event: f.n_event.clone(),
+            n_censor: f.n_censor.clone(),
+            surv: f.surv.clone(),
+            std_err: f.std_err_surv.clone(),
+            lower: f.lower.clone(),
+            upper: f.upper.clone(),
+        },
+    }
+}
+
+fn weighted_cox(f: &CoxFit) -> Option<WeightedCox> {
+    let t = f.terms.first()?;
+    Some(WeightedCox {
+        term: t.term.clone(),
+        coef: t.coef,
+        robust_se: t.robust_se.unwrap_or(t.se),
+        naive_se: f
+            .var
+            .first()
+            .and_then(|r| r.first())
+            .map_or(f64::NAN, |v| v.sqrt()),
+        z: t.z,
+        p: t.p,
+        hr: t.hr,
+        hr_lower: t.hr_lower,
+        hr_upper: t.hr_upper,
+        robust_score_stat: f.robust_score_test.map(|s| s.stat),
+        robust_score_p: f.robust_score_test.map(|s| s.p),
+        warnings: f.warnings.clone(),
+    })
+}
+
+/// g-formula adjusted survival (module docs, step 7) on `rows` = (index
+/// into `treat`/`cov`, time, event).
+fn gformula(
+    rows: &[(usize, f64, bool)],
+    treat: &[bool],
+    cov: &[(String, Vec<f64>)],
+    exposure: &str,
+    cox: &CoxOptions,
+    times: &[f64],
+) -> Result<GFormula, String> {
+    let n = rows.len();
+    let time: Vec<f64> = rows.iter().map(|r| r.1).collect();
+    let event: Vec<bool> = rows.iter().map(|r| r.2).collect();
+    let mut d = Design::default();
+    d.add_numeric(
+        exposure,
+        rows.iter()
+            .map(|r| if treat[r.0] { 1.0 } else { 0.0 })
+            .collect(),
+    );
+    for (name, c) in cov {
+        d.add_numeric(name, rows.iter().map(|r| c[r.0]).collect());
+    }
+    let opts = CoxOptions {
+        ties: survkit::cox::Ties::Efron,
+        variance: Variance::ModelBased,
+        ..cox.clone()
+    };
+    let fit = survkit::cox::cox_fit(&time, &event, &d, None, &opts).map_err(|e| e.to_string())?;
+    let beta: Vec<f64> = fit.terms.iter().map(|t| t.coef).collect();
+    if beta.iter().any(|b| !b.is_finite()) {
+        return Err("the outcome model has a non-finite coefficient".into());
+    }
+    let p = beta.len();
+    let lp = |i: usize| -> f64 {
+        (0..p)
+            .map(|j| (d.columns[j][i] - fit.means[j]) * beta[j])
+            .sum::<f64>()
+    };
+    let r: Vec<f64> = (0..n).map(|i| lp(i).exp()).collect();
+    let mut ord: Vec<usize> = (0..n).collect();
+    ord.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
+    let mut suffix = vec![0.0; n + 1];
+    for k in (0..n).rev() {
+        suffix[k] = suffix[k + 1] + r[ord[k]];
+    }
+    let (mut ev_t, mut ev_h) = (vec![], vec![]);
+    let mut cum = 0.0;
+    let mut k = 0;
+    while k < n {
+        let t = time[ord[k]];
+        let mut e = k;
+        while e < n && time[ord[e]] == t {
+            e += 1;
+        }
+        let deaths: Vec<usize> = (k..e).map(|j| ord[j]).filter(|&i| event[i]).collect();
+        if !deaths.is_empty() {
+            let dd = deaths.len() as f64;
+            let sd: f64 = deaths.iter().map(|&i| r[i]).sum();
+            let sr = suffix[k];
+            cum += (0..deaths.len())
+                .map(|m| 1.0 / (sr - m as f64 / dd * sd))
+                .sum::<f64>();
+            ev_t.push(t);
+            ev_h.push(cum);
+        }
+        k = e;
+    }
+    let h_at: Vec<f64> = times
+        .iter()
+        .map(|&t| {
+            let m = ev_t.partition_point(|&x| x <= t);
+            if m == 0 {
+                0.0
+            } else {
+                ev_h[m - 1]
+            }
+        })
+        .collect();
+    // centred linear predictor without the exposure, exposure set to 0
+    let base: Vec<f64> = (0..n)
+        .map(|i| lp(i) - (d.columns[0][i] - fit.means[0]) * beta[0] - fit.means[0] * beta[0])
+        .collect();
+    let curve = |shift: f64| -> Vec<f64> {
+        h_at.iter()
+            .map(|&h| {
+                base.iter()
+                    .map(|&b| (-h * (b + shift).exp()).exp())
+                    .sum::<f64>()
+                    / n as f64
+            })
+            .collect()
+    };
+    let s0 = curve(0.0);
+    let s1 = curve(beta[0]);
+    Ok(GFormula {
+        n,
+        events: event.iter().filter(|&&e| e).count(),
+        exposure_coef: beta[0],
+        times: times.to_vec(),
+        difference: s1.iter().zip(&s0).map(|(a, b)| a - b).collect(),
+        surv_reference: s0,
+        surv_exposed: s1,
+        se_method: "not computed (point estimates only; riskRegression::ate influence-function SEs are not reproduced)".into(),
+        warnings: fit.warnings.clone(),
+    })
+}

@@ -1,0 +1,248 @@
+//! Time-dependent exposures from dates (the plan's `[[time_dependent]]`):
+//! an exposure that is 0 from time zero and 1 from a date on (e.g. started
+//! next-line therapy at `next_line_start_date`), analysed without
+//! immortal-time bias by splitting each patient's follow-up into (start,
+//! stop] rows and fitting the Cox model on them (Andersen & Gill 1982; the
+//! unbiased alternative to a landmark analysis).
+//!
+//! The split is R's `tmerge(data, data, id = id, death = event(time,
+//! status), x = tdc(switch))`: with switch time s and follow-up (0, T]:
+//! * s missing, or s ≥ T: one row (0, T], x = 0;
+//! * s ≤ 0: one row (0, T], x = 1;
+//! * 0 < s < T: rows (0, s] with x = 0 and no event, and (s, T] with x = 1
+//!   and the patient's event.
+//!
+//! The model is `coxph(Surv(tstart, tstop, event) ~ x)` (survkit's
+//! counting-process Cox, [`survkit::cox::cox_fit_rows`]), with the study's
+//! ties (Efron in the R preset).
+
+use serde::Serialize;
+use survkit::cox::{cox_fit_rows, CoxOptions, CoxRows, Design};
+
+use crate::derive::Cohort;
+use crate::plan::{Plan, TimeDependentSpec};
+
+/// (start, stop] rows of a split cohort.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CountingRows {
+    /// Index of the input row (patient) of each output row.
+    pub subject: Vec<usize>,
+    pub start: Vec<f64>,
+    pub stop: Vec<f64>,
+    pub event: Vec<bool>,
+    pub exposed: Vec<bool>,
+}
+
+impl CountingRows {
+    pub fn len(&self) -> usize {
+        self.start.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.start.is_empty()
+    }
+}
+
+/// Split each subject's (0, time] at its switch time (module docs).
+/// Output rows are in subject order, earlier interval first.
+pub fn split_at_switch(time: &[f64], event: &[bool], switch: &[Option<f64>]) -> CountingRows {
+    let mut out = CountingRows::default();
+    let mut push = |i: usize, a: f64, b: f64, e: bool, x: bool| {
+        out.subject.push(i);
+        out.start.push(a);
+        out.stop.push(b);
+        out.event.push(e);
+        out.exposed.push(x);
+    };
+    for i in 0..time.len() {
+        let t = time[i];
+        match switch[i] {
+            Some(s) if s.is_finite() && s <= 0.0 => push(i, 0.0, t, event[i], true),
+            Some(s) if s.is_finite() && s < t => {
+                push(i, 0.0, s, false, false);
+                push(i, s, t, event[i], true);
+            }
+            _ => push(i, 0.0, t, event[i], false),
+        }
+    }
+    out
+}
+
+/// The time-dependent Cox model of one exposure and endpoint.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TimeDependentResult {
+    pub name: String,
+    pub label: String,
+    /// Date column at which the exposure switches on.
+    pub date: String,
+    pub endpoint: String,
+    pub endpoint_label: String,
+    pub n_patients: usize,
+    pub n_rows: usize,
+    /// Patients whose follow-up was split (switch inside it).
+    pub n_switched: usize,
+    /// Patients exposed from time zero (switch on or before it).
+    pub n_exposed_from_start: usize,
+    pub events: usize,
+    /// Events while exposed.
+    pub events_exposed: usize,
+    /// The matching R call.
+    pub call: String,
+    pub coef: Option<f64>,
+    pub se: Option<f64>,
+    pub hr: Option<f64>,
+    pub hr_lower: Option<f64>,
+    pub hr_upper: Option<f64>,
+    pub p: Option<f64>,
+    pub notes: Vec<String>,
+}
+
+/// Run one `[[time_dependent]]` entry on every endpoint it names.
+pub fn analyse_time_dependent(
+    plan: &Plan,
+    cohort: &Cohort,
+    spec: &TimeDependentSpec,
+    cox: &CoxOptions,
+) -> Vec<TimeDependentResult> {
+    let codes = if spec.endpoints.is_empty() {
+        &plan.analysis.endpoints
+    } else {
+        &spec.endpoints
+    };
+    let col = plan
+        .column(&spec.date)
+        .map_or(spec.date.clone(), |c| c.name.clone());
+    let label = spec.label.clone().unwrap_or_else(|| spec.name.clone());
+    let absent = cohort.absent_columns.iter().any(|a| a == &col);
+    let mut out = vec![];
+    for code in codes {
+        let Some(ep) = cohort.endpoint(code) else {
+            continue;
+        };
+        let mut time = vec![];
+        let mut event = vec![];
+        let mut switch = vec![];
+        for (i, r) in ep.records.iter().enumerate() {
+            let Some(r) = r else { continue };
+            time.push(r.time);
+            event.push(r.event);
+            switch.push(
+                cohort.patients[i]
+                    .date(&col)
+                    .map(|d| (d - r.start).num_days() as f64 / ep.days_per_unit),
+            );
+        }
+        let rows = split_at_switch(&time, &event, &switch);
+        let mut res = TimeDependentResult {
+            name: spec.name.clone(),
+            label: label.clone(),
+            date: col.clone(),
+            endpoint: ep.code.clone(),
+            endpoint_label: ep.label.clone(),
+            n_patients: time.len(),
+            n_rows: rows.len(),
+            n_switched: rows.len() - time.len(),
+            n_exposed_from_start: (0..rows.len())
+                .filter(|&k| rows.exposed[k] && rows.start[k] == 0.0)
+                .count(),
+            events: event.iter().filter(|&&e| e).count(),
+            events_exposed: (0..rows.len())
+                .filter(|&k| rows.exposed[k] && rows.event[k])
+                .count(),
+            call: format!(
+                "coxph(Surv(tstart, tstop, status) ~ {}, data = tmerge(..., {} = tdc({})))",
+                spec.name, spec.name, col
+            ),
+            coef: None,
+            se: None,
+            hr: None,
+            hr_lower: None,
+            hr_upper: None,
+            p: None,
+            notes: vec![],
+        };
+        if absent {
+            res.notes.push(format!(
+                "column '{col}' is not in the data file: nobody is exposed and no model is fitted"
+            ));
+            out.push(res);
+            continue;
+        }
+        let n_exp = rows.exposed.iter().filter(|&&x| x).count();
+        if n_exp == 0 || n_exp == rows.len() {
+            res.notes.push(format!(
+                "the exposure is {} throughout follow-up for every patient; no model is fitted",
+                if n_exp == 0 { "0" } else { "1" }
+            ));
+            out.push(res);
+            continue;
+        }
+        let mut d = Design::default();
+        d.add_numeric(
+            &spec.name,
+            rows.exposed
+                .iter()
+                .map(|&x| f64::from(u8::from(x)))
+                .collect(),
+        );
+        match cox_fit_rows(
+            &rows.stop,
+            &rows.event,
+            &d,
+            None,
+            None,
+            &CoxRows {
+                start: Some(&rows.start),
+                weight: None,
+            },
+            cox,
+        ) {
+            Ok(f) => {
+                if let Some(t) = f.terms.first() {
+                    res.coef = Some(t.coef);
+                    res.se = Some(t.se);
+                    res.hr = Some(t.hr);
+                    res.hr_lower = Some(t.hr_lower);
+                    res.hr_upper = Some(t.hr_upper);
+                    res.p = Some(t.p);
+                    if t.possibly_infinite {
+                        res.notes
+                            .push("the coefficient may be infinite (monotone likelihood)".into());
+                    }
+                }
+                res.notes.extend(f.warnings.iter().cloned());
+            }
+            Err(e) => res.notes.push(format!("Cox model not fitted: {e}")),
+        }
+        out.push(res);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_by_hand() {
+        // 0: switch inside; 1: never; 2: after the end; 3: at time zero;
+        // 4: exactly at the end (no split, as tmerge); 5: censored, inside
+        let time = [10.0, 5.0, 4.0, 7.0, 6.0, 8.0];
+        let event = [true, true, false, true, true, false];
+        let sw = [Some(3.0), None, Some(9.0), Some(0.0), Some(6.0), Some(2.5)];
+        let r = split_at_switch(&time, &event, &sw);
+        assert_eq!(r.subject, vec![0, 0, 1, 2, 3, 4, 5, 5]);
+        assert_eq!(r.start, vec![0.0, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.5]);
+        assert_eq!(r.stop, vec![3.0, 10.0, 5.0, 4.0, 7.0, 6.0, 2.5, 8.0]);
+        assert_eq!(
+            r.event,
+            vec![false, true, true, false, true, true, false, false]
+        );
+        assert_eq!(
+            r.exposed,
+            vec![false, true, false, false, true, false, false, true]
+        );
+        // a switch before time zero counts as exposed from the start
+        let r = split_at_switch(&[2.0], &[true], &[Some(-1.0)]);
+        assert_eq!((r.start[0], r.stop[0], r.exposed[0]), (0.0, 2.0, true));
+    }
+}
