@@ -793,7 +793,7 @@ pub fn render_km_svg(plot: &KmPlot, style: &PlotStyle) -> String {
         doc.text(
             12.0,
             ex.risk_top + fs,
-            "Number at risk",
+            &style.risk_table_title,
             &TextStyle {
                 size: fs,
                 bold: true,

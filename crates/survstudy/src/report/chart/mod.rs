@@ -9,6 +9,7 @@ pub mod cif;
 pub mod flow;
 pub mod forest;
 pub mod km;
+pub mod love;
 pub mod ph_residuals;
 pub mod png;
 pub mod scale;

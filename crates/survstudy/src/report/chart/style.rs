@@ -75,6 +75,9 @@ pub struct PlotStyle {
     pub suppress_below: Option<u64>,
     /// Where the p-value goes.
     pub pvalue_placement: PValuePlacement,
+    /// Heading of the number-at-risk table ("Number at risk"; weighted
+    /// curves say what their numbers are).
+    pub risk_table_title: String,
 }
 
 impl Default for PlotStyle {
@@ -92,6 +95,7 @@ impl Default for PlotStyle {
             x_tick_target: 8,
             suppress_below: None,
             pvalue_placement: PValuePlacement::Auto,
+            risk_table_title: "Number at risk".to_string(),
         }
     }
 }

@@ -205,6 +205,12 @@ pub fn build_report(
     if let Some(s) = b.multivariable_section() {
         sections.push(s);
     }
+    if let Some(s) = b.adjustment_section() {
+        sections.push(s);
+    }
+    if let Some(s) = b.time_dependent_section() {
+        sections.push(s);
+    }
     sections.push(b.methods_section());
 
     let source = meta
@@ -435,6 +441,8 @@ mod tests {
             multivariable: vec![],
             table1: None,
             competing_risks: vec![],
+            adjustment: None,
+            time_dependent: vec![],
         }
     }
 }

@@ -1,6 +1,7 @@
 //! One file per section of the study report; each adds methods to the
 //! builder.
 
+mod adjustment;
 mod competing;
 mod endpoint;
 mod flow;

@@ -1,0 +1,306 @@
+//! Love plot (covariate balance): one row per covariate or category level,
+//! its standardized mean difference before weighting (open circle) and
+//! after (filled circle), with reference lines at 0 and ± a threshold
+//! (cobalt's `love.plot(stats = "mean.diffs", thresholds = 0.1, abs =
+//! FALSE)` layout).
+
+use super::scale::{nice_ticks, LinearScale};
+use super::svg::{num, Anchor, Stroke, SvgDoc, TextStyle};
+use crate::report::text::{text_width, truncate_to_width};
+
+/// One row of a Love plot.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoveRow {
+    /// Covariate (and level) label; escaped on output.
+    pub label: String,
+    /// SMD before weighting (NaN: not estimable, no marker).
+    pub before: f64,
+    /// SMD after weighting (NaN: not estimable, no marker).
+    pub after: f64,
+}
+
+/// A Love plot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LovePlot {
+    pub title: String,
+    pub rows: Vec<LoveRow>,
+    /// Dashed reference lines at ± this value (0.1); none when not positive.
+    pub threshold: f64,
+    pub x_label: String,
+    pub before_label: String,
+    pub after_label: String,
+    /// Total width in CSS pixels.
+    pub width: f64,
+    pub font_size: f64,
+}
+
+impl Default for LovePlot {
+    fn default() -> Self {
+        LovePlot {
+            title: String::new(),
+            rows: vec![],
+            threshold: 0.1,
+            x_label: "Standardized mean difference".into(),
+            before_label: "Before weighting".into(),
+            after_label: "After weighting".into(),
+            width: 672.0,
+            font_size: 11.0,
+        }
+    }
+}
+
+const BEFORE: &str = "#D55E00";
+const AFTER: &str = "#0072B2";
+
+fn circle(x: f64, y: f64, r: f64) -> String {
+    format!(
+        "M{} {}a{} {} 0 1 0 {} 0a{} {} 0 1 0 {} 0Z",
+        num(x - r),
+        num(y),
+        num(r),
+        num(r),
+        num(2.0 * r),
+        num(r),
+        num(r),
+        num(-2.0 * r)
+    )
+}
+
+/// Renders the Love plot as a standalone SVG document. Rows keep their
+/// order (top to bottom); the x axis is symmetric around 0 and covers
+/// every finite SMD and the threshold.
+pub fn render_love_svg(plot: &LovePlot) -> String {
+    let fs = if plot.font_size.is_finite() && plot.font_size > 4.0 {
+        plot.font_size
+    } else {
+        11.0
+    };
+    let width = if plot.width.is_finite() && plot.width >= 300.0 {
+        plot.width
+    } else {
+        672.0
+    };
+    let pad = 12.0;
+    let gap = 16.0;
+    let max_label = width * 0.4;
+    let label_w = plot
+        .rows
+        .iter()
+        .map(|r| text_width(&r.label, fs, false))
+        .fold(0.0, f64::max)
+        .min(max_label);
+    let title_h = if plot.title.trim().is_empty() {
+        0.0
+    } else {
+        fs * 1.3 + 10.0
+    };
+    let legend_y = pad + title_h + fs;
+    let row_h = (fs * 1.6).round();
+    let top = legend_y + fs;
+    let n = plot.rows.len().max(1) as f64;
+    let axis_y = top + row_h * n;
+    let tick_label_y = axis_y + 9.0 + fs;
+    let x_label_y = tick_label_y + fs + 6.0;
+    let height = (x_label_y + pad).ceil();
+
+    let finite = plot
+        .rows
+        .iter()
+        .flat_map(|r| [r.before, r.after])
+        .filter(|v| v.is_finite())
+        .map(f64::abs)
+        .fold(0.0, f64::max);
+    let thr = if plot.threshold.is_finite() && plot.threshold > 0.0 {
+        plot.threshold
+    } else {
+        0.0
+    };
+    let ticks = nice_ticks(finite.max(thr).max(0.05), 3);
+    let xmax = ticks.last().copied().unwrap_or(1.0);
+    let x = LinearScale {
+        d0: -xmax,
+        d1: xmax,
+        r0: pad + label_w + gap,
+        r1: width - pad - 6.0,
+    };
+    let mut doc = SvgDoc::new(width, height, &plot.title);
+    if !plot.title.trim().is_empty() {
+        doc.text(
+            pad,
+            pad + fs * 1.25,
+            &plot.title,
+            &TextStyle {
+                size: fs * 1.15,
+                bold: true,
+                class: Some("title"),
+                ..TextStyle::default()
+            },
+        );
+    }
+    // legend
+    let r = fs * 0.36;
+    doc.open_group("legend");
+    let mut lx = x.r0;
+    doc.path(
+        &circle(lx + r, legend_y - fs * 0.35, r),
+        &Stroke {
+            color: BEFORE,
+            width: 1.5,
+            ..Stroke::default()
+        },
+    );
+    lx += 2.0 * r + 5.0;
+    doc.text(lx, legend_y, &plot.before_label, &TextStyle::default());
+    lx += text_width(&plot.before_label, fs, false) + gap;
+    doc.fill_path(
+        &circle(lx + r, legend_y - fs * 0.35, r),
+        AFTER,
+        1.0,
+        "after",
+    );
+    lx += 2.0 * r + 5.0;
+    doc.text(lx, legend_y, &plot.after_label, &TextStyle::default());
+    doc.close_group();
+
+    // reference lines
+    let grey = Stroke {
+        color: "#777",
+        width: 1.0,
+        dash: None,
+        class: Some("zero-line"),
+    };
+    doc.line(x.map(0.0), top, x.map(0.0), axis_y, &grey);
+    if thr > 0.0 {
+        for s in [-thr, thr] {
+            doc.line(
+                x.map(s),
+                top,
+                x.map(s),
+                axis_y,
+                &Stroke {
+                    color: "#999",
+                    width: 1.0,
+                    dash: Some("4 3"),
+                    class: Some("threshold"),
+                },
+            );
+        }
+    }
+    // rows
+    doc.open_group("rows");
+    for (i, row) in plot.rows.iter().enumerate() {
+        let y = top + row_h * (i as f64 + 0.5);
+        if i % 2 == 1 {
+            doc.rect(
+                pad,
+                y - row_h / 2.0,
+                width - 2.0 * pad,
+                row_h,
+                "#f3f3f3",
+                None,
+                "band",
+            );
+        }
+        let label = truncate_to_width(&row.label, fs, false, max_label);
+        doc.text(pad, y + fs * 0.35, &label, &TextStyle::default());
+        doc.line(
+            x.r0,
+            y,
+            x.r1,
+            y,
+            &Stroke {
+                color: "#ddd",
+                width: 0.6,
+                ..Stroke::default()
+            },
+        );
+        if row.before.is_finite() {
+            doc.path(
+                &circle(x.map(row.before), y, r),
+                &Stroke {
+                    color: BEFORE,
+                    width: 1.5,
+                    class: Some("before"),
+                    ..Stroke::default()
+                },
+            );
+        }
+        if row.after.is_finite() {
+            doc.fill_path(&circle(x.map(row.after), y, r), AFTER, 1.0, "after");
+        }
+        if !row.before.is_finite() && !row.after.is_finite() {
+            doc.text(
+                x.map(0.0) + 4.0,
+                y + fs * 0.35,
+                "not estimable",
+                &TextStyle {
+                    fill: "#555",
+                    ..TextStyle::default()
+                },
+            );
+        }
+    }
+    doc.close_group();
+    // axis
+    let black = Stroke::default();
+    doc.line(x.r0, axis_y, x.r1, axis_y, &black);
+    let mut all: Vec<f64> = ticks.iter().rev().map(|t| -t).collect();
+    all.extend(ticks.iter().skip(1));
+    for t in all {
+        let px = x.map(t);
+        doc.line(px, axis_y, px, axis_y + 5.0, &black);
+        doc.text(
+            px,
+            tick_label_y,
+            &crate::report::text::num_text(t),
+            &TextStyle {
+                anchor: Anchor::Middle,
+                ..TextStyle::default()
+            },
+        );
+    }
+    doc.text(
+        (x.r0 + x.r1) / 2.0,
+        x_label_y,
+        &plot.x_label,
+        &TextStyle {
+            anchor: Anchor::Middle,
+            ..TextStyle::default()
+        },
+    );
+    doc.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_labels_and_escaping() {
+        let plot = LovePlot {
+            title: "Balance <b>".into(),
+            rows: vec![
+                LoveRow {
+                    label: "Age".into(),
+                    before: 0.4,
+                    after: -0.02,
+                },
+                LoveRow {
+                    label: "Sex <F>".into(),
+                    before: f64::NAN,
+                    after: f64::NAN,
+                },
+            ],
+            ..LovePlot::default()
+        };
+        let svg = render_love_svg(&plot);
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
+        assert!(svg.contains("Sex &lt;F&gt;") && !svg.contains("<F>"));
+        assert!(svg.contains("not estimable"));
+        assert_eq!(svg.matches("class=\"threshold\"").count(), 2);
+        // one open and one filled marker for the finite row, plus the legend
+        assert_eq!(svg.matches("class=\"after\"").count(), 2);
+        assert_eq!(svg.matches("class=\"before\"").count(), 1);
+        assert!(svg.contains(">0.4<") && svg.contains(">-0.4<"));
+    }
+}
