@@ -179,6 +179,17 @@ fn every_figure_is_named_listed_and_inlined() {
             }
         }
     }
+    // the plan's [adjustment]: Love plot and one weighted KM per endpoint
+    if let Some(a) = r.adjustment.as_ref().filter(|a| a.error.is_none()) {
+        expected.push(format!("love_{}", a.exposure));
+        for e in &a.endpoints {
+            expected.push(format!(
+                "{}_weighted_by_{}",
+                e.endpoint.to_lowercase(),
+                a.exposure
+            ));
+        }
+    }
     let mut sorted_names = names.clone();
     sorted_names.sort();
     expected.sort();
