@@ -238,3 +238,21 @@ fn one_level_covariate_and_extreme_weights_are_flagged() {
     // ATT: exposed weights are all 1
     assert_eq!((a.weights[1].min, a.weights[1].max), (1.0, 1.0));
 }
+
+#[test]
+fn fine_gray_of_the_competing_risks_analysis_matches_crr() {
+    let r = run(&Plan::builtin());
+    let want = reference();
+    let cr = &r.competing_risks[0];
+    assert_eq!(cr.fine_gray.len(), 2, "both causes");
+    for (k, m) in cr.fine_gray.iter().enumerate() {
+        let w = &want["fine_gray"][k];
+        assert_eq!(m.cause as usize, k + 1);
+        let t = &m.terms[0];
+        assert_eq!((t.level.as_str(), t.reference.as_str()), ("yes", "no"));
+        close(t.coef, f(&w["coef"]), 1e-6, "crr coef");
+        close(t.se, f(&w["se"]), 1e-6, "crr se");
+        close(t.p, f(&w["p"]), 1e-6, "crr p");
+        close(t.hr, t.coef.exp(), 1e-12, "shr");
+    }
+}

@@ -667,6 +667,7 @@ fn tiny_competing(label: &str) -> CompetingResult {
             df: 1,
             p: f64::NAN,
         }],
+        fine_gray: vec![],
         notes: vec![format!("{label} note")],
     }
 }

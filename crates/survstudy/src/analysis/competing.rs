@@ -1,9 +1,13 @@
 //! Competing-risks analyses of the plan (`[[competing_risks]]`): cumulative
 //! incidence of each cause by Aalen–Johansen with cmprsk's variance and a
-//! log(−log) CI, by a grouping, with Gray's test (R `cmprsk::cuminc`).
+//! log(−log) CI, by a grouping, with Gray's test (R `cmprsk::cuminc`), and
+//! the Fine–Gray subdistribution-hazards regression of each cause on the
+//! grouping (R `cmprsk::crr(ftime, fstatus, cov1 = indicators of every
+//! level but the first, failcode = k, cencode = 0)`, [`survkit::finegray`]).
 
 use serde::Serialize;
 use survkit::cif::{cuminc, CifOptions};
+use survkit::finegray::{fine_gray, FineGrayOptions};
 
 use crate::derive::Cohort;
 use crate::plan::{CompetingRiskSpec, Plan};
@@ -43,6 +47,35 @@ pub struct GraySummary {
     pub p: f64,
 }
 
+/// One Fine–Gray coefficient: a level of the grouping against the first.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FineGrayTermSummary {
+    pub term: String,
+    pub level: String,
+    pub reference: String,
+    pub coef: f64,
+    pub se: f64,
+    pub z: f64,
+    pub p: f64,
+    /// Subdistribution hazard ratio and its Wald CI.
+    pub hr: f64,
+    pub hr_lower: f64,
+    pub hr_upper: f64,
+}
+
+/// Fine–Gray model of one cause on the grouping.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FineGraySummary {
+    pub cause: u32,
+    pub cause_label: String,
+    pub n: usize,
+    pub n_event: usize,
+    pub n_competing: usize,
+    pub converged: bool,
+    pub iterations: usize,
+    pub terms: Vec<FineGrayTermSummary>,
+}
+
 /// Result of one competing-risks analysis.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CompetingResult {
@@ -57,6 +90,9 @@ pub struct CompetingResult {
     pub n_missing: usize,
     pub curves: Vec<CifCurveSummary>,
     pub gray_test: Vec<GraySummary>,
+    /// Fine–Gray regression of each cause on the grouping (analyses with a
+    /// `by` grouping of two or more levels).
+    pub fine_gray: Vec<FineGraySummary>,
     pub notes: Vec<String>,
 }
 
@@ -146,6 +182,7 @@ pub fn analyse_competing(
         n_missing: missing,
         curves: vec![],
         gray_test: vec![],
+        fine_gray: vec![],
         notes,
     };
     if time.is_empty() {
@@ -207,5 +244,74 @@ pub fn analyse_competing(
             p: g.p,
         })
         .collect();
+    if grouping.is_some() && levels.len() >= 2 {
+        let cols: Vec<(String, Vec<f64>)> = (1..levels.len())
+            .filter(|&l| group.contains(&l))
+            .map(|l| {
+                (
+                    format!("{}{}", spec.by.as_deref().unwrap_or(""), levels[l]),
+                    group.iter().map(|&g| f64::from(u8::from(g == l))).collect(),
+                )
+            })
+            .collect();
+        let used: Vec<usize> = (1..levels.len()).filter(|&l| group.contains(&l)).collect();
+        let fopts = FineGrayOptions {
+            conf_level: plan.analysis.confidence_level,
+            ..Default::default()
+        };
+        for k in 1..=spec.causes.len() as u32 {
+            if cols.is_empty() || !group.contains(&0) {
+                break;
+            }
+            if !status.contains(&k) {
+                out.notes.push(format!(
+                    "Fine-Gray model of {} not fitted: no events of this cause",
+                    label_of(k)
+                ));
+                continue;
+            }
+            match fine_gray(&time, &status, k, &cols, &fopts) {
+                Ok(f) => {
+                    if !f.converged {
+                        out.notes.push(format!(
+                            "Fine-Gray model of {}: did not converge in {} iterations",
+                            label_of(k),
+                            f.iterations
+                        ));
+                    }
+                    out.fine_gray.push(FineGraySummary {
+                        cause: k,
+                        cause_label: label_of(k),
+                        n: f.n,
+                        n_event: f.n_event,
+                        n_competing: f.n_competing,
+                        converged: f.converged,
+                        iterations: f.iterations,
+                        terms: f
+                            .terms
+                            .iter()
+                            .zip(&used)
+                            .map(|(t, &l)| FineGrayTermSummary {
+                                term: t.term.clone(),
+                                level: levels[l].clone(),
+                                reference: levels[0].clone(),
+                                coef: t.coef,
+                                se: t.se,
+                                z: t.z,
+                                p: t.p,
+                                hr: t.hr,
+                                hr_lower: t.hr_lower,
+                                hr_upper: t.hr_upper,
+                            })
+                            .collect(),
+                    })
+                }
+                Err(e) => out.notes.push(format!(
+                    "Fine-Gray model of {} not fitted: {e}",
+                    label_of(k)
+                )),
+            }
+        }
+    }
     out
 }

@@ -298,9 +298,69 @@ impl Builder<'_> {
             footnote: Some(foot.join("\n")),
             align,
         }));
+        if let Some(t) = self.fine_gray_table(cr, by_label.as_deref()) {
+            blocks.push(Block::Table(t));
+        }
         for n in &cr.notes {
             blocks.push(Block::Notice(format!("{}: {n}", cr.code)));
         }
         blocks
+    }
+
+    /// Fine–Gray subdistribution hazard ratios of every cause on the grouping.
+    fn fine_gray_table(&self, cr: &CompetingResult, by_label: Option<&str>) -> Option<Table> {
+        if cr.fine_gray.is_empty() {
+            return None;
+        }
+        let f = &self.f;
+        let mut body = vec![];
+        for m in &cr.fine_gray {
+            body.push(vec![
+                Cell::bold(format!("{} (cause {})", m.cause_label, m.cause)),
+                Cell::spanning(
+                    format!(
+                        "{} events, {} competing",
+                        f.count(m.n_event),
+                        f.count(m.n_competing)
+                    ),
+                    3,
+                ),
+            ]);
+            if let Some(r) = m.terms.first().map(|t| t.reference.clone()) {
+                body.push(vec![
+                    Cell::indented(r, 1),
+                    Cell::from("1 (reference)"),
+                    Cell::default(),
+                    Cell::default(),
+                ]);
+            }
+            for t in &m.terms {
+                body.push(vec![
+                    Cell::indented(t.level.clone(), 1),
+                    Cell::from(format_hr_ci(t.hr, t.hr_lower, t.hr_upper, 2)),
+                    Cell::from(format_sig(t.coef, 3)),
+                    Cell::from(f.p(Some(t.p))),
+                ]);
+            }
+        }
+        Some(Table {
+            caption: format!(
+                "{}: Fine\u{2013}Gray subdistribution hazard ratios of each cause{}.",
+                cr.code,
+                by_label.map(|b| format!(" by {b}")).unwrap_or_default()
+            ),
+            header: vec![vec![
+                Cell::from("Cause / level"),
+                Cell::from("SHR (95% CI)"),
+                Cell::from("log SHR"),
+                Cell::from("p"),
+            ]],
+            body,
+            footnote: Some(
+                "SHR: subdistribution hazard ratio (Fine & Gray 1999), the effect on the cumulative incidence of the cause with the other causes kept in the risk set; sandwich SE, Wald CI and p, as R cmprsk::crr(ftime, fstatus, cov1 = indicators of every level but the first, failcode = cause, cencode = 0)."
+                    .into(),
+            ),
+            align: vec![],
+        })
     }
 }

@@ -4,8 +4,10 @@
 # demo_adjust.csv: one row per patient of the embedded demo cohort, with
 # the OS / PFS times (months from progression) and events that `survstudy
 # run` derives, and next_line_time = months from progression to the start
-# of the next line (NA: none). R 4.2.2, survival 3.5-3, jsonlite.
-suppressMessages({library(survival); library(jsonlite)})
+# of the next line (NA: none); nlp_time / nlp_status = the built-in
+# competing-risks analysis NLP (1 progression on the next line, 2 death
+# first, 0 censored). R 4.2.2, survival 3.5-3, cmprsk 2.2-11, jsonlite.
+suppressMessages({library(survival); library(jsonlite); library(cmprsk)})
 a <- commandArgs(TRUE)
 d <- read.csv(a[1], stringsAsFactors = FALSE)
 yn <- c("high_risk_cytogenetics", "prior_bcma", "penta_refractory", "bridging_therapy")
@@ -71,7 +73,14 @@ for (ep in c("os", "pfs")) {
       id = td$id)
   )
 }
+fg <- lapply(1:2, function(k) {
+  m <- crr(d$nlp_time, d$nlp_status, cov1 = cbind(emd_at_infusionyes = d$emd),
+    failcode = k, cencode = 0)
+  list(coef = unname(m$coef), se = unname(sqrt(diag(m$var))),
+    p = unname(2 * pnorm(-abs(m$coef / sqrt(diag(m$var))))))
+})
 res <- list(
+  fine_gray = fg,
   r_version = R.version.string, survival = as.character(packageVersion("survival")),
   ps = list(term = names(coef(ps_fit)), coef = unname(coef(ps_fit)),
     se = unname(summary(ps_fit)$coefficients[, 2]), deviance = ps_fit$deviance, aic = ps_fit$aic),
