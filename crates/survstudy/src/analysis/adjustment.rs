@@ -645,7 +645,7 @@ pub fn analyse_adjustment(
         );
         let copts = CoxOptions {
             variance: Variance::Robust,
-            ..cox.clone()
+            ..*cox
         };
         match cox_fit_rows(
             &time,
@@ -781,7 +781,7 @@ fn gformula(
     let opts = CoxOptions {
         ties: survkit::cox::Ties::Efron,
         variance: Variance::ModelBased,
-        ..cox.clone()
+        ..*cox
     };
     let fit = survkit::cox::cox_fit(&time, &event, &d, None, &opts).map_err(|e| e.to_string())?;
     let beta: Vec<f64> = fit.terms.iter().map(|t| t.coef).collect();
