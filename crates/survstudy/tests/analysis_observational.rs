@@ -256,3 +256,24 @@ fn fine_gray_of_the_competing_risks_analysis_matches_crr() {
         close(t.hr, t.coef.exp(), 1e-12, "shr");
     }
 }
+
+#[test]
+fn trimming_drops_and_counts_patients() {
+    let p = plan_with("[adjustment]\nexposure = \"emd_at_infusion\"\ncovariates = [\"bridging_therapy\", \"prior_lines\", \"high_risk_cytogenetics\", \"prior_bcma\"]\ntrim = 0.1\n");
+    let a = run(&p).adjustment.unwrap();
+    assert!(a.error.is_none(), "{:?}", a.error);
+    assert!(a.n_trimmed > 0, "some ps fall below 0.1");
+    assert_eq!(a.n_analysed + a.n_trimmed, a.n_complete);
+    assert_eq!(a.weights.iter().map(|w| w.n).sum::<usize>(), a.n_analysed);
+    // the weighted analyses use the retained patients only
+    for e in &a.endpoints {
+        assert_eq!(e.arms.iter().map(|x| x.n).sum::<usize>(), e.n);
+        assert!(e.n <= a.n_analysed);
+    }
+    // unstabilised ATE: every weight is at least 1, and at most 1/0.1
+    for w in &a.weights {
+        assert!(w.min >= 1.0 && w.max <= 10.0 + 1e-12, "{w:?}");
+    }
+    // no patient left outside [0.1, 0.9], so no positivity flag
+    assert!(!a.warnings.iter().any(|w| w.starts_with("positivity")));
+}
