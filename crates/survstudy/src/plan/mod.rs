@@ -5,6 +5,7 @@
 //! study) is [`BUILTIN_TOML`], shipped verbatim with its comments so users
 //! can print, copy and edit it.
 
+pub mod init;
 mod usage;
 mod validate;
 
