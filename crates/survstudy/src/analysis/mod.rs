@@ -458,8 +458,19 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
     // Table 1
     let table1 = plan.analysis.table1_by.as_ref().and_then(|by| {
         let g = cohort.grouping(by)?;
-        // "yes" first for yes/no groupings reads naturally (EMD yes | no)
-        let levels: Vec<String> = g.levels.iter().rev().cloned().collect();
+        // the plan's level order, except that yes/no groupings (levels
+        // no, yes) read naturally with "yes" first (EMD yes | no)
+        let yes_no = plan.grouping(by).is_some_and(|s| {
+            matches!(
+                s.kind,
+                crate::plan::GroupingKind::YesNo | crate::plan::GroupingKind::AnyYes
+            )
+        });
+        let levels: Vec<String> = if yes_no {
+            g.levels.iter().rev().cloned().collect()
+        } else {
+            g.levels.clone()
+        };
         let bi: Vec<Option<usize>> = g
             .labels
             .iter()

@@ -645,10 +645,25 @@ pub fn analyse_grouping(
     }
     let present: Vec<usize> = (0..k).filter(|&l| size[l] > 0).collect();
     if present.len() < 2 {
-        notes.push(format!(
-            "only {} level(s) with patients: no comparison",
-            present.len()
-        ));
+        // say which levels are empty, so a grouping left with one group
+        // explains its missing log-rank p
+        let empty: Vec<&str> = (0..k)
+            .filter(|&l| size[l] == 0)
+            .map(|l| input.levels[l].as_str())
+            .collect();
+        notes.push(match present.first() {
+            Some(&l) if empty.is_empty() => format!(
+                "all patients are in one group ({}): no log-rank test or hazard ratio",
+                input.levels[l]
+            ),
+            Some(&l) => format!(
+                "only one group has patients ({}); {} {} none, so there is no log-rank test or hazard ratio",
+                input.levels[l],
+                empty.join(", "),
+                if empty.len() == 1 { "has" } else { "have" }
+            ),
+            None => "no group has patients: no log-rank test or hazard ratio".to_string(),
+        });
         return GroupingResult {
             groups,
             logrank: None,

@@ -40,7 +40,7 @@ mod ctx;
 mod fmt;
 mod labels;
 mod prose;
-mod sections;
+pub(crate) mod sections;
 
 use ctx::*;
 pub use fmt::format_median;
@@ -407,6 +407,8 @@ mod tests {
             conventions: ConventionsUsed {
                 preset: crate::analysis::Conventions::R,
                 time_zero: "t0".into(),
+                time_zero_label: None,
+                censor_dates: vec![],
                 time_unit: crate::plan::TimeUnit::Months,
                 days_per_unit: 30.4375,
                 km_conf_type: survkit::km::ConfType::Log,

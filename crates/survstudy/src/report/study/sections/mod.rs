@@ -10,4 +10,4 @@ mod numbers;
 mod patterns;
 mod ph;
 mod rmst;
-mod table1;
+pub(crate) mod table1;
