@@ -163,3 +163,27 @@ fn flow_notes_are_in_the_patient_flow_section() {
     let at = html.find(&esc).or_else(|| html.find(first));
     assert!(at.is_some_and(|a| a > flow_at), "{first}");
 }
+
+#[test]
+fn subgroup_forest_plot_and_table() {
+    let (html, _, json) = run("subgroups", |p| {
+        p.replace(
+            "[analysis]\n",
+            "[[groupings]]\nname = \"sex\"\nkind = \"category\"\ncolumns = [\"sex\"]\nlevels = [\"female\", \"male\"]\n\n[[subgroups]]\nendpoint = \"OS\"\nexposure = \"rx\"\nby = [\"sex\", \"age65\"]\n\n[analysis]\n",
+        )
+    });
+    let r: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let p = r["subgroups"][0]["by"][0]["interaction"]["p"]
+        .as_f64()
+        .unwrap();
+    assert!(p > 0.0 && p < 1.0);
+    assert!(html.contains("Subgroup analyses"));
+    assert!(html.contains("hazard ratio of Treatment (Lev, Lev+5FU vs Obs) by subgroup"));
+    assert!(html.contains("interaction chi-square"));
+    let out = std::env::temp_dir().join(format!(
+        "survstudy-cli-plan-report-{}-subgroups/out/figures/forest_subgroups_os_rx.svg",
+        std::process::id()
+    ));
+    let svg = std::fs::read_to_string(out).unwrap();
+    assert!(svg.contains("female (n = 445, 215 events)"), "{svg}");
+}

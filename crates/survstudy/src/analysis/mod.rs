@@ -13,6 +13,7 @@
 
 pub mod competing;
 pub mod conventions;
+pub mod subgroups;
 pub mod survival;
 pub mod table1;
 
@@ -149,6 +150,9 @@ pub struct Results {
     pub multivariable: Vec<Multivariable>,
     pub table1: Option<Table1>,
     pub competing_risks: Vec<competing::CompetingResult>,
+    /// Subgroup analyses (`[[subgroups]]` of the plan).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subgroups: Vec<subgroups::SubgroupResult>,
 }
 
 fn pct(a: usize, b: usize) -> Option<f64> {
@@ -503,6 +507,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             .iter()
             .map(|c| competing::analyse_competing(plan, cohort, c))
             .collect(),
+        subgroups: subgroups::subgroup_analyses(plan, cohort, &cox),
     }
 }
 

@@ -45,6 +45,22 @@ pub struct Plan {
     /// Competing-risks analyses (cumulative incidence, Gray's test).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub competing_risks: Vec<CompetingRiskSpec>,
+    /// Subgroup analyses: the exposure's HR within each subgroup level,
+    /// with the interaction test (a subgroup forest plot).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subgroups: Vec<SubgroupSpec>,
+}
+
+/// A subgroup analysis: the hazard ratio of `exposure` (a grouping; its
+/// first level, or `reference`, is the reference) within each level of
+/// each grouping in `by`, on `endpoint`, with the likelihood-ratio test of
+/// the exposure × subgroup interaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubgroupSpec {
+    pub endpoint: String,
+    pub exposure: String,
+    pub by: Vec<String>,
 }
 
 /// One cause of a competing-risks endpoint.
@@ -565,6 +581,10 @@ impl Plan {
             self.competing_risks.len(),
             plan_limits::ENDPOINTS,
         )?;
+        too_many("subgroups", self.subgroups.len(), plan_limits::ENDPOINTS)?;
+        for sg in &self.subgroups {
+            too_many("subgroups.by", sg.by.len(), plan_limits::LEVELS)?;
+        }
         for g in &self.groupings {
             let s = format!("groupings[{}]", clip(&g.name));
             too_many(&s, g.levels.len(), plan_limits::LEVELS)?;

@@ -95,6 +95,7 @@ pub(super) fn problems(plan: &Plan) -> Vec<PlanProblem> {
     intervals(&mut cx);
     table1(&mut cx);
     analysis(&mut cx);
+    subgroups(&mut cx);
     cx.problems
 }
 
@@ -571,5 +572,31 @@ fn analysis(cx: &mut Ctx) {
             "analysis.landmarks",
             "landmark times must be non-negative numbers".into(),
         );
+    }
+}
+
+fn subgroups(cx: &mut Ctx) {
+    let plan = cx.plan;
+    for sg in &plan.subgroups {
+        let s = format!("subgroups[{}:{}]", sg.endpoint, sg.exposure);
+        if plan.endpoint(&sg.endpoint).is_none() {
+            cx.push(&s, format!("unknown endpoint '{}'", sg.endpoint));
+        }
+        if sg.by.is_empty() {
+            cx.push(&s, "by lists no subgroup grouping".into());
+        }
+        for g in std::iter::once(&sg.exposure).chain(&sg.by) {
+            match plan.grouping(g) {
+                None => cx.push(&s, format!("unknown grouping '{g}'")),
+                Some(x) if x.landmark.is_some() => cx.push(
+                    &s,
+                    format!("grouping '{g}' is a landmark grouping; subgroup analyses run from time zero"),
+                ),
+                Some(_) => {}
+            }
+        }
+        if sg.by.contains(&sg.exposure) {
+            cx.push(&s, "the exposure cannot be one of its own subgroups".into());
+        }
     }
 }

@@ -205,6 +205,9 @@ pub fn build_report(
     if let Some(s) = b.multivariable_section() {
         sections.push(s);
     }
+    if let Some(s) = b.subgroups_section() {
+        sections.push(s);
+    }
     sections.push(b.methods_section());
 
     let source = meta
@@ -437,6 +440,7 @@ mod tests {
             multivariable: vec![],
             table1: None,
             competing_risks: vec![],
+            subgroups: vec![],
         }
     }
 }

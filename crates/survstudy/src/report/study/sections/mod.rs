@@ -10,4 +10,5 @@ mod numbers;
 mod patterns;
 mod ph;
 mod rmst;
+mod subgroups;
 pub(crate) mod table1;
