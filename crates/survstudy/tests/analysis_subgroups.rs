@@ -102,3 +102,54 @@ fn subgroup_plan_errors_are_reported() {
         assert!(e.contains(want), "{want} not in {e}");
     }
 }
+
+#[test]
+fn stratified_multivariable_cox_matches_r() {
+    let text = std::fs::read_to_string(data("colon_plan.toml")).unwrap();
+    let text = text.replace(
+        "event_status = { column = \"vital_status\", values = [\"Dead\"] }\n",
+        "event_status = { column = \"vital_status\", values = [\"Dead\"] }\nstrata = [\"rx\"]\n",
+    );
+    let plan = Plan::from_toml_str(&text).unwrap();
+    assert_eq!(plan.endpoints[0].strata, ["rx"]);
+    let t = read_table(&data("colon_export.csv"), None).unwrap();
+    let c = derive(&plan, &t, &DeriveOptions::default()).unwrap();
+    let r = analyse(&plan, &c, &AnalysisOptions::default());
+    let want: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data("colon/strata.json")).unwrap()).unwrap();
+    let m = &r.multivariable[0];
+    assert_eq!(m.strata, ["rx"]);
+    let cox = m.cox.as_ref().unwrap();
+    assert_eq!(cox.n as u64, want["n"].as_u64().unwrap());
+    assert_eq!(cox.events as u64, want["events"].as_u64().unwrap());
+    for (k, t) in cox.terms.iter().enumerate() {
+        for (x, key) in [(t.coef, "coef"), (t.se, "se"), (t.p, "p")] {
+            let e = want[key][k].as_f64().unwrap();
+            assert!(rel(x.unwrap(), e) < 1e-6, "{} {key}: {x:?} vs {e}", t.term);
+        }
+    }
+    let ph = cox.ph_test.as_ref().unwrap();
+    for (k, row) in ph
+        .terms
+        .iter()
+        .chain(std::iter::once(&ph.global))
+        .enumerate()
+    {
+        let e = want["zph_chisq"][k].as_f64().unwrap();
+        assert!(
+            rel(row.chisq, e) < 1e-6,
+            "{}: {} vs {e}",
+            row.term,
+            row.chisq
+        );
+    }
+    // a stratum that is also a covariate is refused
+    let bad = text
+        .replace("strata = [\"rx\"]", "strata = [\"rx\", \"age65\"]")
+        .replace(
+            "cox_covariates = [\"age\", \"sex\", \"nodes\"]",
+            "cox_covariates = [\"age65\", \"sex\", \"nodes\"]",
+        );
+    let e = Plan::from_toml_str(&bad).unwrap_err().to_string();
+    assert!(e.contains("both a stratum and a covariate"), "{e}");
+}

@@ -132,6 +132,9 @@ pub struct Multivariable {
     pub n_dropped_missing: usize,
     pub cox: Option<CoxSummary>,
     pub notes: Vec<String>,
+    /// Groupings stratifying the model (the endpoint's `strata`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub strata: Vec<String>,
 }
 
 /// Everything `survstudy run` computes.
@@ -456,7 +459,13 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             })
         };
         survival.extend(par_map(&plan.analysis.km_by, one).into_iter().flatten());
-        multivariable.push(fit_multivariable(cohort, code, &idx, &time, &event, &cox));
+        let strata: Vec<&crate::derive::GroupingData> = plan
+            .endpoint(code)
+            .map(|e| e.strata.iter().filter_map(|g| cohort.grouping(g)).collect())
+            .unwrap_or_default();
+        multivariable.push(fit_multivariable(
+            cohort, code, &idx, &time, &event, &cox, &strata,
+        ));
     }
 
     // Table 1
@@ -518,17 +527,32 @@ fn fit_multivariable(
     time: &[f64],
     event: &[bool],
     cox: &CoxOptions,
+    strata: &[&crate::derive::GroupingData],
 ) -> Multivariable {
     let vars = &cohort.cox_covariates;
+    let strata_li: Vec<Vec<Option<usize>>> = strata.iter().map(|g| g.level_index()).collect();
     let complete: Vec<usize> = (0..idx.len())
         .filter(|&r| {
             let i = idx[r];
             vars.iter().all(|v| match &v.values {
                 VariableValues::Categorical { values, .. } => values[i].is_some(),
                 VariableValues::Continuous { values } => values[i].is_some(),
-            })
+            }) && strata_li.iter().all(|li| li[i].is_some())
         })
         .collect();
+    // stratum of each complete row: the combination of the strata levels,
+    // numbered in order of first appearance
+    let stratum: Option<Vec<usize>> = (!strata.is_empty()).then(|| {
+        let mut ids: std::collections::HashMap<Vec<usize>, usize> = Default::default();
+        complete
+            .iter()
+            .map(|&r| {
+                let key: Vec<usize> = strata_li.iter().map(|li| li[idx[r]].unwrap_or(0)).collect();
+                let n = ids.len();
+                *ids.entry(key).or_insert(n)
+            })
+            .collect()
+    });
     let mut d = Design::default();
     let mut info = vec![];
     let mut notes = vec![];
@@ -587,10 +611,11 @@ fn fit_multivariable(
     let fit = if d.is_empty() || t.is_empty() {
         None
     } else {
-        survival::fit_with_ph(
+        survival::fit_with_ph_strata(
             &t,
             &e,
             &d,
+            stratum.as_deref(),
             &info,
             cox,
             &mut notes,
@@ -604,5 +629,6 @@ fn fit_multivariable(
         n_dropped_missing: idx.len() - complete.len(),
         cox: fit,
         notes,
+        strata: strata.iter().map(|g| g.name.clone()).collect(),
     }
 }

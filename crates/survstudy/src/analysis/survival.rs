@@ -368,7 +368,23 @@ pub fn fit_with_ph(
     notes: &mut Vec<String>,
     what: &str,
 ) -> Option<CoxSummary> {
-    let fit = match cox_fit(time, event, design, None, cox) {
+    fit_with_ph_strata(time, event, design, None, info, cox, notes, what)
+}
+
+/// [`fit_with_ph`] with strata (`strata[i]` = stratum of row i; R
+/// `coxph(... + strata(s))` and `cox.zph` of that fit).
+#[allow(clippy::too_many_arguments)]
+pub fn fit_with_ph_strata(
+    time: &[f64],
+    event: &[bool],
+    design: &Design,
+    strata: Option<&[usize]>,
+    info: &[TermInfo],
+    cox: &CoxOptions,
+    notes: &mut Vec<String>,
+    what: &str,
+) -> Option<CoxSummary> {
+    let fit = match cox_fit(time, event, design, strata, cox) {
         Ok(f) => f,
         Err(e) => {
             notes.push(format!("{what} not fitted: {e}"));
@@ -381,7 +397,7 @@ pub fn fit_with_ph(
         time,
         event,
         design,
-        None,
+        strata,
         &fit,
         Some(&terms),
         &survkit::zph::ZphOptions::default(),

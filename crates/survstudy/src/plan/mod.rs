@@ -317,6 +317,11 @@ pub struct EndpointSpec {
     /// censored (and an event date is then a contradiction).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_status: Option<EventStatus>,
+    /// Groupings stratifying the endpoint's multivariable Cox model
+    /// (separate baseline hazards; R `+ strata(a, b)`); patients with a
+    /// missing stratum are left out of that model.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub strata: Vec<String>,
 }
 
 /// A status column deciding an endpoint's event, e.g.

@@ -96,6 +96,7 @@ pub(super) fn problems(plan: &Plan) -> Vec<PlanProblem> {
     table1(&mut cx);
     analysis(&mut cx);
     subgroups(&mut cx);
+    strata(&mut cx);
     cx.problems
 }
 
@@ -597,6 +598,31 @@ fn subgroups(cx: &mut Ctx) {
         }
         if sg.by.contains(&sg.exposure) {
             cx.push(&s, "the exposure cannot be one of its own subgroups".into());
+        }
+    }
+}
+
+fn strata(cx: &mut Ctx) {
+    let plan = cx.plan;
+    for e in &plan.endpoints {
+        let s = format!("endpoints[{}].strata", e.code);
+        for g in &e.strata {
+            match plan.grouping(g) {
+                None => cx.push(&s, format!("unknown grouping '{g}'")),
+                Some(x) if x.landmark.is_some() => cx.push(
+                    &s,
+                    format!("grouping '{g}' is a landmark grouping; the models run from time zero"),
+                ),
+                Some(_) => {}
+            }
+            if plan.analysis.cox_covariates.contains(g)
+                || plan.analysis.cox_optional_covariates.contains(g)
+            {
+                cx.push(
+                    &s,
+                    format!("'{g}' is both a stratum and a covariate of the model; keep one"),
+                );
+            }
         }
     }
 }

@@ -26,8 +26,20 @@ impl Builder<'_> {
                 blocks.push(Block::Notice(text));
                 continue;
             };
+            let strata = if m.strata.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", stratified by {} (separate baseline hazards)",
+                    m.strata
+                        .iter()
+                        .map(|g| label_of(&self.labels, g))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                )
+            };
             blocks.push(Block::Paragraph(format!(
-                "{}: Cox model with {} ({} patients with complete data, {} events; {} left out for missing covariates). Likelihood-ratio test {:.2} on {} df, {}.{}",
+                "{}: Cox model with {}{strata} ({} patients with complete data, {} events; {} left out for missing covariates). Likelihood-ratio test {:.2} on {} df, {}.{}",
                 m.endpoint,
                 covs.join(", "),
                 self.f.count(m.n_complete),
