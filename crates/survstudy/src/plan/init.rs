@@ -374,7 +374,7 @@ pub fn init_plan(table: &RawTable, opts: &InitOptions) -> Result<InitPlan, InitE
         })
         .collect();
     // most columns first; among equals, the candidate order (ISO first)
-    votes.sort_by(|a, b| b.1.cmp(&a.1));
+    votes.sort_by_key(|v| std::cmp::Reverse(v.1));
     let study_format = votes[0].0;
     let iso_only = date_idx
         .iter()
