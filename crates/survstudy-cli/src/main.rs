@@ -435,7 +435,7 @@ enum Command {
         #[arg(long)]
         at: String,
     },
-    /// Print the built-in study plan (TOML) to copy and edit
+    /// Print the built-in study plan (TOML), check a plan, or write a starter plan for a file
     Plan {
         /// Print the built-in plan
         #[arg(long)]
@@ -443,6 +443,15 @@ enum Command {
         /// Check a plan file and report problems
         #[arg(long)]
         check: Option<PathBuf>,
+        /// Print a starter plan guessed from a data file (with --data)
+        #[arg(long, requires = "data")]
+        init: bool,
+        /// Data file for --init (CSV, TSV or Excel)
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Excel sheet for --init (default: the first sheet)
+        #[arg(long)]
+        sheet: Option<String>,
     },
     /// Write a synthetic chart-review CSV calibrated to the model study's published numbers
     Synth {
@@ -790,8 +799,31 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 emit(&rep.to_string());
             }
         }
-        Command::Plan { print, check } => {
-            if let Some(p) = check {
+        Command::Plan {
+            print,
+            check,
+            init,
+            data,
+            sheet,
+        } => {
+            if let (true, Some(d)) = (init, data.as_ref()) {
+                let table = survstudy::ingest::read_table(d, sheet.as_deref())
+                    .map_err(|e| AdhocError::Usage(e.to_string()))?;
+                let p = survstudy::plan::init::init_plan(&table, &Default::default())
+                    .map_err(|e| AdhocError::Usage(e.to_string()))?;
+                if !p.problems.is_empty() {
+                    eprintln!(
+                        "survstudy plan --init: the file has {} problem(s) under this plan (listed at the top of the plan); `run` stops on them unless --exclude-invalid",
+                        p.problems.len()
+                    );
+                }
+                emit(&p.toml);
+            } else if data.is_some() || sheet.is_some() {
+                return Err(AdhocError::Usage(
+                    "survstudy plan: --data and --sheet go with --init".into(),
+                )
+                .into());
+            } else if let Some(p) = check {
                 survstudy::plan::Plan::from_file(&p)
                     .map_err(|e| AdhocError::Usage(e.to_string()))?;
                 emit(&format!("{}: plan is valid\n", p.display()));
@@ -799,7 +831,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 emit(survstudy::plan::Plan::builtin_toml());
             } else {
                 return Err(AdhocError::Usage(
-                    "survstudy plan: use --print to show the built-in plan or --check FILE".into(),
+                    "survstudy plan: use --print to show the built-in plan, --check FILE, or --init --data FILE".into(),
                 )
                 .into());
             }

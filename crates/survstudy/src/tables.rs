@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::analysis::Results;
+use crate::report::study::sections::table1 as t1csv;
 use crate::report::study::Identifiers;
 
 fn f(x: Option<f64>) -> String {
@@ -171,27 +172,22 @@ pub fn write_tables_with(
                     row.variable.clone(),
                     l.level.clone(),
                     "n (%)".into(),
-                    format!("{} ({})", l.n, f(l.pct)),
+                    t1csv::csv_n_pct(l.n, l.pct),
                 ];
-                v.extend(l.by.iter().map(|(n, p)| format!("{n} ({})", f(*p))));
+                v.extend(l.by.iter().map(|(n, p)| t1csv::csv_n_pct(*n, *p)));
                 v.push(test.map_or(String::new(), |t| t.method.clone()));
                 v.push(f(test.and_then(|t| t.p)));
                 rows.push(v);
             }
+            // formatted as the HTML Table 1: median (IQR), then range
             if let Some(s) = &row.summary {
-                let fmt = |s: &crate::analysis::table1::NumSummary| {
-                    format!("{} ({}-{})", f(s.median), f(s.min), f(s.max))
-                };
-                let mut v = vec![
-                    row.variable.clone(),
-                    String::new(),
-                    "median (range)".into(),
-                    fmt(s),
-                ];
-                v.extend(row.summary_by.iter().map(fmt));
-                v.push(test.map_or(String::new(), |t| t.method.clone()));
-                v.push(f(test.and_then(|t| t.p)));
-                rows.push(v);
+                for (stat, overall, by) in t1csv::csv_continuous(s, &row.summary_by) {
+                    let mut v = vec![row.variable.clone(), String::new(), stat, overall];
+                    v.extend(by);
+                    v.push(test.map_or(String::new(), |t| t.method.clone()));
+                    v.push(f(test.and_then(|t| t.p)));
+                    rows.push(v);
+                }
             }
         }
         let hdr: Vec<&str> = header.iter().map(String::as_str).collect();

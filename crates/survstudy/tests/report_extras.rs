@@ -416,7 +416,7 @@ fn residual_figures_show_test_coefficient_and_time_axis() {
     )));
     let coef = format!("{:.2}", res.coef).replace('-', "\u{2212}");
     assert!(f.svg.contains(&format!("Cox estimate \u{3b2} = {coef}")));
-    assert!(f.svg.contains("Months from progression date"));
+    assert!(f.svg.contains("Months from progression after CAR-T"));
     assert!(f.svg.contains("class=\"xtick\""));
     let n_pts = res
         .time
@@ -539,7 +539,7 @@ fn competing_risks_section_figure_and_table() {
     for t in ["0", "6", "12", "18", "24", "30"] {
         assert!(svg.contains(&format!("class=\"xtick\">{t}<")), "tick {t}");
     }
-    assert!(svg.contains("Months from progression date"));
+    assert!(svg.contains("Months from progression after CAR-T"));
     // every curve starts at 0 and never goes down (largest SVG y first)
     for d in svg.split("class=\"cif-curve\"").take(2).map(|s| {
         s.rsplit("<path d=\"")

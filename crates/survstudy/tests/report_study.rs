@@ -247,7 +247,7 @@ fn km_figures_show_pvalue_legend_risk_table_and_bands_by_rule() {
     }
     assert!(os.contains("Number at risk"));
     assert!(os.contains("class=\"risk\""));
-    assert!(os.contains("Months from progression date"));
+    assert!(os.contains("Months from progression after CAR-T"));
     // two groups: bands (Auto); four groups: none
     assert!(os.contains("ci-band"));
     let four = fig("os_by_emd_baseline_x_progression");
@@ -591,7 +591,8 @@ fn methods_state_every_convention() {
     let text = strip_tags(&rep.html);
     let c = &r.conventions;
     for needle in [
-        "Time zero was the progression date",
+        "Time zero was the date of progression after CAR-T (progression_date)",
+        "censored at the date of last follow-up (last_followup_date)",
         "30.4375",
         "Kaplan\u{2013}Meier method",
         "log scale",

@@ -92,6 +92,13 @@ pub struct ConventionsUsed {
     pub preset: Conventions,
     /// Plan column of time zero.
     pub time_zero: String,
+    /// Label of the time-zero column (axes and methods use it), when the
+    /// plan gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_zero_label: Option<String>,
+    /// Censoring date of each analysed endpoint, for the methods.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub censor_dates: Vec<CensorDate>,
     /// Unit of analysis times (`"months"` …).
     #[serde(serialize_with = "as_str")]
     pub time_unit: TimeUnit,
@@ -117,6 +124,15 @@ pub struct ConventionsUsed {
     pub table1_tests: String,
     /// Software and version.
     pub software: String,
+}
+
+/// The censoring date of an endpoint: its column and the column's label.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CensorDate {
+    pub endpoint: String,
+    pub column: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 /// Name of the median CI method, the prefix of `median_ci`.
@@ -149,6 +165,20 @@ pub(crate) fn conventions_used(plan: &Plan, conv: Conventions, level: f64) -> Co
     ConventionsUsed {
         preset: conv,
         time_zero: plan.study.time_zero.clone(),
+        time_zero_label: plan
+            .column(&plan.study.time_zero)
+            .and_then(|c| c.label.clone()),
+        censor_dates: plan
+            .analysis
+            .endpoints
+            .iter()
+            .filter_map(|code| plan.endpoint(code))
+            .map(|e| CensorDate {
+                endpoint: e.code.clone(),
+                column: e.censor.clone(),
+                label: plan.column(&e.censor).and_then(|c| c.label.clone()),
+            })
+            .collect(),
         time_unit: plan.study.time_unit,
         days_per_unit: plan.study.days_per_unit(),
         km_conf_type: conv.conf_type(),

@@ -14,6 +14,7 @@
 pub mod adjustment;
 pub mod competing;
 pub mod conventions;
+pub mod subgroups;
 pub mod survival;
 pub mod table1;
 pub mod timedep;
@@ -133,6 +134,9 @@ pub struct Multivariable {
     pub n_dropped_missing: usize,
     pub cox: Option<CoxSummary>,
     pub notes: Vec<String>,
+    /// Groupings stratifying the model (the endpoint's `strata`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub strata: Vec<String>,
 }
 
 /// Everything `survstudy run` computes.
@@ -158,6 +162,9 @@ pub struct Results {
     /// stop] rows, one per exposure and endpoint.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub time_dependent: Vec<timedep::TimeDependentResult>,
+    /// Subgroup analyses (`[[subgroups]]` of the plan).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subgroups: Vec<subgroups::SubgroupResult>,
 }
 
 fn pct(a: usize, b: usize) -> Option<f64> {
@@ -461,14 +468,31 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             })
         };
         survival.extend(par_map(&plan.analysis.km_by, one).into_iter().flatten());
-        multivariable.push(fit_multivariable(cohort, code, &idx, &time, &event, &cox));
+        let strata: Vec<&crate::derive::GroupingData> = plan
+            .endpoint(code)
+            .map(|e| e.strata.iter().filter_map(|g| cohort.grouping(g)).collect())
+            .unwrap_or_default();
+        multivariable.push(fit_multivariable(
+            cohort, code, &idx, &time, &event, &cox, &strata,
+        ));
     }
 
     // Table 1
     let table1 = plan.analysis.table1_by.as_ref().and_then(|by| {
         let g = cohort.grouping(by)?;
-        // "yes" first for yes/no groupings reads naturally (EMD yes | no)
-        let levels: Vec<String> = g.levels.iter().rev().cloned().collect();
+        // the plan's level order, except that yes/no groupings (levels
+        // no, yes) read naturally with "yes" first (EMD yes | no)
+        let yes_no = plan.grouping(by).is_some_and(|s| {
+            matches!(
+                s.kind,
+                crate::plan::GroupingKind::YesNo | crate::plan::GroupingKind::AnyYes
+            )
+        });
+        let levels: Vec<String> = if yes_no {
+            g.levels.iter().rev().cloned().collect()
+        } else {
+            g.levels.clone()
+        };
         let bi: Vec<Option<usize>> = g
             .labels
             .iter()
@@ -510,6 +534,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             .iter()
             .flat_map(|t| timedep::analyse_time_dependent(plan, cohort, t, &cox))
             .collect(),
+        subgroups: subgroups::subgroup_analyses(plan, cohort, &cox),
     }
 }
 
@@ -520,17 +545,32 @@ fn fit_multivariable(
     time: &[f64],
     event: &[bool],
     cox: &CoxOptions,
+    strata: &[&crate::derive::GroupingData],
 ) -> Multivariable {
     let vars = &cohort.cox_covariates;
+    let strata_li: Vec<Vec<Option<usize>>> = strata.iter().map(|g| g.level_index()).collect();
     let complete: Vec<usize> = (0..idx.len())
         .filter(|&r| {
             let i = idx[r];
             vars.iter().all(|v| match &v.values {
                 VariableValues::Categorical { values, .. } => values[i].is_some(),
                 VariableValues::Continuous { values } => values[i].is_some(),
-            })
+            }) && strata_li.iter().all(|li| li[i].is_some())
         })
         .collect();
+    // stratum of each complete row: the combination of the strata levels,
+    // numbered in order of first appearance
+    let stratum: Option<Vec<usize>> = (!strata.is_empty()).then(|| {
+        let mut ids: std::collections::HashMap<Vec<usize>, usize> = Default::default();
+        complete
+            .iter()
+            .map(|&r| {
+                let key: Vec<usize> = strata_li.iter().map(|li| li[idx[r]].unwrap_or(0)).collect();
+                let n = ids.len();
+                *ids.entry(key).or_insert(n)
+            })
+            .collect()
+    });
     let mut d = Design::default();
     let mut info = vec![];
     let mut notes = vec![];
@@ -589,10 +629,11 @@ fn fit_multivariable(
     let fit = if d.is_empty() || t.is_empty() {
         None
     } else {
-        survival::fit_with_ph(
+        survival::fit_with_ph_strata(
             &t,
             &e,
             &d,
+            stratum.as_deref(),
             &info,
             cox,
             &mut notes,
@@ -606,5 +647,6 @@ fn fit_multivariable(
         n_dropped_missing: idx.len() - complete.len(),
         cox: fit,
         notes,
+        strata: strata.iter().map(|g| g.name.clone()).collect(),
     }
 }

@@ -368,7 +368,23 @@ pub fn fit_with_ph(
     notes: &mut Vec<String>,
     what: &str,
 ) -> Option<CoxSummary> {
-    let fit = match cox_fit(time, event, design, None, cox) {
+    fit_with_ph_strata(time, event, design, None, info, cox, notes, what)
+}
+
+/// [`fit_with_ph`] with strata (`strata[i]` = stratum of row i; R
+/// `coxph(... + strata(s))` and `cox.zph` of that fit).
+#[allow(clippy::too_many_arguments)]
+pub fn fit_with_ph_strata(
+    time: &[f64],
+    event: &[bool],
+    design: &Design,
+    strata: Option<&[usize]>,
+    info: &[TermInfo],
+    cox: &CoxOptions,
+    notes: &mut Vec<String>,
+    what: &str,
+) -> Option<CoxSummary> {
+    let fit = match cox_fit(time, event, design, strata, cox) {
         Ok(f) => f,
         Err(e) => {
             notes.push(format!("{what} not fitted: {e}"));
@@ -381,7 +397,7 @@ pub fn fit_with_ph(
         time,
         event,
         design,
-        None,
+        strata,
         &fit,
         Some(&terms),
         &survkit::zph::ZphOptions::default(),
@@ -645,10 +661,25 @@ pub fn analyse_grouping(
     }
     let present: Vec<usize> = (0..k).filter(|&l| size[l] > 0).collect();
     if present.len() < 2 {
-        notes.push(format!(
-            "only {} level(s) with patients: no comparison",
-            present.len()
-        ));
+        // say which levels are empty, so a grouping left with one group
+        // explains its missing log-rank p
+        let empty: Vec<&str> = (0..k)
+            .filter(|&l| size[l] == 0)
+            .map(|l| input.levels[l].as_str())
+            .collect();
+        notes.push(match present.first() {
+            Some(&l) if empty.is_empty() => format!(
+                "all patients are in one group ({}): no log-rank test or hazard ratio",
+                input.levels[l]
+            ),
+            Some(&l) => format!(
+                "only one group has patients ({}); {} {} none, so there is no log-rank test or hazard ratio",
+                input.levels[l],
+                empty.join(", "),
+                if empty.len() == 1 { "has" } else { "have" }
+            ),
+            None => "no group has patients: no log-rank test or hazard ratio".to_string(),
+        });
         return GroupingResult {
             groups,
             logrank: None,

@@ -5,6 +5,7 @@
 //! study) is [`BUILTIN_TOML`], shipped verbatim with its comments so users
 //! can print, copy and edit it.
 
+pub mod init;
 mod usage;
 mod validate;
 
@@ -44,6 +45,10 @@ pub struct Plan {
     /// Competing-risks analyses (cumulative incidence, Gray's test).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub competing_risks: Vec<CompetingRiskSpec>,
+    /// Subgroup analyses: the exposure's HR within each subgroup level,
+    /// with the interaction test (a subgroup forest plot).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subgroups: Vec<SubgroupSpec>,
     /// Confounding adjustment of one two-level comparison (propensity-score
     /// weighting, weighted and g-formula adjusted survival).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -111,6 +116,18 @@ pub struct TimeDependentSpec {
     /// Endpoints analysed; default: `analysis.endpoints`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub endpoints: Vec<String>,
+}
+
+/// A subgroup analysis: the hazard ratio of `exposure` (a grouping; its
+/// first level is the reference) within each level of
+/// each grouping in `by`, on `endpoint`, with the likelihood-ratio test of
+/// the exposure × subgroup interaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubgroupSpec {
+    pub endpoint: String,
+    pub exposure: String,
+    pub by: Vec<String>,
 }
 
 /// One cause of a competing-risks endpoint.
@@ -367,6 +384,11 @@ pub struct EndpointSpec {
     /// censored (and an event date is then a contradiction).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_status: Option<EventStatus>,
+    /// Groupings stratifying the endpoint's multivariable Cox model
+    /// (separate baseline hazards; R `+ strata(a, b)`); patients with a
+    /// missing stratum are left out of that model.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub strata: Vec<String>,
 }
 
 /// A status column deciding an endpoint's event, e.g.
@@ -631,6 +653,10 @@ impl Plan {
             self.competing_risks.len(),
             plan_limits::ENDPOINTS,
         )?;
+        too_many("subgroups", self.subgroups.len(), plan_limits::ENDPOINTS)?;
+        for sg in &self.subgroups {
+            too_many("subgroups.by", sg.by.len(), plan_limits::LEVELS)?;
+        }
         for g in &self.groupings {
             let s = format!("groupings[{}]", clip(&g.name));
             too_many(&s, g.levels.len(), plan_limits::LEVELS)?;

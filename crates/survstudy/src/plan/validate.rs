@@ -97,6 +97,8 @@ pub(super) fn problems(plan: &Plan) -> Vec<PlanProblem> {
     analysis(&mut cx);
     adjustment(&mut cx);
     time_dependent(&mut cx);
+    subgroups(&mut cx);
+    strata(&mut cx);
     cx.problems
 }
 
@@ -638,5 +640,55 @@ fn time_dependent(cx: &mut Ctx) {
         let s = format!("time_dependent[{}]", t.name);
         cx.col(&s, &t.date, DATE);
         known_endpoints(cx, &s, &t.endpoints);
+    }
+}
+
+fn subgroups(cx: &mut Ctx) {
+    let plan = cx.plan;
+    for sg in &plan.subgroups {
+        let s = format!("subgroups[{}:{}]", sg.endpoint, sg.exposure);
+        if plan.endpoint(&sg.endpoint).is_none() {
+            cx.push(&s, format!("unknown endpoint '{}'", sg.endpoint));
+        }
+        if sg.by.is_empty() {
+            cx.push(&s, "by lists no subgroup grouping".into());
+        }
+        for g in std::iter::once(&sg.exposure).chain(&sg.by) {
+            match plan.grouping(g) {
+                None => cx.push(&s, format!("unknown grouping '{g}'")),
+                Some(x) if x.landmark.is_some() => cx.push(
+                    &s,
+                    format!("grouping '{g}' is a landmark grouping; subgroup analyses run from time zero"),
+                ),
+                Some(_) => {}
+            }
+        }
+        if sg.by.contains(&sg.exposure) {
+            cx.push(&s, "the exposure cannot be one of its own subgroups".into());
+        }
+    }
+}
+fn strata(cx: &mut Ctx) {
+    let plan = cx.plan;
+    for e in &plan.endpoints {
+        let s = format!("endpoints[{}].strata", e.code);
+        for g in &e.strata {
+            match plan.grouping(g) {
+                None => cx.push(&s, format!("unknown grouping '{g}'")),
+                Some(x) if x.landmark.is_some() => cx.push(
+                    &s,
+                    format!("grouping '{g}' is a landmark grouping; the models run from time zero"),
+                ),
+                Some(_) => {}
+            }
+            if plan.analysis.cox_covariates.contains(g)
+                || plan.analysis.cox_optional_covariates.contains(g)
+            {
+                cx.push(
+                    &s,
+                    format!("'{g}' is both a stratum and a covariate of the model; keep one"),
+                );
+            }
+        }
     }
 }

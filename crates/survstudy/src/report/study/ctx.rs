@@ -42,7 +42,10 @@ impl Builder<'_> {
         format!(
             "{} from {}",
             capitalise(&self.unit),
-            humanise(&self.r.conventions.time_zero)
+            date_phrase(
+                &self.r.conventions.time_zero,
+                self.r.conventions.time_zero_label.as_deref()
+            )
         )
     }
 
@@ -88,5 +91,22 @@ impl Builder<'_> {
             ),
             None => self.x_label(),
         }
+    }
+}
+
+/// A date column in a sentence: its label with a lower-case first letter
+/// (`Randomisation` → `randomisation`; an acronym such as `CAR-T` keeps
+/// its case), or the humanised name when the plan gives no label.
+pub(crate) fn date_phrase(name: &str, label: Option<&str>) -> String {
+    match label.map(str::trim).filter(|l| !l.is_empty()) {
+        Some(l) => {
+            let mut ch = l.chars();
+            match (ch.next(), ch.next()) {
+                (Some(_), Some(b)) if b.is_uppercase() => l.to_string(),
+                (Some(a), _) => a.to_lowercase().chain(l.chars().skip(1)).collect(),
+                _ => l.to_string(),
+            }
+        }
+        None => humanise(name),
     }
 }

@@ -40,7 +40,7 @@ mod ctx;
 mod fmt;
 mod labels;
 mod prose;
-mod sections;
+pub(crate) mod sections;
 
 use ctx::*;
 pub use fmt::format_median;
@@ -209,6 +209,9 @@ pub fn build_report(
         sections.push(s);
     }
     if let Some(s) = b.time_dependent_section() {
+        sections.push(s);
+    }
+    if let Some(s) = b.subgroups_section() {
         sections.push(s);
     }
     sections.push(b.methods_section());
@@ -413,6 +416,8 @@ mod tests {
             conventions: ConventionsUsed {
                 preset: crate::analysis::Conventions::R,
                 time_zero: "t0".into(),
+                time_zero_label: None,
+                censor_dates: vec![],
                 time_unit: crate::plan::TimeUnit::Months,
                 days_per_unit: 30.4375,
                 km_conf_type: survkit::km::ConfType::Log,
@@ -443,6 +448,7 @@ mod tests {
             competing_risks: vec![],
             adjustment: None,
             time_dependent: vec![],
+            subgroups: vec![],
         }
     }
 }

@@ -68,6 +68,21 @@ impl Builder<'_> {
             "Patient flow: rows read, rows excluded by reason, patients analysed.".to_string(),
             svg,
         )];
+        // the filters of the analysed population, in order, with counts
+        for fs in &flow.filters {
+            blocks.push(Block::Paragraph(format!(
+                "Filter \u{201c}{}\u{201d} (column {}): {} patient(s) left out, {} remaining.",
+                fs.description,
+                fs.column,
+                self.f.count(fs.excluded),
+                self.f.count(fs.remaining)
+            )));
+        }
+        // what the run noted about the input: columns absent by the plan's
+        // choice and what was skipped because of them, endpoints without events
+        for n in &flow.notes {
+            blocks.push(Block::Notice(n.clone()));
+        }
         if flow.excluded.is_empty() {
             blocks.push(Block::Paragraph(format!(
                 "All {} rows read were valid; no patient was excluded.",

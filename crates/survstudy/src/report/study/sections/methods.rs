@@ -42,9 +42,31 @@ impl Builder<'_> {
                     .collect()
             })
             .unwrap_or_default();
+        let tz = date_phrase(&c.time_zero, c.time_zero_label.as_deref());
+        // the censoring date by its label: one phrase when every endpoint
+        // shares it, else one per endpoint
+        let censor_one = |d: &crate::analysis::conventions::CensorDate| {
+            format!(
+                "{} ({})",
+                date_phrase(&d.column, d.label.as_deref()),
+                d.column
+            )
+        };
+        let censor = match c.censor_dates.first() {
+            None => "the censoring date defined in the analysis plan".to_string(),
+            Some(d) if c.censor_dates.iter().all(|e| e.column == d.column) => {
+                format!("the date of {}", censor_one(d))
+            }
+            Some(_) => c
+                .censor_dates
+                .iter()
+                .map(|d| format!("{}: {}", d.endpoint, censor_one(d)))
+                .collect::<Vec<_>>()
+                .join("; "),
+        };
         let mut p1 = format!(
-            "Time zero was the {} ({}). Times were converted from days to {} (1 {} = {} days). Endpoints were defined as follows \u{2014} {}. Patients without an event were censored at the censoring date defined in the analysis plan.",
-            humanise(&c.time_zero),
+            "Time zero was the date of {} ({}). Times were converted from days to {} (1 {} = {} days). Endpoints were defined as follows \u{2014} {}. Patients without an event were censored at {censor}.",
+            tz,
             c.time_zero,
             c.time_unit.name(),
             c.time_unit.name().trim_end_matches('s'),
@@ -53,8 +75,8 @@ impl Builder<'_> {
         );
         if eps.is_empty() {
             p1 = format!(
-                "Time zero was the {}; times are in {} (days / {}).",
-                humanise(&c.time_zero),
+                "Time zero was the date of {}; times are in {} (days / {}).",
+                tz,
                 c.time_unit.name(),
                 c.days_per_unit
             );
@@ -100,7 +122,10 @@ impl Builder<'_> {
         }
         let rows: Vec<(&str, String)> = vec![
             ("Preset", c.preset.as_str().to_string()),
-            ("Time zero", c.time_zero.clone()),
+            (
+                "Time zero",
+                format!("{} ({})", capitalise(&tz), c.time_zero),
+            ),
             (
                 "Time unit",
                 format!("{} (days / {})", c.time_unit.name(), c.days_per_unit),

@@ -11,4 +11,5 @@ mod numbers;
 mod patterns;
 mod ph;
 mod rmst;
-mod table1;
+mod subgroups;
+pub(crate) mod table1;

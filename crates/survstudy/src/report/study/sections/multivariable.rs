@@ -26,8 +26,20 @@ impl Builder<'_> {
                 blocks.push(Block::Notice(text));
                 continue;
             };
+            let strata = if m.strata.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", stratified by {} (separate baseline hazards)",
+                    m.strata
+                        .iter()
+                        .map(|g| label_of(&self.labels, g))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                )
+            };
             blocks.push(Block::Paragraph(format!(
-                "{}: Cox model with {} ({} patients with complete data, {} events; {} left out for missing covariates). Likelihood-ratio test {:.2} on {} df, {}.{}",
+                "{}: Cox model with {}{strata} ({} patients with complete data, {} events; {} left out for missing covariates). Likelihood-ratio test {:.2} on {} df, {}.{}",
                 m.endpoint,
                 covs.join(", "),
                 self.f.count(m.n_complete),
@@ -56,6 +68,7 @@ impl Builder<'_> {
                 svg,
             );
             blocks.push(b);
+            blocks.push(Block::Table(self.mv_table(&m.endpoint, cox)));
             if let Some(ph) = &cox.ph_test {
                 blocks.push(Block::Table(self.ph_multivariable_table(&m.endpoint, ph)));
                 let name = |term: &str| format!("ph_{lc}_multivariable_{}", slug(term));
@@ -84,6 +97,65 @@ impl Builder<'_> {
             heading: "Multivariable Cox models".to_string(),
             blocks,
         })
+    }
+
+    /// The multivariable model as a table (the forest figure's numbers,
+    /// copyable): covariate, level, HR (95% CI), Wald p.
+    pub(crate) fn mv_table(&self, endpoint: &str, cox: &CoxSummary) -> Table {
+        let mut body = vec![];
+        let mut done: Vec<&str> = vec![];
+        for t in &cox.terms {
+            if done.contains(&t.variable.as_str()) {
+                continue;
+            }
+            done.push(&t.variable);
+            let label = label_of(&self.labels, &t.variable);
+            if t.level.is_none() {
+                body.push(vec![
+                    Cell::from(label),
+                    Cell::from("per unit"),
+                    Cell::from(hr_text(t)),
+                    Cell::from(self.f.p(t.p)),
+                ]);
+                continue;
+            }
+            let mut first = true;
+            let mut cov = || {
+                let c = if first { label.clone() } else { String::new() };
+                first = false;
+                Cell::from(c)
+            };
+            if let Some(r) = &t.reference {
+                body.push(vec![
+                    cov(),
+                    Cell::from(r.clone()),
+                    Cell::from("1 (reference)"),
+                    Cell::default(),
+                ]);
+            }
+            for u in cox.terms.iter().filter(|u| u.variable == t.variable) {
+                body.push(vec![
+                    cov(),
+                    Cell::from(u.level.clone().unwrap_or_else(|| u.term.clone())),
+                    Cell::from(hr_text(u)),
+                    Cell::from(self.f.p(u.p)),
+                ]);
+            }
+        }
+        Table {
+            caption: format!(
+                "{endpoint}: multivariable Cox model, hazard ratios with 95% confidence intervals (the numbers of the figure above)."
+            ),
+            header: vec![vec![
+                Cell::from("Covariate"),
+                Cell::from("Level"),
+                Cell::from("HR (95% CI)"),
+                Cell::from("p"),
+            ]],
+            body,
+            footnote: Some("p: Wald test. Continuous covariates: HR per one unit.".to_string()),
+            align: vec![Align::Left, Align::Left, Align::Right, Align::Right],
+        }
     }
 
     pub(crate) fn mv_rows(&self, cox: &CoxSummary) -> Vec<ForestRow> {

@@ -178,3 +178,33 @@ pub(crate) fn range(s: &NumSummary, stat: fn(f64) -> String) -> String {
         _ => "\u{2014}".to_string(),
     }
 }
+
+/// Rows of `tables/table1.csv` for a continuous variable, formatted as in
+/// the HTML Table 1: `("median (IQR)", overall, by group…)` and
+/// `("range", …)`.
+pub(crate) fn csv_continuous(
+    s: &NumSummary,
+    by: &[NumSummary],
+) -> Vec<(String, String, Vec<String>)> {
+    let st = stat_fn(std::iter::once(s).chain(by));
+    vec![
+        (
+            "median (IQR)".to_string(),
+            iqr(s, st),
+            by.iter().map(|x| iqr(x, st)).collect(),
+        ),
+        (
+            "range".to_string(),
+            range(s, st),
+            by.iter().map(|x| range(x, st)).collect(),
+        ),
+    ]
+}
+
+/// `n (%)` of `tables/table1.csv`, rounded as in the HTML Table 1.
+pub(crate) fn csv_n_pct(n: usize, pct: Option<f64>) -> String {
+    match pct {
+        Some(p) if p.is_finite() => format!("{n} ({})", pct_text(p)),
+        _ => n.to_string(),
+    }
+}
