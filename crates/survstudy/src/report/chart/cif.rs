@@ -241,4 +241,31 @@ mod tests {
         assert!(svg.contains("Gray&#39;s test p = 0.48"));
         assert!(svg.contains(">100%<"));
     }
+
+    #[test]
+    fn a_curve_of_100000_points_gives_a_bounded_figure() {
+        let pts = super::super::steps::tests::big_curve(100_000, true);
+        let plot = CifPlot {
+            groups: vec![CifPlotGroup {
+                label: "a".into(),
+                n: 100_000,
+                events: 80_000,
+                at_text: "40%".into(),
+                steps: CifSteps {
+                    time: pts.iter().map(|p| p.0).collect(),
+                    est: pts.iter().map(|p| p.1).collect(),
+                    lower: pts.iter().map(|p| p.2).collect(),
+                    upper: pts.iter().map(|p| p.3).collect(),
+                },
+            }],
+            show_ci: true,
+            ..CifPlot::default()
+        };
+        let svg = render_cif_svg(&plot, &PlotStyle::default());
+        assert!(svg.len() < 200_000, "{} bytes", svg.len());
+        let (fr, curves) = cif_layout(&plot, &PlotStyle::default());
+        let d = super::super::steps::step_path(&curves[0].pts, curves[0].end, &fr.x, &fr.y);
+        assert!(svg.contains(&d));
+        super::super::steps::tests::assert_within_px(&d, &curves[0].pts, &fr.x, &fr.y, 0.51);
+    }
 }

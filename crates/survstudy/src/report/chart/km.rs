@@ -468,4 +468,61 @@ mod tests {
         let svg = render_km_svg(&plot, &style);
         assert!(!svg.contains("pvalue"));
     }
+
+    fn big_group(n: usize) -> KmPlotGroup {
+        let pts = super::super::steps::tests::big_curve(n, false);
+        KmPlotGroup {
+            label: "all".into(),
+            n: n as u64,
+            events: n as u64 / 2,
+            median_text: "30 (29\u{2013}31)".into(),
+            steps: KmSteps {
+                time: pts.iter().map(|p| p.0).collect(),
+                surv: pts.iter().map(|p| p.1).collect(),
+                lower: pts.iter().map(|p| p.2).collect(),
+                upper: pts.iter().map(|p| p.3).collect(),
+            },
+            censor_times: pts.iter().step_by(2).map(|p| p.0 + 1e-3).collect(),
+            censor_surv: vec![],
+            at_risk: AtRisk::AtTicks(vec![n as u64; 8]),
+        }
+    }
+
+    #[test]
+    fn a_curve_of_100000_points_gives_a_bounded_figure_that_says_marks_are_thinned() {
+        let plot = KmPlot {
+            groups: vec![big_group(100_000), big_group(50_000)],
+            show_ci: true,
+            pvalue_text: Some("Log-rank p = 0.5".into()),
+            ..KmPlot::default()
+        };
+        let style = PlotStyle::default();
+        let svg = render_km_svg(&plot, &style);
+        assert!(svg.len() < 200_000, "{} bytes", svg.len());
+        assert!(svg.contains("class=\"note\""));
+        assert!(svg.contains(&crate::report::text::escape_html(&censor_note())));
+        let k = compute(&plot, &style);
+        let d = svg
+            .split("class=\"km-curve\"")
+            .next()
+            .unwrap()
+            .rsplit("<path d=\"")
+            .next()
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        super::super::steps::tests::assert_within_px(d, &k.curves[0].pts, &k.fr.x, &k.fr.y, 0.51);
+        // thinned marks: at most one per interval
+        let marks = drawn_censors(&k.curves[0], &k.fr);
+        assert!(marks.len() <= ((k.fr.right - k.fr.left) / CENSOR_BIN_PX) as usize + 2);
+        // a demo-sized figure has every mark and no note
+        let small = KmPlot {
+            groups: vec![group("a")],
+            ..KmPlot::default()
+        };
+        assert!(!render_km_svg(&small, &style).contains("class=\"note\""));
+        let k = compute(&small, &style);
+        assert_eq!(drawn_censors(&k.curves[0], &k.fr), k.curves[0].censors);
+    }
 }

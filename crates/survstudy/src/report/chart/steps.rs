@@ -299,3 +299,140 @@ pub(crate) fn draw_step_curves(
     }
     doc.close_group();
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Vertices of an `M x y (H x | V y)*` path.
+    pub(crate) fn vertices(d: &str) -> Vec<(f64, f64)> {
+        let mut out: Vec<(f64, f64)> = Vec::new();
+        let mut cmd = ' ';
+        let mut tok = String::new();
+        let mut nums: Vec<f64> = Vec::new();
+        let mut flush =
+            |cmd: char, tok: &mut String, nums: &mut Vec<f64>, out: &mut Vec<(f64, f64)>| {
+                if !tok.is_empty() {
+                    nums.push(tok.parse().expect("number"));
+                    tok.clear();
+                }
+                let last = out.last().copied().unwrap_or((0.0, 0.0));
+                match (cmd, nums.as_slice()) {
+                    ('M', [x, y]) => out.push((*x, *y)),
+                    ('H', [x]) => out.push((*x, last.1)),
+                    ('V', [y]) => out.push((last.0, *y)),
+                    (' ', []) => {}
+                    other => panic!("unexpected path piece {other:?}"),
+                }
+                nums.clear();
+            };
+        for ch in d.chars() {
+            match ch {
+                'M' | 'H' | 'V' => {
+                    flush(cmd, &mut tok, &mut nums, &mut out);
+                    cmd = ch;
+                }
+                ' ' => {
+                    if !tok.is_empty() {
+                        nums.push(tok.parse().expect("number"));
+                        tok.clear();
+                    }
+                }
+                _ => tok.push(ch),
+            }
+        }
+        flush(cmd, &mut tok, &mut nums, &mut out);
+        out
+    }
+
+    /// Right-continuous value at `x` of a step graph given by its corners
+    /// (sorted by x; the last corner at or before x wins).
+    fn value_at(corners: &[(f64, f64)], x: f64) -> f64 {
+        match corners.partition_point(|c| c.0 <= x) {
+            0 => corners[0].1,
+            k => corners[k - 1].1,
+        }
+    }
+
+    /// Largest horizontal distance (pixels, checked to `tol`) between the
+    /// drawn path of a monotone step curve and the exact one: every drawn
+    /// value at x lies between the exact values at x − tol and x + tol.
+    pub(crate) fn assert_within_px(
+        d: &str,
+        pts: &[StepPoint],
+        x: &LinearScale,
+        y: &LinearScale,
+        tol: f64,
+    ) {
+        let exact: Vec<(f64, f64)> = pts.iter().map(|p| (x.map(p.0), y.map(p.1))).collect();
+        let drawn = vertices(d);
+        let mut xs: Vec<f64> = drawn.iter().map(|v| v.0).collect();
+        xs.extend(exact.iter().map(|v| v.0));
+        for &px in &xs {
+            let dv = value_at(&drawn, px);
+            let (a, b) = (value_at(&exact, px - tol), value_at(&exact, px + tol));
+            let (lo, hi) = (a.min(b) - 0.02, a.max(b) + 0.02);
+            assert!(
+                dv >= lo && dv <= hi,
+                "at x = {px}: drawn {dv}, exact in [{lo}, {hi}]"
+            );
+        }
+    }
+
+    fn scales() -> (LinearScale, LinearScale) {
+        let x = LinearScale {
+            d0: 0.0,
+            d1: 60.0,
+            r0: 50.0,
+            r1: 650.0,
+        };
+        let y = LinearScale {
+            d0: 0.0,
+            d1: 1.0,
+            r0: 400.0,
+            r1: 80.0,
+        };
+        (x, y)
+    }
+
+    /// A 10^5-point survival curve on [0, 60] with tied clusters.
+    pub(crate) fn big_curve(n: usize, rising: bool) -> Vec<StepPoint> {
+        (0..n)
+            .map(|i| {
+                let u = (i as f64 + 0.5) / n as f64;
+                let t = 60.0 * u * u.sqrt(); // denser near 0
+                let s = if rising { 0.8 * u } else { 1.0 - 0.9 * u };
+                (t, s, (s - 0.05).max(0.0), (s + 0.05).min(1.0))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn long_curves_are_merged_within_half_a_pixel_and_stay_bounded() {
+        let (x, y) = scales();
+        for rising in [false, true] {
+            let pts = big_curve(100_000, rising);
+            let d = step_path(&pts, 60.0, &x, &y);
+            assert!(
+                vertices(&d).len() <= 2 * (600.0 / MERGE_PX) as usize + 4,
+                "{}",
+                vertices(&d).len()
+            );
+            assert!(d.len() < 40_000, "{}", d.len());
+            assert_within_px(&d, &pts, &x, &y, MERGE_PX + 0.01);
+            let bands = step_bands(&pts, 60.0, &x, &y);
+            assert_eq!(bands.len(), 1);
+            assert!(bands[0].len() < 40_000, "{}", bands[0].len());
+        }
+    }
+
+    #[test]
+    fn short_curves_are_drawn_step_by_step() {
+        let (x, y) = scales();
+        // 1000 points, some closer than a pixel: every step stays
+        let pts = big_curve(EXACT_POINTS, false);
+        let d = step_path(&pts, 60.0, &x, &y);
+        assert_eq!(d.matches('H').count(), EXACT_POINTS); // one per later point and the end
+        assert_within_px(&d, &pts, &x, &y, 0.01);
+    }
+}
