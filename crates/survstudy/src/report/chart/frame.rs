@@ -76,6 +76,43 @@ pub(crate) fn unit_yticks(style: &PlotStyle) -> Vec<(f64, String)> {
         .collect()
 }
 
+/// Left and right edges of the plot area: room for the y label, the y tick
+/// labels (`ytick_w` wide) and at least `min_left`; on the right, half the
+/// last x tick label.
+pub(crate) fn x_extent(
+    fs: f64,
+    width: f64,
+    ytick_w: f64,
+    min_left: f64,
+    ticks: &[f64],
+) -> (f64, f64) {
+    let y_axis_need = PAD + fs * 1.3 + 8.0 + ytick_w + 9.0;
+    let left = y_axis_need.max(min_left).ceil();
+    let last_label_half = ticks
+        .last()
+        .map_or(0.0, |t| text_width(&num(*t), fs, false) / 2.0);
+    let right = (width - PAD - last_label_half.max(6.0)).floor();
+    (left, right)
+}
+
+/// Draws a figure title (nothing when blank) with its baseline at `at`.
+pub(crate) fn draw_title(doc: &mut SvgDoc, at: (f64, f64), title: &str, fs: f64) {
+    if title.trim().is_empty() {
+        return;
+    }
+    doc.text(
+        at.0,
+        at.1,
+        title,
+        &TextStyle {
+            size: fs * 1.15,
+            bold: true,
+            class: Some("title"),
+            ..TextStyle::default()
+        },
+    );
+}
+
 /// What a figure asks of its frame.
 pub(crate) struct FrameSpec<'a> {
     pub title: &'a str,
@@ -125,12 +162,13 @@ impl Frame {
         let width = fig_width(style);
         let plot_h = plot_height(style);
         let row_h = (fs * 1.5).round();
-        let y_axis_need = PAD + fs * 1.3 + 8.0 + unit_ytick_width(style, fs) + 9.0;
-        let left = y_axis_need.max(spec.min_left).ceil();
-        let last_label_half = ticks
-            .last()
-            .map_or(0.0, |t| text_width(&num(*t), fs, false) / 2.0);
-        let right = (width - PAD - last_label_half.max(6.0)).floor();
+        let (left, right) = x_extent(
+            fs,
+            width,
+            unit_ytick_width(style, fs),
+            spec.min_left,
+            &ticks,
+        );
         let d0 = ticks.first().copied().unwrap_or(0.0).min(0.0);
         let d1 = ticks.last().copied().unwrap_or(1.0);
         let geometry = Geometry {
@@ -203,20 +241,7 @@ impl Frame {
 
     /// Draws the title (if any) above the legend.
     pub(crate) fn draw_title(&self, doc: &mut SvgDoc, title: &str) {
-        if title.trim().is_empty() {
-            return;
-        }
-        doc.text(
-            self.left,
-            self.title_y,
-            title,
-            &TextStyle {
-                size: self.fs * 1.15,
-                bold: true,
-                class: Some("title"),
-                ..TextStyle::default()
-            },
-        );
+        draw_title(doc, (self.left, self.title_y), title, self.fs);
     }
 
     /// Draws the p-value where [`Frame::place`] says (`legend_rows` as in the
