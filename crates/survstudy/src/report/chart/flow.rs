@@ -1,6 +1,7 @@
 //! Patient-flow (CONSORT-style) diagram: a column of stage boxes with the
 //! exclusions between two stages listed in a box on the right.
 
+use super::style::{at_least, usable_font_size};
 use super::svg::{num, Anchor, Stroke, SvgDoc, TextStyle};
 use crate::report::text::{suppress, text_width, wrap_text};
 
@@ -82,16 +83,8 @@ fn arrow_right(doc: &mut SvgDoc, x0: f64, x1: f64, y: f64) {
 
 /// Renders the flow diagram as a standalone SVG document.
 pub fn render_flow_svg(flow: &FlowDiagram) -> String {
-    let fs = if flow.font_size.is_finite() && flow.font_size > 4.0 {
-        flow.font_size
-    } else {
-        11.0
-    };
-    let width = if flow.width.is_finite() && flow.width >= 320.0 {
-        flow.width
-    } else {
-        640.0
-    };
+    let fs = usable_font_size(flow.font_size);
+    let width = at_least(flow.width, 320.0, 640.0);
     let pad = 12.0;
     let line_h = (fs * 1.35).round();
     let main_w = (width * 0.42).round();

@@ -310,7 +310,7 @@ pub(crate) mod tests {
         let mut cmd = ' ';
         let mut tok = String::new();
         let mut nums: Vec<f64> = Vec::new();
-        let mut flush =
+        let flush =
             |cmd: char, tok: &mut String, nums: &mut Vec<f64>, out: &mut Vec<(f64, f64)>| {
                 if !tok.is_empty() {
                     nums.push(tok.parse().expect("number"));
