@@ -191,6 +191,7 @@ pub struct ReportPage {
 
 #[cfg(test)]
 mod tests {
+    use super::sanitize::inline_svg;
     use super::*;
 
     #[test]
