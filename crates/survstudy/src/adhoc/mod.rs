@@ -11,6 +11,7 @@ pub mod competing;
 pub mod finegray;
 pub mod format;
 pub mod iptw;
+pub mod json;
 pub mod observational;
 pub mod table;
 
@@ -551,16 +552,32 @@ impl LogrankReport {
             .iter()
             .map(|l| format!("{}={}", self.group, l))
             .collect();
-        json!({
-            "command": "logrank",
-            "conventions": {"preset": "r and sas agree (no choice involved)", "rho": r.rho, "test": if r.rho == 0.0 { "log-rank (Mantel-Haenszel)" } else { "Fleming-Harrington G(rho), weights S(t-)^rho" },
-                            "chisq": "(O-E)' V^- (O-E) over groups with E > 0, first left out, as R survdiff"},
-            "n_read": self.n_read, "n_dropped": self.n_dropped,
-            "groups": groups, "n": r.n,
-            "observed": nums(&r.observed), "expected": nums(&r.expected), "o_minus_e": nums(&r.o_minus_e),
-            "var": r.var.iter().map(|row| nums(row)).collect::<Vec<_>>(),
-            "chisq": num(r.chisq), "df": r.df, "p": num(r.p), "rho": r.rho,
-            "strata": self.strata_labels, "warnings": self.warnings,
+        json::to_value(&json::LogrankJson {
+            command: "logrank",
+            conventions: json::LogrankConventions {
+                preset: "r and sas agree (no choice involved)",
+                rho: r.rho,
+                test: if r.rho == 0.0 {
+                    "log-rank (Mantel-Haenszel)"
+                } else {
+                    "Fleming-Harrington G(rho), weights S(t-)^rho"
+                },
+                chisq: "(O-E)' V^- (O-E) over groups with E > 0, first left out, as R survdiff",
+            },
+            n_read: self.n_read,
+            n_dropped: self.n_dropped,
+            groups,
+            n: &r.n,
+            observed: json::json_nums(&r.observed),
+            expected: json::json_nums(&r.expected),
+            o_minus_e: json::json_nums(&r.o_minus_e),
+            var: r.var.iter().map(|row| json::json_nums(row)).collect(),
+            chisq: json::JsonNum(r.chisq),
+            df: r.df,
+            p: json::JsonNum(r.p),
+            rho: r.rho,
+            strata: &self.strata_labels,
+            warnings: &self.warnings,
         })
     }
 }
@@ -874,20 +891,27 @@ pub fn zph_cmd(
 
 /// JSON of `survstudy zph`: one entry per term and one for GLOBAL.
 pub fn zph_json(rep: &CoxReport, z: &survkit::zph::ZphResult) -> Value {
-    let mut tests: Vec<Value> = z
+    use json::{json_nums, ZphTestJson};
+    let mut tests: Vec<ZphTestJson> = z
         .terms
         .iter()
-        .map(|t| json!({"term": t.term, "chisq": num(t.chisq), "df": t.df, "p": num(t.p)}))
+        .map(|t| ZphTestJson::new(t, &t.term))
         .collect();
-    tests.push(json!({"term": "GLOBAL", "chisq": num(z.global.chisq), "df": z.global.df, "p": num(z.global.p)}));
-    json!({
-        "command": "zph",
-        "conventions": {"transform": format!("{:?}", z.transform).to_lowercase(), "ties": rep.fit.ties.as_str(),
-                        "test": "score test for adding g(t)*x per term (R survival >= 3.0 cox.zph)"},
-        "n_read": rep.n_read, "n_dropped": rep.n_dropped,
-        "tests": tests,
-        "time": nums(&z.time), "x": nums(&z.x), "y_columns": z.y_columns,
-        "y": z.y.iter().map(|r| nums(r)).collect::<Vec<_>>(),
+    tests.push(ZphTestJson::new(&z.global, "GLOBAL"));
+    json::to_value(&json::ZphJson {
+        command: "zph",
+        conventions: json::ZphConventions {
+            transform: format!("{:?}", z.transform).to_lowercase(),
+            ties: rep.fit.ties.as_str(),
+            test: "score test for adding g(t)*x per term (R survival >= 3.0 cox.zph)",
+        },
+        n_read: rep.n_read,
+        n_dropped: rep.n_dropped,
+        tests,
+        time: json_nums(&z.time),
+        x: json_nums(&z.x),
+        y_columns: &z.y_columns,
+        y: z.y.iter().map(|r| json_nums(r)).collect(),
     })
 }
 
