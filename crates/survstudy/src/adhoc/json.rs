@@ -148,3 +148,126 @@ pub struct LogrankConventions {
     /// How the statistic is formed.
     pub chisq: &'static str,
 }
+
+/// `survstudy km --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct KmJson<'a> {
+    /// Always `"km"`.
+    pub command: &'static str,
+    /// The conventions used.
+    pub conventions: KmConventions,
+    /// Rows read.
+    pub n_read: usize,
+    /// Rows dropped (missing values).
+    pub n_dropped: usize,
+    /// One curve per group.
+    pub groups: Vec<KmGroupJson<'a>>,
+    /// Input warnings.
+    pub warnings: &'a [String],
+}
+
+/// Conventions of `km`.
+#[derive(Debug, Clone, Serialize)]
+pub struct KmConventions {
+    /// The preset chosen (`r`, `sas` or `custom`).
+    pub preset: &'static str,
+    /// Confidence-interval type.
+    pub conf_type: &'static str,
+    /// Confidence level.
+    pub conf_level: f64,
+    /// What `std_err` is.
+    pub std_err: &'static str,
+    /// The median rule.
+    pub median: &'static str,
+    /// The restricted mean's bound.
+    pub rmean: &'static str,
+}
+
+/// One group's curve, summaries and values at the `--at` times.
+#[derive(Debug, Clone, Serialize)]
+pub struct KmGroupJson<'a> {
+    /// `group` as documented for `km --json` in the README.
+    pub group: &'a str,
+    /// `strata` as documented for `km --json` in the README.
+    pub strata: &'a str,
+    /// `n` as documented for `km --json` in the README.
+    pub n: u64,
+    /// `events` as documented for `km --json` in the README.
+    pub events: u64,
+    /// `time` as documented for `km --json` in the README.
+    pub time: Vec<JsonNum>,
+    /// `n_risk` as documented for `km --json` in the README.
+    pub n_risk: &'a [u64],
+    /// `n_event` as documented for `km --json` in the README.
+    pub n_event: &'a [u64],
+    /// `n_censor` as documented for `km --json` in the README.
+    pub n_censor: &'a [u64],
+    /// `surv` as documented for `km --json` in the README.
+    pub surv: Vec<JsonNum>,
+    /// `std_err` as documented for `km --json` in the README.
+    pub std_err: Vec<JsonNum>,
+    /// `lower` as documented for `km --json` in the README.
+    pub lower: Vec<JsonNum>,
+    /// `upper` as documented for `km --json` in the README.
+    pub upper: Vec<JsonNum>,
+    /// `cumhaz` as documented for `km --json` in the README.
+    pub cumhaz: Vec<JsonNum>,
+    /// `std_chaz` as documented for `km --json` in the README.
+    pub std_chaz: Vec<JsonNum>,
+    /// `median` as documented for `km --json` in the README.
+    pub median: Option<JsonNum>,
+    /// `median_lower` as documented for `km --json` in the README.
+    pub median_lower: Option<JsonNum>,
+    /// `median_upper` as documented for `km --json` in the README.
+    pub median_upper: Option<JsonNum>,
+    /// `rmean` as documented for `km --json` in the README.
+    pub rmean: JsonNum,
+    /// `rmean_se` as documented for `km --json` in the README.
+    pub rmean_se: JsonNum,
+    /// `rmean_end` as documented for `km --json` in the README.
+    pub rmean_end: JsonNum,
+    /// `follow_up_median` as documented for `km --json` in the README.
+    pub follow_up_median: Option<JsonNum>,
+    /// `follow_up_lower` as documented for `km --json` in the README.
+    pub follow_up_lower: Option<JsonNum>,
+    /// `follow_up_upper` as documented for `km --json` in the README.
+    pub follow_up_upper: Option<JsonNum>,
+    /// `at` as documented for `km --json` in the README.
+    pub at: Vec<KmAtJson>,
+}
+
+/// The curve at one `--at` time.
+#[derive(Debug, Clone, Serialize)]
+pub struct KmAtJson {
+    /// `time` as documented for `km --json` in the README.
+    pub time: JsonNum,
+    /// `n_risk` as documented for `km --json` in the README.
+    pub n_risk: u64,
+    /// `n_event` as documented for `km --json` in the README.
+    pub n_event: u64,
+    /// `n_censor` as documented for `km --json` in the README.
+    pub n_censor: u64,
+    /// `surv` as documented for `km --json` in the README.
+    pub surv: JsonNum,
+    /// `std_err` as documented for `km --json` in the README.
+    pub std_err: JsonNum,
+    /// `lower` as documented for `km --json` in the README.
+    pub lower: JsonNum,
+    /// `upper` as documented for `km --json` in the README.
+    pub upper: JsonNum,
+}
+
+impl From<&survkit::km::SurvAt> for KmAtJson {
+    fn from(a: &survkit::km::SurvAt) -> Self {
+        KmAtJson {
+            time: JsonNum(a.time),
+            n_risk: a.n_risk,
+            n_event: a.n_event,
+            n_censor: a.n_censor,
+            surv: JsonNum(a.surv),
+            std_err: JsonNum(a.std_err),
+            lower: JsonNum(a.lower),
+            upper: JsonNum(a.upper),
+        }
+    }
+}

@@ -445,7 +445,9 @@ pub fn km(args: &KmArgs) -> Result<KmReport, AdhocError> {
 impl KmReport {
     /// The `--json` document.
     pub fn to_json(&self) -> Value {
-        let groups: Vec<Value> = self
+        use json::{json_nums, JsonNum};
+        let opt = |x: Option<f64>| x.map(JsonNum);
+        let groups: Vec<json::KmGroupJson> = self
             .groups
             .iter()
             .map(|g| {
@@ -454,40 +456,51 @@ impl KmReport {
                 let r = f.rmean(self.rmean_end);
                 // median follow-up: reverse Kaplan–Meier (censoring as the event)
                 let fu = survkit::km::reverse_from(f).median();
-                let at: Vec<Value> = f
-                    .surv_at(&self.at)
-                    .iter()
-                    .map(|a| {
-                        json!({"time": num(a.time), "n_risk": a.n_risk, "n_event": a.n_event,
-                               "n_censor": a.n_censor, "surv": num(a.surv), "std_err": num(a.std_err),
-                               "lower": num(a.lower), "upper": num(a.upper)})
-                    })
-                    .collect();
-                json!({
-                    "group": g.label, "strata": g.strata, "n": f.n, "events": f.n_event_total,
-                    "time": nums(&f.time), "n_risk": f.n_risk, "n_event": f.n_event, "n_censor": f.n_censor,
-                    "surv": nums(&f.surv), "std_err": nums(&f.std_err),
-                    "lower": nums(&f.lower), "upper": nums(&f.upper),
-                    "cumhaz": nums(&f.cumhaz), "std_chaz": nums(&f.std_chaz),
-                    "median": opt_num(m.estimate), "median_lower": opt_num(m.lower), "median_upper": opt_num(m.upper),
-                    "rmean": num(r.rmean), "rmean_se": num(r.se), "rmean_end": num(r.end_time),
-                    "follow_up_median": opt_num(fu.estimate), "follow_up_lower": opt_num(fu.lower), "follow_up_upper": opt_num(fu.upper),
-                    "at": at,
-                })
+                json::KmGroupJson {
+                    group: &g.label,
+                    strata: &g.strata,
+                    n: f.n,
+                    events: f.n_event_total,
+                    time: json_nums(&f.time),
+                    n_risk: &f.n_risk,
+                    n_event: &f.n_event,
+                    n_censor: &f.n_censor,
+                    surv: json_nums(&f.surv),
+                    std_err: json_nums(&f.std_err),
+                    lower: json_nums(&f.lower),
+                    upper: json_nums(&f.upper),
+                    cumhaz: json_nums(&f.cumhaz),
+                    std_chaz: json_nums(&f.std_chaz),
+                    median: opt(m.estimate),
+                    median_lower: opt(m.lower),
+                    median_upper: opt(m.upper),
+                    rmean: JsonNum(r.rmean),
+                    rmean_se: JsonNum(r.se),
+                    rmean_end: JsonNum(r.end_time),
+                    follow_up_median: opt(fu.estimate),
+                    follow_up_lower: opt(fu.lower),
+                    follow_up_upper: opt(fu.upper),
+                    at: f.surv_at(&self.at).iter().map(Into::into).collect(),
+                }
             })
             .collect();
         let (ct, cl) = self.groups.first().map_or((ConfType::Log, 0.95), |g| {
             (g.fit.conf_type, g.fit.conf_level)
         });
-        json!({
-            "command": "km",
-            "conventions": {"preset": preset_name(self.preset),
-                "conf_type": ct.as_str(), "conf_level": cl,
-                "std_err": "standard error of -log S (Greenwood), as R survfit std.err; at[].std_err is the SE of S",
-                "median": "R summary(survfit) rule (first time S <= 0.5; midpoint on an exact 0.5 flat)",
-                "rmean": "area under S to the largest observed time over all groups (R print rmean='common')"},
-            "n_read": self.n_read, "n_dropped": self.n_dropped, "groups": groups,
-            "warnings": self.warnings,
+        json::to_value(&json::KmJson {
+            command: "km",
+            conventions: json::KmConventions {
+                preset: preset_name(self.preset),
+                conf_type: ct.as_str(),
+                conf_level: cl,
+                std_err: "standard error of -log S (Greenwood), as R survfit std.err; at[].std_err is the SE of S",
+                median: "R summary(survfit) rule (first time S <= 0.5; midpoint on an exact 0.5 flat)",
+                rmean: "area under S to the largest observed time over all groups (R print rmean='common')",
+            },
+            n_read: self.n_read,
+            n_dropped: self.n_dropped,
+            groups,
+            warnings: &self.warnings,
         })
     }
 }
