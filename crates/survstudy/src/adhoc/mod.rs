@@ -11,6 +11,7 @@ pub mod competing;
 pub mod finegray;
 pub mod format;
 pub mod iptw;
+pub mod json;
 pub mod observational;
 pub mod table;
 
@@ -444,7 +445,9 @@ pub fn km(args: &KmArgs) -> Result<KmReport, AdhocError> {
 impl KmReport {
     /// The `--json` document.
     pub fn to_json(&self) -> Value {
-        let groups: Vec<Value> = self
+        use json::{json_nums, JsonNum};
+        let opt = |x: Option<f64>| x.map(JsonNum);
+        let groups: Vec<json::KmGroupJson> = self
             .groups
             .iter()
             .map(|g| {
@@ -453,40 +456,51 @@ impl KmReport {
                 let r = f.rmean(self.rmean_end);
                 // median follow-up: reverse Kaplan–Meier (censoring as the event)
                 let fu = survkit::km::reverse_from(f).median();
-                let at: Vec<Value> = f
-                    .surv_at(&self.at)
-                    .iter()
-                    .map(|a| {
-                        json!({"time": num(a.time), "n_risk": a.n_risk, "n_event": a.n_event,
-                               "n_censor": a.n_censor, "surv": num(a.surv), "std_err": num(a.std_err),
-                               "lower": num(a.lower), "upper": num(a.upper)})
-                    })
-                    .collect();
-                json!({
-                    "group": g.label, "strata": g.strata, "n": f.n, "events": f.n_event_total,
-                    "time": nums(&f.time), "n_risk": f.n_risk, "n_event": f.n_event, "n_censor": f.n_censor,
-                    "surv": nums(&f.surv), "std_err": nums(&f.std_err),
-                    "lower": nums(&f.lower), "upper": nums(&f.upper),
-                    "cumhaz": nums(&f.cumhaz), "std_chaz": nums(&f.std_chaz),
-                    "median": opt_num(m.estimate), "median_lower": opt_num(m.lower), "median_upper": opt_num(m.upper),
-                    "rmean": num(r.rmean), "rmean_se": num(r.se), "rmean_end": num(r.end_time),
-                    "follow_up_median": opt_num(fu.estimate), "follow_up_lower": opt_num(fu.lower), "follow_up_upper": opt_num(fu.upper),
-                    "at": at,
-                })
+                json::KmGroupJson {
+                    group: &g.label,
+                    strata: &g.strata,
+                    n: f.n,
+                    events: f.n_event_total,
+                    time: json_nums(&f.time),
+                    n_risk: &f.n_risk,
+                    n_event: &f.n_event,
+                    n_censor: &f.n_censor,
+                    surv: json_nums(&f.surv),
+                    std_err: json_nums(&f.std_err),
+                    lower: json_nums(&f.lower),
+                    upper: json_nums(&f.upper),
+                    cumhaz: json_nums(&f.cumhaz),
+                    std_chaz: json_nums(&f.std_chaz),
+                    median: opt(m.estimate),
+                    median_lower: opt(m.lower),
+                    median_upper: opt(m.upper),
+                    rmean: JsonNum(r.rmean),
+                    rmean_se: JsonNum(r.se),
+                    rmean_end: JsonNum(r.end_time),
+                    follow_up_median: opt(fu.estimate),
+                    follow_up_lower: opt(fu.lower),
+                    follow_up_upper: opt(fu.upper),
+                    at: f.surv_at(&self.at).iter().map(Into::into).collect(),
+                }
             })
             .collect();
         let (ct, cl) = self.groups.first().map_or((ConfType::Log, 0.95), |g| {
             (g.fit.conf_type, g.fit.conf_level)
         });
-        json!({
-            "command": "km",
-            "conventions": {"preset": preset_name(self.preset),
-                "conf_type": ct.as_str(), "conf_level": cl,
-                "std_err": "standard error of -log S (Greenwood), as R survfit std.err; at[].std_err is the SE of S",
-                "median": "R summary(survfit) rule (first time S <= 0.5; midpoint on an exact 0.5 flat)",
-                "rmean": "area under S to the largest observed time over all groups (R print rmean='common')"},
-            "n_read": self.n_read, "n_dropped": self.n_dropped, "groups": groups,
-            "warnings": self.warnings,
+        json::to_value(&json::KmJson {
+            command: "km",
+            conventions: json::KmConventions {
+                preset: preset_name(self.preset),
+                conf_type: ct.as_str(),
+                conf_level: cl,
+                std_err: "standard error of -log S (Greenwood), as R survfit std.err; at[].std_err is the SE of S",
+                median: "R summary(survfit) rule (first time S <= 0.5; midpoint on an exact 0.5 flat)",
+                rmean: "area under S to the largest observed time over all groups (R print rmean='common')",
+            },
+            n_read: self.n_read,
+            n_dropped: self.n_dropped,
+            groups,
+            warnings: &self.warnings,
         })
     }
 }
@@ -551,16 +565,32 @@ impl LogrankReport {
             .iter()
             .map(|l| format!("{}={}", self.group, l))
             .collect();
-        json!({
-            "command": "logrank",
-            "conventions": {"preset": "r and sas agree (no choice involved)", "rho": r.rho, "test": if r.rho == 0.0 { "log-rank (Mantel-Haenszel)" } else { "Fleming-Harrington G(rho), weights S(t-)^rho" },
-                            "chisq": "(O-E)' V^- (O-E) over groups with E > 0, first left out, as R survdiff"},
-            "n_read": self.n_read, "n_dropped": self.n_dropped,
-            "groups": groups, "n": r.n,
-            "observed": nums(&r.observed), "expected": nums(&r.expected), "o_minus_e": nums(&r.o_minus_e),
-            "var": r.var.iter().map(|row| nums(row)).collect::<Vec<_>>(),
-            "chisq": num(r.chisq), "df": r.df, "p": num(r.p), "rho": r.rho,
-            "strata": self.strata_labels, "warnings": self.warnings,
+        json::to_value(&json::LogrankJson {
+            command: "logrank",
+            conventions: json::LogrankConventions {
+                preset: "r and sas agree (no choice involved)",
+                rho: r.rho,
+                test: if r.rho == 0.0 {
+                    "log-rank (Mantel-Haenszel)"
+                } else {
+                    "Fleming-Harrington G(rho), weights S(t-)^rho"
+                },
+                chisq: "(O-E)' V^- (O-E) over groups with E > 0, first left out, as R survdiff",
+            },
+            n_read: self.n_read,
+            n_dropped: self.n_dropped,
+            groups,
+            n: &r.n,
+            observed: json::json_nums(&r.observed),
+            expected: json::json_nums(&r.expected),
+            o_minus_e: json::json_nums(&r.o_minus_e),
+            var: r.var.iter().map(|row| json::json_nums(row)).collect(),
+            chisq: json::JsonNum(r.chisq),
+            df: r.df,
+            p: json::JsonNum(r.p),
+            rho: r.rho,
+            strata: &self.strata_labels,
+            warnings: &self.warnings,
         })
     }
 }
@@ -874,20 +904,27 @@ pub fn zph_cmd(
 
 /// JSON of `survstudy zph`: one entry per term and one for GLOBAL.
 pub fn zph_json(rep: &CoxReport, z: &survkit::zph::ZphResult) -> Value {
-    let mut tests: Vec<Value> = z
+    use json::{json_nums, ZphTestJson};
+    let mut tests: Vec<ZphTestJson> = z
         .terms
         .iter()
-        .map(|t| json!({"term": t.term, "chisq": num(t.chisq), "df": t.df, "p": num(t.p)}))
+        .map(|t| ZphTestJson::new(t, &t.term))
         .collect();
-    tests.push(json!({"term": "GLOBAL", "chisq": num(z.global.chisq), "df": z.global.df, "p": num(z.global.p)}));
-    json!({
-        "command": "zph",
-        "conventions": {"transform": format!("{:?}", z.transform).to_lowercase(), "ties": rep.fit.ties.as_str(),
-                        "test": "score test for adding g(t)*x per term (R survival >= 3.0 cox.zph)"},
-        "n_read": rep.n_read, "n_dropped": rep.n_dropped,
-        "tests": tests,
-        "time": nums(&z.time), "x": nums(&z.x), "y_columns": z.y_columns,
-        "y": z.y.iter().map(|r| nums(r)).collect::<Vec<_>>(),
+    tests.push(ZphTestJson::new(&z.global, "GLOBAL"));
+    json::to_value(&json::ZphJson {
+        command: "zph",
+        conventions: json::ZphConventions {
+            transform: format!("{:?}", z.transform).to_lowercase(),
+            ties: rep.fit.ties.as_str(),
+            test: "score test for adding g(t)*x per term (R survival >= 3.0 cox.zph)",
+        },
+        n_read: rep.n_read,
+        n_dropped: rep.n_dropped,
+        tests,
+        time: json_nums(&z.time),
+        x: json_nums(&z.x),
+        y_columns: &z.y_columns,
+        y: z.y.iter().map(|r| json_nums(r)).collect(),
     })
 }
 

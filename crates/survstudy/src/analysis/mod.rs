@@ -76,6 +76,11 @@ pub struct IntervalSummary {
     pub min: Option<f64>,
     pub max: Option<f64>,
     pub unit: String,
+    /// Row label of the report's intervals table, which gives the interval
+    /// in the study unit and in days: the plan's label with a leading
+    /// "Days from " said as "Time from " (not in results.json).
+    #[serde(skip)]
+    pub time_label: String,
 }
 
 /// Progression patterns block.
@@ -302,6 +307,10 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                 min: s.min.map(|x| x / dpu),
                 max: s.max.map(|x| x / dpu),
                 unit: plan.study.time_unit.name().to_string(),
+                time_label: match iv.label.strip_prefix("Days from ") {
+                    Some(rest) => format!("Time from {rest}"),
+                    None => iv.label.clone(),
+                },
             }
         })
         .collect();

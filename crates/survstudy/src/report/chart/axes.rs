@@ -28,6 +28,32 @@ pub(crate) fn axis_ticks(spec: &TickSpec, max_t: f64, target: usize) -> Vec<f64>
     t
 }
 
+/// Tick marks under an x axis at `axis_y` and their labels (class `xtick`).
+pub(crate) fn draw_x_ticks(
+    doc: &mut SvgDoc,
+    ticks: &[f64],
+    map: impl Fn(f64) -> f64,
+    axis_y: f64,
+    fs: f64,
+) {
+    for &t in ticks {
+        let px = map(t);
+        doc.line(px, axis_y, px, axis_y + 5.0, &Stroke::default());
+        doc.text(
+            px,
+            axis_y + 9.0 + fs,
+            &num(t),
+            &TextStyle {
+                size: fs,
+                anchor: Anchor::Middle,
+                class: Some("xtick"),
+                ..TextStyle::default()
+            },
+        );
+    }
+}
+
+/// The x and y axes of a figure: lines, ticks, tick labels and axis labels.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn draw_axes(
     doc: &mut SvgDoc,
@@ -46,21 +72,7 @@ pub(crate) fn draw_axes(
     doc.open_group("axes");
     doc.line(left, bottom, right, bottom, &axis);
     doc.line(left, top, left, bottom, &axis);
-    for &t in ticks {
-        let px = x.map(t);
-        doc.line(px, bottom, px, bottom + 5.0, &axis);
-        doc.text(
-            px,
-            bottom + 9.0 + fs,
-            &num(t),
-            &TextStyle {
-                size: fs,
-                anchor: Anchor::Middle,
-                class: Some("xtick"),
-                ..TextStyle::default()
-            },
-        );
-    }
+    draw_x_ticks(doc, ticks, |t| x.map(t), bottom, fs);
     let mut ytick_w: f64 = 0.0;
     for (v, label) in y_ticks {
         let py = y.map(*v);

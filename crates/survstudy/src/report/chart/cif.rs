@@ -13,14 +13,12 @@
 //! Both take plain structs and never fail: non-finite or negative points
 //! are skipped. Every string is escaped by the SVG writer.
 
-use super::axes::{axis_ticks, draw_axes};
-use super::scale::LinearScale;
-use super::steps::{step_bands, step_path};
-use super::style::{
-    colour, dash, fig_width, font_size, plot_height, PValuePlacement, PlotStyle, TickSpec, YScale,
-};
-use super::svg::{num, Anchor, Stroke, SvgDoc, TextStyle};
-use crate::report::text::{suppress, text_width, truncate_to_width};
+use super::axes::draw_axes;
+use super::frame::{curve_ticks, unit_yticks, Direction, Frame, FrameSpec};
+use super::legend::{draw_legend, LegendEntry, LegendHeaders};
+use super::steps::{collect_points, draw_step_curves, StepCurve, StepPoint};
+use super::style::{PlotStyle, TickSpec};
+use super::svg::SvgDoc;
 
 /// A cumulative-incidence curve. Points may be given in cmprsk's step
 /// representation (first point `(0, 0)`, each jump time twice: the value
@@ -97,12 +95,6 @@ impl Default for CifPlot {
     }
 }
 
-/// (time, est, lower, upper), right-continuous, from t = 0.
-struct CifCurve {
-    pts: Vec<(f64, f64, f64, f64)>,
-    end: f64,
-}
-
 fn unit_or_nan(v: Option<&f64>) -> f64 {
     match v {
         Some(x) if x.is_finite() => x.clamp(0.0, 1.0),
@@ -110,219 +102,37 @@ fn unit_or_nan(v: Option<&f64>) -> f64 {
     }
 }
 
-fn clean_cif(s: &CifSteps, x_max: Option<f64>) -> CifCurve {
-    let len = s.time.len().min(s.est.len());
-    let mut raw: Vec<(f64, f64, f64, f64)> = (0..len)
-        .filter_map(|i| {
-            let (t, e) = (s.time[i], s.est[i]);
-            if !t.is_finite() || !e.is_finite() || t < 0.0 {
-                return None;
-            }
-            Some((
-                t,
-                e.clamp(0.0, 1.0),
-                unit_or_nan(s.lower.get(i)),
-                unit_or_nan(s.upper.get(i)),
-            ))
-        })
-        .collect();
-    // stable: the order of points at a repeated time is kept
-    raw.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut pts: Vec<(f64, f64, f64, f64)> = Vec::with_capacity(raw.len());
+fn clean_cif(s: &CifSteps, x_max: Option<f64>) -> StepCurve {
+    let raw = collect_points(&s.time, &s.est, &s.lower, &s.upper, unit_or_nan);
+    // at a repeated time the last point wins (the sort is stable)
+    let mut pts: Vec<StepPoint> = Vec::with_capacity(raw.len());
     for p in raw {
         match pts.last_mut() {
             Some(l) if l.0 == p.0 => *l = p,
             _ => pts.push(p),
         }
     }
-    if pts.first().is_none_or(|p| p.0 > 0.0) {
-        pts.insert(0, (0.0, 0.0, 0.0, 0.0));
-    }
-    let mut end = pts.last().map_or(0.0, |p| p.0);
-    if let Some(xm) = x_max.filter(|v| v.is_finite() && *v > 0.0) {
-        pts.retain(|p| p.0 <= xm);
-        end = end.min(xm);
-    }
-    CifCurve { pts, end }
+    StepCurve::new(pts, 0.0, 0.0, x_max)
 }
 
-/// Highest value (estimate or, with bands, upper limit) on `[0, t]`.
-fn cif_max_to(c: &CifCurve, t: f64, with_ci: bool) -> f64 {
-    c.pts
-        .iter()
-        .filter(|p| p.0 <= t)
-        .map(|p| {
-            if with_ci && p.3.is_finite() {
-                p.1.max(p.3)
-            } else {
-                p.1
-            }
-        })
-        .fold(0.0, f64::max)
-}
-
-/// Lowest value (estimate or, with bands, lower limit) on `[t, end]`;
-/// `+inf` when the curve ends before `t`.
-fn cif_min_from(c: &CifCurve, t: f64, with_ci: bool) -> f64 {
-    if t > c.end {
-        return f64::INFINITY;
-    }
-    let at = |p: &(f64, f64, f64, f64)| {
-        if with_ci && p.2.is_finite() {
-            p.1.min(p.2)
-        } else {
-            p.1
-        }
-    };
-    let start = c.pts.iter().take_while(|p| p.0 <= t).last().map_or(0.0, at);
-    c.pts
-        .iter()
-        .filter(|p| p.0 > t)
-        .map(at)
-        .fold(start, f64::min)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Place {
-    TopLeft,
-    TopRight,
-    BottomLeft,
-    BottomRight,
-    Legend,
-}
-
-const INSET: f64 = 10.0;
-
-struct CifLayout {
-    x: LinearScale,
-    y: LinearScale,
-    ticks: Vec<f64>,
-    left: f64,
-    right: f64,
-    top: f64,
-    bottom: f64,
-    fs: f64,
-    row_h: f64,
-    title_y: f64,
-    legend_top: f64,
-    x_label_y: f64,
-    width: f64,
-    height: f64,
-    place: Option<Place>,
-    curves: Vec<CifCurve>,
-}
-
-fn cif_layout(plot: &CifPlot, style: &PlotStyle) -> CifLayout {
-    let fs = font_size(style);
-    let width = fig_width(style);
-    let plot_h = plot_height(style);
-    let pad = 12.0;
-    let row_h = (fs * 1.5).round();
-    let curves: Vec<CifCurve> = plot
+fn cif_layout(plot: &CifPlot, style: &PlotStyle) -> (Frame, Vec<StepCurve>) {
+    let curves: Vec<StepCurve> = plot
         .groups
         .iter()
         .map(|g| clean_cif(&g.steps, plot.x_max))
         .collect();
-    let max_t = match plot.x_max.filter(|v| v.is_finite() && *v > 0.0) {
-        Some(xm) => xm,
-        None => curves.iter().map(|c| c.end).fold(0.0, f64::max),
+    let ticks = curve_ticks(&plot.x_ticks, style, &curves, plot.x_max);
+    let spec = FrameSpec {
+        title: &plot.title,
+        legend_rows: plot.groups.len(),
+        pvalue: plot.pvalue_text.as_deref(),
+        show_ci: plot.show_ci,
+        direction: Direction::Rising,
+        min_left: 0.0,
+        note: false,
     };
-    let ticks = axis_ticks(&plot.x_ticks, max_t, style.x_tick_target);
-    let ytick_w = match style.y_scale {
-        YScale::Percent => text_width("100%", fs, false),
-        YScale::Proportion => text_width("0.0", fs, false),
-    };
-    let left = (pad + fs * 1.3 + 8.0 + ytick_w + 9.0).ceil();
-    let last_half = ticks
-        .last()
-        .map_or(0.0, |t| text_width(&num(*t), fs, false) / 2.0);
-    let right = (width - pad - last_half.max(6.0)).floor();
-    let d0 = ticks.first().copied().unwrap_or(0.0).min(0.0);
-    let d1 = ticks.last().copied().unwrap_or(1.0);
-
-    // where the test result goes
-    let place = plot
-        .pvalue_text
-        .as_deref()
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| {
-            let w = text_width(p, fs, false) + 6.0;
-            let span = (d1 - d0).max(1e-9);
-            let plot_w = (right - left).max(1.0);
-            let box_h = (INSET + fs + 4.0) / plot_h;
-            let t_left = d0 + (INSET + w) / plot_w * span;
-            let t_right = d1 - (INSET + w) / plot_w * span;
-            let top_left = || {
-                curves
-                    .iter()
-                    .all(|c| cif_max_to(c, t_left, plot.show_ci) < 1.0 - box_h)
-            };
-            let bottom_right = || {
-                curves
-                    .iter()
-                    .all(|c| cif_min_from(c, t_right, plot.show_ci) > box_h)
-            };
-            match style.pvalue_placement {
-                PValuePlacement::BottomLeft => Place::BottomLeft,
-                PValuePlacement::TopRight => Place::TopRight,
-                PValuePlacement::Legend => Place::Legend,
-                PValuePlacement::Auto if top_left() => Place::TopLeft,
-                PValuePlacement::Auto if bottom_right() => Place::BottomRight,
-                PValuePlacement::Auto => Place::Legend,
-            }
-        });
-
-    let mut y = pad;
-    let title_y = y + fs * 1.25;
-    if !plot.title.trim().is_empty() {
-        y += fs * 1.3 + 10.0;
-    }
-    let legend_top = y;
-    y += row_h * (plot.groups.len() as f64 + 1.0) + 12.0;
-    if place == Some(Place::Legend) {
-        y += row_h;
-    }
-    let top = y.round();
-    let bottom = top + plot_h;
-    let x_label_y = bottom + 9.0 + fs + 6.0 + fs;
-    let height = (x_label_y + pad).ceil();
-    CifLayout {
-        x: LinearScale {
-            d0,
-            d1,
-            r0: left,
-            r1: right,
-        },
-        y: LinearScale {
-            d0: 0.0,
-            d1: 1.0,
-            r0: bottom,
-            r1: top,
-        },
-        ticks,
-        left,
-        right,
-        top,
-        bottom,
-        fs,
-        row_h,
-        title_y,
-        legend_top,
-        x_label_y,
-        width,
-        height,
-        place,
-        curves,
-    }
-}
-
-fn cif_path(c: &CifCurve, lay: &CifLayout) -> String {
-    step_path(&c.pts, c.end, &lay.x, &lay.y)
-}
-
-/// Stepped band polygons, one per run of finite limits.
-fn cif_bands(c: &CifCurve, lay: &CifLayout) -> Vec<String> {
-    step_bands(&c.pts, c.end, &lay.x, &lay.y)
+    let fr = Frame::new(&spec, style, &curves, ticks);
+    (fr, curves)
 }
 
 /// Renders a cumulative-incidence figure as a standalone SVG document.
@@ -332,188 +142,53 @@ fn cif_bands(c: &CifCurve, lay: &CifLayout) -> Vec<String> {
 /// cannot sit inside the plot), the plot, the x-axis label. The test result
 /// goes top-left inside the plot when no curve or band reaches there (the
 /// curves rise from 0), else bottom-right, else under the legend
-/// ([`PValuePlacement`] overrides this).
+/// ([`PValuePlacement`](super::style::PValuePlacement) overrides this).
+/// Long curves are drawn merged at half a pixel (bounded paths at any n).
 pub fn render_cif_svg(plot: &CifPlot, style: &PlotStyle) -> String {
-    let lay = cif_layout(plot, style);
-    let fs = lay.fs;
-    let mut doc = SvgDoc::new(lay.width, lay.height, &plot.title);
-    if !plot.title.trim().is_empty() {
-        doc.text(
-            lay.left,
-            lay.title_y,
-            &plot.title,
-            &TextStyle {
-                size: fs * 1.15,
-                bold: true,
-                class: Some("title"),
-                ..TextStyle::default()
-            },
-        );
-    }
-
-    // ---- legend ----
-    let n_strs: Vec<String> = plot
+    let (fr, curves) = cif_layout(plot, style);
+    let mut doc = SvgDoc::new(fr.width, fr.height.ceil(), &plot.title);
+    fr.draw_title(&mut doc, &plot.title);
+    let entries: Vec<LegendEntry> = plot
         .groups
         .iter()
-        .map(|g| suppress(g.n, style.suppress_below))
-        .collect();
-    let e_strs: Vec<String> = plot
-        .groups
-        .iter()
-        .map(|g| suppress(g.events, style.suppress_below))
-        .collect();
-    let at_strs: Vec<String> = plot.groups.iter().map(|g| g.at_text.clone()).collect();
-    let col_w = |hdr: &str, vals: &[String]| {
-        vals.iter()
-            .map(|v| text_width(v, fs, false))
-            .fold(text_width(hdr, fs, true), f64::max)
-    };
-    let sample_w = 30.0;
-    let gap = 14.0;
-    let w_n = col_w("N", &n_strs);
-    let w_e = col_w(&plot.events_header, &e_strs);
-    let w_a = col_w(&plot.at_header, &at_strs);
-    let avail = (lay.right - lay.left) - sample_w - 8.0 - 3.0 * gap - w_n - w_e - w_a;
-    let label_w = plot
-        .groups
-        .iter()
-        .map(|g| text_width(&g.label, fs, false))
-        .fold(0.0, f64::max)
-        .min(avail.max(40.0));
-    let x_label_col = lay.left + sample_w + 8.0;
-    let x_n = x_label_col + label_w + gap + w_n;
-    let x_e = x_n + gap + w_e;
-    let x_a = x_e + gap;
-    let hdr_y = lay.legend_top + fs;
-    let hdr = TextStyle {
-        size: fs,
-        bold: true,
-        class: Some("legend-header"),
-        ..TextStyle::default()
-    };
-    let right_hdr = TextStyle {
-        anchor: Anchor::End,
-        ..hdr.clone()
-    };
-    doc.open_group("legend");
-    doc.text(x_n, hdr_y, "N", &right_hdr);
-    doc.text(x_e, hdr_y, &plot.events_header, &right_hdr);
-    doc.text(x_a, hdr_y, &plot.at_header, &hdr);
-    let lw = style.line_width.clamp(0.5, 5.0);
-    for (i, g) in plot.groups.iter().enumerate() {
-        let col = colour(style, i);
-        let ry = hdr_y + lay.row_h * (i as f64 + 1.0);
-        doc.line(
-            lay.left,
-            ry - fs * 0.35,
-            lay.left + sample_w,
-            ry - fs * 0.35,
-            &Stroke {
-                color: &col,
-                width: lw,
-                dash: dash(style, i),
-                class: Some("legend-line"),
-            },
-        );
-        let st = TextStyle {
-            size: fs,
-            class: Some("legend-text"),
-            ..TextStyle::default()
-        };
-        let right_st = TextStyle {
-            anchor: Anchor::End,
-            ..st.clone()
-        };
-        doc.text(
-            x_label_col,
-            ry,
-            &truncate_to_width(&g.label, fs, false, label_w + 0.5),
-            &st,
-        );
-        doc.text(x_n, ry, &n_strs[i], &right_st);
-        doc.text(x_e, ry, &e_strs[i], &right_st);
-        doc.text(x_a, ry, &at_strs[i], &st);
-    }
-    doc.close_group();
-
-    // ---- axes ----
-    let y_ticks: Vec<(f64, String)> = (0..=5)
-        .map(|k| {
-            let v = k as f64 / 5.0;
-            let label = match style.y_scale {
-                YScale::Percent => format!("{}%", k * 20),
-                YScale::Proportion => format!("{v:.1}"),
-            };
-            (v, label)
+        .map(|g| LegendEntry {
+            label: &g.label,
+            n: g.n,
+            events: g.events,
+            last: &g.at_text,
         })
         .collect();
+    let headers = LegendHeaders {
+        events: &plot.events_header,
+        last: &plot.at_header,
+    };
+    draw_legend(&mut doc, style, &fr, &headers, &entries);
     draw_axes(
         &mut doc,
         style,
-        &lay.ticks,
-        &lay.x,
-        &y_ticks,
-        &lay.y,
-        (lay.left, lay.right, lay.top, lay.bottom),
-        (&plot.x_label, &plot.y_label, lay.x_label_y),
+        &fr.ticks,
+        &fr.x,
+        &unit_yticks(style),
+        &fr.y,
+        (fr.left, fr.right, fr.top, fr.bottom),
+        (&plot.x_label, &plot.y_label, fr.x_label_y),
     );
-
-    // ---- bands and curves ----
-    if plot.show_ci {
-        doc.open_group("ci-bands");
-        for (i, c) in lay.curves.iter().enumerate() {
-            let col = colour(style, i);
-            for d in cif_bands(c, &lay) {
-                doc.fill_path(&d, &col, style.ci_opacity.clamp(0.0, 1.0), "ci-band");
-            }
-        }
-        doc.close_group();
-    }
-    doc.open_group("curves");
-    for (i, c) in lay.curves.iter().enumerate() {
-        let col = colour(style, i);
-        doc.path(
-            &cif_path(c, &lay),
-            &Stroke {
-                color: &col,
-                width: lw,
-                dash: dash(style, i),
-                class: Some("cif-curve"),
-            },
-        );
-    }
-    doc.close_group();
-
-    // ---- test result ----
-    if let (Some(p), Some(place)) = (plot.pvalue_text.as_deref(), lay.place) {
-        let (x, y, anchor) = match place {
-            Place::TopLeft => (lay.left + INSET, lay.top + INSET + fs, Anchor::Start),
-            Place::TopRight => (lay.right - INSET, lay.top + INSET + fs, Anchor::End),
-            Place::BottomLeft => (lay.left + INSET, lay.bottom - INSET, Anchor::Start),
-            Place::BottomRight => (lay.right - INSET, lay.bottom - INSET, Anchor::End),
-            Place::Legend => (
-                lay.right,
-                hdr_y + lay.row_h * (plot.groups.len() as f64 + 1.0),
-                Anchor::End,
-            ),
-        };
-        doc.text(
-            x,
-            y,
-            p,
-            &TextStyle {
-                size: fs,
-                anchor,
-                class: Some("pvalue"),
-                ..TextStyle::default()
-            },
-        );
-    }
+    draw_step_curves(
+        &mut doc,
+        style,
+        &curves,
+        (&fr.x, &fr.y),
+        plot.show_ci,
+        "cif-curve",
+    );
+    fr.draw_pvalue(&mut doc, plot.pvalue_text.as_deref(), plot.groups.len());
     doc.finish()
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::frame::Corner;
+    use super::super::svg::num;
     use super::*;
 
     #[test]
@@ -557,12 +232,40 @@ mod tests {
             pvalue_text: Some("Gray's test p = 0.48".into()),
             ..CifPlot::default()
         };
-        let lay = cif_layout(&plot, &PlotStyle::default());
-        let d = cif_path(&lay.curves[0], &lay);
-        assert!(d.starts_with(&format!("M{} {}", num(lay.left), num(lay.bottom))));
-        assert_eq!(lay.place, Some(Place::TopLeft));
+        let (fr, curves) = cif_layout(&plot, &PlotStyle::default());
+        let c = &curves[0];
+        let d = super::super::steps::step_path(&c.pts, c.end, &fr.x, &fr.y);
+        assert!(d.starts_with(&format!("M{} {}", num(fr.left), num(fr.bottom))));
+        assert_eq!(fr.place, Some(Corner::TopLeft));
         let svg = render_cif_svg(&plot, &PlotStyle::default());
         assert!(svg.contains("Gray&#39;s test p = 0.48"));
         assert!(svg.contains(">100%<"));
+    }
+
+    #[test]
+    fn a_curve_of_100000_points_gives_a_bounded_figure() {
+        let pts = super::super::steps::tests::big_curve(100_000, true);
+        let plot = CifPlot {
+            groups: vec![CifPlotGroup {
+                label: "a".into(),
+                n: 100_000,
+                events: 80_000,
+                at_text: "40%".into(),
+                steps: CifSteps {
+                    time: pts.iter().map(|p| p.0).collect(),
+                    est: pts.iter().map(|p| p.1).collect(),
+                    lower: pts.iter().map(|p| p.2).collect(),
+                    upper: pts.iter().map(|p| p.3).collect(),
+                },
+            }],
+            show_ci: true,
+            ..CifPlot::default()
+        };
+        let svg = render_cif_svg(&plot, &PlotStyle::default());
+        assert!(svg.len() < 200_000, "{} bytes", svg.len());
+        let (fr, curves) = cif_layout(&plot, &PlotStyle::default());
+        let d = super::super::steps::step_path(&curves[0].pts, curves[0].end, &fr.x, &fr.y);
+        assert!(svg.contains(&d));
+        super::super::steps::tests::assert_within_px(&d, &curves[0].pts, &fr.x, &fr.y, 0.51);
     }
 }

@@ -100,28 +100,36 @@ impl Default for PlotStyle {
     }
 }
 
-pub(crate) fn font_size(style: &PlotStyle) -> f64 {
-    if style.font_size.is_finite() && style.font_size > 4.0 {
-        style.font_size
+/// A usable base font size: finite and over 4 px, else 11 (the one rule
+/// of every figure).
+pub(crate) fn usable_font_size(v: f64) -> f64 {
+    if v.is_finite() && v > 4.0 {
+        v
     } else {
         11.0
     }
 }
 
-pub(crate) fn fig_width(style: &PlotStyle) -> f64 {
-    if style.width.is_finite() && style.width >= 200.0 {
-        style.width
+/// `v` when finite and at least `min`, else `default` (figure widths and
+/// heights; each figure kind has its own floor).
+pub(crate) fn at_least(v: f64, min: f64, default: f64) -> f64 {
+    if v.is_finite() && v >= min {
+        v
     } else {
-        672.0
+        default
     }
 }
 
+pub(crate) fn font_size(style: &PlotStyle) -> f64 {
+    usable_font_size(style.font_size)
+}
+
+pub(crate) fn fig_width(style: &PlotStyle) -> f64 {
+    at_least(style.width, 200.0, 672.0)
+}
+
 pub(crate) fn plot_height(style: &PlotStyle) -> f64 {
-    if style.plot_height.is_finite() && style.plot_height >= 60.0 {
-        style.plot_height
-    } else {
-        320.0
-    }
+    at_least(style.plot_height, 60.0, 320.0)
 }
 
 pub(crate) fn colour(style: &PlotStyle, i: usize) -> String {

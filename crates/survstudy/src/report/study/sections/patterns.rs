@@ -105,13 +105,8 @@ impl Builder<'_> {
                         (Some(m), Some(a), Some(b)) => format!("{m:.0} ({a:.0}\u{2013}{b:.0})"),
                         _ => "\u{2014}".to_string(),
                     };
-                    let label = iv
-                        .label
-                        .strip_prefix("Days from ")
-                        .map(|s| format!("Time from {s}"))
-                        .unwrap_or_else(|| iv.label.clone());
                     vec![
-                        Cell::from(label),
+                        Cell::from(iv.time_label.as_str()),
                         Cell::from(f.count(iv.n)),
                         Cell::from(unit_txt),
                         Cell::from(day_txt),

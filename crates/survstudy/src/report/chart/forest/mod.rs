@@ -1,8 +1,13 @@
 //! Forest plot of hazard ratios on a log axis.
 
+mod draw;
+
+use super::frame::draw_title;
 use super::scale::{log_ticks, LogScale};
-use super::svg::{num, Anchor, Stroke, SvgDoc, TextStyle};
-use crate::report::text::{format_hr_ci, text_width, truncate_to_width};
+use super::style::{at_least, usable_font_size};
+use super::svg::{num, Stroke, SvgDoc, TextStyle};
+use crate::report::text::{format_hr_ci, text_width};
+use draw::{draw_axis, draw_row};
 
 /// What a forest-plot row shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -168,13 +173,11 @@ fn arrow_head(doc: &mut SvgDoc, x: f64, y: f64, dir: f64) {
 /// Geometry of the log axis that [`render_forest_svg`] uses.
 pub(crate) fn layout(plot: &ForestPlot) -> (ForestLayout, f64, f64) {
     let (fs, width) = sizes(plot);
-    let pad = 12.0;
-    let gap = 16.0;
     let label_w = label_col_width(plot, fs).min(width * 0.34);
     let est_w = est_col_width(plot, fs);
     let p_w = p_col_width(plot, fs);
-    let plot_left = pad + label_w + gap;
-    let plot_right = (width - pad - p_w - gap - est_w - gap).max(plot_left + 80.0);
+    let plot_left = PAD + label_w + GAP;
+    let plot_right = (width - PAD - p_w - GAP - est_w - GAP).max(plot_left + 80.0);
     let (d0, d1, ticks) = domain(plot);
     (
         ForestLayout {
@@ -192,17 +195,10 @@ pub(crate) fn layout(plot: &ForestPlot) -> (ForestLayout, f64, f64) {
 }
 
 fn sizes(plot: &ForestPlot) -> (f64, f64) {
-    let fs = if plot.font_size.is_finite() && plot.font_size > 4.0 {
-        plot.font_size
-    } else {
-        11.0
-    };
-    let width = if plot.width.is_finite() && plot.width >= 300.0 {
-        plot.width
-    } else {
-        720.0
-    };
-    (fs, width)
+    (
+        usable_font_size(plot.font_size),
+        at_least(plot.width, 300.0, 720.0),
+    )
 }
 
 fn label_col_width(plot: &ForestPlot, fs: f64) -> f64 {
@@ -229,81 +225,98 @@ fn p_col_width(plot: &ForestPlot, fs: f64) -> f64 {
         .min(120.0)
 }
 
-/// Renders the forest plot as a standalone SVG document. Rows whose HR is
-/// not a finite positive number get no marker and the text "not
-/// estimable"; open-ended CIs are drawn to the axis end with an arrow.
-pub fn render_forest_svg(plot: &ForestPlot) -> String {
+/// Vertical positions of the forest plot.
+struct Rows {
+    fs: f64,
+    width: f64,
+    row_h: f64,
+    header_y: f64,
+    rule_y: f64,
+    first_row_y: f64,
+    axis_y: f64,
+    x_label_y: f64,
+    height: f64,
+    /// Left edges of the estimate and p columns.
+    x_est: f64,
+    x_p: f64,
+    label_w: f64,
+}
+
+const PAD: f64 = 12.0;
+const GAP: f64 = 16.0;
+
+fn rows_layout(plot: &ForestPlot, lay: &ForestLayout, label_w: f64, est_w: f64) -> Rows {
     let (fs, width) = sizes(plot);
-    let pad = 12.0;
-    let gap = 16.0;
-    let (lay, label_w, est_w) = layout(plot);
     let row_h = (fs * 1.75).round();
     let title_h = if plot.title.trim().is_empty() {
         0.0
     } else {
         fs * 1.3 + 10.0
     };
-    let header_y = pad + title_h + fs;
+    let header_y = PAD + title_h + fs;
     let rule_y = header_y + 6.0;
-    let first_row_y = rule_y + row_h * 0.5;
-    let n = plot.rows.len() as f64;
-    let axis_y = rule_y + row_h * n + 8.0;
-    let tick_label_y = axis_y + 9.0 + fs;
-    let x_label_y = tick_label_y + fs + 6.0;
+    let axis_y = rule_y + row_h * plot.rows.len() as f64 + 8.0;
+    let x_label_y = axis_y + 9.0 + fs + fs + 6.0;
     let notes = plot.left_note.is_some() || plot.right_note.is_some();
     let height = if notes {
-        x_label_y + fs + 8.0 + pad
+        x_label_y + fs + 8.0 + PAD
     } else {
-        x_label_y + pad
+        x_label_y + PAD
     }
     .ceil();
-
-    let x_est = lay.x.r1 + gap; // left-aligned
-    let x_p = x_est + est_w + gap; // left-aligned
-    let mut doc = SvgDoc::new(width, height, &plot.title);
-    let black = Stroke::default();
-
-    if !plot.title.trim().is_empty() {
-        doc.text(
-            pad,
-            pad + fs * 1.25,
-            &plot.title,
-            &TextStyle {
-                size: fs * 1.15,
-                bold: true,
-                class: Some("title"),
-                ..TextStyle::default()
-            },
-        );
+    let x_est = lay.x.r1 + GAP;
+    Rows {
+        fs,
+        width,
+        row_h,
+        header_y,
+        rule_y,
+        first_row_y: rule_y + row_h * 0.5,
+        axis_y,
+        x_label_y,
+        height,
+        x_est,
+        x_p: x_est + est_w + GAP,
+        label_w,
     }
+}
+
+/// Renders the forest plot as a standalone SVG document. Rows whose HR is
+/// not a finite positive number get no marker and the text "not
+/// estimable"; open-ended CIs are drawn to the axis end with an arrow.
+pub fn render_forest_svg(plot: &ForestPlot) -> String {
+    let (lay, label_w, est_w) = layout(plot);
+    let rw = rows_layout(plot, &lay, label_w, est_w);
+    let fs = rw.fs;
+    let mut doc = SvgDoc::new(rw.width, rw.height, &plot.title);
+    draw_title(&mut doc, (PAD, PAD + fs * 1.25), &plot.title, fs);
     let hdr = TextStyle {
         size: fs,
         bold: true,
         class: Some("col-header"),
         ..TextStyle::default()
     };
-    doc.text(pad, header_y, &plot.label_header, &hdr);
-    doc.text(x_est, header_y, &plot.estimate_header, &hdr);
-    doc.text(x_p, header_y, &plot.p_header, &hdr);
+    doc.text(PAD, rw.header_y, &plot.label_header, &hdr);
+    doc.text(rw.x_est, rw.header_y, &plot.estimate_header, &hdr);
+    doc.text(rw.x_p, rw.header_y, &plot.p_header, &hdr);
     doc.line(
-        pad,
-        rule_y,
-        width - pad,
-        rule_y,
+        PAD,
+        rw.rule_y,
+        rw.width - PAD,
+        rw.rule_y,
         &Stroke {
             color: "#000",
             width: 0.8,
             ..Stroke::default()
         },
     );
-
     // reference line at HR = 1
     let x1 = lay.x.map(1.0);
     doc.line(
         x1,
-        rule_y + 2.0,
+        rw.rule_y + 2.0,
         x1,
-        axis_y,
+        rw.axis_y,
         &Stroke {
             color: "#777",
             width: 1.0,
@@ -311,147 +324,10 @@ pub fn render_forest_svg(plot: &ForestPlot) -> String {
             class: Some("ref-line"),
         },
     );
-
     for (i, r) in plot.rows.iter().enumerate() {
-        let cy = first_row_y + row_h * i as f64;
-        let base = cy + fs * 0.35;
-        let is_header = r.kind == ForestRowKind::Header;
-        let indent = f64::from(r.indent) * 12.0;
-        doc.text(
-            pad + indent,
-            base,
-            &truncate_to_width(&r.label, fs, is_header, (label_w - indent).max(20.0)),
-            &TextStyle {
-                size: fs,
-                bold: is_header,
-                class: Some("row-label"),
-                ..TextStyle::default()
-            },
-        );
-        let est = estimate_text(r, plot.decimals);
-        if !est.is_empty() {
-            doc.text(
-                x_est,
-                base,
-                &est,
-                &TextStyle {
-                    size: fs,
-                    class: Some("estimate"),
-                    ..TextStyle::default()
-                },
-            );
-        }
-        if !r.p_text.is_empty() {
-            doc.text(
-                x_p,
-                base,
-                &r.p_text,
-                &TextStyle {
-                    size: fs,
-                    class: Some("p"),
-                    ..TextStyle::default()
-                },
-            );
-        }
-        if !r.estimable() {
-            continue;
-        }
-        let (d_lo, d_hi) = (lay.x.d0, lay.x.d1);
-        let lo_open = !(r.lower.is_finite() && r.lower > 0.0) || r.lower < d_lo;
-        let hi_open = !r.upper.is_finite() || r.upper > d_hi;
-        let xl = if lo_open {
-            lay.x.r0
-        } else {
-            lay.x.map(r.lower)
-        };
-        let xh = if hi_open {
-            lay.x.r1
-        } else {
-            lay.x.map(r.upper)
-        };
-        doc.line(
-            xl,
-            cy,
-            xh,
-            cy,
-            &Stroke {
-                color: "#000",
-                width: 1.3,
-                dash: None,
-                class: Some("whisker"),
-            },
-        );
-        if lo_open {
-            arrow_head(&mut doc, xl, cy, -1.0);
-        }
-        if hi_open {
-            arrow_head(&mut doc, xh, cy, 1.0);
-        }
-        let s = (fs * 0.75).round();
-        if r.hr >= d_lo && r.hr <= d_hi {
-            doc.rect(
-                lay.x.map(r.hr) - s / 2.0,
-                cy - s / 2.0,
-                s,
-                s,
-                "#000",
-                None,
-                "hr-marker",
-            );
-        }
+        draw_row(&mut doc, plot, &lay, &rw, i, r);
     }
-
-    // axis
-    doc.open_group("axes");
-    doc.line(lay.x.r0, axis_y, lay.x.r1, axis_y, &black);
-    for &t in &lay.ticks {
-        let x = lay.x.map(t);
-        doc.line(x, axis_y, x, axis_y + 5.0, &black);
-        doc.text(
-            x,
-            tick_label_y,
-            &num(t),
-            &TextStyle {
-                size: fs,
-                anchor: Anchor::Middle,
-                class: Some("xtick"),
-                ..TextStyle::default()
-            },
-        );
-    }
-    doc.text(
-        (lay.x.r0 + lay.x.r1) / 2.0,
-        x_label_y,
-        &plot.x_label,
-        &TextStyle {
-            size: fs,
-            anchor: Anchor::Middle,
-            class: Some("xlabel"),
-            ..TextStyle::default()
-        },
-    );
-    let note_y = x_label_y + fs + 6.0;
-    let note = TextStyle {
-        size: fs * 0.95,
-        fill: "#333",
-        class: Some("favours"),
-        ..TextStyle::default()
-    };
-    if let Some(l) = &plot.left_note {
-        doc.text(
-            x1 - 6.0,
-            note_y,
-            &format!("\u{2190} {l}"),
-            &TextStyle {
-                anchor: Anchor::End,
-                ..note.clone()
-            },
-        );
-    }
-    if let Some(r) = &plot.right_note {
-        doc.text(x1 + 6.0, note_y, &format!("{r} \u{2192}"), &note);
-    }
-    doc.close_group();
+    draw_axis(&mut doc, plot, &lay, &rw);
     doc.finish()
 }
 

@@ -1,0 +1,54 @@
+//! The `--json` documents of km, logrank, cox and zph byte for byte, as
+//! they were printed before the documents became `Serialize` structs
+//! (`adhoc::json`): field names, key order and number formatting are part
+//! of the contract. The files were written by the binary of the commit
+//! before the conversion, on R's `lung` data.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn bytes_of(cmd: &str, extra: &[&str]) -> Vec<u8> {
+    let lung =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../survkit/tests/data/lung/lung.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_survstudy"))
+        .arg(cmd)
+        .arg("--data")
+        .arg(&lung)
+        .args(["--time", "time", "--event", "status=2"])
+        .args(extra)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn golden(name: &str) -> Vec<u8> {
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/json_bytes")
+            .join(name),
+    )
+    .unwrap()
+}
+
+#[test]
+fn json_documents_are_byte_identical() {
+    let cases: [(&str, &[&str], &str); 4] = [
+        ("km", &["--group", "sex", "--at", "100,200"], "km.json"),
+        ("logrank", &["--group", "sex"], "logrank.json"),
+        (
+            "cox",
+            &["--covariates", "age", "--factor", "ph.ecog"],
+            "cox.json",
+        ),
+        ("zph", &["--covariates", "age,sex"], "zph.json"),
+    ];
+    for (cmd, extra, file) in cases {
+        assert!(bytes_of(cmd, extra) == golden(file), "{cmd} --json changed");
+    }
+}

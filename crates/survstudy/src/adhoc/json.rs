@@ -1,0 +1,273 @@
+//! The `--json` documents of the ad-hoc commands as `Serialize` structs
+//! (one per command), so the JSON contract is a type rather than literals.
+//!
+//! Field names are the documented ones. The documents are turned into a
+//! [`serde_json::Value`] before printing ([`to_value`]), whose object keys
+//! are sorted, so the printed bytes do not depend on the field order here.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// A JSON number as the oracle writes it: NaN → `null`, ±∞ → `"Inf"` /
+/// `"-Inf"`, else the number.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct JsonNum(pub f64);
+
+impl Serialize for JsonNum {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let x = self.0;
+        if x.is_nan() {
+            s.serialize_none()
+        } else if x == f64::INFINITY {
+            s.serialize_str("Inf")
+        } else if x == f64::NEG_INFINITY {
+            s.serialize_str("-Inf")
+        } else {
+            s.serialize_f64(x)
+        }
+    }
+}
+
+/// Every value of `v` as a [`JsonNum`].
+pub fn json_nums(v: &[f64]) -> Vec<JsonNum> {
+    v.iter().copied().map(JsonNum).collect()
+}
+
+/// The document as a JSON value (object keys sorted). The documents hold
+/// only strings, numbers and string-keyed maps, so this cannot fail; a
+/// failure would give `null` rather than a panic.
+pub fn to_value<T: Serialize>(doc: &T) -> Value {
+    serde_json::to_value(doc).unwrap_or(Value::Null)
+}
+
+/// `survstudy zph --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ZphJson<'a> {
+    /// Always `"zph"`.
+    pub command: &'static str,
+    /// The conventions used.
+    pub conventions: ZphConventions<'a>,
+    /// Rows read.
+    pub n_read: usize,
+    /// Rows dropped (missing values).
+    pub n_dropped: usize,
+    /// One test per term, then `GLOBAL`.
+    pub tests: Vec<ZphTestJson<'a>>,
+    /// Transformed event times.
+    pub time: Vec<JsonNum>,
+    /// Transformed time at each event (R's `x`).
+    pub x: Vec<JsonNum>,
+    /// Names of the columns of `y`.
+    pub y_columns: &'a [String],
+    /// Scaled Schoenfeld residuals, one row per event.
+    pub y: Vec<Vec<JsonNum>>,
+}
+
+/// Conventions of `zph`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ZphConventions<'a> {
+    /// Time transform, lower case (`km`, `rank`, `identity`, `log`).
+    pub transform: String,
+    /// Ties of the Cox fit.
+    pub ties: &'a str,
+    /// What the test is.
+    pub test: &'static str,
+}
+
+/// One row of the zph test table.
+#[derive(Debug, Clone, Serialize)]
+pub struct ZphTestJson<'a> {
+    /// Term name or `GLOBAL`.
+    pub term: &'a str,
+    /// Score statistic.
+    pub chisq: JsonNum,
+    /// Degrees of freedom.
+    pub df: usize,
+    /// p-value.
+    pub p: JsonNum,
+}
+
+impl<'a> ZphTestJson<'a> {
+    /// The row of one test, under the name `term`.
+    pub fn new(t: &survkit::zph::ZphTest, term: &'a str) -> Self {
+        ZphTestJson {
+            term,
+            chisq: JsonNum(t.chisq),
+            df: t.df,
+            p: JsonNum(t.p),
+        }
+    }
+}
+
+/// `survstudy logrank --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogrankJson<'a> {
+    /// Always `"logrank"`.
+    pub command: &'static str,
+    /// The conventions used.
+    pub conventions: LogrankConventions,
+    /// Rows read.
+    pub n_read: usize,
+    /// Rows dropped (missing values).
+    pub n_dropped: usize,
+    /// `column=level` per group.
+    pub groups: Vec<String>,
+    /// Subjects per group.
+    pub n: &'a [u64],
+    /// Observed events per group.
+    pub observed: Vec<JsonNum>,
+    /// Expected events per group.
+    pub expected: Vec<JsonNum>,
+    /// Observed minus expected.
+    pub o_minus_e: Vec<JsonNum>,
+    /// Variance matrix of O − E.
+    pub var: Vec<Vec<JsonNum>>,
+    /// Test statistic.
+    pub chisq: JsonNum,
+    /// Degrees of freedom.
+    pub df: usize,
+    /// p-value.
+    pub p: JsonNum,
+    /// The ρ of the G(ρ) family.
+    pub rho: f64,
+    /// Strata levels (null without strata).
+    pub strata: &'a Option<Vec<String>>,
+    /// Input warnings.
+    pub warnings: &'a [String],
+}
+
+/// Conventions of `logrank`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogrankConventions {
+    /// Preset note (R and SAS agree).
+    pub preset: &'static str,
+    /// The ρ of the G(ρ) family.
+    pub rho: f64,
+    /// Which test.
+    pub test: &'static str,
+    /// How the statistic is formed.
+    pub chisq: &'static str,
+}
+
+/// `survstudy km --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct KmJson<'a> {
+    /// Always `"km"`.
+    pub command: &'static str,
+    /// The conventions used.
+    pub conventions: KmConventions,
+    /// Rows read.
+    pub n_read: usize,
+    /// Rows dropped (missing values).
+    pub n_dropped: usize,
+    /// One curve per group.
+    pub groups: Vec<KmGroupJson<'a>>,
+    /// Input warnings.
+    pub warnings: &'a [String],
+}
+
+/// Conventions of `km`.
+#[derive(Debug, Clone, Serialize)]
+pub struct KmConventions {
+    /// The preset chosen (`r`, `sas` or `custom`).
+    pub preset: &'static str,
+    /// Confidence-interval type.
+    pub conf_type: &'static str,
+    /// Confidence level.
+    pub conf_level: f64,
+    /// What `std_err` is.
+    pub std_err: &'static str,
+    /// The median rule.
+    pub median: &'static str,
+    /// The restricted mean's bound.
+    pub rmean: &'static str,
+}
+
+/// One group's curve, summaries and values at the `--at` times.
+#[derive(Debug, Clone, Serialize)]
+pub struct KmGroupJson<'a> {
+    /// `group` as documented for `km --json` in the README.
+    pub group: &'a str,
+    /// `strata` as documented for `km --json` in the README.
+    pub strata: &'a str,
+    /// `n` as documented for `km --json` in the README.
+    pub n: u64,
+    /// `events` as documented for `km --json` in the README.
+    pub events: u64,
+    /// `time` as documented for `km --json` in the README.
+    pub time: Vec<JsonNum>,
+    /// `n_risk` as documented for `km --json` in the README.
+    pub n_risk: &'a [u64],
+    /// `n_event` as documented for `km --json` in the README.
+    pub n_event: &'a [u64],
+    /// `n_censor` as documented for `km --json` in the README.
+    pub n_censor: &'a [u64],
+    /// `surv` as documented for `km --json` in the README.
+    pub surv: Vec<JsonNum>,
+    /// `std_err` as documented for `km --json` in the README.
+    pub std_err: Vec<JsonNum>,
+    /// `lower` as documented for `km --json` in the README.
+    pub lower: Vec<JsonNum>,
+    /// `upper` as documented for `km --json` in the README.
+    pub upper: Vec<JsonNum>,
+    /// `cumhaz` as documented for `km --json` in the README.
+    pub cumhaz: Vec<JsonNum>,
+    /// `std_chaz` as documented for `km --json` in the README.
+    pub std_chaz: Vec<JsonNum>,
+    /// `median` as documented for `km --json` in the README.
+    pub median: Option<JsonNum>,
+    /// `median_lower` as documented for `km --json` in the README.
+    pub median_lower: Option<JsonNum>,
+    /// `median_upper` as documented for `km --json` in the README.
+    pub median_upper: Option<JsonNum>,
+    /// `rmean` as documented for `km --json` in the README.
+    pub rmean: JsonNum,
+    /// `rmean_se` as documented for `km --json` in the README.
+    pub rmean_se: JsonNum,
+    /// `rmean_end` as documented for `km --json` in the README.
+    pub rmean_end: JsonNum,
+    /// `follow_up_median` as documented for `km --json` in the README.
+    pub follow_up_median: Option<JsonNum>,
+    /// `follow_up_lower` as documented for `km --json` in the README.
+    pub follow_up_lower: Option<JsonNum>,
+    /// `follow_up_upper` as documented for `km --json` in the README.
+    pub follow_up_upper: Option<JsonNum>,
+    /// `at` as documented for `km --json` in the README.
+    pub at: Vec<KmAtJson>,
+}
+
+/// The curve at one `--at` time.
+#[derive(Debug, Clone, Serialize)]
+pub struct KmAtJson {
+    /// `time` as documented for `km --json` in the README.
+    pub time: JsonNum,
+    /// `n_risk` as documented for `km --json` in the README.
+    pub n_risk: u64,
+    /// `n_event` as documented for `km --json` in the README.
+    pub n_event: u64,
+    /// `n_censor` as documented for `km --json` in the README.
+    pub n_censor: u64,
+    /// `surv` as documented for `km --json` in the README.
+    pub surv: JsonNum,
+    /// `std_err` as documented for `km --json` in the README.
+    pub std_err: JsonNum,
+    /// `lower` as documented for `km --json` in the README.
+    pub lower: JsonNum,
+    /// `upper` as documented for `km --json` in the README.
+    pub upper: JsonNum,
+}
+
+impl From<&survkit::km::SurvAt> for KmAtJson {
+    fn from(a: &survkit::km::SurvAt) -> Self {
+        KmAtJson {
+            time: JsonNum(a.time),
+            n_risk: a.n_risk,
+            n_event: a.n_event,
+            n_censor: a.n_censor,
+            surv: JsonNum(a.surv),
+            std_err: JsonNum(a.std_err),
+            lower: JsonNum(a.lower),
+            upper: JsonNum(a.upper),
+        }
+    }
+}
