@@ -61,7 +61,7 @@ pub fn write_adsl(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
         rec.extend(
             groupings
                 .iter()
-                .map(|g| g.labels[k].clone().unwrap_or_default()),
+                .map(|g| g.labels[k].as_deref().unwrap_or_default().to_string()),
         );
         rec.extend(
             cohort
@@ -96,21 +96,18 @@ pub fn write_adtte(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
     for (k, p) in cohort.patients.iter().enumerate() {
         for e in &cohort.endpoints {
             let Some(r) = &e.records[k] else { continue };
-            let cnsdtdsc = if r.event {
-                String::new()
-            } else {
-                r.end_column.clone()
-            };
+            let cnsdtdsc = if r.event { "" } else { r.end_column.as_str() };
+            let (start, end) = (iso(r.start), iso(r.end));
             w.write_record([
-                p.id.clone(),
-                e.code.clone(),
-                e.label.clone(),
-                iso(r.start),
-                iso(r.end),
-                format_number(r.time),
-                e.unit.avalu().to_string(),
-                if r.event { "0" } else { "1" }.to_string(),
-                r.description.clone(),
+                p.id.as_str(),
+                e.code.as_str(),
+                e.label.as_str(),
+                start.as_str(),
+                end.as_str(),
+                format_number(r.time).as_str(),
+                e.unit.avalu(),
+                if r.event { "0" } else { "1" },
+                r.description.as_str(),
                 cnsdtdsc,
             ])
             .map_err(&err)?;
