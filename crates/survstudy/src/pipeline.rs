@@ -409,12 +409,41 @@ pub fn results_json_with(
                     .unwrap_or(serde_json::Value::Null),
             );
         }
+        bound_excluded(m, &results.flow);
         m.insert(
             "meta".into(),
             serde_json::to_value(meta).unwrap_or(serde_json::Value::Null),
         );
     }
     v
+}
+
+/// Past [`crate::flow::EXCLUDED_LISTED`] excluded rows, `flow.excluded`
+/// keeps the first ones (in file order) and `flow` gains
+/// `excluded_total` and `excluded_by_reason` (every row counted once); a
+/// run with fewer excluded rows is written as before.
+fn bound_excluded(m: &mut serde_json::Map<String, serde_json::Value>, flow: &crate::flow::Flow) {
+    let max = crate::flow::EXCLUDED_LISTED;
+    if flow.excluded.len() <= max {
+        return;
+    }
+    let Some(serde_json::Value::Object(f)) = m.get_mut("flow") else {
+        return;
+    };
+    if let Some(serde_json::Value::Array(a)) = f.get_mut("excluded") {
+        a.truncate(max);
+    }
+    f.insert("excluded_listed".into(), max.into());
+    f.insert("excluded_total".into(), flow.excluded.len().into());
+    f.insert(
+        "excluded_by_reason".into(),
+        serde_json::Value::Array(
+            flow.reason_counts()
+                .into_iter()
+                .map(|(reason, n)| serde_json::json!({"reason": reason, "n": n}))
+                .collect(),
+        ),
+    );
 }
 
 fn write_json(path: &Path, doc: &serde_json::Value) -> Result<(), RunError> {
