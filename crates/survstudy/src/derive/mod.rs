@@ -105,24 +105,28 @@ pub fn yes_no_label(b: bool) -> &'static str {
 /// ISO `YYYY-MM-DD`, written by hand (chrono's `format` parses the
 /// format string on every call, a fifth of writing adsl/adtte at 10^6).
 fn iso(d: NaiveDate) -> String {
+    let mut s = String::with_capacity(10);
+    push_iso(&mut s, d);
+    s
+}
+
+/// Appends `d` as ISO `YYYY-MM-DD` (chrono's form outside years 0–9999).
+fn push_iso(out: &mut String, d: NaiveDate) {
     use chrono::Datelike;
     let (y, m, day) = (d.year(), d.month(), d.day());
     if (0..=9999).contains(&y) {
-        let mut b = [0u8; 10];
         let y = y as u32;
-        b[0] = b'0' + (y / 1000) as u8;
-        b[1] = b'0' + (y / 100 % 10) as u8;
-        b[2] = b'0' + (y / 10 % 10) as u8;
-        b[3] = b'0' + (y % 10) as u8;
-        b[4] = b'-';
-        b[5] = b'0' + (m / 10) as u8;
-        b[6] = b'0' + (m % 10) as u8;
-        b[7] = b'-';
-        b[8] = b'0' + (day / 10) as u8;
-        b[9] = b'0' + (day % 10) as u8;
-        String::from_utf8_lossy(&b).into_owned()
+        for v in [y / 1000, y / 100 % 10, y / 10 % 10, y % 10] {
+            out.push(char::from(b'0' + v as u8));
+        }
+        out.push('-');
+        out.push(char::from(b'0' + (m / 10) as u8));
+        out.push(char::from(b'0' + (m % 10) as u8));
+        out.push('-');
+        out.push(char::from(b'0' + (day / 10) as u8));
+        out.push(char::from(b'0' + (day % 10) as u8));
     } else {
-        d.format("%Y-%m-%d").to_string()
+        out.push_str(&d.format("%Y-%m-%d").to_string());
     }
 }
 
