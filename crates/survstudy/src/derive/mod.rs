@@ -609,7 +609,7 @@ fn is_missing_token(trimmed: &str, tokens: &[String]) -> bool {
             .any(|t| t.eq_ignore_ascii_case(trimmed) && t.is_ascii())
     } else {
         let lower = trimmed.to_lowercase();
-        tokens.iter().any(|t| *t == lower)
+        tokens.contains(&lower)
     }
 }
 
