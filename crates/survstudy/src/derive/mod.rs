@@ -838,14 +838,26 @@ pub fn derive_input(
 
     // Duplicate ids: every occurrence is reported.
     {
-        let mut by_id: HashMap<&str, Vec<usize>> = HashMap::new();
+        // first row of each id; a list of rows only for ids seen twice (no
+        // vector per patient)
+        let mut first: HashMap<&str, usize> = HashMap::with_capacity(rows.ids.len());
+        let mut by_id: HashMap<usize, Vec<usize>> = HashMap::new();
         for (i, id) in rows.ids.iter().enumerate() {
             if let Some(id) = id {
-                by_id.entry(id.as_str()).or_default().push(i);
+                match first.entry(id.as_str()) {
+                    std::collections::hash_map::Entry::Occupied(e) => {
+                        let f = *e.get();
+                        by_id.entry(f).or_insert_with(|| vec![f]).push(i);
+                    }
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(i);
+                    }
+                }
             }
         }
+        drop(first);
         let mut dups: Vec<(usize, String)> = Vec::new();
-        for idxs in by_id.values().filter(|v| v.len() > 1) {
+        for idxs in by_id.values() {
             for &i in idxs {
                 let others: Vec<String> = idxs
                     .iter()
