@@ -102,7 +102,33 @@ impl Excluded {
     }
 }
 
+/// Most excluded rows listed one by one in results.json and the report;
+/// past it, the first ones are listed and every row is still counted by
+/// reason ([`Flow::reason_counts`]), so the outputs stay bounded at any n.
+/// `tables/flow.csv` (the audit trail, one line per row like `adsl.csv`)
+/// lists them all.
+pub const EXCLUDED_LISTED: usize = 1000;
+
 impl Flow {
+    /// Excluded rows per reason, one reason per row (its only value-free
+    /// problem summary, or "more than one problem" when it has several),
+    /// most frequent first; the counts add up to `excluded.len()`.
+    pub fn reason_counts(&self) -> Vec<(String, usize)> {
+        let mut by: std::collections::BTreeMap<String, usize> = Default::default();
+        for e in &self.excluded {
+            let mut seen = e.summaries();
+            let key = match seen.len() {
+                0 => "unspecified problem".to_string(),
+                1 => seen.swap_remove(0),
+                _ => "more than one problem (see the table)".to_string(),
+            };
+            *by.entry(key).or_insert(0) += 1;
+        }
+        let mut v: Vec<(String, usize)> = by.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    }
+
     /// The flow as it may be shared when identifiers are hidden: every
     /// excluded row keeps its line and value-free causes only.
     pub fn without_identifiers(&self) -> Flow {

@@ -13,10 +13,11 @@ use thiserror::Error;
 
 use crate::analysis::{analyse, AnalysisOptions, Conventions, Results};
 use crate::derive::{
-    derive, write_adsl, write_adtte, DeriveOptions, ExcludePolicy, ValidationReport,
+    derive_input, write_adsl, write_adtte, DeriveError, DeriveOptions, ExcludePolicy,
+    ValidationReport,
 };
 use crate::error::{IngestError, PlanError, WriteError};
-use crate::ingest::{parse_csv, read_table};
+use crate::ingest::{read_table, Delimited, Input, InputFormat};
 use crate::plan::Plan;
 use crate::report::study::Identifiers;
 
@@ -194,20 +195,21 @@ fn today() -> String {
 
 /// Whether a table is a survstudy synthetic cohort (the generator writes a
 /// `data_source` column saying so in every row).
-fn is_synthetic(table: &crate::ingest::RawTable) -> bool {
-    let Some(j) = table
-        .headers
+fn is_synthetic(input: &Input) -> Result<bool, IngestError> {
+    let Some(j) = input
+        .headers()
         .iter()
         .position(|h| h.trim().eq_ignore_ascii_case("data_source"))
     else {
-        return false;
+        return Ok(false);
     };
-    !table.rows.is_empty()
-        && table.rows.iter().all(|r| {
-            r.cells
-                .get(j)
-                .is_some_and(|c| c.to_ascii_lowercase().contains("synthetic"))
-        })
+    let mut all = true;
+    let walk = input.for_each_row(&mut |_, cells| {
+        all &= cells
+            .get(j)
+            .is_some_and(|c| c.to_ascii_lowercase().contains("synthetic"));
+    })?;
+    Ok(walk.rows > 0 && all)
 }
 
 /// Refuse analysed groupings with more levels than
@@ -228,7 +230,7 @@ fn check_grouping_levels(
         let Some(g) = cohort.grouping(name) else {
             continue;
         };
-        let mut present: Vec<&String> = g.labels.iter().flatten().collect();
+        let mut present: Vec<&str> = g.labels.iter().flatten().map(|l| l.as_str()).collect();
         present.sort();
         present.dedup();
         let n = g.labels.iter().flatten().count();
@@ -263,43 +265,55 @@ pub fn run_study_observed(
         .as_ref()
         .map(|p| file_name(p))
         .unwrap_or_else(|| "built-in post-CAR-T plan".into());
-    let (table, bytes, source, demo) = match &opts.data {
+    // CSV/TSV are validated straight from the file's bytes (one typed
+    // column per plan column, no table of strings); workbooks are read
+    // into a table first (bounded by MAX_SHEET_CELLS).
+    let demo = opts.data.is_none();
+    let (bytes, source) = match &opts.data {
         Some(p) => {
             let bytes = std::fs::read(p).map_err(|source| IngestError::Io {
                 file: p.display().to_string(),
                 source,
             })?;
-            (
-                read_table(p, opts.sheet.as_deref())?,
-                bytes,
-                file_name(p),
-                false,
-            )
+            (bytes, file_name(p))
         }
-        None => {
-            let csv = crate::synth::demo_csv();
-            (
-                parse_csv(DEMO_NAME, csv.as_bytes())?,
-                csv.as_bytes().to_vec(),
-                DEMO_NAME.to_string(),
-                true,
-            )
-        }
+        None => (
+            crate::synth::demo_csv().as_bytes().to_vec(),
+            DEMO_NAME.to_string(),
+        ),
     };
-    let synthetic = demo || is_synthetic(&table);
     let sha = Sha256::digest(&bytes);
-    drop(bytes);
     let sha256: String = sha.iter().map(|b| format!("{b:02x}")).collect();
+    let table;
+    let input = match &opts.data {
+        None => Input::Delimited(Delimited::new(DEMO_NAME, &bytes, b',')?),
+        Some(p) => match InputFormat::from_path(p)? {
+            InputFormat::Csv => {
+                Input::Delimited(Delimited::new(&p.display().to_string(), &bytes, b',')?)
+            }
+            InputFormat::Tsv => {
+                Input::Delimited(Delimited::new(&p.display().to_string(), &bytes, b'\t')?)
+            }
+            InputFormat::Workbook => {
+                table = read_table(p, opts.sheet.as_deref())?;
+                Input::Table(&table)
+            }
+        },
+    };
+    let synthetic = demo || is_synthetic(&input)?;
     observe(Stage::Validate);
-    let cohort = derive(
+    let cohort = derive_input(
         &plan,
-        &table,
+        &input,
         &DeriveOptions {
             exclude: opts.exclude,
             date_format: opts.date_format.clone(),
         },
     )
-    .map_err(RunError::Validation)?;
+    .map_err(|e| match e {
+        DeriveError::Ingest(e) => RunError::Ingest(e),
+        DeriveError::Validation(r) => RunError::Validation(r),
+    })?;
     if cohort.patients.is_empty() {
         return Err(RunError::NoPatients {
             file: source,
@@ -307,7 +321,8 @@ pub fn run_study_observed(
         });
     }
     check_grouping_levels(&plan, &cohort, &source)?;
-    drop(table);
+    drop(input);
+    drop(bytes);
     observe(Stage::Analyse);
     let results = analyse(
         &plan,
@@ -394,12 +409,41 @@ pub fn results_json_with(
                     .unwrap_or(serde_json::Value::Null),
             );
         }
+        bound_excluded(m, &results.flow);
         m.insert(
             "meta".into(),
             serde_json::to_value(meta).unwrap_or(serde_json::Value::Null),
         );
     }
     v
+}
+
+/// Past [`crate::flow::EXCLUDED_LISTED`] excluded rows, `flow.excluded`
+/// keeps the first ones (in file order) and `flow` gains
+/// `excluded_total` and `excluded_by_reason` (every row counted once); a
+/// run with fewer excluded rows is written as before.
+fn bound_excluded(m: &mut serde_json::Map<String, serde_json::Value>, flow: &crate::flow::Flow) {
+    let max = crate::flow::EXCLUDED_LISTED;
+    if flow.excluded.len() <= max {
+        return;
+    }
+    let Some(serde_json::Value::Object(f)) = m.get_mut("flow") else {
+        return;
+    };
+    if let Some(serde_json::Value::Array(a)) = f.get_mut("excluded") {
+        a.truncate(max);
+    }
+    f.insert("excluded_listed".into(), max.into());
+    f.insert("excluded_total".into(), flow.excluded.len().into());
+    f.insert(
+        "excluded_by_reason".into(),
+        serde_json::Value::Array(
+            flow.reason_counts()
+                .into_iter()
+                .map(|(reason, n)| serde_json::json!({"reason": reason, "n": n}))
+                .collect(),
+        ),
+    );
 }
 
 fn write_json(path: &Path, doc: &serde_json::Value) -> Result<(), RunError> {

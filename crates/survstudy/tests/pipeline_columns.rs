@@ -305,7 +305,7 @@ fn cross_field_status_checks_and_missing_values() {
     let d = &c.patients[1];
     assert_eq!(d.id, "d");
     // unknown / NA are missing, whatever the case and spaces
-    assert_eq!(d.value("status"), &Value::Missing);
+    assert_eq!(d.value("status"), Value::Missing);
     assert_eq!(d.number("age"), None);
     assert_eq!(d.flag("arm"), None);
     assert_eq!(c.patients[0].number("age"), Some(61.0));
@@ -364,7 +364,7 @@ fn na_in_a_covariate_removes_patients_only_from_the_analyses_using_it() {
         assert_eq!(c.patients.len(), 106);
         assert!(c.patients[..34]
             .iter()
-            .all(|p| p.value(col) == &Value::Missing));
+            .all(|p| p.value(col) == Value::Missing));
         let r = analyse(&plan, &c, &AnalysisOptions::default());
         // every survival analysis that does not use the column is unchanged
         assert!(js(&r.endpoints) == js(&rb.endpoints), "{col}");

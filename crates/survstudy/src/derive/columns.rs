@@ -2,7 +2,7 @@
 //! a column is not there: where the plan uses it, the closest headers in
 //! the file (edit distance and shared words), and how to map it.
 
-use crate::ingest::RawTable;
+use crate::ingest::Input;
 use crate::plan::{ColumnSpec, Plan};
 
 /// Levenshtein distance between two strings (by chars).
@@ -77,13 +77,13 @@ fn may_be_made_absent(uses: &[String]) -> bool {
 }
 
 /// The message for a plan column that is not in the header.
-pub(crate) fn missing_column_message(plan: &Plan, spec: &ColumnSpec, table: &RawTable) -> String {
+pub(crate) fn missing_column_message(plan: &Plan, spec: &ColumnSpec, table: &Input) -> String {
     let uses = plan.column_uses(&spec.name);
     let mut m = format!("column '{}' is not in the header", spec.name);
-    if let Some(sheet) = &table.sheet {
+    if let Some(sheet) = table.sheet() {
         m.push_str(&format!(" of sheet '{sheet}'"));
         let others: Vec<String> = table
-            .sheets
+            .sheets()
             .iter()
             .filter(|s| *s != sheet)
             .map(|s| format!("'{s}'"))
@@ -100,7 +100,7 @@ pub(crate) fn missing_column_message(plan: &Plan, spec: &ColumnSpec, table: &Raw
     } else {
         m.push_str(&format!("; the plan uses it in {}", uses.join(", ")));
     }
-    let close = closest_headers(spec, &table.headers);
+    let close = closest_headers(spec, table.headers());
     let example = close.first().cloned().unwrap_or_else(|| "HEADER".into());
     if close.is_empty() {
         m.push_str("; no header of the file is similar");

@@ -13,24 +13,29 @@
 mod columns;
 mod dates;
 mod problem;
+mod store;
 mod write;
 
 pub use problem::{Problem, ProblemKind, ValidationReport};
+pub use store::{Columns, Label};
 pub use write::{write_adsl, write_adtte, ADSL_FILE, ADTTE_FILE};
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::{Serialize, Serializer};
 
+use crate::error::IngestError;
 use crate::flow::{Excluded, FilterStep, Flow};
 use crate::ingest::{
-    format_number, parse_date, parse_number, parse_yes_no, DateFormat, RawTable, ValueError,
+    format_number, parse_date, parse_number, parse_yes_no, DateFormat, Input, RawTable, ValueError,
 };
 use crate::plan::{
     ColumnSpec, ColumnType, EndpointSpec, GroupingKind, GroupingSpec, Plan, Presence, TimeUnit,
     VariableKind, VariableRef,
 };
+use store::{Cell, ColData, NA, NO, YES};
 
 /// What to do with patients whose rows have problems.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -97,54 +102,102 @@ pub fn yes_no_label(b: bool) -> &'static str {
     }
 }
 
+/// ISO `YYYY-MM-DD`, written by hand (chrono's `format` parses the
+/// format string on every call, a fifth of writing adsl/adtte at 10^6).
 fn iso(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    let mut s = String::with_capacity(10);
+    push_iso(&mut s, d);
+    s
+}
+
+/// Appends `d` as ISO `YYYY-MM-DD` (chrono's form outside years 0–9999).
+fn push_iso(out: &mut String, d: NaiveDate) {
+    use chrono::Datelike;
+    let (y, m, day) = (d.year(), d.month(), d.day());
+    if (0..=9999).contains(&y) {
+        let y = y as u32;
+        for v in [y / 1000, y / 100 % 10, y / 10 % 10, y % 10] {
+            out.push(char::from(b'0' + v as u8));
+        }
+        out.push('-');
+        out.push(char::from(b'0' + (m / 10) as u8));
+        out.push(char::from(b'0' + (m % 10) as u8));
+        out.push('-');
+        out.push(char::from(b'0' + (day / 10) as u8));
+        out.push(char::from(b'0' + (day % 10) as u8));
+    } else {
+        out.push_str(&d.format("%Y-%m-%d").to_string());
+    }
 }
 
 fn ser_date<S: Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&iso(*d))
 }
 
-/// One analysed patient.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One analysed patient. Its typed values live in the cohort's shared
+/// columnar store ([`Columns`]); the accessors read them from there.
+#[derive(Debug, Clone, PartialEq)]
 pub struct PatientRecord {
     pub id: String,
     /// Line in the input file.
     pub line: u64,
-    /// Typed values of the plan's columns (canonical names); optional
-    /// columns absent from the file are not listed.
-    pub values: BTreeMap<String, Value>,
     /// Columns not in the plan, by header as written, kept for reference.
     pub extra: BTreeMap<String, String>,
+    /// Row of this patient in `columns` (rows read, excluded ones included).
+    row: usize,
+    columns: Arc<Columns>,
 }
 
 impl PatientRecord {
-    pub fn value(&self, column: &str) -> &Value {
-        self.values.get(column).unwrap_or(&Value::Missing)
+    /// Typed value of a plan column (canonical name); `Missing` for a
+    /// missing cell or a column absent from the file.
+    pub fn value(&self, column: &str) -> Value {
+        self.columns.value(column, self.row)
+    }
+    /// Typed values of every plan column present in the input (canonical
+    /// names).
+    pub fn values(&self) -> BTreeMap<String, Value> {
+        self.columns
+            .names
+            .iter()
+            .map(|n| (n.clone(), self.value(n)))
+            .collect()
     }
     pub fn date(&self, column: &str) -> Option<NaiveDate> {
-        match self.value(column) {
-            Value::Date(d) => Some(*d),
+        match self.columns.get(column, self.row) {
+            Cell::Date(d) => Some(d),
             _ => None,
         }
     }
     pub fn flag(&self, column: &str) -> Option<bool> {
-        match self.value(column) {
-            Value::YesNo(b) => Some(*b),
+        match self.columns.get(column, self.row) {
+            Cell::YesNo(b) => Some(b),
             _ => None,
         }
     }
     pub fn number(&self, column: &str) -> Option<f64> {
-        match self.value(column) {
-            Value::Number(v) => Some(*v),
+        match self.columns.get(column, self.row) {
+            Cell::Number(v) => Some(v),
             _ => None,
         }
     }
     pub fn category(&self, column: &str) -> Option<&str> {
-        match self.value(column) {
-            Value::Category(s) | Value::Text(s) => Some(s),
+        match self.columns.get(column, self.row) {
+            Cell::Text(s) => Some(s.as_str()),
             _ => None,
         }
+    }
+}
+
+impl Serialize for PatientRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("PatientRecord", 4)?;
+        st.serialize_field("id", &self.id)?;
+        st.serialize_field("line", &self.line)?;
+        st.serialize_field("values", &self.values())?;
+        st.serialize_field("extra", &self.extra)?;
+        st.end()
     }
 }
 
@@ -161,9 +214,9 @@ pub struct TteRecord {
     pub time: f64,
     pub event: bool,
     /// Column that supplied `end`.
-    pub end_column: String,
+    pub end_column: Label,
     /// Label of the event (when `event`) or of the censoring date.
-    pub description: String,
+    pub description: Label,
 }
 
 /// An endpoint's records, aligned with [`Cohort::patients`].
@@ -212,7 +265,7 @@ pub struct GroupingData {
     /// Level order; the first is the reference level.
     pub levels: Vec<String>,
     /// `None` = missing.
-    pub labels: Vec<Option<String>>,
+    pub labels: Vec<Option<Label>>,
 }
 
 impl GroupingData {
@@ -224,7 +277,7 @@ impl GroupingData {
                 let n = self
                     .labels
                     .iter()
-                    .filter(|x| x.as_deref() == Some(l))
+                    .filter(|x| x.as_deref() == Some(l.as_str()))
                     .count();
                 (l.clone(), n)
             })
@@ -253,7 +306,7 @@ pub enum VariableValues {
     Categorical {
         /// Level order (declared, or observed values sorted); first = reference.
         levels: Vec<String>,
-        values: Vec<Option<String>>,
+        values: Vec<Option<Label>>,
     },
     Continuous {
         values: Vec<Option<f64>>,
@@ -342,38 +395,221 @@ impl Cohort {
     }
 }
 
-/// Per-row working state.
-struct Row {
-    line: u64,
-    id: Option<String>,
-    values: BTreeMap<String, Value>,
-    raw: BTreeMap<String, String>,
-    extra: BTreeMap<String, String>,
-    problems: Vec<Problem>,
-    /// Columns that already have a problem (no follow-up problems on them).
-    bad: BTreeSet<String>,
-    endpoints: Vec<Option<TteRecord>>,
-    groupings: Vec<Option<String>>,
+/// Why [`derive_input`] stopped: the input could not be read (a streamed
+/// CSV's ragged row, bad UTF-8, …), or it was read and has problems.
+#[derive(Debug)]
+pub enum DeriveError {
+    Ingest(IngestError),
+    Validation(ValidationReport),
 }
 
-impl Row {
-    fn problem(&mut self, file: &str, column: &str, kind: ProblemKind, message: String) {
-        self.bad.insert(column.to_string());
-        self.problems.push(Problem {
-            file: file.to_string(),
-            line: Some(self.line),
-            patient_id: self.id.clone(),
+/// Problems of one row, kept only for rows that have any.
+#[derive(Debug, Default)]
+struct RowIssues {
+    problems: Vec<Problem>,
+    /// (problem index, slot) whose cell text is fetched by a second walk.
+    pending: Vec<(usize, usize)>,
+    /// Columns that already have a problem (no follow-up problems on them).
+    bad: Vec<String>,
+}
+
+/// Row bookkeeping shared by the validation passes.
+struct Rows<'a> {
+    file: &'a str,
+    lines: Vec<u64>,
+    ids: Vec<Option<String>>,
+    issues: HashMap<usize, RowIssues>,
+}
+
+impl Rows<'_> {
+    fn is_bad(&self, r: usize, column: &str) -> bool {
+        self.issues
+            .get(&r)
+            .is_some_and(|i| i.bad.iter().any(|b| b == column))
+    }
+    /// A problem whose cell text is known (`value`) or, when `slot` is given,
+    /// fetched later.
+    fn problem(
+        &mut self,
+        r: usize,
+        column: &str,
+        value: Option<String>,
+        slot: Option<usize>,
+        kind: ProblemKind,
+        message: String,
+    ) {
+        let p = Problem {
+            file: self.file.to_string(),
+            line: Some(self.lines[r]),
+            patient_id: self.ids[r].clone(),
             column: Some(column.to_string()),
-            value: self.raw.get(column).cloned(),
+            value,
             kind,
             message,
-        });
-    }
-    fn date(&self, c: &str) -> Option<NaiveDate> {
-        match self.values.get(c) {
-            Some(Value::Date(d)) => Some(*d),
-            _ => None,
+        };
+        let iss = self.issues.entry(r).or_default();
+        if !iss.bad.iter().any(|b| b == column) {
+            iss.bad.push(column.to_string());
         }
+        if let Some(k) = slot {
+            iss.pending.push((iss.problems.len(), k));
+        }
+        iss.problems.push(p);
+    }
+}
+
+/// A column being filled during the first walk.
+enum Builder {
+    Date(Vec<Option<NaiveDate>>),
+    YesNo(Vec<u8>),
+    Number(Vec<Option<f64>>),
+    /// Category: interned by trimmed text, the parse result cached.
+    Category {
+        codes: Vec<u32>,
+        levels: Vec<Label>,
+        seen: HashMap<String, Result<u32, (ProblemKind, String)>>,
+    },
+    /// Free text: one label per filled cell, not interned.
+    Text {
+        codes: Vec<u32>,
+        levels: Vec<Label>,
+    },
+}
+
+impl Builder {
+    fn new(spec: &ColumnSpec, n: usize) -> Builder {
+        match spec.kind {
+            ColumnType::Date => Builder::Date(Vec::with_capacity(n)),
+            ColumnType::YesNo => Builder::YesNo(Vec::with_capacity(n)),
+            ColumnType::Number => Builder::Number(Vec::with_capacity(n)),
+            ColumnType::Category => Builder::Category {
+                codes: Vec::with_capacity(n),
+                levels: spec.levels.iter().map(|l| Label::new(l)).collect(),
+                seen: HashMap::new(),
+            },
+            ColumnType::Text => Builder::Text {
+                codes: Vec::with_capacity(n),
+                levels: Vec::new(),
+            },
+        }
+    }
+    fn push_missing(&mut self) {
+        match self {
+            Builder::Date(v) => v.push(None),
+            Builder::YesNo(v) => v.push(NA),
+            Builder::Number(v) => v.push(None),
+            Builder::Category { codes, .. } | Builder::Text { codes, .. } => codes.push(0),
+        }
+    }
+    /// Parse `cell` (not a missing token) into the column: `Ok(filled)`
+    /// (false when the cell parses as missing), `Err` = a problem, and the
+    /// cell is stored as missing.
+    fn push(
+        &mut self,
+        spec: &ColumnSpec,
+        cell: &str,
+        format: &DateFormat,
+    ) -> Result<bool, (ProblemKind, String)> {
+        let value_err = |kind, e: ValueError| (kind, e.to_string());
+        let trimmed = cell.trim();
+        let res = match self {
+            Builder::Date(v) => match parse_date(cell, format) {
+                Ok(d) => {
+                    v.push(d);
+                    return Ok(d.is_some());
+                }
+                Err(e) => Err(value_err(ProblemKind::BadDate, e)),
+            },
+            Builder::YesNo(v) => match parse_yes_no(cell) {
+                Ok(b) => {
+                    v.push(match b {
+                        Some(true) => YES,
+                        Some(false) => NO,
+                        None => NA,
+                    });
+                    return Ok(b.is_some());
+                }
+                Err(e) => Err(value_err(ProblemKind::BadYesNo, e)),
+            },
+            Builder::Number(v) => match parse_number(cell) {
+                Ok(x) => {
+                    v.push(x);
+                    return Ok(x.is_some());
+                }
+                Err(e) => Err(value_err(ProblemKind::BadNumber, e)),
+            },
+            Builder::Text { codes, levels } => {
+                levels.push(Label::new(trimmed));
+                codes.push(levels.len() as u32);
+                return Ok(true);
+            }
+            Builder::Category {
+                codes,
+                levels,
+                seen,
+            } => {
+                let code = match seen.get(trimmed) {
+                    Some(c) => c.clone(),
+                    None => {
+                        let c = if spec.levels.is_empty() {
+                            levels.push(Label::new(trimmed));
+                            Ok(levels.len() as u32)
+                        } else {
+                            match spec
+                                .levels
+                                .iter()
+                                .position(|l| l.trim().to_lowercase() == trimmed.to_lowercase())
+                            {
+                                Some(i) => Ok(i as u32 + 1),
+                                None => Err((
+                                    ProblemKind::BadCategory,
+                                    format!("not one of: {}", spec.levels.join(", ")),
+                                )),
+                            }
+                        };
+                        seen.insert(trimmed.to_string(), c.clone());
+                        c
+                    }
+                };
+                match code {
+                    Ok(c) => {
+                        codes.push(c);
+                        return Ok(true);
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        self.push_missing();
+        res
+    }
+    fn finish(self) -> ColData {
+        match self {
+            Builder::Date(v) => ColData::Date(v),
+            Builder::YesNo(v) => ColData::YesNo(v),
+            Builder::Number(v) => ColData::Number(v),
+            Builder::Category { codes, levels, .. } | Builder::Text { codes, levels } => {
+                ColData::Codes { codes, levels }
+            }
+        }
+    }
+}
+
+/// Whether a trimmed cell is one of the missing-value tokens (lowercase).
+fn is_missing_token(trimmed: &str, tokens: &[String]) -> bool {
+    if trimmed.is_empty() {
+        return true;
+    }
+    if tokens.is_empty() {
+        return false;
+    }
+    if trimmed.is_ascii() {
+        tokens
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(trimmed) && t.is_ascii())
+    } else {
+        let lower = trimmed.to_lowercase();
+        tokens.contains(&lower)
     }
 }
 
@@ -383,11 +619,42 @@ pub fn derive(
     table: &RawTable,
     opts: &DeriveOptions,
 ) -> Result<Cohort, ValidationReport> {
-    let file = table.file.as_str();
-    let report = |problems: Vec<Problem>| ValidationReport {
+    derive_input(plan, &Input::Table(table), opts).map_err(|e| match e {
+        DeriveError::Validation(r) => r,
+        // a table in memory is never re-read, so this cannot happen; kept
+        // as a problem rather than a panic
+        DeriveError::Ingest(e) => ValidationReport {
+            file: table.file.clone(),
+            rows_read: table.rows.len(),
+            summaries: Vec::new(),
+            problems: vec![Problem {
+                file: table.file.clone(),
+                line: None,
+                patient_id: None,
+                column: None,
+                value: None,
+                kind: ProblemKind::MissingValue,
+                message: e.to_string(),
+            }],
+        },
+    })
+}
+
+/// Validate `input` against `plan` and derive the analysis cohort, walking
+/// the input's rows without keeping them as text: each cell is parsed
+/// once into its typed column; a second walk fetches the text of the few
+/// cells that a later problem (date order, endpoint, duplicate id) quotes.
+pub fn derive_input(
+    plan: &Plan,
+    input: &Input,
+    opts: &DeriveOptions,
+) -> Result<Cohort, DeriveError> {
+    let file = input.file();
+    let fmt_text = fmt_text_of(plan, opts);
+    let report = |problems: Vec<Problem>, rows_read: usize| ValidationReport {
         file: file.to_string(),
-        rows_read: table.rows.len(),
-        summaries: date_summaries(plan, &problems, fmt_text_of(plan, opts).as_str()),
+        rows_read,
+        summaries: date_summaries(plan, &problems, fmt_text.as_str()),
         problems,
     };
     let table_problem =
@@ -403,7 +670,6 @@ pub fn derive(
 
     // Table-level checks: date format and header.
     let mut fatal = Vec::new();
-    let fmt_text = fmt_text_of(plan, opts);
     let format = match DateFormat::new(&fmt_text) {
         Ok(f) => Some(f),
         Err(m) => {
@@ -417,13 +683,14 @@ pub fn derive(
             None
         }
     };
+    let headers = input.headers();
     let mut col_index: Vec<(&ColumnSpec, usize)> = Vec::new();
     let mut absent = Vec::new();
     let mut used = BTreeSet::new();
     for spec in &plan.columns {
         let mut found: Vec<usize> = Vec::new();
         for n in std::iter::once(&spec.name).chain(&spec.aliases) {
-            for i in table.find_columns(n) {
+            for i in input.find_columns(n) {
                 if !found.contains(&i) {
                     found.push(i);
                 }
@@ -432,22 +699,22 @@ pub fn derive(
         match found.as_slice() {
             [] if spec.presence == Presence::MayBeAbsent => absent.push(spec.name.clone()),
             [] => fatal.push(table_problem(
-                Some(table.header_line),
+                Some(input.header_line()),
                 Some(&spec.name),
                 None,
                 ProblemKind::MissingColumn,
-                columns::missing_column_message(plan, spec, table),
+                columns::missing_column_message(plan, spec, input),
             )),
             [i] => {
                 used.insert(*i);
                 col_index.push((spec, *i));
             }
             many => fatal.push(table_problem(
-                Some(table.header_line),
+                Some(input.header_line()),
                 Some(&spec.name),
                 Some(
                     many.iter()
-                        .map(|i| table.headers[*i].clone())
+                        .map(|i| headers[*i].clone())
                         .collect::<Vec<_>>()
                         .join(" | "),
                 ),
@@ -466,141 +733,276 @@ pub fn derive(
     }
     let format = match format {
         Some(f) if fatal.is_empty() => f,
-        _ => return Err(report(fatal)),
+        _ => {
+            // read errors of the file come first, as when it was read whole
+            let walk = input
+                .for_each_row(&mut |_, _| {})
+                .map_err(DeriveError::Ingest)?;
+            return Err(DeriveError::Validation(report(fatal, walk.rows)));
+        }
     };
-    let extra_idx: Vec<usize> = (0..table.headers.len())
-        .filter(|i| !used.contains(i))
-        .collect();
+    let extra_idx: Vec<usize> = (0..headers.len()).filter(|i| !used.contains(i)).collect();
     let present: BTreeSet<&str> = col_index.iter().map(|(c, _)| c.name.as_str()).collect();
-
-    // Rows: parse cells.
-    let missing_sets: Vec<BTreeSet<String>> = col_index
+    let slot: HashMap<String, usize> = col_index
         .iter()
-        .map(|(spec, _)| plan.missing_values_of(spec).into_iter().collect())
+        .enumerate()
+        .map(|(k, (c, _))| (c.name.clone(), k))
+        .collect();
+
+    // First walk: every cell into its typed column.
+    let missing_sets: Vec<Vec<String>> = col_index
+        .iter()
+        .map(|(spec, _)| {
+            let mut m = plan.missing_values_of(spec);
+            m.sort();
+            m.dedup();
+            m
+        })
         .collect();
     let id_col = plan
         .column(&plan.study.id_column)
         .map(|c| c.name.clone())
         .unwrap_or_default();
-    let mut rows: Vec<Row> = Vec::with_capacity(table.rows.len());
-    for raw_row in &table.rows {
-        let mut row = Row {
-            line: raw_row.line,
-            id: None,
-            values: BTreeMap::new(),
-            raw: BTreeMap::new(),
-            extra: BTreeMap::new(),
-            problems: Vec::new(),
-            bad: BTreeSet::new(),
-            endpoints: Vec::new(),
-            groupings: Vec::new(),
-        };
-        for (spec, i) in &col_index {
-            row.raw.insert(spec.name.clone(), raw_row.cells[*i].clone());
-        }
-        for &i in &extra_idx {
-            row.extra
-                .insert(table.headers[i].clone(), raw_row.cells[i].clone());
-        }
-        let id = row.raw.get(&id_col).map(|s| s.trim().to_string());
-        row.id = id.filter(|s| !s.is_empty());
-        for (k, (spec, _)) in col_index.iter().enumerate() {
-            let cell = row.raw[&spec.name].clone();
-            let value = parse_cell(spec, &cell, &format, &missing_sets[k]);
-            match value {
-                Ok(Value::Missing) if spec.presence == Presence::Required => {
-                    row.problem(
-                        file,
+    let id_idx = col_index
+        .iter()
+        .find(|(c, _)| c.name == id_col)
+        .map(|(_, i)| *i);
+    let mut builders: Vec<Builder> = col_index.iter().map(|(c, _)| Builder::new(c, 0)).collect();
+    let mut rows = Rows {
+        file,
+        lines: Vec::new(),
+        ids: Vec::new(),
+        issues: HashMap::new(),
+    };
+    let mut extras: Vec<BTreeMap<String, String>> = Vec::new();
+    let walk = input
+        .for_each_row(&mut |line, cells| {
+            let r = rows.lines.len();
+            rows.lines.push(line);
+            let id = id_idx
+                .map(|i| cells[i].trim())
+                .filter(|s| !s.is_empty())
+                .map(str::to_string);
+            rows.ids.push(id);
+            if !extra_idx.is_empty() {
+                extras.push(
+                    extra_idx
+                        .iter()
+                        .map(|&i| (headers[i].clone(), cells[i].to_string()))
+                        .collect(),
+                );
+            }
+            for (k, (spec, i)) in col_index.iter().enumerate() {
+                let cell = cells[*i];
+                let b = &mut builders[k];
+                let filled = if is_missing_token(cell.trim(), &missing_sets[k]) {
+                    b.push_missing();
+                    false
+                } else {
+                    match b.push(spec, cell, &format) {
+                        Ok(filled) => filled,
+                        Err((kind, message)) => {
+                            rows.problem(
+                                r,
+                                &spec.name,
+                                Some(cell.to_string()),
+                                None,
+                                kind,
+                                message,
+                            );
+                            continue;
+                        }
+                    }
+                };
+                if !filled && spec.presence == Presence::Required {
+                    rows.problem(
+                        r,
                         &spec.name,
+                        Some(cell.to_string()),
+                        None,
                         ProblemKind::MissingValue,
                         format!("required value is missing ({})", spec.display_label()),
                     );
                 }
-                Ok(v) => {
-                    row.values.insert(spec.name.clone(), v);
-                }
-                Err((kind, message)) => row.problem(file, &spec.name, kind, message),
             }
-        }
-        rows.push(row);
-    }
+        })
+        .map_err(DeriveError::Ingest)?;
+    let n_rows = rows.lines.len();
+    let cols = Columns {
+        names: col_index.iter().map(|(c, _)| c.name.clone()).collect(),
+        kinds: col_index.iter().map(|(c, _)| c.kind).collect(),
+        data: builders.into_iter().map(Builder::finish).collect(),
+        slot,
+    };
+    let id_slot = cols.slot_of(&id_col);
 
     // Duplicate ids: every occurrence is reported.
-    let mut by_id: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (i, r) in rows.iter().enumerate() {
-        if let Some(id) = &r.id {
-            by_id.entry(id.clone()).or_default().push(i);
+    {
+        // first row of each id; a list of rows only for ids seen twice (no
+        // vector per patient)
+        let mut first: HashMap<&str, usize> = HashMap::with_capacity(rows.ids.len());
+        let mut by_id: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (i, id) in rows.ids.iter().enumerate() {
+            if let Some(id) = id {
+                match first.entry(id.as_str()) {
+                    std::collections::hash_map::Entry::Occupied(e) => {
+                        let f = *e.get();
+                        by_id.entry(f).or_insert_with(|| vec![f]).push(i);
+                    }
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(i);
+                    }
+                }
+            }
         }
-    }
-    for idxs in by_id.values().filter(|v| v.len() > 1) {
-        for &i in idxs {
-            let others: Vec<String> = idxs
-                .iter()
-                .filter(|&&j| j != i)
-                .map(|&j| rows[j].line.to_string())
-                .collect();
-            // at most 10 other lines listed (10^5 copies of one id would
-            // otherwise give 10^5 lines of 10^5 numbers each)
-            let msg = format!(
-                "duplicate {}: also on line {}",
-                id_col,
-                crate::ingest::clip_list(&others, 10)
-            );
-            rows[i].problem(file, &id_col, ProblemKind::DuplicateId, msg);
+        drop(first);
+        let mut dups: Vec<(usize, String)> = Vec::new();
+        for idxs in by_id.values() {
+            for &i in idxs {
+                let others: Vec<String> = idxs
+                    .iter()
+                    .filter(|&&j| j != i)
+                    .map(|&j| rows.lines[j].to_string())
+                    .collect();
+                // at most 10 other lines listed (10^5 copies of one id would
+                // otherwise give 10^5 lines of 10^5 numbers each)
+                let msg = format!(
+                    "duplicate {}: also on line {}",
+                    id_col,
+                    crate::ingest::clip_list(&others, 10)
+                );
+                dups.push((i, msg));
+            }
+        }
+        for (i, msg) in dups {
+            rows.problem(i, &id_col, None, id_slot, ProblemKind::DuplicateId, msg);
         }
     }
 
     // Cross-field checks (skipped when a column is absent: said in the notes).
-    for row in rows.iter_mut() {
-        for chk in &plan.checks {
-            let (col, other) = (canon(plan, &chk.column), canon(plan, &chk.other));
-            if !present.contains(col.as_str()) || !present.contains(other.as_str()) {
+    let checks: Vec<(&crate::plan::Check, String, String)> = plan
+        .checks
+        .iter()
+        .map(|chk| (chk, canon(plan, &chk.column), canon(plan, &chk.other)))
+        .filter(|(_, c, o)| present.contains(c.as_str()) && present.contains(o.as_str()))
+        .collect();
+    let groupings: Vec<(&GroupingSpec, Vec<String>)> = plan
+        .groupings
+        .iter()
+        .map(|g| (g, g.columns.iter().map(|c| canon(plan, c)).collect()))
+        .collect();
+    let endpoint_cols: Vec<EndpointCols> = plan
+        .endpoints
+        .iter()
+        .map(|e| EndpointCols::new(plan, e))
+        .collect();
+    let mut group_labels: Vec<Vec<Option<Label>>> =
+        vec![Vec::with_capacity(n_rows); groupings.len()];
+    let mut records: Vec<Vec<Option<TteRecord>>> =
+        vec![Vec::with_capacity(n_rows); plan.endpoints.len()];
+    let mut level_cache: Vec<HashMap<String, Option<Label>>> =
+        vec![HashMap::new(); groupings.len()];
+    let yes_no = [Label::new("no"), Label::new("yes")];
+    for r in 0..n_rows {
+        for (chk, col, other) in &checks {
+            if rows.is_bad(r, col) || rows.is_bad(r, other) {
                 continue;
             }
-            if row.bad.contains(&col) || row.bad.contains(&other) {
-                continue;
+            if let Some(msg) = check_row(chk, &cols, r, col, other) {
+                rows.problem(r, col, None, cols.slot_of(col), ProblemKind::DateOrder, msg);
             }
-            if let Some(msg) = check_row(chk, row, &col, &other) {
-                row.problem(file, &col, ProblemKind::DateOrder, msg);
-            }
+        }
+        for (k, (g, gcols)) in groupings.iter().enumerate() {
+            let label = grouping_label(g, gcols, &cols, r, &mut rows, &mut level_cache[k], &yes_no);
+            group_labels[k].push(label);
+        }
+        for (k, e) in plan.endpoints.iter().enumerate() {
+            let rec = endpoint_record(plan, e, &endpoint_cols[k], &cols, r, &mut rows, &present);
+            records[k].push(rec);
         }
     }
 
-    // Groupings and endpoints per row.
-    for row in rows.iter_mut() {
-        for g in &plan.groupings {
-            let label = grouping_label(plan, g, row, file);
-            row.groupings.push(label);
-        }
-        for e in &plan.endpoints {
-            let rec = endpoint_record(plan, e, row, file, &present);
-            row.endpoints.push(rec);
-        }
+    // Second walk, only when a problem quotes a cell not kept as text.
+    let mut wanted: Vec<usize> = rows
+        .issues
+        .iter()
+        .filter(|(_, i)| !i.pending.is_empty())
+        .map(|(r, _)| *r)
+        .collect();
+    if !wanted.is_empty() {
+        wanted.sort_unstable();
+        let mut next = 0;
+        let mut r = 0;
+        input
+            .for_each_row(&mut |_, cells| {
+                if next < wanted.len() && wanted[next] == r {
+                    if let Some(iss) = rows.issues.get_mut(&r) {
+                        for &(p, k) in &iss.pending {
+                            iss.problems[p].value = Some(cells[col_index[k].1].to_string());
+                        }
+                        iss.pending.clear();
+                    }
+                    next += 1;
+                }
+                r += 1;
+            })
+            .map_err(DeriveError::Ingest)?;
     }
 
     // Exclusion.
     let mut problems: Vec<Problem> = Vec::new();
     let mut excluded = Vec::new();
-    let mut kept: Vec<Row> = Vec::new();
-    for row in rows {
-        if row.problems.is_empty() {
-            kept.push(row);
+    let mut with_issues: Vec<usize> = rows
+        .issues
+        .iter()
+        .filter(|(_, i)| !i.problems.is_empty())
+        .map(|(r, _)| *r)
+        .collect();
+    with_issues.sort_unstable();
+    for &r in &with_issues {
+        let Some(iss) = rows.issues.remove(&r) else {
             continue;
-        }
+        };
         excluded.push(Excluded::from_problems(
-            row.line,
-            row.id.clone(),
-            &row.problems,
+            rows.lines[r],
+            rows.ids[r].clone(),
+            &iss.problems,
         ));
-        problems.extend(row.problems);
+        problems.extend(iss.problems);
     }
     if !problems.is_empty() && opts.exclude == ExcludePolicy::Stop {
-        return Err(report(problems));
+        return Err(DeriveError::Validation(report(problems, walk.rows)));
     }
-    let filters = apply_filters(plan, &mut kept, &mut excluded);
+    let mut kept: Vec<usize> = Vec::with_capacity(n_rows - with_issues.len());
+    let mut bad_iter = with_issues.iter().peekable();
+    for r in 0..n_rows {
+        if bad_iter.peek() == Some(&&r) {
+            bad_iter.next();
+            continue;
+        }
+        kept.push(r);
+    }
+    let cols = Arc::new(cols);
+    let filters = apply_filters(plan, &cols, &rows, &mut kept, &mut excluded);
 
     let mut cohort = build_cohort(
-        plan, table, fmt_text, kept, excluded, absent, extra_idx, &present,
+        plan,
+        Built {
+            input,
+            walk,
+            date_format: fmt_text.clone(),
+            cols,
+            rows,
+            extras,
+            kept,
+            excluded,
+            absent,
+            extra_idx,
+            group_labels,
+            records,
+            yes_no,
+        },
+        &present,
     );
     cohort.flow.filters = filters;
     Ok(cohort)
@@ -632,25 +1034,27 @@ fn date_summaries(plan: &Plan, problems: &[Problem], current: &str) -> Vec<Strin
 }
 
 /// A failed cross-field check's message, `None` when the row passes.
-fn check_row(chk: &crate::plan::Check, row: &Row, col: &str, other: &str) -> Option<String> {
+fn check_row(
+    chk: &crate::plan::Check,
+    cols: &Columns,
+    r: usize,
+    col: &str,
+    other: &str,
+) -> Option<String> {
     use crate::plan::DateRelation as R;
-    let filled = |c: &str| !matches!(row.values.get(c), None | Some(Value::Missing));
-    let other_text = row
-        .values
-        .get(other)
-        .map(Value::to_text)
-        .unwrap_or_default();
+    let filled = |c: &str| !cols.get(c, r).is_missing();
     let other_matches = || {
         if chk.values.is_empty() {
             filled(other)
         } else {
+            let other_text = cols.get(other, r).to_text();
             chk.values
                 .iter()
                 .any(|v| v.trim().eq_ignore_ascii_case(other_text.trim()))
         }
     };
     let shown = |c: &str| {
-        let t = row.values.get(c).map(Value::to_text).unwrap_or_default();
+        let t = cols.get(c, r).to_text();
         if t.is_empty() {
             format!("{c} is blank")
         } else {
@@ -659,7 +1063,10 @@ fn check_row(chk: &crate::plan::Check, row: &Row, col: &str, other: &str) -> Opt
     };
     match chk.relation {
         R::NotBefore | R::NotAfter => {
-            let (a, b) = (row.date(col)?, row.date(other)?);
+            let (a, b) = (
+                cols.date(cols.slot_of(col), r)?,
+                cols.date(cols.slot_of(other), r)?,
+            );
             let ok = if chk.relation == R::NotBefore {
                 a >= b
             } else {
@@ -681,49 +1088,6 @@ fn canon(plan: &Plan, name: &str) -> String {
         .unwrap_or_else(|| name.to_string())
 }
 
-fn parse_cell(
-    spec: &ColumnSpec,
-    cell: &str,
-    format: &DateFormat,
-    missing: &BTreeSet<String>,
-) -> Result<Value, (ProblemKind, String)> {
-    let value_err = |kind, e: ValueError| (kind, e.to_string());
-    let trimmed = cell.trim();
-    if trimmed.is_empty() || missing.contains(&trimmed.to_lowercase()) {
-        return Ok(Value::Missing);
-    }
-    Ok(match spec.kind {
-        ColumnType::Text if trimmed.is_empty() => Value::Missing,
-        ColumnType::Text => Value::Text(trimmed.to_string()),
-        ColumnType::Date => match parse_date(cell, format) {
-            Ok(Some(d)) => Value::Date(d),
-            Ok(None) => Value::Missing,
-            Err(e) => return Err(value_err(ProblemKind::BadDate, e)),
-        },
-        ColumnType::YesNo => match parse_yes_no(cell) {
-            Ok(Some(b)) => Value::YesNo(b),
-            Ok(None) => Value::Missing,
-            Err(e) => return Err(value_err(ProblemKind::BadYesNo, e)),
-        },
-        ColumnType::Number => match parse_number(cell) {
-            Ok(Some(v)) => Value::Number(v),
-            Ok(None) => Value::Missing,
-            Err(e) => return Err(value_err(ProblemKind::BadNumber, e)),
-        },
-        ColumnType::Category if trimmed.is_empty() => Value::Missing,
-        ColumnType::Category if spec.levels.is_empty() => Value::Category(trimmed.to_string()),
-        ColumnType::Category => match match_level(&spec.levels, trimmed) {
-            Some(l) => Value::Category(l),
-            None => {
-                return Err((
-                    ProblemKind::BadCategory,
-                    format!("not one of: {}", spec.levels.join(", ")),
-                ))
-            }
-        },
-    })
-}
-
 /// The level spelled as declared, matching case-insensitively after trimming.
 fn match_level(levels: &[String], value: &str) -> Option<String> {
     let v = value.trim().to_lowercase();
@@ -733,39 +1097,66 @@ fn match_level(levels: &[String], value: &str) -> Option<String> {
         .cloned()
 }
 
-/// Text of a column for groupings: `yes`/`no` or the category.
-fn group_text(row: &Row, column: &str) -> Option<String> {
-    match row.values.get(column)? {
-        Value::YesNo(b) => Some(yes_no_label(*b).to_string()),
-        Value::Category(s) | Value::Text(s) => Some(s.clone()),
+/// Text of a cell for groupings: `yes`/`no` or the category.
+fn group_text<'a>(cols: &'a Columns, column: &str, r: usize) -> Option<&'a str> {
+    match cols.get(column, r) {
+        Cell::YesNo(b) => Some(yes_no_label(b)),
+        Cell::Text(s) => Some(s.as_str()),
         _ => None,
     }
 }
 
-fn grouping_label(plan: &Plan, g: &GroupingSpec, row: &mut Row, file: &str) -> Option<String> {
-    let cols: Vec<String> = g.columns.iter().map(|c| canon(plan, c)).collect();
+/// A grouping label as an interned label: `yes`/`no` shared, a category's
+/// value as stored.
+fn group_label(cols: &Columns, column: &str, r: usize, yes_no: &[Label; 2]) -> Option<Label> {
+    match cols.get(column, r) {
+        Cell::YesNo(b) => Some(yes_no[usize::from(b)].clone()),
+        Cell::Text(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn grouping_label(
+    g: &GroupingSpec,
+    gcols: &[String],
+    cols: &Columns,
+    r: usize,
+    rows: &mut Rows,
+    cache: &mut HashMap<String, Option<Label>>,
+    yes_no: &[Label; 2],
+) -> Option<Label> {
     match g.kind {
         GroupingKind::Cut => {
-            let x = match row.values.get(&cols[0]) {
-                Some(Value::Number(x)) => *x,
+            let x = match cols.get(&gcols[0], r) {
+                Cell::Number(x) => x,
                 _ => return None,
             };
             let k = g.cuts.iter().filter(|c| x >= **c).count();
-            g.levels.get(k).cloned()
+            g.levels.get(k).map(|l| level_label(cache, l))
         }
         // needs every patient's value: filled in by `quantile_labels`
         GroupingKind::Quantiles => None,
-        GroupingKind::YesNo => group_text(row, &cols[0]),
-        GroupingKind::Category if g.levels.is_empty() => group_text(row, &cols[0]),
+        GroupingKind::YesNo => group_label(cols, &gcols[0], r, yes_no),
+        GroupingKind::Category if g.levels.is_empty() => group_label(cols, &gcols[0], r, yes_no),
         GroupingKind::Category => {
-            let v = group_text(row, &cols[0])?;
-            match match_level(&g.levels, &v) {
+            let v = group_text(cols, &gcols[0], r)?;
+            let found = match cache.get(v) {
+                Some(l) => l.clone(),
+                None => {
+                    let l = match_level(&g.levels, v).map(Label::from);
+                    cache.insert(v.to_string(), l.clone());
+                    l
+                }
+            };
+            match found {
                 Some(l) => Some(l),
                 None => {
-                    if !row.bad.contains(&cols[0]) {
-                        row.problem(
-                            file,
-                            &cols[0],
+                    if !rows.is_bad(r, &gcols[0]) {
+                        rows.problem(
+                            r,
+                            &gcols[0],
+                            None,
+                            cols.slot_of(&gcols[0]),
                             ProblemKind::BadCategory,
                             format!(
                                 "not a level of grouping {} ({})",
@@ -779,23 +1170,25 @@ fn grouping_label(plan: &Plan, g: &GroupingSpec, row: &mut Row, file: &str) -> O
             }
         }
         GroupingKind::AnyYes => {
-            let vals: Vec<Option<bool>> = cols
-                .iter()
-                .map(|c| match row.values.get(c) {
-                    Some(Value::YesNo(b)) => Some(*b),
-                    _ => None,
-                })
-                .collect();
-            if vals.contains(&Some(true)) {
-                Some("yes".into())
-            } else if vals.iter().all(|v| *v == Some(false)) {
-                Some("no".into())
+            let mut any_yes = false;
+            let mut all_no = true;
+            for c in gcols {
+                match cols.get(c, r) {
+                    Cell::YesNo(true) => any_yes = true,
+                    Cell::YesNo(false) => {}
+                    _ => all_no = false,
+                }
+            }
+            if any_yes {
+                Some(yes_no[1].clone())
+            } else if all_no {
+                Some(yes_no[0].clone())
             } else {
                 None
             }
         }
         GroupingKind::Cross => {
-            let vals: Option<Vec<String>> = cols.iter().map(|c| group_text(row, c)).collect();
+            let vals: Option<Vec<&str>> = gcols.iter().map(|c| group_text(cols, c, r)).collect();
             let vals = vals?;
             let found = g.combinations.iter().find(|comb| {
                 comb.values
@@ -804,19 +1197,22 @@ fn grouping_label(plan: &Plan, g: &GroupingSpec, row: &mut Row, file: &str) -> O
                     .all(|(a, b)| a.trim().eq_ignore_ascii_case(b.trim()))
             });
             match found {
-                Some(c) => Some(c.level.clone()),
+                Some(c) => Some(level_label(cache, &c.level)),
                 None => {
-                    if !cols.iter().any(|c| row.bad.contains(c)) {
-                        row.problem(
-                            file,
-                            &cols[0],
+                    if !gcols.iter().any(|c| rows.is_bad(r, c)) {
+                        let msg = format!(
+                            "values ({}) of {} match no level of grouping {}",
+                            crate::ingest::clip_list(&vals, 20),
+                            gcols.join(", "),
+                            g.name
+                        );
+                        rows.problem(
+                            r,
+                            &gcols[0],
+                            None,
+                            cols.slot_of(&gcols[0]),
                             ProblemKind::UncoveredCombination,
-                            format!(
-                                "values ({}) of {} match no level of grouping {}",
-                                crate::ingest::clip_list(&vals, 20),
-                                cols.join(", "),
-                                g.name
-                            ),
+                            msg,
                         );
                     }
                     None
@@ -826,63 +1222,121 @@ fn grouping_label(plan: &Plan, g: &GroupingSpec, row: &mut Row, file: &str) -> O
     }
 }
 
+/// A declared level as a shared label (one allocation per level).
+fn level_label(cache: &mut HashMap<String, Option<Label>>, level: &str) -> Label {
+    // cached under a key no cell text can be: a NUL prefix
+    let key = format!("\0{level}");
+    if let Some(Some(l)) = cache.get(&key) {
+        return l.clone();
+    }
+    let l = Label::new(level);
+    cache.insert(key, Some(l.clone()));
+    l
+}
+
+/// An endpoint's columns (canonical names) and the labels of its records.
+struct EndpointCols {
+    start: String,
+    censor: String,
+    events: Vec<String>,
+    censor_if: Vec<String>,
+    require: Vec<String>,
+    status: Option<String>,
+    /// Per possible end column: (column, event description, censoring
+    /// description).
+    ends: HashMap<String, (Label, Label, Label)>,
+}
+
+impl EndpointCols {
+    fn new(plan: &Plan, e: &EndpointSpec) -> EndpointCols {
+        let label = |c: &str| {
+            plan.column(c)
+                .map(|s| s.display_label().to_string())
+                .unwrap_or_else(|| c.to_string())
+        };
+        let start = canon(plan, plan.endpoint_start(e));
+        let censor = canon(plan, &e.censor);
+        let events: Vec<String> = e.events.iter().map(|c| canon(plan, c)).collect();
+        let censor_if: Vec<String> = e.censor_if_present.iter().map(|c| canon(plan, c)).collect();
+        let ends = std::iter::once(&censor)
+            .chain(&events)
+            .chain(&censor_if)
+            .map(|c| {
+                (
+                    c.clone(),
+                    (
+                        Label::new(c),
+                        Label::from(label(c)),
+                        Label::from(format!("Censored at {}", label(c).to_lowercase())),
+                    ),
+                )
+            })
+            .collect();
+        EndpointCols {
+            start,
+            censor,
+            events,
+            censor_if,
+            require: e.require_present.iter().map(|c| canon(plan, c)).collect(),
+            status: e.event_status.as_ref().map(|st| canon(plan, &st.column)),
+            ends,
+        }
+    }
+}
+
 fn endpoint_record(
     plan: &Plan,
     e: &EndpointSpec,
-    row: &mut Row,
-    file: &str,
+    ec: &EndpointCols,
+    cols: &Columns,
+    r: usize,
+    rows: &mut Rows,
     present: &BTreeSet<&str>,
 ) -> Option<TteRecord> {
-    let start_col = canon(plan, plan.endpoint_start(e));
-    let censor_col = canon(plan, &e.censor);
-    let events: Vec<String> = e.events.iter().map(|c| canon(plan, c)).collect();
-    let censor_if: Vec<String> = e.censor_if_present.iter().map(|c| canon(plan, c)).collect();
-    let all = std::iter::once(&start_col)
-        .chain(std::iter::once(&censor_col))
-        .chain(&events)
-        .chain(&censor_if);
+    let all = std::iter::once(&ec.start)
+        .chain(std::iter::once(&ec.censor))
+        .chain(&ec.events)
+        .chain(&ec.censor_if);
     // Columns with problems already reported: nothing more to say here.
-    if all.clone().any(|c| row.bad.contains(c)) {
+    if rows.issues.contains_key(&r) && all.clone().any(|c| rows.is_bad(r, c)) {
         return None;
     }
-    for c in &e.require_present {
-        let c = canon(plan, c);
-        let has = present.contains(c.as_str())
-            && !matches!(row.values.get(&c), None | Some(Value::Missing));
+    for c in &ec.require {
+        let has = present.contains(c.as_str()) && !cols.get(c, r).is_missing();
         if !has {
             return None;
         }
     }
-    let Some(start) = row.date(&start_col) else {
-        row.problem(
-            file,
-            &start_col,
+    let date = |c: &str| cols.date(cols.slot_of(c), r);
+    let Some(start) = date(&ec.start) else {
+        rows.problem(
+            r,
+            &ec.start,
+            None,
+            cols.slot_of(&ec.start),
             ProblemKind::MissingValue,
             format!("start date of endpoint {} is missing", e.code),
         );
         return None;
     };
-    let label = |c: &str| {
-        plan.column(c)
-            .map(|s| s.display_label().to_string())
-            .unwrap_or_else(|| c.to_string())
-    };
-    let earliest = |cols: &[String]| {
-        cols.iter()
-            .filter_map(|c| row.date(c).map(|d| (d, c.clone())))
+    let earliest = |cs: &'_ [String]| -> Option<(NaiveDate, usize)> {
+        cs.iter()
+            .enumerate()
+            .filter_map(|(i, c)| date(c).map(|d| (d, i)))
             .min_by_key(|(d, _)| *d)
     };
-    let status_col = e.event_status.as_ref().map(|st| canon(plan, &st.column));
-    if status_col.as_ref().is_some_and(|c| row.bad.contains(c)) {
+    if ec.status.as_ref().is_some_and(|c| rows.is_bad(r, c)) {
         return None;
     }
-    let status_event = match (&e.event_status, &status_col) {
+    let status_event = match (&e.event_status, &ec.status) {
         (Some(st), Some(col)) => {
-            let text = row.values.get(col).map(Value::to_text).unwrap_or_default();
+            let text = cols.get(col, r).to_text();
             if text.is_empty() {
-                row.problem(
-                    file,
+                rows.problem(
+                    r,
                     col,
+                    None,
+                    cols.slot_of(col),
                     ProblemKind::MissingValue,
                     format!("event status of endpoint {} is missing", e.code),
                 );
@@ -892,24 +1346,39 @@ fn endpoint_record(
                 .values
                 .iter()
                 .any(|v| v.trim().eq_ignore_ascii_case(text.trim()));
-            let date = earliest(&events);
-            match (ev, &date) {
+            let found = earliest(&ec.events);
+            match (ev, found) {
                 (true, None) => {
                     let msg = format!(
                         "{col} is {text} (an event of endpoint {}) but {} has no date",
                         e.code,
-                        events.join(", ")
+                        ec.events.join(", ")
                     );
-                    row.problem(file, &events[0], ProblemKind::StatusConflict, msg);
+                    let c0 = &ec.events[0];
+                    rows.problem(
+                        r,
+                        c0,
+                        None,
+                        cols.slot_of(c0),
+                        ProblemKind::StatusConflict,
+                        msg,
+                    );
                     return None;
                 }
-                (false, Some((_, c))) => {
+                (false, Some((_, i))) => {
+                    let c = &ec.events[i];
                     let msg = format!(
                         "{c} has a date but {col} is {text} (not an event of endpoint {})",
                         e.code
                     );
-                    let c = c.clone();
-                    row.problem(file, &c, ProblemKind::StatusConflict, msg);
+                    rows.problem(
+                        r,
+                        c,
+                        None,
+                        cols.slot_of(c),
+                        ProblemKind::StatusConflict,
+                        msg,
+                    );
                     return None;
                 }
                 _ => {}
@@ -920,124 +1389,150 @@ fn endpoint_record(
     };
     let event_date = match status_event {
         Some(false) => None,
-        _ => earliest(&events),
+        _ => earliest(&ec.events).map(|(d, i)| (d, &ec.events[i])),
     };
     let (end, end_column, event) = if let Some((d, c)) = event_date {
         (d, c, true)
-    } else if let Some((d, c)) = earliest(&censor_if) {
-        (d, c, false)
-    } else if let Some(d) = row.date(&censor_col) {
-        (d, censor_col.clone(), false)
+    } else if let Some((d, i)) = earliest(&ec.censor_if) {
+        (d, &ec.censor_if[i], false)
+    } else if let Some(d) = date(&ec.censor) {
+        (d, &ec.censor, false)
     } else {
-        row.problem(
-            file,
-            &censor_col,
+        rows.problem(
+            r,
+            &ec.censor,
+            None,
+            cols.slot_of(&ec.censor),
             ProblemKind::MissingValue,
             format!("censoring date of endpoint {} is missing", e.code),
         );
         return None;
     };
     if end < start {
-        row.problem(
-            file,
-            &end_column,
+        rows.problem(
+            r,
+            end_column,
+            None,
+            cols.slot_of(end_column),
             ProblemKind::BeforeStart,
             format!(
                 "{} date of endpoint {} is before its start {} ({})",
                 if event { "event" } else { "censoring" },
                 e.code,
-                start_col,
+                ec.start,
                 iso(start)
             ),
         );
         return None;
     }
     let days = (end - start).num_days();
+    let (col_label, ev_desc, cens_desc) = ec.ends.get(end_column.as_str())?.clone();
     Some(TteRecord {
         start,
         end,
         days,
         time: days as f64 / plan.study.days_per_unit(),
         event,
-        description: if event {
-            label(&end_column)
-        } else {
-            format!("Censored at {}", label(&end_column).to_lowercase())
-        },
-        end_column,
+        description: if event { ev_desc } else { cens_desc },
+        end_column: col_label,
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn build_cohort(
-    plan: &Plan,
-    table: &RawTable,
+/// Everything the validation passes produced, for [`build_cohort`].
+struct Built<'a, 'b> {
+    input: &'b Input<'a>,
+    walk: crate::ingest::Walk,
     date_format: String,
-    kept: Vec<Row>,
+    cols: Arc<Columns>,
+    rows: Rows<'b>,
+    extras: Vec<BTreeMap<String, String>>,
+    kept: Vec<usize>,
     excluded: Vec<Excluded>,
     absent: Vec<String>,
     extra_idx: Vec<usize>,
-    present: &BTreeSet<&str>,
-) -> Cohort {
+    group_labels: Vec<Vec<Option<Label>>>,
+    records: Vec<Vec<Option<TteRecord>>>,
+    yes_no: [Label; 2],
+}
+
+fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
+    let Built {
+        input,
+        walk,
+        date_format,
+        cols,
+        rows,
+        mut extras,
+        kept,
+        excluded,
+        absent,
+        extra_idx,
+        group_labels,
+        records,
+        yes_no,
+    } = b;
     let n = kept.len();
     let endpoints: Vec<EndpointData> = plan
         .endpoints
         .iter()
-        .enumerate()
-        .map(|(k, e)| EndpointData {
-            code: e.code.clone(),
-            label: e.label.clone(),
-            unit: plan.study.time_unit,
-            days_per_unit: plan.study.days_per_unit(),
-            records: kept.iter().map(|r| r.endpoints[k].clone()).collect(),
+        .zip(records)
+        .map(|(e, recs)| {
+            let mut recs: Vec<Option<Option<TteRecord>>> = recs.into_iter().map(Some).collect();
+            EndpointData {
+                code: e.code.clone(),
+                label: e.label.clone(),
+                unit: plan.study.time_unit,
+                days_per_unit: plan.study.days_per_unit(),
+                records: kept.iter().map(|&r| recs[r].take().flatten()).collect(),
+            }
         })
         .collect();
-    let mut kept = kept;
+    let mut labels: Vec<Vec<Option<Label>>> = group_labels
+        .into_iter()
+        .map(|all| kept.iter().map(|&r| all[r].clone()).collect())
+        .collect();
     for (k, g) in plan.groupings.iter().enumerate() {
         if g.kind == GroupingKind::Quantiles {
             let col = canon(plan, &g.columns[0]);
             let x: Vec<Option<f64>> = kept
                 .iter()
-                .map(|r| match r.values.get(&col) {
-                    Some(Value::Number(v)) => Some(*v),
+                .map(|&r| match cols.get(&col, r) {
+                    Cell::Number(v) => Some(v),
                     _ => None,
                 })
                 .collect();
-            for (r, l) in kept.iter_mut().zip(quantile_labels(&x, &g.levels)) {
-                r.groupings[k] = l;
-            }
+            labels[k] = quantile_labels(&x, &g.levels);
         }
     }
     let groupings: Vec<GroupingData> = plan
         .groupings
         .iter()
-        .enumerate()
-        .map(|(k, g)| GroupingData {
+        .zip(labels)
+        .map(|(g, labels)| GroupingData {
             name: g.name.clone(),
             label: g.display_label().to_string(),
             kind: g.kind,
             levels: if g.levels.is_empty() {
                 // free-text category grouping: the observed values, sorted
-                let mut lv: Vec<String> =
-                    kept.iter().filter_map(|r| r.groupings[k].clone()).collect();
-                lv.sort();
-                lv.dedup();
-                lv
+                let set: BTreeSet<&str> = labels.iter().flatten().map(Label::as_str).collect();
+                set.into_iter().map(str::to_string).collect()
             } else {
                 g.levels.clone()
             },
-            labels: kept.iter().map(|r| r.groupings[k].clone()).collect(),
+            labels,
         })
         .collect();
     let patients: Vec<PatientRecord> = kept
-        .into_iter()
-        .map(|r| PatientRecord {
-            id: r.id.unwrap_or_default(),
-            line: r.line,
-            values: r.values,
-            extra: r.extra,
+        .iter()
+        .map(|&r| PatientRecord {
+            id: rows.ids[r].clone().unwrap_or_default(),
+            line: rows.lines[r],
+            extra: extras.get_mut(r).map(std::mem::take).unwrap_or_default(),
+            row: r,
+            columns: Arc::clone(&cols),
         })
         .collect();
+    drop(extras);
 
     let grouping_present = |g: &GroupingSpec| {
         g.columns
@@ -1056,16 +1551,34 @@ fn build_cohort(
                 } else {
                     VariableKind::Categorical
                 });
+                let slot = cols.slot_of(&c.name)?;
                 let values = match kind {
                     VariableKind::Continuous => VariableValues::Continuous {
-                        values: patients.iter().map(|p| p.number(&c.name)).collect(),
+                        values: kept
+                            .iter()
+                            .map(|&r| match cols.cell(slot, r) {
+                                Cell::Number(v) => Some(v),
+                                _ => None,
+                            })
+                            .collect(),
                     },
                     VariableKind::Categorical => {
-                        let values: Vec<Option<String>> = patients
+                        let mut cache: HashMap<String, Label> = HashMap::new();
+                        let values: Vec<Option<Label>> = kept
                             .iter()
-                            .map(|p| match p.value(&c.name) {
-                                Value::Missing => None,
-                                v => Some(v.to_text()),
+                            .map(|&r| match cols.cell(slot, r) {
+                                Cell::Missing => None,
+                                Cell::Text(s) => Some(s.clone()),
+                                Cell::YesNo(b) => Some(yes_no[usize::from(b)].clone()),
+                                other => {
+                                    let t = other.to_text();
+                                    Some(
+                                        cache
+                                            .entry(t)
+                                            .or_insert_with_key(|t| Label::new(t))
+                                            .clone(),
+                                    )
+                                }
                             })
                             .collect();
                         let levels = match c.kind {
@@ -1113,15 +1626,22 @@ fn build_cohort(
 
     let mut flag_counts = Vec::new();
     for c in plan.columns.iter().filter(|c| c.kind == ColumnType::YesNo) {
-        if !present.contains(c.name.as_str()) {
+        let Some(slot) = cols.slot_of(&c.name) else {
             continue;
+        };
+        let (mut yes, mut no, mut missing) = (0, 0, 0);
+        for &r in &kept {
+            match cols.cell(slot, r) {
+                Cell::YesNo(true) => yes += 1,
+                Cell::YesNo(false) => no += 1,
+                _ => missing += 1,
+            }
         }
-        let f: Vec<Option<bool>> = patients.iter().map(|p| p.flag(&c.name)).collect();
         flag_counts.push(FlagCount {
             name: c.name.clone(),
-            yes: f.iter().filter(|x| **x == Some(true)).count(),
-            no: f.iter().filter(|x| **x == Some(false)).count(),
-            missing: f.iter().filter(|x| x.is_none()).count(),
+            yes,
+            no,
+            missing,
         });
     }
     for g in groupings.iter().filter(|g| g.kind == GroupingKind::AnyYes) {
@@ -1147,32 +1667,33 @@ fn build_cohort(
         .intervals
         .iter()
         .map(|iv| {
-            let from = canon(plan, &iv.from);
-            let to = canon(plan, &iv.to);
+            let from = cols.slot_of(&canon(plan, &iv.from));
+            let to = cols.slot_of(&canon(plan, &iv.to));
             IntervalData {
                 name: iv.name.clone(),
                 label: iv.label.clone().unwrap_or_else(|| iv.name.clone()),
-                days: patients
+                days: kept
                     .iter()
-                    .map(|p| Some((p.date(&to)? - p.date(&from)?).num_days()))
+                    .map(|&r| Some((cols.date(to, r)? - cols.date(from, r)?).num_days()))
                     .collect(),
             }
         })
         .collect();
 
     let notes = run_notes(plan, &absent, &endpoints, n);
+    let headers = input.headers();
     Cohort {
-        file: table.file.clone(),
+        file: input.file().to_string(),
         study_name: plan.study.name.clone(),
         date_format,
         flow: Flow {
-            rows_read: table.rows.len(),
+            rows_read: walk.rows,
             analysed: n,
             excluded,
             filters: Vec::new(),
             notes,
         },
-        blank_lines: table.blank_lines.clone(),
+        blank_lines: walk.blank_lines,
         present_columns: plan
             .columns
             .iter()
@@ -1180,10 +1701,7 @@ fn build_cohort(
             .map(|c| c.name.clone())
             .collect(),
         absent_columns: absent,
-        extra_columns: extra_idx
-            .iter()
-            .map(|&i| table.headers[i].clone())
-            .collect(),
+        extra_columns: extra_idx.iter().map(|&i| headers[i].clone()).collect(),
         patients,
         endpoints,
         groupings,
@@ -1198,22 +1716,24 @@ fn build_cohort(
 /// `excluded` (in file order) with the filter as their reason.
 fn apply_filters(
     plan: &Plan,
-    kept: &mut Vec<Row>,
+    cols: &Columns,
+    rows: &Rows,
+    kept: &mut Vec<usize>,
     excluded: &mut Vec<Excluded>,
 ) -> Vec<FilterStep> {
     let mut steps = Vec::new();
     for f in &plan.filters {
         let col = canon(plan, &f.column);
         let before = kept.len();
-        let (keep, out): (Vec<Row>, Vec<Row>) =
+        let (keep, out): (Vec<usize>, Vec<usize>) =
             std::mem::take(kept)
                 .into_iter()
-                .partition(|r| match r.values.get(&col) {
-                    Some(Value::Number(x)) if f.values.is_empty() => {
-                        f.min.is_none_or(|m| *x >= m) && f.max.is_none_or(|m| *x <= m)
+                .partition(|&r| match cols.get(&col, r) {
+                    Cell::Number(x) if f.values.is_empty() => {
+                        f.min.is_none_or(|m| x >= m) && f.max.is_none_or(|m| x <= m)
                     }
-                    None | Some(Value::Missing) => false,
-                    Some(v) => {
+                    Cell::Missing => false,
+                    v => {
                         let t = v.to_text();
                         f.values
                             .iter()
@@ -1221,11 +1741,11 @@ fn apply_filters(
                     }
                 });
         *kept = keep;
-        for r in &out {
-            let shown = r.values.get(&col).map(Value::to_text).unwrap_or_default();
+        for &r in &out {
+            let shown = cols.get(&col, r).to_text();
             excluded.push(Excluded {
-                line: r.line,
-                patient_id: r.id.clone(),
+                line: rows.lines[r],
+                patient_id: rows.ids[r].clone(),
                 reason: format!(
                     "outside the analysed population: {} ({col} is {})",
                     f.description,
@@ -1263,7 +1783,7 @@ fn quantile7(sorted: &[f64], p: f64) -> f64 {
 
 /// Labels of `cut(x, quantile(x, 0:q/q), include.lowest = TRUE)` with
 /// q = `levels.len()`: group i holds (b[i], b[i+1]], the first [b0, b1].
-fn quantile_labels(x: &[Option<f64>], levels: &[String]) -> Vec<Option<String>> {
+fn quantile_labels(x: &[Option<f64>], levels: &[String]) -> Vec<Option<Label>> {
     let mut v: Vec<f64> = x.iter().flatten().copied().collect();
     if v.is_empty() || levels.is_empty() {
         return vec![None; x.len()];
@@ -1273,11 +1793,12 @@ fn quantile_labels(x: &[Option<f64>], levels: &[String]) -> Vec<Option<String>> 
     let b: Vec<f64> = (0..=q)
         .map(|i| quantile7(&v, i as f64 / q as f64))
         .collect();
+    let labels: Vec<Label> = levels.iter().map(|l| Label::new(l)).collect();
     x.iter()
         .map(|xi| {
             let xi = (*xi)?;
             let k = (0..q).find(|&i| xi <= b[i + 1]).unwrap_or(q - 1);
-            Some(levels[k].clone())
+            Some(labels[k].clone())
         })
         .collect()
 }
@@ -1321,9 +1842,9 @@ fn run_notes(plan: &Plan, absent: &[String], endpoints: &[EndpointData], n: usiz
 
 /// Distinct observed values, sorted numerically when all are numbers,
 /// otherwise alphabetically.
-fn observed_levels(values: &[Option<String>]) -> Vec<String> {
-    let set: BTreeSet<&String> = values.iter().flatten().collect();
-    let mut levels: Vec<String> = set.into_iter().cloned().collect();
+fn observed_levels(values: &[Option<Label>]) -> Vec<String> {
+    let set: BTreeSet<&str> = values.iter().flatten().map(Label::as_str).collect();
+    let mut levels: Vec<String> = set.into_iter().map(str::to_string).collect();
     let nums: Option<Vec<f64>> = levels.iter().map(|l| l.parse::<f64>().ok()).collect();
     if let Some(nums) = nums {
         let mut pairs: Vec<(f64, String)> = nums.into_iter().zip(levels).collect();

@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{iso, Cohort, GroupingKind};
+use super::store::Cell;
+use super::{push_iso, Cohort, GroupingKind};
 use crate::error::WriteError;
 use crate::ingest::format_number;
 
@@ -22,7 +23,10 @@ fn open(dir: &Path, name: &str) -> Result<(PathBuf, csv::Writer<std::fs::File>),
         path: path.clone(),
         source,
     })?;
-    Ok((path, csv::Writer::from_writer(file)))
+    let w = csv::WriterBuilder::new()
+        .buffer_capacity(1 << 16)
+        .from_writer(file);
+    Ok((path, w))
 }
 
 fn csv_err(path: &Path) -> impl Fn(csv::Error) -> WriteError {
@@ -55,21 +59,37 @@ pub fn write_adsl(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
     header.extend(groupings.iter().map(|g| g.name.clone()));
     header.extend(cohort.intervals.iter().map(|i| format!("{}_days", i.name)));
     w.write_record(&header).map_err(&err)?;
+    let mut buf = String::new();
     for (k, p) in cohort.patients.iter().enumerate() {
-        let mut rec = vec![p.id.clone(), p.line.to_string()];
-        rec.extend(columns.iter().map(|c| p.value(c).to_text()));
-        rec.extend(
-            groupings
-                .iter()
-                .map(|g| g.labels[k].clone().unwrap_or_default()),
-        );
-        rec.extend(
-            cohort
-                .intervals
-                .iter()
-                .map(|i| i.days[k].map(|d| d.to_string()).unwrap_or_default()),
-        );
-        w.write_record(&rec).map_err(&err)?;
+        w.write_field(&p.id).map_err(&err)?;
+        w.write_field(p.line.to_string()).map_err(&err)?;
+        for c in &columns {
+            // typed cell straight from the columnar store (no Value, no
+            // per-cell String for categories)
+            match p.columns.get(c, p.row) {
+                Cell::Text(s) => w.write_field(s.as_bytes()),
+                Cell::Missing => w.write_field(b""),
+                Cell::Date(d) => {
+                    buf.clear();
+                    push_iso(&mut buf, d);
+                    w.write_field(buf.as_bytes())
+                }
+                cell => w.write_field(cell.to_text()),
+            }
+            .map_err(&err)?;
+        }
+        for g in &groupings {
+            w.write_field(g.labels[k].as_deref().unwrap_or_default())
+                .map_err(&err)?;
+        }
+        for i in &cohort.intervals {
+            match i.days[k] {
+                Some(d) => w.write_field(d.to_string()),
+                None => w.write_field(b""),
+            }
+            .map_err(&err)?;
+        }
+        w.write_record(None::<&[u8]>).map_err(&err)?;
     }
     w.flush().map_err(|source| WriteError::Io {
         path: path.clone(),
@@ -93,24 +113,25 @@ pub fn write_adtte(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
         "CNSDTDSC",
     ])
     .map_err(&err)?;
+    let (mut start, mut end) = (String::new(), String::new());
     for (k, p) in cohort.patients.iter().enumerate() {
         for e in &cohort.endpoints {
             let Some(r) = &e.records[k] else { continue };
-            let cnsdtdsc = if r.event {
-                String::new()
-            } else {
-                r.end_column.clone()
-            };
+            let cnsdtdsc = if r.event { "" } else { r.end_column.as_str() };
+            start.clear();
+            push_iso(&mut start, r.start);
+            end.clear();
+            push_iso(&mut end, r.end);
             w.write_record([
-                p.id.clone(),
-                e.code.clone(),
-                e.label.clone(),
-                iso(r.start),
-                iso(r.end),
-                format_number(r.time),
-                e.unit.avalu().to_string(),
-                if r.event { "0" } else { "1" }.to_string(),
-                r.description.clone(),
+                p.id.as_str(),
+                e.code.as_str(),
+                e.label.as_str(),
+                start.as_str(),
+                end.as_str(),
+                format_number(r.time).as_str(),
+                e.unit.avalu(),
+                if r.event { "0" } else { "1" },
+                r.description.as_str(),
                 cnsdtdsc,
             ])
             .map_err(&err)?;

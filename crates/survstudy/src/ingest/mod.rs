@@ -10,8 +10,10 @@
 //! Rows whose cells are all blank are skipped, and their lines are listed
 //! in [`RawTable::blank_lines`] so that nothing disappears silently.
 
+mod source;
 mod values;
 
+pub use source::{Delimited, Input, Walk};
 pub use values::{parse_date, parse_number, parse_yes_no, DateFormat, ValueError, ISO_DATE_FORMAT};
 
 use std::path::Path;

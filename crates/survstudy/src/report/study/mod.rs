@@ -314,11 +314,10 @@ pub fn write_report(dir: &Path, report: &StudyReport, dpi: f32) -> Result<(), Re
             message: format!("{:?} is not a safe file name", f.name),
         });
     }
-    // rasterise first so that a bad figure leaves nothing half-written
-    let pngs: Vec<Vec<u8>> = report
-        .figures
-        .iter()
-        .map(|f| svg_to_png(&f.svg, dpi))
+    // rasterise first so that a bad figure leaves nothing half-written; on
+    // every core (each figure is independent, the bytes are the same)
+    let pngs: Vec<Vec<u8>> = crate::analysis::par_map(&report.figures, |f| svg_to_png(&f.svg, dpi))
+        .into_iter()
         .collect::<Result<_, _>>()?;
     let fig_dir = dir.join("figures");
     std::fs::create_dir_all(&fig_dir).map_err(|e| io_err(&fig_dir, e))?;

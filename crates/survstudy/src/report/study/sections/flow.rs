@@ -95,8 +95,8 @@ impl Builder<'_> {
                 header.push(Cell::from("Patient ID"));
             }
             header.push(Cell::from("Reason"));
-            let body = flow
-                .excluded
+            let listed = flow.excluded.len().min(crate::flow::EXCLUDED_LISTED);
+            let body = flow.excluded[..listed]
                 .iter()
                 .map(|e| {
                     let mut row = vec![Cell::from(e.line.to_string())];
@@ -115,10 +115,18 @@ impl Builder<'_> {
             }
             align.push(Align::Left);
             blocks.push(Block::Table(Table {
-                caption: format!(
-                    "Excluded rows ({}), by line of the input file (header = line 1).",
-                    self.f.count(flow.excluded.len())
-                ),
+                caption: if listed < flow.excluded.len() {
+                    format!(
+                        "Excluded rows ({}; the first {} listed, every row is counted by reason in the flow diagram and listed in tables/flow.csv), by line of the input file (header = line 1).",
+                        self.f.count(flow.excluded.len()),
+                        self.f.count(listed)
+                    )
+                } else {
+                    format!(
+                        "Excluded rows ({}), by line of the input file (header = line 1).",
+                        self.f.count(flow.excluded.len())
+                    )
+                },
                 header: vec![header],
                 body,
                 footnote: Some(if shown {

@@ -1,0 +1,247 @@
+//! Row sources that validation streams over without holding a table of
+//! strings: a delimited text file parsed record by record from its bytes
+//! ([`Delimited`]), or an already read [`RawTable`] (workbooks, tests).
+//!
+//! A source can be walked more than once ([`Input::for_each_row`]): the
+//! first walk types every cell into columns; a later walk, only when a
+//! problem message needs a cell's text as written, fetches those cells
+//! again instead of keeping every cell as text.
+
+use super::{clip, LineCounter, RawTable};
+use crate::error::IngestError;
+
+/// A delimited text file (CSV/TSV) held as bytes; rows are parsed on each
+/// walk. The header record is parsed once, on construction.
+#[derive(Debug, Clone)]
+pub struct Delimited<'a> {
+    /// The file as named in messages.
+    pub file: String,
+    bytes: &'a [u8],
+    delimiter: u8,
+    /// Header cells as written (untrimmed).
+    pub headers: Vec<String>,
+}
+
+/// What one full walk over the rows found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Walk {
+    /// Data rows (blank rows not counted).
+    pub rows: usize,
+    /// Lines of blank rows, skipped.
+    pub blank_lines: Vec<u64>,
+}
+
+impl<'a> Delimited<'a> {
+    /// The header of `bytes` (BOM stripped); errors as [`super::parse_csv`]
+    /// gives them for the header line (an unreadable record, not UTF-8, no
+    /// record at all).
+    pub fn new(file: &str, bytes: &'a [u8], delimiter: u8) -> Result<Self, IngestError> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let mut d = Delimited {
+            file: file.to_string(),
+            bytes,
+            delimiter,
+            headers: Vec::new(),
+        };
+        let mut headers = None;
+        d.walk(&mut |_, cells: &[&str]| {
+            headers = Some(cells.iter().map(|c| c.to_string()).collect::<Vec<_>>());
+            false
+        })?;
+        d.headers = headers.ok_or_else(|| IngestError::Empty {
+            file: file.to_string(),
+        })?;
+        Ok(d)
+    }
+
+    /// Every record (the header first), as (line, cells), until `f` returns
+    /// false. Cells are not padded.
+    fn walk(&self, f: &mut dyn FnMut(u64, &[&str]) -> bool) -> Result<(), IngestError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(self.delimiter)
+            .from_reader(self.bytes);
+        let mut record = csv::ByteRecord::new();
+        let mut lines = LineCounter::new(self.bytes);
+        loop {
+            let before = reader.position().byte();
+            let more = reader
+                .read_byte_record(&mut record)
+                .map_err(|e| IngestError::Csv {
+                    file: self.file.clone(),
+                    line: lines.line_at(e.position().map(|p| p.byte()).unwrap_or(before)),
+                    message: e.to_string(),
+                })?;
+            if !more {
+                return Ok(());
+            }
+            let line = lines.line_at(record.position().map(|p| p.byte()).unwrap_or(before));
+            let mut cells: Vec<&str> = Vec::with_capacity(record.len());
+            for field in record.iter() {
+                let text = std::str::from_utf8(field).map_err(|_| IngestError::NotUtf8 {
+                    file: self.file.clone(),
+                    line,
+                })?;
+                cells.push(text);
+            }
+            if !f(line, &cells) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Every data row as (line, cells padded to the header width); blank
+    /// rows are skipped and counted, a row with data beyond the header is
+    /// an error.
+    pub fn for_each_row(&self, f: &mut dyn FnMut(u64, &[&str])) -> Result<Walk, IngestError> {
+        let width = self.headers.len();
+        let mut first = true;
+        let mut walk = Walk::default();
+        let mut err = None;
+        self.walk(&mut |line, cells| {
+            if std::mem::take(&mut first) {
+                return true;
+            }
+            match row_shape(&self.file, width, line, cells) {
+                Ok(Shape::Blank) => walk.blank_lines.push(line),
+                Ok(Shape::Row) => {
+                    walk.rows += 1;
+                    if cells.len() >= width {
+                        f(line, &cells[..width]);
+                    } else {
+                        let mut padded = cells.to_vec();
+                        padded.resize(width, "");
+                        f(line, &padded);
+                    }
+                }
+                Err(e) => {
+                    err = Some(e);
+                    return false;
+                }
+            }
+            true
+        })?;
+        match err {
+            Some(e) => Err(e),
+            None => Ok(walk),
+        }
+    }
+}
+
+pub(crate) enum Shape {
+    Blank,
+    Row,
+}
+
+/// Whether a record is blank, a row, or has data beyond the header.
+pub(crate) fn row_shape<S: AsRef<str>>(
+    file: &str,
+    width: usize,
+    line: u64,
+    cells: &[S],
+) -> Result<Shape, IngestError> {
+    if cells.iter().all(|c| c.as_ref().trim().is_empty()) {
+        return Ok(Shape::Blank);
+    }
+    if cells.len() > width {
+        if let Some(pos) = cells[width..]
+            .iter()
+            .position(|c| !c.as_ref().trim().is_empty())
+        {
+            return Err(IngestError::RaggedRow {
+                file: file.to_string(),
+                line,
+                expected: width,
+                found: cells.len(),
+                column: width + pos + 1,
+                value: clip(cells[width + pos].as_ref()),
+            });
+        }
+    }
+    Ok(Shape::Row)
+}
+
+/// The input of validation: a streamed delimited file or a read table.
+#[derive(Debug, Clone)]
+pub enum Input<'a> {
+    /// A table already in memory (workbook sheets, tests).
+    Table(&'a RawTable),
+    /// A CSV/TSV parsed on each walk.
+    Delimited(Delimited<'a>),
+}
+
+impl Input<'_> {
+    /// The file as named in messages.
+    pub fn file(&self) -> &str {
+        match self {
+            Input::Table(t) => &t.file,
+            Input::Delimited(d) => &d.file,
+        }
+    }
+    /// Header cells as written.
+    pub fn headers(&self) -> &[String] {
+        match self {
+            Input::Table(t) => &t.headers,
+            Input::Delimited(d) => &d.headers,
+        }
+    }
+    /// Line of the header.
+    pub fn header_line(&self) -> u64 {
+        match self {
+            Input::Table(t) => t.header_line,
+            Input::Delimited(_) => 1,
+        }
+    }
+    /// Sheet name (workbooks).
+    pub fn sheet(&self) -> Option<&str> {
+        match self {
+            Input::Table(t) => t.sheet.as_deref(),
+            Input::Delimited(_) => None,
+        }
+    }
+    /// Every sheet of the workbook (empty for text files).
+    pub fn sheets(&self) -> &[String] {
+        match self {
+            Input::Table(t) => &t.sheets,
+            Input::Delimited(_) => &[],
+        }
+    }
+    /// Indices of every header matching `name` (trimmed, lowercase).
+    pub fn find_columns(&self, name: &str) -> Vec<usize> {
+        let want = RawTable::normalise_name(name);
+        self.headers()
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| RawTable::normalise_name(h) == want)
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Every data row, in file order, as (line, cells — one per header).
+    pub fn for_each_row(&self, f: &mut dyn FnMut(u64, &[&str])) -> Result<Walk, IngestError> {
+        match self {
+            Input::Table(t) => {
+                let mut cells: Vec<&str> = Vec::with_capacity(t.headers.len());
+                for r in &t.rows {
+                    cells.clear();
+                    cells.extend(r.cells.iter().map(String::as_str));
+                    f(r.line, &cells);
+                }
+                Ok(Walk {
+                    rows: t.rows.len(),
+                    blank_lines: t.blank_lines.clone(),
+                })
+            }
+            Input::Delimited(d) => {
+                let w = d.for_each_row(f)?;
+                if d.headers.iter().all(|h| h.trim().is_empty()) {
+                    return Err(IngestError::Empty {
+                        file: d.file.clone(),
+                    });
+                }
+                Ok(w)
+            }
+        }
+    }
+}
