@@ -5,8 +5,11 @@
 //! study) is [`BUILTIN_TOML`], shipped verbatim with its comments so users
 //! can print, copy and edit it.
 
+mod summaries;
 mod usage;
 mod validate;
+
+pub use summaries::{SummaryKind, SummarySpec};
 
 pub use validate::PlanProblem;
 
@@ -52,6 +55,10 @@ pub struct Plan {
     /// Cox model on (start, stop] rows.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub time_dependent: Vec<TimeDependentSpec>,
+    /// Descriptive tables: yes/no flags, cross-tables, intervals and
+    /// breakdowns of a category (see [`SummarySpec`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub summaries: Vec<SummarySpec>,
 }
 
 // ---- observational-study plan sections (issue 16) ----

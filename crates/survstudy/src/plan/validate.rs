@@ -97,6 +97,7 @@ pub(super) fn problems(plan: &Plan) -> Vec<PlanProblem> {
     analysis(&mut cx);
     adjustment(&mut cx);
     time_dependent(&mut cx);
+    cx.problems.extend(super::summaries::problems(plan));
     cx.problems
 }
 
