@@ -364,7 +364,7 @@ pub fn analyse_adjustment(
             let p = &cohort.patients[i];
             vars.iter().all(|(v, _, k)| match k {
                 ColumnType::Number => p.number(v).is_some(),
-                _ => value_text(p.value(v)).is_some(),
+                _ => value_text(&p.value(v)).is_some(),
             })
         })
         .collect();
@@ -404,7 +404,7 @@ pub fn analyse_adjustment(
             _ => {
                 let vals: Vec<String> = complete
                     .iter()
-                    .map(|&i| value_text(cohort.patients[i].value(v)).unwrap_or_default())
+                    .map(|&i| value_text(&cohort.patients[i].value(v)).unwrap_or_default())
                     .collect();
                 let lv = categorical_levels(plan, v, *kind, &vals);
                 let code = vals

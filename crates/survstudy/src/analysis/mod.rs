@@ -3,9 +3,8 @@
 //! CSV tables read it).
 //!
 //! * patient flow and yes/no counts;
-//! * progression patterns (flags, baseline × progression EMD cross-table,
-//!   time from infusion to progression);
-//! * next-line therapy by category, overall and by baseline EMD;
+//! * the plan's `[[summaries]]` (yes/no flags, cross-tables, intervals,
+//!   breakdowns of a category; [`summaries`]);
 //! * per endpoint: overall KM, median follow-up (reverse KM), and per
 //!   grouping KM medians with CIs, landmark survival, log-rank (k − 1 df) and
 //!   univariable Cox; a multivariable Cox model;
@@ -15,6 +14,7 @@ pub mod adjustment;
 pub mod competing;
 pub mod conventions;
 pub mod subgroups;
+pub mod summaries;
 pub mod survival;
 pub mod table1;
 pub mod timedep;
@@ -43,81 +43,10 @@ pub struct AnalysisOptions {
 /// Counts of yes/no flags (`counts` in results.json: number of "yes").
 pub type Counts = std::collections::BTreeMap<String, usize>;
 
-/// One progression-pattern row.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PatternRow {
-    pub name: String,
-    pub label: String,
-    pub n: usize,
-    pub denominator: usize,
-    pub pct: Option<f64>,
-}
-
-/// Baseline × progression EMD cross-table.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct CrossTable {
-    pub rows: String,
-    pub cols: String,
-    pub row_levels: Vec<String>,
-    pub col_levels: Vec<String>,
-    pub counts: Vec<Vec<usize>>,
-}
-
-/// Days (and plan units) from infusion to progression.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct IntervalSummary {
-    pub name: String,
-    pub label: String,
-    pub n: usize,
-    pub median_days: Option<f64>,
-    pub min_days: Option<f64>,
-    pub max_days: Option<f64>,
-    pub median: Option<f64>,
-    pub min: Option<f64>,
-    pub max: Option<f64>,
-    pub unit: String,
-    /// Row label of the report's intervals table, which gives the interval
-    /// in the study unit and in days: the plan's label with a leading
-    /// "Days from " said as "Time from " (not in results.json).
-    #[serde(skip)]
-    pub time_label: String,
-}
-
-/// Progression patterns block.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Patterns {
-    pub rows: Vec<PatternRow>,
-    pub cross_table: Option<CrossTable>,
-    pub intervals: Vec<IntervalSummary>,
-    /// Caption of the patterns table in the report (not in results.json).
-    #[serde(skip)]
-    pub title: String,
-    /// Caption of the intervals table in the report (not in results.json).
-    #[serde(skip)]
-    pub intervals_title: String,
-}
-
-/// Next-line therapy categories.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct NextLine {
-    /// Caption of the next-line table in the report, without the
-    /// "overall and by" part (not in results.json).
-    #[serde(skip)]
-    pub title: String,
-    pub by: Option<String>,
-    pub by_levels: Vec<String>,
-    pub rows: Vec<NextLineRow>,
-    pub n: usize,
-    pub n_by: Vec<usize>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct NextLineRow {
-    pub category: String,
-    pub n: usize,
-    pub pct: Option<f64>,
-    pub by: Vec<(usize, Option<f64>)>,
-}
+pub use summaries::{
+    CrossTable, ExtraSummary, IntervalSummary, NextLine, NextLineRow, PatternRow, Patterns,
+    SummaryLayout, SummaryPlace,
+};
 
 /// Overall KM and follow-up of one endpoint.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -170,6 +99,14 @@ pub struct Results {
     /// Subgroup analyses (`[[subgroups]]` of the plan).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub subgroups: Vec<subgroups::SubgroupResult>,
+    /// The plan's summaries beyond the first of each kind (the first fill
+    /// `patterns` and `next_line`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub summaries: Vec<ExtraSummary>,
+    /// How the report shows the summaries, in plan order (not in
+    /// results.json).
+    #[serde(skip)]
+    pub summary_layout: Vec<SummaryLayout>,
 }
 
 fn pct(a: usize, b: usize) -> Option<f64> {
@@ -237,158 +174,12 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
         counts.insert(f.name.clone(), f.yes);
     }
 
-    // progression patterns
-    let pattern_names = [
-        "prog_biochemical",
-        "prog_emd",
-        "prog_pmd",
-        "prog_emd_or_pmd",
-    ];
-    let rows: Vec<PatternRow> = pattern_names
-        .iter()
-        .filter_map(|&name| {
-            let f = cohort.flag_count(name)?;
-            let label = cohort
-                .grouping(name)
-                .map(|g| g.label.clone())
-                .unwrap_or_else(|| name.to_string());
-            Some(PatternRow {
-                name: name.to_string(),
-                label,
-                n: f.yes,
-                denominator: f.yes + f.no,
-                pct: pct(f.yes, f.yes + f.no),
-            })
-        })
-        .collect();
-    let cross_table = match (
-        cohort.grouping("emd_at_infusion"),
-        cohort.grouping("prog_emd"),
-    ) {
-        (Some(a), Some(b)) => {
-            let ra: Vec<String> = a.levels.iter().rev().cloned().collect();
-            let cb: Vec<String> = b.levels.iter().rev().cloned().collect();
-            let mut counts = vec![vec![0usize; cb.len()]; ra.len()];
-            for (x, y) in a.labels.iter().zip(&b.labels) {
-                if let (Some(x), Some(y)) = (x, y) {
-                    if let (Some(i), Some(j)) = (
-                        ra.iter().position(|l| l == x),
-                        cb.iter().position(|l| l == y),
-                    ) {
-                        counts[i][j] += 1;
-                    }
-                }
-            }
-            Some(CrossTable {
-                rows: a.name.clone(),
-                cols: b.name.clone(),
-                row_levels: ra,
-                col_levels: cb,
-                counts,
-            })
-        }
-        _ => None,
-    };
-    let dpu = plan.study.days_per_unit();
-    let intervals = cohort
-        .intervals
-        .iter()
-        .map(|iv| {
-            let d: Vec<f64> = iv.days.iter().flatten().map(|&x| x as f64).collect();
-            let s = table1::num_summary(&d);
-            IntervalSummary {
-                name: iv.name.clone(),
-                label: iv.label.clone(),
-                n: s.n,
-                median_days: s.median,
-                min_days: s.min,
-                max_days: s.max,
-                median: s.median.map(|x| x / dpu),
-                min: s.min.map(|x| x / dpu),
-                max: s.max.map(|x| x / dpu),
-                unit: plan.study.time_unit.name().to_string(),
-                time_label: match iv.label.strip_prefix("Days from ") {
-                    Some(rest) => format!("Time from {rest}"),
-                    None => iv.label.clone(),
-                },
-            }
-        })
-        .collect();
-    let patterns = Patterns {
-        rows,
-        cross_table,
-        intervals,
-        title: "Patterns of progression after CAR-T.".into(),
-        intervals_title: "Time from CAR-T infusion to progression.".into(),
-    };
-
-    // next-line therapy
-    let has_next_line = !cohort.patients.is_empty()
-        && cohort
-            .present_columns
-            .iter()
-            .any(|c| c == "next_line_category");
-    let next_line = has_next_line.then(|| {
-        let by = cohort.grouping("emd_at_infusion");
-        let by_levels: Vec<String> = by
-            .map(|g| g.levels.iter().rev().cloned().collect())
-            .unwrap_or_default();
-        let cats: Vec<String> = cohort
-            .patients
-            .iter()
-            .map(|p| {
-                p.category("next_line_category")
-                    .unwrap_or("none recorded")
-                    .to_string()
-            })
-            .collect();
-        let mut levels: Vec<String> = cats.clone();
-        levels.sort();
-        levels.dedup();
-        // "none recorded" last
-        levels.sort_by_key(|l| l == "none recorded");
-        let bi: Vec<Option<usize>> = match by {
-            Some(g) => g
-                .labels
-                .iter()
-                .map(|l| {
-                    l.as_ref()
-                        .and_then(|l| by_levels.iter().position(|x| x == l))
-                })
-                .collect(),
-            None => vec![None; n],
-        };
-        let n_by: Vec<usize> = (0..by_levels.len())
-            .map(|b| bi.iter().filter(|&&x| x == Some(b)).count())
-            .collect();
-        let rows = levels
-            .iter()
-            .map(|l| {
-                let k = cats.iter().filter(|c| *c == l).count();
-                NextLineRow {
-                    category: l.clone(),
-                    n: k,
-                    pct: pct(k, n),
-                    by: (0..by_levels.len())
-                        .map(|b| {
-                            let kb = (0..n)
-                                .filter(|&i| bi[i] == Some(b) && &cats[i] == l)
-                                .count();
-                            (kb, pct(kb, n_by[b]))
-                        })
-                        .collect(),
-                }
-            })
-            .collect();
-        NextLine {
-            title: "First next-line therapy after progression".into(),
-            by: by.map(|g| g.name.clone()),
-            by_levels,
-            rows,
-            n,
-            n_by,
-        }
-    });
+    let summaries::SummaryResults {
+        patterns,
+        next_line,
+        extra: summaries,
+        layout: summary_layout,
+    } = summaries::analyse_summaries(plan, cohort);
 
     // survival
     let mut endpoints = vec![];
@@ -544,6 +335,8 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             .flat_map(|t| timedep::analyse_time_dependent(plan, cohort, t, &cox))
             .collect(),
         subgroups: subgroups::subgroup_analyses(plan, cohort, &cox),
+        summaries,
+        summary_layout,
     }
 }
 

@@ -6,8 +6,11 @@
 //! can print, copy and edit it.
 
 pub mod init;
+mod summaries;
 mod usage;
 mod validate;
+
+pub use summaries::{SummaryKind, SummarySpec};
 
 pub use validate::PlanProblem;
 
@@ -57,6 +60,10 @@ pub struct Plan {
     /// Cox model on (start, stop] rows.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub time_dependent: Vec<TimeDependentSpec>,
+    /// Descriptive tables: yes/no flags, cross-tables, intervals and
+    /// breakdowns of a category (see [`SummarySpec`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub summaries: Vec<SummarySpec>,
 }
 
 // ---- observational-study plan sections (issue 16) ----

@@ -75,6 +75,11 @@ pub(super) fn column_uses(plan: &Plan, name: &str) -> Vec<String> {
             uses.push(format!("intervals[{}]", i.name));
         }
     }
+    for (k, su) in plan.summaries.iter().enumerate() {
+        if su.flags.iter().any(|c| is(c)) || su.column.as_deref().is_some_and(is) {
+            uses.push(format!("summaries[{}]", k + 1));
+        }
+    }
     for t in &plan.table1 {
         if let Some(VariableRef::Column(c)) = plan.variable(&t.variable) {
             if same(&c.name, &canon) {

@@ -99,6 +99,7 @@ pub(super) fn problems(plan: &Plan) -> Vec<PlanProblem> {
     time_dependent(&mut cx);
     subgroups(&mut cx);
     strata(&mut cx);
+    cx.problems.extend(super::summaries::problems(plan));
     cx.problems
 }
 

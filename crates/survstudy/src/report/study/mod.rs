@@ -190,12 +190,7 @@ pub fn build_report(
     if let Some(t) = &results.table1 {
         sections.push(b.table1_section(t));
     }
-    if let Some(s) = b.patterns_section() {
-        sections.push(s);
-    }
-    if let Some(s) = b.next_line_section() {
-        sections.push(s);
-    }
+    sections.extend(b.summary_sections());
     for ep in &results.endpoints {
         sections.push(b.endpoint_section(ep));
     }
@@ -438,13 +433,7 @@ mod tests {
             flow: Default::default(),
             n: 0,
             counts: Default::default(),
-            patterns: Patterns {
-                rows: vec![],
-                cross_table: None,
-                intervals: vec![],
-                title: String::new(),
-                intervals_title: String::new(),
-            },
+            patterns: Patterns::default(),
             next_line: None,
             endpoints: vec![],
             survival: vec![],
@@ -454,6 +443,8 @@ mod tests {
             adjustment: None,
             time_dependent: vec![],
             subgroups: vec![],
+            summaries: vec![],
+            summary_layout: vec![],
         }
     }
 }

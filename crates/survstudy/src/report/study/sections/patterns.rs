@@ -1,25 +1,77 @@
-//! Progression patterns, their cross-table, intervals and next-line therapy.
+//! The plan's `[[summaries]]`: yes/no flags, cross-tables, intervals and
+//! breakdowns of a category, in plan order. A summary with a heading
+//! starts a section; one without joins the section before it.
 
 #[allow(unused_imports)]
 use crate::report::study::*;
 
+use crate::analysis::{
+    CrossTable, ExtraSummary, IntervalSummary, NextLine, PatternRow, SummaryLayout, SummaryPlace,
+};
+
+/// `title` ending with a full stop.
+fn sentence(title: &str) -> String {
+    if title.ends_with(['.', '?', '!']) {
+        title.to_string()
+    } else {
+        format!("{title}.")
+    }
+}
+
 impl Builder<'_> {
-    pub(crate) fn patterns_section(&mut self) -> Option<Section> {
-        let p = &self.r.patterns;
-        if p.rows.is_empty() && p.cross_table.is_none() && p.intervals.is_empty() {
-            return None;
+    /// One section per heading of the plan's summaries.
+    pub(crate) fn summary_sections(&mut self) -> Vec<Section> {
+        let mut sections: Vec<Section> = vec![];
+        let r = self.r;
+        for item in &r.summary_layout {
+            let block = match item.place {
+                SummaryPlace::PatternRows => self.flags_block(item, &r.patterns.rows),
+                SummaryPlace::PatternCrossTable => r
+                    .patterns
+                    .cross_table
+                    .as_ref()
+                    .map(|t| self.cross_table_block(item, t)),
+                SummaryPlace::PatternIntervals => self.intervals_block(item, &r.patterns.intervals),
+                SummaryPlace::NextLine => {
+                    r.next_line.as_ref().map(|t| self.breakdown_block(item, t))
+                }
+                SummaryPlace::Extra(i) => match r.summaries.get(i) {
+                    Some(ExtraSummary::Flags { rows, .. }) => self.flags_block(item, rows),
+                    Some(ExtraSummary::CrossTable { table, .. }) => {
+                        Some(self.cross_table_block(item, table))
+                    }
+                    Some(ExtraSummary::Intervals { intervals, .. }) => {
+                        self.intervals_block(item, intervals)
+                    }
+                    Some(ExtraSummary::Breakdown { table, .. }) => {
+                        Some(self.breakdown_block(item, table))
+                    }
+                    None => None,
+                },
+            };
+            let heading = item.heading.as_ref();
+            if heading.is_some() || sections.is_empty() {
+                sections.push(Section {
+                    heading: heading.cloned().unwrap_or_else(|| item.title.clone()),
+                    blocks: vec![],
+                });
+            }
+            if let (Some(b), Some(s)) = (block, sections.last_mut()) {
+                s.blocks.push(b);
+            }
         }
+        sections.retain(|s| !s.blocks.is_empty());
+        sections
+    }
+
+    fn flags_block(&self, item: &SummaryLayout, rows: &[PatternRow]) -> Option<Block> {
         let f = &self.f;
-        let mut blocks = vec![];
-        if !p.rows.is_empty() {
-            let denom = p
-                .rows
-                .iter()
-                .map(|r| r.denominator)
-                .max()
-                .unwrap_or(self.r.n);
-            let body = p
-                .rows
+        {
+            if rows.is_empty() {
+                return None;
+            }
+            let denom = rows.iter().map(|r| r.denominator).max().unwrap_or(self.r.n);
+            let body = rows
                 .iter()
                 .map(|r| {
                     let pct = if f.is_suppressed(r.n) {
@@ -36,26 +88,25 @@ impl Builder<'_> {
                     ]
                 })
                 .collect();
-            blocks.push(Block::Table(Table {
-                caption: p.title.clone(),
+            Some(Block::Table(Table {
+                caption: sentence(&item.title),
                 header: vec![vec![
-                    Cell::from("Pattern at progression"),
+                    Cell::from(item.row_header.clone()),
                     Cell::from("n"),
                     Cell::from(format!("% of patients (N = {})", f.count(denom))),
                 ]],
                 body,
-                footnote: Some(
-                    "The patterns are not mutually exclusive: a patient can have more than one \
-                     (e.g. biochemical and extramedullary progression), so the percentages do not \
-                     add up to 100%."
-                        .to_string(),
-                ),
+                footnote: item.footnote.clone(),
                 align: vec![Align::Left, Align::Right, Align::Right],
-            }));
+            }))
         }
-        if let Some(ct) = &p.cross_table {
-            let rl = label_of(&self.labels, &ct.rows);
-            let cl = label_of(&self.labels, &ct.cols);
+    }
+
+    fn cross_table_block(&self, item: &SummaryLayout, ct: &CrossTable) -> Block {
+        let f = &self.f;
+        {
+            let cl = ct.cols_label.clone();
+            let rl = ct.rows_label.clone();
             let nc = ct.col_levels.len();
             let mut h0 = vec![Cell::from("")];
             h0.push(Cell::spanning(cl.clone(), nc as u32));
@@ -82,17 +133,23 @@ impl Builder<'_> {
             body.push(r);
             let mut align = vec![Align::Left];
             align.extend(std::iter::repeat_n(Align::Right, nc + 1));
-            blocks.push(Block::Table(Table {
-                caption: format!("{rl} by {cl} (number of patients)."),
+            Block::Table(Table {
+                caption: sentence(&item.title),
                 header: vec![h0, h1],
                 body,
                 footnote: None,
                 align,
-            }));
+            })
         }
-        if !p.intervals.is_empty() {
-            let body = p
-                .intervals
+    }
+
+    fn intervals_block(&self, item: &SummaryLayout, ivs: &[IntervalSummary]) -> Option<Block> {
+        let f = &self.f;
+        {
+            if ivs.is_empty() {
+                return None;
+            }
+            let body = ivs
                 .iter()
                 .map(|iv| {
                     let unit_txt = match (iv.median, iv.min, iv.max) {
@@ -113,15 +170,14 @@ impl Builder<'_> {
                     ]
                 })
                 .collect();
-            let unit = p
-                .intervals
+            let unit = ivs
                 .first()
                 .map(|i| i.unit.clone())
                 .unwrap_or_else(|| self.unit.clone());
-            blocks.push(Block::Table(Table {
-                caption: p.intervals_title.clone(),
+            Some(Block::Table(Table {
+                caption: sentence(&item.title),
                 header: vec![vec![
-                    Cell::from("Interval"),
+                    Cell::from(item.row_header.clone()),
                     Cell::from("n"),
                     Cell::from(format!("Median (range), {unit}")),
                     Cell::from("Median (range), days"),
@@ -133,23 +189,14 @@ impl Builder<'_> {
                     self.r.conventions.days_per_unit
                 )),
                 align: vec![Align::Left, Align::Right, Align::Right, Align::Right],
-            }));
+            }))
         }
-        Some(Section {
-            heading: "Progression patterns".to_string(),
-            blocks,
-        })
     }
 
-    pub(crate) fn next_line_section(&mut self) -> Option<Section> {
-        let nl = self.r.next_line.as_ref()?;
+    fn breakdown_block(&self, item: &SummaryLayout, nl: &NextLine) -> Block {
         let f = &self.f;
         let k = nl.by_levels.len();
-        let by_label = nl
-            .by
-            .as_deref()
-            .map(|b| label_of(&self.labels, b))
-            .unwrap_or_default();
+        let by_label = nl.by_label.clone();
         let mut header = vec![];
         if k > 0 {
             let mut h0 = vec![Cell::from(""), Cell::from("")];
@@ -157,7 +204,7 @@ impl Builder<'_> {
             header.push(h0);
         }
         let mut h1 = vec![
-            Cell::from("Next-line therapy"),
+            Cell::from(item.row_header.clone()),
             Cell::from(format!("Overall, N = {}", f.count(nl.n))),
         ];
         for (i, l) in nl.by_levels.iter().enumerate() {
@@ -184,20 +231,18 @@ impl Builder<'_> {
             .collect();
         let mut align = vec![Align::Left];
         align.extend(std::iter::repeat_n(Align::Center, k + 1));
+        let title = item.title.trim_end_matches('.');
         let caption = if k > 0 {
-            format!("{}, overall and by {by_label}.", nl.title)
+            format!("{title}, overall and by {by_label}.")
         } else {
-            format!("{}.", nl.title)
+            format!("{title}.")
         };
-        Some(Section {
-            heading: "Next-line therapy".to_string(),
-            blocks: vec![Block::Table(Table {
-                caption,
-                header,
-                body,
-                footnote: Some("n (%) of the patients in each column.".to_string()),
-                align,
-            })],
+        Block::Table(Table {
+            caption,
+            header,
+            body,
+            footnote: Some("n (%) of the patients in each column.".to_string()),
+            align,
         })
     }
 }

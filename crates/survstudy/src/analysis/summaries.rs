@@ -1,0 +1,445 @@
+//! The plan's `[[summaries]]`: descriptive tables of the analysed cohort.
+//!
+//! * flags: n "yes" / (n "yes" + n "no") per yes/no column or `any_yes`
+//!   grouping (patients with a missing value are not in the denominator);
+//! * cross-table: patients with a value of both groupings, by level pair;
+//! * intervals: median and range of days between two dates (R's
+//!   `median()`, `range()` on the non-missing values), also divided by the
+//!   plan's days per time unit;
+//! * breakdown: n (%) of each value of a category column, overall and by a
+//!   grouping (percentages of the patients in the column; patients without
+//!   a value are a row of their own, `missing_label`, last).
+//!
+//! The first summary of each kind fills the `patterns` (flags, cross-table,
+//! intervals) and `next_line` (breakdown) keys of results.json; any further
+//! ones are listed in `summaries`, each tagged with its `kind` and `title`.
+
+use serde::Serialize;
+
+use super::{pct, table1};
+use crate::derive::Cohort;
+use crate::plan::{Plan, SummaryKind, SummarySpec};
+
+/// One flag row.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PatternRow {
+    pub name: String,
+    pub label: String,
+    pub n: usize,
+    pub denominator: usize,
+    pub pct: Option<f64>,
+}
+
+/// Patient counts of one grouping by another.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CrossTable {
+    pub rows: String,
+    pub cols: String,
+    pub row_levels: Vec<String>,
+    pub col_levels: Vec<String>,
+    pub counts: Vec<Vec<usize>>,
+    /// Labels of the two groupings (report only).
+    #[serde(skip)]
+    pub rows_label: String,
+    #[serde(skip)]
+    pub cols_label: String,
+}
+
+/// Days (and plan units) between two dates.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct IntervalSummary {
+    pub name: String,
+    pub label: String,
+    pub n: usize,
+    pub median_days: Option<f64>,
+    pub min_days: Option<f64>,
+    pub max_days: Option<f64>,
+    pub median: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub unit: String,
+    /// Row label of the report's intervals table, which gives the interval
+    /// in the study unit and in days: the plan's label with a leading
+    /// "Days from " said as "Time from " (not in results.json).
+    #[serde(skip)]
+    pub time_label: String,
+}
+
+/// `patterns` of results.json: the first flags, cross-table and intervals
+/// summaries of the plan.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Patterns {
+    pub rows: Vec<PatternRow>,
+    pub cross_table: Option<CrossTable>,
+    pub intervals: Vec<IntervalSummary>,
+}
+
+/// A breakdown of a category overall and by a grouping (`next_line` of
+/// results.json for the first one).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NextLine {
+    /// Label of the `by` grouping (report only).
+    #[serde(skip)]
+    pub by_label: String,
+    pub by: Option<String>,
+    pub by_levels: Vec<String>,
+    pub rows: Vec<NextLineRow>,
+    pub n: usize,
+    pub n_by: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NextLineRow {
+    pub category: String,
+    pub n: usize,
+    pub pct: Option<f64>,
+    pub by: Vec<(usize, Option<f64>)>,
+}
+
+/// A summary beyond the first of its kind (`summaries` of results.json).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ExtraSummary {
+    Flags {
+        title: String,
+        rows: Vec<PatternRow>,
+    },
+    CrossTable {
+        title: String,
+        table: CrossTable,
+    },
+    Intervals {
+        title: String,
+        intervals: Vec<IntervalSummary>,
+    },
+    Breakdown {
+        title: String,
+        table: NextLine,
+    },
+}
+
+/// Where the table of one summary is in [`super::Results`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SummaryPlace {
+    PatternRows,
+    PatternCrossTable,
+    PatternIntervals,
+    NextLine,
+    /// Index into `Results::summaries`.
+    Extra(usize),
+}
+
+/// How the report shows one summary, in plan order (not in results.json).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryLayout {
+    pub kind: SummaryKind,
+    /// Starts a new report section with this heading.
+    pub heading: Option<String>,
+    pub title: String,
+    pub row_header: String,
+    pub footnote: Option<String>,
+    pub place: SummaryPlace,
+}
+
+/// Everything the summaries give [`super::Results`].
+#[derive(Debug, Clone, Default)]
+pub struct SummaryResults {
+    pub patterns: Patterns,
+    pub next_line: Option<NextLine>,
+    pub extra: Vec<ExtraSummary>,
+    pub layout: Vec<SummaryLayout>,
+}
+
+/// Default footnote of a flags table.
+const FLAGS_FOOTNOTE: &str = "The rows are not mutually exclusive: a patient can be counted in \
+                              more than one, so the percentages do not add up to 100%.";
+
+/// Compute the plan's summaries. Without an intervals summary, the plan's
+/// `[[intervals]]` (if any) are summarised after the others.
+pub fn analyse_summaries(plan: &Plan, cohort: &Cohort) -> SummaryResults {
+    let mut out = SummaryResults::default();
+    let mut specs: Vec<SummarySpec> = plan.summaries.clone();
+    if !plan.intervals.is_empty() && !specs.iter().any(|s| s.kind == SummaryKind::Intervals) {
+        specs.push(SummarySpec {
+            kind: SummaryKind::Intervals,
+            heading: Some("Intervals between dates".into()),
+            title: None,
+            row_header: None,
+            footnote: None,
+            flags: vec![],
+            rows: None,
+            cols: None,
+            row_levels: vec![],
+            col_levels: vec![],
+            intervals: vec![],
+            column: None,
+            by: None,
+            by_levels: vec![],
+            missing_label: None,
+        });
+    }
+    let (mut rows_done, mut cross_done, mut iv_done, mut nl_done) = (false, false, false, false);
+    for s in &specs {
+        let column_label = |name: &str| {
+            plan.column(name)
+                .map(|c| c.display_label().to_string())
+                .unwrap_or_else(|| name.to_string())
+        };
+        let (title, row_header, footnote, place) = match s.kind {
+            SummaryKind::Flags => {
+                let rows = flags(plan, cohort, &s.flags);
+                let title = s
+                    .title
+                    .clone()
+                    .unwrap_or_else(|| "Yes/no characteristics".into());
+                let place = if rows_done {
+                    out.extra.push(ExtraSummary::Flags {
+                        title: title.clone(),
+                        rows,
+                    });
+                    SummaryPlace::Extra(out.extra.len() - 1)
+                } else {
+                    rows_done = true;
+                    out.patterns.rows = rows;
+                    SummaryPlace::PatternRows
+                };
+                let footnote = s.footnote.clone().unwrap_or_else(|| FLAGS_FOOTNOTE.into());
+                (title, s.row_header.clone(), Some(footnote), place)
+            }
+            SummaryKind::CrossTable => {
+                let (Some(r), Some(c)) = (&s.rows, &s.cols) else {
+                    continue;
+                };
+                let Some(t) = cross_table(cohort, r, c, &s.row_levels, &s.col_levels) else {
+                    continue;
+                };
+                let title = s.title.clone().unwrap_or_else(|| {
+                    format!("{} by {} (number of patients)", t.rows_label, t.cols_label)
+                });
+                let place = if cross_done {
+                    out.extra.push(ExtraSummary::CrossTable {
+                        title: title.clone(),
+                        table: t,
+                    });
+                    SummaryPlace::Extra(out.extra.len() - 1)
+                } else {
+                    cross_done = true;
+                    out.patterns.cross_table = Some(t);
+                    SummaryPlace::PatternCrossTable
+                };
+                (title, None, None, place)
+            }
+            SummaryKind::Intervals => {
+                let ivs = intervals(plan, cohort, &s.intervals);
+                let title = s
+                    .title
+                    .clone()
+                    .unwrap_or_else(|| "Intervals between dates".into());
+                let place = if iv_done {
+                    out.extra.push(ExtraSummary::Intervals {
+                        title: title.clone(),
+                        intervals: ivs,
+                    });
+                    SummaryPlace::Extra(out.extra.len() - 1)
+                } else {
+                    iv_done = true;
+                    out.patterns.intervals = ivs;
+                    SummaryPlace::PatternIntervals
+                };
+                (title, None, None, place)
+            }
+            SummaryKind::Breakdown => {
+                let Some(col) = &s.column else { continue };
+                let missing = s.missing_label.as_deref().unwrap_or("missing");
+                let Some(t) = breakdown(cohort, col, s.by.as_deref(), &s.by_levels, missing) else {
+                    continue;
+                };
+                let title = s.title.clone().unwrap_or_else(|| column_label(col));
+                let place = if nl_done {
+                    out.extra.push(ExtraSummary::Breakdown {
+                        title: title.clone(),
+                        table: t,
+                    });
+                    SummaryPlace::Extra(out.extra.len() - 1)
+                } else {
+                    nl_done = true;
+                    out.next_line = Some(t);
+                    SummaryPlace::NextLine
+                };
+                let header = s.row_header.clone().or_else(|| Some(column_label(col)));
+                (title, header, None, place)
+            }
+        };
+        out.layout.push(SummaryLayout {
+            kind: s.kind,
+            heading: s.heading.clone(),
+            row_header: row_header.unwrap_or_else(|| match s.kind {
+                SummaryKind::Intervals => "Interval".into(),
+                _ => "Characteristic".into(),
+            }),
+            title,
+            footnote,
+            place,
+        });
+    }
+    out
+}
+
+fn flags(plan: &Plan, cohort: &Cohort, names: &[String]) -> Vec<PatternRow> {
+    names
+        .iter()
+        .filter_map(|name| {
+            let f = cohort.flag_count(name)?;
+            let label = cohort
+                .grouping(name)
+                .map(|g| g.label.clone())
+                .or_else(|| plan.column(name).map(|c| c.display_label().to_string()))
+                .unwrap_or_else(|| name.clone());
+            Some(PatternRow {
+                name: name.clone(),
+                label,
+                n: f.yes,
+                denominator: f.yes + f.no,
+                pct: pct(f.yes, f.yes + f.no),
+            })
+        })
+        .collect()
+}
+
+/// `order` if given, else all `levels`.
+fn ordered(levels: &[String], order: &[String]) -> Vec<String> {
+    if order.is_empty() {
+        levels.to_vec()
+    } else {
+        order.to_vec()
+    }
+}
+
+fn cross_table(
+    cohort: &Cohort,
+    rows: &str,
+    cols: &str,
+    row_order: &[String],
+    col_order: &[String],
+) -> Option<CrossTable> {
+    let a = cohort.grouping(rows)?;
+    let b = cohort.grouping(cols)?;
+    let ra = ordered(&a.levels, row_order);
+    let cb = ordered(&b.levels, col_order);
+    let mut counts = vec![vec![0usize; cb.len()]; ra.len()];
+    for (x, y) in a.labels.iter().zip(&b.labels) {
+        if let (Some(x), Some(y)) = (x, y) {
+            if let (Some(i), Some(j)) = (
+                ra.iter().position(|l| l == x),
+                cb.iter().position(|l| l == y),
+            ) {
+                counts[i][j] += 1;
+            }
+        }
+    }
+    Some(CrossTable {
+        rows: a.name.clone(),
+        cols: b.name.clone(),
+        row_levels: ra,
+        col_levels: cb,
+        counts,
+        rows_label: a.label.clone(),
+        cols_label: b.label.clone(),
+    })
+}
+
+fn intervals(plan: &Plan, cohort: &Cohort, names: &[String]) -> Vec<IntervalSummary> {
+    let dpu = plan.study.days_per_unit();
+    cohort
+        .intervals
+        .iter()
+        .filter(|iv| names.is_empty() || names.contains(&iv.name))
+        .map(|iv| {
+            let d: Vec<f64> = iv.days.iter().flatten().map(|&x| x as f64).collect();
+            let s = table1::num_summary(&d);
+            IntervalSummary {
+                name: iv.name.clone(),
+                label: iv.label.clone(),
+                n: s.n,
+                median_days: s.median,
+                min_days: s.min,
+                max_days: s.max,
+                median: s.median.map(|x| x / dpu),
+                min: s.min.map(|x| x / dpu),
+                max: s.max.map(|x| x / dpu),
+                unit: plan.study.time_unit.name().to_string(),
+                time_label: match iv.label.strip_prefix("Days from ") {
+                    Some(rest) => format!("Time from {rest}"),
+                    None => iv.label.clone(),
+                },
+            }
+        })
+        .collect()
+}
+
+/// None when the column is not in the file or nobody is analysed.
+fn breakdown(
+    cohort: &Cohort,
+    column: &str,
+    by: Option<&str>,
+    by_order: &[String],
+    missing: &str,
+) -> Option<NextLine> {
+    let n = cohort.patients.len();
+    if n == 0 || !cohort.present_columns.iter().any(|c| c == column) {
+        return None;
+    }
+    let by = by.and_then(|b| cohort.grouping(b));
+    let by_levels: Vec<String> = by.map(|g| ordered(&g.levels, by_order)).unwrap_or_default();
+    let cats: Vec<String> = cohort
+        .patients
+        .iter()
+        .map(|p| p.category(column).unwrap_or(missing).to_string())
+        .collect();
+    let mut levels: Vec<String> = cats.clone();
+    levels.sort();
+    levels.dedup();
+    // the patients without a value last
+    levels.sort_by_key(|l| l == missing);
+    let bi: Vec<Option<usize>> = match by {
+        Some(g) => g
+            .labels
+            .iter()
+            .map(|l| {
+                l.as_ref()
+                    .and_then(|l| by_levels.iter().position(|x| x == l))
+            })
+            .collect(),
+        None => vec![None; n],
+    };
+    let n_by: Vec<usize> = (0..by_levels.len())
+        .map(|b| bi.iter().filter(|&&x| x == Some(b)).count())
+        .collect();
+    let rows = levels
+        .iter()
+        .map(|l| {
+            let k = cats.iter().filter(|c| *c == l).count();
+            NextLineRow {
+                category: l.clone(),
+                n: k,
+                pct: pct(k, n),
+                by: (0..by_levels.len())
+                    .map(|b| {
+                        let kb = (0..n)
+                            .filter(|&i| bi[i] == Some(b) && &cats[i] == l)
+                            .count();
+                        (kb, pct(kb, n_by[b]))
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Some(NextLine {
+        by_label: by.map(|g| g.label.clone()).unwrap_or_default(),
+        by: by.map(|g| g.name.clone()),
+        by_levels,
+        rows,
+        n,
+        n_by,
+    })
+}
