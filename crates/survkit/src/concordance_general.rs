@@ -252,10 +252,13 @@ pub fn concordance_general(
         let up = || {
             let mut queries: Vec<Item> = Vec::with_capacity(by_stop.len() + by_start.len());
             for incl in [false, true] {
-                queries.extend(by_stop.iter().rev().filter(|it| !it.event == incl).map(|it| Item {
-                    incl,
-                    ..*it
-                }));
+                queries.extend(
+                    by_stop
+                        .iter()
+                        .rev()
+                        .filter(|it| !it.event == incl)
+                        .map(|it| Item { incl, ..*it }),
+                );
                 if incl {
                     queries.extend(by_start.iter().rev().map(|it| Item {
                         incl: true,
