@@ -256,7 +256,7 @@ pub fn concordance_general(
                     by_stop
                         .iter()
                         .rev()
-                        .filter(|it| !it.event == incl)
+                        .filter(|it| it.event != incl)
                         .map(|it| Item { incl, ..*it }),
                 );
                 if incl {
