@@ -3,7 +3,7 @@
 //! two groups, five normal covariates.
 
 use rand::{Rng, SeedableRng};
-use survkit::cox::{cox_fit, CoxOptions, Design};
+use survkit::cox::{cox_fit, cox_fit_rows, CoxOptions, CoxRows, Design};
 use survkit::km::{kaplan_meier, KmOptions};
 use survkit::logrank::{logrank, LogrankOptions};
 
@@ -72,6 +72,104 @@ fn logrank_two_groups(b: divan::Bencher, n: usize) {
 fn cox_efron_6_covariates(b: divan::Bencher, n: usize) {
     let c = cohort(n);
     b.bench(|| cox_fit(&c.time, &c.event, &c.design, None, &CoxOptions::default()).unwrap());
+}
+
+/// The cohort as (start, stop] rows: every subject with time ≥ 2 split at
+/// floor(time / 2) (≈ 2n rows; the first covariate after `group` is
+/// time-dependent: + 0.5 on the second row), as bench/counting.sh's
+/// `split` file.
+struct Split {
+    start: Vec<f64>,
+    stop: Vec<f64>,
+    event: Vec<bool>,
+    design: Design,
+}
+
+fn split(c: &Cohort) -> Split {
+    let mut s = Split {
+        start: vec![],
+        stop: vec![],
+        event: vec![],
+        design: Design::default(),
+    };
+    let p = c.design.columns.len();
+    let mut cols: Vec<Vec<f64>> = vec![vec![]; p];
+    for i in 0..c.time.len() {
+        let t = c.time[i];
+        let mut push = |a: f64, b: f64, e: bool, shift: f64| {
+            s.start.push(a);
+            s.stop.push(b);
+            s.event.push(e);
+            for (k, col) in c.design.columns.iter().enumerate() {
+                cols[k].push(col[i] + if k == 1 { shift } else { 0.0 });
+            }
+        };
+        if t >= 2.0 {
+            let m = (t / 2.0).floor();
+            push(0.0, m, false, 0.0);
+            push(m, t, c.event[i], 0.5);
+        } else {
+            push(0.0, t, c.event[i], 0.0);
+        }
+    }
+    s.design = Design::from_numeric(c.design.names.iter().cloned().zip(cols).collect());
+    s
+}
+
+/// Right-censored Cox on the split cohort's row count, the baseline for
+/// `cox_counting_split` (issue 15: within 2× of it).
+#[divan::bench(args = SIZES)]
+fn cox_efron_6_covariates_same_rows(b: divan::Bencher, n: usize) {
+    let s = split(&cohort(n / 2));
+    let (time, event) = (s.stop.clone(), s.event.clone());
+    b.bench(|| cox_fit(&time, &event, &s.design, None, &CoxOptions::default()).unwrap());
+}
+
+/// Cox on (start, stop] rows (R's agreg path), n rows in all.
+#[divan::bench(args = SIZES)]
+fn cox_counting_split(b: divan::Bencher, n: usize) {
+    let s = split(&cohort(n / 2));
+    let rows = CoxRows {
+        start: Some(&s.start),
+        weight: None,
+    };
+    b.bench(|| {
+        cox_fit_rows(
+            &s.stop,
+            &s.event,
+            &s.design,
+            None,
+            None,
+            &rows,
+            &CoxOptions::default(),
+        )
+        .unwrap()
+    });
+}
+
+/// Weighted right-censored Cox (non-integer weights in (0.5, 1.5)).
+#[divan::bench(args = SIZES)]
+fn cox_weighted(b: divan::Bencher, n: usize) {
+    let c = cohort(n);
+    let w: Vec<f64> = (0..n)
+        .map(|i| 0.5 + ((i * 7919) % 1000) as f64 / 1000.0)
+        .collect();
+    let rows = CoxRows {
+        start: None,
+        weight: Some(&w),
+    };
+    b.bench(|| {
+        cox_fit_rows(
+            &c.time,
+            &c.event,
+            &c.design,
+            None,
+            None,
+            &rows,
+            &CoxOptions::default(),
+        )
+        .unwrap()
+    });
 }
 
 fn main() {

@@ -25,36 +25,66 @@
 use crate::concordance::Concordance;
 use crate::error::{check_len, Result, SurvError};
 
+/// Weights by score rank `0..m`: per-rank values in blocks of 16 ranks and
+/// a Fenwick tree over the block totals, so a query reads one block (one or
+/// two cache lines) and walks a small, cache-resident tree.
 struct Fenwick {
-    t: Vec<f64>,
     node: Vec<f64>,
+    fen: Vec<f64>,
 }
+
+const BLOCK: usize = 16;
 
 impl Fenwick {
     fn new(m: usize) -> Self {
+        let nb = m.div_ceil(BLOCK);
         Fenwick {
-            t: vec![0.0; m + 1],
-            node: vec![0.0; m],
+            node: vec![0.0; nb * BLOCK],
+            fen: vec![0.0; nb + 1],
         }
     }
+    #[inline]
     fn add(&mut self, r: usize, w: f64) {
         self.node[r] += w;
-        let mut i = r + 1;
-        while i < self.t.len() {
-            self.t[i] += w;
+        let mut i = r / BLOCK + 1;
+        while i < self.fen.len() {
+            self.fen[i] += w;
             i += i & i.wrapping_neg();
         }
     }
     /// Σ weights with rank < r.
+    #[inline]
     fn below(&self, r: usize) -> f64 {
-        let mut s = 0.0;
-        let mut i = r;
+        let b = r / BLOCK;
+        let mut s: f64 = self.node[b * BLOCK..r].iter().sum();
+        let mut i = b;
         while i > 0 {
-            s += self.t[i];
-            i -= i & i.wrapping_neg();
+            s += self.fen[i];
+            i &= i - 1;
         }
         s
     }
+}
+
+/// `(key, index)` of `idx`, sorted stably by key ascending (radix sort).
+fn sorted_by(idx: &[usize], key: impl Fn(usize) -> u64) -> Vec<(u64, u32)> {
+    let mut v: Vec<(u64, u32)> = idx.iter().map(|&i| (key(i), i as u32)).collect();
+    crate::sort::radix_sort_pairs(&mut v);
+    v
+}
+
+/// A row as a sweep reads it (gathered once, in sweep order).
+#[derive(Clone, Copy, Default)]
+struct Item {
+    t: f64,
+    w: f64,
+    rank: u32,
+    row: u32,
+    event: bool,
+    /// Ascending sweep: events at `t` count for this query (a censored
+    /// row's stop, or any row's start).
+    incl: bool,
+    sign: f64,
 }
 
 /// General concordance (see the module docs). `cluster` labels sum the
@@ -88,12 +118,22 @@ pub fn concordance_general(
         return Err(SurvError::Empty);
     }
     let w = |i: usize| weight.map_or(1.0, |w| w[i]);
-    let st = |i: usize| strata.map_or(0, |s| s[i]);
+    use crate::sort::f64_key;
     // rows grouped by stratum
-    let mut rows: Vec<usize> = (0..n).collect();
-    rows.sort_by_key(|&i| st(i));
-    // per row: C, D, T influence sums
+    let all: Vec<usize> = (0..n).collect();
+    let rows: Vec<usize> = match strata {
+        Some(s) => sorted_by(&all, |i| s[i] as u64)
+            .into_iter()
+            .map(|p| p.1 as usize)
+            .collect(),
+        None => all,
+    };
+    let st = |i: usize| strata.map_or(0, |s| s[i]);
+    // per row: C, D, T influence sums, from the descending sweep (the row as
+    // the event) and from the ascending sweep (the row as the longer
+    // member); the two sweeps run on the two cores
     let mut inf = vec![[0.0f64; 3]; n];
+    let mut rank = vec![0u32; n];
     let (mut cc, mut dd, mut tx, mut ty, mut txy) = (0.0, 0.0, 0.0, 0.0, 0.0);
     let mut lo = 0;
     while lo < n {
@@ -103,129 +143,162 @@ pub fn concordance_general(
             hi += 1;
         }
         let idx = &rows[lo..hi];
-        // dense ranks of the scores
-        let mut by_score: Vec<usize> = idx.to_vec();
-        by_score.sort_by(|&a, &b| score[a].total_cmp(&score[b]));
-        let mut rank = vec![0usize; n];
-        let mut m = 0usize;
-        for (k, &i) in by_score.iter().enumerate() {
-            if k > 0 && score[i] != score[by_score[k - 1]] {
+        // dense ranks of the scores (equal keys = equal scores)
+        let by_score = sorted_by(idx, |i| f64_key(score[i]));
+        let mut m = 0u32;
+        for (k, &(key, i)) in by_score.iter().enumerate() {
+            if k > 0 && key != by_score[k - 1].0 {
                 m += 1;
             }
-            rank[i] = m;
+            rank[i as usize] = m;
         }
-        let m = m + 1;
-        // descending sweep: rows by stop desc (censored before events at a
-        // time is irrelevant: events are added after the queries)
-        let mut by_stop: Vec<usize> = idx.to_vec();
-        by_stop.sort_by(|&a, &b| stop[b].total_cmp(&stop[a]));
-        let mut by_start: Vec<usize> = idx.to_vec();
-        if let Some(sa) = start {
-            by_start.sort_by(|&a, &b| sa[b].total_cmp(&sa[a]));
-        }
-        let mut tree = Fenwick::new(m);
-        let mut total = 0.0;
-        let mut in_tree = vec![false; n];
-        let mut q = 0;
-        let mut k = 0;
-        while k < by_stop.len() {
-            let t = stop[by_stop[k]];
-            let mut e = k;
-            while e < by_stop.len() && stop[by_stop[e]] == t {
-                e += 1;
-            }
-            let grp = &by_stop[k..e];
-            for &j in grp.iter().filter(|&&j| !event[j]) {
-                tree.add(rank[j], w(j));
-                total += w(j);
-                in_tree[j] = true;
-            }
-            if let Some(sa) = start {
-                while q < by_start.len() && sa[by_start[q]] >= t {
-                    let j = by_start[q];
-                    if in_tree[j] {
-                        tree.add(rank[j], -w(j));
-                        total -= w(j);
-                        in_tree[j] = false;
-                    }
+        drop(by_score);
+        let m = m as usize + 1;
+        let item = |i: usize, t: f64| Item {
+            t,
+            w: w(i),
+            rank: rank[i],
+            row: i as u32,
+            event: event[i],
+            incl: false,
+            sign: 1.0,
+        };
+        // rows by stop descending, and by start descending
+        let by_stop: Vec<Item> = sorted_by(idx, |i| !f64_key(stop[i]))
+            .into_iter()
+            .map(|p| item(p.1 as usize, stop[p.1 as usize]))
+            .collect();
+        let by_start: Vec<Item> = match start {
+            Some(sa) => sorted_by(idx, |i| !f64_key(sa[i]))
+                .into_iter()
+                .map(|p| item(p.1 as usize, sa[p.1 as usize]))
+                .collect(),
+            None => vec![],
+        };
+        // descending sweep: the risk set by rank (rows enter at stop, leave
+        // once start ≥ t — such a row has stop > t, so it is in); the events
+        // at t query it before they enter. Writes (row, C, D, T) per event.
+        let down = || {
+            let (mut cc, mut dd, mut tx, mut ty, mut txy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+            let mut out: Vec<(u32, [f64; 3])> = vec![];
+            let mut tree = Fenwick::new(m);
+            let mut total = 0.0;
+            let mut q = 0;
+            let mut k = 0;
+            let mut evs: Vec<Item> = vec![];
+            while k < by_stop.len() {
+                let t = by_stop[k].t;
+                let mut e = k;
+                while e < by_stop.len() && by_stop[e].t == t {
+                    e += 1;
+                }
+                let grp = &by_stop[k..e];
+                for it in grp.iter().filter(|it| !it.event) {
+                    tree.add(it.rank as usize, it.w);
+                    total += it.w;
+                }
+                while q < by_start.len() && by_start[q].t >= t {
+                    let it = &by_start[q];
+                    tree.add(it.rank as usize, -it.w);
+                    total -= it.w;
                     q += 1;
                 }
-            }
-            // events at t: pairs with the risk set, and ties among themselves
-            let mut evs: Vec<usize> = grp.iter().copied().filter(|&j| event[j]).collect();
-            for &i in &evs {
-                let below = tree.below(rank[i]);
-                let at = tree.node[rank[i]];
-                let above = total - below - at;
-                inf[i][0] += below;
-                inf[i][1] += above;
-                inf[i][2] += at;
-                cc += w(i) * below;
-                dd += w(i) * above;
-                tx += w(i) * at;
-            }
-            if evs.len() > 1 {
-                let sw: f64 = evs.iter().map(|&i| w(i)).sum();
-                let sw2: f64 = evs.iter().map(|&i| w(i) * w(i)).sum();
-                let all = (sw * sw - sw2) / 2.0;
-                evs.sort_by_key(|&i| rank[i]);
-                let mut same = 0.0;
-                let mut a = 0;
-                while a < evs.len() {
-                    let mut b = a;
-                    let (mut s1, mut s2) = (0.0, 0.0);
-                    while b < evs.len() && rank[evs[b]] == rank[evs[a]] {
-                        s1 += w(evs[b]);
-                        s2 += w(evs[b]) * w(evs[b]);
-                        b += 1;
-                    }
-                    same += (s1 * s1 - s2) / 2.0;
-                    a = b;
+                // events at t: pairs with the risk set, and ties among themselves
+                evs.clear();
+                evs.extend(grp.iter().copied().filter(|it| it.event));
+                for it in &evs {
+                    let below = tree.below(it.rank as usize);
+                    let at = tree.node[it.rank as usize];
+                    let above = total - below - at;
+                    out.push((it.row, [below, above, at]));
+                    cc += it.w * below;
+                    dd += it.w * above;
+                    tx += it.w * at;
                 }
-                txy += same;
-                ty += all - same;
+                if evs.len() > 1 {
+                    let sw: f64 = evs.iter().map(|it| it.w).sum();
+                    let sw2: f64 = evs.iter().map(|it| it.w * it.w).sum();
+                    let all = (sw * sw - sw2) / 2.0;
+                    evs.sort_by_key(|it| it.rank);
+                    let mut same = 0.0;
+                    let mut a = 0;
+                    while a < evs.len() {
+                        let mut b = a;
+                        let (mut s1, mut s2) = (0.0, 0.0);
+                        while b < evs.len() && evs[b].rank == evs[a].rank {
+                            s1 += evs[b].w;
+                            s2 += evs[b].w * evs[b].w;
+                            b += 1;
+                        }
+                        same += (s1 * s1 - s2) / 2.0;
+                        a = b;
+                    }
+                    txy += same;
+                    ty += all - same;
+                }
+                for it in &evs {
+                    tree.add(it.rank as usize, it.w);
+                    total += it.w;
+                }
+                k = e;
             }
-            for &i in &evs {
-                tree.add(rank[i], w(i));
-                total += w(i);
-                in_tree[i] = true;
-            }
-            k = e;
-        }
+            (out, (cc, dd, tx, ty, txy))
+        };
         // ascending sweep: cumulative event weight by rank; each row reads it
         // at its start (events ≤ start excluded) and at its stop (events at
-        // stop included only for a censored row)
-        // query key: (time, inclusive) ; events at time τ are in the tree for
-        // queries (τ, inclusive) and (τ' > τ, any)
-        let mut events: Vec<usize> = idx.iter().copied().filter(|&i| event[i]).collect();
-        events.sort_by(|&a, &b| stop[a].total_cmp(&stop[b]));
-        // (time, inclusive, row, sign)
-        let mut queries: Vec<(f64, bool, usize, f64)> = Vec::with_capacity(2 * idx.len());
-        for &j in idx {
-            queries.push((stop[j], !event[j], j, 1.0));
-            if let Some(sa) = start {
-                queries.push((sa[j], true, j, -1.0));
+        // stop included only for a censored row): queries by (time,
+        // inclusive); events at τ are in the tree for (τ, inclusive) and
+        // every later time. Writes (row, C, D, T) per query.
+        let up = || {
+            let mut queries: Vec<Item> = Vec::with_capacity(by_stop.len() + by_start.len());
+            for incl in [false, true] {
+                queries.extend(
+                    by_stop
+                        .iter()
+                        .rev()
+                        .filter(|it| it.event != incl)
+                        .map(|it| Item { incl, ..*it }),
+                );
+                if incl {
+                    queries.extend(by_start.iter().rev().map(|it| Item {
+                        incl: true,
+                        sign: -1.0,
+                        ..*it
+                    }));
+                }
+            }
+            crate::sort::radix_sort_by_key(&mut queries, |q| f64_key(q.t));
+            let mut out: Vec<(u32, [f64; 3])> = Vec::with_capacity(queries.len());
+            let mut events = by_stop.iter().rev().filter(|it| it.event).peekable();
+            let mut etree = Fenwick::new(m);
+            let mut etotal = 0.0;
+            for qi in &queries {
+                while let Some(ev) = events.next_if(|ev| ev.t < qi.t || (qi.incl && ev.t == qi.t)) {
+                    etree.add(ev.rank as usize, ev.w);
+                    etotal += ev.w;
+                }
+                let r = qi.rank as usize;
+                let below = etree.below(r);
+                let at = etree.node[r];
+                let above = etotal - below - at;
+                // the row the longer member: events with a higher score are concordant
+                out.push((qi.row, [qi.sign * above, qi.sign * below, qi.sign * at]));
+            }
+            out
+        };
+        let ((dn, (c1, d1, t1, ty1, txy1)), upo) =
+            crate::par::join(idx.len() >= crate::par::MIN_PAR, down, up);
+        for (row, v) in dn.into_iter().chain(upo) {
+            let a = &mut inf[row as usize];
+            for k in 0..3 {
+                a[k] += v[k];
             }
         }
-        queries.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let mut etree = Fenwick::new(m);
-        let mut etotal = 0.0;
-        let mut pe = 0;
-        for &(t, incl, j, sign) in &queries {
-            while pe < events.len() && (stop[events[pe]] < t || (incl && stop[events[pe]] == t)) {
-                let i = events[pe];
-                etree.add(rank[i], w(i));
-                etotal += w(i);
-                pe += 1;
-            }
-            let below = etree.below(rank[j]);
-            let at = etree.node[rank[j]];
-            let above = etotal - below - at;
-            // j the longer member: events with a higher score are concordant
-            inf[j][0] += sign * above;
-            inf[j][1] += sign * below;
-            inf[j][2] += sign * at;
-        }
+        cc += c1;
+        dd += d1;
+        tx += t1;
+        ty += ty1;
+        txy += txy1;
         lo = hi;
     }
     let npair = cc + dd + tx;

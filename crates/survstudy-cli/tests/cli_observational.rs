@@ -265,3 +265,33 @@ fn bad_rows_and_refusals_exit_2_with_line_column_value() {
     );
     assert!(e.contains("--start"), "{e}");
 }
+
+#[test]
+fn id_column_may_hold_more_values_than_the_factor_cap() {
+    // 2500 subjects, two rows each: an id is not a group or a factor
+    let dir = std::env::temp_dir().join(format!("survstudy-obs-ids-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("ids.csv");
+    let mut csv = String::from("id,s,t,e,x\n");
+    for i in 0..2500 {
+        let t = 2 + i % 37;
+        csv += &format!("p{i},0,1,0,{}\np{i},1,{t},{},{}\n", i % 5, i % 2, i % 5);
+    }
+    std::fs::write(&f, csv).unwrap();
+    for cmd in [vec!["km"], vec!["cox", "--covariates", "x"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_survstudy"))
+            .arg(cmd[0])
+            .arg("--data")
+            .arg(&f)
+            .args(["--start", "s", "--time", "t", "--event", "e", "--id", "id"])
+            .args(&cmd[1..])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -504,13 +504,18 @@ pub fn cox_fit_rows(
     };
     let mut data = data;
     if !data.start.is_empty() {
-        let mut so: Vec<usize> = (0..n).collect();
-        so.sort_by(|&a, &b| {
-            data.stratum(a)
-                .cmp(&data.stratum(b))
-                .then(data.start[b].total_cmp(&data.start[a]))
-        });
-        data.start_order = so;
+        // stable radix sorts: by start descending, then by stratum
+        let mut keyed: Vec<(u64, u32)> = (0..n)
+            .map(|i| (!crate::sort::f64_key(data.start[i]), i as u32))
+            .collect();
+        crate::sort::radix_sort_pairs(&mut keyed);
+        if !data.strata.is_empty() {
+            for p in keyed.iter_mut() {
+                p.0 = data.strata[p.1 as usize] as u64;
+            }
+            crate::sort::radix_sort_pairs(&mut keyed);
+        }
+        data.start_order = keyed.iter().map(|p| p.1 as usize).collect();
     }
     let data = data;
     if opts.ties == Ties::Exact {

@@ -157,6 +157,19 @@ pub(crate) struct Loaded {
 }
 
 pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loaded, AdhocError> {
+    load_rows(spec, extra, None)
+}
+
+/// [`load`] whose `extra` ends with the [`observational::RowSpec::requests`]
+/// columns of `rows`: their row checks run on the table as read, and the
+/// `--id` column may hold any number of distinct values (the level cap is
+/// for groups and factors).
+pub(crate) fn load_rows(
+    spec: &SurvSpec,
+    extra: &[(String, ColKind)],
+    rows: Option<&observational::RowSpec>,
+) -> Result<Loaded, AdhocError> {
+    let id = rows.and_then(|r| r.id.as_deref());
     let file = file_name(&spec.data);
     let mut req = vec![
         Request {
@@ -181,6 +194,10 @@ pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loade
             file,
             source: TableError::NoRows,
         });
+    }
+    if let Some(r) = rows.filter(|r| !r.is_empty()) {
+        let first = tab.columns.len() - r.requests().len();
+        observational::check_table(&file, &tab, r, first)?;
     }
     let mut cols = std::mem::take(&mut tab.columns).into_iter();
     let time = match cols.next() {
@@ -217,7 +234,9 @@ pub(crate) fn load(spec: &SurvSpec, extra: &[(String, ColKind)]) -> Result<Loade
     }
     let extra_cols: Vec<Column> = cols.collect();
     for (c, (name, _)) in extra_cols.iter().zip(extra) {
-        check_levels(&spec.data, name, c)?;
+        if Some(name.as_str()) != id {
+            check_levels(&spec.data, name, c)?;
+        }
     }
     let n = time.len();
     let mut keep = Vec::with_capacity(n);
@@ -678,9 +697,8 @@ pub fn cox_cmd(args: &CoxArgs) -> Result<CoxReport, AdhocError> {
     if let Some(c) = &args.cluster {
         extra.push((c.clone(), ColKind::Text));
     }
-    observational::precheck(&args.surv, &args.rows)?;
     extra.extend(args.rows.requests());
-    let d = load(&args.surv, &extra).map_err(|e| match e {
+    let d = load_rows(&args.surv, &extra, Some(&args.rows)).map_err(|e| match e {
         AdhocError::Table {
             file,
             source:

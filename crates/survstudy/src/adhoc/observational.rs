@@ -15,8 +15,8 @@ use survkit::wkm::{
     SurvRows, WeightedKmFit,
 };
 
-use super::table::{read_columns, ColKind, Column, Request};
-use super::{file_name, group_index, load, num, nums, opt_num, AdhocError, SurvSpec};
+use super::table::{ColKind, Column};
+use super::{file_name, group_index, num, nums, opt_num, AdhocError, SurvSpec};
 
 /// The observational-data flags of a command.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -79,29 +79,23 @@ pub(crate) fn split_rows(spec: &RowSpec, extra: &mut Vec<Column>) -> RowData {
     out
 }
 
-/// Check the rows before the analysis (see the module docs).
-pub(crate) fn precheck(surv: &SurvSpec, spec: &RowSpec) -> Result<(), AdhocError> {
-    if spec.is_empty() {
-        return Ok(());
-    }
-    let file = file_name(&surv.data);
-    let mut req = vec![Request {
-        name: surv.time.clone(),
-        kind: ColKind::Number,
-    }];
-    for (n, k) in spec.requests() {
-        req.push(Request { name: n, kind: k });
-    }
-    let tab = read_columns(&surv.data, &req).map_err(|source| AdhocError::Table {
-        file: file.clone(),
-        source,
-    })?;
+/// Check the rows before the analysis (see the module docs): every row of
+/// the file, before rows with missing values are dropped. `tab` is the
+/// analysis' table as read (time in column 0), with the [`RowSpec::requests`]
+/// columns from column `first` on; no second read of the file.
+pub(crate) fn check_table(
+    file: &str,
+    tab: &super::table::Table,
+    spec: &RowSpec,
+    first: usize,
+) -> Result<(), AdhocError> {
+    let file = file.to_string();
     let num_col = |k: usize| match &tab.columns[k] {
-        Column::Number(v) => v.clone(),
-        _ => vec![],
+        Column::Number(v) => v.as_slice(),
+        _ => &[],
     };
     let time = num_col(0);
-    let mut k = 1;
+    let mut k = first;
     let start = spec.start.as_ref().map(|_| {
         k += 1;
         num_col(k - 1)
@@ -110,10 +104,11 @@ pub(crate) fn precheck(surv: &SurvSpec, spec: &RowSpec) -> Result<(), AdhocError
         k += 1;
         num_col(k - 1)
     });
-    let id: Option<Vec<u32>> = spec.id.as_ref().map(|_| match &tab.columns[k] {
-        Column::Text { codes, .. } => codes.clone(),
-        _ => vec![],
+    let id: Option<&[u32]> = spec.id.as_ref().map(|_| match &tab.columns[k] {
+        Column::Text { codes, .. } => codes.as_slice(),
+        _ => &[],
     });
+    let scol = first;
     let bad = |row: usize, col: usize, value: f64, message: String| AdhocError::Value {
         file: file.clone(),
         line: tab.line_of(row),
@@ -125,8 +120,8 @@ pub(crate) fn precheck(surv: &SurvSpec, spec: &RowSpec) -> Result<(), AdhocError
         },
         message,
     };
-    let wcol = 1 + usize::from(spec.start.is_some());
-    if let Some(w) = &weight {
+    let wcol = first + usize::from(spec.start.is_some());
+    if let Some(w) = weight {
         for (i, &v) in w.iter().enumerate() {
             if v.is_nan() {
                 return Err(bad(
@@ -146,12 +141,12 @@ pub(crate) fn precheck(surv: &SurvSpec, spec: &RowSpec) -> Result<(), AdhocError
             }
         }
     }
-    if let Some(s) = &start {
+    if let Some(s) = start {
         for i in 0..time.len() {
             if !s[i].is_nan() && !time[i].is_nan() && s[i] >= time[i] {
                 return Err(bad(
                     i,
-                    1,
+                    scol,
                     s[i],
                     format!(
                         "start must be < stop ('{}' = {} on this line)",
@@ -160,7 +155,7 @@ pub(crate) fn precheck(surv: &SurvSpec, spec: &RowSpec) -> Result<(), AdhocError
                 ));
             }
         }
-        if let Some(id) = &id {
+        if let Some(id) = id {
             let mut ord: Vec<usize> = (0..time.len())
                 .filter(|&i| !s[i].is_nan() && !time[i].is_nan() && id[i] != super::MISSING)
                 .collect();
@@ -170,7 +165,7 @@ pub(crate) fn precheck(surv: &SurvSpec, spec: &RowSpec) -> Result<(), AdhocError
                 if id[a] == id[b] && s[b] < time[a] {
                     return Err(bad(
                         b,
-                        1,
+                        scol,
                         s[b],
                         format!(
                             "interval ({}, {}] overlaps ({}, {}] of the same id on line {}",
@@ -232,13 +227,12 @@ pub fn km_rows(
     rows: &RowSpec,
     robust: bool,
 ) -> Result<WkmReport, AdhocError> {
-    precheck(surv, rows)?;
     let mut extra: Vec<(String, ColKind)> = group
         .iter()
         .map(|g| (g.to_string(), ColKind::Text))
         .collect();
     extra.extend(rows.requests());
-    let mut d = load(surv, &extra)?;
+    let mut d = super::load_rows(surv, &extra, Some(rows))?;
     if d.time.is_empty() {
         return Err(AdhocError::Usage(format!(
             "{}: no rows left after dropping {} with missing values",
