@@ -121,10 +121,15 @@ impl CifOptions {
 /// Value of one curve at a requested time (R `timepoints()`); `None` = `NA`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct CifAt {
+    /// Requested time.
     pub time: f64,
+    /// Cumulative incidence at `time`.
     pub est: Option<f64>,
+    /// Variance of `est` (cmprsk, Aalen 1978).
     pub var: Option<f64>,
+    /// Lower confidence limit.
     pub lower: Option<f64>,
+    /// Upper confidence limit.
     pub upper: Option<f64>,
 }
 
@@ -140,12 +145,15 @@ pub struct CifCurve {
     pub n: usize,
     /// Failures from this cause in the group.
     pub n_event: usize,
+    /// Step-representation times, aligned with `est`, `var`, `lower`, `upper`.
     pub time: Vec<f64>,
+    /// Cumulative incidence F(t) at each point of `time` (R `cuminc(...)$est`).
     pub est: Vec<f64>,
     /// cmprsk's (Aalen 1978) variance of `est`.
     pub var: Vec<f64>,
     /// Pointwise limits (NaN where undefined).
     pub lower: Vec<f64>,
+    /// Pointwise upper limits (NaN where undefined).
     pub upper: Vec<f64>,
     /// Values at [`CifOptions::times`].
     pub at_times: Vec<CifAt>,
@@ -191,6 +199,7 @@ impl CifCurve {
 /// Gray's K-sample test for one cause (a row of `cuminc(...)$Tests`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GrayTest {
+    /// Cause code tested.
     pub cause: u32,
     /// `sᵀ V⁻¹ s` (NaN if V is singular; R reports −1).
     pub stat: f64,
@@ -215,8 +224,11 @@ pub struct CifResult {
     pub curves: Vec<CifCurve>,
     /// One test per cause; empty with a single group.
     pub gray_test: Vec<GrayTest>,
+    /// Power ρ of Gray's test weight, as given in [`CifOptions::rho`].
     pub rho: f64,
+    /// Confidence-limit transform used for the curves.
     pub conf_type: CifConfType,
+    /// Confidence level of the pointwise limits.
     pub conf_level: f64,
 }
 

@@ -9,18 +9,29 @@ pub enum SurvError {
     /// Input slices of different lengths.
     #[error("length mismatch: {what} has {got} values, expected {expected}")]
     LengthMismatch {
+        /// Name of the offending input.
         what: &'static str,
+        /// Its length.
         got: usize,
+        /// The length it must have.
         expected: usize,
     },
     /// A time that is negative, NaN or infinite.
     #[error("invalid time at observation {index}: {value} (times must be finite and >= 0)")]
-    InvalidTime { index: usize, value: f64 },
+    InvalidTime {
+        /// 0-based observation index.
+        index: usize,
+        /// The offending time.
+        value: f64,
+    },
     /// A covariate value that is NaN or infinite.
     #[error("invalid value in {what} at observation {index}: {value}")]
     InvalidValue {
+        /// Name of the covariate.
         what: String,
+        /// 0-based observation index.
         index: usize,
+        /// The offending value.
         value: f64,
     },
     /// No observations to analyse.
@@ -28,24 +39,42 @@ pub enum SurvError {
     Empty,
     /// An option outside its domain (e.g. confidence level 1.5).
     #[error("invalid option {name}: {message}")]
-    InvalidOption { name: &'static str, message: String },
+    InvalidOption {
+        /// Option name.
+        name: &'static str,
+        /// Why the value is rejected.
+        message: String,
+    },
     /// A test that needs at least two groups got fewer.
     #[error("need at least two groups with observations, found {0}")]
     TooFewGroups(usize),
     /// A contingency table that cannot be analysed (ragged rows, fewer than
     /// two rows/columns, a zero margin where the test needs positive margins).
     #[error("invalid contingency table: {message}")]
-    InvalidTable { message: String },
+    InvalidTable {
+        /// What is wrong with the table.
+        message: String,
+    },
     /// An exact computation whose work would exceed the configured budget
     /// (returned instead of hanging on a combinatorial blow-up).
     #[error(
         "{what}: exact computation too large (more than {limit} steps); use an asymptotic test"
     )]
-    TooLarge { what: &'static str, limit: u64 },
+    TooLarge {
+        /// The computation that was refused.
+        what: &'static str,
+        /// The work budget (steps) it would exceed.
+        limit: u64,
+    },
     /// The data leave the statistic undefined (e.g. zero variance because all
     /// values are tied).
     #[error("{what}: {message}")]
-    Degenerate { what: &'static str, message: String },
+    Degenerate {
+        /// The statistic that is undefined.
+        what: &'static str,
+        /// Why it is undefined.
+        message: String,
+    },
 }
 
 /// Result alias for survkit.

@@ -29,8 +29,11 @@ use crate::linalg::{ldl, ldl_inverse, ldl_solve, TOLER_CHOL};
 /// Options of [`fine_gray`] (crr's `gtol`, `maxiter`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FineGrayOptions {
+    /// Convergence tolerance: stop when max|U|·max(|β|, 1) < max(|ll|, 1)·gtol (crr `gtol`, 1e-6).
     pub gtol: f64,
+    /// Maximum number of Newton–Raphson iterations (crr `maxiter`, 10).
     pub max_iter: usize,
+    /// Confidence level of the subdistribution hazard-ratio intervals (0.95).
     pub conf_level: f64,
 }
 
@@ -47,29 +50,46 @@ impl Default for FineGrayOptions {
 /// One coefficient.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FineGrayTerm {
+    /// Term (design column) name.
     pub term: String,
+    /// Estimated coefficient β (log subdistribution hazard ratio).
     pub coef: f64,
+    /// Standard error of `coef` from the sandwich variance.
     pub se: f64,
+    /// Wald statistic `coef / se`.
     pub z: f64,
+    /// Two-sided p-value of `z`.
     pub p: f64,
+    /// Subdistribution hazard ratio `exp(coef)`.
     pub hr: f64,
+    /// Lower confidence limit of `hr`.
     pub hr_lower: f64,
+    /// Upper confidence limit of `hr`.
     pub hr_upper: f64,
 }
 
 /// A fitted Fine–Gray model.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FineGrayFit {
+    /// One entry per design column, in input order.
     pub terms: Vec<FineGrayTerm>,
+    /// Log pseudo-likelihood at β̂ (crr `loglik`).
     pub loglik: f64,
+    /// Log pseudo-likelihood at β = 0 (crr `loglik.null`).
     pub loglik_null: f64,
+    /// Whether the iteration converged within `max_iter`.
     pub converged: bool,
+    /// Newton–Raphson iterations used.
     pub iterations: usize,
     /// Sandwich variance (crr's `var`).
     pub var: Vec<Vec<f64>>,
+    /// Number of observations.
     pub n: usize,
+    /// Failures from the cause of interest.
     pub n_event: usize,
+    /// Failures from competing causes.
     pub n_competing: usize,
+    /// Censored observations.
     pub n_censored: usize,
 }
 

@@ -112,9 +112,13 @@ impl KmOptions {
 /// `time`, `n_event` events and `n_censor` censorings at `time`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TimeTable {
+    /// Distinct times, ascending.
     pub time: Vec<f64>,
+    /// Number at risk just before each time.
     pub n_risk: Vec<u64>,
+    /// Events at each time.
     pub n_event: Vec<u64>,
+    /// Censorings at each time.
     pub n_censor: Vec<u64>,
 }
 
@@ -194,8 +198,11 @@ pub struct KmFit {
     pub n_event_total: u64,
     /// Distinct times (events and censorings), ascending.
     pub time: Vec<f64>,
+    /// Number at risk just before each time, aligned with `time`.
     pub n_risk: Vec<u64>,
+    /// Events at each time, aligned with `time`.
     pub n_event: Vec<u64>,
+    /// Censorings at each time, aligned with `time`.
     pub n_censor: Vec<u64>,
     /// S(t) just after each time.
     pub surv: Vec<f64>,
@@ -209,22 +216,29 @@ pub struct KmFit {
     pub cumhaz: Vec<f64>,
     /// Standard error of the Nelson–Aalen estimate.
     pub std_chaz: Vec<f64>,
+    /// Transform used for the confidence limits.
     pub conf_type: ConfType,
+    /// Confidence level of the pointwise limits.
     pub conf_level: f64,
 }
 
 /// A quantile (e.g. the median) with its confidence limits; `None` = not reached (R `NA`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
 pub struct Quantile {
+    /// Probability of the quantile (0.5 = median).
     pub prob: f64,
+    /// Time where 1 − S(t) reaches `prob`.
     pub estimate: Option<f64>,
+    /// Lower confidence limit of the quantile time.
     pub lower: Option<f64>,
+    /// Upper confidence limit of the quantile time.
     pub upper: Option<f64>,
 }
 
 /// Survival at a requested time (R `summary(fit, times = ..., extend = TRUE)`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct SurvAt {
+    /// Requested time.
     pub time: f64,
     /// Number at risk at `time` (0 beyond the last follow-up).
     pub n_risk: u64,
@@ -232,20 +246,28 @@ pub struct SurvAt {
     pub n_event: u64,
     /// Censorings in (previous requested time, time].
     pub n_censor: u64,
+    /// S(t) at `time`.
     pub surv: f64,
     /// Standard error of S itself (`S · std_err`), as `summary()` prints.
     pub std_err: f64,
+    /// Lower confidence limit of S.
     pub lower: f64,
+    /// Upper confidence limit of S.
     pub upper: f64,
+    /// Nelson–Aalen cumulative hazard at `time`.
     pub cumhaz: f64,
+    /// Standard error of `cumhaz`.
     pub std_chaz: f64,
 }
 
 /// Restricted mean survival time up to `end_time` (R `print(fit, rmean = ...)`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Rmean {
+    /// Upper limit of integration (same time unit as the data).
     pub end_time: f64,
+    /// Area under S(t) from 0 to `end_time` (R `*rmean`).
     pub rmean: f64,
+    /// Standard error of `rmean` (R `*se(rmean)`).
     pub se: f64,
 }
 

@@ -22,6 +22,7 @@
 
 // Index loops mirror the matrix formulas in the docs; iterator rewrites obscure them.
 #![allow(clippy::needless_range_loop)]
+#![deny(missing_docs)]
 
 pub mod cif;
 pub mod concordance;

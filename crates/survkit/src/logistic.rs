@@ -48,10 +48,15 @@ impl Default for LogisticOptions {
 /// One coefficient.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LogisticTerm {
+    /// Term name (`(Intercept)` or a design column).
     pub term: String,
+    /// Estimated coefficient on the log-odds scale.
     pub coef: f64,
+    /// Standard error of `coef`.
     pub se: f64,
+    /// Wald statistic `coef / se`.
     pub z: f64,
+    /// Two-sided p-value of `z`.
     pub p: f64,
 }
 
@@ -73,11 +78,15 @@ pub struct LogisticFit {
     pub terms: Vec<LogisticTerm>,
     /// Fitted probabilities, one per row.
     pub fitted: Vec<f64>,
+    /// Residual deviance (R `deviance(fit)`).
     pub deviance: f64,
+    /// Deviance of the intercept-only model (R `fit$null.deviance`).
     pub null_deviance: f64,
     /// deviance + 2·(number of coefficients) (0/1 response).
     pub aic: f64,
+    /// IRLS iterations used (R `fit$iter`).
     pub iterations: usize,
+    /// Whether IRLS converged within `max_iter`.
     pub converged: bool,
     /// Unscaled covariance matrix (XᵀWX)⁻¹.
     pub var: Vec<Vec<f64>>,

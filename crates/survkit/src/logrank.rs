@@ -38,6 +38,7 @@ impl Default for LogrankOptions {
 /// Per-stratum observed and expected (group × stratum).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ByStratum {
+    /// Subjects per stratum.
     pub n: Vec<u64>,
     /// `observed[g][s]`
     pub observed: Vec<Vec<f64>>,
@@ -48,16 +49,23 @@ pub struct ByStratum {
 /// Result of a (stratified) k-sample test.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LogrankResult {
+    /// Fleming–Harrington ρ used.
     pub rho: f64,
     /// Subjects per group.
     pub n: Vec<u64>,
+    /// Observed events per group (summed over strata).
     pub observed: Vec<f64>,
+    /// Expected events per group under the null.
     pub expected: Vec<f64>,
+    /// `observed − expected` per group.
     pub o_minus_e: Vec<f64>,
     /// k×k variance matrix of O − E.
     pub var: Vec<Vec<f64>>,
+    /// Chi-square statistic (R `survdiff()$chisq`).
     pub chisq: f64,
+    /// Degrees of freedom (groups with expected events > 0, minus 1).
     pub df: usize,
+    /// Upper-tail chi-square p-value.
     pub p: f64,
     /// Present for stratified tests.
     pub by_stratum: Option<ByStratum>,

@@ -38,18 +38,27 @@ use crate::km::{kaplan_meier, KmFit, KmOptions};
 pub struct RmstArm {
     /// Arm label (0 or 1).
     pub arm: usize,
+    /// Subjects in the arm.
     pub n: u64,
+    /// Events in the arm.
     pub n_event: u64,
+    /// Truncation time τ (same time unit as the data).
     pub tau: f64,
+    /// Restricted mean survival time up to τ.
     pub rmst: f64,
+    /// Standard error of `rmst`.
     pub se: f64,
     /// `se²` (survRM2's `rmst.var`).
     pub var: f64,
+    /// Lower confidence limit of `rmst`.
     pub lower: f64,
+    /// Upper confidence limit of `rmst`.
     pub upper: f64,
     /// Restricted mean time lost `τ − rmst`.
     pub rmtl: f64,
+    /// Lower confidence limit of `rmtl` (`τ − upper`).
     pub rmtl_lower: f64,
+    /// Upper confidence limit of `rmtl` (`τ − lower`).
     pub rmtl_upper: f64,
 }
 
@@ -60,7 +69,9 @@ pub struct RmstContrast {
     pub estimate: f64,
     /// SE of the difference, or of the log ratio.
     pub se: f64,
+    /// Lower confidence limit (natural scale for the ratio).
     pub lower: f64,
+    /// Upper confidence limit (natural scale for the ratio).
     pub upper: f64,
     /// Two-sided p-value `2·pnorm(−|z|)`, computed as `pchisq(z², 1, lower =
     /// FALSE)` (the same number; statrs' normal CDF is only ~1e-10 accurate).
@@ -70,9 +81,13 @@ pub struct RmstContrast {
 /// Result of [`rmst2`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Rmst2Result {
+    /// Truncation time τ used.
     pub tau: f64,
+    /// Confidence level of the intervals.
     pub conf_level: f64,
+    /// Arm 0 (reference).
     pub arm0: RmstArm,
+    /// Arm 1.
     pub arm1: RmstArm,
     /// RMST (arm 1) − (arm 0).
     pub difference: RmstContrast,

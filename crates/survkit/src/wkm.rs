@@ -39,7 +39,9 @@ use crate::km::{conf_limits, ConfType, KmOptions, Quantile};
 /// Survival rows: `(start, stop]`, event flag, optional weight and subject id.
 #[derive(Debug, Clone, Copy)]
 pub struct SurvRows<'a> {
+    /// Exit (stop) time of each row.
     pub stop: &'a [f64],
+    /// Event flag at `stop`, aligned with `stop`.
     pub event: &'a [bool],
     /// Entry times (`None` = every row starts at time 0 — right-censored data).
     pub start: Option<&'a [f64]>,
@@ -61,10 +63,12 @@ impl<'a> SurvRows<'a> {
         }
     }
 
+    /// Number of rows.
     pub fn len(&self) -> usize {
         self.stop.len()
     }
 
+    /// True when there are no rows.
     pub fn is_empty(&self) -> bool {
         self.stop.is_empty()
     }
@@ -149,6 +153,7 @@ pub enum RobustReason {
 }
 
 impl RobustReason {
+    /// Human-readable reason, as printed in reports.
     pub fn describe(self) -> &'static str {
         match self {
             RobustReason::Requested => "robust = TRUE requested",
@@ -209,21 +214,33 @@ pub struct WeightedKmFit {
     pub n: u64,
     /// Σ w over events.
     pub n_event_total: f64,
+    /// Distinct times, ascending.
     pub time: Vec<f64>,
+    /// Weighted number at risk just before each time.
     pub n_risk: Vec<f64>,
+    /// Weighted events at each time.
     pub n_event: Vec<f64>,
+    /// Weighted censorings at each time.
     pub n_censor: Vec<f64>,
+    /// S(t) just after each time.
     pub surv: Vec<f64>,
     /// SE of −log S (Greenwood), or the robust SE of S divided by S.
     pub std_err: Vec<f64>,
     /// SE of S itself.
     pub std_err_surv: Vec<f64>,
+    /// Pointwise lower confidence limit (NaN where undefined).
     pub lower: Vec<f64>,
+    /// Pointwise upper confidence limit (NaN where undefined).
     pub upper: Vec<f64>,
+    /// Nelson–Aalen cumulative hazard (weighted).
     pub cumhaz: Vec<f64>,
+    /// Standard error of `cumhaz`.
     pub std_chaz: Vec<f64>,
+    /// Transform used for the confidence limits.
     pub conf_type: ConfType,
+    /// Confidence level of the pointwise limits.
     pub conf_level: f64,
+    /// Variance estimator behind `std_err` and the limits.
     pub variance: KmVariance,
 }
 

@@ -72,6 +72,7 @@ impl Transform {
 /// Options of [`cox_zph`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ZphOptions {
+    /// Time transform g(t) against which residuals are tested (R `transform`).
     pub transform: Transform,
 }
 
@@ -79,22 +80,29 @@ pub struct ZphOptions {
 /// columns of a factor).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ZphTerm {
+    /// Term name, as reported in the table.
     pub name: String,
+    /// Indices of the design columns the term spans.
     pub columns: Vec<usize>,
 }
 
 /// One chi-square test of the table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ZphTest {
+    /// Term name (`GLOBAL` for [`ZphResult::global`]).
     pub term: String,
+    /// Score-test chi-square statistic.
     pub chisq: f64,
+    /// Degrees of freedom (columns of the term).
     pub df: usize,
+    /// Upper-tail chi-square p-value.
     pub p: f64,
 }
 
 /// Result of [`cox_zph`] (R's `cox.zph` object).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ZphResult {
+    /// Time transform used.
     pub transform: Transform,
     /// One test per term, in term order.
     pub terms: Vec<ZphTest>,

@@ -12,7 +12,9 @@ use serde::Serialize;
 /// Named numeric columns of the model matrix.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Design {
+    /// Column names (R `colnames(model.matrix)`), aligned with `columns`.
     pub names: Vec<String>,
+    /// Column values, one vector per name, each with one value per observation.
     pub columns: Vec<Vec<f64>>,
 }
 
@@ -76,6 +78,7 @@ impl Design {
         self.columns.len()
     }
 
+    /// True when the design has no columns.
     pub fn is_empty(&self) -> bool {
         self.columns.is_empty()
     }

@@ -69,6 +69,7 @@ impl Ties {
             _ => None,
         }
     }
+    /// The R spelling: `efron` / `breslow` / `exact`.
     pub fn as_str(self) -> &'static str {
         match self {
             Ties::Efron => "efron",
@@ -94,6 +95,7 @@ pub enum Variance {
 /// Options of the Cox fit (R `coxph.control` defaults).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CoxOptions {
+    /// Handling of tied event times (R `ties`, default Efron).
     pub ties: Ties,
     /// Convergence tolerance on the relative change of the log-likelihood (1e-9).
     pub eps: f64,
@@ -119,8 +121,10 @@ pub struct CoxOptions {
 /// Whether to compute the concordance statistic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ConcordanceChoice {
+    /// Compute the concordance (R's default).
     #[default]
     Compute,
+    /// Do not compute it (`concordance` fields are `None`).
     Skip,
 }
 
@@ -143,13 +147,21 @@ impl Default for CoxOptions {
 /// One model term.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CoxTerm {
+    /// Term (design column) name.
     pub term: String,
+    /// Estimated coefficient β (log hazard ratio).
     pub coef: f64,
+    /// Model-based standard error of `coef` (R `se(coef)`).
     pub se: f64,
+    /// Wald statistic `coef / SE` (the robust SE when `robust_se` is set).
     pub z: f64,
+    /// Two-sided p-value of `z`.
     pub p: f64,
+    /// Hazard ratio `exp(coef)`.
     pub hr: f64,
+    /// Lower confidence limit of `hr` (level [`CoxOptions::conf_level`]).
     pub hr_lower: f64,
+    /// Upper confidence limit of `hr`.
     pub hr_upper: f64,
     /// Flagged by R's monotone-likelihood check: the estimate may be infinite.
     pub possibly_infinite: bool,
@@ -161,17 +173,24 @@ pub struct CoxTerm {
 /// A global test statistic.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
 pub struct TestStat {
+    /// Test statistic (chi-square).
     pub stat: f64,
+    /// Degrees of freedom.
     pub df: usize,
+    /// Upper-tail chi-square p-value.
     pub p: f64,
 }
 
 /// A fitted Cox model.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CoxFit {
+    /// Number of observations (rows) used.
     pub n: usize,
+    /// Number of events.
     pub nevent: usize,
+    /// Tie method used.
     pub ties: Ties,
+    /// One entry per design column, in design order.
     pub terms: Vec<CoxTerm>,
     /// Model-based variance matrix of β̂ (R `fit$naive.var` for robust fits).
     pub var: Vec<Vec<f64>>,
@@ -185,20 +204,28 @@ pub struct CoxFit {
     pub n_clusters: Option<usize>,
     /// Column means used for centring (R `fit$means`).
     pub means: Vec<f64>,
+    /// Log partial likelihood at β = 0 (R `fit$loglik[1]`).
     pub loglik_null: f64,
+    /// Log partial likelihood at β̂ (R `fit$loglik[2]`).
     pub loglik: f64,
+    /// Likelihood-ratio test of β = 0.
     pub lr_test: TestStat,
+    /// Wald test of β = 0 (uses the variance chosen in `variance`).
     pub wald_test: TestStat,
     /// Model-based score test at β = 0 (also for robust fits, as R).
     pub score_test: TestStat,
     /// Robust score test (robust fits; R `fit$rscore`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub robust_score_test: Option<TestStat>,
+    /// Harrell's C (R `fit$concordance["concordance"]`); `None` when skipped.
     pub concordance: Option<f64>,
+    /// Standard error of `concordance` (infinitesimal jackknife).
     pub concordance_se: Option<f64>,
     /// Full concordance counts, when computed.
     pub concordance_detail: Option<crate::concordance::Concordance>,
+    /// Newton–Raphson iterations used (R `fit$iter`).
     pub iterations: usize,
+    /// Whether the iteration converged within `max_iter`.
     pub converged: bool,
     /// Warnings as R would print them (non-convergence, infinite coefficients).
     pub warnings: Vec<String>,
