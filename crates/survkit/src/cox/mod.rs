@@ -30,6 +30,7 @@
 //! variance). Golden tests: `tests/cox_golden.rs` (Efron/Breslow) and
 //! `tests/cox_extras_golden.rs` (exact ties, robust) against R survival 3.5-3.
 
+pub mod baseline;
 pub mod design;
 mod likelihood;
 mod newton;

@@ -101,7 +101,7 @@ pub fn adjusted_cmd(args: &AdjustedArgs) -> Result<AdjustedReport, AdhocError> {
     )?;
     let beta: Vec<f64> = fit.terms.iter().map(|t| t.coef).collect();
     let p = beta.len();
-    // Efron baseline cumulative hazard with centred risk scores
+    // centred risk scores for the Efron baseline cumulative hazard
     let r: Vec<f64> = (0..n)
         .map(|i| {
             (0..p)
@@ -110,47 +110,8 @@ pub fn adjusted_cmd(args: &AdjustedArgs) -> Result<AdjustedReport, AdhocError> {
                 .exp()
         })
         .collect();
-    let mut ord: Vec<usize> = (0..n).collect();
-    ord.sort_by(|&a, &b| d.time[a].total_cmp(&d.time[b]));
-    let mut suffix = vec![0.0; n + 1];
-    for k in (0..n).rev() {
-        suffix[k] = suffix[k + 1] + r[ord[k]];
-    }
-    let mut ev_t = vec![];
-    let mut ev_h = vec![];
-    let mut cum = 0.0;
-    let mut k = 0;
-    while k < n {
-        let t = d.time[ord[k]];
-        let mut e = k;
-        while e < n && d.time[ord[e]] == t {
-            e += 1;
-        }
-        let deaths: Vec<usize> = (k..e).map(|j| ord[j]).filter(|&i| d.event[i]).collect();
-        if !deaths.is_empty() {
-            let dd = deaths.len() as f64;
-            let sd: f64 = deaths.iter().map(|&i| r[i]).sum();
-            let sr = suffix[k];
-            cum += (0..deaths.len())
-                .map(|m| 1.0 / (sr - m as f64 / dd * sd))
-                .sum::<f64>();
-            ev_t.push(t);
-            ev_h.push(cum);
-        }
-        k = e;
-    }
-    let h_at: Vec<f64> = args
-        .at
-        .iter()
-        .map(|&t| {
-            let m = ev_t.partition_point(|&x| x <= t);
-            if m == 0 {
-                0.0
-            } else {
-                ev_h[m - 1]
-            }
-        })
-        .collect();
+    let bh = survkit::cox::baseline::efron_baseline(&d.time, &d.event, &r);
+    let h_at: Vec<f64> = args.at.iter().map(|&t| bh.at(t)).collect();
     // linear predictor without the treatment columns, then set A = a
     let base: Vec<f64> = (0..n)
         .map(|i| {

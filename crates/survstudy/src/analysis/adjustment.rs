@@ -795,45 +795,8 @@ fn gformula(
             .sum::<f64>()
     };
     let r: Vec<f64> = (0..n).map(|i| lp(i).exp()).collect();
-    let mut ord: Vec<usize> = (0..n).collect();
-    ord.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
-    let mut suffix = vec![0.0; n + 1];
-    for k in (0..n).rev() {
-        suffix[k] = suffix[k + 1] + r[ord[k]];
-    }
-    let (mut ev_t, mut ev_h) = (vec![], vec![]);
-    let mut cum = 0.0;
-    let mut k = 0;
-    while k < n {
-        let t = time[ord[k]];
-        let mut e = k;
-        while e < n && time[ord[e]] == t {
-            e += 1;
-        }
-        let deaths: Vec<usize> = (k..e).map(|j| ord[j]).filter(|&i| event[i]).collect();
-        if !deaths.is_empty() {
-            let dd = deaths.len() as f64;
-            let sd: f64 = deaths.iter().map(|&i| r[i]).sum();
-            let sr = suffix[k];
-            cum += (0..deaths.len())
-                .map(|m| 1.0 / (sr - m as f64 / dd * sd))
-                .sum::<f64>();
-            ev_t.push(t);
-            ev_h.push(cum);
-        }
-        k = e;
-    }
-    let h_at: Vec<f64> = times
-        .iter()
-        .map(|&t| {
-            let m = ev_t.partition_point(|&x| x <= t);
-            if m == 0 {
-                0.0
-            } else {
-                ev_h[m - 1]
-            }
-        })
-        .collect();
+    let bh = survkit::cox::baseline::efron_baseline(&time, &event, &r);
+    let h_at: Vec<f64> = times.iter().map(|&t| bh.at(t)).collect();
     // centred linear predictor without the exposure, exposure set to 0
     let base: Vec<f64> = (0..n)
         .map(|i| lp(i) - (d.columns[0][i] - fit.means[0]) * beta[0] - fit.means[0] * beta[0])
