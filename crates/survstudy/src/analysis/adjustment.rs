@@ -228,7 +228,7 @@ impl EstimandSpec {
             EstimandSpec::Ato => Estimand::Ato,
         }
     }
-    /// `ate` / `att` / `ato`.
+    /// `ate` / `att` / `ato`: the spelling in the plan and results.json.
     pub fn as_str(self) -> &'static str {
         self.iptw().as_str()
     }
@@ -267,6 +267,20 @@ fn value_text(v: &Value) -> Option<String> {
 }
 
 /// Run the plan's adjustment.
+///
+/// Contract: `spec.exposure` names a grouping of `cohort` with exactly two
+/// levels (first = reference, second = exposed); `spec.covariates` name plan
+/// columns, read per patient from `cohort`; `km` and `cox` are the run's
+/// options for the weighted curves and models. Patients without a known
+/// exposure or with a missing covariate are left out (complete cases,
+/// counted in `n_dropped_missing`). Output: the propensity model, weights,
+/// balance and per-endpoint weighted results at `spec.times` (the plan's
+/// landmarks when empty). Never panics on user data: a result that cannot be
+/// computed at all (exposure absent or not two levels, one arm empty, no
+/// covariate left, propensity model failing or separated) is reported in
+/// `error` with the fields computed so far; dropped covariates, positivity
+/// and other problems are flagged in `warnings`, per-endpoint fit failures
+/// in that endpoint's `notes`.
 pub fn analyse_adjustment(
     plan: &Plan,
     cohort: &Cohort,

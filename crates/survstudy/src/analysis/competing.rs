@@ -101,6 +101,18 @@ fn opt(x: Option<f64>) -> Option<f64> {
 }
 
 /// Run one competing-risks analysis.
+///
+/// Contract: per patient of `cohort`, time runs from `spec.start` (the plan's
+/// time zero when unset) to the earliest date of any cause's columns (ties go
+/// to the cause listed first; status = cause number) or else to `spec.censor`
+/// (status 0), in the study's time unit; `spec.by` optionally names a grouping
+/// (an unknown grouping is treated as none: one group "all"). Patients with a
+/// missing start, end or group, or an end before the start, are left out and
+/// counted in `n_missing`. Output: cumulative incidence curves per cause and
+/// group, Gray's test per cause across the groups (when grouped), and with a
+/// `by` grouping of two or more levels a Fine–Gray model per cause. Never panics on user data: with no patients, or when a fit
+/// fails, the result carries a sentence in `notes` (a non-converged Fine–Gray
+/// fit is kept with `converged = false` and a note).
 pub fn analyse_competing(
     plan: &Plan,
     cohort: &Cohort,

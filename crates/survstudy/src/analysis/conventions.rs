@@ -23,6 +23,8 @@ pub enum Conventions {
 }
 
 impl Conventions {
+    /// `"r"` or `"sas"` (case-insensitive, surrounding spaces ignored);
+    /// `None` for anything else.
     pub fn parse(s: &str) -> Option<Conventions> {
         match s.trim().to_ascii_lowercase().as_str() {
             "r" => Some(Conventions::R),
@@ -30,18 +32,21 @@ impl Conventions {
             _ => None,
         }
     }
+    /// `"r"` / `"sas"`: the spelling [`Conventions::parse`] accepts.
     pub fn as_str(self) -> &'static str {
         match self {
             Conventions::R => "r",
             Conventions::Sas => "sas",
         }
     }
+    /// Kaplan–Meier CI transform: log for R, log-log for SAS.
     pub fn conf_type(self) -> ConfType {
         match self {
             Conventions::R => ConfType::Log,
             Conventions::Sas => ConfType::LogLog,
         }
     }
+    /// Cox tie handling: Efron for R, Breslow for SAS.
     pub fn ties(self) -> Ties {
         match self {
             Conventions::R => Ties::Efron,

@@ -152,6 +152,14 @@ pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync)
 }
 
 /// Run all analyses of the plan.
+///
+/// Contract: `cohort` is the derived cohort of `plan` (its patients, endpoints
+/// and groupings are looked up by the plan's names); `opts` picks the R or SAS
+/// conventions (CI transform, ties), the confidence level comes from the plan.
+/// Output: every section of [`Results`] in plan order; endpoints or groupings
+/// the cohort could not form are skipped. Never panics on user data and never
+/// fails as a whole: a fit that cannot be made is `None`/absent with a
+/// sentence in the section's `notes`, `warnings` or `error`.
 pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results {
     let conv = opts.conventions;
     let level = plan.analysis.confidence_level;

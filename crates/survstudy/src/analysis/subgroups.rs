@@ -216,6 +216,16 @@ fn interaction(
 }
 
 /// Every subgroup analysis of the plan.
+///
+/// Contract: each `plan.subgroups` entry names an endpoint and an exposure
+/// grouping of `cohort` and subgroup groupings `by`; rows are the endpoint's
+/// analysis rows with a known exposure (and, per subgroup, a known subgroup
+/// level; the rest are counted in `n_missing`). `cox` sets ties and the
+/// confidence level. Output: one [`SubgroupResult`] per entry whose endpoint
+/// and exposure could be formed (others are left out), with the overall and
+/// per-level hazard ratios and the interaction test. Never panics on user
+/// data: a model that cannot be fitted is reported in its `note`, an
+/// interaction test that cannot be computed in `notes`.
 pub fn subgroup_analyses(plan: &Plan, cohort: &Cohort, cox: &CoxOptions) -> Vec<SubgroupResult> {
     plan.subgroups
         .iter()

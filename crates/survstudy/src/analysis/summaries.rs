@@ -156,6 +156,12 @@ const FLAGS_FOOTNOTE: &str = "The rows are not mutually exclusive: a patient can
 
 /// Compute the plan's summaries. Without an intervals summary, the plan's
 /// `[[intervals]]` (if any) are summarised after the others.
+///
+/// Contract: `plan.summaries` (and `plan.intervals`) name columns of
+/// `cohort`, read per patient. Output: the first summary of each kind in its
+/// standard place (`patterns`, `next_line`), later ones in `extra`, and
+/// `layout` giving the plan order. Counts and percentages only, with no
+/// failure path: missing values are counted, not errors.
 pub fn analyse_summaries(plan: &Plan, cohort: &Cohort) -> SummaryResults {
     let mut out = SummaryResults::default();
     let mut specs: Vec<SummarySpec> = plan.summaries.clone();

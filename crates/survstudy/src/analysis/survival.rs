@@ -19,6 +19,7 @@ pub struct Curve {
 }
 
 impl Curve {
+    /// The fit's step-function columns, copied (same length, time order).
     pub fn from_fit(f: &KmFit) -> Curve {
         Curve {
             time: f.time.clone(),
@@ -31,7 +32,8 @@ impl Curve {
         }
     }
 
-    /// Number at risk at time t (subjects with time ≥ t).
+    /// Number at risk at time t (subjects with time ≥ t): the `n_risk` of
+    /// the first curve time ≥ t, 0 past the last time.
     pub fn n_at_risk(&self, t: f64) -> u64 {
         let k = self.time.partition_point(|&x| x < t);
         self.n_risk.get(k).copied().unwrap_or(0)
@@ -72,6 +74,11 @@ pub struct GroupSummary {
 
 impl GroupSummary {
     /// Summarise a KM fit (or an empty group).
+    ///
+    /// `fit = None` gives n = 0 and no estimates. Otherwise the median and
+    /// its CI, survival at each of `landmarks` (in the given order; `None`
+    /// estimates for a landmark past the last follow-up time or non-finite
+    /// values) and the curve. Never panics.
     pub fn new(label: &str, fit: Option<&KmFit>, landmarks: &[f64]) -> GroupSummary {
         match fit {
             None => GroupSummary {
@@ -241,6 +248,12 @@ fn quantile_sorted(v: &[f64], p: f64) -> f64 {
 }
 
 /// Equal-count bins of (time, β(t)), events in time order.
+///
+/// Contract: `time[i]` and `beta_t[i]` belong to the i-th event, sorted by
+/// time; only the first `min(len)` pairs are used. Output: `min(n_bins, n)`
+/// bins of consecutive events (empty for `n_bins = 0` or no events);
+/// non-finite β(t) are left out of a bin's mean and quantiles (NaN when none
+/// is left). Never panics.
 pub fn ph_bins(time: &[f64], beta_t: &[f64], n_bins: usize) -> Vec<PhBin> {
     let n = time.len().min(beta_t.len());
     let k = n_bins.min(n);
@@ -344,6 +357,9 @@ pub struct PhTest {
 }
 
 /// Terms of a design: variable name → its design columns (factors span several).
+///
+/// `info[j]` describes design column j; consecutive columns of the same
+/// variable form one term, in column order. Never panics.
 pub fn term_groups(info: &[TermInfo]) -> Vec<survkit::zph::ZphTerm> {
     let mut out: Vec<survkit::zph::ZphTerm> = vec![];
     for (j, t) in info.iter().enumerate() {
@@ -359,6 +375,14 @@ pub fn term_groups(info: &[TermInfo]) -> Vec<survkit::zph::ZphTerm> {
 }
 
 /// Fit a Cox model and its PH test; errors become notes.
+///
+/// Contract: `time`, `event` and the rows of `design` are aligned (row i =
+/// one subject); `info[j]` describes design column j. Output: the model
+/// summary with its `cox.zph` test (KM transform) and the residuals of terms
+/// with p < 0.05; `None` when the model cannot be fitted, with
+/// "`what` not fitted: …" pushed to `notes`. A PH test that fails leaves
+/// `ph_test = None` with a note; a non-converged fit is kept and reported in
+/// its `warnings`.
 pub fn fit_with_ph(
     time: &[f64],
     event: &[bool],
@@ -373,6 +397,9 @@ pub fn fit_with_ph(
 
 /// [`fit_with_ph`] with strata (`strata[i]` = stratum of row i; R
 /// `coxph(... + strata(s))` and `cox.zph` of that fit).
+///
+/// Same contract as [`fit_with_ph`]; `strata`, when given, is aligned with
+/// `time`.
 #[allow(clippy::too_many_arguments)]
 pub fn fit_with_ph_strata(
     time: &[f64],
@@ -462,6 +489,8 @@ pub struct TermInfo {
 }
 
 impl CoxSummary {
+    /// Summarise a fit; `info[j]` labels the fit's term j (terms beyond
+    /// `info` are dropped). Never panics.
     pub fn from_fit(fit: &CoxFit, info: &[TermInfo]) -> CoxSummary {
         CoxSummary {
             n: fit.n,
@@ -541,6 +570,13 @@ pub struct RmstGroup {
 }
 
 /// RMST for a grouping with exactly two levels with patients.
+///
+/// Contract: `input.time`, `input.event` and `input.level` are aligned per
+/// row; rows without a level are left out; the first present level is arm 0.
+/// Output: per-arm RMST up to `tau` with `conf_level` CIs, difference and
+/// ratio. `None` (no note) unless exactly two levels have patients; `None`
+/// with "RMST at tau = … not computed: …" in `notes` when survkit's RMST
+/// fails.
 pub fn rmst_two_groups(
     input: &GroupedInput,
     tau: f64,

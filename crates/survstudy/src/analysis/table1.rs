@@ -95,6 +95,10 @@ fn quantile7(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Median, quartiles and range of the values.
+///
+/// `values` are the non-missing values (any order); quartiles use R's
+/// default quantile (type 7). Empty input gives n = 0 and `None` statistics.
+/// Never panics.
 pub fn num_summary(values: &[f64]) -> NumSummary {
     let mut v: Vec<f64> = values.to_vec();
     v.sort_by(f64::total_cmp);
@@ -128,6 +132,8 @@ pub const MAX_LEVELS: usize = 50;
 
 /// A warning when a categorical variable has implausibly many levels: more
 /// than [`MAX_LEVELS`], or one per patient (at least 10 patients).
+///
+/// `None` when the variable looks like a category. Never panics.
 pub fn free_text_warning(name: &str, n_levels: usize, n_patients: usize) -> Option<String> {
     let per_patient = n_patients >= 10 && n_levels >= n_patients;
     (n_levels > MAX_LEVELS || per_patient).then(|| {
@@ -140,6 +146,13 @@ pub fn free_text_warning(name: &str, n_levels: usize, n_patients: usize) -> Opti
 }
 
 /// Choose and run the test of an r × c table (rows = variable levels, cols = groups).
+///
+/// Contract: every row has one count per group (same length; a ragged table
+/// panics). Empty rows and columns are dropped first. Output: Fisher's exact
+/// test when an expected count is below 5 and the table has at most
+/// [`MAX_FISHER_CELLS`] cells, otherwise Pearson's chi-square (with a `note`
+/// when it stands in for Fisher). `None` when fewer than two non-empty rows
+/// or columns remain, or the test cannot be computed.
 pub fn categorical_test(table: &[Vec<u64>]) -> Option<TestSummary> {
     // drop empty rows and columns (R would fail on them)
     let rows: Vec<Vec<u64>> = table
@@ -221,6 +234,10 @@ fn chisq_summary(t: &[Vec<u64>]) -> Option<TestSummary> {
 }
 
 /// Wilcoxon rank-sum (2 groups) or Kruskal–Wallis (more) on continuous values.
+///
+/// `groups[g]` holds the non-missing values of group g; empty groups are
+/// ignored. `None` when fewer than two groups have values, or the test
+/// cannot be computed. Never panics.
 pub fn continuous_test(groups: &[Vec<f64>]) -> Option<TestSummary> {
     let nonempty: Vec<&Vec<f64>> = groups.iter().filter(|g| !g.is_empty()).collect();
     if nonempty.len() < 2 {
@@ -248,6 +265,13 @@ pub fn continuous_test(groups: &[Vec<f64>]) -> Option<TestSummary> {
 }
 
 /// Build Table 1 for `vars` by the per-patient group index `by` (None = missing).
+///
+/// Contract: each variable's values are aligned with `by` (value i and
+/// `by[i]` are the same patient; `by` must be at least as long) and every
+/// `by` index is below `by_levels.len()`. The variable named `by_name` is
+/// left out. Output: per variable, counts (categorical) or
+/// median/quartiles/range (continuous) overall and per group, missing counts,
+/// and the group comparison test (`None` when not computable). Never fails.
 pub fn table1(
     vars: &[VariableData],
     by_name: &str,

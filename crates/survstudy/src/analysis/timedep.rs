@@ -34,9 +34,11 @@ pub struct CountingRows {
 }
 
 impl CountingRows {
+    /// Number of (start, stop] rows.
     pub fn len(&self) -> usize {
         self.start.len()
     }
+    /// No rows.
     pub fn is_empty(&self) -> bool {
         self.start.is_empty()
     }
@@ -44,6 +46,10 @@ impl CountingRows {
 
 /// Split each subject's (0, time] at its switch time (module docs).
 /// Output rows are in subject order, earlier interval first.
+///
+/// Contract: `time`, `event` and `switch` are aligned per subject and
+/// `event`/`switch` at least as long as `time` (shorter ones panic); a
+/// missing or non-finite switch means never exposed. Never fails.
 pub fn split_at_switch(time: &[f64], event: &[bool], switch: &[Option<f64>]) -> CountingRows {
     let mut out = CountingRows::default();
     let mut push = |i: usize, a: f64, b: f64, e: bool, x: bool| {
@@ -97,6 +103,16 @@ pub struct TimeDependentResult {
 }
 
 /// Run one `[[time_dependent]]` entry on every endpoint it names.
+///
+/// Contract: `spec.date` names the switch-date column of `cohort`; each
+/// endpoint (the plan's endpoints when `spec.endpoints` is empty) gives the
+/// patients, their time and event; the switch time is the date minus the
+/// patient's start, in the endpoint's time unit. Output: one result per
+/// endpoint the cohort could form, in order. Never panics on user data: with
+/// the date column absent from the file, or the exposure constant over all
+/// rows, no model is fitted and `notes` says why; a failing fit leaves the
+/// estimates `None` with a note; fit warnings (e.g. non-convergence) and a
+/// possibly infinite coefficient are copied to `notes`.
 pub fn analyse_time_dependent(
     plan: &Plan,
     cohort: &Cohort,
