@@ -1,4 +1,4 @@
-//! The `--json` documents of km, logrank, cox and zph byte for byte, as
+//! The `--json` documents of km, logrank, cox, zph and rmst byte for byte, as
 //! they were printed before the documents became `Serialize` structs
 //! (`adhoc::json`): field names, key order and number formatting are part
 //! of the contract. The files were written by the binary of the commit
@@ -38,7 +38,7 @@ fn golden(name: &str) -> Vec<u8> {
 
 #[test]
 fn json_documents_are_byte_identical() {
-    let cases: [(&str, &[&str], &str); 4] = [
+    let cases: [(&str, &[&str], &str); 9] = [
         ("km", &["--group", "sex", "--at", "100,200"], "km.json"),
         ("logrank", &["--group", "sex"], "logrank.json"),
         (
@@ -46,6 +46,42 @@ fn json_documents_are_byte_identical() {
             &["--covariates", "age", "--factor", "ph.ecog"],
             "cox.json",
         ),
+        // robust_se is present only in robust fits
+        (
+            "cox",
+            &["--covariates", "age,sex", "--robust"],
+            "cox_robust.json",
+        ),
+        (
+            "cox",
+            &["--covariates", "age,sex", "--cluster", "inst"],
+            "cox_cluster.json",
+        ),
+        (
+            "cox",
+            &[
+                "--covariates",
+                "age,ph.ecog",
+                "--factor",
+                "ph.ecog",
+                "--strata",
+                "sex",
+            ],
+            "cox_strata.json",
+        ),
+        (
+            "cox",
+            &[
+                "--covariates",
+                "age",
+                "--weights",
+                "sex",
+                "--conventions",
+                "sas",
+            ],
+            "cox_sas_weights.json",
+        ),
+        ("rmst", &["--group", "sex", "--tau", "365"], "rmst.json"),
         ("zph", &["--covariates", "age,sex"], "zph.json"),
     ];
     for (cmd, extra, file) in cases {
