@@ -203,17 +203,24 @@ pub fn rmst_cmd(args: &RmstArgs) -> Result<(Value, String), AdhocError> {
         )));
     }
     let r = rmst2(&d.time, &d.event, &gi, args.tau, args.conf_level)?;
-    let arm = |a: &survkit::rmst::RmstArm, label: &str| {
-        json!({"group": label, "n": a.n, "events": a.n_event, "rmst": num(a.rmst), "se": num(a.se),
-               "lower": num(a.lower), "upper": num(a.upper), "rmtl": num(a.rmtl)})
-    };
-    let con = |c: &survkit::rmst::RmstContrast| json!({"estimate": num(c.estimate), "se": num(c.se), "lower": num(c.lower), "upper": num(c.upper), "p": num(c.p)});
-    let doc = json!({
-        "command": "rmst", "tau": r.tau, "conf_level": r.conf_level, "warnings": d.warnings,
-        "n_read": d.n_read, "n_dropped": d.n_dropped,
-        "conventions": {"variance": "Greenwood-type, as survRM2::rmst2 and R survfit rmean", "contrast": format!("{} vs {}", labels[1], labels[0])},
-        "groups": [arm(&r.arm0, &labels[0]), arm(&r.arm1, &labels[1])],
-        "difference": con(&r.difference), "ratio": con(&r.ratio), "rmtl_ratio": con(&r.rmtl_ratio),
+    let doc = super::json::to_value(&super::json::RmstJson {
+        command: "rmst",
+        tau: r.tau,
+        conf_level: r.conf_level,
+        warnings: &d.warnings,
+        n_read: d.n_read,
+        n_dropped: d.n_dropped,
+        conventions: super::json::RmstConventions {
+            variance: "Greenwood-type, as survRM2::rmst2 and R survfit rmean",
+            contrast: format!("{} vs {}", labels[1], labels[0]),
+        },
+        groups: [
+            super::json::RmstArmJson::new(&r.arm0, &labels[0]),
+            super::json::RmstArmJson::new(&r.arm1, &labels[1]),
+        ],
+        difference: (&r.difference).into(),
+        ratio: (&r.ratio).into(),
+        rmtl_ratio: (&r.rmtl_ratio).into(),
     });
     let f = |x: f64| format!("{x:.4}");
     let mut text = format!("Restricted mean survival time up to tau = {}\n", r.tau);
