@@ -1,8 +1,8 @@
-//! The `--json` documents of km, logrank, cox, zph and rmst byte for byte, as
-//! they were printed before the documents became `Serialize` structs
-//! (`adhoc::json`): field names, key order and number formatting are part
-//! of the contract. The files were written by the binary of the commit
-//! before the conversion, on R's `lung` data.
+//! The `--json` documents of km, logrank, cox, zph, rmst and cif byte for
+//! byte, as they were printed before the documents became `Serialize`
+//! structs (`adhoc::json`): field names, key order and number formatting
+//! are part of the contract. The files were written by the binary of the
+//! commit before each conversion, on R's `lung` data (cif: `cr.csv`).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -86,5 +86,43 @@ fn json_documents_are_byte_identical() {
     ];
     for (cmd, extra, file) in cases {
         assert!(bytes_of(cmd, extra) == golden(file), "{cmd} --json changed");
+    }
+}
+
+/// `cif` on `cr.csv` (the first 300 rows of R's `mgus2` as competing risks:
+/// 1 = progression, 2 = death before progression, 0 = censored).
+#[test]
+fn cif_documents_are_byte_identical() {
+    let cr = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/json_bytes/cr.csv");
+    let cases: [(&[&str], &str); 2] = [
+        (
+            &[
+                "--event-code",
+                "1",
+                "--group",
+                "sex",
+                "--at",
+                "100,200,10000",
+            ],
+            "cif_group.json",
+        ),
+        (&["--event-code", "2"], "cif_all.json"),
+    ];
+    for (extra, file) in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_survstudy"))
+            .arg("cif")
+            .arg("--data")
+            .arg(&cr)
+            .args(["--time", "etime", "--status", "event"])
+            .args(extra)
+            .arg("--json")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout == golden(file), "cif {extra:?} --json changed");
     }
 }
