@@ -512,3 +512,128 @@ impl From<&survkit::rmst::RmstContrast> for RmstContrastJson {
         }
     }
 }
+
+/// `survstudy cif --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CifJson<'a> {
+    /// Always `"cif"`.
+    pub command: &'static str,
+    /// The conventions used.
+    pub conventions: CifConventions,
+    /// Rows read.
+    pub n_read: usize,
+    /// Rows dropped (missing values).
+    pub n_dropped: usize,
+    /// Cause of interest.
+    pub event_code: u32,
+    /// Causes present.
+    pub causes: &'a [u32],
+    /// One curve per group, for the cause of interest.
+    pub curves: Vec<CifCurveJson>,
+    /// Gray's test for the cause of interest (null without groups).
+    pub gray_test: Option<TestJson>,
+    /// Gray's test for every cause.
+    pub gray_tests: Vec<GrayTestJson>,
+}
+
+/// Conventions of `cif`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CifConventions {
+    /// The estimator.
+    pub estimator: &'static str,
+    /// The variance.
+    pub variance: &'static str,
+    /// Confidence-interval transform and level.
+    pub ci: String,
+    /// The group test.
+    pub test: &'static str,
+}
+
+/// One cumulative-incidence curve.
+#[derive(Debug, Clone, Serialize)]
+pub struct CifCurveJson {
+    /// Group level (`all` without groups).
+    pub group: String,
+    /// `column=level`, or `all`.
+    pub strata: String,
+    /// Cause.
+    pub cause: u32,
+    /// Subjects.
+    pub n: usize,
+    /// Events of this cause.
+    pub events: usize,
+    /// Jump times.
+    pub time: Vec<JsonNum>,
+    /// Cumulative incidence.
+    pub est: Vec<JsonNum>,
+    /// Its variance.
+    pub var: Vec<JsonNum>,
+    /// Lower confidence limit.
+    pub lower: Vec<JsonNum>,
+    /// Upper confidence limit.
+    pub upper: Vec<JsonNum>,
+    /// Values at the `--at` times.
+    pub at: Vec<CifAtJson>,
+}
+
+/// A curve at one `--at` time; the values are null past follow-up (and,
+/// as before, for a non-finite value: plain `Option<f64>`, not [`JsonNum`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct CifAtJson {
+    /// The time asked for.
+    pub time: JsonNum,
+    /// Cumulative incidence.
+    pub est: Option<f64>,
+    /// Its variance.
+    pub var: Option<f64>,
+    /// Lower confidence limit.
+    pub lower: Option<f64>,
+    /// Upper confidence limit.
+    pub upper: Option<f64>,
+}
+
+impl From<&survkit::cif::CifAt> for CifAtJson {
+    fn from(a: &survkit::cif::CifAt) -> Self {
+        CifAtJson {
+            time: JsonNum(a.time),
+            est: a.est,
+            var: a.var,
+            lower: a.lower,
+            upper: a.upper,
+        }
+    }
+}
+
+/// Gray's test for one cause.
+#[derive(Debug, Clone, Serialize)]
+pub struct GrayTestJson {
+    /// Cause.
+    pub cause: u32,
+    /// Statistic.
+    pub stat: JsonNum,
+    /// Degrees of freedom.
+    pub df: usize,
+    /// p-value.
+    pub p: JsonNum,
+}
+
+impl From<&survkit::cif::GrayTest> for GrayTestJson {
+    fn from(g: &survkit::cif::GrayTest) -> Self {
+        GrayTestJson {
+            cause: g.cause,
+            stat: JsonNum(g.stat),
+            df: g.df,
+            p: JsonNum(g.p),
+        }
+    }
+}
+
+impl From<&survkit::cif::GrayTest> for TestJson {
+    fn from(g: &survkit::cif::GrayTest) -> Self {
+        TestJson {
+            stat: JsonNum(g.stat),
+            df: g.df,
+            p: JsonNum(g.p),
+        }
+    }
+}
