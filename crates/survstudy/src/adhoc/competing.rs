@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use survkit::cif::{cuminc, CifOptions};
 use survkit::rmst::rmst2;
 
 use super::table::{read_columns, ColKind, Column, Request, TableError, MISSING};
-use super::{group_index, num, nums, AdhocError, SurvSpec};
+use super::{group_index, json, AdhocError, SurvSpec};
 
 /// Options of `survstudy cif`.
 #[derive(Debug, Clone)]
@@ -120,31 +120,47 @@ pub fn cif_cmd(args: &CifArgs) -> Result<(Value, String), AdhocError> {
         )));
     }
     let gname = args.group.clone().unwrap_or_default();
-    let curves: Vec<Value> = res
+    let curves: Vec<json::CifCurveJson> = res
         .curves
         .iter()
         .filter(|c| c.cause == args.event_code)
         .map(|c| {
             let label = labels.get(c.group).cloned().unwrap_or_default();
-            json!({
-                "group": label,
-                "strata": if gname.is_empty() { "all".to_string() } else { format!("{gname}={label}") },
-                "cause": c.cause, "n": c.n, "events": c.n_event,
-                "time": nums(&c.time), "est": nums(&c.est), "var": nums(&c.var),
-                "lower": nums(&c.lower), "upper": nums(&c.upper),
-                "at": c.at_times.iter().map(|a| json!({"time": num(a.time), "est": a.est, "var": a.var, "lower": a.lower, "upper": a.upper})).collect::<Vec<_>>(),
-            })
+            json::CifCurveJson {
+                strata: if gname.is_empty() {
+                    "all".to_string()
+                } else {
+                    format!("{gname}={label}")
+                },
+                group: label,
+                cause: c.cause,
+                n: c.n,
+                events: c.n_event,
+                time: json::json_nums(&c.time),
+                est: json::json_nums(&c.est),
+                var: json::json_nums(&c.var),
+                lower: json::json_nums(&c.lower),
+                upper: json::json_nums(&c.upper),
+                at: c.at_times.iter().map(json::CifAtJson::from).collect(),
+            }
         })
         .collect();
     let gray = res.gray_test.iter().find(|g| g.cause == args.event_code);
-    let doc = json!({
-        "command": "cif",
-        "conventions": {"estimator": "Aalen-Johansen cumulative incidence (cmprsk::cuminc)", "variance": "cmprsk (Aalen 1978)",
-                        "ci": format!("log(-log) transform, level {}", res.conf_level), "test": "Gray's K-sample test, rho = 0"},
-        "n_read": time.len(), "n_dropped": n_dropped, "event_code": args.event_code,
-        "causes": res.causes, "curves": curves,
-        "gray_test": gray.map(|g| json!({"stat": num(g.stat), "df": g.df, "p": num(g.p)})),
-        "gray_tests": res.gray_test.iter().map(|g| json!({"cause": g.cause, "stat": num(g.stat), "df": g.df, "p": num(g.p)})).collect::<Vec<_>>(),
+    let doc = json::to_value(&json::CifJson {
+        command: "cif",
+        conventions: json::CifConventions {
+            estimator: "Aalen-Johansen cumulative incidence (cmprsk::cuminc)",
+            variance: "cmprsk (Aalen 1978)",
+            ci: format!("log(-log) transform, level {}", res.conf_level),
+            test: "Gray's K-sample test, rho = 0",
+        },
+        n_read: time.len(),
+        n_dropped,
+        event_code: args.event_code,
+        causes: &res.causes,
+        curves,
+        gray_test: gray.map(json::TestJson::from),
+        gray_tests: res.gray_test.iter().map(json::GrayTestJson::from).collect(),
     });
     let mut text = format!(
         "Cumulative incidence of cause {} (Aalen-Johansen; competing causes {:?})\n",
@@ -203,17 +219,24 @@ pub fn rmst_cmd(args: &RmstArgs) -> Result<(Value, String), AdhocError> {
         )));
     }
     let r = rmst2(&d.time, &d.event, &gi, args.tau, args.conf_level)?;
-    let arm = |a: &survkit::rmst::RmstArm, label: &str| {
-        json!({"group": label, "n": a.n, "events": a.n_event, "rmst": num(a.rmst), "se": num(a.se),
-               "lower": num(a.lower), "upper": num(a.upper), "rmtl": num(a.rmtl)})
-    };
-    let con = |c: &survkit::rmst::RmstContrast| json!({"estimate": num(c.estimate), "se": num(c.se), "lower": num(c.lower), "upper": num(c.upper), "p": num(c.p)});
-    let doc = json!({
-        "command": "rmst", "tau": r.tau, "conf_level": r.conf_level, "warnings": d.warnings,
-        "n_read": d.n_read, "n_dropped": d.n_dropped,
-        "conventions": {"variance": "Greenwood-type, as survRM2::rmst2 and R survfit rmean", "contrast": format!("{} vs {}", labels[1], labels[0])},
-        "groups": [arm(&r.arm0, &labels[0]), arm(&r.arm1, &labels[1])],
-        "difference": con(&r.difference), "ratio": con(&r.ratio), "rmtl_ratio": con(&r.rmtl_ratio),
+    let doc = json::to_value(&json::RmstJson {
+        command: "rmst",
+        tau: r.tau,
+        conf_level: r.conf_level,
+        warnings: &d.warnings,
+        n_read: d.n_read,
+        n_dropped: d.n_dropped,
+        conventions: json::RmstConventions {
+            variance: "Greenwood-type, as survRM2::rmst2 and R survfit rmean",
+            contrast: format!("{} vs {}", labels[1], labels[0]),
+        },
+        groups: [
+            json::RmstArmJson::new(&r.arm0, &labels[0]),
+            json::RmstArmJson::new(&r.arm1, &labels[1]),
+        ],
+        difference: (&r.difference).into(),
+        ratio: (&r.ratio).into(),
+        rmtl_ratio: (&r.rmtl_ratio).into(),
     });
     let f = |x: f64| format!("{x:.4}");
     let mut text = format!("Restricted mean survival time up to tau = {}\n", r.tau);

@@ -271,3 +271,369 @@ impl From<&survkit::km::SurvAt> for KmAtJson {
         }
     }
 }
+
+/// `survstudy cox --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoxJson<'a> {
+    /// Always `"cox"`.
+    pub command: &'static str,
+    /// The conventions used.
+    pub conventions: CoxConventions,
+    /// Rows read.
+    pub n_read: usize,
+    /// Rows dropped (missing values).
+    pub n_dropped: usize,
+    /// Observations used.
+    pub n: usize,
+    /// Events.
+    pub nevent: usize,
+    /// One row per design column.
+    pub terms: Vec<CoxTermJson<'a>>,
+    /// Reference level of each factor.
+    pub references: Vec<CoxReferenceJson<'a>>,
+    /// Stratification column (null without strata).
+    pub strata: &'a Option<String>,
+    /// Log partial likelihood at β = 0.
+    pub loglik_null: JsonNum,
+    /// Log partial likelihood at β̂.
+    pub loglik: JsonNum,
+    /// Likelihood-ratio test.
+    pub lr_test: TestJson,
+    /// Wald test.
+    pub wald_test: TestJson,
+    /// Model-based score test.
+    pub score_test: TestJson,
+    /// Harrell's C (null when skipped).
+    pub concordance: Option<JsonNum>,
+    /// Standard error of `concordance`.
+    pub concordance_se: Option<JsonNum>,
+    /// Newton–Raphson iterations.
+    pub iterations: usize,
+    /// Whether the iteration converged.
+    pub converged: bool,
+    /// Input warnings, then the fit's.
+    pub warnings: &'a [String],
+    /// Robust score test (null unless robust).
+    pub robust_score_test: Option<TestJson>,
+    /// Clusters of a clustered robust fit (null otherwise).
+    pub n_clusters: Option<usize>,
+    /// Whether the variance is the robust sandwich.
+    pub robust: bool,
+    /// Why the fit is robust (null when it is not, or not said).
+    pub robust_reason: Option<&'static str>,
+}
+
+/// Conventions of `cox`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoxConventions {
+    /// The preset chosen (`r`, `sas` or `custom`).
+    pub preset: &'static str,
+    /// Tie method.
+    pub ties: &'static str,
+    /// Confidence level of the hazard-ratio intervals.
+    pub conf_level: f64,
+    /// Which variance z, p and the CIs use.
+    pub variance: String,
+    /// How factors are coded.
+    pub factor_coding: &'static str,
+    /// The convergence rule.
+    pub convergence: &'static str,
+}
+
+/// One coefficient of the Cox fit.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoxTermJson<'a> {
+    /// Design column name.
+    pub term: &'a str,
+    /// Coefficient (log hazard ratio).
+    pub coef: JsonNum,
+    /// Model-based standard error.
+    pub se: JsonNum,
+    /// Wald z (robust SE when `robust_se` is present).
+    pub z: JsonNum,
+    /// p-value of `z`.
+    pub p: JsonNum,
+    /// Hazard ratio.
+    pub hr: JsonNum,
+    /// Lower limit of `hr`.
+    pub hr_lower: JsonNum,
+    /// Upper limit of `hr`.
+    pub hr_upper: JsonNum,
+    /// R's monotone-likelihood flag.
+    pub possibly_infinite: bool,
+    /// Robust SE: present only in robust/cluster fits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub robust_se: Option<JsonNum>,
+}
+
+impl<'a> From<&'a survkit::cox::CoxTerm> for CoxTermJson<'a> {
+    fn from(t: &'a survkit::cox::CoxTerm) -> Self {
+        CoxTermJson {
+            term: &t.term,
+            coef: JsonNum(t.coef),
+            se: JsonNum(t.se),
+            z: JsonNum(t.z),
+            p: JsonNum(t.p),
+            hr: JsonNum(t.hr),
+            hr_lower: JsonNum(t.hr_lower),
+            hr_upper: JsonNum(t.hr_upper),
+            possibly_infinite: t.possibly_infinite,
+            robust_se: t.robust_se.map(JsonNum),
+        }
+    }
+}
+
+/// Reference level of one factor.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoxReferenceJson<'a> {
+    /// Factor column.
+    pub factor: &'a str,
+    /// Its reference level.
+    pub reference: &'a str,
+}
+
+/// A global test statistic.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct TestJson {
+    /// Chi-square statistic.
+    pub stat: JsonNum,
+    /// Degrees of freedom.
+    pub df: usize,
+    /// p-value.
+    pub p: JsonNum,
+}
+
+impl From<&survkit::cox::TestStat> for TestJson {
+    fn from(t: &survkit::cox::TestStat) -> Self {
+        TestJson {
+            stat: JsonNum(t.stat),
+            df: t.df,
+            p: JsonNum(t.p),
+        }
+    }
+}
+
+/// `survstudy rmst --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RmstJson<'a> {
+    /// Always `"rmst"`.
+    pub command: &'static str,
+    /// Horizon τ.
+    pub tau: f64,
+    /// Confidence level.
+    pub conf_level: f64,
+    /// Input warnings.
+    pub warnings: &'a [String],
+    /// Rows read.
+    pub n_read: usize,
+    /// Rows dropped (missing values).
+    pub n_dropped: usize,
+    /// The conventions used.
+    pub conventions: RmstConventions,
+    /// The two arms, first sorted level first.
+    pub groups: [RmstArmJson<'a>; 2],
+    /// RMST difference (arm 1 − arm 0).
+    pub difference: RmstContrastJson,
+    /// RMST ratio (arm 1 / arm 0).
+    pub ratio: RmstContrastJson,
+    /// Ratio of the restricted mean times lost.
+    pub rmtl_ratio: RmstContrastJson,
+}
+
+/// Conventions of `rmst`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RmstConventions {
+    /// The variance used.
+    pub variance: &'static str,
+    /// `"<arm 1> vs <arm 0>"`.
+    pub contrast: String,
+}
+
+/// One arm of `rmst`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RmstArmJson<'a> {
+    /// Group level.
+    pub group: &'a str,
+    /// Subjects.
+    pub n: u64,
+    /// Events.
+    pub events: u64,
+    /// Restricted mean survival time.
+    pub rmst: JsonNum,
+    /// Its standard error.
+    pub se: JsonNum,
+    /// Lower confidence limit.
+    pub lower: JsonNum,
+    /// Upper confidence limit.
+    pub upper: JsonNum,
+    /// Restricted mean time lost.
+    pub rmtl: JsonNum,
+}
+
+impl<'a> RmstArmJson<'a> {
+    /// The arm `a`, labelled `group`.
+    pub fn new(a: &survkit::rmst::RmstArm, group: &'a str) -> Self {
+        RmstArmJson {
+            group,
+            n: a.n,
+            events: a.n_event,
+            rmst: JsonNum(a.rmst),
+            se: JsonNum(a.se),
+            lower: JsonNum(a.lower),
+            upper: JsonNum(a.upper),
+            rmtl: JsonNum(a.rmtl),
+        }
+    }
+}
+
+/// A contrast between the two arms of `rmst`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RmstContrastJson {
+    /// Point estimate.
+    pub estimate: JsonNum,
+    /// Standard error (of the log for ratios).
+    pub se: JsonNum,
+    /// Lower confidence limit.
+    pub lower: JsonNum,
+    /// Upper confidence limit.
+    pub upper: JsonNum,
+    /// p-value.
+    pub p: JsonNum,
+}
+
+impl From<&survkit::rmst::RmstContrast> for RmstContrastJson {
+    fn from(c: &survkit::rmst::RmstContrast) -> Self {
+        RmstContrastJson {
+            estimate: JsonNum(c.estimate),
+            se: JsonNum(c.se),
+            lower: JsonNum(c.lower),
+            upper: JsonNum(c.upper),
+            p: JsonNum(c.p),
+        }
+    }
+}
+
+/// `survstudy cif --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CifJson<'a> {
+    /// Always `"cif"`.
+    pub command: &'static str,
+    /// The conventions used.
+    pub conventions: CifConventions,
+    /// Rows read.
+    pub n_read: usize,
+    /// Rows dropped (missing values).
+    pub n_dropped: usize,
+    /// Cause of interest.
+    pub event_code: u32,
+    /// Causes present.
+    pub causes: &'a [u32],
+    /// One curve per group, for the cause of interest.
+    pub curves: Vec<CifCurveJson>,
+    /// Gray's test for the cause of interest (null without groups).
+    pub gray_test: Option<TestJson>,
+    /// Gray's test for every cause.
+    pub gray_tests: Vec<GrayTestJson>,
+}
+
+/// Conventions of `cif`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CifConventions {
+    /// The estimator.
+    pub estimator: &'static str,
+    /// The variance.
+    pub variance: &'static str,
+    /// Confidence-interval transform and level.
+    pub ci: String,
+    /// The group test.
+    pub test: &'static str,
+}
+
+/// One cumulative-incidence curve.
+#[derive(Debug, Clone, Serialize)]
+pub struct CifCurveJson {
+    /// Group level (`all` without groups).
+    pub group: String,
+    /// `column=level`, or `all`.
+    pub strata: String,
+    /// Cause.
+    pub cause: u32,
+    /// Subjects.
+    pub n: usize,
+    /// Events of this cause.
+    pub events: usize,
+    /// Jump times.
+    pub time: Vec<JsonNum>,
+    /// Cumulative incidence.
+    pub est: Vec<JsonNum>,
+    /// Its variance.
+    pub var: Vec<JsonNum>,
+    /// Lower confidence limit.
+    pub lower: Vec<JsonNum>,
+    /// Upper confidence limit.
+    pub upper: Vec<JsonNum>,
+    /// Values at the `--at` times.
+    pub at: Vec<CifAtJson>,
+}
+
+/// A curve at one `--at` time; the values are null past follow-up (and,
+/// as before, for a non-finite value: plain `Option<f64>`, not [`JsonNum`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct CifAtJson {
+    /// The time asked for.
+    pub time: JsonNum,
+    /// Cumulative incidence.
+    pub est: Option<f64>,
+    /// Its variance.
+    pub var: Option<f64>,
+    /// Lower confidence limit.
+    pub lower: Option<f64>,
+    /// Upper confidence limit.
+    pub upper: Option<f64>,
+}
+
+impl From<&survkit::cif::CifAt> for CifAtJson {
+    fn from(a: &survkit::cif::CifAt) -> Self {
+        CifAtJson {
+            time: JsonNum(a.time),
+            est: a.est,
+            var: a.var,
+            lower: a.lower,
+            upper: a.upper,
+        }
+    }
+}
+
+/// Gray's test for one cause.
+#[derive(Debug, Clone, Serialize)]
+pub struct GrayTestJson {
+    /// Cause.
+    pub cause: u32,
+    /// Statistic.
+    pub stat: JsonNum,
+    /// Degrees of freedom.
+    pub df: usize,
+    /// p-value.
+    pub p: JsonNum,
+}
+
+impl From<&survkit::cif::GrayTest> for GrayTestJson {
+    fn from(g: &survkit::cif::GrayTest) -> Self {
+        GrayTestJson {
+            cause: g.cause,
+            stat: JsonNum(g.stat),
+            df: g.df,
+            p: JsonNum(g.p),
+        }
+    }
+}
+
+impl From<&survkit::cif::GrayTest> for TestJson {
+    fn from(g: &survkit::cif::GrayTest) -> Self {
+        TestJson {
+            stat: JsonNum(g.stat),
+            df: g.df,
+            p: JsonNum(g.p),
+        }
+    }
+}

@@ -826,49 +826,51 @@ fn preset_name(p: Option<Conventions>) -> &'static str {
     p.map_or("custom", Conventions::as_str)
 }
 
-fn test_json(t: &survkit::cox::TestStat) -> Value {
-    json!({"stat": num(t.stat), "df": t.df, "p": num(t.p)})
-}
-
 impl CoxReport {
     pub fn to_json(&self) -> Value {
         let f = &self.fit;
-        let terms: Vec<Value> = f
-            .terms
-            .iter()
-            .map(|t| {
-                let mut v = json!({"term": t.term, "coef": num(t.coef), "se": num(t.se), "z": num(t.z), "p": num(t.p),
-                       "hr": num(t.hr), "hr_lower": num(t.hr_lower), "hr_upper": num(t.hr_upper),
-                       "possibly_infinite": t.possibly_infinite});
-                if let Some(r) = t.robust_se {
-                    v["robust_se"] = num(r);
-                }
-                v
-            })
-            .collect();
-        json!({
-            "command": "cox",
-            "conventions": {"preset": preset_name(self.preset),
-                "ties": f.ties.as_str(), "conf_level": 0.95,
-                "variance": match (f.robust_var.is_some(), &self.cluster) {
+        json::to_value(&json::CoxJson {
+            command: "cox",
+            conventions: json::CoxConventions {
+                preset: preset_name(self.preset),
+                ties: f.ties.as_str(),
+                conf_level: 0.95,
+                variance: match (f.robust_var.is_some(), &self.cluster) {
                     (true, Some(c)) => format!("robust sandwich clustered on {c} (z, p, CI and Wald test use it; score test model-based)"),
                     (true, None) => "robust sandwich (z, p, CI and Wald test use it; score test model-based)".to_string(),
                     _ => "model-based (inverse information)".to_string(),
                 },
-                "factor_coding": "treatment contrasts, reference = first level in sorted order",
-                "convergence": "Newton-Raphson from 0, |1 - loglik_old/loglik_new| <= 1e-9, max 20 iterations (R coxph)"},
-            "n_read": self.n_read, "n_dropped": self.n_dropped, "n": f.n, "nevent": f.nevent,
-            "terms": terms,
-            "references": self.references.iter().map(|(v, r)| json!({"factor": v, "reference": r})).collect::<Vec<_>>(),
-            "strata": self.strata,
-            "loglik_null": num(f.loglik_null), "loglik": num(f.loglik),
-            "lr_test": test_json(&f.lr_test), "wald_test": test_json(&f.wald_test), "score_test": test_json(&f.score_test),
-            "concordance": opt_num(f.concordance), "concordance_se": opt_num(f.concordance_se),
-            "iterations": f.iterations, "converged": f.converged, "warnings": f.warnings,
-            "robust_score_test": f.robust_score_test.as_ref().map(test_json),
-            "n_clusters": f.n_clusters,
-            "robust": f.robust_var.is_some(),
-            "robust_reason": self.robust_reason.map(survkit::wkm::RobustReason::describe),
+                factor_coding: "treatment contrasts, reference = first level in sorted order",
+                convergence: "Newton-Raphson from 0, |1 - loglik_old/loglik_new| <= 1e-9, max 20 iterations (R coxph)",
+            },
+            n_read: self.n_read,
+            n_dropped: self.n_dropped,
+            n: f.n,
+            nevent: f.nevent,
+            terms: f.terms.iter().map(json::CoxTermJson::from).collect(),
+            references: self
+                .references
+                .iter()
+                .map(|(v, r)| json::CoxReferenceJson {
+                    factor: v,
+                    reference: r,
+                })
+                .collect(),
+            strata: &self.strata,
+            loglik_null: json::JsonNum(f.loglik_null),
+            loglik: json::JsonNum(f.loglik),
+            lr_test: (&f.lr_test).into(),
+            wald_test: (&f.wald_test).into(),
+            score_test: (&f.score_test).into(),
+            concordance: f.concordance.map(json::JsonNum),
+            concordance_se: f.concordance_se.map(json::JsonNum),
+            iterations: f.iterations,
+            converged: f.converged,
+            warnings: &f.warnings,
+            robust_score_test: f.robust_score_test.as_ref().map(json::TestJson::from),
+            n_clusters: f.n_clusters,
+            robust: f.robust_var.is_some(),
+            robust_reason: self.robust_reason.map(survkit::wkm::RobustReason::describe),
         })
     }
 }
