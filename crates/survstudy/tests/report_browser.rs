@@ -331,7 +331,7 @@ fn report_renders_in_headless_chromium_without_console_output_or_network() {
         &bin,
         &format!("file://{}", dir.join("index.html").display()),
         &shot,
-        (1280, 4000),
+        (1280, 6000),
         "report",
     );
     eprintln!(
@@ -355,27 +355,28 @@ fn report_renders_in_headless_chromium_without_console_output_or_network() {
     );
 
     // 3. the screenshot shows the page: banner on top, figures further down
+    // saved before the checks, so a failing run leaves the picture to look at
+    if let Some(out) = std::env::var_os("SURVSTUDY_SCREENSHOT_OUT") {
+        std::fs::copy(&shot, &out).expect("copy screenshot");
+    }
     let png = std::fs::read(&shot).expect("screenshot");
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     let pix = resvg::tiny_skia::Pixmap::decode_png(&png).expect("decode screenshot");
-    assert_eq!((pix.width(), pix.height()), (1280, 4000));
+    assert_eq!((pix.width(), pix.height()), (1280, 6000));
     // synthetic banner background #fde8eb near the top
     let banner = colour_share(&pix, 0, 200, (0xfd, 0xe8, 0xeb), 4);
     assert!(banner > 0.05, "synthetic banner not visible ({banner:.3})");
     // text everywhere on the first screen: not a blank page
-    let white = colour_share(&pix, 0, 4000, (255, 255, 255), 0);
+    let white = colour_share(&pix, 0, 6000, (255, 255, 255), 0);
     assert!(white < 0.97, "page looks blank ({white:.3} white)");
     // Okabe-Ito blue of the KM curves / CI bands appears (first KM figure is on screen)
-    let blue_band = colour_share(&pix, 0, 4000, (0x00, 0x72, 0xb2), 10)
-        + colour_share(&pix, 0, 4000, (0xd9, 0xe9, 0xf4), 6);
+    let blue_band = colour_share(&pix, 0, 6000, (0x00, 0x72, 0xb2), 10)
+        + colour_share(&pix, 0, 6000, (0xd9, 0xe9, 0xf4), 6);
     assert!(
         blue_band > 0.0005,
         "no Kaplan-Meier curve visible ({blue_band:.5})"
     );
 
-    if let Some(out) = std::env::var_os("SURVSTUDY_SCREENSHOT_OUT") {
-        std::fs::copy(&shot, &out).expect("copy screenshot");
-    }
     let _ = std::fs::remove_dir_all(&canary);
     let _ = std::fs::remove_dir_all(&dir);
 }
