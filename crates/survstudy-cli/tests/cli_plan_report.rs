@@ -119,6 +119,8 @@ fn an_empty_group_and_a_single_group_grouping_say_so() {
         )
     });
     assert!(!html.contains("NR (NR\u{2013}NR)"));
+    // the empty group's median cell says so
+    assert!(html.contains(">no patients<"), "no 'no patients' cell");
     let r: serde_json::Value = serde_json::from_str(&json).unwrap();
     let s = r["survival"]
         .as_array()

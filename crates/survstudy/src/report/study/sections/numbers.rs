@@ -59,7 +59,8 @@ impl Builder<'_> {
                     Cell::from(f.count(g.n)),
                     Cell::from(f.count(g.events)),
                     Cell::from(if g.n == 0 {
-                        "\u{2014}".to_string()
+                        // an empty group shows as such (issue 12 §5)
+                        "no patients".to_string()
                     } else {
                         format_median(g.median, g.median_lower, g.median_upper)
                     }),
