@@ -278,41 +278,26 @@ impl Builder<'_> {
             .iter()
             .map(|arm| {
                 let c = &arm.curve;
-                let (mut ct, mut cs) = (vec![], vec![]);
-                for (i, &t) in c.time.iter().enumerate() {
-                    if c.n_censor[i] > 0.0 {
-                        ct.push(t);
-                        cs.push(c.surv[i]);
-                    }
-                }
-                let table: Vec<RiskPoint> = c
-                    .time
+                let censored: Vec<bool> = c.n_censor.iter().map(|&k| k > 0.0).collect();
+                // weighted counts: the risk table shows rounded sums of weights
+                let n_risk: Vec<u64> = c
+                    .n_risk
                     .iter()
-                    .zip(&c.n_risk)
-                    .map(|(&time, &n)| RiskPoint {
-                        time,
-                        n_risk: n.max(0.0).round() as u64,
-                    })
+                    .map(|&n| n.max(0.0).round() as u64)
                     .collect();
-                KmPlotGroup {
-                    label: arm.level.clone(),
-                    n: arm.n as u64,
-                    events: arm.events as u64,
-                    median_text: format_median(arm.median, arm.median_lower, arm.median_upper),
-                    steps: KmSteps {
+                self.km_plot_group(
+                    arm.level.clone(),
+                    (arm.n as u64, arm.events as u64),
+                    format_median(arm.median, arm.median_lower, arm.median_upper),
+                    KmSteps {
                         time: c.time.clone(),
                         surv: c.surv.clone(),
                         lower: c.lower.clone(),
                         upper: c.upper.clone(),
                     },
-                    censor_times: ct,
-                    censor_surv: cs,
-                    at_risk: if self.opts.risk_table {
-                        AtRisk::Table(table)
-                    } else {
-                        AtRisk::None
-                    },
-                }
+                    &censored,
+                    n_risk,
+                )
             })
             .collect();
         if !groups.is_empty() {

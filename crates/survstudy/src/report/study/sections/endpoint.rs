@@ -7,30 +7,55 @@ use crate::report::study::*;
 impl Builder<'_> {
     pub(crate) fn km_group(&self, g: &GroupSummary) -> Option<KmPlotGroup> {
         let c = g.curve.as_ref()?;
-        let (mut ct, mut cs) = (vec![], vec![]);
-        for (i, &t) in c.time.iter().enumerate() {
-            if c.n_censor.get(i).copied().unwrap_or(0) > 0 {
-                ct.push(t);
-                cs.push(c.surv.get(i).copied().unwrap_or(f64::NAN));
-            }
-        }
-        let table: Vec<RiskPoint> = c
-            .time
-            .iter()
-            .zip(&c.n_risk)
-            .map(|(&time, &n_risk)| RiskPoint { time, n_risk })
+        let censored: Vec<bool> = (0..c.time.len())
+            .map(|i| c.n_censor.get(i).copied().unwrap_or(0) > 0)
             .collect();
-        Some(KmPlotGroup {
-            label: g.label.clone(),
-            n: g.n as u64,
-            events: g.events as u64,
-            median_text: format_median(g.median, g.median_lower, g.median_upper),
-            steps: KmSteps {
+        Some(self.km_plot_group(
+            g.label.clone(),
+            (g.n as u64, g.events as u64),
+            format_median(g.median, g.median_lower, g.median_upper),
+            KmSteps {
                 time: c.time.clone(),
                 surv: c.surv.clone(),
                 lower: c.lower.clone(),
                 upper: c.upper.clone(),
             },
+            &censored,
+            c.n_risk.clone(),
+        ))
+    }
+
+    /// One group of a KM figure: its step curve, a censoring mark at each
+    /// time with `censored[i]`, and the number at risk `n_risk[i]` at each
+    /// curve time (shown when the report draws risk tables).
+    pub(crate) fn km_plot_group(
+        &self,
+        label: String,
+        (n, events): (u64, u64),
+        median_text: String,
+        steps: KmSteps,
+        censored: &[bool],
+        n_risk: Vec<u64>,
+    ) -> KmPlotGroup {
+        let (mut ct, mut cs) = (vec![], vec![]);
+        for (i, &t) in steps.time.iter().enumerate() {
+            if censored.get(i).copied().unwrap_or(false) {
+                ct.push(t);
+                cs.push(steps.surv.get(i).copied().unwrap_or(f64::NAN));
+            }
+        }
+        let table: Vec<RiskPoint> = steps
+            .time
+            .iter()
+            .zip(n_risk)
+            .map(|(&time, n_risk)| RiskPoint { time, n_risk })
+            .collect();
+        KmPlotGroup {
+            label,
+            n,
+            events,
+            median_text,
+            steps,
             censor_times: ct,
             censor_surv: cs,
             at_risk: if self.opts.risk_table {
@@ -38,7 +63,7 @@ impl Builder<'_> {
             } else {
                 AtRisk::None
             },
-        })
+        }
     }
 
     pub(crate) fn km_svg(
