@@ -257,13 +257,51 @@ impl WeightedKmFit {
 
     /// Survival at t (right-continuous).
     pub fn surv_value(&self, t: f64) -> f64 {
+        self.at(t).surv
+    }
+
+    /// The curve at time `t`, as `summary(fit, times = t, extend = TRUE)`:
+    /// the step at the last time ≤ t (S = 1, SE 0, limits 1 before the
+    /// first), and the weighted number at risk at the first time ≥ t (0
+    /// past the last).
+    pub fn at(&self, t: f64) -> WeightedSurvAt {
         let k = self.time.partition_point(|&x| x <= t);
-        if k == 0 {
-            1.0
-        } else {
-            self.surv[k - 1]
+        let first_ge = self.time.partition_point(|&x| x < t);
+        let (surv, std_err_surv, lower, upper) = match k.checked_sub(1) {
+            None => (1.0, 0.0, 1.0, 1.0),
+            Some(j) => (
+                self.surv[j],
+                self.std_err_surv[j],
+                self.lower[j],
+                self.upper[j],
+            ),
+        };
+        WeightedSurvAt {
+            time: t,
+            n_risk: self.n_risk.get(first_ge).copied().unwrap_or(0.0),
+            surv,
+            std_err_surv,
+            lower,
+            upper,
         }
     }
+}
+
+/// A weighted curve read at one time ([`WeightedKmFit::at`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WeightedSurvAt {
+    /// The requested time.
+    pub time: f64,
+    /// Weighted number at risk at the first curve time ≥ `time`.
+    pub n_risk: f64,
+    /// Survival.
+    pub surv: f64,
+    /// Standard error of the survival (not of its log).
+    pub std_err_surv: f64,
+    /// Lower confidence limit.
+    pub lower: f64,
+    /// Upper confidence limit.
+    pub upper: f64,
 }
 
 /// Start and stop tied together as R's `aeqSurv` (one pass over both).

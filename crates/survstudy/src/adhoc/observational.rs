@@ -341,15 +341,9 @@ impl WkmReport {
                     .at
                     .iter()
                     .map(|&t| {
-                        let k = f.time.partition_point(|&x| x <= t);
-                        let first_ge = f.time.partition_point(|&x| x < t);
-                        let (s, se, lo, hi) = if k == 0 {
-                            (1.0, 0.0, 1.0, 1.0)
-                        } else {
-                            (f.surv[k - 1], f.std_err_surv[k - 1], f.lower[k - 1], f.upper[k - 1])
-                        };
-                        json!({"time": num(t), "n_risk": f.n_risk.get(first_ge).copied().unwrap_or(0.0),
-                               "surv": num(s), "std_err": num(se), "lower": num(lo), "upper": num(hi)})
+                        let p = f.at(t);
+                        json!({"time": num(t), "n_risk": p.n_risk,
+                               "surv": num(p.surv), "std_err": num(p.std_err_surv), "lower": num(p.lower), "upper": num(p.upper)})
                     })
                     .collect();
                 json!({

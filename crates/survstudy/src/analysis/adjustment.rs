@@ -703,25 +703,14 @@ fn weighted_arm(
     let at = times
         .iter()
         .map(|&t| {
-            let k = f.time.partition_point(|&x| x <= t);
-            let first_ge = f.time.partition_point(|&x| x < t);
-            let (s, se, lo, hi) = if k == 0 {
-                (1.0, 0.0, 1.0, 1.0)
-            } else {
-                (
-                    f.surv[k - 1],
-                    f.std_err_surv[k - 1],
-                    f.lower[k - 1],
-                    f.upper[k - 1],
-                )
-            };
+            let p = f.at(t);
             AtTime {
                 time: t,
-                surv: s,
-                std_err: se,
-                lower: lo,
-                upper: hi,
-                n_risk: f.n_risk.get(first_ge).copied().unwrap_or(0.0),
+                surv: p.surv,
+                std_err: p.std_err_surv,
+                lower: p.lower,
+                upper: p.upper,
+                n_risk: p.n_risk,
             }
         })
         .collect();
