@@ -268,23 +268,12 @@ fn push_row(
     rows: &mut Vec<RawRow>,
     blank_lines: &mut Vec<u64>,
 ) -> Result<(), IngestError> {
-    if cells.iter().all(|c| c.trim().is_empty()) {
+    if let source::Shape::Blank = source::row_shape(file, width, line, &cells)? {
         blank_lines.push(line);
         return Ok(());
     }
-    if cells.len() > width {
-        if let Some(pos) = cells[width..].iter().position(|c| !c.trim().is_empty()) {
-            return Err(IngestError::RaggedRow {
-                file: file.to_string(),
-                line,
-                expected: width,
-                found: cells.len(),
-                column: width + pos + 1,
-                value: clip(&cells[width + pos]),
-            });
-        }
-        cells.truncate(width);
-    }
+    // data beyond the header was refused above: the rest is empty
+    cells.truncate(width);
     cells.resize(width, String::new());
     rows.push(RawRow { line, cells });
     Ok(())
