@@ -31,6 +31,7 @@ pub mod cox;
 pub mod dist;
 pub mod error;
 pub mod finegray;
+pub mod gformula;
 pub mod hypothesis;
 pub mod km;
 pub mod linalg;

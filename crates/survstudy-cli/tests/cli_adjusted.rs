@@ -1,7 +1,10 @@
 //! `survstudy adjusted` against the oracle's `ref/public/{lung,colon}/adjusted.json`
 //! (copied to `../survkit/tests/data/obs/*_adjusted.json`): each case's `cli`
 //! line; `levels`, `at` exactly, `survival[].surv` and `difference[].estimate`
-//! at 1e-5 relative (abs 1e-8), the Cox fit's coefficients too. Plus
+//! at 1e-5 relative (abs 1e-8), the Cox fit's coefficients too, and the
+//! influence-function SEs, Wald CIs and difference p-values against the
+//! recorded riskRegression `ate(estimator = "GFORMULA")` (1e-5: everything
+//! is downstream of the iterated Cox fit). Plus
 //! invariants: a 4-level treatment gives 4 averaged curves and 3
 //! differences, each curve non-increasing in t and within [0, 1]; the
 //! treatment also listed as a covariate exits 2.
@@ -97,7 +100,51 @@ fn adjusted_cases_match_r() {
             assert!(got["se_method"]
                 .as_str()
                 .unwrap()
-                .starts_with("not computed"));
+                .starts_with("influence functions"));
+            // riskRegression::ate(estimator = "GFORMULA"): SE, Wald CI on the
+            // survival scale (surv = 1 - risk) and the difference's p-value
+            let rr = case["riskRegression"]["estimators"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["estimator"] == "GFORMULA")
+                .unwrap();
+            for (g, r) in got["survival"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(rr["levels"].as_array().unwrap())
+            {
+                assert_eq!(g["level"], r["level"]);
+                for (field, rfield) in [
+                    ("surv", "surv"),
+                    ("se", "surv_se"),
+                    ("lower", "surv_lower"),
+                    ("upper", "surv_upper"),
+                ] {
+                    for (a, b) in vals(&g[field]).into_iter().zip(vals(&r[rfield])) {
+                        assert!(
+                            close(a, b),
+                            "{id} {} {field}: got {a}, ate has {b}",
+                            r["level"]
+                        );
+                    }
+                }
+            }
+            for (g, r) in gd.iter().zip(rr["difference"].as_array().unwrap()) {
+                assert_eq!(g["level"], r["level"]);
+                for (field, rfield) in [
+                    ("estimate", "surv_diff"),
+                    ("se", "risk_diff_se"),
+                    ("lower", "surv_diff_lower"),
+                    ("upper", "surv_diff_upper"),
+                    ("p", "risk_diff_p"),
+                ] {
+                    for (a, b) in vals(&g[field]).into_iter().zip(vals(&r[rfield])) {
+                        assert!(close(a, b), "{id} difference {field}: got {a}, ate has {b}");
+                    }
+                }
+            }
         }
     }
 }

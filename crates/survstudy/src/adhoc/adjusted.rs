@@ -9,12 +9,12 @@
 //! last event time ≤ t; differences Ŝ(t | a) − Ŝ(t | reference). Equals
 //! riskRegression's `ate(..., estimator = "GFORMULA")` point estimates.
 //!
-//! Standard errors and confidence intervals are **not computed** (neither
-//! ate's influence functions nor a bootstrap is implemented yet): the
-//! output says so in `se_method` and carries no SE fields.
+//! Standard errors: influence functions, Wald CIs, exactly as
+//! riskRegression `ate(estimator = "GFORMULA")`; see [`survkit::gformula`].
 
 use serde_json::{json, Value};
 use survkit::cox::{cox_fit, CoxFit, CoxOptions, Design, Ties};
+use survkit::gformula::{gformula, GFormula};
 
 use super::iptw::{covariates, model_vars, not_number_hint, var_requests};
 use super::table::{ColKind, Column};
@@ -40,6 +40,8 @@ pub struct AdjustedReport {
     pub levels: Vec<String>,
     /// Ŝ(t | level) at `at`, one vector per level.
     pub surv: Vec<Vec<f64>>,
+    /// The g-formula estimates with influence-function SEs and Wald CIs.
+    pub gformula: GFormula,
     pub fit: CoxFit,
     /// Input warnings (e.g. an event value that matches no row), then the
     /// Cox fit's (non-convergence, infinite coefficients).
@@ -99,42 +101,8 @@ pub fn adjusted_cmd(args: &AdjustedArgs) -> Result<AdjustedReport, AdhocError> {
             ..Default::default()
         },
     )?;
-    let beta: Vec<f64> = fit.terms.iter().map(|t| t.coef).collect();
-    let p = beta.len();
-    // centred risk scores for the Efron baseline cumulative hazard
-    let r: Vec<f64> = (0..n)
-        .map(|i| {
-            (0..p)
-                .map(|j| (design.columns[j][i] - fit.means[j]) * beta[j])
-                .sum::<f64>()
-                .exp()
-        })
-        .collect();
-    let bh = survkit::cox::baseline::efron_baseline(&d.time, &d.event, &r);
-    let h_at: Vec<f64> = args.at.iter().map(|&t| bh.at(t)).collect();
-    // linear predictor without the treatment columns, then set A = a
-    let base: Vec<f64> = (0..n)
-        .map(|i| {
-            (n_trt..p)
-                .map(|j| (design.columns[j][i] - fit.means[j]) * beta[j])
-                .sum::<f64>()
-                - (0..n_trt).map(|j| fit.means[j] * beta[j]).sum::<f64>()
-        })
-        .collect();
-    let mut surv = vec![];
-    for a in 0..lv.len() {
-        let shift = if a == 0 { 0.0 } else { beta[a - 1] };
-        let s: Vec<f64> = h_at
-            .iter()
-            .map(|&h| {
-                base.iter()
-                    .map(|&b| (-h * (b + shift).exp()).exp())
-                    .sum::<f64>()
-                    / n as f64
-            })
-            .collect();
-        surv.push(s);
-    }
+    let g = gformula(&d.time, &d.event, &design, n_trt, &fit, &args.at, 0.95)?;
+    let surv = g.curves.iter().map(|c| c.surv.clone()).collect();
     let warnings = d.warnings.iter().chain(&fit.warnings).cloned().collect();
     Ok(AdjustedReport {
         warnings,
@@ -144,26 +112,33 @@ pub fn adjusted_cmd(args: &AdjustedArgs) -> Result<AdjustedReport, AdhocError> {
         n,
         levels: lv,
         surv,
+        gformula: g,
         fit,
     })
 }
 
-const SE_METHOD: &str = "not computed: point estimates only (no influence-function or bootstrap standard errors in this version)";
+const SE_METHOD: &str = "influence functions as riskRegression::ate(estimator = \"GFORMULA\"): the averaging over the sample's covariates plus the Cox fit's coefficients and baseline hazard (riskRegression iidCox); SE = sqrt(sum of squared influence values)";
+const CI_METHOD: &str = "Wald, estimate +/- 1.96 SE (ate's default, no transform: on the risk scale 1 - S, the same symmetric interval), clipped to [0, 1] for survival and [-1, 1] for differences; p: two-sided Wald test of no difference";
 
 impl AdjustedReport {
     pub fn to_json(&self) -> Value {
         let reference = &self.levels[0];
+        let g = &self.gformula;
         json!({
             "command": "adjusted",
             "method": "g-formula (standardization): mean over all analysed rows of survfit(coxph(Surv ~ treatment + covariates, ties = \"efron\"), newdata with the treatment set to each level)",
             "se_method": SE_METHOD,
+            "ci_method": CI_METHOD,
+            "conf_level": g.conf_level,
             "warnings": self.warnings,
             "n_read": self.n_read, "n_dropped": self.n_dropped, "n": self.n,
             "treatment": self.args.treatment,
             "levels": self.levels, "at": nums(&self.args.at),
-            "survival": self.levels.iter().zip(&self.surv).map(|(l, s)| json!({"level": l, "surv": nums(s)})).collect::<Vec<_>>(),
-            "difference": self.levels.iter().zip(&self.surv).skip(1).map(|(l, s)| json!({"level": l, "reference": reference,
-                "estimate": nums(&s.iter().zip(&self.surv[0]).map(|(a, b)| a - b).collect::<Vec<_>>())})).collect::<Vec<_>>(),
+            "survival": self.levels.iter().zip(&g.curves).map(|(l, c)| json!({"level": l, "surv": nums(&c.surv),
+                "se": nums(&c.se), "lower": nums(&c.lower), "upper": nums(&c.upper)})).collect::<Vec<_>>(),
+            "difference": g.differences.iter().map(|d| json!({"level": self.levels[d.level], "reference": reference,
+                "estimate": nums(&d.estimate), "se": nums(&d.se), "lower": nums(&d.lower), "upper": nums(&d.upper),
+                "p": nums(&d.p)})).collect::<Vec<_>>(),
             "difference_definition": "S(t | level) - S(t | reference)",
             "cox": {"terms": self.fit.terms.iter().map(|t| json!({"term": t.term, "coef": super::num(t.coef), "se": super::num(t.se)})).collect::<Vec<_>>(),
                     "loglik": super::num(self.fit.loglik), "loglik_null": super::num(self.fit.loglik_null),
@@ -189,24 +164,53 @@ impl std::fmt::Display for AdjustedReport {
                 String::new()
             }
         )?;
-        write!(f, "{:>10}", "time")?;
-        for l in &self.levels {
-            write!(f, " {:>12}", format!("S({l})"))?;
-        }
-        for l in self.levels.iter().skip(1) {
-            write!(f, " {:>14}", format!("{l} - {}", self.levels[0]))?;
-        }
-        writeln!(f)?;
+        let gf = &self.gformula;
+        let ci = |lo: f64, hi: f64| {
+            if lo.is_nan() {
+                "-".to_string()
+            } else {
+                format!("({}, {})", g(lo), g(hi))
+            }
+        };
+        writeln!(
+            f,
+            "{:>10} {:>10} {:>10} {:>10} {:>22}",
+            "time", "level", "S(t)", "SE", "95% CI"
+        )?;
         for (k, &t) in self.args.at.iter().enumerate() {
-            write!(f, "{:>10}", g(t))?;
-            for s in &self.surv {
-                write!(f, " {:>12}", g(s[k]))?;
+            for (l, c) in self.levels.iter().zip(&gf.curves) {
+                writeln!(
+                    f,
+                    "{:>10} {:>10} {:>10} {:>10} {:>22}",
+                    g(t),
+                    l,
+                    g(c.surv[k]),
+                    g(c.se[k]),
+                    ci(c.lower[k], c.upper[k])
+                )?;
             }
-            for s in self.surv.iter().skip(1) {
-                write!(f, " {:>14}", g(s[k] - self.surv[0][k]))?;
-            }
-            writeln!(f)?;
         }
-        writeln!(f, "Standard errors: {SE_METHOD}")
+        writeln!(f, "Difference S(t | level) - S(t | {}):", self.levels[0])?;
+        writeln!(
+            f,
+            "{:>10} {:>10} {:>10} {:>10} {:>22} {:>10}",
+            "time", "level", "diff", "SE", "95% CI", "p"
+        )?;
+        for (k, &t) in self.args.at.iter().enumerate() {
+            for d in &gf.differences {
+                writeln!(
+                    f,
+                    "{:>10} {:>10} {:>10} {:>10} {:>22} {:>10}",
+                    g(t),
+                    self.levels[d.level],
+                    g(d.estimate[k]),
+                    g(d.se[k]),
+                    ci(d.lower[k], d.upper[k]),
+                    super::format::pval(d.p[k])
+                )?;
+            }
+        }
+        writeln!(f, "Standard errors: {SE_METHOD}")?;
+        writeln!(f, "Confidence intervals: {CI_METHOD}")
     }
 }
