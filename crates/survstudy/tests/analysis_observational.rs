@@ -143,6 +143,27 @@ fn adjustment_matches_r() {
             close(g.surv_reference[k], f(&wg["surv0"][k]), 1e-6, "g s0");
             close(g.surv_exposed[k], f(&wg["surv1"][k]), 1e-6, "g s1");
         }
+        // riskRegression ate(estimator = "GFORMULA"): influence-function SEs,
+        // Wald CIs (clipped to [0, 1]) and the difference's p (1e-5: downstream
+        // of the iterated Cox fit)
+        let wa = &w["gformula_ate"];
+        for k in 0..g.times.len() {
+            for (got, key) in [
+                (g.se_reference[k], "se0"),
+                (g.lower_reference[k], "lower0"),
+                (g.upper_reference[k], "upper0"),
+                (g.se_exposed[k], "se1"),
+                (g.lower_exposed[k], "lower1"),
+                (g.upper_exposed[k], "upper1"),
+                (g.difference[k], "diff"),
+                (g.difference_se[k], "diff_se"),
+                (g.difference_lower[k], "diff_lower"),
+                (g.difference_upper[k], "diff_upper"),
+                (g.difference_p[k], "diff_p"),
+            ] {
+                close(got, f(&wa[key][k]), 1e-5, key);
+            }
+        }
     }
 }
 

@@ -24,8 +24,9 @@
 //!    jackknife SE (R `survfit(Surv ~ exposure, weights = w, robust =
 //!    TRUE)`); weighted Cox HR with robust SE and robust score test (R
 //!    `coxph(Surv ~ exposure, weights = w, robust = TRUE)`); g-formula
-//!    adjusted survival (R riskRegression `ate(estimator = "GFORMULA")`
-//!    point estimates): the Efron fit `coxph(Surv ~ exposure + covariates)`
+//!    adjusted survival (R riskRegression `ate(estimator = "GFORMULA")`,
+//!    with its influence-function SEs and Wald CIs, [`survkit::gformula`]):
+//!    the Efron fit `coxph(Surv ~ exposure + covariates)`
 //!    on the complete cases (untrimmed, unweighted), every patient's
 //!    predicted curve with the exposure set to each level (R
 //!    `survfit(fit, newdata)`), averaged.
@@ -166,8 +167,32 @@ pub struct GFormula {
     /// Exposed minus reference.
     pub difference: Vec<f64>,
     pub se_method: String,
+    /// Influence-function SE of `surv_reference` (riskRegression `ate`).
+    pub se_reference: Vec<f64>,
+    /// 95% Wald limits of `surv_reference` (clipped to [0, 1]).
+    pub lower_reference: Vec<f64>,
+    pub upper_reference: Vec<f64>,
+    /// Influence-function SE of `surv_exposed`.
+    pub se_exposed: Vec<f64>,
+    /// 95% Wald limits of `surv_exposed` (clipped to [0, 1]).
+    pub lower_exposed: Vec<f64>,
+    pub upper_exposed: Vec<f64>,
+    /// Influence-function SE of `difference`.
+    pub difference_se: Vec<f64>,
+    /// 95% Wald limits of `difference` (clipped to [−1, 1]).
+    pub difference_lower: Vec<f64>,
+    pub difference_upper: Vec<f64>,
+    /// Two-sided Wald p-value of no difference.
+    pub difference_p: Vec<f64>,
+    /// How the intervals are formed.
+    pub ci_method: String,
     pub warnings: Vec<String>,
 }
+
+/// `se_method` of [`GFormula`].
+pub const GFORMULA_SE_METHOD: &str = "influence functions as riskRegression::ate(estimator = \"GFORMULA\"): averaging over the patients' covariates plus the Cox fit's coefficients and baseline hazard (iidCox)";
+/// `ci_method` of [`GFormula`].
+pub const GFORMULA_CI_METHOD: &str = "Wald, estimate +/- 1.96 SE (ate's default, untransformed), clipped to [0, 1] (differences [-1, 1])";
 
 /// The adjusted analyses of one endpoint.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -787,44 +812,32 @@ fn gformula(
         ..*cox
     };
     let fit = survkit::cox::cox_fit(&time, &event, &d, None, &opts).map_err(|e| e.to_string())?;
-    let beta: Vec<f64> = fit.terms.iter().map(|t| t.coef).collect();
-    if beta.iter().any(|b| !b.is_finite()) {
+    if fit.terms.iter().any(|t| !t.coef.is_finite()) {
         return Err("the outcome model has a non-finite coefficient".into());
     }
-    let p = beta.len();
-    let lp = |i: usize| -> f64 {
-        (0..p)
-            .map(|j| (d.columns[j][i] - fit.means[j]) * beta[j])
-            .sum::<f64>()
-    };
-    let r: Vec<f64> = (0..n).map(|i| lp(i).exp()).collect();
-    let bh = survkit::cox::baseline::efron_baseline(&time, &event, &r);
-    let h_at: Vec<f64> = times.iter().map(|&t| bh.at(t)).collect();
-    // centred linear predictor without the exposure, exposure set to 0
-    let base: Vec<f64> = (0..n)
-        .map(|i| lp(i) - (d.columns[0][i] - fit.means[0]) * beta[0] - fit.means[0] * beta[0])
-        .collect();
-    let curve = |shift: f64| -> Vec<f64> {
-        h_at.iter()
-            .map(|&h| {
-                base.iter()
-                    .map(|&b| (-h * (b + shift).exp()).exp())
-                    .sum::<f64>()
-                    / n as f64
-            })
-            .collect()
-    };
-    let s0 = curve(0.0);
-    let s1 = curve(beta[0]);
+    let g = survkit::gformula::gformula(&time, &event, &d, 1, &fit, times, 0.95)
+        .map_err(|e| e.to_string())?;
+    let (c0, c1, dd) = (&g.curves[0], &g.curves[1], &g.differences[0]);
     Ok(GFormula {
         n,
         events: event.iter().filter(|&&e| e).count(),
-        exposure_coef: beta[0],
+        exposure_coef: fit.terms[0].coef,
         times: times.to_vec(),
-        difference: s1.iter().zip(&s0).map(|(a, b)| a - b).collect(),
-        surv_reference: s0,
-        surv_exposed: s1,
-        se_method: "not computed (point estimates only; riskRegression::ate influence-function SEs are not reproduced)".into(),
+        difference: dd.estimate.clone(),
+        surv_reference: c0.surv.clone(),
+        surv_exposed: c1.surv.clone(),
+        se_method: GFORMULA_SE_METHOD.into(),
+        se_reference: c0.se.clone(),
+        lower_reference: c0.lower.clone(),
+        upper_reference: c0.upper.clone(),
+        se_exposed: c1.se.clone(),
+        lower_exposed: c1.lower.clone(),
+        upper_exposed: c1.upper.clone(),
+        difference_se: dd.se.clone(),
+        difference_lower: dd.lower.clone(),
+        difference_upper: dd.upper.clone(),
+        difference_p: dd.p.clone(),
+        ci_method: GFORMULA_CI_METHOD.into(),
         warnings: fit.warnings.clone(),
     })
 }

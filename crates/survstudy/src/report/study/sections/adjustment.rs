@@ -361,29 +361,51 @@ impl Builder<'_> {
             body.push(row);
         }
         if let Some(g) = &e.adjusted {
-            for (name, v) in [
+            for (name, v, lo, hi) in [
                 (
                     format!("g-formula, {}", a.reference_level),
                     &g.surv_reference,
+                    &g.lower_reference,
+                    &g.upper_reference,
                 ),
-                (format!("g-formula, {}", a.exposed_level), &g.surv_exposed),
+                (
+                    format!("g-formula, {}", a.exposed_level),
+                    &g.surv_exposed,
+                    &g.lower_exposed,
+                    &g.upper_exposed,
+                ),
             ] {
                 let mut row = vec![Cell::from(name)];
-                row.extend(
-                    v.iter()
-                        .map(|&s| Cell::from(landmark_text(Some(s.max(0.0)), None, None))),
-                );
+                row.extend((0..v.len()).map(|k| {
+                    Cell::from(landmark_text(
+                        Some(v[k].max(0.0)),
+                        lo.get(k).copied(),
+                        hi.get(k).copied(),
+                    ))
+                }));
                 body.push(row);
             }
             let mut row = vec![Cell::from(format!(
-                "g-formula difference, {} \u{2212} {} (points)",
+                "g-formula difference, {} \u{2212} {} (points, 95% CI)",
                 a.exposed_level, a.reference_level
             ))];
-            row.extend(
-                g.difference
-                    .iter()
-                    .map(|&d| Cell::from(signed(100.0 * d, 1))),
-            );
+            row.extend((0..g.difference.len()).map(|k| {
+                let d = g.difference[k];
+                let (lo, hi) = (
+                    g.difference_lower.get(k).copied().unwrap_or(f64::NAN),
+                    g.difference_upper.get(k).copied().unwrap_or(f64::NAN),
+                );
+                Cell::from(if lo.is_finite() && hi.is_finite() {
+                    format!(
+                        "{} ({} to {})",
+                        signed(100.0 * d, 1),
+                        signed(100.0 * lo, 1),
+                        signed(100.0 * hi, 1)
+                    )
+                } else {
+                    signed(100.0 * d, 1)
+                })
+            }));
             body.push(row);
         }
         if let Some(c) = &e.cox {
@@ -418,7 +440,7 @@ impl Builder<'_> {
             header: vec![header],
             body,
             footnote: Some(format!(
-                "Weighted KM: survival (robust 95% CI). g-formula: mean of every patient's Cox-predicted {code} curve with the exposure set to each level (point estimates; standard errors are not computed). HR: weighted Cox model with robust (sandwich) SE."
+                "Weighted KM: survival (robust 95% CI). g-formula: mean of every patient's Cox-predicted {code} curve with the exposure set to each level (95% CI from influence-function standard errors, Wald, as riskRegression::ate). HR: weighted Cox model with robust (sandwich) SE."
             )),
             align: vec![],
         }
@@ -439,7 +461,7 @@ impl Builder<'_> {
             ))
         );
         format!(
-            "Methods. The propensity score e(x), the probability of {exp} {yes} given the covariates, was estimated by logistic regression (R glm(family = binomial); complete cases; categories as indicators of every level but the first). {w}{trim} These are WeightIt's weightit(method = \"glm\", estimand = \"{est}\"{stab}) weights. Balance: standardized mean difference SMD = (m\u{2081} \u{2212} m\u{2080}) / \u{221a}((s\u{2081}\u{b2} + s\u{2080}\u{b2})/2) with the unweighted group variances of the analysed patients before and after weighting and the weighted means \u{3a3}wx/\u{3a3}w after (cobalt's bal.tab(s.d.denom = \"pooled\") convention, categories per level); |SMD| > {SMD_FLAG} flags residual imbalance. Kish's effective sample size per arm is (\u{3a3}w)\u{b2}/\u{3a3}w\u{b2}. Weighted Kaplan\u{2013}Meier curves use infinitesimal-jackknife (robust) standard errors, R survfit(Surv(time, status) ~ exposure, weights = w, robust = TRUE); their number-at-risk tables show the sum of the weights. The weighted hazard ratio is from coxph(Surv(time, status) ~ exposure, weights = w, robust = TRUE) with the robust sandwich SE and the robust score test. Adjusted (standardized, g-formula) survival is the mean over the complete cases of the predicted curves from the Efron Cox model of the outcome on the exposure and the covariates, with the exposure set to each level (R survfit(coxph, newdata); riskRegression::ate(estimator = \"GFORMULA\") point estimates). Flags: propensity scores outside [0.01, 0.99] (positivity), a weight above 10 times its arm's mean, an ESS below half an arm, and covariates with one value (left out).",
+            "Methods. The propensity score e(x), the probability of {exp} {yes} given the covariates, was estimated by logistic regression (R glm(family = binomial); complete cases; categories as indicators of every level but the first). {w}{trim} These are WeightIt's weightit(method = \"glm\", estimand = \"{est}\"{stab}) weights. Balance: standardized mean difference SMD = (m\u{2081} \u{2212} m\u{2080}) / \u{221a}((s\u{2081}\u{b2} + s\u{2080}\u{b2})/2) with the unweighted group variances of the analysed patients before and after weighting and the weighted means \u{3a3}wx/\u{3a3}w after (cobalt's bal.tab(s.d.denom = \"pooled\") convention, categories per level); |SMD| > {SMD_FLAG} flags residual imbalance. Kish's effective sample size per arm is (\u{3a3}w)\u{b2}/\u{3a3}w\u{b2}. Weighted Kaplan\u{2013}Meier curves use infinitesimal-jackknife (robust) standard errors, R survfit(Surv(time, status) ~ exposure, weights = w, robust = TRUE); their number-at-risk tables show the sum of the weights. The weighted hazard ratio is from coxph(Surv(time, status) ~ exposure, weights = w, robust = TRUE) with the robust sandwich SE and the robust score test. Adjusted (standardized, g-formula) survival is the mean over the complete cases of the predicted curves from the Efron Cox model of the outcome on the exposure and the covariates, with the exposure set to each level (R survfit(coxph, newdata)); its standard errors and those of the difference between the levels are from the influence function of the averaged prediction, which includes the variability of the covariate distribution and of the Cox model's coefficients and baseline hazard (riskRegression::ate(estimator = \"GFORMULA\"); Ozenne et al. 2020), with 95% Wald intervals (estimate \u{b1} 1.96 SE, clipped to [0, 1]). Flags: propensity scores outside [0.01, 0.99] (positivity), a weight above 10 times its arm's mean, an ESS below half an arm, and covariates with one value (left out).",
             exp = a.exposure_label,
             yes = a.exposed_level,
             w = match a.estimand.as_str() {

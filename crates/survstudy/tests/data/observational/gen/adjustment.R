@@ -6,8 +6,9 @@
 # run` derives, and next_line_time = months from progression to the start
 # of the next line (NA: none); nlp_time / nlp_status = the built-in
 # competing-risks analysis NLP (1 progression on the next line, 2 death
-# first, 0 censored). R 4.2.2, survival 3.5-3, cmprsk 2.2-11, jsonlite.
-suppressMessages({library(survival); library(jsonlite); library(cmprsk)})
+# first, 0 censored). R 4.2.2, survival 3.5-3, cmprsk 2.2-11,
+# riskRegression 2022.11.28, jsonlite.
+suppressMessages({library(survival); library(jsonlite); library(cmprsk); library(riskRegression)})
 a <- commandArgs(TRUE)
 d <- read.csv(a[1], stringsAsFactors = FALSE)
 yn <- c("high_risk_cytogenetics", "prior_bcma", "penta_refractory", "bridging_therapy")
@@ -50,6 +51,17 @@ for (ep in c("os", "pfs")) {
     nd <- d; nd$emd <- k
     rowMeans(summary(survfit(fit, newdata = nd), times = times, extend = TRUE)$surv)
   })
+  # riskRegression's influence-function SEs for the same g-formula (ate
+  # needs the treatment as a factor and the fit with x = TRUE, y = TRUE)
+  d$emdf <- factor(d$emd)
+  fitf <- coxph(update(f, Surv(t, ev) ~ emdf + . - emd), data = d, ties = "efron", x = TRUE, y = TRUE)
+  at <- ate(fitf, data = d, treatment = "emdf", times = times, estimator = "GFORMULA", verbose = FALSE)
+  mr <- as.data.frame(at$meanRisk); dr <- as.data.frame(at$diffRisk)
+  m0 <- mr[mr$treatment == "0", ]; m1 <- mr[mr$treatment == "1", ]
+  ate_g <- list(surv0 = 1 - m0$estimate, se0 = m0$se, lower0 = 1 - m0$upper, upper0 = 1 - m0$lower,
+    surv1 = 1 - m1$estimate, se1 = m1$se, lower1 = 1 - m1$upper, upper1 = 1 - m1$lower,
+    diff = -dr$estimate, diff_se = dr$se, diff_lower = -dr$upper, diff_upper = -dr$lower,
+    diff_p = dr$p.value)
   # time-dependent next-line therapy, as tmerge splits it
   base <- d[, c("id", "t", "ev", "next_line_time")]
   td <- tmerge(base[, c("id", "t")], base, id = id, death = event(t, ev))
@@ -65,6 +77,7 @@ for (ep in c("os", "pfs")) {
       hr_lower = unname(summary(cx)$conf.int[, "lower .95"]),
       hr_upper = unname(summary(cx)$conf.int[, "upper .95"])),
     gformula = list(exposure_coef = unname(coef(fit)["emd"]), surv0 = unname(g[, 1]), surv1 = unname(g[, 2])),
+    gformula_ate = ate_g,
     timedep = list(n_rows = nrow(td), n_split = sum(table(td$id) > 1),
       n_exposed_rows = sum(td$nextline == 1),
       coef = unname(coef(tdfit)), se = unname(sqrt(diag(tdfit$var))),
