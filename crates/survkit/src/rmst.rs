@@ -272,6 +272,116 @@ pub fn rmst2(
     })
 }
 
+/// [`rmst2`] on weighted and/or (start, stop] rows, with its weighted
+/// counts per arm.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rmst2Rows {
+    /// The arms and contrasts; `n` / `n_event` of an arm are its rows and
+    /// unweighted events.
+    pub result: Rmst2Result,
+    /// Σ w of each arm's rows (arm 0, arm 1).
+    pub weighted_n: [f64; 2],
+    /// Σ w of each arm's events.
+    pub weighted_events: [f64; 2],
+}
+
+/// Two-arm RMST up to `tau` from general Kaplan–Meier curves (case weights,
+/// delayed entry, multi-row ids; [`crate::wkm::kaplan_meier_rows_by_group`],
+/// times tied over all rows as `survfit(Surv ~ arm)`). Per arm RMST and SE
+/// are R's `summary(survfit(Surv(start, stop, event) ~ arm, weights = w,
+/// id = id), rmean = tau)$table` ([`crate::wkm::WeightedKmFit::rmean`]: the
+/// weighted Greenwood-type SE R 3.5-3 reports for weighted and robust
+/// curves alike); the contrasts combine them as [`rmst2`] does. τ must not
+/// exceed survRM2's limit computed on the rows with a positive weight.
+pub fn rmst2_rows(
+    rows: &crate::wkm::SurvRows,
+    arm: &[usize],
+    tau: f64,
+    conf_level: f64,
+) -> Result<Rmst2Rows> {
+    check_conf_level(conf_level)?;
+    rows.validate()?;
+    check_len("arm", arm.len(), rows.len())?;
+    check_tau(tau)?;
+    let pos: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows.weight.is_none_or(|w| w[i] > 0.0))
+        .collect();
+    let arms = split_arms(
+        &pos.iter()
+            .map(|&i| rows.stop[i].max(0.0))
+            .collect::<Vec<f64>>(),
+        &pos.iter().map(|&i| rows.event[i]).collect::<Vec<bool>>(),
+        &pos.iter().map(|&i| arm[i]).collect::<Vec<usize>>(),
+    )?;
+    let limit = max_tau_of(&arms);
+    if tau > limit {
+        return Err(SurvError::InvalidOption {
+            name: "tau",
+            message: format!(
+                "{tau} exceeds {limit}, the largest truncation time the data support (survRM2's rule)"
+            ),
+        });
+    }
+    let fits = crate::wkm::kaplan_meier_rows_by_group(
+        rows,
+        arm,
+        2,
+        crate::wkm::KmVariance::Greenwood,
+        &KmOptions::default(),
+    )?;
+    let z = z_for_level(conf_level);
+    let mut out = [None, None];
+    let mut weighted_n = [0.0; 2];
+    let mut weighted_events = [0.0; 2];
+    for (k, f) in fits.into_iter().enumerate() {
+        let f = f?;
+        let r = f.rmean(tau);
+        let (rmst, se) = (r.rmean, r.se);
+        let idx = (0..rows.len()).filter(|&i| arm[i] == k);
+        let (mut n, mut ne) = (0u64, 0u64);
+        for i in idx {
+            let w = rows.weight.map_or(1.0, |w| w[i]);
+            n += 1;
+            weighted_n[k] += w;
+            if rows.event[i] {
+                ne += 1;
+                weighted_events[k] += w;
+            }
+        }
+        out[k] = Some(RmstArm {
+            arm: k,
+            n,
+            n_event: ne,
+            tau,
+            rmst,
+            se,
+            var: se * se,
+            lower: rmst - z * se,
+            upper: rmst + z * se,
+            rmtl: tau - rmst,
+            rmtl_lower: tau - (rmst + z * se),
+            rmtl_upper: tau - (rmst - z * se),
+        });
+    }
+    let (a0, a1) = match out {
+        [Some(a0), Some(a1)] => (a0, a1),
+        _ => return Err(SurvError::TooFewGroups(0)),
+    };
+    Ok(Rmst2Rows {
+        result: Rmst2Result {
+            tau,
+            conf_level,
+            arm0: a0,
+            arm1: a1,
+            difference: contrast(a1.rmst - a0.rmst, (a1.var + a0.var).sqrt(), z),
+            ratio: log_ratio_contrast(a1.rmst, a0.rmst, a1.var, a0.var, z),
+            rmtl_ratio: log_ratio_contrast(a1.rmtl, a0.rmtl, a1.var, a0.var, z),
+        },
+        weighted_n,
+        weighted_events,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

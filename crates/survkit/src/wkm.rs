@@ -255,6 +255,43 @@ impl WeightedKmFit {
         }
     }
 
+    /// Restricted mean survival time to `end_time` as R survival 3.5-3's
+    /// `print(fit, rmean = end_time)` / `summary(fit, rmean =)$table`
+    /// (`survmean`): the area under S from min(0, first time), the curve
+    /// extended flat past its last time, and
+    /// se² = Σ_{t_i ≤ end} A_i² d_i / (n_i (n_i − d_i)), A_i = ∫_{t_i}^{end} S,
+    /// with the *weighted* n_i at risk and d_i events (a term with
+    /// n_i = d_i counts 0). R uses this same formula for robust
+    /// (infinitesimal-jackknife) curves, so `se` does not depend on
+    /// [`WeightedKmFit::variance`]; it treats the weights as fixed.
+    pub fn rmean(&self, end_time: f64) -> crate::km::Rmean {
+        let keep = self.time.partition_point(|&x| x <= end_time);
+        let mut tt: Vec<f64> = self.time[..keep].to_vec();
+        tt.push(end_time);
+        let start = 0.0f64.min(self.time.first().copied().unwrap_or(0.0));
+        let mut prev = start;
+        let mut rect = Vec::with_capacity(tt.len());
+        for (k, &t) in tt.iter().enumerate() {
+            let s = if k == 0 { 1.0 } else { self.surv[k - 1] };
+            rect.push((t - prev) * s);
+            prev = t;
+        }
+        let rmean = rect.iter().sum::<f64>() + start;
+        let (mut var, mut tail) = (0.0, 0.0);
+        for i in (0..tt.len().saturating_sub(1)).rev() {
+            tail += rect[i + 1];
+            let (n, d) = (self.n_risk[i], self.n_event[i]);
+            if n - d != 0.0 {
+                var += tail * tail * d / (n * (n - d));
+            }
+        }
+        crate::km::Rmean {
+            end_time,
+            rmean,
+            se: var.sqrt(),
+        }
+    }
+
     /// Survival at t (right-continuous).
     pub fn surv_value(&self, t: f64) -> f64 {
         self.at(t).surv

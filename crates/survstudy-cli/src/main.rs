@@ -141,10 +141,10 @@ struct SurvArgs {
     /// Print one JSON document instead of a table
     #[arg(long)]
     json: bool,
-    /// Case-weight column, >= 0 (R weights =; km, cox, zph)
+    /// Case-weight column, >= 0 (R weights =; km, cox, zph, rmst)
     #[arg(long)]
     weights: Option<String>,
-    /// Entry-time column: each row covers (start, time] (R Surv(start, stop, event); km, cox, zph)
+    /// Entry-time column: each row covers (start, time] (R Surv(start, stop, event); km, cox, zph, rmst)
     #[arg(long)]
     start: Option<String>,
     /// Subject id column for multi-row subjects (R id =); robust fits cluster on it
@@ -683,12 +683,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
             tau,
             conf_level,
         } => {
-            adhoc::observational::refuse("rmst", &surv.rows())?;
             let args = adhoc::competing::RmstArgs {
                 surv: surv.spec()?,
                 group,
                 tau,
                 conf_level,
+                rows: surv.rows(),
             };
             let (doc, text) = adhoc::competing::rmst_cmd(&args)?;
             let w: Vec<String> = doc["warnings"]

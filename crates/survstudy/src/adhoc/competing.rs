@@ -196,6 +196,9 @@ pub fn cif_cmd(args: &CifArgs) -> Result<(Value, String), AdhocError> {
     Ok((doc, text))
 }
 
+/// `conventions.variance` of `rmst` with `--weights`/`--start`/`--id`.
+const RMST_ROWS_VARIANCE: &str = "R survfit(..., weights =, id =) then summary(fit, rmean = tau) (survival 3.5-3 survmean): Greenwood-type with the weighted numbers at risk and events, the same for robust curves; the weights are treated as fixed";
+
 /// Options of `survstudy rmst`.
 #[derive(Debug, Clone)]
 pub struct RmstArgs {
@@ -204,11 +207,18 @@ pub struct RmstArgs {
     pub group: String,
     pub tau: f64,
     pub conf_level: f64,
+    /// `--weights`, `--start`, `--id`: RMST of the general (weighted,
+    /// delayed-entry) Kaplan–Meier curves, R `survfit(..., weights =, id =)`
+    /// with `rmean = tau`.
+    pub rows: super::observational::RowSpec,
 }
 
 /// Run `survstudy rmst`; returns the JSON document and a text rendering.
 pub fn rmst_cmd(args: &RmstArgs) -> Result<(Value, String), AdhocError> {
-    let d = super::load(&args.surv, &[(args.group.clone(), ColKind::Text)])?;
+    let mut extra = vec![(args.group.clone(), ColKind::Text)];
+    extra.extend(args.rows.requests());
+    let mut d = super::load_rows(&args.surv, &extra, Some(&args.rows))?;
+    let rd = super::observational::split_rows(&args.rows, &mut d.extra);
     let (labels, gi) = group_index(d.extra.into_iter().next().expect("group column"));
     if labels.len() != 2 {
         return Err(AdhocError::Usage(format!(
@@ -218,8 +228,24 @@ pub fn rmst_cmd(args: &RmstArgs) -> Result<(Value, String), AdhocError> {
             crate::ingest::clip_list(&labels, 20)
         )));
     }
-    let r = rmst2(&d.time, &d.event, &gi, args.tau, args.conf_level)?;
-    let doc = json::to_value(&json::RmstJson {
+    let general = !args.rows.is_empty();
+    let (r, weighted) = if general {
+        let sr = survkit::wkm::SurvRows {
+            stop: &d.time,
+            event: &d.event,
+            start: rd.start.as_deref(),
+            weight: rd.weight.as_deref(),
+            id: rd.id.as_deref(),
+        };
+        let w = survkit::rmst::rmst2_rows(&sr, &gi, args.tau, args.conf_level)?;
+        (w.result, Some(w))
+    } else {
+        (
+            rmst2(&d.time, &d.event, &gi, args.tau, args.conf_level)?,
+            None,
+        )
+    };
+    let mut doc = json::to_value(&json::RmstJson {
         command: "rmst",
         tau: r.tau,
         conf_level: r.conf_level,
@@ -238,8 +264,23 @@ pub fn rmst_cmd(args: &RmstArgs) -> Result<(Value, String), AdhocError> {
         ratio: (&r.ratio).into(),
         rmtl_ratio: (&r.rmtl_ratio).into(),
     });
+    if let Some(w) = &weighted {
+        doc["conventions"]["variance"] = serde_json::json!(RMST_ROWS_VARIANCE);
+        doc["conventions"]["weights"] = serde_json::json!(args.rows.weights);
+        doc["conventions"]["start"] = serde_json::json!(args.rows.start);
+        doc["conventions"]["id"] = serde_json::json!(args.rows.id);
+        for k in 0..2 {
+            doc["groups"][k]["weighted_n"] = super::num(w.weighted_n[k]);
+            doc["groups"][k]["weighted_events"] = super::num(w.weighted_events[k]);
+        }
+    }
     let f = |x: f64| format!("{x:.4}");
     let mut text = format!("Restricted mean survival time up to tau = {}\n", r.tau);
+    if general {
+        text.push_str(&format!(
+            "  from the general Kaplan-Meier curves; se: {RMST_ROWS_VARIANCE}\n"
+        ));
+    }
     for (a, l) in [(&r.arm0, &labels[0]), (&r.arm1, &labels[1])] {
         text.push_str(&format!(
             "  {l}: n = {}, RMST = {} (se {}; {}% CI {} to {})\n",

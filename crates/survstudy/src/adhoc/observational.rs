@@ -291,36 +291,6 @@ pub fn km_rows(
     })
 }
 
-/// Restricted mean to `end` of a weighted curve (R `print(fit, rmean=)`):
-/// area under S from min(0, first time); SE with the weighted Greenwood
-/// increments (NaN for a robust curve: R's IJ rmean SE is not reproduced).
-fn rmean(f: &WeightedKmFit, end: f64) -> (f64, f64) {
-    let keep = f.time.partition_point(|&x| x <= end);
-    let mut tt: Vec<f64> = f.time[..keep].to_vec();
-    tt.push(end);
-    let start = 0.0f64.min(f.time.first().copied().unwrap_or(0.0));
-    let mut prev = start;
-    let mut rect = vec![];
-    for (k, &t) in tt.iter().enumerate() {
-        let s = if k == 0 { 1.0 } else { f.surv[k - 1] };
-        rect.push((t - prev) * s);
-        prev = t;
-    }
-    let mean = rect.iter().sum::<f64>() + start;
-    if f.variance == KmVariance::Robust {
-        return (mean, f64::NAN);
-    }
-    let (mut var, mut tail) = (0.0, 0.0);
-    for i in (0..tt.len().saturating_sub(1)).rev() {
-        tail += rect[i + 1];
-        let (n, d) = (f.n_risk[i], f.n_event[i]);
-        if n - d > 0.0 {
-            var += tail * tail * d / (n * (n - d));
-        }
-    }
-    (mean, var.sqrt())
-}
-
 impl WkmReport {
     /// The `--json` document: the fields of the plain `km` (counts are
     /// floats) plus `std_err_surv`, `robust` and `robust_reason`.
@@ -336,7 +306,8 @@ impl WkmReport {
             .map(|g| {
                 let f = &g.fit;
                 let m = f.median();
-                let (rm, rse) = rmean(f, end);
+                let r = f.rmean(end);
+                let (rm, rse) = (r.rmean, r.se);
                 let at: Vec<Value> = self
                     .at
                     .iter()
@@ -460,7 +431,7 @@ pub fn refuse(command: &str, rows: &RowSpec) -> Result<(), AdhocError> {
     .collect();
     let hint = match command {
         "logrank" => "R's survdiff accepts neither case weights nor (start, stop] data; use `survstudy cox` with the group as the covariate (and the same flags): its score test is the log-rank analogue, and its robust score test (robust_score_test) the one to use with weights",
-        _ => "RMST from a weighted or (start, stop] curve: use `survstudy km` with the same flags (its JSON has rmean, rmean_se, rmean_end)",
+        _ => "use `survstudy km` with the same flags",
     };
     Err(AdhocError::Usage(format!(
         "survstudy {command} does not take {}: {hint}",
