@@ -1,6 +1,7 @@
 //! `survstudy km | cox | zph` with `--weights`, `--start`, `--id`, `--robust`:
 //! every case of the oracle's observational references
-//! (`../survkit/tests/data/obs/{lung_weighted,heart_counting}.json`) run
+//! (`../survkit/tests/data/obs/{lung_weighted,heart_counting}.json`, and
+//! `counting_strata.json` written by `gen/counting_strata.R` there) run
 //! through its own `cli` line and compared as the oracle README says:
 //! KM 1e-6 (abs 1e-9); Cox / zph downstream of the iteration 1e-5 (abs
 //! 1e-8, p abs 1e-12); log-likelihoods 1e-9; counts, df, iterations exactly.
@@ -195,6 +196,14 @@ fn weighted_cases_match_r() {
 #[test]
 fn counting_process_cases_match_r() {
     assert_eq!(run_all("heart_counting.json"), (6, 6, 4));
+}
+
+/// Stratified (start, stop] Cox and its cox.zph (heart by surgery, plain and
+/// id-robust; cgd by hospital category with several events per id, robust
+/// by R's default): `counting_strata.json` from `gen/counting_strata.R`.
+#[test]
+fn stratified_counting_process_cases_match_r() {
+    assert_eq!(run_all("counting_strata.json"), (0, 6, 4));
 }
 
 fn fails(args: &[&str], csv: &str) -> String {
