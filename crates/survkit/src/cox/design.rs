@@ -20,17 +20,30 @@ pub struct Design {
 
 /// Sort factor levels as R's `factor()` would by default.
 pub fn sorted_levels<'a, I: IntoIterator<Item = &'a str>>(labels: I) -> Vec<String> {
-    let mut lv: Vec<String> = labels.into_iter().map(str::to_string).collect();
-    lv.sort();
+    let mut lv: Vec<&str> = labels.into_iter().collect();
+    lv.sort_unstable();
     lv.dedup();
-    if lv.iter().all(|s| s.trim().parse::<f64>().is_ok()) {
-        lv.sort_by(|a, b| {
-            let x: f64 = a.trim().parse().unwrap_or(0.0);
-            let y: f64 = b.trim().parse().unwrap_or(0.0);
-            x.total_cmp(&y)
-        });
+    sorted_order(&lv)
+        .into_iter()
+        .map(|k| lv[k].to_string())
+        .collect()
+}
+
+/// The order [`sorted_levels`] puts distinct `labels` in, as a permutation:
+/// `labels[out[0]]` is the first level. Byte order, then — when every label
+/// is a number — a stable numeric sort; each label is parsed once
+/// (O(n log n) comparisons of numbers, not of re-parsed strings).
+pub fn sorted_order(labels: &[&str]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..labels.len()).collect();
+    idx.sort_by(|&a, &b| labels[a].cmp(labels[b]));
+    let nums: Option<Vec<f64>> = labels
+        .iter()
+        .map(|s| s.trim().parse::<f64>().ok())
+        .collect();
+    if let Some(v) = nums {
+        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
     }
-    lv
+    idx
 }
 
 impl Design {
@@ -87,6 +100,22 @@ impl Design {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn level_order_numeric_then_bytes() {
+        // numbers: numeric order; equal numbers keep byte order ("1" < "1.0")
+        assert_eq!(
+            sorted_levels(["10", "2", "1.0", "1", "2", " 3"]),
+            vec!["1", "1.0", "2", " 3", "10"]
+        );
+        // any non-number: byte order
+        assert_eq!(
+            sorted_levels(["b", "B", "10", "2"]),
+            vec!["10", "2", "B", "b"]
+        );
+        let labels = ["10", "2", "1"];
+        assert_eq!(sorted_order(&labels), vec![2, 1, 0]);
+    }
 
     #[test]
     fn factor_coding_matches_r_names() {

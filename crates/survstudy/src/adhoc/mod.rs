@@ -315,22 +315,16 @@ pub(crate) fn group_index(col: Column) -> (Vec<String>, Vec<usize>) {
                 }
                 u
             };
-            let present: Vec<&str> = levels
-                .iter()
-                .zip(&used)
-                .filter(|(_, u)| **u)
-                .map(|(l, _)| l.as_str())
-                .collect();
-            let sorted = survkit::cox::design::sorted_levels(present);
-            let index: std::collections::HashMap<&str, usize> = sorted
-                .iter()
-                .enumerate()
-                .map(|(i, l)| (l.as_str(), i))
-                .collect();
-            let pos: Vec<usize> = levels
-                .iter()
-                .map(|l| index.get(l.as_str()).copied().unwrap_or(usize::MAX))
-                .collect();
+            // interned labels are distinct: sort their indices (no string
+            // copies or hashing; an id column can hold 10^6 labels)
+            let present: Vec<usize> = (0..levels.len()).filter(|&k| used[k]).collect();
+            let names: Vec<&str> = present.iter().map(|&k| levels[k].as_str()).collect();
+            let order = survkit::cox::design::sorted_order(&names);
+            let mut pos = vec![usize::MAX; levels.len()];
+            for (rank, &j) in order.iter().enumerate() {
+                pos[present[j]] = rank;
+            }
+            let sorted = order.iter().map(|&j| names[j].to_string()).collect();
             (sorted, codes.iter().map(|&c| pos[c as usize]).collect())
         }
         Column::Number(_) => unreachable!("groups are read as text"),
