@@ -53,10 +53,39 @@ pub use summaries::{
 pub struct EndpointOverall {
     pub endpoint: String,
     pub endpoint_label: String,
+    /// Unit of this endpoint's times; present when the plan gives an
+    /// endpoint its own unit or a duration export (otherwise
+    /// `conventions.time_unit` holds for every endpoint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_unit: Option<crate::plan::TimeUnit>,
+    /// Days per unit of this endpoint (with `time_unit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_per_unit: Option<f64>,
+    /// How a duration endpoint's times were read (absent for date
+    /// endpoints).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<DurationUsed>,
     pub overall: GroupSummary,
     pub follow_up_median: Option<f64>,
     pub follow_up_lower: Option<f64>,
     pub follow_up_upper: Option<f64>,
+}
+
+/// The time of a duration endpoint: its column, the unit of its numbers
+/// and what it is measured from.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DurationUsed {
+    /// Number column holding the time.
+    pub column: String,
+    /// Unit of the numbers in `column`.
+    pub unit: crate::plan::TimeUnit,
+    /// What the time is measured from (the plan's `duration.from`, else
+    /// the time-zero label, else "start of follow-up").
+    pub from: String,
+    /// Status column deciding the event, and its event values.
+    pub status_column: String,
+    /// Values of `status_column` meaning an event.
+    pub event_values: Vec<String>,
 }
 
 /// Multivariable Cox model of one endpoint.
@@ -198,6 +227,12 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             continue;
         };
         let (idx, time, event) = ep.analysis_rows();
+        let spec_ep = plan.endpoint(code);
+        // the plan's times are in the study's unit; this endpoint's may differ
+        let scale = |t: f64| spec_ep.map_or(t, |e| plan.to_endpoint_unit(e, t));
+        let ep_landmarks: Vec<f64> = landmarks.iter().map(|&t| scale(t)).collect();
+        let landmarks = &ep_landmarks;
+        let unit_stated = plan.has_endpoint_units().then_some(ep.unit);
         let overall_fit = if time.is_empty() {
             None
         } else {
@@ -211,6 +246,23 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
         endpoints.push(EndpointOverall {
             endpoint: ep.code.clone(),
             endpoint_label: ep.label.clone(),
+            time_unit: unit_stated,
+            days_per_unit: unit_stated.map(|_| ep.days_per_unit),
+            duration: spec_ep.and_then(|e| {
+                let d = e.duration.as_ref()?;
+                let st = e.event_status.as_ref()?;
+                Some(DurationUsed {
+                    column: d.column.clone(),
+                    unit: d.unit,
+                    from: d.from.clone().unwrap_or_else(|| {
+                        plan.column(&plan.study.time_zero)
+                            .map(|c| c.display_label().to_string())
+                            .unwrap_or_else(|| "start of follow-up".to_string())
+                    }),
+                    status_column: st.column.clone(),
+                    event_values: st.values.clone(),
+                })
+            }),
             overall: GroupSummary::new("all", overall_fit.as_ref(), landmarks),
             follow_up_median: fu.and_then(|m| m.estimate),
             follow_up_lower: fu.and_then(|m| m.lower),
@@ -222,7 +274,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             let g = cohort.grouping(gname)?;
             let li = g.level_index();
             let spec = plan.groupings.iter().find(|s| s.name == g.name);
-            let landmark = spec.and_then(|s| s.landmark);
+            let landmark = spec.and_then(|s| s.landmark).map(scale);
             let reference = spec.and_then(|s| s.reference.as_deref());
             // landmark: patients still at risk at L (time >= L), clock restarted at L
             let rows: Vec<usize> = (0..idx.len())
@@ -248,6 +300,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                 mut notes,
             } = analyse_grouping(&input, &km, &cox, landmarks, run_cox, gname);
             let rmst = plan.analysis.rmst_tau.and_then(|tau| {
+                let tau = scale(tau);
                 survival::rmst_two_groups(&input, tau, plan.analysis.confidence_level, &mut notes)
             });
             if let Some(l) = landmark {
@@ -256,7 +309,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                     rows.len(),
                     idx.len(),
                     l,
-                    plan.study.time_unit.name(),
+                    ep.unit.name(),
                     missing
                 ));
             }
@@ -264,6 +317,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                 endpoint: ep.code.clone(),
                 landmark,
                 endpoint_label: ep.label.clone(),
+                time_unit: unit_stated,
                 grouping: g.name.clone(),
                 grouping_label: g.label.clone(),
                 n_missing_group: missing,

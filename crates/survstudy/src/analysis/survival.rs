@@ -531,6 +531,10 @@ impl CoxSummary {
 pub struct SurvivalByGroup {
     pub endpoint: String,
     pub endpoint_label: String,
+    /// Unit of the times (medians, curves, landmarks); present when the
+    /// plan gives an endpoint its own unit or a duration export.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_unit: Option<crate::plan::TimeUnit>,
     pub grouping: String,
     pub grouping_label: String,
     /// Landmark time (plan unit) when this is a landmark analysis.

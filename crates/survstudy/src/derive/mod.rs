@@ -130,8 +130,11 @@ fn push_iso(out: &mut String, d: NaiveDate) {
     }
 }
 
-fn ser_date<S: Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&iso(*d))
+fn ser_opt_date<S: Serializer>(d: &Option<NaiveDate>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_str(&iso(*d)),
+        None => s.serialize_none(),
+    }
 }
 
 /// One analysed patient. Its typed values live in the cohort's shared
@@ -204,13 +207,17 @@ impl Serialize for PatientRecord {
 /// One patient's time-to-event record for an endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TteRecord {
-    #[serde(serialize_with = "ser_date")]
-    pub start: NaiveDate,
-    /// Event or censoring date.
-    #[serde(serialize_with = "ser_date")]
-    pub end: NaiveDate,
+    /// Start date; `None` for a duration endpoint (no dates).
+    #[serde(serialize_with = "ser_opt_date")]
+    pub start: Option<NaiveDate>,
+    /// Event or censoring date; `None` for a duration endpoint.
+    #[serde(serialize_with = "ser_opt_date")]
+    pub end: Option<NaiveDate>,
+    /// Days from start to end; for a duration endpoint, the duration in
+    /// days rounded to a whole day (`time` is exact).
     pub days: i64,
-    /// Time in the plan's unit (`days / days_per_unit`).
+    /// Time in the endpoint's unit (`days / days_per_unit`; for a duration
+    /// endpoint, the duration converted from its stated unit).
     pub time: f64,
     pub event: bool,
     /// Column that supplied `end`.
@@ -917,7 +924,7 @@ pub fn derive_input(
             group_labels[k].push(label);
         }
         for (k, e) in plan.endpoints.iter().enumerate() {
-            let rec = endpoint_record(plan, e, &endpoint_cols[k], &cols, r, &mut rows, &present);
+            let rec = endpoint_record(e, &endpoint_cols[k], &cols, r, &mut rows, &present);
             records[k].push(rec);
         }
     }
@@ -1242,6 +1249,11 @@ struct EndpointCols {
     censor_if: Vec<String>,
     require: Vec<String>,
     status: Option<String>,
+    /// Duration export: the number column (canonical) and the days in one
+    /// of its units.
+    duration: Option<(String, f64)>,
+    /// Days in one unit of the endpoint's times.
+    days_per_unit: f64,
     /// Per possible end column: (column, event description, censoring
     /// description).
     ends: HashMap<String, (Label, Label, Label)>,
@@ -1258,7 +1270,11 @@ impl EndpointCols {
         let censor = canon(plan, &e.censor);
         let events: Vec<String> = e.events.iter().map(|c| canon(plan, c)).collect();
         let censor_if: Vec<String> = e.censor_if_present.iter().map(|c| canon(plan, c)).collect();
-        let ends = std::iter::once(&censor)
+        let duration = e
+            .duration
+            .as_ref()
+            .map(|d| (canon(plan, &d.column), plan.study.days_in(d.unit)));
+        let mut ends: HashMap<String, (Label, Label, Label)> = std::iter::once(&censor)
             .chain(&events)
             .chain(&censor_if)
             .map(|c| {
@@ -1272,7 +1288,20 @@ impl EndpointCols {
                 )
             })
             .collect();
+        if let (Some((c, _)), Some(st)) = (&duration, &e.event_status) {
+            let status = label(&st.column);
+            ends.insert(
+                c.clone(),
+                (
+                    Label::new(c),
+                    Label::from(format!("Event ({status}: {})", st.values.join(" / "))),
+                    Label::from(format!("Censored ({status})")),
+                ),
+            );
+        }
         EndpointCols {
+            duration,
+            days_per_unit: plan.endpoint_days_per_unit(e),
             start,
             censor,
             events,
@@ -1285,7 +1314,6 @@ impl EndpointCols {
 }
 
 fn endpoint_record(
-    plan: &Plan,
     e: &EndpointSpec,
     ec: &EndpointCols,
     cols: &Columns,
@@ -1306,6 +1334,9 @@ fn endpoint_record(
         if !has {
             return None;
         }
+    }
+    if ec.duration.is_some() {
+        return duration_record(e, ec, cols, r, rows);
     }
     let date = |c: &str| cols.date(cols.slot_of(c), r);
     let Some(start) = date(&ec.start) else {
@@ -1428,10 +1459,84 @@ fn endpoint_record(
     let days = (end - start).num_days();
     let (col_label, ev_desc, cens_desc) = ec.ends.get(end_column.as_str())?.clone();
     Some(TteRecord {
-        start,
-        end,
+        start: Some(start),
+        end: Some(end),
         days,
-        time: days as f64 / plan.study.days_per_unit(),
+        time: days as f64 / ec.days_per_unit,
+        event,
+        description: if event { ev_desc } else { cens_desc },
+        end_column: col_label,
+    })
+}
+
+/// The record of a duration endpoint: the time from its number column
+/// (converted from its stated unit), the event from its status column.
+fn duration_record(
+    e: &EndpointSpec,
+    ec: &EndpointCols,
+    cols: &Columns,
+    r: usize,
+    rows: &mut Rows,
+) -> Option<TteRecord> {
+    let (dcol, src_days) = ec.duration.as_ref()?;
+    let (st, scol) = (e.event_status.as_ref()?, ec.status.as_ref()?);
+    if rows.is_bad(r, dcol) || rows.is_bad(r, scol) {
+        return None;
+    }
+    let text = cols.get(scol, r).to_text();
+    if text.is_empty() {
+        rows.problem(
+            r,
+            scol,
+            None,
+            cols.slot_of(scol),
+            ProblemKind::MissingValue,
+            format!("event status of endpoint {} is missing", e.code),
+        );
+        return None;
+    }
+    let event = st
+        .values
+        .iter()
+        .any(|v| v.trim().eq_ignore_ascii_case(text.trim()));
+    let Cell::Number(x) = cols.get(dcol, r) else {
+        rows.problem(
+            r,
+            dcol,
+            None,
+            cols.slot_of(dcol),
+            ProblemKind::MissingValue,
+            format!("duration of endpoint {} is missing", e.code),
+        );
+        return None;
+    };
+    if !(x.is_finite() && x >= 0.0) {
+        rows.problem(
+            r,
+            dcol,
+            None,
+            cols.slot_of(dcol),
+            ProblemKind::BeforeStart,
+            format!(
+                "duration of endpoint {} is negative (a time to {} cannot be below 0)",
+                e.code,
+                if event { "the event" } else { "censoring" }
+            ),
+        );
+        return None;
+    }
+    let days_f = x * src_days;
+    let (col_label, ev_desc, cens_desc) = ec.ends.get(dcol.as_str())?.clone();
+    Some(TteRecord {
+        start: None,
+        end: None,
+        days: days_f.round() as i64,
+        // the same unit: the number as written (no round trip through days)
+        time: if *src_days == ec.days_per_unit {
+            x
+        } else {
+            days_f / ec.days_per_unit
+        },
         event,
         description: if event { ev_desc } else { cens_desc },
         end_column: col_label,
@@ -1481,8 +1586,8 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
             EndpointData {
                 code: e.code.clone(),
                 label: e.label.clone(),
-                unit: plan.study.time_unit,
-                days_per_unit: plan.study.days_per_unit(),
+                unit: plan.endpoint_unit(e),
+                days_per_unit: plan.endpoint_days_per_unit(e),
                 records: kept.iter().map(|&r| recs[r].take().flatten()).collect(),
             }
         })

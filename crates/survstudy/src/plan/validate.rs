@@ -145,7 +145,26 @@ fn study(cx: &mut Ctx) {
             );
         }
     }
-    cx.must_exist("study.time_zero", &st.time_zero, DATE, "time zero");
+    if !st.time_zero.trim().is_empty() {
+        cx.must_exist("study.time_zero", &st.time_zero, DATE, "time zero");
+    } else {
+        let plan = cx.plan;
+        let users: Vec<String> = plan
+            .competing_risks
+            .iter()
+            .filter(|c| c.start.is_none())
+            .map(|c| format!("competing_risks[{}]", c.code))
+            .collect();
+        if !users.is_empty() {
+            cx.push(
+                "study.time_zero",
+                format!(
+                    "time zero is not set but {} measure time from it (set study.time_zero or their start)",
+                    users.join(", ")
+                ),
+            );
+        }
+    }
     if let Err(m) = DateFormat::new(&st.date_format) {
         cx.push("study.date_format", m);
     }
@@ -220,11 +239,30 @@ fn endpoints(cx: &mut Ctx) {
         if e.code.trim().is_empty() || !codes.insert(e.code.clone()) {
             cx.push(&s, "endpoint code is empty or used twice".into());
         }
-        if e.events.is_empty() {
-            cx.push(&s, "an endpoint needs at least one event column".into());
+        if let Some(d) = &e.duration {
+            duration_endpoint(cx, &s, e, d);
+        } else {
+            if e.events.is_empty() {
+                cx.push(&s, "an endpoint needs at least one event column (or, for a duration export, duration = { column = ..., unit = ... } with event_status)".into());
+            }
+            if e.start.is_none() && plan.study.time_zero.trim().is_empty() {
+                cx.push(
+                    &s,
+                    "a date endpoint needs a start: set study.time_zero or the endpoint's start"
+                        .into(),
+                );
+            } else {
+                cx.must_exist(&s, plan.endpoint_start(e), DATE, "the start of an endpoint");
+            }
+            if e.censor.trim().is_empty() {
+                cx.push(
+                    &s,
+                    "a date endpoint needs censor = <last follow-up date column>".into(),
+                );
+            } else {
+                cx.must_exist(&s, &e.censor, DATE, "the censoring date of an endpoint");
+            }
         }
-        cx.must_exist(&s, plan.endpoint_start(e), DATE, "the start of an endpoint");
-        cx.must_exist(&s, &e.censor, DATE, "the censoring date of an endpoint");
         for c in &e.events {
             cx.must_exist(&s, c, DATE, "an event date of an endpoint");
         }
@@ -253,6 +291,48 @@ fn endpoints(cx: &mut Ctx) {
                 );
             }
         }
+    }
+}
+
+/// A duration endpoint: a number column for the time, a status for the
+/// event, and none of the date fields.
+fn duration_endpoint(cx: &mut Ctx, s: &str, e: &super::EndpointSpec, d: &super::DurationSpec) {
+    cx.must_exist(
+        s,
+        &d.column,
+        &[ColumnType::Number],
+        "the duration of an endpoint",
+    );
+    if e.event_status.is_none() {
+        cx.push(
+            s,
+            "a duration endpoint needs event_status = { column = ..., values = [...] } (e.g. values = [\"1\"] for a 0/1 column)".into(),
+        );
+    }
+    let mut unused = Vec::new();
+    if e.start.is_some() {
+        unused.push("start");
+    }
+    if !e.events.is_empty() {
+        unused.push("events");
+    }
+    if !e.censor.trim().is_empty() {
+        unused.push("censor");
+    }
+    if !e.censor_if_present.is_empty() {
+        unused.push("censor_if_present");
+    }
+    if !unused.is_empty() {
+        cx.push(
+            s,
+            format!(
+                "{} {} for date endpoints; a duration endpoint takes its time from '{}' and its event from event_status (remove {})",
+                unused.join(", "),
+                if unused.len() == 1 { "is" } else { "are" },
+                d.column,
+                if unused.len() == 1 { "it" } else { "them" }
+            ),
+        );
     }
 }
 
@@ -641,6 +721,19 @@ fn time_dependent(cx: &mut Ctx) {
         let s = format!("time_dependent[{}]", t.name);
         cx.col(&s, &t.date, DATE);
         known_endpoints(cx, &s, &t.endpoints);
+        let codes: Vec<&String> = if t.endpoints.is_empty() {
+            plan.analysis.endpoints.iter().collect()
+        } else {
+            t.endpoints.iter().collect()
+        };
+        for code in codes {
+            if plan.endpoint(code).is_some_and(|e| e.duration.is_some()) {
+                cx.push(
+                    &s,
+                    format!("endpoint '{code}' is a duration export (no start date), so a switch date cannot be placed on its time scale; list date endpoints in endpoints"),
+                );
+            }
+        }
     }
 }
 
