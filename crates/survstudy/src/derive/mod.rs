@@ -29,11 +29,12 @@ use serde::{Serialize, Serializer};
 use crate::error::IngestError;
 use crate::flow::{Excluded, FilterStep, Flow};
 use crate::ingest::{
-    format_number, parse_date, parse_number, parse_yes_no, DateFormat, Input, RawTable, ValueError,
+    format_number, parse_date, parse_number, parse_partial_date, parse_yes_no, DateFormat, Input,
+    RawTable, ValueError,
 };
 use crate::plan::{
-    ColumnSpec, ColumnType, EndpointSpec, GroupingKind, GroupingSpec, Plan, Presence, TimeUnit,
-    VariableKind, VariableRef,
+    ColumnSpec, ColumnType, EndpointSpec, GroupingKind, GroupingSpec, PartialDates, Plan, Presence,
+    TimeUnit, VariableKind, VariableRef,
 };
 use store::{Cell, ColData, NA, NO, YES};
 
@@ -467,7 +468,8 @@ impl Rows<'_> {
 
 /// A column being filled during the first walk.
 enum Builder {
-    Date(Vec<Option<NaiveDate>>),
+    /// Dates, the partial-date rule, and the rows whose date was imputed.
+    Date(Vec<Option<NaiveDate>>, PartialDates, Vec<usize>),
     YesNo(Vec<u8>),
     Number(Vec<Option<f64>>),
     /// Category: interned by trimmed text, the parse result cached.
@@ -484,9 +486,9 @@ enum Builder {
 }
 
 impl Builder {
-    fn new(spec: &ColumnSpec, n: usize) -> Builder {
+    fn new(spec: &ColumnSpec, n: usize, partial: PartialDates) -> Builder {
         match spec.kind {
-            ColumnType::Date => Builder::Date(Vec::with_capacity(n)),
+            ColumnType::Date => Builder::Date(Vec::with_capacity(n), partial, Vec::new()),
             ColumnType::YesNo => Builder::YesNo(Vec::with_capacity(n)),
             ColumnType::Number => Builder::Number(Vec::with_capacity(n)),
             ColumnType::Category => Builder::Category {
@@ -502,7 +504,7 @@ impl Builder {
     }
     fn push_missing(&mut self) {
         match self {
-            Builder::Date(v) => v.push(None),
+            Builder::Date(v, ..) => v.push(None),
             Builder::YesNo(v) => v.push(NA),
             Builder::Number(v) => v.push(None),
             Builder::Category { codes, .. } | Builder::Text { codes, .. } => codes.push(0),
@@ -520,12 +522,29 @@ impl Builder {
         let value_err = |kind, e: ValueError| (kind, e.to_string());
         let trimmed = cell.trim();
         let res = match self {
-            Builder::Date(v) => match parse_date(cell, format) {
+            Builder::Date(v, partial, imputed) => match parse_date(cell, format) {
                 Ok(d) => {
                     v.push(d);
                     return Ok(d.is_some());
                 }
-                Err(e) => Err(value_err(ProblemKind::BadDate, e)),
+                Err(e) => match (parse_partial_date(cell), *partial) {
+                    (Some(p), PartialDates::First | PartialDates::Middle) => {
+                        let d = p.impute(*partial == PartialDates::Middle);
+                        if d.is_some() {
+                            imputed.push(v.len());
+                        }
+                        v.push(d);
+                        return Ok(d.is_some());
+                    }
+                    (Some(p), PartialDates::Refuse) => Err((
+                        ProblemKind::BadDate,
+                        format!(
+                            "partial date ({} only); the plan refuses partial dates: set study.partial_dates (or the column's partial_dates) to \"first\" or \"middle\" to impute them",
+                            if p.month.is_some() { "month and year" } else { "year" }
+                        ),
+                    )),
+                    (None, _) => Err(value_err(ProblemKind::BadDate, e)),
+                },
             },
             Builder::YesNo(v) => match parse_yes_no(cell) {
                 Ok(b) => {
@@ -592,7 +611,7 @@ impl Builder {
     }
     fn finish(self) -> ColData {
         match self {
-            Builder::Date(v) => ColData::Date(v),
+            Builder::Date(v, ..) => ColData::Date(v),
             Builder::YesNo(v) => ColData::YesNo(v),
             Builder::Number(v) => ColData::Number(v),
             Builder::Category { codes, levels, .. } | Builder::Text { codes, levels } => {
@@ -774,7 +793,10 @@ pub fn derive_input(
         .iter()
         .find(|(c, _)| c.name == id_col)
         .map(|(_, i)| *i);
-    let mut builders: Vec<Builder> = col_index.iter().map(|(c, _)| Builder::new(c, 0)).collect();
+    let mut builders: Vec<Builder> = col_index
+        .iter()
+        .map(|(c, _)| Builder::new(c, 0, plan.partial_dates_of(c)))
+        .collect();
     let mut rows = Rows {
         file,
         lines: Vec::new(),
@@ -835,6 +857,18 @@ pub fn derive_input(
         })
         .map_err(DeriveError::Ingest)?;
     let n_rows = rows.lines.len();
+    // rows whose date was imputed, per date column (counted over the
+    // analysed patients once they are known)
+    let imputed: Vec<(String, PartialDates, Vec<usize>)> = col_index
+        .iter()
+        .zip(builders.iter_mut())
+        .filter_map(|((c, _), b)| match b {
+            Builder::Date(_, p, rows) if !rows.is_empty() => {
+                Some((c.name.clone(), *p, std::mem::take(rows)))
+            }
+            _ => None,
+        })
+        .collect();
     let cols = Columns {
         names: col_index.iter().map(|(c, _)| c.name.clone()).collect(),
         kinds: col_index.iter().map(|(c, _)| c.kind).collect(),
@@ -991,6 +1025,11 @@ pub fn derive_input(
     }
     let cols = Arc::new(cols);
     let filters = apply_filters(plan, &cols, &rows, &mut kept, &mut excluded);
+    let kept_set: std::collections::HashSet<usize> = if imputed.is_empty() {
+        Default::default()
+    } else {
+        kept.iter().copied().collect()
+    };
 
     let mut cohort = build_cohort(
         plan,
@@ -1012,6 +1051,32 @@ pub fn derive_input(
         &present,
     );
     cohort.flow.filters = filters;
+    cohort.flow.partial_dates = imputed
+        .into_iter()
+        .map(|(column, rule, rows)| {
+            let analysed = rows.iter().filter(|r| kept_set.contains(r)).count();
+            crate::flow::PartialDateCount {
+                column,
+                rule: rule.name().to_string(),
+                imputed: rows.len(),
+                imputed_analysed: analysed,
+            }
+        })
+        .collect();
+    for p in &cohort.flow.partial_dates {
+        let rule = plan
+            .column(&p.column)
+            .map(|c| plan.partial_dates_of(c))
+            .unwrap_or_default();
+        cohort.flow.notes.push(format!(
+            "column '{}': {} partial date(s) {} (plan: partial_dates = \"{}\"); {} of them in analysed patients",
+            p.column,
+            p.imputed,
+            rule.description(),
+            p.rule,
+            p.imputed_analysed
+        ));
+    }
     Ok(cohort)
 }
 
@@ -1796,6 +1861,7 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
             analysed: n,
             excluded,
             filters: Vec::new(),
+            partial_dates: Vec::new(),
             notes,
         },
         blank_lines: walk.blank_lines,

@@ -194,6 +194,53 @@ pub struct Study {
     /// adds to this list for that column.
     #[serde(default = "default_missing_values")]
     pub missing_values: Vec<String>,
+    /// What to do with a date cell giving only a month and year (`1987-03`)
+    /// or a year (`1987`): refuse it (the default), or impute it. A
+    /// column's own `partial_dates` overrides this.
+    #[serde(default, skip_serializing_if = "PartialDates::is_refuse")]
+    pub partial_dates: PartialDates,
+}
+
+/// Imputation rule for partial dates (`1987-03`, `1987`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PartialDates {
+    /// A partial date is a problem of its row (as any unreadable date).
+    #[default]
+    Refuse,
+    /// The first day: the 1st of the month, 1 January of the year.
+    First,
+    /// The middle: the 15th of the month, 1 July of the year.
+    Middle,
+}
+
+impl PartialDates {
+    /// Whether this is the default rule (refuse).
+    pub fn is_refuse(&self) -> bool {
+        *self == PartialDates::Refuse
+    }
+
+    /// Lower-case name (`first`).
+    pub fn name(self) -> &'static str {
+        match self {
+            PartialDates::Refuse => "refuse",
+            PartialDates::First => "first",
+            PartialDates::Middle => "middle",
+        }
+    }
+
+    /// The rule in words, for the methods.
+    pub fn description(self) -> &'static str {
+        match self {
+            PartialDates::Refuse => "partial dates refused",
+            PartialDates::First => {
+                "imputed to the first day (the 1st of the month; 1 January when only the year is known)"
+            }
+            PartialDates::Middle => {
+                "imputed to the middle (the 15th of the month; 1 July when only the year is known)"
+            }
+        }
+    }
 }
 
 /// Default missing-value strings: `NA`, `N/A`, `.` (blank is always missing).
@@ -311,6 +358,9 @@ pub struct ColumnSpec {
     /// `study.missing_values` (blank is always missing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing_values: Option<Vec<String>>,
+    /// Partial-date rule of this date column (default: the study's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial_dates: Option<PartialDates>,
 }
 
 impl ColumnSpec {
@@ -843,6 +893,11 @@ impl Plan {
     /// `groupings[x]`, ... Empty when only declared.
     pub fn column_uses(&self, name: &str) -> Vec<String> {
         usage::column_uses(self, name)
+    }
+
+    /// Partial-date rule of a column: its own, else the study's.
+    pub fn partial_dates_of(&self, c: &ColumnSpec) -> PartialDates {
+        c.partial_dates.unwrap_or(self.study.partial_dates)
     }
 
     /// Missing-value strings of a column (lower-case, trimmed): the

@@ -115,6 +115,9 @@ fn columns(cx: &mut Ctx) {
                 cx.push(&s, format!("name or alias '{n}' is used twice"));
             }
         }
+        if c.partial_dates.is_some() && c.kind != ColumnType::Date {
+            cx.push(&s, "partial_dates is only allowed for date columns".into());
+        }
         if !c.levels.is_empty() && c.kind != ColumnType::Category {
             cx.push(&s, "levels are only allowed for category columns".into());
         }

@@ -123,6 +123,30 @@ impl Builder<'_> {
                 c.days_per_unit,
             );
         }
+        if !self.r.flow.partial_dates.is_empty() {
+            let parts: Vec<String> = self
+                .r
+                .flow
+                .partial_dates
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} in {} ({})",
+                        self.f.count(p.imputed_analysed),
+                        p.column,
+                        if p.rule == "middle" {
+                            "middle: the 15th of the month, 1 July of the year"
+                        } else {
+                            "first: the 1st of the month, 1 January of the year"
+                        }
+                    )
+                })
+                .collect();
+            p1 = format!(
+                "{p1} Dates given only as a month and year or as a year were imputed: {} among the analysed patients.",
+                parts.join("; ")
+            );
+        }
         if let Some(units) = self.endpoint_units_sentence() {
             p1 = format!("{p1} {units}");
         }
