@@ -100,6 +100,29 @@ pub struct Multivariable {
     /// Groupings stratifying the model (the endpoint's `strata`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub strata: Vec<String>,
+    /// The model's interaction terms (`analysis.cox_interactions`), each
+    /// with its likelihood-ratio test.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub interactions: Vec<InteractionTest>,
+}
+
+/// One interaction of a multivariable Cox model and the likelihood-ratio
+/// test of the model with it against the model without it (R
+/// `anova(fit_without, fit_with)`), on the same complete cases.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct InteractionTest {
+    /// R's term label: the two variables in model order joined by `:`.
+    pub term: String,
+    /// The two covariates, in model order.
+    pub variables: Vec<String>,
+    /// Names of the design columns of the interaction (`sexmale:rxLev`).
+    pub columns: Vec<String>,
+    /// 2 × (log-likelihood with − without).
+    pub chisq: f64,
+    /// Number of interaction columns estimated (empty cells left out).
+    pub df: usize,
+    /// Chi-square p-value on `df`.
+    pub p: f64,
 }
 
 /// Everything `survstudy run` computes.
@@ -335,7 +358,12 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             .map(|e| e.strata.iter().filter_map(|g| cohort.grouping(g)).collect())
             .unwrap_or_default();
         multivariable.push(fit_multivariable(
-            cohort, code, &idx, &time, &event, &cox, &strata,
+            cohort,
+            code,
+            (&idx, &time, &event),
+            &cox,
+            &strata,
+            &plan.analysis.cox_interactions,
         ));
     }
 
@@ -405,11 +433,10 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
 fn fit_multivariable(
     cohort: &Cohort,
     code: &str,
-    idx: &[usize],
-    time: &[f64],
-    event: &[bool],
+    (idx, time, event): (&[usize], &[f64], &[bool]),
     cox: &CoxOptions,
     strata: &[&crate::derive::GroupingData],
+    interactions: &[Vec<String>],
 ) -> Multivariable {
     let vars = &cohort.cox_covariates;
     let strata_li: Vec<Vec<Option<usize>>> = strata.iter().map(|g| g.level_index()).collect();
@@ -490,6 +517,7 @@ fn fit_multivariable(
     }
     let t: Vec<f64> = complete.iter().map(|&r| time[r]).collect();
     let e: Vec<bool> = complete.iter().map(|&r| event[r]).collect();
+    let added = add_interactions(&mut d, &mut info, interactions, &mut notes);
     let fit = if d.is_empty() || t.is_empty() {
         None
     } else {
@@ -504,7 +532,21 @@ fn fit_multivariable(
             "multivariable Cox model",
         )
     };
+    let tests = match &fit {
+        Some(full) => interaction_tests(
+            &t,
+            &e,
+            &d,
+            stratum.as_deref(),
+            cox,
+            full,
+            &added,
+            &mut notes,
+        ),
+        None => vec![],
+    };
     Multivariable {
+        interactions: tests,
         endpoint: code.to_string(),
         covariates: vars.iter().map(|v| v.name.clone()).collect(),
         n_complete: complete.len(),
@@ -513,4 +555,128 @@ fn fit_multivariable(
         notes,
         strata: strata.iter().map(|g| g.name.clone()).collect(),
     }
+}
+
+/// An interaction added to a design: its label, variables and columns.
+struct AddedInteraction {
+    term: String,
+    variables: Vec<String>,
+    columns: std::ops::Range<usize>,
+}
+
+/// Append the product columns of each interaction (both variables in the
+/// model, ordered as in the model: R's term label `a:b`, column names
+/// `<column of a>:<column of b>`). A product column with no patient
+/// (an empty cell of two factors) is left out, as R reports it `NA`.
+fn add_interactions(
+    d: &mut Design,
+    info: &mut Vec<TermInfo>,
+    interactions: &[Vec<String>],
+    notes: &mut Vec<String>,
+) -> Vec<AddedInteraction> {
+    let main = info.len();
+    let main_vars: Vec<String> = info.iter().map(|t| t.variable.clone()).collect();
+    let position = |v: &str| main_vars.iter().position(|t| t == v);
+    let mut out = vec![];
+    for pair in interactions {
+        let [a, b] = pair.as_slice() else { continue };
+        let (Some(pa), Some(pb)) = (position(a), position(b)) else {
+            notes.push(format!(
+                "interaction {a}:{b} left out: {} is not in the model",
+                if position(a).is_none() { a } else { b }
+            ));
+            continue;
+        };
+        let (a, b) = if pa <= pb { (a, b) } else { (b, a) };
+        let cols = |v: &str| -> Vec<usize> { (0..main).filter(|&j| main_vars[j] == v).collect() };
+        let start = d.len();
+        let mut empty = vec![];
+        for ja in cols(a) {
+            for jb in cols(b) {
+                let name = format!("{}:{}", d.names[ja], d.names[jb]);
+                let x: Vec<f64> = d.columns[ja]
+                    .iter()
+                    .zip(&d.columns[jb])
+                    .map(|(p, q)| p * q)
+                    .collect();
+                if x.iter().all(|&v| v == x[0]) {
+                    empty.push(name);
+                    continue;
+                }
+                let level = match (&info[ja].level, &info[jb].level) {
+                    (Some(p), Some(q)) => Some(format!("{p}:{q}")),
+                    (Some(p), None) | (None, Some(p)) => Some(p.clone()),
+                    (None, None) => None,
+                };
+                d.add_numeric(&name, x);
+                info.push(TermInfo {
+                    variable: format!("{a}:{b}"),
+                    level,
+                    reference: None,
+                });
+            }
+        }
+        if !empty.is_empty() {
+            notes.push(format!(
+                "interaction {a}:{b}: {} left out (no patient in that combination, or constant; R gives NA)",
+                empty.join(", ")
+            ));
+        }
+        if d.len() > start {
+            out.push(AddedInteraction {
+                term: format!("{a}:{b}"),
+                variables: vec![a.clone(), b.clone()],
+                columns: start..d.len(),
+            });
+        }
+    }
+    out
+}
+
+/// Likelihood-ratio test of each interaction: the full model against the
+/// model without that interaction's columns, on the same rows and strata.
+#[allow(clippy::too_many_arguments)]
+fn interaction_tests(
+    t: &[f64],
+    e: &[bool],
+    d: &Design,
+    strata: Option<&[usize]>,
+    cox: &CoxOptions,
+    full: &survival::CoxSummary,
+    added: &[AddedInteraction],
+    notes: &mut Vec<String>,
+) -> Vec<InteractionTest> {
+    let ll_full = full.loglik;
+    let opts = CoxOptions {
+        concordance: survkit::cox::ConcordanceChoice::Skip,
+        ..*cox
+    };
+    let mut out = vec![];
+    for a in added {
+        let mut reduced = Design::default();
+        for (j, (n, c)) in d.names.iter().zip(&d.columns).enumerate() {
+            if !a.columns.contains(&j) {
+                reduced.add_numeric(n, c.clone());
+            }
+        }
+        match survkit::cox::cox_fit(t, e, &reduced, strata, &opts) {
+            Ok(f0) => {
+                let chisq = (2.0 * (ll_full - f0.loglik)).max(0.0);
+                let df = a.columns.len();
+                out.push(InteractionTest {
+                    term: a.term.clone(),
+                    variables: a.variables.clone(),
+                    columns: d.names[a.columns.clone()].to_vec(),
+                    chisq,
+                    df,
+                    p: survkit::dist::chisq_sf(chisq, df as f64),
+                });
+            }
+            Err(err) => notes.push(format!(
+                "interaction {}: likelihood-ratio test not computed: {err}",
+                a.term
+            )),
+        }
+    }
+    out
 }

@@ -167,6 +167,10 @@ pub struct CoxSummary {
     pub warnings: Vec<String>,
     /// Proportional-hazards test of the model (R `cox.zph`, km transform).
     pub ph_test: Option<PhTest>,
+    /// Log partial likelihood at the estimate (R `fit$loglik[2]`; for the
+    /// interaction tests, not written to results.json).
+    #[serde(skip)]
+    pub loglik: f64,
 }
 
 /// One row of a proportional-hazards test.
@@ -522,6 +526,7 @@ impl CoxSummary {
             iterations: fit.iterations,
             warnings: fit.warnings.clone(),
             ph_test: None,
+            loglik: fit.loglik,
         }
     }
 }

@@ -612,6 +612,11 @@ pub struct AnalysisSpec {
     pub cox_covariates: Vec<String>,
     #[serde(default)]
     pub cox_optional_covariates: Vec<String>,
+    /// Two-way interactions of the multivariable Cox model, each a pair of
+    /// its covariates (`[["rx", "sex"]]`, R `+ rx:sex`), with the
+    /// likelihood-ratio test of each against the model without it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cox_interactions: Vec<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table1_by: Option<String>,
     #[serde(default)]
@@ -636,6 +641,7 @@ impl Default for AnalysisSpec {
             cox_univariable: Vec::new(),
             cox_covariates: Vec::new(),
             cox_optional_covariates: Vec::new(),
+            cox_interactions: Vec::new(),
             table1_by: None,
             landmarks: Vec::new(),
             confidence_level: default_confidence(),

@@ -648,6 +648,39 @@ fn analysis(cx: &mut Ctx) {
             }
         }
     }
+    let mut pairs = BTreeSet::new();
+    for pair in &a.cox_interactions {
+        let s = "analysis.cox_interactions";
+        let shown = pair.join(", ");
+        if pair.len() != 2 {
+            cx.push(
+                s,
+                format!(
+                    "[{shown}]: an interaction is a pair of covariates, e.g. [\"rx\", \"sex\"]"
+                ),
+            );
+            continue;
+        }
+        if pair[0].trim() == pair[1].trim() {
+            cx.push(
+                s,
+                format!("[{shown}]: a covariate cannot interact with itself"),
+            );
+        }
+        for v in pair {
+            if !a.cox_covariates.contains(v) && !a.cox_optional_covariates.contains(v) {
+                cx.push(
+                    s,
+                    format!("[{shown}]: '{v}' is not in cox_covariates (an interaction needs both main effects in the model)"),
+                );
+            }
+        }
+        let mut key = [pair[0].trim(), pair[1].trim()];
+        key.sort();
+        if !pairs.insert(key) {
+            cx.push(s, format!("[{shown}] is listed twice"));
+        }
+    }
     if !(a.confidence_level > 0.0 && a.confidence_level < 1.0) {
         cx.push(
             "analysis.confidence_level",
