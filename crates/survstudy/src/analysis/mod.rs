@@ -307,18 +307,25 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             let lt: Vec<f64> = rows.iter().map(|&r| time[r] - shift).collect();
             let le: Vec<bool> = rows.iter().map(|&r| event[r]).collect();
             let level: Vec<Option<usize>> = rows.iter().map(|&r| li[idx[r]]).collect();
+            let cox_strata: Vec<String> = spec.map(|s| s.cox_strata.clone()).unwrap_or_default();
+            let stratum: Option<Vec<Option<usize>>> = (!cox_strata.is_empty()).then(|| {
+                let per_patient = strata_of(plan, cohort, &cox_strata);
+                rows.iter().map(|&r| per_patient[idx[r]]).collect()
+            });
             let input = GroupedInput {
                 time: &lt,
                 event: &le,
                 level: &level,
                 levels: &g.levels,
                 reference,
+                strata: stratum.as_deref(),
             };
             let run_cox = plan.analysis.cox_univariable.contains(gname);
             let survival::GroupingResult {
                 groups,
                 logrank,
                 cox: cox_s,
+                logrank_stratified,
                 missing,
                 mut notes,
             } = analyse_grouping(&input, &km, &cox, landmarks, run_cox, gname);
@@ -348,6 +355,8 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                 groups,
                 logrank,
                 cox: cox_s,
+                cox_strata,
+                logrank_stratified,
                 rmst,
                 notes,
             })
@@ -679,4 +688,40 @@ fn interaction_tests(
         }
     }
     out
+}
+
+/// Stratum of each patient for `names` (groupings, or yes/no or category
+/// columns): the combination of their values, numbered in order of first
+/// appearance; `None` when any is missing.
+fn strata_of(plan: &Plan, cohort: &Cohort, names: &[String]) -> Vec<Option<usize>> {
+    let per: Vec<Vec<Option<String>>> = names
+        .iter()
+        .map(|n| match cohort.grouping(n) {
+            Some(g) => g
+                .labels
+                .iter()
+                .map(|l| l.as_ref().map(|l| l.to_string()))
+                .collect(),
+            None => {
+                let col = plan.column(n).map(|c| c.name.clone()).unwrap_or_default();
+                cohort
+                    .patients
+                    .iter()
+                    .map(|p| {
+                        let t = p.value(&col).to_text();
+                        (!t.is_empty()).then_some(t)
+                    })
+                    .collect()
+            }
+        })
+        .collect();
+    let mut ids: std::collections::HashMap<Vec<String>, usize> = Default::default();
+    (0..cohort.patients.len())
+        .map(|i| {
+            let key: Option<Vec<String>> = per.iter().map(|v| v[i].clone()).collect();
+            let key = key?;
+            let n = ids.len();
+            Some(*ids.entry(key).or_insert(n))
+        })
+        .collect()
 }

@@ -560,6 +560,12 @@ pub struct GroupingSpec {
     /// Number of groups of a `quantiles` grouping (2 = halves, 3 = tertiles).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantiles: Option<usize>,
+    /// Strata of this grouping's univariable Cox model and of a stratified
+    /// log-rank test (groupings, or yes/no or category columns): R
+    /// `coxph(Surv(t, d) ~ g + strata(s))`, `survdiff(... ~ g + strata(s))`.
+    /// Patients with a missing stratum are left out of those two only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cox_strata: Vec<String>,
 }
 
 impl GroupingSpec {

@@ -800,6 +800,30 @@ fn subgroups(cx: &mut Ctx) {
 }
 fn strata(cx: &mut Ctx) {
     let plan = cx.plan;
+    for g in &plan.groupings {
+        let s = format!("groupings[{}].cox_strata", g.name);
+        for x in &g.cox_strata {
+            if x == &g.name {
+                cx.push(&s, "a grouping cannot be its own stratum".into());
+                continue;
+            }
+            if plan.grouping(x).is_some() {
+                continue;
+            }
+            match plan.column(x) {
+                Some(c) if matches!(c.kind, ColumnType::YesNo | ColumnType::Category) => {
+                    if g.columns.iter().any(|gc| plan.column(gc).is_some_and(|k| k.name == c.name)) {
+                        cx.push(&s, format!("'{x}' is the grouping's own column"));
+                    }
+                }
+                Some(c) => cx.push(
+                    &s,
+                    format!("column '{x}' has type {:?}; a stratum is a grouping or a yes/no or category column", c.kind),
+                ),
+                None => cx.push(&s, format!("unknown grouping or column '{x}'")),
+            }
+        }
+    }
     for e in &plan.endpoints {
         let s = format!("endpoints[{}].strata", e.code);
         for g in &e.strata {
