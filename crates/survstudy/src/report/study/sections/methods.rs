@@ -201,12 +201,30 @@ impl Builder<'_> {
             ("Preset", c.preset.as_str().to_string()),
             (
                 "Time zero",
-                format!("{} ({})", capitalise(&tz), c.time_zero),
+                if c.time_zero.is_empty() {
+                    "none: every endpoint is a duration export".to_string()
+                } else {
+                    format!("{} ({})", capitalise(&tz), c.time_zero)
+                },
             ),
-            (
-                "Time unit",
-                format!("{} (days / {})", c.time_unit.name(), c.days_per_unit),
-            ),
+            ("Time unit", {
+                let own: Vec<String> = self
+                    .r
+                    .endpoints
+                    .iter()
+                    .filter_map(|e| e.time_unit.map(|u| format!("{} {}", e.endpoint, u.name())))
+                    .collect();
+                if own.is_empty() {
+                    format!("{} (days / {})", c.time_unit.name(), c.days_per_unit)
+                } else {
+                    format!(
+                        "{} (days / {}); by endpoint: {}",
+                        c.time_unit.name(),
+                        c.days_per_unit,
+                        own.join(", ")
+                    )
+                }
+            }),
             (
                 "Kaplan\u{2013}Meier CI",
                 format!("{} ({conf})", c.km_conf_type.as_str()),
