@@ -28,7 +28,10 @@ fn run_on_a_durations_export_states_each_endpoints_unit() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("medians in OS in years, RFS in months"), "{stdout}");
+    assert!(
+        stdout.contains("medians in OS in years, RFS in months"),
+        "{stdout}"
+    );
     let adtte = std::fs::read_to_string(out.join("adtte.csv")).unwrap();
     let first: Vec<&str> = adtte.lines().nth(1).unwrap().split(',').collect();
     assert_eq!(&first[..4], ["1", "OS", "Overall survival", ""]);
