@@ -542,7 +542,7 @@ pub struct SurvivalByGroup {
     pub time_unit: Option<crate::plan::TimeUnit>,
     pub grouping: String,
     pub grouping_label: String,
-    /// Landmark time (plan unit) when this is a landmark analysis.
+    /// Landmark time (the endpoint's unit) when this is a landmark analysis.
     pub landmark: Option<f64>,
     /// Patients in the endpoint population with a missing group label.
     pub n_missing_group: usize,
@@ -775,15 +775,13 @@ pub fn analyse_grouping(
         let mut rows = vec![];
         let mut ids = vec![];
         let mut seen: std::collections::HashMap<usize, usize> = Default::default();
-        let mut k = 0;
-        for i in 0..input.time.len() {
-            if let Some(_l) = input.level[i] {
-                if let Some(s) = st[i] {
-                    let n = seen.len();
-                    rows.push(k);
-                    ids.push(*seen.entry(s).or_insert(n));
-                }
-                k += 1;
+        // k: position among the rows with a level (the rows of t_all)
+        let with_level = input.level.iter().zip(st).filter(|(l, _)| l.is_some());
+        for (k, (_, s)) in with_level.enumerate() {
+            if let Some(s) = s {
+                let n = seen.len();
+                rows.push(k);
+                ids.push(*seen.entry(*s).or_insert(n));
             }
         }
         (rows, ids)
@@ -835,16 +833,15 @@ pub fn analyse_grouping(
         }
     }
     let cox_summary = if run_cox {
-        let (t_all, e_all, g_all, stratum): (Vec<f64>, Vec<bool>, Vec<usize>, Option<&[usize]>) =
-            match &strat {
-                Some((rows, ids)) => (
-                    rows.iter().map(|&r| t_all[r]).collect(),
-                    rows.iter().map(|&r| e_all[r]).collect(),
-                    rows.iter().map(|&r| g_all[r]).collect(),
-                    Some(ids.as_slice()),
-                ),
-                None => (t_all.clone(), e_all.clone(), g_all.clone(), None),
-            };
+        let (t_all, e_all, g_all, stratum) = match &strat {
+            Some((rows, ids)) => (
+                rows.iter().map(|&r| t_all[r]).collect::<Vec<f64>>(),
+                rows.iter().map(|&r| e_all[r]).collect::<Vec<bool>>(),
+                rows.iter().map(|&r| g_all[r]).collect::<Vec<usize>>(),
+                Some(ids.as_slice()),
+            ),
+            None => (t_all.clone(), e_all.clone(), g_all.clone(), None),
+        };
         let present: Vec<usize> = (0..k).filter(|l| g_all.contains(l)).collect();
         let labels: Vec<&str> = g_all.iter().map(|&l| input.levels[l].as_str()).collect();
         let mut lv: Vec<String> = present.iter().map(|&l| input.levels[l].clone()).collect();
