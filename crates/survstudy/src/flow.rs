@@ -20,6 +20,10 @@ pub struct Flow {
     /// The plan's filters of the analysed population, in order, with the
     /// patients each left out (they are also listed in `excluded`).
     pub filters: Vec<FilterStep>,
+    /// Partial dates (`1987-03`, `1987`) imputed under the plan's
+    /// `partial_dates` rule, per date column (absent when none was).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub partial_dates: Vec<PartialDateCount>,
     /// What the reader of the results must know about the input, in words:
     /// columns absent by the plan's choice (`presence = "may_be_absent"`)
     /// and what was skipped because of them, endpoints without events.
@@ -141,9 +145,23 @@ impl Flow {
                 .collect(),
             analysed: self.analysed,
             filters: self.filters.clone(),
+            partial_dates: self.partial_dates.clone(),
             notes: self.notes.clone(),
         }
     }
+}
+
+/// Partial dates imputed in one date column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartialDateCount {
+    /// Plan column.
+    pub column: String,
+    /// Imputation rule (`first` or `middle`).
+    pub rule: String,
+    /// Cells imputed over every row read.
+    pub imputed: usize,
+    /// Of them, in rows of analysed patients.
+    pub imputed_analysed: usize,
 }
 
 /// One filter of the analysed population and its count.

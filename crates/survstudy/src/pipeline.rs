@@ -627,10 +627,23 @@ pub fn summary_text(out: &RunOutput) -> String {
             );
         }
     }
+    // endpoints with their own unit are named (OS in years, RFS in months)
+    let own: Vec<String> = r
+        .endpoints
+        .iter()
+        .filter_map(|e| {
+            e.time_unit
+                .map(|u| format!("{} in {}", e.endpoint, u.name()))
+        })
+        .collect();
     let _ = writeln!(
         s,
         "\nmedians in {}; NR = not reached",
-        r.conventions.time_unit.name()
+        if own.is_empty() {
+            r.conventions.time_unit.name().to_string()
+        } else {
+            own.join(", ")
+        }
     );
     let _ = writeln!(s, "report: {}", out.out_dir.join("index.html").display());
     let _ = writeln!(s, "results: {}", out.out_dir.join("results.json").display());

@@ -636,6 +636,12 @@ pub fn analyse_adjustment(
         let Some(ep) = cohort.endpoint(code) else {
             continue;
         };
+        // the adjustment's times are in the study's unit; the endpoint's may differ
+        let scale = |t: f64| {
+            plan.endpoint(code)
+                .map_or(t, |e| plan.to_endpoint_unit(e, t))
+        };
+        let times: Vec<f64> = times.iter().map(|&t| scale(t)).collect();
         let mut rows = vec![]; // (position in keep, time, event)
         for (k, &i) in patient_of_kept.iter().enumerate() {
             if let Some(r) = &ep.records[i] {

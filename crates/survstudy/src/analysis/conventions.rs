@@ -178,6 +178,7 @@ pub(crate) fn conventions_used(plan: &Plan, conv: Conventions, level: f64) -> Co
             .endpoints
             .iter()
             .filter_map(|code| plan.endpoint(code))
+            .filter(|e| e.duration.is_none())
             .map(|e| CensorDate {
                 endpoint: e.code.clone(),
                 column: e.censor.clone(),

@@ -53,10 +53,39 @@ pub use summaries::{
 pub struct EndpointOverall {
     pub endpoint: String,
     pub endpoint_label: String,
+    /// Unit of this endpoint's times; present when the plan gives an
+    /// endpoint its own unit or a duration export (otherwise
+    /// `conventions.time_unit` holds for every endpoint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_unit: Option<crate::plan::TimeUnit>,
+    /// Days per unit of this endpoint (with `time_unit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_per_unit: Option<f64>,
+    /// How a duration endpoint's times were read (absent for date
+    /// endpoints).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<DurationUsed>,
     pub overall: GroupSummary,
     pub follow_up_median: Option<f64>,
     pub follow_up_lower: Option<f64>,
     pub follow_up_upper: Option<f64>,
+}
+
+/// The time of a duration endpoint: its column, the unit of its numbers
+/// and what it is measured from.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DurationUsed {
+    /// Number column holding the time.
+    pub column: String,
+    /// Unit of the numbers in `column`.
+    pub unit: crate::plan::TimeUnit,
+    /// What the time is measured from (the plan's `duration.from`, else
+    /// the time-zero label, else "start of follow-up").
+    pub from: String,
+    /// Status column deciding the event, and its event values.
+    pub status_column: String,
+    /// Values of `status_column` meaning an event.
+    pub event_values: Vec<String>,
 }
 
 /// Multivariable Cox model of one endpoint.
@@ -71,6 +100,29 @@ pub struct Multivariable {
     /// Groupings stratifying the model (the endpoint's `strata`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub strata: Vec<String>,
+    /// The model's interaction terms (`analysis.cox_interactions`), each
+    /// with its likelihood-ratio test.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub interactions: Vec<InteractionTest>,
+}
+
+/// One interaction of a multivariable Cox model and the likelihood-ratio
+/// test of the model with it against the model without it (R
+/// `anova(fit_without, fit_with)`), on the same complete cases.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct InteractionTest {
+    /// R's term label: the two variables in model order joined by `:`.
+    pub term: String,
+    /// The two covariates, in model order.
+    pub variables: Vec<String>,
+    /// Names of the design columns of the interaction (`sexmale:rxLev`).
+    pub columns: Vec<String>,
+    /// 2 × (log-likelihood with − without).
+    pub chisq: f64,
+    /// Number of interaction columns estimated (empty cells left out).
+    pub df: usize,
+    /// Chi-square p-value on `df`.
+    pub p: f64,
 }
 
 /// Everything `survstudy run` computes.
@@ -198,6 +250,12 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             continue;
         };
         let (idx, time, event) = ep.analysis_rows();
+        let spec_ep = plan.endpoint(code);
+        // the plan's times are in the study's unit; this endpoint's may differ
+        let scale = |t: f64| spec_ep.map_or(t, |e| plan.to_endpoint_unit(e, t));
+        let ep_landmarks: Vec<f64> = landmarks.iter().map(|&t| scale(t)).collect();
+        let landmarks = &ep_landmarks;
+        let unit_stated = plan.has_endpoint_units().then_some(ep.unit);
         let overall_fit = if time.is_empty() {
             None
         } else {
@@ -211,6 +269,23 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
         endpoints.push(EndpointOverall {
             endpoint: ep.code.clone(),
             endpoint_label: ep.label.clone(),
+            time_unit: unit_stated,
+            days_per_unit: unit_stated.map(|_| ep.days_per_unit),
+            duration: spec_ep.and_then(|e| {
+                let d = e.duration.as_ref()?;
+                let st = e.event_status.as_ref()?;
+                Some(DurationUsed {
+                    column: d.column.clone(),
+                    unit: d.unit,
+                    from: d.from.clone().unwrap_or_else(|| {
+                        plan.column(&plan.study.time_zero)
+                            .map(|c| c.display_label().to_string())
+                            .unwrap_or_else(|| "start of follow-up".to_string())
+                    }),
+                    status_column: st.column.clone(),
+                    event_values: st.values.clone(),
+                })
+            }),
             overall: GroupSummary::new("all", overall_fit.as_ref(), landmarks),
             follow_up_median: fu.and_then(|m| m.estimate),
             follow_up_lower: fu.and_then(|m| m.lower),
@@ -222,7 +297,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             let g = cohort.grouping(gname)?;
             let li = g.level_index();
             let spec = plan.groupings.iter().find(|s| s.name == g.name);
-            let landmark = spec.and_then(|s| s.landmark);
+            let landmark = spec.and_then(|s| s.landmark).map(scale);
             let reference = spec.and_then(|s| s.reference.as_deref());
             // landmark: patients still at risk at L (time >= L), clock restarted at L
             let rows: Vec<usize> = (0..idx.len())
@@ -232,22 +307,30 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             let lt: Vec<f64> = rows.iter().map(|&r| time[r] - shift).collect();
             let le: Vec<bool> = rows.iter().map(|&r| event[r]).collect();
             let level: Vec<Option<usize>> = rows.iter().map(|&r| li[idx[r]]).collect();
+            let cox_strata: Vec<String> = spec.map(|s| s.cox_strata.clone()).unwrap_or_default();
+            let stratum: Option<Vec<Option<usize>>> = (!cox_strata.is_empty()).then(|| {
+                let per_patient = strata_of(plan, cohort, &cox_strata);
+                rows.iter().map(|&r| per_patient[idx[r]]).collect()
+            });
             let input = GroupedInput {
                 time: &lt,
                 event: &le,
                 level: &level,
                 levels: &g.levels,
                 reference,
+                strata: stratum.as_deref(),
             };
             let run_cox = plan.analysis.cox_univariable.contains(gname);
             let survival::GroupingResult {
                 groups,
                 logrank,
                 cox: cox_s,
+                logrank_stratified,
                 missing,
                 mut notes,
             } = analyse_grouping(&input, &km, &cox, landmarks, run_cox, gname);
             let rmst = plan.analysis.rmst_tau.and_then(|tau| {
+                let tau = scale(tau);
                 survival::rmst_two_groups(&input, tau, plan.analysis.confidence_level, &mut notes)
             });
             if let Some(l) = landmark {
@@ -256,7 +339,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                     rows.len(),
                     idx.len(),
                     l,
-                    plan.study.time_unit.name(),
+                    ep.unit.name(),
                     missing
                 ));
             }
@@ -264,6 +347,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                 endpoint: ep.code.clone(),
                 landmark,
                 endpoint_label: ep.label.clone(),
+                time_unit: unit_stated,
                 grouping: g.name.clone(),
                 grouping_label: g.label.clone(),
                 n_missing_group: missing,
@@ -271,6 +355,8 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                 groups,
                 logrank,
                 cox: cox_s,
+                cox_strata,
+                logrank_stratified,
                 rmst,
                 notes,
             })
@@ -281,7 +367,12 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             .map(|e| e.strata.iter().filter_map(|g| cohort.grouping(g)).collect())
             .unwrap_or_default();
         multivariable.push(fit_multivariable(
-            cohort, code, &idx, &time, &event, &cox, &strata,
+            cohort,
+            code,
+            (&idx, &time, &event),
+            &cox,
+            &strata,
+            &plan.analysis.cox_interactions,
         ));
     }
 
@@ -351,11 +442,10 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
 fn fit_multivariable(
     cohort: &Cohort,
     code: &str,
-    idx: &[usize],
-    time: &[f64],
-    event: &[bool],
+    (idx, time, event): (&[usize], &[f64], &[bool]),
     cox: &CoxOptions,
     strata: &[&crate::derive::GroupingData],
+    interactions: &[Vec<String>],
 ) -> Multivariable {
     let vars = &cohort.cox_covariates;
     let strata_li: Vec<Vec<Option<usize>>> = strata.iter().map(|g| g.level_index()).collect();
@@ -436,6 +526,7 @@ fn fit_multivariable(
     }
     let t: Vec<f64> = complete.iter().map(|&r| time[r]).collect();
     let e: Vec<bool> = complete.iter().map(|&r| event[r]).collect();
+    let added = add_interactions(&mut d, &mut info, interactions, &mut notes);
     let fit = if d.is_empty() || t.is_empty() {
         None
     } else {
@@ -450,7 +541,21 @@ fn fit_multivariable(
             "multivariable Cox model",
         )
     };
+    let tests = match &fit {
+        Some(full) => interaction_tests(
+            &t,
+            &e,
+            &d,
+            stratum.as_deref(),
+            cox,
+            full,
+            &added,
+            &mut notes,
+        ),
+        None => vec![],
+    };
     Multivariable {
+        interactions: tests,
         endpoint: code.to_string(),
         covariates: vars.iter().map(|v| v.name.clone()).collect(),
         n_complete: complete.len(),
@@ -459,4 +564,164 @@ fn fit_multivariable(
         notes,
         strata: strata.iter().map(|g| g.name.clone()).collect(),
     }
+}
+
+/// An interaction added to a design: its label, variables and columns.
+struct AddedInteraction {
+    term: String,
+    variables: Vec<String>,
+    columns: std::ops::Range<usize>,
+}
+
+/// Append the product columns of each interaction (both variables in the
+/// model, ordered as in the model: R's term label `a:b`, column names
+/// `<column of a>:<column of b>`). A product column with no patient
+/// (an empty cell of two factors) is left out, as R reports it `NA`.
+fn add_interactions(
+    d: &mut Design,
+    info: &mut Vec<TermInfo>,
+    interactions: &[Vec<String>],
+    notes: &mut Vec<String>,
+) -> Vec<AddedInteraction> {
+    let main = info.len();
+    let main_vars: Vec<String> = info.iter().map(|t| t.variable.clone()).collect();
+    let position = |v: &str| main_vars.iter().position(|t| t == v);
+    let mut out = vec![];
+    for pair in interactions {
+        let [a, b] = pair.as_slice() else { continue };
+        let (Some(pa), Some(pb)) = (position(a), position(b)) else {
+            notes.push(format!(
+                "interaction {a}:{b} left out: {} is not in the model",
+                if position(a).is_none() { a } else { b }
+            ));
+            continue;
+        };
+        let (a, b) = if pa <= pb { (a, b) } else { (b, a) };
+        let cols = |v: &str| -> Vec<usize> { (0..main).filter(|&j| main_vars[j] == v).collect() };
+        let start = d.len();
+        let mut empty = vec![];
+        for ja in cols(a) {
+            for jb in cols(b) {
+                let name = format!("{}:{}", d.names[ja], d.names[jb]);
+                let x: Vec<f64> = d.columns[ja]
+                    .iter()
+                    .zip(&d.columns[jb])
+                    .map(|(p, q)| p * q)
+                    .collect();
+                if x.iter().all(|&v| v == x[0]) {
+                    empty.push(name);
+                    continue;
+                }
+                let level = match (&info[ja].level, &info[jb].level) {
+                    (Some(p), Some(q)) => Some(format!("{p}:{q}")),
+                    (Some(p), None) | (None, Some(p)) => Some(p.clone()),
+                    (None, None) => None,
+                };
+                d.add_numeric(&name, x);
+                info.push(TermInfo {
+                    variable: format!("{a}:{b}"),
+                    level,
+                    reference: None,
+                });
+            }
+        }
+        if !empty.is_empty() {
+            notes.push(format!(
+                "interaction {a}:{b}: {} left out (no patient in that combination, or constant; R gives NA)",
+                empty.join(", ")
+            ));
+        }
+        if d.len() > start {
+            out.push(AddedInteraction {
+                term: format!("{a}:{b}"),
+                variables: vec![a.clone(), b.clone()],
+                columns: start..d.len(),
+            });
+        }
+    }
+    out
+}
+
+/// Likelihood-ratio test of each interaction: the full model against the
+/// model without that interaction's columns, on the same rows and strata.
+#[allow(clippy::too_many_arguments)]
+fn interaction_tests(
+    t: &[f64],
+    e: &[bool],
+    d: &Design,
+    strata: Option<&[usize]>,
+    cox: &CoxOptions,
+    full: &survival::CoxSummary,
+    added: &[AddedInteraction],
+    notes: &mut Vec<String>,
+) -> Vec<InteractionTest> {
+    let ll_full = full.loglik;
+    let opts = CoxOptions {
+        concordance: survkit::cox::ConcordanceChoice::Skip,
+        ..*cox
+    };
+    let mut out = vec![];
+    for a in added {
+        let mut reduced = Design::default();
+        for (j, (n, c)) in d.names.iter().zip(&d.columns).enumerate() {
+            if !a.columns.contains(&j) {
+                reduced.add_numeric(n, c.clone());
+            }
+        }
+        match survkit::cox::cox_fit(t, e, &reduced, strata, &opts) {
+            Ok(f0) => {
+                let chisq = (2.0 * (ll_full - f0.loglik)).max(0.0);
+                let df = a.columns.len();
+                out.push(InteractionTest {
+                    term: a.term.clone(),
+                    variables: a.variables.clone(),
+                    columns: d.names[a.columns.clone()].to_vec(),
+                    chisq,
+                    df,
+                    p: survkit::dist::chisq_sf(chisq, df as f64),
+                });
+            }
+            Err(err) => notes.push(format!(
+                "interaction {}: likelihood-ratio test not computed: {err}",
+                a.term
+            )),
+        }
+    }
+    out
+}
+
+/// Stratum of each patient for `names` (groupings, or yes/no or category
+/// columns): the combination of their values, numbered in order of first
+/// appearance; `None` when any is missing.
+fn strata_of(plan: &Plan, cohort: &Cohort, names: &[String]) -> Vec<Option<usize>> {
+    let per: Vec<Vec<Option<String>>> = names
+        .iter()
+        .map(|n| match cohort.grouping(n) {
+            Some(g) => g
+                .labels
+                .iter()
+                .map(|l| l.as_ref().map(|l| l.to_string()))
+                .collect(),
+            None => {
+                let col = plan.column(n).map(|c| c.name.clone()).unwrap_or_default();
+                cohort
+                    .patients
+                    .iter()
+                    .map(|p| {
+                        let t = p.value(&col).to_text();
+                        (!t.is_empty()).then_some(t)
+                    })
+                    .collect()
+            }
+        })
+        .collect();
+    let mut ids: std::collections::HashMap<Vec<String>, usize> = Default::default();
+    (0..cohort.patients.len())
+        .map(|i| {
+            let key: Option<Vec<String>> = per.iter().map(|v| v[i].clone()).collect();
+            let key = key?;
+            let n = ids.len();
+            Some(*ids.entry(key).or_insert(n))
+        })
+        .collect()
 }

@@ -167,6 +167,10 @@ pub struct CoxSummary {
     pub warnings: Vec<String>,
     /// Proportional-hazards test of the model (R `cox.zph`, km transform).
     pub ph_test: Option<PhTest>,
+    /// Log partial likelihood at the estimate (R `fit$loglik[2]`; for the
+    /// interaction tests, not written to results.json).
+    #[serde(skip)]
+    pub loglik: f64,
 }
 
 /// One row of a proportional-hazards test.
@@ -522,6 +526,7 @@ impl CoxSummary {
             iterations: fit.iterations,
             warnings: fit.warnings.clone(),
             ph_test: None,
+            loglik: fit.loglik,
         }
     }
 }
@@ -531,9 +536,13 @@ impl CoxSummary {
 pub struct SurvivalByGroup {
     pub endpoint: String,
     pub endpoint_label: String,
+    /// Unit of the times (medians, curves, landmarks); present when the
+    /// plan gives an endpoint its own unit or a duration export.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_unit: Option<crate::plan::TimeUnit>,
     pub grouping: String,
     pub grouping_label: String,
-    /// Landmark time (plan unit) when this is a landmark analysis.
+    /// Landmark time (the endpoint's unit) when this is a landmark analysis.
     pub landmark: Option<f64>,
     /// Patients in the endpoint population with a missing group label.
     pub n_missing_group: usize,
@@ -543,6 +552,12 @@ pub struct SurvivalByGroup {
     pub groups: Vec<GroupSummary>,
     pub logrank: Option<LogrankSummary>,
     pub cox: Option<CoxSummary>,
+    /// Strata of `cox` (the grouping's `cox_strata`; absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cox_strata: Vec<String>,
+    /// Log-rank test stratified by `cox_strata` (absent without strata).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logrank_stratified: Option<LogrankSummary>,
     /// Restricted mean survival time (groupings with two levels).
     pub rmst: Option<RmstSummary>,
     pub notes: Vec<String>,
@@ -631,6 +646,9 @@ pub struct GroupedInput<'a> {
     pub levels: &'a [String],
     /// Cox reference level when it is not the first level.
     pub reference: Option<&'a str>,
+    /// Stratum per row of the stratified Cox model and log-rank test
+    /// (`None` = missing: left out of those two); `None` = unstratified.
+    pub strata: Option<&'a [Option<usize>]>,
 }
 
 /// What [`analyse_grouping`] found for one grouping.
@@ -642,6 +660,8 @@ pub struct GroupingResult {
     pub logrank: Option<LogrankSummary>,
     /// Univariable Cox model (only when asked for and estimable).
     pub cox: Option<CoxSummary>,
+    /// Stratified log-rank test (only with `input.strata`).
+    pub logrank_stratified: Option<LogrankSummary>,
     /// Patients of the input without a level of this grouping (left out).
     pub missing: usize,
     /// Why something was not fitted, and fit warnings, as sentences.
@@ -719,6 +739,7 @@ pub fn analyse_grouping(
         return GroupingResult {
             groups,
             logrank: None,
+            logrank_stratified: None,
             cox: None,
             missing,
             notes,
@@ -749,7 +770,79 @@ pub fn analyse_grouping(
             None
         }
     };
+    // stratified: the rows with a stratum (stratum renumbered 0..)
+    let strat: Option<(Vec<usize>, Vec<usize>)> = input.strata.map(|st| {
+        let mut rows = vec![];
+        let mut ids = vec![];
+        let mut seen: std::collections::HashMap<usize, usize> = Default::default();
+        // k: position among the rows with a level (the rows of t_all)
+        let with_level = input.level.iter().zip(st).filter(|(l, _)| l.is_some());
+        for (k, (_, s)) in with_level.enumerate() {
+            if let Some(s) = s {
+                let n = seen.len();
+                rows.push(k);
+                ids.push(*seen.entry(*s).or_insert(n));
+            }
+        }
+        (rows, ids)
+    });
+    let logrank_stratified = strat.as_ref().and_then(|(rows, ids)| {
+        let t: Vec<f64> = rows.iter().map(|&r| t_all[r]).collect();
+        let e: Vec<bool> = rows.iter().map(|&r| e_all[r]).collect();
+        let gl: Vec<usize> = rows.iter().map(|&r| g_all[r]).collect();
+        let present: Vec<usize> = (0..k).filter(|l| gl.contains(l)).collect();
+        if present.len() < 2 {
+            notes.push(
+                "stratified log-rank test not computed: fewer than two groups have a stratum value"
+                    .into(),
+            );
+            return None;
+        }
+        let g: Vec<usize> = gl
+            .iter()
+            .map(|l| present.iter().position(|p| p == l).unwrap_or(0))
+            .collect();
+        match logrank(&t, &e, &g, Some(ids), &LogrankOptions::default()) {
+            Ok(r) => {
+                let mut observed = vec![0.0; k];
+                let mut expected = vec![0.0; k];
+                for (j, &l) in present.iter().enumerate() {
+                    observed[l] = r.observed[j];
+                    expected[l] = r.expected[j];
+                }
+                Some(LogrankSummary {
+                    chisq: r.chisq,
+                    df: r.df,
+                    p: r.p,
+                    observed,
+                    expected,
+                })
+            }
+            Err(e) => {
+                notes.push(format!("stratified log-rank test not computed: {e}"));
+                None
+            }
+        }
+    });
+    if let Some((rows, _)) = &strat {
+        let left = t_all.len() - rows.len();
+        if left > 0 {
+            notes.push(format!(
+                "{left} patient(s) without a stratum value left out of the stratified Cox model and log-rank test"
+            ));
+        }
+    }
     let cox_summary = if run_cox {
+        let (t_all, e_all, g_all, stratum) = match &strat {
+            Some((rows, ids)) => (
+                rows.iter().map(|&r| t_all[r]).collect::<Vec<f64>>(),
+                rows.iter().map(|&r| e_all[r]).collect::<Vec<bool>>(),
+                rows.iter().map(|&r| g_all[r]).collect::<Vec<usize>>(),
+                Some(ids.as_slice()),
+            ),
+            None => (t_all.clone(), e_all.clone(), g_all.clone(), None),
+        };
+        let present: Vec<usize> = (0..k).filter(|l| g_all.contains(l)).collect();
         let labels: Vec<&str> = g_all.iter().map(|&l| input.levels[l].as_str()).collect();
         let mut lv: Vec<String> = present.iter().map(|&l| input.levels[l].clone()).collect();
         if let Some(r) = input.reference.and_then(|r| lv.iter().position(|l| l == r)) {
@@ -766,13 +859,31 @@ pub fn analyse_grouping(
                 reference: Some(lv[0].clone()),
             })
             .collect();
-        fit_with_ph(&t_all, &e_all, &d, &info, cox, &mut notes, "Cox model")
+        if present.len() < 2 {
+            notes.push(
+                "stratified Cox model not fitted: fewer than two groups have a stratum value"
+                    .into(),
+            );
+            None
+        } else {
+            fit_with_ph_strata(
+                &t_all,
+                &e_all,
+                &d,
+                stratum,
+                &info,
+                cox,
+                &mut notes,
+                "Cox model",
+            )
+        }
     } else {
         None
     };
     GroupingResult {
         groups,
         logrank: lr,
+        logrank_stratified,
         cox: cox_summary,
         missing,
         notes,

@@ -144,7 +144,8 @@ pub fn analyse_time_dependent(
             switch.push(
                 cohort.patients[i]
                     .date(&col)
-                    .map(|d| (d - r.start).num_days() as f64 / ep.days_per_unit),
+                    .zip(r.start)
+                    .map(|(d, s)| (d - s).num_days() as f64 / ep.days_per_unit),
             );
         }
         let rows = split_at_switch(&time, &event, &switch);

@@ -132,6 +132,7 @@ mod tests {
             levels: vec![],
             aliases: vec![],
             missing_values: None,
+            partial_dates: None,
         }
     }
 

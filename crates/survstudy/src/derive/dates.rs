@@ -30,6 +30,15 @@ pub(crate) fn format_summary(column: &str, bad: &[&str], current: &str) -> Strin
         bad.len()
     );
     let dm = fits.contains(&"%d/%m/%Y") && fits.contains(&"%m/%d/%Y");
+    let partial = bad
+        .iter()
+        .filter(|c| crate::ingest::parse_partial_date(c).is_some())
+        .count();
+    if partial > 0 && fits.is_empty() {
+        return format!(
+            "{head}; {partial} of them are partial dates (month and year, or year only): to impute them set partial_dates = \"first\" or \"middle\" in the plan's [study] (or on the column)"
+        );
+    }
     match fits.as_slice() {
         [] => format!("{head}; no common date format reads them all: check the column"),
         _ if dm => format!(

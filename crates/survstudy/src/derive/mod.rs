@@ -29,11 +29,12 @@ use serde::{Serialize, Serializer};
 use crate::error::IngestError;
 use crate::flow::{Excluded, FilterStep, Flow};
 use crate::ingest::{
-    format_number, parse_date, parse_number, parse_yes_no, DateFormat, Input, RawTable, ValueError,
+    format_number, parse_date, parse_number, parse_partial_date, parse_yes_no, DateFormat, Input,
+    RawTable, ValueError,
 };
 use crate::plan::{
-    ColumnSpec, ColumnType, EndpointSpec, GroupingKind, GroupingSpec, Plan, Presence, TimeUnit,
-    VariableKind, VariableRef,
+    ColumnSpec, ColumnType, EndpointSpec, GroupingKind, GroupingSpec, PartialDates, Plan, Presence,
+    TimeUnit, VariableKind, VariableRef,
 };
 use store::{Cell, ColData, NA, NO, YES};
 
@@ -130,8 +131,11 @@ fn push_iso(out: &mut String, d: NaiveDate) {
     }
 }
 
-fn ser_date<S: Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&iso(*d))
+fn ser_opt_date<S: Serializer>(d: &Option<NaiveDate>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_str(&iso(*d)),
+        None => s.serialize_none(),
+    }
 }
 
 /// One analysed patient. Its typed values live in the cohort's shared
@@ -204,13 +208,17 @@ impl Serialize for PatientRecord {
 /// One patient's time-to-event record for an endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TteRecord {
-    #[serde(serialize_with = "ser_date")]
-    pub start: NaiveDate,
-    /// Event or censoring date.
-    #[serde(serialize_with = "ser_date")]
-    pub end: NaiveDate,
+    /// Start date; `None` for a duration endpoint (no dates).
+    #[serde(serialize_with = "ser_opt_date")]
+    pub start: Option<NaiveDate>,
+    /// Event or censoring date; `None` for a duration endpoint.
+    #[serde(serialize_with = "ser_opt_date")]
+    pub end: Option<NaiveDate>,
+    /// Days from start to end; for a duration endpoint, the duration in
+    /// days rounded to a whole day (`time` is exact).
     pub days: i64,
-    /// Time in the plan's unit (`days / days_per_unit`).
+    /// Time in the endpoint's unit (`days / days_per_unit`; for a duration
+    /// endpoint, the duration converted from its stated unit).
     pub time: f64,
     pub event: bool,
     /// Column that supplied `end`.
@@ -460,7 +468,8 @@ impl Rows<'_> {
 
 /// A column being filled during the first walk.
 enum Builder {
-    Date(Vec<Option<NaiveDate>>),
+    /// Dates, the partial-date rule, and the rows whose date was imputed.
+    Date(Vec<Option<NaiveDate>>, PartialDates, Vec<usize>),
     YesNo(Vec<u8>),
     Number(Vec<Option<f64>>),
     /// Category: interned by trimmed text, the parse result cached.
@@ -477,9 +486,9 @@ enum Builder {
 }
 
 impl Builder {
-    fn new(spec: &ColumnSpec, n: usize) -> Builder {
+    fn new(spec: &ColumnSpec, n: usize, partial: PartialDates) -> Builder {
         match spec.kind {
-            ColumnType::Date => Builder::Date(Vec::with_capacity(n)),
+            ColumnType::Date => Builder::Date(Vec::with_capacity(n), partial, Vec::new()),
             ColumnType::YesNo => Builder::YesNo(Vec::with_capacity(n)),
             ColumnType::Number => Builder::Number(Vec::with_capacity(n)),
             ColumnType::Category => Builder::Category {
@@ -495,7 +504,7 @@ impl Builder {
     }
     fn push_missing(&mut self) {
         match self {
-            Builder::Date(v) => v.push(None),
+            Builder::Date(v, ..) => v.push(None),
             Builder::YesNo(v) => v.push(NA),
             Builder::Number(v) => v.push(None),
             Builder::Category { codes, .. } | Builder::Text { codes, .. } => codes.push(0),
@@ -513,12 +522,29 @@ impl Builder {
         let value_err = |kind, e: ValueError| (kind, e.to_string());
         let trimmed = cell.trim();
         let res = match self {
-            Builder::Date(v) => match parse_date(cell, format) {
+            Builder::Date(v, partial, imputed) => match parse_date(cell, format) {
                 Ok(d) => {
                     v.push(d);
                     return Ok(d.is_some());
                 }
-                Err(e) => Err(value_err(ProblemKind::BadDate, e)),
+                Err(e) => match (parse_partial_date(cell), *partial) {
+                    (Some(p), PartialDates::First | PartialDates::Middle) => {
+                        let d = p.impute(*partial == PartialDates::Middle);
+                        if d.is_some() {
+                            imputed.push(v.len());
+                        }
+                        v.push(d);
+                        return Ok(d.is_some());
+                    }
+                    (Some(p), PartialDates::Refuse) => Err((
+                        ProblemKind::BadDate,
+                        format!(
+                            "partial date ({} only); the plan refuses partial dates: set study.partial_dates (or the column's partial_dates) to \"first\" or \"middle\" to impute them",
+                            if p.month.is_some() { "month and year" } else { "year" }
+                        ),
+                    )),
+                    (None, _) => Err(value_err(ProblemKind::BadDate, e)),
+                },
             },
             Builder::YesNo(v) => match parse_yes_no(cell) {
                 Ok(b) => {
@@ -585,7 +611,7 @@ impl Builder {
     }
     fn finish(self) -> ColData {
         match self {
-            Builder::Date(v) => ColData::Date(v),
+            Builder::Date(v, ..) => ColData::Date(v),
             Builder::YesNo(v) => ColData::YesNo(v),
             Builder::Number(v) => ColData::Number(v),
             Builder::Category { codes, levels, .. } | Builder::Text { codes, levels } => {
@@ -767,7 +793,10 @@ pub fn derive_input(
         .iter()
         .find(|(c, _)| c.name == id_col)
         .map(|(_, i)| *i);
-    let mut builders: Vec<Builder> = col_index.iter().map(|(c, _)| Builder::new(c, 0)).collect();
+    let mut builders: Vec<Builder> = col_index
+        .iter()
+        .map(|(c, _)| Builder::new(c, 0, plan.partial_dates_of(c)))
+        .collect();
     let mut rows = Rows {
         file,
         lines: Vec::new(),
@@ -828,6 +857,18 @@ pub fn derive_input(
         })
         .map_err(DeriveError::Ingest)?;
     let n_rows = rows.lines.len();
+    // rows whose date was imputed, per date column (counted over the
+    // analysed patients once they are known)
+    let imputed: Vec<(String, PartialDates, Vec<usize>)> = col_index
+        .iter()
+        .zip(builders.iter_mut())
+        .filter_map(|((c, _), b)| match b {
+            Builder::Date(_, p, rows) if !rows.is_empty() => {
+                Some((c.name.clone(), *p, std::mem::take(rows)))
+            }
+            _ => None,
+        })
+        .collect();
     let cols = Columns {
         names: col_index.iter().map(|(c, _)| c.name.clone()).collect(),
         kinds: col_index.iter().map(|(c, _)| c.kind).collect(),
@@ -917,7 +958,7 @@ pub fn derive_input(
             group_labels[k].push(label);
         }
         for (k, e) in plan.endpoints.iter().enumerate() {
-            let rec = endpoint_record(plan, e, &endpoint_cols[k], &cols, r, &mut rows, &present);
+            let rec = endpoint_record(e, &endpoint_cols[k], &cols, r, &mut rows, &present);
             records[k].push(rec);
         }
     }
@@ -984,6 +1025,11 @@ pub fn derive_input(
     }
     let cols = Arc::new(cols);
     let filters = apply_filters(plan, &cols, &rows, &mut kept, &mut excluded);
+    let kept_set: std::collections::HashSet<usize> = if imputed.is_empty() {
+        Default::default()
+    } else {
+        kept.iter().copied().collect()
+    };
 
     let mut cohort = build_cohort(
         plan,
@@ -1005,6 +1051,32 @@ pub fn derive_input(
         &present,
     );
     cohort.flow.filters = filters;
+    cohort.flow.partial_dates = imputed
+        .into_iter()
+        .map(|(column, rule, rows)| {
+            let analysed = rows.iter().filter(|r| kept_set.contains(r)).count();
+            crate::flow::PartialDateCount {
+                column,
+                rule: rule.name().to_string(),
+                imputed: rows.len(),
+                imputed_analysed: analysed,
+            }
+        })
+        .collect();
+    for p in &cohort.flow.partial_dates {
+        let rule = plan
+            .column(&p.column)
+            .map(|c| plan.partial_dates_of(c))
+            .unwrap_or_default();
+        cohort.flow.notes.push(format!(
+            "column '{}': {} partial date(s) {} (plan: partial_dates = \"{}\"); {} of them in analysed patients",
+            p.column,
+            p.imputed,
+            rule.description(),
+            p.rule,
+            p.imputed_analysed
+        ));
+    }
     Ok(cohort)
 }
 
@@ -1242,6 +1314,11 @@ struct EndpointCols {
     censor_if: Vec<String>,
     require: Vec<String>,
     status: Option<String>,
+    /// Duration export: the number column (canonical) and the days in one
+    /// of its units.
+    duration: Option<(String, f64)>,
+    /// Days in one unit of the endpoint's times.
+    days_per_unit: f64,
     /// Per possible end column: (column, event description, censoring
     /// description).
     ends: HashMap<String, (Label, Label, Label)>,
@@ -1258,7 +1335,11 @@ impl EndpointCols {
         let censor = canon(plan, &e.censor);
         let events: Vec<String> = e.events.iter().map(|c| canon(plan, c)).collect();
         let censor_if: Vec<String> = e.censor_if_present.iter().map(|c| canon(plan, c)).collect();
-        let ends = std::iter::once(&censor)
+        let duration = e
+            .duration
+            .as_ref()
+            .map(|d| (canon(plan, &d.column), plan.study.days_in(d.unit)));
+        let mut ends: HashMap<String, (Label, Label, Label)> = std::iter::once(&censor)
             .chain(&events)
             .chain(&censor_if)
             .map(|c| {
@@ -1272,7 +1353,20 @@ impl EndpointCols {
                 )
             })
             .collect();
+        if let (Some((c, _)), Some(st)) = (&duration, &e.event_status) {
+            let status = label(&st.column);
+            ends.insert(
+                c.clone(),
+                (
+                    Label::new(c),
+                    Label::from(format!("Event ({status}: {})", st.values.join(" / "))),
+                    Label::from(format!("Censored ({status})")),
+                ),
+            );
+        }
         EndpointCols {
+            duration,
+            days_per_unit: plan.endpoint_days_per_unit(e),
             start,
             censor,
             events,
@@ -1285,7 +1379,6 @@ impl EndpointCols {
 }
 
 fn endpoint_record(
-    plan: &Plan,
     e: &EndpointSpec,
     ec: &EndpointCols,
     cols: &Columns,
@@ -1306,6 +1399,9 @@ fn endpoint_record(
         if !has {
             return None;
         }
+    }
+    if ec.duration.is_some() {
+        return duration_record(e, ec, cols, r, rows);
     }
     let date = |c: &str| cols.date(cols.slot_of(c), r);
     let Some(start) = date(&ec.start) else {
@@ -1428,10 +1524,84 @@ fn endpoint_record(
     let days = (end - start).num_days();
     let (col_label, ev_desc, cens_desc) = ec.ends.get(end_column.as_str())?.clone();
     Some(TteRecord {
-        start,
-        end,
+        start: Some(start),
+        end: Some(end),
         days,
-        time: days as f64 / plan.study.days_per_unit(),
+        time: days as f64 / ec.days_per_unit,
+        event,
+        description: if event { ev_desc } else { cens_desc },
+        end_column: col_label,
+    })
+}
+
+/// The record of a duration endpoint: the time from its number column
+/// (converted from its stated unit), the event from its status column.
+fn duration_record(
+    e: &EndpointSpec,
+    ec: &EndpointCols,
+    cols: &Columns,
+    r: usize,
+    rows: &mut Rows,
+) -> Option<TteRecord> {
+    let (dcol, src_days) = ec.duration.as_ref()?;
+    let (st, scol) = (e.event_status.as_ref()?, ec.status.as_ref()?);
+    if rows.is_bad(r, dcol) || rows.is_bad(r, scol) {
+        return None;
+    }
+    let text = cols.get(scol, r).to_text();
+    if text.is_empty() {
+        rows.problem(
+            r,
+            scol,
+            None,
+            cols.slot_of(scol),
+            ProblemKind::MissingValue,
+            format!("event status of endpoint {} is missing", e.code),
+        );
+        return None;
+    }
+    let event = st
+        .values
+        .iter()
+        .any(|v| v.trim().eq_ignore_ascii_case(text.trim()));
+    let Cell::Number(x) = cols.get(dcol, r) else {
+        rows.problem(
+            r,
+            dcol,
+            None,
+            cols.slot_of(dcol),
+            ProblemKind::MissingValue,
+            format!("duration of endpoint {} is missing", e.code),
+        );
+        return None;
+    };
+    if !(x.is_finite() && x >= 0.0) {
+        rows.problem(
+            r,
+            dcol,
+            None,
+            cols.slot_of(dcol),
+            ProblemKind::BeforeStart,
+            format!(
+                "duration of endpoint {} is negative (a time to {} cannot be below 0)",
+                e.code,
+                if event { "the event" } else { "censoring" }
+            ),
+        );
+        return None;
+    }
+    let days_f = x * src_days;
+    let (col_label, ev_desc, cens_desc) = ec.ends.get(dcol.as_str())?.clone();
+    Some(TteRecord {
+        start: None,
+        end: None,
+        days: days_f.round() as i64,
+        // the same unit: the number as written (no round trip through days)
+        time: if *src_days == ec.days_per_unit {
+            x
+        } else {
+            days_f / ec.days_per_unit
+        },
         event,
         description: if event { ev_desc } else { cens_desc },
         end_column: col_label,
@@ -1481,8 +1651,8 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
             EndpointData {
                 code: e.code.clone(),
                 label: e.label.clone(),
-                unit: plan.study.time_unit,
-                days_per_unit: plan.study.days_per_unit(),
+                unit: plan.endpoint_unit(e),
+                days_per_unit: plan.endpoint_days_per_unit(e),
                 records: kept.iter().map(|&r| recs[r].take().flatten()).collect(),
             }
         })
@@ -1691,6 +1861,7 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
             analysed: n,
             excluded,
             filters: Vec::new(),
+            partial_dates: Vec::new(),
             notes,
         },
         blank_lines: walk.blank_lines,

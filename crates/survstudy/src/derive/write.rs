@@ -102,7 +102,8 @@ pub fn write_adsl(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
 /// per endpoint for patients in the endpoint's population, ordered by
 /// patient then endpoint, with `USUBJID, PARAMCD, PARAM, STARTDT, ADT,
 /// AVAL, AVALU, CNSR, EVNTDESC, CNSDTDSC`. `CNSR` is 0 for an event and 1
-/// for censoring; `AVAL` is in the plan's time unit; `EVNTDESC` describes
+/// for censoring; `AVAL` is in the endpoint's time unit (`AVALU`); a duration endpoint
+/// has blank `STARTDT` and `ADT`; `EVNTDESC` describes
 /// the event or the censoring; `CNSDTDSC` names the censoring date (blank
 /// for events). Returns the file path.
 pub fn write_adtte(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
@@ -118,10 +119,15 @@ pub fn write_adtte(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
         for e in &cohort.endpoints {
             let Some(r) = &e.records[k] else { continue };
             let cnsdtdsc = if r.event { "" } else { r.end_column.as_str() };
+            // a duration endpoint has no dates: STARTDT and ADT blank
             start.clear();
-            push_iso(&mut start, r.start);
+            if let Some(d) = r.start {
+                push_iso(&mut start, d);
+            }
             end.clear();
-            push_iso(&mut end, r.end);
+            if let Some(d) = r.end {
+                push_iso(&mut end, d);
+            }
             w.write_record([
                 p.id.as_str(),
                 e.code.as_str(),

@@ -14,7 +14,10 @@ mod source;
 mod values;
 
 pub use source::{Delimited, Input, Walk};
-pub use values::{parse_date, parse_number, parse_yes_no, DateFormat, ValueError, ISO_DATE_FORMAT};
+pub use values::{
+    parse_date, parse_number, parse_partial_date, parse_yes_no, DateFormat, PartialDate,
+    ValueError, ISO_DATE_FORMAT,
+};
 
 use std::path::Path;
 

@@ -201,6 +201,65 @@ pub fn parse_date(cell: &str, format: &DateFormat) -> Result<Option<NaiveDate>, 
     }
 }
 
+/// A date written with its year only (`1987`) or its month and year
+/// (`1987-03`, `1987/03`, `03/1987`, `03-1987`, `03.1987`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartialDate {
+    /// Year (within the plausible range).
+    pub year: i32,
+    /// Month 1–12, `None` when only the year is known.
+    pub month: Option<u32>,
+}
+
+impl PartialDate {
+    /// The full date under an imputation rule: `first` = the 1st of the
+    /// month (1 January for a year), `middle` = the 15th of the month
+    /// (1 July for a year).
+    pub fn impute(self, middle: bool) -> Option<NaiveDate> {
+        let (m, d) = match (self.month, middle) {
+            (Some(m), false) => (m, 1),
+            (Some(m), true) => (m, 15),
+            (None, false) => (1, 1),
+            (None, true) => (7, 1),
+        };
+        NaiveDate::from_ymd_opt(self.year, m, d)
+    }
+}
+
+/// Recognise a partial date: four-digit year alone, or with a one- or
+/// two-digit month before or after it (separator `-`, `/` or `.`). Any
+/// other text is `None` (a full date is never partial).
+pub fn parse_partial_date(cell: &str) -> Option<PartialDate> {
+    let s = cell.trim();
+    let year = |t: &str| -> Option<i32> {
+        let y: i32 =
+            (t.len() == 4 && t.bytes().all(|b| b.is_ascii_digit())).then(|| t.parse().ok())??;
+        (MIN_YEAR..=MAX_YEAR).contains(&y).then_some(y)
+    };
+    let month = |t: &str| -> Option<u32> {
+        let m: u32 = ((1..=2).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| t.parse().ok())??;
+        (1..=12).contains(&m).then_some(m)
+    };
+    if let Some(y) = year(s) {
+        return Some(PartialDate {
+            year: y,
+            month: None,
+        });
+    }
+    let parts: Vec<&str> = s.split(['-', '/', '.']).collect();
+    match parts.as_slice() {
+        [a, b] => match (year(a), month(b), month(a), year(b)) {
+            (Some(y), Some(m), _, _) | (_, _, Some(m), Some(y)) => Some(PartialDate {
+                year: y,
+                month: Some(m),
+            }),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// Parse a yes/no cell: yes/no, y/n, true/false, 1/0 in any case with
 /// surrounding spaces; blank is `Ok(None)`.
 pub fn parse_yes_no(cell: &str) -> Result<Option<bool>, ValueError> {
@@ -230,6 +289,44 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn partial_dates_are_recognised_and_imputed() {
+        let p = |s: &str| parse_partial_date(s);
+        assert_eq!(
+            p("1987"),
+            Some(PartialDate {
+                year: 1987,
+                month: None
+            })
+        );
+        for s in ["1987-03", "1987/3", "03/1987", "3-1987", "03.1987"] {
+            assert_eq!(
+                p(s),
+                Some(PartialDate {
+                    year: 1987,
+                    month: Some(3)
+                }),
+                "{s}"
+            );
+        }
+        for s in [
+            "1987-13",
+            "87",
+            "1987-03-01",
+            "03/04",
+            "abcd",
+            "1987-",
+            "0999",
+        ] {
+            assert_eq!(p(s), None, "{s}");
+        }
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        assert_eq!(p("1987-03").unwrap().impute(false), d(1987, 3, 1));
+        assert_eq!(p("1987-03").unwrap().impute(true), d(1987, 3, 15));
+        assert_eq!(p("1987").unwrap().impute(false), d(1987, 1, 1));
+        assert_eq!(p("1987").unwrap().impute(true), d(1987, 7, 1));
     }
 
     #[test]

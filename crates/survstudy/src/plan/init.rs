@@ -54,7 +54,7 @@ pub enum InitError {
         "{file}: no data rows below the header; plan --init guesses column types from the cells"
     )]
     NoRows { file: String },
-    #[error("{file}: no date column found (columns: {columns}). A plan measures time from a time-zero date to event and follow-up dates, so it needs at least two date columns. An export with durations (time + status columns) can be analysed with the ad-hoc commands, e.g. survstudy km --data FILE --time TIME_COLUMN --event STATUS_COLUMN")]
+    #[error("{file}: no date column found (columns: {columns}). `plan --init` guesses endpoints from dates. An export with durations (time + status columns) goes through a plan whose endpoints are durations: [[endpoints]] with duration = {{ column = \"TIME_COLUMN\", unit = \"months\" }} and event_status = {{ column = \"STATUS_COLUMN\", values = [\"1\"] }} (no date or time zero needed; see the README's plan section), or through the ad-hoc commands, e.g. survstudy km --data FILE --time TIME_COLUMN --event STATUS_COLUMN")]
     NoDates { file: String, columns: String },
     #[error("{file}: no column is filled and distinct in every row, nor named like an id (id, MRN, patient, subject), so none can be the patient id (a plan needs one); add an id column")]
     NoId { file: String },
@@ -969,5 +969,6 @@ mod tests {
         let e = init_plan(&t, &InitOptions::default()).unwrap_err();
         assert!(matches!(e, InitError::NoDates { .. }));
         assert!(e.to_string().contains("survstudy km"), "{e}");
+        assert!(e.to_string().contains("duration = { column"), "{e}");
     }
 }

@@ -178,7 +178,10 @@ pub struct Study {
     /// strftime-style date format for text dates; ISO is always accepted.
     #[serde(default = "default_date_format")]
     pub date_format: String,
-    /// Start column of endpoints that do not name their own.
+    /// Start column of endpoints that do not name their own. May be left
+    /// out (empty) when nothing needs it: every endpoint is a duration
+    /// export and no other section measures time from a date.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub time_zero: String,
     #[serde(default)]
     pub time_unit: TimeUnit,
@@ -191,6 +194,53 @@ pub struct Study {
     /// adds to this list for that column.
     #[serde(default = "default_missing_values")]
     pub missing_values: Vec<String>,
+    /// What to do with a date cell giving only a month and year (`1987-03`)
+    /// or a year (`1987`): refuse it (the default), or impute it. A
+    /// column's own `partial_dates` overrides this.
+    #[serde(default, skip_serializing_if = "PartialDates::is_refuse")]
+    pub partial_dates: PartialDates,
+}
+
+/// Imputation rule for partial dates (`1987-03`, `1987`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PartialDates {
+    /// A partial date is a problem of its row (as any unreadable date).
+    #[default]
+    Refuse,
+    /// The first day: the 1st of the month, 1 January of the year.
+    First,
+    /// The middle: the 15th of the month, 1 July of the year.
+    Middle,
+}
+
+impl PartialDates {
+    /// Whether this is the default rule (refuse).
+    pub fn is_refuse(&self) -> bool {
+        *self == PartialDates::Refuse
+    }
+
+    /// Lower-case name (`first`).
+    pub fn name(self) -> &'static str {
+        match self {
+            PartialDates::Refuse => "refuse",
+            PartialDates::First => "first",
+            PartialDates::Middle => "middle",
+        }
+    }
+
+    /// The rule in words, for the methods.
+    pub fn description(self) -> &'static str {
+        match self {
+            PartialDates::Refuse => "partial dates refused",
+            PartialDates::First => {
+                "imputed to the first day (the 1st of the month; 1 January when only the year is known)"
+            }
+            PartialDates::Middle => {
+                "imputed to the middle (the 15th of the month; 1 July when only the year is known)"
+            }
+        }
+    }
 }
 
 /// Default missing-value strings: `NA`, `N/A`, `.` (blank is always missing).
@@ -244,7 +294,13 @@ impl TimeUnit {
 impl Study {
     /// Number of days in one time unit.
     pub fn days_per_unit(&self) -> f64 {
-        match self.time_unit {
+        self.days_in(self.time_unit)
+    }
+
+    /// Number of days in one `unit` (weeks 7, months `days_per_month`,
+    /// years `days_per_year`).
+    pub fn days_in(&self, unit: TimeUnit) -> f64 {
+        match unit {
             TimeUnit::Days => 1.0,
             TimeUnit::Weeks => 7.0,
             TimeUnit::Months => self.days_per_month,
@@ -302,6 +358,9 @@ pub struct ColumnSpec {
     /// `study.missing_values` (blank is always missing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing_values: Option<Vec<String>>,
+    /// Partial-date rule of this date column (default: the study's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial_dates: Option<PartialDates>,
 }
 
 impl ColumnSpec {
@@ -373,9 +432,13 @@ pub struct EndpointSpec {
     /// Start date column; defaults to `study.time_zero`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<String>,
-    /// Event date columns; the earliest present one is the event.
+    /// Event date columns; the earliest present one is the event (date
+    /// endpoints; empty for a [`duration`](Self::duration) endpoint).
+    #[serde(default)]
     pub events: Vec<String>,
-    /// Censoring date column for event-free patients.
+    /// Censoring date column for event-free patients (date endpoints;
+    /// empty for a [`duration`](Self::duration) endpoint).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub censor: String,
     /// Date columns that, for an event-free patient, end follow-up with
     /// censoring at the earliest present one instead of `censor`.
@@ -396,6 +459,35 @@ pub struct EndpointSpec {
     /// missing stratum are left out of that model.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub strata: Vec<String>,
+    /// Unit of this endpoint's times (medians, curves, tables, ADTTE);
+    /// default `study.time_unit`. The plan's other times (`landmarks`,
+    /// `rmst_tau`, a grouping's `landmark`, `adjustment.times`) stay in
+    /// the study's unit and are converted to this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_unit: Option<TimeUnit>,
+    /// A duration export: the time comes from a number column (in a stated
+    /// unit) and the event from `event_status`, instead of dates; `start`,
+    /// `events`, `censor` and `censor_if_present` are then not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<DurationSpec>,
+}
+
+/// The time of a duration endpoint, e.g.
+/// `duration = { column = "os_days", unit = "days", from = "diagnosis" }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DurationSpec {
+    /// Number column holding the time from the origin to the event or
+    /// censoring (non-negative).
+    pub column: String,
+    /// Unit of the numbers in `column` (weeks = 7 days, months =
+    /// `days_per_month`, years = `days_per_year`).
+    pub unit: TimeUnit,
+    /// What the time is measured from, for axes and methods ("Months from
+    /// diagnosis"); default: the label of `study.time_zero` when the plan
+    /// has one, else "start of follow-up".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 /// A status column deciding an endpoint's event, e.g.
@@ -468,6 +560,12 @@ pub struct GroupingSpec {
     /// Number of groups of a `quantiles` grouping (2 = halves, 3 = tertiles).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantiles: Option<usize>,
+    /// Strata of this grouping's univariable Cox model and of a stratified
+    /// log-rank test (groupings, or yes/no or category columns): R
+    /// `coxph(Surv(t, d) ~ g + strata(s))`, `survdiff(... ~ g + strata(s))`.
+    /// Patients with a missing stratum are left out of those two only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cox_strata: Vec<String>,
 }
 
 impl GroupingSpec {
@@ -520,6 +618,11 @@ pub struct AnalysisSpec {
     pub cox_covariates: Vec<String>,
     #[serde(default)]
     pub cox_optional_covariates: Vec<String>,
+    /// Two-way interactions of the multivariable Cox model, each a pair of
+    /// its covariates (`[["rx", "sex"]]`, R `+ rx:sex`), with the
+    /// likelihood-ratio test of each against the model without it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cox_interactions: Vec<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table1_by: Option<String>,
     #[serde(default)]
@@ -544,6 +647,7 @@ impl Default for AnalysisSpec {
             cox_univariable: Vec::new(),
             cox_covariates: Vec::new(),
             cox_optional_covariates: Vec::new(),
+            cox_interactions: Vec::new(),
             table1_by: None,
             landmarks: Vec::new(),
             confidence_level: default_confidence(),
@@ -631,6 +735,36 @@ impl Plan {
     /// Start column of an endpoint.
     pub fn endpoint_start<'a>(&'a self, e: &'a EndpointSpec) -> &'a str {
         e.start.as_deref().unwrap_or(&self.study.time_zero)
+    }
+
+    /// Time unit of an endpoint: its own, else the study's.
+    pub fn endpoint_unit(&self, e: &EndpointSpec) -> TimeUnit {
+        e.time_unit.unwrap_or(self.study.time_unit)
+    }
+
+    /// Days per time unit of an endpoint.
+    pub fn endpoint_days_per_unit(&self, e: &EndpointSpec) -> f64 {
+        self.study.days_in(self.endpoint_unit(e))
+    }
+
+    /// A time in the study's unit (landmarks, `rmst_tau`) in the endpoint's
+    /// unit: `t × days per study unit / days per endpoint unit` (through
+    /// days, as the endpoint's own times are, so a landmark on an event day
+    /// lands exactly on it); `t` itself when the units are the same.
+    pub fn to_endpoint_unit(&self, e: &EndpointSpec, t: f64) -> f64 {
+        if self.endpoint_unit(e) == self.study.time_unit {
+            t
+        } else {
+            t * self.study.days_per_unit() / self.endpoint_days_per_unit(e)
+        }
+    }
+
+    /// Whether some endpoint has its own time unit or is a duration export
+    /// (results.json then states the unit of each endpoint).
+    pub fn has_endpoint_units(&self) -> bool {
+        self.endpoints
+            .iter()
+            .any(|e| e.time_unit.is_some() || e.duration.is_some())
     }
 
     /// Sizes and duplicates: every list of the plan is bounded (a plan
@@ -771,6 +905,11 @@ impl Plan {
     /// `groupings[x]`, ... Empty when only declared.
     pub fn column_uses(&self, name: &str) -> Vec<String> {
         usage::column_uses(self, name)
+    }
+
+    /// Partial-date rule of a column: its own, else the study's.
+    pub fn partial_dates_of(&self, c: &ColumnSpec) -> PartialDates {
+        c.partial_dates.unwrap_or(self.study.partial_dates)
     }
 
     /// Missing-value strings of a column (lower-case, trimmed): the

@@ -56,6 +56,9 @@ pub(super) fn column_uses(plan: &Plan, name: &str) -> Vec<String> {
         if e.event_status.as_ref().is_some_and(|st| is(&st.column)) {
             uses.push(format!("{s}.event_status"));
         }
+        if e.duration.as_ref().is_some_and(|d| is(&d.column)) {
+            uses.push(format!("{s}.duration"));
+        }
     }
     for c in &plan.competing_risks {
         let used = c.start.as_deref().is_some_and(is)
@@ -68,6 +71,9 @@ pub(super) fn column_uses(plan: &Plan, name: &str) -> Vec<String> {
     for g in &plan.groupings {
         if g.columns.iter().any(|c| is(c)) {
             uses.push(format!("groupings[{}]", g.name));
+        }
+        if g.cox_strata.iter().any(|c| is(c)) {
+            uses.push(format!("groupings[{}].cox_strata", g.name));
         }
     }
     for i in &plan.intervals {

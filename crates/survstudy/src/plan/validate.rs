@@ -115,6 +115,9 @@ fn columns(cx: &mut Ctx) {
                 cx.push(&s, format!("name or alias '{n}' is used twice"));
             }
         }
+        if c.partial_dates.is_some() && c.kind != ColumnType::Date {
+            cx.push(&s, "partial_dates is only allowed for date columns".into());
+        }
         if !c.levels.is_empty() && c.kind != ColumnType::Category {
             cx.push(&s, "levels are only allowed for category columns".into());
         }
@@ -145,7 +148,26 @@ fn study(cx: &mut Ctx) {
             );
         }
     }
-    cx.must_exist("study.time_zero", &st.time_zero, DATE, "time zero");
+    if !st.time_zero.trim().is_empty() {
+        cx.must_exist("study.time_zero", &st.time_zero, DATE, "time zero");
+    } else {
+        let plan = cx.plan;
+        let users: Vec<String> = plan
+            .competing_risks
+            .iter()
+            .filter(|c| c.start.is_none())
+            .map(|c| format!("competing_risks[{}]", c.code))
+            .collect();
+        if !users.is_empty() {
+            cx.push(
+                "study.time_zero",
+                format!(
+                    "time zero is not set but {} measure time from it (set study.time_zero or their start)",
+                    users.join(", ")
+                ),
+            );
+        }
+    }
     if let Err(m) = DateFormat::new(&st.date_format) {
         cx.push("study.date_format", m);
     }
@@ -220,11 +242,30 @@ fn endpoints(cx: &mut Ctx) {
         if e.code.trim().is_empty() || !codes.insert(e.code.clone()) {
             cx.push(&s, "endpoint code is empty or used twice".into());
         }
-        if e.events.is_empty() {
-            cx.push(&s, "an endpoint needs at least one event column".into());
+        if let Some(d) = &e.duration {
+            duration_endpoint(cx, &s, e, d);
+        } else {
+            if e.events.is_empty() {
+                cx.push(&s, "an endpoint needs at least one event column (or, for a duration export, duration = { column = ..., unit = ... } with event_status)".into());
+            }
+            if e.start.is_none() && plan.study.time_zero.trim().is_empty() {
+                cx.push(
+                    &s,
+                    "a date endpoint needs a start: set study.time_zero or the endpoint's start"
+                        .into(),
+                );
+            } else {
+                cx.must_exist(&s, plan.endpoint_start(e), DATE, "the start of an endpoint");
+            }
+            if e.censor.trim().is_empty() {
+                cx.push(
+                    &s,
+                    "a date endpoint needs censor = <last follow-up date column>".into(),
+                );
+            } else {
+                cx.must_exist(&s, &e.censor, DATE, "the censoring date of an endpoint");
+            }
         }
-        cx.must_exist(&s, plan.endpoint_start(e), DATE, "the start of an endpoint");
-        cx.must_exist(&s, &e.censor, DATE, "the censoring date of an endpoint");
         for c in &e.events {
             cx.must_exist(&s, c, DATE, "an event date of an endpoint");
         }
@@ -253,6 +294,48 @@ fn endpoints(cx: &mut Ctx) {
                 );
             }
         }
+    }
+}
+
+/// A duration endpoint: a number column for the time, a status for the
+/// event, and none of the date fields.
+fn duration_endpoint(cx: &mut Ctx, s: &str, e: &super::EndpointSpec, d: &super::DurationSpec) {
+    cx.must_exist(
+        s,
+        &d.column,
+        &[ColumnType::Number],
+        "the duration of an endpoint",
+    );
+    if e.event_status.is_none() {
+        cx.push(
+            s,
+            "a duration endpoint needs event_status = { column = ..., values = [...] } (e.g. values = [\"1\"] for a 0/1 column)".into(),
+        );
+    }
+    let mut unused = Vec::new();
+    if e.start.is_some() {
+        unused.push("start");
+    }
+    if !e.events.is_empty() {
+        unused.push("events");
+    }
+    if !e.censor.trim().is_empty() {
+        unused.push("censor");
+    }
+    if !e.censor_if_present.is_empty() {
+        unused.push("censor_if_present");
+    }
+    if !unused.is_empty() {
+        cx.push(
+            s,
+            format!(
+                "{} {} for date endpoints; a duration endpoint takes its time from '{}' and its event from event_status (remove {})",
+                unused.join(", "),
+                if unused.len() == 1 { "is" } else { "are" },
+                d.column,
+                if unused.len() == 1 { "it" } else { "them" }
+            ),
+        );
     }
 }
 
@@ -565,6 +648,39 @@ fn analysis(cx: &mut Ctx) {
             }
         }
     }
+    let mut pairs = BTreeSet::new();
+    for pair in &a.cox_interactions {
+        let s = "analysis.cox_interactions";
+        let shown = pair.join(", ");
+        if pair.len() != 2 {
+            cx.push(
+                s,
+                format!(
+                    "[{shown}]: an interaction is a pair of covariates, e.g. [\"rx\", \"sex\"]"
+                ),
+            );
+            continue;
+        }
+        if pair[0].trim() == pair[1].trim() {
+            cx.push(
+                s,
+                format!("[{shown}]: a covariate cannot interact with itself"),
+            );
+        }
+        for v in pair {
+            if !a.cox_covariates.contains(v) && !a.cox_optional_covariates.contains(v) {
+                cx.push(
+                    s,
+                    format!("[{shown}]: '{v}' is not in cox_covariates (an interaction needs both main effects in the model)"),
+                );
+            }
+        }
+        let mut key = [pair[0].trim(), pair[1].trim()];
+        key.sort();
+        if !pairs.insert(key) {
+            cx.push(s, format!("[{shown}] is listed twice"));
+        }
+    }
     if !(a.confidence_level > 0.0 && a.confidence_level < 1.0) {
         cx.push(
             "analysis.confidence_level",
@@ -641,6 +757,19 @@ fn time_dependent(cx: &mut Ctx) {
         let s = format!("time_dependent[{}]", t.name);
         cx.col(&s, &t.date, DATE);
         known_endpoints(cx, &s, &t.endpoints);
+        let codes: Vec<&String> = if t.endpoints.is_empty() {
+            plan.analysis.endpoints.iter().collect()
+        } else {
+            t.endpoints.iter().collect()
+        };
+        for code in codes {
+            if plan.endpoint(code).is_some_and(|e| e.duration.is_some()) {
+                cx.push(
+                    &s,
+                    format!("endpoint '{code}' is a duration export (no start date), so a switch date cannot be placed on its time scale; list date endpoints in endpoints"),
+                );
+            }
+        }
     }
 }
 
@@ -671,6 +800,30 @@ fn subgroups(cx: &mut Ctx) {
 }
 fn strata(cx: &mut Ctx) {
     let plan = cx.plan;
+    for g in &plan.groupings {
+        let s = format!("groupings[{}].cox_strata", g.name);
+        for x in &g.cox_strata {
+            if x == &g.name {
+                cx.push(&s, "a grouping cannot be its own stratum".into());
+                continue;
+            }
+            if plan.grouping(x).is_some() {
+                continue;
+            }
+            match plan.column(x) {
+                Some(c) if matches!(c.kind, ColumnType::YesNo | ColumnType::Category) => {
+                    if g.columns.iter().any(|gc| plan.column(gc).is_some_and(|k| k.name == c.name)) {
+                        cx.push(&s, format!("'{x}' is the grouping's own column"));
+                    }
+                }
+                Some(c) => cx.push(
+                    &s,
+                    format!("column '{x}' has type {:?}; a stratum is a grouping or a yes/no or category column", c.kind),
+                ),
+                None => cx.push(&s, format!("unknown grouping or column '{x}'")),
+            }
+        }
+    }
     for e in &plan.endpoints {
         let s = format!("endpoints[{}].strata", e.code);
         for g in &e.strata {

@@ -11,6 +11,9 @@ pub(crate) struct Builder<'a> {
     pub(crate) labels: BTreeMap<String, String>,
     pub(crate) figures: Vec<ReportFigure>,
     pub(crate) unit: String,
+    /// What the current endpoint's times run from when it is a duration
+    /// export (`None`: the time-zero column).
+    pub(crate) origin: Option<String>,
 }
 
 impl Builder<'_> {
@@ -38,7 +41,29 @@ impl Builder<'_> {
         }
     }
 
+    /// Uses the unit and origin of `ep` while `f` builds its blocks.
+    pub(crate) fn with_endpoint<T>(&mut self, code: &str, f: impl FnOnce(&mut Self) -> T) -> T {
+        let ep = self.r.endpoints.iter().find(|e| e.endpoint == code);
+        let unit = ep.and_then(|e| e.time_unit).map(|u| u.name().to_string());
+        let origin = ep.and_then(|e| e.duration.as_ref()).map(|d| d.from.clone());
+        let saved_unit = unit.map(|u| std::mem::replace(&mut self.unit, u));
+        let saved_origin = std::mem::replace(&mut self.origin, origin);
+        let out = f(self);
+        if let Some(u) = saved_unit {
+            self.unit = u;
+        }
+        self.origin = saved_origin;
+        out
+    }
+
     pub(crate) fn x_label(&self) -> String {
+        if let Some(o) = &self.origin {
+            return format!(
+                "{} from {}",
+                capitalise(&self.unit),
+                date_phrase(o, Some(o))
+            );
+        }
         format!(
             "{} from {}",
             capitalise(&self.unit),

@@ -185,6 +185,7 @@ pub fn build_report(
         labels: label_map(results),
         figures: vec![],
         unit: results.conventions.time_unit.name().to_string(),
+        origin: None,
     };
     let mut sections = vec![b.flow_section()];
     if let Some(t) = &results.table1 {
@@ -192,7 +193,7 @@ pub fn build_report(
     }
     sections.extend(b.summary_sections());
     for ep in &results.endpoints {
-        sections.push(b.endpoint_section(ep));
+        sections.push(b.with_endpoint(&ep.endpoint, |b| b.endpoint_section(ep)));
     }
     if let Some(s) = b.competing_section() {
         sections.push(s);
@@ -272,7 +273,7 @@ fn header_facts(results: &Results, meta: &ReportMeta, f: &Fmt, unit: &str) -> Ve
                     ep.overall.median_lower,
                     ep.overall.median_upper
                 ),
-                unit
+                ep.time_unit.map_or(unit, |u| u.name())
             ),
         ));
     }

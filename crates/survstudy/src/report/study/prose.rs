@@ -16,12 +16,33 @@ impl Builder<'_> {
             .any(|c| c.ph_test.is_some())
     }
 
+    /// A time of endpoint `code` (in its unit) in the study's unit, as the
+    /// plan wrote it (landmarks and τ are converted to each endpoint's).
+    pub(crate) fn in_study_unit(&self, code: &str, t: f64) -> f64 {
+        let dpu = self
+            .r
+            .endpoints
+            .iter()
+            .find(|e| e.endpoint == code)
+            .and_then(|e| e.days_per_unit);
+        match dpu {
+            Some(d) if d != self.r.conventions.days_per_unit => {
+                t * d / self.r.conventions.days_per_unit
+            }
+            _ => t,
+        }
+    }
+
     pub(crate) fn rmst_taus(&self) -> Vec<f64> {
         let mut t: Vec<f64> = self
             .r
             .survival
             .iter()
-            .filter_map(|s| s.rmst.as_ref().map(|r| r.tau))
+            .filter_map(|s| {
+                s.rmst
+                    .as_ref()
+                    .map(|r| self.in_study_unit(&s.endpoint, r.tau))
+            })
             .collect();
         t.sort_by(f64::total_cmp);
         t.dedup();
@@ -32,7 +53,7 @@ impl Builder<'_> {
     pub(crate) fn landmarks_used(&self) -> Vec<(String, f64)> {
         let mut out: Vec<(String, f64)> = vec![];
         for s in &self.r.survival {
-            if let Some(l) = s.landmark {
+            if let Some(l) = s.landmark.map(|l| self.in_study_unit(&s.endpoint, l)) {
                 if !out.iter().any(|(g, x)| g == &s.grouping_label && *x == l) {
                     out.push((s.grouping_label.clone(), l));
                 }

@@ -272,6 +272,15 @@ impl Builder<'_> {
 
     fn adjusted_endpoint(&mut self, a: &AdjustmentResult, e: &AdjustedEndpoint) -> Vec<Block> {
         let code = e.endpoint.clone();
+        self.with_endpoint(&code, |b| b.adjusted_endpoint_blocks(a, e))
+    }
+
+    fn adjusted_endpoint_blocks(
+        &mut self,
+        a: &AdjustmentResult,
+        e: &AdjustedEndpoint,
+    ) -> Vec<Block> {
+        let code = e.endpoint.clone();
         let mut blocks = vec![];
         let groups: Vec<KmPlotGroup> = e
             .arms

@@ -185,6 +185,30 @@ impl Builder<'_> {
             );
             blocks.push(b);
             blocks.push(Block::Table(self.numbers_table(ep, Some(s))));
+            if !s.cox_strata.is_empty() {
+                let by = s
+                    .cox_strata
+                    .iter()
+                    .map(|g| label_of(&self.labels, g))
+                    .collect::<Vec<_>>()
+                    .join(" and ");
+                let lr = s
+                    .logrank_stratified
+                    .as_ref()
+                    .map(|l| {
+                        format!(
+                            " Stratified log-rank test: \u{03c7}\u{00b2} {:.2} on {} df, {}.",
+                            l.chisq,
+                            l.df,
+                            self.f.p_eq(l.p)
+                        )
+                    })
+                    .unwrap_or_default();
+                blocks.push(Block::Paragraph(format!(
+                    "{code} by {}: the Cox model is stratified by {by} (separate baseline hazards; R coxph(... + strata()), hazard ratios within strata).{lr}",
+                    s.grouping_label
+                )));
+            }
             for n in &s.notes {
                 blocks.push(Block::Notice(format!(
                     "{code} by {}: {n}",

@@ -5,6 +5,46 @@ use crate::analysis::conventions::{median_ci_rule, LOGRANK_DF};
 use crate::report::study::*;
 
 impl Builder<'_> {
+    /// Each endpoint's unit and, for a duration export, how its times were
+    /// read; `None` when every endpoint uses the study's unit from dates.
+    pub(crate) fn endpoint_units_sentence(&self) -> Option<String> {
+        let c = &self.r.conventions;
+        let parts: Vec<String> = self
+            .r
+            .endpoints
+            .iter()
+            .filter_map(|e| {
+                let u = e.time_unit?;
+                let unit = match e.days_per_unit {
+                    Some(d) if u != crate::plan::TimeUnit::Days => {
+                        format!("{} (days / {d})", u.name())
+                    }
+                    _ => u.name().to_string(),
+                };
+                Some(match &e.duration {
+                    Some(d) => format!(
+                        "{} in {unit}, read from the duration column {} (in {}, from {}) with the event when {} is {}",
+                        e.endpoint,
+                        d.column,
+                        d.unit.name(),
+                        date_phrase(&d.from, Some(&d.from)),
+                        d.status_column,
+                        d.event_values.join(" or ")
+                    ),
+                    None => format!("{} in {unit}", e.endpoint),
+                })
+            })
+            .collect();
+        if parts.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "Time units by endpoint: {}. Landmark and other times of the plan are given in {} and converted to each endpoint's unit.",
+            parts.join("; "),
+            c.time_unit.name()
+        ))
+    }
+
     pub(crate) fn methods_section(&self) -> Section {
         let c = &self.r.conventions;
         let conf = format!("{}%", num_text(c.conf_level * 100.0));
@@ -73,6 +113,43 @@ impl Builder<'_> {
             c.days_per_unit,
             ep_defs.join("; "),
         );
+        if c.time_zero.is_empty() {
+            // a durations export: no dates, no time zero
+            p1 = format!(
+                "The export gives each endpoint as a duration with an event status (no dates). Endpoints were defined as follows \u{2014} {}. Times are in {} unless stated below (1 {} = {} days).",
+                ep_defs.join("; "),
+                c.time_unit.name(),
+                c.time_unit.name().trim_end_matches('s'),
+                c.days_per_unit,
+            );
+        }
+        if !self.r.flow.partial_dates.is_empty() {
+            let parts: Vec<String> = self
+                .r
+                .flow
+                .partial_dates
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} in {} ({})",
+                        self.f.count(p.imputed_analysed),
+                        p.column,
+                        if p.rule == "middle" {
+                            "middle: the 15th of the month, 1 July of the year"
+                        } else {
+                            "first: the 1st of the month, 1 January of the year"
+                        }
+                    )
+                })
+                .collect();
+            p1 = format!(
+                "{p1} Dates given only as a month and year or as a year were imputed: {} among the analysed patients.",
+                parts.join("; ")
+            );
+        }
+        if let Some(units) = self.endpoint_units_sentence() {
+            p1 = format!("{p1} {units}");
+        }
         if eps.is_empty() {
             p1 = format!(
                 "Time zero was the date of {}; times are in {} (days / {}).",
@@ -124,12 +201,30 @@ impl Builder<'_> {
             ("Preset", c.preset.as_str().to_string()),
             (
                 "Time zero",
-                format!("{} ({})", capitalise(&tz), c.time_zero),
+                if c.time_zero.is_empty() {
+                    "none: every endpoint is a duration export".to_string()
+                } else {
+                    format!("{} ({})", capitalise(&tz), c.time_zero)
+                },
             ),
-            (
-                "Time unit",
-                format!("{} (days / {})", c.time_unit.name(), c.days_per_unit),
-            ),
+            ("Time unit", {
+                let own: Vec<String> = self
+                    .r
+                    .endpoints
+                    .iter()
+                    .filter_map(|e| e.time_unit.map(|u| format!("{} {}", e.endpoint, u.name())))
+                    .collect();
+                if own.is_empty() {
+                    format!("{} (days / {})", c.time_unit.name(), c.days_per_unit)
+                } else {
+                    format!(
+                        "{} (days / {}); by endpoint: {}",
+                        c.time_unit.name(),
+                        c.days_per_unit,
+                        own.join(", ")
+                    )
+                }
+            }),
             (
                 "Kaplan\u{2013}Meier CI",
                 format!("{} ({conf})", c.km_conf_type.as_str()),

@@ -52,6 +52,28 @@ impl Builder<'_> {
                     .map(|c| format!(" Concordance {c:.2}."))
                     .unwrap_or_default()
             )));
+            if !m.interactions.is_empty() {
+                let tests: Vec<String> = m
+                    .interactions
+                    .iter()
+                    .map(|it| {
+                        format!(
+                            "{} \u{00d7} {} ({}): \u{03c7}\u{00b2} {:.2} on {} df, {}",
+                            label_of(&self.labels, &it.variables[0]),
+                            label_of(&self.labels, &it.variables[1]),
+                            it.term,
+                            it.chisq,
+                            it.df,
+                            self.f.p_eq(it.p)
+                        )
+                    })
+                    .collect();
+                blocks.push(Block::Paragraph(format!(
+                    "{}: interaction terms, each tested by the likelihood-ratio test of the model with it against the model without it (R anova): {}. With an interaction, the hazard ratio of each of its main effects applies at the reference level (or 0) of the other.",
+                    m.endpoint,
+                    tests.join("; ")
+                )));
+            }
             let rows = self.mv_rows(cox);
             let plot = ForestPlot {
                 rows,
