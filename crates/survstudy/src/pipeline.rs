@@ -11,6 +11,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use crate::analysis::survival::PhResiduals;
 use crate::analysis::{analyse, AnalysisOptions, Conventions, Results};
 use crate::derive::{
     derive_input, write_adsl, write_adtte, DeriveError, DeriveOptions, ExcludePolicy,
@@ -324,7 +325,7 @@ pub fn run_study_observed(
     drop(input);
     drop(bytes);
     observe(Stage::Analyse);
-    let results = analyse(
+    let mut results = analyse(
         &plan,
         &cohort,
         &AnalysisOptions {
@@ -345,12 +346,21 @@ pub fn run_study_observed(
     let out = &opts.out;
     std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
     let mut files = vec![write_adsl(&cohort, out)?, write_adtte(&cohort, out)?];
-    let mut doc = results_json_with(&results, &meta, opts.report.show_identifiers);
-    if opts.arrays == ArrayOutput::Full {
+    let mut doc = if opts.arrays == ArrayOutput::Full {
+        let doc = results_json_with(&results, &meta, opts.report.show_identifiers);
         let full_path = out.join("results-full.json");
         write_json(&full_path, &doc)?;
         files.push(full_path);
-    }
+        doc
+    } else {
+        // the per-event arrays are stripped below anyway: leave them out of
+        // the JSON tree (at 10^6 patients ~10^7 numbers, 0.6 GB as
+        // serde_json values) and put them back for the report
+        let saved = take_per_event_arrays(&mut results);
+        let doc = results_json_with(&results, &meta, opts.report.show_identifiers);
+        restore_per_event_arrays(&mut results, saved);
+        doc
+    };
     strip_per_event_arrays(&mut doc);
     let json_path = out.join("results.json");
     write_json(&json_path, &doc)?;
@@ -533,6 +543,34 @@ pub fn strip_per_event_arrays(doc: &mut serde_json::Value) {
                 f.remove("beta_t");
             }
         }
+    }
+}
+
+/// The `ph_test.flagged[]` entries whose per-event arrays
+/// [`strip_per_event_arrays`] removes (`survival[]`, `multivariable[]`).
+fn flagged_residuals(results: &mut Results) -> impl Iterator<Item = &mut PhResiduals> {
+    let survival = results.survival.iter_mut().map(|s| &mut s.cox);
+    let multivariable = results.multivariable.iter_mut().map(|m| &mut m.cox);
+    survival
+        .chain(multivariable)
+        .filter_map(|c| c.as_mut())
+        .filter_map(|c| c.ph_test.as_mut())
+        .flat_map(|p| p.flagged.iter_mut())
+}
+
+/// Moves out `time` and `beta_t` of every entry [`strip_per_event_arrays`]
+/// strips (in a fixed order), leaving them empty.
+fn take_per_event_arrays(results: &mut Results) -> Vec<(Vec<f64>, Vec<f64>)> {
+    flagged_residuals(results)
+        .map(|f| (std::mem::take(&mut f.time), std::mem::take(&mut f.beta_t)))
+        .collect()
+}
+
+/// Puts back what [`take_per_event_arrays`] took.
+fn restore_per_event_arrays(results: &mut Results, saved: Vec<(Vec<f64>, Vec<f64>)>) {
+    for (f, (time, beta_t)) in flagged_residuals(results).zip(saved) {
+        f.time = time;
+        f.beta_t = beta_t;
     }
 }
 
