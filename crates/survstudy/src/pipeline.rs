@@ -345,34 +345,20 @@ pub fn run_study_observed(
     observe(Stage::Write);
     let out = &opts.out;
     std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
-    let mut files = vec![write_adsl(&cohort, out)?, write_adtte(&cohort, out)?];
-    let mut doc = if opts.arrays == ArrayOutput::Full {
-        let doc = results_json_with(&results, &meta, opts.report.show_identifiers);
-        let full_path = out.join("results-full.json");
-        write_json(&full_path, &doc)?;
-        files.push(full_path);
-        doc
-    } else {
-        // the per-event arrays are stripped below anyway: leave them out of
-        // the JSON tree (at 10^6 patients ~10^7 numbers, 0.6 GB as
-        // serde_json values) and put them back for the report
-        let saved = take_per_event_arrays(&mut results);
-        let doc = results_json_with(&results, &meta, opts.report.show_identifiers);
-        restore_per_event_arrays(&mut results, saved);
-        doc
-    };
-    strip_per_event_arrays(&mut doc);
-    let json_path = out.join("results.json");
-    write_json(&json_path, &doc)?;
-    files.push(json_path);
-    files.extend(
-        crate::tables::write_tables_with(
-            &results,
-            &out.join("tables"),
-            opts.report.show_identifiers,
-        )
-        .map_err(|e| io_err(out, e))?,
-    );
+    // adsl.csv and adtte.csv (per-patient files, the bulk of the bytes) are
+    // written on their own threads while results.json and the tables are
+    // built; each file's bytes are what a sequential run writes
+    let (adsl, adtte, rest) = std::thread::scope(|scope| {
+        let adsl = scope.spawn(|| write_adsl(&cohort, out));
+        let adtte = scope.spawn(|| write_adtte(&cohort, out));
+        let rest = write_results(&mut results, &meta, opts, out);
+        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
+            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+        };
+        (join(adsl), join(adtte), rest)
+    });
+    let mut files = vec![adsl?, adtte?];
+    files.extend(rest?);
     let report_meta = crate::report::study::ReportMeta {
         title: plan.study.name.clone(),
         data_source: meta.data_source.clone(),
@@ -392,6 +378,45 @@ pub fn run_study_observed(
         results,
         files,
     })
+}
+
+/// Writes results.json (and results-full.json with `--full-arrays`) and the
+/// tables; returns their paths in that order.
+fn write_results(
+    results: &mut Results,
+    meta: &RunMeta,
+    opts: &RunOptions,
+    out: &Path,
+) -> Result<Vec<PathBuf>, RunError> {
+    let mut files = vec![];
+    let mut doc = if opts.arrays == ArrayOutput::Full {
+        let doc = results_json_with(results, meta, opts.report.show_identifiers);
+        let full_path = out.join("results-full.json");
+        write_json(&full_path, &doc)?;
+        files.push(full_path);
+        doc
+    } else {
+        // the per-event arrays are stripped below anyway: leave them out of
+        // the JSON tree (at 10^6 patients ~10^7 numbers, 0.6 GB as
+        // serde_json values) and put them back for the report
+        let saved = take_per_event_arrays(results);
+        let doc = results_json_with(results, meta, opts.report.show_identifiers);
+        restore_per_event_arrays(results, saved);
+        doc
+    };
+    strip_per_event_arrays(&mut doc);
+    let json_path = out.join("results.json");
+    write_json(&json_path, &doc)?;
+    files.push(json_path);
+    files.extend(
+        crate::tables::write_tables_with(
+            results,
+            &out.join("tables"),
+            opts.report.show_identifiers,
+        )
+        .map_err(|e| io_err(out, e))?,
+    );
+    Ok(files)
 }
 
 /// results.json: the results plus a `meta` block, with patient
