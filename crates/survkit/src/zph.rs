@@ -290,11 +290,23 @@ fn zph1(
     let mut cmat2 = vec![vec![0.0; p]; p];
     let mut denom = 0.0;
     let mut cstrat = usize::MAX;
+    // the rows in sweep order, gathered once so that the sweep reads memory
+    // in order (same values, same arithmetic, same bits)
+    let s_strata: Vec<usize> = ord.iter().map(|&r| strata[r]).collect();
+    let s_time: Vec<f64> = ord.iter().map(|&r| time[r]).collect();
+    let s_gt: Vec<f64> = ord.iter().map(|&r| gt[r]).collect();
+    let s_event: Vec<bool> = ord.iter().map(|&r| event[r]).collect();
+    let s_wt: Vec<f64> = ord.iter().map(|&r| wt(r)).collect();
+    let s_risk: Vec<f64> = ord.iter().map(|&r| eta[r].exp() * wt(r)).collect();
+    let s_x: Vec<Vec<f64>> = x
+        .iter()
+        .map(|c| ord.iter().map(|&r| c[r]).collect())
+        .collect();
     let mut ip = n;
     while ip > 0 {
-        let person = ord[ip - 1];
-        if strata[person] != cstrat {
-            cstrat = strata[person];
+        let k = ip - 1;
+        if s_strata[k] != cstrat {
+            cstrat = s_strata[k];
             denom = 0.0;
             nrisk = 0;
             a.iter_mut().for_each(|v| *v = 0.0);
@@ -306,8 +318,8 @@ fn zph1(
                 }
             }
         }
-        let dtime = time[person];
-        let timewt = gt[person];
+        let dtime = s_time[k];
+        let timewt = s_gt[k];
         if let Some((st, o1)) = start {
             while ip1 > 0 && strata[o1[ip1 - 1]] == cstrat && st[o1[ip1 - 1]] >= dtime {
                 let r = o1[ip1 - 1];
@@ -333,32 +345,32 @@ fn zph1(
         let mut deadwt = 0.0;
         let mut denom2 = 0.0;
         while ip > 0 {
-            let person = ord[ip - 1];
-            if time[person] != dtime || strata[person] != cstrat {
+            let k = ip - 1;
+            if s_time[k] != dtime || s_strata[k] != cstrat {
                 break;
             }
-            let risk = eta[person].exp() * wt(person);
+            let risk = s_risk[k];
             nrisk += 1;
-            if !event[person] {
+            if !s_event[k] {
                 denom += risk;
                 for i in 0..p {
-                    a[i] += risk * x[i][person];
+                    a[i] += risk * s_x[i][k];
                     for j in 0..=i {
-                        cmat[i][j] += risk * x[i][person] * x[j][person];
+                        cmat[i][j] += risk * s_x[i][k] * s_x[j][k];
                     }
                 }
             } else {
                 ndead += 1;
-                deadwt += wt(person);
+                deadwt += s_wt[k];
                 denom2 += risk;
                 nevent -= 1;
                 for i in 0..p {
-                    schoen[nevent * p + i] = x[i][person];
-                    u[i] += wt(person) * x[i][person];
-                    u[i + p] += timewt * wt(person) * x[i][person];
-                    a2[i] += risk * x[i][person];
+                    schoen[nevent * p + i] = s_x[i][k];
+                    u[i] += s_wt[k] * s_x[i][k];
+                    u[i + p] += timewt * s_wt[k] * s_x[i][k];
+                    a2[i] += risk * s_x[i][k];
                     for j in 0..=i {
-                        cmat2[i][j] += risk * x[i][person] * x[j][person];
+                        cmat2[i][j] += risk * s_x[i][k] * s_x[j][k];
                     }
                 }
             }
