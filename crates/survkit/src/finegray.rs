@@ -109,44 +109,50 @@ struct Eval {
     ll: f64,
     score: Vec<f64>,
     info: Vec<Vec<f64>>,
-    /// per failure row: S0, S1 (the others are 0)
+    /// per failure row: S0, S1 (the others are 0; S1 row-major, `s1[i * p + k]`)
     s0: Vec<f64>,
-    s1: Vec<Vec<f64>>,
+    s1: Vec<f64>,
 }
 
 fn eval(d: &Sorted, beta: &[f64], need_info: bool) -> Eval {
+    // flat row-major buffers (`v[i * p + a]`, `v[(i * p + a) * p + b]`):
+    // the same sums in the same order as per-row vectors, one allocation each
     let n = d.t.len();
     let p = beta.len();
+    let pp = p * p;
     let eta: Vec<f64> = (0..n)
         .map(|i| (0..p).map(|k| d.x[i][k] * beta[k]).sum())
         .collect();
     let r: Vec<f64> = eta.iter().map(|e| e.exp()).collect();
     // suffix sums over T_l >= t (by tie group) and prefix sums of competing T_l < t
     let mut suf0 = vec![0.0; n + 1];
-    let mut suf1 = vec![vec![0.0; p]; n + 1];
-    let mut suf2 = vec![vec![vec![0.0; p]; p]; if need_info { n + 1 } else { 0 }];
+    let mut suf1 = vec![0.0; (n + 1) * p];
+    let mut suf2 = vec![0.0; if need_info { (n + 1) * pp } else { 0 }];
     for i in (0..n).rev() {
         suf0[i] = suf0[i + 1] + r[i];
+        let x = &d.x[i];
         for a in 0..p {
-            suf1[i][a] = suf1[i + 1][a] + r[i] * d.x[i][a];
+            suf1[i * p + a] = suf1[(i + 1) * p + a] + r[i] * x[a];
             if need_info {
                 for b in 0..p {
-                    suf2[i][a][b] = suf2[i + 1][a][b] + r[i] * d.x[i][a] * d.x[i][b];
+                    suf2[(i * p + a) * p + b] =
+                        suf2[((i + 1) * p + a) * p + b] + r[i] * x[a] * x[b];
                 }
             }
         }
     }
     let mut pre0 = vec![0.0; n + 1];
-    let mut pre1 = vec![vec![0.0; p]; n + 1];
-    let mut pre2 = vec![vec![vec![0.0; p]; p]; if need_info { n + 1 } else { 0 }];
+    let mut pre1 = vec![0.0; (n + 1) * p];
+    let mut pre2 = vec![0.0; if need_info { (n + 1) * pp } else { 0 }];
     for i in 0..n {
         let c = if d.s[i] == 2 { r[i] / d.g[i] } else { 0.0 };
         pre0[i + 1] = pre0[i] + c;
+        let x = &d.x[i];
         for a in 0..p {
-            pre1[i + 1][a] = pre1[i][a] + c * d.x[i][a];
+            pre1[(i + 1) * p + a] = pre1[i * p + a] + c * x[a];
             if need_info {
                 for b in 0..p {
-                    pre2[i + 1][a][b] = pre2[i][a][b] + c * d.x[i][a] * d.x[i][b];
+                    pre2[((i + 1) * p + a) * p + b] = pre2[(i * p + a) * p + b] + c * x[a] * x[b];
                 }
             }
         }
@@ -155,26 +161,28 @@ fn eval(d: &Sorted, beta: &[f64], need_info: bool) -> Eval {
     let mut score = vec![0.0; p];
     let mut info = vec![vec![0.0; p]; p];
     let mut s0v = vec![0.0; n];
-    let mut s1v = vec![vec![0.0; p]; n];
+    let mut s1v = vec![0.0; n * p];
     for i in 0..n {
         if d.s[i] != 1 {
             continue;
         }
         let (f, gi) = (d.first[i], d.g[i]);
         let s0 = suf0[f] + gi * pre0[f];
-        let s1: Vec<f64> = (0..p).map(|a| suf1[f][a] + gi * pre1[f][a]).collect();
+        let s1 = &mut s1v[i * p..(i + 1) * p];
+        for (a, v) in s1.iter_mut().enumerate() {
+            *v = suf1[f * p + a] + gi * pre1[f * p + a];
+        }
         ll += eta[i] - s0.ln();
         for a in 0..p {
             score[a] += d.x[i][a] - s1[a] / s0;
             if need_info {
                 for b in 0..p {
-                    let s2 = suf2[f][a][b] + gi * pre2[f][a][b];
+                    let s2 = suf2[(f * p + a) * p + b] + gi * pre2[(f * p + a) * p + b];
                     info[a][b] += s2 / s0 - s1[a] * s1[b] / (s0 * s0);
                 }
             }
         }
         s0v[i] = s0;
-        s1v[i] = s1;
     }
     Eval {
         ll,
@@ -368,7 +376,7 @@ fn sandwich(d: &Sorted, beta: &[f64], e: &Eval) -> Vec<Vec<f64>> {
             let s0 = e.s0[j];
             p0[j + 1] += 1.0 / s0;
             for k in 0..p {
-                p1[j + 1][k] += e.s1[j][k] / (s0 * s0);
+                p1[j + 1][k] += e.s1[j * p + k] / (s0 * s0);
             }
         }
     }
@@ -379,7 +387,7 @@ fn sandwich(d: &Sorted, beta: &[f64], e: &Eval) -> Vec<Vec<f64>> {
             let s0 = e.s0[j];
             a0[j] += d.g[j] / s0;
             for k in 0..p {
-                a1[j][k] += d.g[j] * e.s1[j][k] / (s0 * s0);
+                a1[j][k] += d.g[j] * e.s1[j * p + k] / (s0 * s0);
             }
         }
     }
@@ -428,7 +436,7 @@ fn sandwich(d: &Sorted, beta: &[f64], e: &Eval) -> Vec<Vec<f64>> {
             }
             if d.s[ii] == 1 {
                 for k in 0..p {
-                    st[k] += d.x[ii][k] - e.s1[ii][k] / e.s0[ii];
+                    st[k] += d.x[ii][k] - e.s1[ii * p + k] / e.s0[ii];
                 }
             }
             for k in 0..p {

@@ -123,8 +123,57 @@ pub struct ZphResult {
     pub var: Vec<Vec<f64>>,
 }
 
+/// Key of `x` whose unsigned order is [`f64::total_cmp`]'s (so a stable
+/// radix sort by it orders exactly as a stable `sort_by(total_cmp)`).
+#[inline]
+fn total_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | (1 << 63)
+    }
+}
+
+/// Row indices `0..n` stably sorted by `total_key(v[i])` (radix, O(n)).
+fn radix_order(v: &[f64]) -> Vec<usize> {
+    let mut keyed: Vec<(u64, u32)> = v
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| (total_key(t), i as u32))
+        .collect();
+    crate::sort::radix_sort_pairs(&mut keyed);
+    keyed.into_iter().map(|(_, i)| i as usize).collect()
+}
+
+/// `order` (a permutation of the rows) stably re-sorted by `strata`: rows
+/// sorted by stratum and, within a stratum, in the order of `order`.
+fn stable_by_strata(order: Vec<usize>, strata: &[usize], nstrat: usize) -> Vec<usize> {
+    if nstrat <= 1 {
+        return order;
+    }
+    let mut keyed: Vec<(u64, u32)> = order
+        .into_iter()
+        .map(|i| (strata[i] as u64, i as u32))
+        .collect();
+    crate::sort::radix_sort_pairs(&mut keyed);
+    keyed.into_iter().map(|(_, i)| i as usize).collect()
+}
+
 /// g(t) for every observation.
+#[cfg(test)]
 fn transform_times(time: &[f64], event: &[bool], tr: Transform) -> Result<Vec<f64>> {
+    transform_times_ordered(time, event, tr, &radix_order(time))
+}
+
+/// g(t) for every observation; `idx` = the rows in ascending time order
+/// (any order within tied times: g is the same for every member of a tie).
+fn transform_times_ordered(
+    time: &[f64],
+    event: &[bool],
+    tr: Transform,
+    idx: &[usize],
+) -> Result<Vec<f64>> {
     let n = time.len();
     match tr {
         Transform::Identity => Ok(time.to_vec()),
@@ -135,8 +184,6 @@ fn transform_times(time: &[f64], event: &[bool], tr: Transform) -> Result<Vec<f6
             Ok(time.iter().map(|t| t.ln()).collect())
         }
         Transform::Rank => {
-            let mut idx: Vec<usize> = (0..n).collect();
-            idx.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
             let mut rank = vec![0.0; n];
             let mut i = 0;
             while i < n {
@@ -154,8 +201,6 @@ fn transform_times(time: &[f64], event: &[bool], tr: Transform) -> Result<Vec<f6
         }
         Transform::Km => {
             // pooled KM; S(t−) = product over event times strictly before t
-            let mut idx: Vec<usize> = (0..n).collect();
-            idx.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
             let mut out = vec![0.0; n];
             let mut surv = 1.0;
             let mut i = 0;
@@ -185,8 +230,9 @@ struct Zph1 {
     u: Vec<f64>,
     /// Information, 2p × 2p.
     imat: Vec<Vec<f64>>,
-    /// Schoenfeld residuals, one row per event in sorted order.
-    schoen: Vec<Vec<f64>>,
+    /// Schoenfeld residuals, one row of p per event in sorted order
+    /// (row-major, `schoen[e * p + j]`).
+    schoen: Vec<f64>,
     /// used[s][j]: events in stratum s if column j varies there, else 0.
     used: Vec<Vec<usize>>,
 }
@@ -237,18 +283,30 @@ fn zph1(
     let mut b0 = vec![vec![0.0; p]; p];
     let mut b1 = vec![vec![0.0; p]; p];
     let mut b2 = vec![vec![0.0; p]; p];
-    let mut schoen = vec![vec![0.0; p]; nevent];
+    let mut schoen = vec![0.0; p * nevent];
     let mut a = vec![0.0; p];
     let mut a2 = vec![0.0; p];
     let mut cmat = vec![vec![0.0; p]; p];
     let mut cmat2 = vec![vec![0.0; p]; p];
     let mut denom = 0.0;
     let mut cstrat = usize::MAX;
+    // the rows in sweep order, gathered once so that the sweep reads memory
+    // in order (same values, same arithmetic, same bits)
+    let s_strata: Vec<usize> = ord.iter().map(|&r| strata[r]).collect();
+    let s_time: Vec<f64> = ord.iter().map(|&r| time[r]).collect();
+    let s_gt: Vec<f64> = ord.iter().map(|&r| gt[r]).collect();
+    let s_event: Vec<bool> = ord.iter().map(|&r| event[r]).collect();
+    let s_wt: Vec<f64> = ord.iter().map(|&r| wt(r)).collect();
+    let s_risk: Vec<f64> = ord.iter().map(|&r| eta[r].exp() * wt(r)).collect();
+    let s_x: Vec<Vec<f64>> = x
+        .iter()
+        .map(|c| ord.iter().map(|&r| c[r]).collect())
+        .collect();
     let mut ip = n;
     while ip > 0 {
-        let person = ord[ip - 1];
-        if strata[person] != cstrat {
-            cstrat = strata[person];
+        let k = ip - 1;
+        if s_strata[k] != cstrat {
+            cstrat = s_strata[k];
             denom = 0.0;
             nrisk = 0;
             a.iter_mut().for_each(|v| *v = 0.0);
@@ -260,8 +318,8 @@ fn zph1(
                 }
             }
         }
-        let dtime = time[person];
-        let timewt = gt[person];
+        let dtime = s_time[k];
+        let timewt = s_gt[k];
         if let Some((st, o1)) = start {
             while ip1 > 0 && strata[o1[ip1 - 1]] == cstrat && st[o1[ip1 - 1]] >= dtime {
                 let r = o1[ip1 - 1];
@@ -287,32 +345,32 @@ fn zph1(
         let mut deadwt = 0.0;
         let mut denom2 = 0.0;
         while ip > 0 {
-            let person = ord[ip - 1];
-            if time[person] != dtime || strata[person] != cstrat {
+            let k = ip - 1;
+            if s_time[k] != dtime || s_strata[k] != cstrat {
                 break;
             }
-            let risk = eta[person].exp() * wt(person);
+            let risk = s_risk[k];
             nrisk += 1;
-            if !event[person] {
+            if !s_event[k] {
                 denom += risk;
                 for i in 0..p {
-                    a[i] += risk * x[i][person];
+                    a[i] += risk * s_x[i][k];
                     for j in 0..=i {
-                        cmat[i][j] += risk * x[i][person] * x[j][person];
+                        cmat[i][j] += risk * s_x[i][k] * s_x[j][k];
                     }
                 }
             } else {
                 ndead += 1;
-                deadwt += wt(person);
+                deadwt += s_wt[k];
                 denom2 += risk;
                 nevent -= 1;
                 for i in 0..p {
-                    schoen[nevent][i] = x[i][person];
-                    u[i] += wt(person) * x[i][person];
-                    u[i + p] += timewt * wt(person) * x[i][person];
-                    a2[i] += risk * x[i][person];
+                    schoen[nevent * p + i] = s_x[i][k];
+                    u[i] += s_wt[k] * s_x[i][k];
+                    u[i + p] += timewt * s_wt[k] * s_x[i][k];
+                    a2[i] += risk * s_x[i][k];
                     for j in 0..=i {
-                        cmat2[i][j] += risk * x[i][person] * x[j][person];
+                        cmat2[i][j] += risk * s_x[i][k] * s_x[j][k];
                     }
                 }
             }
@@ -336,7 +394,7 @@ fn zph1(
                     b1[i][j] += temp * timewt;
                     b2[i][j] += temp * timewt * timewt;
                 }
-                for row in &mut schoen[nevent..nevent + ndead] {
+                for row in schoen[nevent * p..(nevent + ndead) * p].chunks_exact_mut(p) {
                     row[i] -= mean;
                 }
             }
@@ -348,7 +406,7 @@ fn zph1(
                     let f = (k + 1) as f64 / nd;
                     tmean += (a[i] + a2[i] * f) / (denom + denom2 * f);
                 }
-                for row in &mut schoen[nevent..nevent + ndead] {
+                for row in schoen[nevent * p..(nevent + ndead) * p].chunks_exact_mut(p) {
                     row[i] -= tmean / nd;
                 }
             }
@@ -418,15 +476,6 @@ fn scaled_quad_form(a: &[Vec<f64>], u: &[f64]) -> f64 {
         .collect();
     let v: Vec<f64> = (0..m).map(|i| u[i] * d[i]).collect();
     quad_form_inv(&c, &v)
-}
-
-/// Solve `A z = b` for symmetric positive definite A (generalised LDLᵀ).
-fn sym_solve(a: &[Vec<f64>], b: &[f64]) -> Vec<f64> {
-    let mut f = a.to_vec();
-    ldl(&mut f, TOLER_CHOL);
-    let mut z = b.to_vec();
-    ldl_solve(&f, &mut z);
-    z
 }
 
 /// Proportional-hazards test of a fitted Cox model (R `cox.zph`, survival ≥ 3.0).
@@ -641,6 +690,9 @@ pub fn cox_zph_rows(
         None => (vec![0; n], 1),
     };
 
+    // rows in time order (stable radix sort: ties in input order), shared by
+    // the time transform and the sweep's (stratum, time) order
+    let tord = radix_order(time);
     let ttimes = match (&fixed_start, opts.transform) {
         (Some(sa), Transform::Km) => {
             // 1 − S(t−) of the unweighted KM with delayed entry
@@ -662,7 +714,7 @@ pub fn cox_zph_rows(
                 })
                 .collect()
         }
-        _ => transform_times(time, event, opts.transform)?,
+        _ => transform_times_ordered(time, event, opts.transform, &tord)?,
     };
     let gmean = ttimes
         .iter()
@@ -672,16 +724,12 @@ pub fn cox_zph_rows(
         .sum::<f64>()
         / nevent as f64;
     let gtime: Vec<f64> = ttimes.iter().map(|g| g - gmean).collect();
-    let mut ord: Vec<usize> = (0..n).collect();
-    ord.sort_by(|&a, &b| st[a].cmp(&st[b]).then(time[a].total_cmp(&time[b])));
+    // = a stable sort by (stratum, time)
+    let ord = stable_by_strata(tord, &st, nstrat);
 
     let efron = fit.ties == Ties::Efron;
     let ord1: Vec<usize> = match &fixed_start {
-        Some(sa) => {
-            let mut o: Vec<usize> = (0..n).collect();
-            o.sort_by(|&a, &b| st[a].cmp(&st[b]).then(sa[a].total_cmp(&sa[b])));
-            o
-        }
+        Some(sa) => stable_by_strata(radix_order(sa), &st, nstrat),
         None => vec![],
     };
     let weight: &[f64] = rows.weight.unwrap_or(&[]);
@@ -756,14 +804,11 @@ pub fn cox_zph_rows(
             }
         }
     }
-    let sresid: Vec<Vec<f64>> = z
+    // collapsed residuals, row-major (`sresid[e * nterm + i]`)
+    let sresid: Vec<f64> = z
         .schoen
-        .iter()
-        .map(|r| {
-            (0..nterm)
-                .map(|i| (0..p).map(|j| r[j] * tmat[j][i]).sum())
-                .collect()
-        })
+        .chunks_exact(p)
+        .flat_map(|r| (0..nterm).map(|i| (0..p).map(|j| r[j] * tmat[j][i]).sum::<f64>()))
         .collect();
     let vm: Vec<Vec<f64>> = (0..nterm)
         .map(|a| {
@@ -800,10 +845,16 @@ pub fn cox_zph_rows(
                 .iter()
                 .map(|&a| k.iter().map(|&b| vm[a][b]).collect())
                 .collect();
+            // one factorisation per stratum, solved for each of its events
+            let mut f = sub;
+            ldl(&mut f, TOLER_CHOL);
+            let mut rhs = vec![0.0; k.len()];
             for r in r0..r1 {
-                let rhs: Vec<f64> = k.iter().map(|&i| sresid[r][i]).collect();
-                let sol = sym_solve(&sub, &rhs);
-                for (&i, v) in k.iter().zip(sol) {
+                for (v, &i) in rhs.iter_mut().zip(&k) {
+                    *v = sresid[r * nterm + i];
+                }
+                ldl_solve(&f, &mut rhs);
+                for (&i, &v) in k.iter().zip(&rhs) {
                     y[r][i] = v;
                 }
             }

@@ -234,177 +234,119 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
         counts.insert(f.name.clone(), f.yes);
     }
 
+    // Every section below is independent of the others: they run as one
+    // list of jobs on all cores (longest first, handed out one at a time)
+    // and are collected in plan order, so the results are bit-identical to
+    // a sequential run.
+    let eps: Vec<EndpointRows> = plan
+        .analysis
+        .endpoints
+        .iter()
+        .filter_map(|code| cohort.endpoint(code))
+        .map(|ep| {
+            let (idx, time, event) = ep.analysis_rows();
+            EndpointRows {
+                ep,
+                idx,
+                time,
+                event,
+            }
+        })
+        .collect();
+    let mut jobs: Vec<Job> = vec![Job::Adjustment];
+    jobs.extend((0..plan.competing_risks.len()).map(Job::Competing));
+    jobs.extend((0..plan.time_dependent.len()).map(Job::TimeDependent));
+    jobs.extend((0..eps.len()).map(Job::Multivariable));
+    for e in 0..eps.len() {
+        jobs.extend(
+            plan.analysis
+                .km_by
+                .iter()
+                .map(|g| Job::Grouping(e, g.as_str())),
+        );
+    }
+    jobs.push(Job::Subgroups);
+    jobs.push(Job::Summaries);
+    jobs.push(Job::Table1);
+    jobs.extend((0..eps.len()).map(Job::Overall));
+    let run = |job: &Job| -> Done {
+        match *job {
+            Job::Overall(e) => Done::Overall(endpoint_overall(plan, &eps[e], &km, landmarks)),
+            Job::Grouping(e, gname) => Done::Grouping(
+                e,
+                analyse_one_grouping(plan, cohort, &eps[e], gname, &km, &cox),
+            ),
+            Job::Multivariable(e) => {
+                let r = &eps[e];
+                let code = r.ep.code.as_str();
+                let strata: Vec<&crate::derive::GroupingData> = plan
+                    .endpoint(code)
+                    .map(|e| e.strata.iter().filter_map(|g| cohort.grouping(g)).collect())
+                    .unwrap_or_default();
+                Done::Multivariable(fit_multivariable(
+                    cohort,
+                    code,
+                    (&r.idx, &r.time, &r.event),
+                    &cox,
+                    &strata,
+                    &plan.analysis.cox_interactions,
+                ))
+            }
+            Job::Table1 => Done::Table1(analyse_table1(plan, cohort)),
+            Job::Summaries => Done::Summaries(Box::new(summaries::analyse_summaries(plan, cohort))),
+            Job::Competing(c) => Done::Competing(competing::analyse_competing(
+                plan,
+                cohort,
+                &plan.competing_risks[c],
+            )),
+            Job::Adjustment => Done::Adjustment(
+                plan.adjustment
+                    .as_ref()
+                    .map(|a| adjustment::analyse_adjustment(plan, cohort, a, &km, &cox)),
+            ),
+            Job::TimeDependent(t) => Done::TimeDependent(timedep::analyse_time_dependent(
+                plan,
+                cohort,
+                &plan.time_dependent[t],
+                &cox,
+            )),
+            Job::Subgroups => Done::Subgroups(subgroups::subgroup_analyses(plan, cohort, &cox)),
+        }
+    };
+    let done = par_map(&jobs, run);
+
+    // collect in plan order
+    let mut endpoints = vec![];
+    let mut by_endpoint: Vec<Vec<SurvivalByGroup>> = vec![vec![]; eps.len()];
+    let mut multivariable = vec![];
+    let mut table1 = None;
+    let mut summary_results = None;
+    let mut competing_risks = vec![];
+    let mut adjustment = None;
+    let mut time_dependent = vec![];
+    let mut subgroups = vec![];
+    // jobs of one kind are in plan order in `jobs`, so pushing in job order
+    // keeps plan order within every section
+    for d in done {
+        match d {
+            Done::Overall(o) => endpoints.push(o),
+            Done::Grouping(e, g) => by_endpoint[e].extend(g),
+            Done::Multivariable(m) => multivariable.push(m),
+            Done::Table1(t) => table1 = t,
+            Done::Summaries(s) => summary_results = Some(*s),
+            Done::Competing(c) => competing_risks.push(c),
+            Done::Adjustment(a) => adjustment = a,
+            Done::TimeDependent(t) => time_dependent.extend(t),
+            Done::Subgroups(s) => subgroups = s,
+        }
+    }
+    let survival: Vec<SurvivalByGroup> = by_endpoint.into_iter().flatten().collect();
     let summaries::SummaryResults {
         patterns,
         next_line,
         extra: summaries,
         layout: summary_layout,
-    } = summaries::analyse_summaries(plan, cohort);
-
-    // survival
-    let mut endpoints = vec![];
-    let mut survival = vec![];
-    let mut multivariable = vec![];
-    for code in &plan.analysis.endpoints {
-        let Some(ep) = cohort.endpoint(code) else {
-            continue;
-        };
-        let (idx, time, event) = ep.analysis_rows();
-        let spec_ep = plan.endpoint(code);
-        // the plan's times are in the study's unit; this endpoint's may differ
-        let scale = |t: f64| spec_ep.map_or(t, |e| plan.to_endpoint_unit(e, t));
-        let ep_landmarks: Vec<f64> = landmarks.iter().map(|&t| scale(t)).collect();
-        let landmarks = &ep_landmarks;
-        let unit_stated = plan.has_endpoint_units().then_some(ep.unit);
-        let overall_fit = if time.is_empty() {
-            None
-        } else {
-            kaplan_meier(&time, &event, &km).ok()
-        };
-        let fu = if time.is_empty() {
-            None
-        } else {
-            reverse_km(&time, &event, &km).ok().map(|f| f.median())
-        };
-        endpoints.push(EndpointOverall {
-            endpoint: ep.code.clone(),
-            endpoint_label: ep.label.clone(),
-            time_unit: unit_stated,
-            days_per_unit: unit_stated.map(|_| ep.days_per_unit),
-            duration: spec_ep.and_then(|e| {
-                let d = e.duration.as_ref()?;
-                let st = e.event_status.as_ref()?;
-                Some(DurationUsed {
-                    column: d.column.clone(),
-                    unit: d.unit,
-                    from: d.from.clone().unwrap_or_else(|| {
-                        plan.column(&plan.study.time_zero)
-                            .map(|c| c.display_label().to_string())
-                            .unwrap_or_else(|| "start of follow-up".to_string())
-                    }),
-                    status_column: st.column.clone(),
-                    event_values: st.values.clone(),
-                })
-            }),
-            overall: GroupSummary::new("all", overall_fit.as_ref(), landmarks),
-            follow_up_median: fu.and_then(|m| m.estimate),
-            follow_up_lower: fu.and_then(|m| m.lower),
-            follow_up_upper: fu.and_then(|m| m.upper),
-        });
-        // each (endpoint, grouping) is independent: computed on all cores,
-        // collected in plan order (bit-identical to a sequential run)
-        let one = |gname: &String| {
-            let g = cohort.grouping(gname)?;
-            let li = g.level_index();
-            let spec = plan.groupings.iter().find(|s| s.name == g.name);
-            let landmark = spec.and_then(|s| s.landmark).map(scale);
-            let reference = spec.and_then(|s| s.reference.as_deref());
-            // landmark: patients still at risk at L (time >= L), clock restarted at L
-            let rows: Vec<usize> = (0..idx.len())
-                .filter(|&r| landmark.is_none_or(|l| time[r] >= l))
-                .collect();
-            let shift = landmark.unwrap_or(0.0);
-            let lt: Vec<f64> = rows.iter().map(|&r| time[r] - shift).collect();
-            let le: Vec<bool> = rows.iter().map(|&r| event[r]).collect();
-            let level: Vec<Option<usize>> = rows.iter().map(|&r| li[idx[r]]).collect();
-            let cox_strata: Vec<String> = spec.map(|s| s.cox_strata.clone()).unwrap_or_default();
-            let stratum: Option<Vec<Option<usize>>> = (!cox_strata.is_empty()).then(|| {
-                let per_patient = strata_of(plan, cohort, &cox_strata);
-                rows.iter().map(|&r| per_patient[idx[r]]).collect()
-            });
-            let input = GroupedInput {
-                time: &lt,
-                event: &le,
-                level: &level,
-                levels: &g.levels,
-                reference,
-                strata: stratum.as_deref(),
-            };
-            let run_cox = plan.analysis.cox_univariable.contains(gname);
-            let survival::GroupingResult {
-                groups,
-                logrank,
-                cox: cox_s,
-                logrank_stratified,
-                missing,
-                mut notes,
-            } = analyse_grouping(&input, &km, &cox, landmarks, run_cox, gname);
-            let rmst = plan.analysis.rmst_tau.and_then(|tau| {
-                let tau = scale(tau);
-                survival::rmst_two_groups(&input, tau, plan.analysis.confidence_level, &mut notes)
-            });
-            if let Some(l) = landmark {
-                notes.push(format!(
-                    "landmark analysis: {} of {} patients still at risk at {} {} ({} of them without a value of this grouping); times from the landmark",
-                    rows.len(),
-                    idx.len(),
-                    l,
-                    ep.unit.name(),
-                    missing
-                ));
-            }
-            Some(SurvivalByGroup {
-                endpoint: ep.code.clone(),
-                landmark,
-                endpoint_label: ep.label.clone(),
-                time_unit: unit_stated,
-                grouping: g.name.clone(),
-                grouping_label: g.label.clone(),
-                n_missing_group: missing,
-                n_used: rows.len() - missing,
-                groups,
-                logrank,
-                cox: cox_s,
-                cox_strata,
-                logrank_stratified,
-                rmst,
-                notes,
-            })
-        };
-        survival.extend(par_map(&plan.analysis.km_by, one).into_iter().flatten());
-        let strata: Vec<&crate::derive::GroupingData> = plan
-            .endpoint(code)
-            .map(|e| e.strata.iter().filter_map(|g| cohort.grouping(g)).collect())
-            .unwrap_or_default();
-        multivariable.push(fit_multivariable(
-            cohort,
-            code,
-            (&idx, &time, &event),
-            &cox,
-            &strata,
-            &plan.analysis.cox_interactions,
-        ));
-    }
-
-    // Table 1
-    let table1 = plan.analysis.table1_by.as_ref().and_then(|by| {
-        let g = cohort.grouping(by)?;
-        // the plan's level order, except that yes/no groupings (levels
-        // no, yes) read naturally with "yes" first (EMD yes | no)
-        let yes_no = plan.grouping(by).is_some_and(|s| {
-            matches!(
-                s.kind,
-                crate::plan::GroupingKind::YesNo | crate::plan::GroupingKind::AnyYes
-            )
-        });
-        let levels: Vec<String> = if yes_no {
-            g.levels.iter().rev().cloned().collect()
-        } else {
-            g.levels.clone()
-        };
-        let bi: Vec<Option<usize>> = g
-            .labels
-            .iter()
-            .map(|l| l.as_ref().and_then(|l| levels.iter().position(|x| x == l)))
-            .collect();
-        Some(table1::table1(
-            &cohort.table1,
-            &g.name,
-            &g.label,
-            &levels,
-            &bi,
-        ))
-    });
+    } = summary_results.unwrap_or_else(|| summaries::analyse_summaries(plan, cohort));
 
     Results {
         survstudy_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -419,24 +361,216 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
         survival,
         multivariable,
         table1,
-        competing_risks: plan
-            .competing_risks
-            .iter()
-            .map(|c| competing::analyse_competing(plan, cohort, c))
-            .collect(),
-        adjustment: plan
-            .adjustment
-            .as_ref()
-            .map(|a| adjustment::analyse_adjustment(plan, cohort, a, &km, &cox)),
-        time_dependent: plan
-            .time_dependent
-            .iter()
-            .flat_map(|t| timedep::analyse_time_dependent(plan, cohort, t, &cox))
-            .collect(),
-        subgroups: subgroups::subgroup_analyses(plan, cohort, &cox),
+        competing_risks,
+        adjustment,
+        time_dependent,
+        subgroups,
         summaries,
         summary_layout,
     }
+}
+
+/// One endpoint's analysis rows (patients with a time, in cohort order).
+struct EndpointRows<'a> {
+    ep: &'a crate::derive::EndpointData,
+    idx: Vec<usize>,
+    time: Vec<f64>,
+    event: Vec<bool>,
+}
+
+/// One independent piece of [`analyse`] (indices into the plan's lists).
+enum Job<'a> {
+    Overall(usize),
+    Grouping(usize, &'a str),
+    Multivariable(usize),
+    Table1,
+    Summaries,
+    Competing(usize),
+    Adjustment,
+    TimeDependent(usize),
+    Subgroups,
+}
+
+/// The result of a [`Job`].
+enum Done {
+    Overall(EndpointOverall),
+    Grouping(usize, Option<SurvivalByGroup>),
+    Multivariable(Multivariable),
+    Table1(Option<Table1>),
+    Summaries(Box<summaries::SummaryResults>),
+    Competing(competing::CompetingResult),
+    Adjustment(Option<adjustment::AdjustmentResult>),
+    TimeDependent(Vec<timedep::TimeDependentResult>),
+    Subgroups(Vec<subgroups::SubgroupResult>),
+}
+
+/// Overall KM and median follow-up of one endpoint.
+fn endpoint_overall(
+    plan: &Plan,
+    r: &EndpointRows,
+    km: &KmOptions,
+    landmarks: &[f64],
+) -> EndpointOverall {
+    let (ep, time, event) = (r.ep, &r.time, &r.event);
+    let spec_ep = plan.endpoint(&ep.code);
+    // the plan's times are in the study's unit; this endpoint's may differ
+    let landmarks: Vec<f64> = landmarks
+        .iter()
+        .map(|&t| spec_ep.map_or(t, |e| plan.to_endpoint_unit(e, t)))
+        .collect();
+    let landmarks = &landmarks;
+    let unit_stated = plan.has_endpoint_units().then_some(ep.unit);
+    let overall_fit = if time.is_empty() {
+        None
+    } else {
+        kaplan_meier(time, event, km).ok()
+    };
+    let fu = if time.is_empty() {
+        None
+    } else {
+        reverse_km(time, event, km).ok().map(|f| f.median())
+    };
+    EndpointOverall {
+        endpoint: ep.code.clone(),
+        endpoint_label: ep.label.clone(),
+        time_unit: unit_stated,
+        days_per_unit: unit_stated.map(|_| ep.days_per_unit),
+        duration: spec_ep.and_then(|e| {
+            let d = e.duration.as_ref()?;
+            let st = e.event_status.as_ref()?;
+            Some(DurationUsed {
+                column: d.column.clone(),
+                unit: d.unit,
+                from: d.from.clone().unwrap_or_else(|| {
+                    plan.column(&plan.study.time_zero)
+                        .map(|c| c.display_label().to_string())
+                        .unwrap_or_else(|| "start of follow-up".to_string())
+                }),
+                status_column: st.column.clone(),
+                event_values: st.values.clone(),
+            })
+        }),
+        overall: GroupSummary::new("all", overall_fit.as_ref(), landmarks),
+        follow_up_median: fu.and_then(|m| m.estimate),
+        follow_up_lower: fu.and_then(|m| m.lower),
+        follow_up_upper: fu.and_then(|m| m.upper),
+    }
+}
+
+/// KM by group, log-rank, univariable Cox and RMST of one (endpoint,
+/// grouping); `None` if the cohort has no such grouping.
+fn analyse_one_grouping(
+    plan: &Plan,
+    cohort: &Cohort,
+    r: &EndpointRows,
+    gname: &str,
+    km: &KmOptions,
+    cox: &CoxOptions,
+) -> Option<SurvivalByGroup> {
+    let (ep, idx, time, event) = (r.ep, &r.idx, &r.time, &r.event);
+    let spec_ep = plan.endpoint(&ep.code);
+    // the plan's times are in the study's unit; this endpoint's may differ
+    let scale = |t: f64| spec_ep.map_or(t, |e| plan.to_endpoint_unit(e, t));
+    let landmarks: Vec<f64> = plan.analysis.landmarks.iter().map(|&t| scale(t)).collect();
+    let landmarks = &landmarks;
+    let unit_stated = plan.has_endpoint_units().then_some(ep.unit);
+    let g = cohort.grouping(gname)?;
+    let li = g.level_index();
+    let spec = plan.groupings.iter().find(|s| s.name == g.name);
+    let landmark = spec.and_then(|s| s.landmark).map(scale);
+    let reference = spec.and_then(|s| s.reference.as_deref());
+    // landmark: patients still at risk at L (time >= L), clock restarted at L
+    let rows: Vec<usize> = (0..idx.len())
+        .filter(|&r| landmark.is_none_or(|l| time[r] >= l))
+        .collect();
+    let shift = landmark.unwrap_or(0.0);
+    let lt: Vec<f64> = rows.iter().map(|&r| time[r] - shift).collect();
+    let le: Vec<bool> = rows.iter().map(|&r| event[r]).collect();
+    let level: Vec<Option<usize>> = rows.iter().map(|&r| li[idx[r]]).collect();
+    let cox_strata: Vec<String> = spec.map(|s| s.cox_strata.clone()).unwrap_or_default();
+    let stratum: Option<Vec<Option<usize>>> = (!cox_strata.is_empty()).then(|| {
+        let per_patient = strata_of(plan, cohort, &cox_strata);
+        rows.iter().map(|&r| per_patient[idx[r]]).collect()
+    });
+    let input = GroupedInput {
+        time: &lt,
+        event: &le,
+        level: &level,
+        levels: &g.levels,
+        reference,
+        strata: stratum.as_deref(),
+    };
+    let run_cox = plan.analysis.cox_univariable.iter().any(|c| c == gname);
+    let survival::GroupingResult {
+        groups,
+        logrank,
+        cox: cox_s,
+        logrank_stratified,
+        missing,
+        mut notes,
+    } = analyse_grouping(&input, km, cox, landmarks, run_cox, gname);
+    let rmst = plan.analysis.rmst_tau.and_then(|tau| {
+        let tau = scale(tau);
+        survival::rmst_two_groups(&input, tau, plan.analysis.confidence_level, &mut notes)
+    });
+    if let Some(l) = landmark {
+        notes.push(format!(
+            "landmark analysis: {} of {} patients still at risk at {} {} ({} of them without a value of this grouping); times from the landmark",
+            rows.len(),
+            idx.len(),
+            l,
+            ep.unit.name(),
+            missing
+        ));
+    }
+    Some(SurvivalByGroup {
+        endpoint: ep.code.clone(),
+        landmark,
+        endpoint_label: ep.label.clone(),
+        time_unit: unit_stated,
+        grouping: g.name.clone(),
+        grouping_label: g.label.clone(),
+        n_missing_group: missing,
+        n_used: rows.len() - missing,
+        groups,
+        logrank,
+        cox: cox_s,
+        cox_strata,
+        logrank_stratified,
+        rmst,
+        notes,
+    })
+}
+
+/// Table 1 by the plan's `table1_by` grouping.
+fn analyse_table1(plan: &Plan, cohort: &Cohort) -> Option<Table1> {
+    let by = plan.analysis.table1_by.as_ref()?;
+    let g = cohort.grouping(by)?;
+    // the plan's level order, except that yes/no groupings (levels
+    // no, yes) read naturally with "yes" first (EMD yes | no)
+    let yes_no = plan.grouping(by).is_some_and(|s| {
+        matches!(
+            s.kind,
+            crate::plan::GroupingKind::YesNo | crate::plan::GroupingKind::AnyYes
+        )
+    });
+    let levels: Vec<String> = if yes_no {
+        g.levels.iter().rev().cloned().collect()
+    } else {
+        g.levels.clone()
+    };
+    let bi: Vec<Option<usize>> = g
+        .labels
+        .iter()
+        .map(|l| l.as_ref().and_then(|l| levels.iter().position(|x| x == l)))
+        .collect();
+    Some(table1::table1(
+        &cohort.table1,
+        &g.name,
+        &g.label,
+        &levels,
+        &bi,
+    ))
 }
 
 fn fit_multivariable(

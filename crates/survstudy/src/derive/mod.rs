@@ -769,7 +769,7 @@ pub fn derive_input(
     };
     let extra_idx: Vec<usize> = (0..headers.len()).filter(|i| !used.contains(i)).collect();
     let present: BTreeSet<&str> = col_index.iter().map(|(c, _)| c.name.as_str()).collect();
-    let slot: HashMap<String, usize> = col_index
+    let slot: store::SlotMap = col_index
         .iter()
         .enumerate()
         .map(|(k, (c, _))| (c.name.clone(), k))

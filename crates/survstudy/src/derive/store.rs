@@ -141,7 +141,34 @@ pub struct Columns {
     pub(crate) names: Vec<String>,
     pub(crate) kinds: Vec<ColumnType>,
     pub(crate) data: Vec<ColData>,
-    pub(crate) slot: HashMap<String, usize>,
+    pub(crate) slot: SlotMap,
+}
+
+/// Column name → slot. Looked up for every cell the derivation reads
+/// (several per row and grouping), so hashed with FNV-1a over the short
+/// names rather than SipHash; nothing iterates the map.
+pub(crate) type SlotMap = HashMap<String, usize, std::hash::BuildHasherDefault<Fnv1a>>;
+
+/// FNV-1a, 64 bit (for short, trusted keys: the plan's column names).
+#[derive(Default)]
+pub(crate) struct Fnv1a(u64);
+
+impl std::hash::Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
 }
 
 /// A borrowed typed cell.

@@ -60,13 +60,27 @@ pub fn write_adsl(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
     header.extend(cohort.intervals.iter().map(|i| format!("{}_days", i.name)));
     w.write_record(&header).map_err(&err)?;
     let mut buf = String::new();
+    // the columns' slots in the store every patient shares, looked up once
+    // (not one string-keyed lookup per cell)
+    let shared = cohort.patients.first().map(|p| {
+        let slots: Vec<Option<usize>> = columns.iter().map(|c| p.columns.slot_of(c)).collect();
+        (std::sync::Arc::clone(&p.columns), slots)
+    });
     for (k, p) in cohort.patients.iter().enumerate() {
         w.write_field(&p.id).map_err(&err)?;
         w.write_field(p.line.to_string()).map_err(&err)?;
-        for c in &columns {
+        let slots = shared
+            .as_ref()
+            .filter(|(c, _)| std::sync::Arc::ptr_eq(c, &p.columns))
+            .map(|(_, s)| s);
+        for (j, c) in columns.iter().enumerate() {
             // typed cell straight from the columnar store (no Value, no
             // per-cell String for categories)
-            match p.columns.get(c, p.row) {
+            let cell = match slots {
+                Some(s) => s[j].map_or(Cell::Missing, |slot| p.columns.cell(slot, p.row)),
+                None => p.columns.get(c, p.row),
+            };
+            match cell {
                 Cell::Text(s) => w.write_field(s.as_bytes()),
                 Cell::Missing => w.write_field(b""),
                 Cell::Date(d) => {
