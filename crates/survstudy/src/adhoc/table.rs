@@ -553,8 +553,30 @@ fn read_columns_parquet(path: &Path, req: &[Request]) -> Result<Table, TableErro
         idx.push(f);
         names.push(header[f].clone());
     }
+    // integer and double columns asked for as numbers are decoded straight
+    // to f64 (no text); the rest through their text
+    let mut direct: Vec<Option<Vec<f64>>> = Vec::with_capacity(req.len());
+    for (k, r) in req.iter().enumerate() {
+        let mut d = None;
+        if r.kind == ColKind::Number {
+            if let Some(j) = (0..k).find(|&j| idx[j] == idx[k] && direct[j].is_some()) {
+                d = direct[j].clone();
+            } else {
+                d = src.column_numbers(idx[k]).map_err(|e| match e {
+                    IngestError::Parquet { message, .. } => TableError::Parquet(message),
+                    other => TableError::Parquet(other.to_string()),
+                })?;
+            }
+        }
+        direct.push(d);
+    }
     // each file column decoded once, even when requested twice
-    let mut which: Vec<usize> = idx.clone();
+    let mut which: Vec<usize> = idx
+        .iter()
+        .zip(&direct)
+        .filter(|(_, d)| d.is_none())
+        .map(|(f, _)| *f)
+        .collect();
     which.sort_unstable();
     which.dedup();
     let pos: Vec<usize> = idx
@@ -562,11 +584,14 @@ fn read_columns_parquet(path: &Path, req: &[Request]) -> Result<Table, TableErro
         .map(|f| which.iter().position(|w| w == f).unwrap_or(0))
         .collect();
     let n_hint = usize::try_from(src.num_rows()).unwrap_or(0);
+    let texts: Vec<bool> = direct.iter().map(Option::is_none).collect();
     let mut out: Vec<Column> = req
         .iter()
-        .map(|r| match r.kind {
-            ColKind::Number => Column::Number(Vec::with_capacity(n_hint)),
-            ColKind::Text => Column::Text {
+        .zip(&mut direct)
+        .map(|(r, d)| match (r.kind, d.take()) {
+            (_, Some(v)) => Column::Number(v),
+            (ColKind::Number, None) => Column::Number(Vec::with_capacity(n_hint)),
+            (ColKind::Text, None) => Column::Text {
                 codes: Vec::with_capacity(n_hint),
                 levels: vec![],
             },
@@ -577,6 +602,9 @@ fn read_columns_parquet(path: &Path, req: &[Request]) -> Result<Table, TableErro
     let mut bad: Option<TableError> = None;
     let walked = src.walk_columns(&which, &mut |row, cells| {
         for (k, col) in out.iter_mut().enumerate() {
+            if !texts[k] {
+                continue;
+            }
             let cell = cells[pos[k]].trim();
             match col {
                 Column::Number(v) => match parse_number(cell.as_bytes()) {
@@ -622,6 +650,9 @@ fn read_columns_parquet(path: &Path, req: &[Request]) -> Result<Table, TableErro
         IngestError::Parquet { message, .. } => TableError::Parquet(message),
         other => TableError::Parquet(other.to_string()),
     })?;
+    if which.is_empty() {
+        n_rows = n_hint;
+    }
     Ok(Table {
         columns: out,
         n_rows,

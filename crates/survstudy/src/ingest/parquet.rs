@@ -252,6 +252,85 @@ impl ParquetSource {
         Ok(walk)
     }
 
+    /// Column `c` as numbers (null and NaN = NaN), decoded straight from
+    /// its values, when it is stored as plain integers or doubles; `None`
+    /// for any other storage (read it as text, by the CSV rules). The
+    /// numbers are those the column's text would parse to (an integer's
+    /// digits and its `as f64` round alike; a double is itself).
+    pub fn column_numbers(&self, c: usize) -> Result<Option<Vec<f64>>, IngestError> {
+        let col = &self.cols[c];
+        let plain = match (col.conv, col.descr.physical_type()) {
+            (Conv::Int32 { .. } | Conv::Int64 { .. }, _) => true,
+            (Conv::Double, Physical::DOUBLE) => true,
+            _ => false,
+        };
+        if !plain {
+            return Ok(None);
+        }
+        guarded(&self.file, || {
+            let file = &self.file;
+            let name = clip(&self.headers[c]);
+            let mut out: Vec<f64> =
+                Vec::with_capacity(usize::try_from(self.num_rows()).unwrap_or(0));
+            let mut buf = Buf::new(col);
+            for g in 0..self.reader.num_row_groups() {
+                let group = self
+                    .reader
+                    .get_row_group(g)
+                    .map_err(|e| err(file, format!("row group {}: {e}", g + 1)))?;
+                let expected = u64::try_from(group.metadata().num_rows()).unwrap_or(0);
+                let mut r = group
+                    .get_column_reader(c)
+                    .map_err(|e| err(file, format!("column '{name}': {e}")))?;
+                let mut done = 0u64;
+                loop {
+                    let n = buf.read(&mut r).map_err(|e| {
+                        err(
+                            file,
+                            format!(
+                                "column '{name}', near row {}: corrupt data: {e}",
+                                out.len() + 1
+                            ),
+                        )
+                    })?;
+                    if n == 0 {
+                        break;
+                    }
+                    done += n as u64;
+                    let mut v = 0;
+                    for i in 0..n {
+                        let present = buf.max_def == 0 || buf.defs.get(i) == Some(&buf.max_def);
+                        if !present {
+                            out.push(f64::NAN);
+                            continue;
+                        }
+                        out.push(match (&buf.vals, col.conv) {
+                            (Vals::I32(x), Conv::Int32 { unsigned: true }) => {
+                                f64::from(x[v] as u32)
+                            }
+                            (Vals::I32(x), _) => f64::from(x[v]),
+                            (Vals::I64(x), Conv::Int64 { unsigned: true }) => x[v] as u64 as f64,
+                            (Vals::I64(x), _) => x[v] as f64,
+                            (Vals::F64(x), _) => x[v],
+                            _ => f64::NAN,
+                        });
+                        v += 1;
+                    }
+                }
+                if done != expected {
+                    return Err(err(
+                        file,
+                        format!(
+                            "row group {} has {done} rows in column '{name}' but its footer says {expected} (corrupt or truncated file)",
+                            g + 1
+                        ),
+                    ));
+                }
+            }
+            Ok(Some(out))
+        })
+    }
+
     /// The cells of the columns `which` (indices into [`Self::headers`]),
     /// row by row (numbered from 1), blank rows included.
     pub fn walk_columns(
