@@ -105,9 +105,27 @@ impl std::fmt::Debug for ParquetSource {
 }
 
 fn err(file: &str, message: impl Into<String>) -> IngestError {
+    let mut message: String = message.into();
+    // a codec this build leaves out (zstd, brotli): say so, and how to fix
+    if let Some(i) = message.find("Disabled feature at compile time: ") {
+        let codec = message[i + 34..]
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .next()
+            .unwrap_or("")
+            .to_string();
+        message.truncate(i);
+        for noise in ["Parquet error: ", "corrupt data: "] {
+            if message.ends_with(noise) {
+                message.truncate(message.len() - noise.len());
+            }
+        }
+        message.push_str(&format!(
+            "compressed with {codec}, which survstudy does not read (it reads uncompressed, snappy, gzip and lz4 files); rewrite the file with snappy, e.g. pyarrow.parquet.write_table(table, path, compression=\"snappy\")"
+        ));
+    }
     IngestError::Parquet {
         file: file.to_string(),
-        message: message.into(),
+        message,
     }
 }
 
