@@ -129,7 +129,7 @@ struct Cli {
 
 #[derive(Args, Clone)]
 struct SurvArgs {
-    /// CSV file (header row; blank or NA = missing)
+    /// CSV or Parquet file (header row / column names; blank, null or NA = missing)
     #[arg(long)]
     data: PathBuf,
     /// Time column (numeric, >= 0)
@@ -238,7 +238,7 @@ enum Command {
         /// Study plan (TOML); default: the built-in post-CAR-T plan
         #[arg(long)]
         plan: Option<PathBuf>,
-        /// Chart-review export (CSV or Excel); default: the embedded synthetic demo cohort
+        /// Chart-review export (CSV, TSV, Excel or Parquet); default: the embedded synthetic demo cohort
         #[arg(long)]
         data: Option<PathBuf>,
         /// Excel sheet name (default: the first sheet)
@@ -332,7 +332,7 @@ enum Command {
     },
     /// Competing risks: cumulative incidence per group and Gray's test (R cmprsk::cuminc)
     Cif {
-        /// CSV file
+        /// CSV or Parquet file
         #[arg(long)]
         data: PathBuf,
         /// Time column
@@ -396,7 +396,7 @@ enum Command {
     },
     /// Fine-Gray subdistribution-hazards regression (R cmprsk::crr)
     Finegray {
-        /// CSV file
+        /// CSV or Parquet file
         #[arg(long)]
         data: PathBuf,
         /// Time column
@@ -446,7 +446,7 @@ enum Command {
         /// Print a starter plan guessed from a data file (with --data)
         #[arg(long, requires = "data")]
         init: bool,
-        /// Data file for --init (CSV, TSV or Excel)
+        /// Data file for --init (CSV, TSV, Excel or Parquet)
         #[arg(long)]
         data: Option<PathBuf>,
         /// Excel sheet for --init (default: the first sheet)

@@ -19,7 +19,7 @@ pub enum IngestError {
         source: std::io::Error,
     },
     /// The file extension is not one survstudy reads.
-    #[error("{file}: unsupported file type '{extension}' (expected .csv, .tsv, .txt, .xlsx, .xlsm, .xls, .xlsb or .ods)")]
+    #[error("{file}: unsupported file type '{extension}' (expected .csv, .tsv, .txt, .xlsx, .xlsm, .xls, .xlsb, .ods or .parquet)")]
     UnsupportedFormat { file: String, extension: String },
     /// A CSV record could not be parsed.
     #[error("{file}: line {line}: malformed CSV: {message}")]
@@ -45,6 +45,11 @@ pub enum IngestError {
     /// The workbook could not be opened or a sheet could not be read.
     #[error("{file}: cannot read workbook: {message}")]
     Excel { file: String, message: String },
+    /// A Parquet file could not be read (not Parquet, corrupt, a nested
+    /// column, a cell that is not UTF-8 text); the message names the row
+    /// and column when there is one.
+    #[error("{file}: {message}")]
+    Parquet { file: String, message: String },
     /// The requested sheet does not exist.
     #[error("{file}: sheet '{sheet}' not found; sheets are: {available}")]
     SheetNotFound {

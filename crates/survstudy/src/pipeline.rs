@@ -18,7 +18,7 @@ use crate::derive::{
     ValidationReport,
 };
 use crate::error::{IngestError, PlanError, WriteError};
-use crate::ingest::{read_table, Delimited, Input, InputFormat};
+use crate::ingest::{read_table, Delimited, Input, InputFormat, ParquetSource};
 use crate::plan::Plan;
 use crate::report::study::Identifiers;
 
@@ -267,8 +267,9 @@ pub fn run_study_observed(
         .map(|p| file_name(p))
         .unwrap_or_else(|| "built-in post-CAR-T plan".into());
     // CSV/TSV are validated straight from the file's bytes (one typed
-    // column per plan column, no table of strings); workbooks are read
-    // into a table first (bounded by MAX_SHEET_CELLS).
+    // column per plan column, no table of strings), Parquet from its
+    // decoded column batches; workbooks are read into a table first
+    // (bounded by MAX_SHEET_CELLS).
     let demo = opts.data.is_none();
     let (bytes, source) = match &opts.data {
         Some(p) => {
@@ -276,10 +277,10 @@ pub fn run_study_observed(
                 file: p.display().to_string(),
                 source,
             })?;
-            (bytes, file_name(p))
+            (bytes::Bytes::from(bytes), file_name(p))
         }
         None => (
-            crate::synth::demo_csv().as_bytes().to_vec(),
+            bytes::Bytes::from_static(crate::synth::demo_csv().as_bytes()),
             DEMO_NAME.to_string(),
         ),
     };
@@ -298,6 +299,10 @@ pub fn run_study_observed(
             InputFormat::Workbook => {
                 table = read_table(p, opts.sheet.as_deref())?;
                 Input::Table(&table)
+            }
+            // decoded batch by batch on each walk (no table of strings)
+            InputFormat::Parquet => {
+                Input::Parquet(ParquetSource::new(&p.display().to_string(), bytes.clone())?)
             }
         },
     };

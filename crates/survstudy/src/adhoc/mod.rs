@@ -33,7 +33,7 @@ use table::{read_columns, ColKind, Column, Request, TableError, MISSING};
 pub enum AdhocError {
     #[error("{file}: {source}")]
     Table { file: String, source: TableError },
-    #[error("{file}: line {line}, column '{column}': {message} (value '{value}')")]
+    #[error("{file}: {} {line}, column '{column}': {message} (value '{value}')", crate::ingest::location_word(.file))]
     Value {
         file: String,
         line: usize,

@@ -168,11 +168,12 @@ pub(crate) fn check_table(
                         scol,
                         s[b],
                         format!(
-                            "interval ({}, {}] overlaps ({}, {}] of the same id on line {}",
+                            "interval ({}, {}] overlaps ({}, {}] of the same id on {} {}",
                             s[b],
                             time[b],
                             s[a],
                             time[a],
+                            crate::ingest::location_word(&file),
                             tab.line_of(a)
                         ),
                     ));

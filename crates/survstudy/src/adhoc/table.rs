@@ -81,6 +81,16 @@ pub enum TableError {
         column: String,
         value: String,
     },
+    /// A Parquet cell that should be a number is not one.
+    #[error("row {row}, column '{column}': '{value}' is not a number")]
+    NotNumberInRow {
+        row: usize,
+        column: String,
+        value: String,
+    },
+    /// A Parquet file that cannot be read (not Parquet, corrupt, nested).
+    #[error("{0}")]
+    Parquet(String),
     /// A row with more or fewer fields than the header (extra blank fields
     /// at the end of a row are accepted, as `run` accepts them). A missing
     /// or extra separator shifts every value after it, so such a row is
@@ -112,12 +122,17 @@ pub struct Table {
     /// Line of every row, when rows can span lines (quoted newlines); empty
     /// otherwise.
     pub row_lines: Vec<usize>,
+    /// Rows are numbered as data rows from 1 (Parquet), not as file lines.
+    pub data_rows: bool,
 }
 
 impl Table {
     /// Line number in the file (header = 1) of data row `row`, accounting
     /// for skipped blank lines.
     pub fn line_of(&self, row: usize) -> usize {
+        if self.data_rows {
+            return row + 1;
+        }
         if let Some(&l) = self.row_lines.get(row) {
             return l;
         }
@@ -507,7 +522,145 @@ fn scan(
 /// file handles, so the kernel's copies run in parallel too); the halves are
 /// concatenated in file order, so the result is the sequential one.
 pub fn read_columns(path: &Path, req: &[Request]) -> Result<Table, TableError> {
+    if let Ok(crate::ingest::InputFormat::Parquet) = crate::ingest::InputFormat::from_path(path) {
+        return read_columns_parquet(path, req);
+    }
     read_columns_sized(path, req, BLOCK, MIN_SPLIT)
+}
+
+/// The requested columns of a Parquet file, decoded column batch by batch
+/// (only those columns), each cell read from the text
+/// [`ParquetSource`](crate::ingest::ParquetSource) gives it, by the CSV
+/// rules: trimmed, blank or `NA` missing, numbers as CSV numbers. Rows are
+/// numbered from 1; no row is skipped as blank (a row of nulls is a row of
+/// missing values).
+fn read_columns_parquet(path: &Path, req: &[Request]) -> Result<Table, TableError> {
+    use crate::error::IngestError;
+    let src = crate::ingest::ParquetSource::from_path(path).map_err(|e| match e {
+        IngestError::Io { source, .. } => TableError::Io(source.to_string()),
+        IngestError::Empty { .. } => TableError::Empty,
+        IngestError::Parquet { message, .. } => TableError::Parquet(message),
+        other => TableError::Parquet(other.to_string()),
+    })?;
+    let header: Vec<String> = src.headers.iter().map(|h| h.trim().to_string()).collect();
+    let mut idx = vec![];
+    let mut names = vec![];
+    for r in req {
+        let f = resolve(&header, &r.name).ok_or_else(|| TableError::MissingColumn {
+            name: crate::ingest::clip(&r.name),
+            available: crate::ingest::clip_list(&header, 50),
+        })?;
+        idx.push(f);
+        names.push(header[f].clone());
+    }
+    // integer and double columns asked for as numbers are decoded straight
+    // to f64 (no text); the rest through their text
+    let mut direct: Vec<Option<Vec<f64>>> = Vec::with_capacity(req.len());
+    for (k, r) in req.iter().enumerate() {
+        let mut d = None;
+        if r.kind == ColKind::Number {
+            if let Some(j) = (0..k).find(|&j| idx[j] == idx[k] && direct[j].is_some()) {
+                d = direct[j].clone();
+            } else {
+                d = src.column_numbers(idx[k]).map_err(|e| match e {
+                    IngestError::Parquet { message, .. } => TableError::Parquet(message),
+                    other => TableError::Parquet(other.to_string()),
+                })?;
+            }
+        }
+        direct.push(d);
+    }
+    // each file column decoded once, even when requested twice
+    let mut which: Vec<usize> = idx
+        .iter()
+        .zip(&direct)
+        .filter(|(_, d)| d.is_none())
+        .map(|(f, _)| *f)
+        .collect();
+    which.sort_unstable();
+    which.dedup();
+    let pos: Vec<usize> = idx
+        .iter()
+        .map(|f| which.iter().position(|w| w == f).unwrap_or(0))
+        .collect();
+    let n_hint = usize::try_from(src.num_rows()).unwrap_or(0);
+    let texts: Vec<bool> = direct.iter().map(Option::is_none).collect();
+    let mut out: Vec<Column> = req
+        .iter()
+        .zip(&mut direct)
+        .map(|(r, d)| match (r.kind, d.take()) {
+            (_, Some(v)) => Column::Number(v),
+            (ColKind::Number, None) => Column::Number(Vec::with_capacity(n_hint)),
+            (ColKind::Text, None) => Column::Text {
+                codes: Vec::with_capacity(n_hint),
+                levels: vec![],
+            },
+        })
+        .collect();
+    let mut maps: Vec<HashMap<String, u32>> = vec![HashMap::new(); req.len()];
+    let mut n_rows = 0;
+    let mut bad: Option<TableError> = None;
+    let walked = src.walk_columns(&which, &mut |row, cells| {
+        for (k, col) in out.iter_mut().enumerate() {
+            if !texts[k] {
+                continue;
+            }
+            let cell = cells[pos[k]].trim();
+            match col {
+                Column::Number(v) => match parse_number(cell.as_bytes()) {
+                    Some(x) => v.push(x),
+                    None => {
+                        bad = Some(TableError::NotNumberInRow {
+                            row: row as usize,
+                            column: names[k].clone(),
+                            value: crate::ingest::clip(cell),
+                        });
+                        // stop the walk: the first problem is reported
+                        return Err(IngestError::Empty {
+                            file: String::new(),
+                        });
+                    }
+                },
+                Column::Text { codes, levels } => {
+                    if cell.is_empty() || cell == "NA" {
+                        codes.push(MISSING);
+                    } else {
+                        let m = &mut maps[k];
+                        let c = match m.get(cell) {
+                            Some(&c) => c,
+                            None => {
+                                levels.push(cell.to_string());
+                                let c = (levels.len() - 1) as u32;
+                                m.insert(cell.to_string(), c);
+                                c
+                            }
+                        };
+                        codes.push(c);
+                    }
+                }
+            }
+        }
+        n_rows += 1;
+        Ok(())
+    });
+    if let Some(e) = bad {
+        return Err(e);
+    }
+    walked.map_err(|e| match e {
+        IngestError::Parquet { message, .. } => TableError::Parquet(message),
+        other => TableError::Parquet(other.to_string()),
+    })?;
+    if which.is_empty() {
+        n_rows = n_hint;
+    }
+    Ok(Table {
+        columns: out,
+        n_rows,
+        names,
+        blank_lines: Vec::new(),
+        row_lines: Vec::new(),
+        data_rows: true,
+    })
 }
 
 /// [`read_columns`] with a given buffer size and smallest file to split
@@ -735,6 +888,7 @@ fn join_parts(
         names,
         blank_lines,
         row_lines: Vec::new(),
+        data_rows: false,
     }
 }
 
@@ -839,6 +993,7 @@ fn read_columns_slow(path: &Path, req: &[Request]) -> Result<Table, TableError> 
         names,
         blank_lines,
         row_lines,
+        data_rows: false,
     })
 }
 

@@ -725,7 +725,7 @@ pub fn derive_input(
         match found.as_slice() {
             [] if spec.presence == Presence::MayBeAbsent => absent.push(spec.name.clone()),
             [] => fatal.push(table_problem(
-                Some(input.header_line()),
+                input.header_location(),
                 Some(&spec.name),
                 None,
                 ProblemKind::MissingColumn,
@@ -736,7 +736,7 @@ pub fn derive_input(
                 col_index.push((spec, *i));
             }
             many => fatal.push(table_problem(
-                Some(input.header_line()),
+                input.header_location(),
                 Some(&spec.name),
                 Some(
                     many.iter()
@@ -908,8 +908,9 @@ pub fn derive_input(
                 // at most 10 other lines listed (10^5 copies of one id would
                 // otherwise give 10^5 lines of 10^5 numbers each)
                 let msg = format!(
-                    "duplicate {}: also on line {}",
+                    "duplicate {}: also on {} {}",
                     id_col,
+                    crate::ingest::location_word(file),
                     crate::ingest::clip_list(&others, 10)
                 );
                 dups.push((i, msg));

@@ -43,8 +43,9 @@ pub enum ProblemKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
     pub file: String,
-    /// Line in the file (header = line 1); `None` when the problem is not
-    /// tied to a line (e.g. a bad date format option).
+    /// Line in the file (header = line 1); for a Parquet file the data row
+    /// (first row = 1). `None` when the problem is not tied to a line (e.g.
+    /// a bad date format option, a column missing from a Parquet file).
     pub line: Option<u64>,
     pub patient_id: Option<String>,
     /// Plan column name (canonical spelling).
@@ -86,7 +87,10 @@ impl Problem {
             }
         }
         let mut msg = kept.split_whitespace().collect::<Vec<_>>().join(" ");
-        if let Some(i) = msg.find(": also on line") {
+        if let Some(i) = msg
+            .find(": also on line")
+            .or_else(|| msg.find(": also on row"))
+        {
             msg.truncate(i);
         }
         match &self.column {
@@ -100,7 +104,7 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file)?;
         if let Some(l) = self.line {
-            write!(f, ": line {l}")?;
+            write!(f, ": {} {l}", crate::ingest::location_word(&self.file))?;
         }
         // quoted user data is clipped (a 3 MB cell gives a short line)
         if let Some(p) = &self.patient_id {

@@ -1,6 +1,7 @@
 //! Reading the chart-review export: CSV/TSV (UTF-8, with or without BOM,
 //! LF or CRLF) and Excel/ODS workbooks (via calamine) into a [`RawTable`]
-//! of text cells with their file line numbers.
+//! of text cells with their file line numbers; Parquet files through
+//! [`ParquetSource`] (rows numbered from 1, see [`location_word`]).
 //!
 //! Excel date cells become ISO `YYYY-MM-DD` text (with ` HH:MM:SS` when the
 //! cell carries a time of day), integral numbers are written without a
@@ -10,9 +11,11 @@
 //! Rows whose cells are all blank are skipped, and their lines are listed
 //! in [`RawTable::blank_lines`] so that nothing disappears silently.
 
+mod parquet;
 mod source;
 mod values;
 
+pub use parquet::ParquetSource;
 pub use source::{Delimited, Input, Walk};
 pub use values::{
     parse_date, parse_number, parse_partial_date, parse_yes_no, DateFormat, PartialDate,
@@ -120,6 +123,18 @@ pub enum InputFormat {
     Tsv,
     /// Excel / OpenDocument workbook.
     Workbook,
+    /// Apache Parquet (`.parquet`, `.parq`, `.pq`).
+    Parquet,
+}
+
+/// How a place in the input is named in messages: `line` for text files
+/// and workbooks (header = line 1), `row` for Parquet files (the first data
+/// row is row 1). Decided by the file's extension, as its format is.
+pub fn location_word(file: &str) -> &'static str {
+    match InputFormat::from_path(Path::new(file)) {
+        Ok(InputFormat::Parquet) => "row",
+        _ => "line",
+    }
 }
 
 impl InputFormat {
@@ -134,6 +149,7 @@ impl InputFormat {
             "csv" | "txt" => Ok(InputFormat::Csv),
             "tsv" | "tab" => Ok(InputFormat::Tsv),
             "xlsx" | "xlsm" | "xls" | "xlsb" | "ods" => Ok(InputFormat::Workbook),
+            "parquet" | "parq" | "pq" => Ok(InputFormat::Parquet),
             _ => Err(IngestError::UnsupportedFormat {
                 file: path.display().to_string(),
                 extension: ext,
@@ -142,8 +158,10 @@ impl InputFormat {
     }
 }
 
-/// Read a CSV/TSV file or a workbook sheet (the first sheet unless `sheet`
-/// is given; `sheet` is ignored for text files).
+/// Read a CSV/TSV file, a workbook sheet (the first sheet unless `sheet`
+/// is given; `sheet` is ignored for other files) or a Parquet file (cells
+/// as [`ParquetSource`] gives them, lines = row numbers, header line 0)
+/// into a table of text. For small inputs (`plan --init`); `run` streams.
 pub fn read_table(path: &Path, sheet: Option<&str>) -> Result<RawTable, IngestError> {
     let file = path.display().to_string();
     match InputFormat::from_path(path)? {
@@ -160,6 +178,25 @@ pub fn read_table(path: &Path, sheet: Option<&str>) -> Result<RawTable, IngestEr
             parse_delimited(&file, &bytes, delimiter)
         }
         InputFormat::Workbook => read_workbook(path, sheet),
+        InputFormat::Parquet => {
+            let src = ParquetSource::from_path(path)?;
+            let mut rows = Vec::new();
+            let walk = src.for_each_row(&mut |line, cells| {
+                rows.push(RawRow {
+                    line,
+                    cells: cells.iter().map(|c| c.to_string()).collect(),
+                })
+            })?;
+            Ok(RawTable {
+                file,
+                sheet: None,
+                sheets: Vec::new(),
+                headers: src.headers.clone(),
+                header_line: 0,
+                rows,
+                blank_lines: walk.blank_lines,
+            })
+        }
     }
 }
 

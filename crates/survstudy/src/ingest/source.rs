@@ -7,7 +7,7 @@
 //! problem message needs a cell's text as written, fetches those cells
 //! again instead of keeping every cell as text.
 
-use super::{clip, LineCounter, RawTable};
+use super::{clip, LineCounter, ParquetSource, RawTable};
 use crate::error::IngestError;
 
 /// A delimited text file (CSV/TSV) held as bytes; rows are parsed on each
@@ -169,6 +169,8 @@ pub enum Input<'a> {
     Table(&'a RawTable),
     /// A CSV/TSV parsed on each walk.
     Delimited(Delimited<'a>),
+    /// A Parquet file decoded on each walk (rows numbered from 1).
+    Parquet(ParquetSource),
 }
 
 impl Input<'_> {
@@ -177,34 +179,45 @@ impl Input<'_> {
         match self {
             Input::Table(t) => &t.file,
             Input::Delimited(d) => &d.file,
+            Input::Parquet(p) => &p.file,
         }
     }
-    /// Header cells as written.
+    /// Header cells as written (Parquet: the column names).
     pub fn headers(&self) -> &[String] {
         match self {
             Input::Table(t) => &t.headers,
             Input::Delimited(d) => &d.headers,
+            Input::Parquet(p) => &p.headers,
         }
     }
-    /// Line of the header.
+    /// Line of the header (0 for Parquet, which has none).
     pub fn header_line(&self) -> u64 {
         match self {
             Input::Table(t) => t.header_line,
             Input::Delimited(_) => 1,
+            Input::Parquet(_) => 0,
+        }
+    }
+    /// Line of the header as a problem's location: `None` for Parquet
+    /// (a column problem there is about the schema, not a row).
+    pub fn header_location(&self) -> Option<u64> {
+        match self {
+            Input::Parquet(_) => None,
+            _ => Some(self.header_line()),
         }
     }
     /// Sheet name (workbooks).
     pub fn sheet(&self) -> Option<&str> {
         match self {
             Input::Table(t) => t.sheet.as_deref(),
-            Input::Delimited(_) => None,
+            _ => None,
         }
     }
-    /// Every sheet of the workbook (empty for text files).
+    /// Every sheet of the workbook (empty for other files).
     pub fn sheets(&self) -> &[String] {
         match self {
             Input::Table(t) => &t.sheets,
-            Input::Delimited(_) => &[],
+            _ => &[],
         }
     }
     /// Indices of every header matching `name` (trimmed, lowercase).
@@ -242,6 +255,7 @@ impl Input<'_> {
                 }
                 Ok(w)
             }
+            Input::Parquet(p) => p.for_each_row(f),
         }
     }
 }
