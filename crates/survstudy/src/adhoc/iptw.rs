@@ -20,7 +20,7 @@
 
 use std::path::PathBuf;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use survkit::cox::{CoxOptions, CoxRows, Design, Variance};
 use survkit::km::KmOptions;
 use survkit::logistic::{logistic_fit, LogisticFit, LogisticOptions};
@@ -28,7 +28,7 @@ use survkit::wkm::{kaplan_meier_rows_by_group, KmVariance, RobustReason, SurvRow
 
 use super::observational::{RowData, RowSpec, WkmGroup, WkmReport};
 use super::table::{ColKind, Column, TableError};
-use super::{file_name, load, num, AdhocError, CoxReport, SurvSpec};
+use super::{file_name, load, AdhocError, CoxReport, SurvSpec};
 
 /// Target population of the weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -630,44 +630,85 @@ fn write_out(
 }
 
 impl IptwReport {
+    /// The `--json` document.
     pub fn to_json(&self) -> Value {
+        use super::json::{self, json_nums, JsonNum};
         let f = &self.ps_model;
-        let mut cox = self.cox.to_json();
-        cox["command"] = json!("cox (weighted, robust)");
-        let mut km = self.km.to_json();
-        km["command"] = json!("km (weighted, robust)");
-        json!({
-            "command": "iptw",
-            "estimand": self.args.estimand.as_str(),
-            "stabilized": self.args.stabilized,
-            "trim": self.args.trim,
-            "n_read": self.n_read, "n_dropped": self.n_dropped, "n_analysed": self.n_analysed,
-            "n_fitted": self.n_fitted, "n_trimmed": self.n_trimmed,
-            "marginal_treated_proportion": num(self.marginal_treated_proportion),
-            "ps_model": {
-                "call": format!("glm({} ~ {}, family = binomial)", self.args.treatment,
-                    model_vars(&self.args.covariates, &self.args.factors).join(" + ")),
-                "n": self.n_fitted,
-                "terms": f.terms.iter().map(|t| json!({"term": t.term, "coef": num(t.coef), "se": num(t.se), "z": num(t.z), "p": num(t.p)})).collect::<Vec<_>>(),
-                "deviance": num(f.deviance), "null_deviance": num(f.null_deviance), "aic": num(f.aic),
-                "iterations": f.iterations, "converged": f.converged,
-                "factor_levels": self.factor_levels.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
-                "convergence": "IRLS as glm.fit: |dev - dev_old|/(|dev| + 0.1) < 1e-8, max 25 iterations",
-                "row": self.rows,
-                "ps": super::nums(&f.fitted),
+        let mut cox = self.cox.json_doc();
+        cox.command = "cox (weighted, robust)";
+        let mut km = self.km.json_doc();
+        km.command = "km (weighted, robust)";
+        json::to_value(&json::IptwJson {
+            command: "iptw",
+            estimand: self.args.estimand.as_str(),
+            stabilized: self.args.stabilized,
+            trim: self.args.trim,
+            n_read: self.n_read,
+            n_dropped: self.n_dropped,
+            n_analysed: self.n_analysed,
+            n_fitted: self.n_fitted,
+            n_trimmed: self.n_trimmed,
+            marginal_treated_proportion: JsonNum(self.marginal_treated_proportion),
+            ps_model: json::PsModelJson {
+                call: format!(
+                    "glm({} ~ {}, family = binomial)",
+                    self.args.treatment,
+                    model_vars(&self.args.covariates, &self.args.factors).join(" + ")
+                ),
+                n: self.n_fitted,
+                terms: f.terms.iter().map(Into::into).collect(),
+                deviance: JsonNum(f.deviance),
+                null_deviance: JsonNum(f.null_deviance),
+                aic: JsonNum(f.aic),
+                iterations: f.iterations,
+                converged: f.converged,
+                factor_levels: json::factor_levels(&self.factor_levels),
+                convergence: "IRLS as glm.fit: |dev - dev_old|/(|dev| + 0.1) < 1e-8, max 25 iterations",
+                row: &self.rows,
+                ps: json_nums(&f.fitted),
             },
-            "weights_formula": format!("{}{}", self.args.estimand.formula(),
-                if self.args.stabilized { "; stabilized: treated x p, control x (1 - p), p = marginal_treated_proportion" } else { "" }),
-            "weights": self.weights.iter().map(|s| json!({"group": s.group, "n": s.n, "sum": num(s.sum), "min": num(s.min), "max": num(s.max), "mean": num(s.mean), "ess": num(s.ess)})).collect::<Vec<_>>(),
-            "balance_formula": "SMD = (mean_treated - mean_control) / sqrt((var_treated + var_control) / 2); unweighted group variances (n - 1) of the retained rows before and after; means unweighted before, sum(w x)/sum(w) after; factors per level (0/1 indicators)",
-            "balance": self.balance.iter().map(|b| json!({"term": b.term,
-                "mean_treated_before": num(b.mean_treated_before), "mean_control_before": num(b.mean_control_before),
-                "mean_treated_after": num(b.mean_treated_after), "mean_control_after": num(b.mean_control_after),
-                "var_treated": num(b.var_treated), "var_control": num(b.var_control), "sd_pooled": num(b.sd_pooled),
-                "smd_before": num(b.smd_before), "smd_after": num(b.smd_after)})).collect::<Vec<_>>(),
-            "km": km,
-            "cox": cox,
-            "warnings": self.warnings,
+            weights_formula: format!(
+                "{}{}",
+                self.args.estimand.formula(),
+                if self.args.stabilized {
+                    "; stabilized: treated x p, control x (1 - p), p = marginal_treated_proportion"
+                } else {
+                    ""
+                }
+            ),
+            weights: self
+                .weights
+                .iter()
+                .map(|s| json::WeightSummaryJson {
+                    group: &s.group,
+                    n: s.n,
+                    sum: JsonNum(s.sum),
+                    min: JsonNum(s.min),
+                    max: JsonNum(s.max),
+                    mean: JsonNum(s.mean),
+                    ess: JsonNum(s.ess),
+                })
+                .collect(),
+            balance_formula: "SMD = (mean_treated - mean_control) / sqrt((var_treated + var_control) / 2); unweighted group variances (n - 1) of the retained rows before and after; means unweighted before, sum(w x)/sum(w) after; factors per level (0/1 indicators)",
+            balance: self
+                .balance
+                .iter()
+                .map(|b| json::BalanceJson {
+                    term: &b.term,
+                    mean_treated_before: JsonNum(b.mean_treated_before),
+                    mean_control_before: JsonNum(b.mean_control_before),
+                    mean_treated_after: JsonNum(b.mean_treated_after),
+                    mean_control_after: JsonNum(b.mean_control_after),
+                    var_treated: JsonNum(b.var_treated),
+                    var_control: JsonNum(b.var_control),
+                    sd_pooled: JsonNum(b.sd_pooled),
+                    smd_before: JsonNum(b.smd_before),
+                    smd_after: JsonNum(b.smd_after),
+                })
+                .collect(),
+            km,
+            cox,
+            warnings: &self.warnings,
         })
     }
 }

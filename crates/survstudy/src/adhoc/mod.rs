@@ -371,10 +371,6 @@ pub(crate) fn nums(v: &[f64]) -> Value {
     Value::Array(v.iter().map(|&x| num(x)).collect())
 }
 
-fn opt_num(x: Option<f64>) -> Value {
-    x.map_or(Value::Null, num)
-}
-
 // ---------------------------------------------------------------- km
 
 /// Options of `survstudy km`.
@@ -827,9 +823,16 @@ fn preset_name(p: Option<Conventions>) -> &'static str {
 }
 
 impl CoxReport {
+    /// The `--json` document.
     pub fn to_json(&self) -> Value {
+        json::to_value(&self.json_doc())
+    }
+
+    /// The `--json` document as its [`json::CoxJson`] struct (`iptw` embeds
+    /// it under another `command`).
+    pub fn json_doc(&self) -> json::CoxJson<'_> {
         let f = &self.fit;
-        json::to_value(&json::CoxJson {
+        json::CoxJson {
             command: "cox",
             conventions: json::CoxConventions {
                 preset: preset_name(self.preset),
@@ -871,7 +874,7 @@ impl CoxReport {
             n_clusters: f.n_clusters,
             robust: f.robust_var.is_some(),
             robust_reason: self.robust_reason.map(survkit::wkm::RobustReason::describe),
-        })
+        }
     }
 }
 
