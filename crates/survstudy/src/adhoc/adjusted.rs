@@ -13,12 +13,12 @@
 //! ate's influence functions nor a bootstrap is implemented yet): the
 //! output says so in `se_method` and carries no SE fields.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use survkit::cox::{cox_fit, CoxFit, CoxOptions, Design, Ties};
 
 use super::iptw::{covariates, model_vars, not_number_hint, var_requests};
 use super::table::{ColKind, Column};
-use super::{file_name, load, nums, AdhocError, SurvSpec};
+use super::{file_name, load, AdhocError, SurvSpec};
 
 /// Options of `survstudy adjusted`.
 #[derive(Debug, Clone)]
@@ -151,23 +151,59 @@ pub fn adjusted_cmd(args: &AdjustedArgs) -> Result<AdjustedReport, AdhocError> {
 const SE_METHOD: &str = "not computed: point estimates only (no influence-function or bootstrap standard errors in this version)";
 
 impl AdjustedReport {
+    /// The `--json` document.
     pub fn to_json(&self) -> Value {
+        use super::json::{self, json_nums, JsonNum};
         let reference = &self.levels[0];
-        json!({
-            "command": "adjusted",
-            "method": "g-formula (standardization): mean over all analysed rows of survfit(coxph(Surv ~ treatment + covariates, ties = \"efron\"), newdata with the treatment set to each level)",
-            "se_method": SE_METHOD,
-            "warnings": self.warnings,
-            "n_read": self.n_read, "n_dropped": self.n_dropped, "n": self.n,
-            "treatment": self.args.treatment,
-            "levels": self.levels, "at": nums(&self.args.at),
-            "survival": self.levels.iter().zip(&self.surv).map(|(l, s)| json!({"level": l, "surv": nums(s)})).collect::<Vec<_>>(),
-            "difference": self.levels.iter().zip(&self.surv).skip(1).map(|(l, s)| json!({"level": l, "reference": reference,
-                "estimate": nums(&s.iter().zip(&self.surv[0]).map(|(a, b)| a - b).collect::<Vec<_>>())})).collect::<Vec<_>>(),
-            "difference_definition": "S(t | level) - S(t | reference)",
-            "cox": {"terms": self.fit.terms.iter().map(|t| json!({"term": t.term, "coef": super::num(t.coef), "se": super::num(t.se)})).collect::<Vec<_>>(),
-                    "loglik": super::num(self.fit.loglik), "loglik_null": super::num(self.fit.loglik_null),
-                    "iterations": self.fit.iterations, "n": self.fit.n, "nevent": self.fit.nevent},
+        json::to_value(&json::AdjustedJson {
+            command: "adjusted",
+            method: "g-formula (standardization): mean over all analysed rows of survfit(coxph(Surv ~ treatment + covariates, ties = \"efron\"), newdata with the treatment set to each level)",
+            se_method: SE_METHOD,
+            warnings: &self.warnings,
+            n_read: self.n_read,
+            n_dropped: self.n_dropped,
+            n: self.n,
+            treatment: &self.args.treatment,
+            levels: &self.levels,
+            at: json_nums(&self.args.at),
+            survival: self
+                .levels
+                .iter()
+                .zip(&self.surv)
+                .map(|(l, s)| json::AdjustedCurveJson {
+                    level: l,
+                    surv: json_nums(s),
+                })
+                .collect(),
+            difference: self
+                .levels
+                .iter()
+                .zip(&self.surv)
+                .skip(1)
+                .map(|(l, s)| json::AdjustedDifferenceJson {
+                    level: l,
+                    reference,
+                    estimate: s.iter().zip(&self.surv[0]).map(|(a, b)| JsonNum(a - b)).collect(),
+                })
+                .collect(),
+            difference_definition: "S(t | level) - S(t | reference)",
+            cox: json::AdjustedCoxJson {
+                terms: self
+                    .fit
+                    .terms
+                    .iter()
+                    .map(|t| json::AdjustedCoxTermJson {
+                        term: &t.term,
+                        coef: JsonNum(t.coef),
+                        se: JsonNum(t.se),
+                    })
+                    .collect(),
+                loglik: JsonNum(self.fit.loglik),
+                loglik_null: JsonNum(self.fit.loglik_null),
+                iterations: self.fit.iterations,
+                n: self.fit.n,
+                nevent: self.fit.nevent,
+            },
         })
     }
 }

@@ -1003,3 +1003,84 @@ impl<'a> From<&'a survkit::finegray::FineGrayTerm> for FineGrayTermJson<'a> {
         }
     }
 }
+
+/// `survstudy adjusted --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdjustedJson<'a> {
+    /// Always `"adjusted"`.
+    pub command: &'static str,
+    /// How the adjusted curves are formed.
+    pub method: &'static str,
+    /// How (whether) standard errors are computed.
+    pub se_method: &'static str,
+    /// Input warnings, then the Cox fit's.
+    pub warnings: &'a [String],
+    /// Rows read.
+    pub n_read: usize,
+    /// Rows dropped (missing values).
+    pub n_dropped: usize,
+    /// Rows analysed.
+    pub n: usize,
+    /// Treatment column.
+    pub treatment: &'a str,
+    /// Treatment levels, reference first.
+    pub levels: &'a [String],
+    /// The `--at` times.
+    pub at: Vec<JsonNum>,
+    /// Adjusted survival per level at `at`.
+    pub survival: Vec<AdjustedCurveJson<'a>>,
+    /// Differences from the reference level at `at`.
+    pub difference: Vec<AdjustedDifferenceJson<'a>>,
+    /// What `difference` is.
+    pub difference_definition: &'static str,
+    /// The Cox model the curves come from.
+    pub cox: AdjustedCoxJson<'a>,
+}
+
+/// Adjusted survival of one treatment level.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdjustedCurveJson<'a> {
+    /// Treatment level.
+    pub level: &'a str,
+    /// Ŝ(t | level) at each `at` time.
+    pub surv: Vec<JsonNum>,
+}
+
+/// Adjusted survival difference of one level from the reference.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdjustedDifferenceJson<'a> {
+    /// Treatment level.
+    pub level: &'a str,
+    /// Reference level.
+    pub reference: &'a str,
+    /// Ŝ(t | level) − Ŝ(t | reference) at each `at` time.
+    pub estimate: Vec<JsonNum>,
+}
+
+/// The Cox fit of `adjusted`, in brief.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdjustedCoxJson<'a> {
+    /// Coefficients.
+    pub terms: Vec<AdjustedCoxTermJson<'a>>,
+    /// Log partial likelihood at β̂.
+    pub loglik: JsonNum,
+    /// Log partial likelihood at β = 0.
+    pub loglik_null: JsonNum,
+    /// Newton–Raphson iterations.
+    pub iterations: usize,
+    /// Observations used.
+    pub n: usize,
+    /// Events.
+    pub nevent: usize,
+}
+
+/// One coefficient of the Cox fit of `adjusted`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdjustedCoxTermJson<'a> {
+    /// Design column name.
+    pub term: &'a str,
+    /// Coefficient (log hazard ratio).
+    pub coef: JsonNum,
+    /// Model-based standard error.
+    pub se: JsonNum,
+}

@@ -17,7 +17,7 @@ pub mod table;
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use survkit::cox::{CoxFit, CoxOptions, Design, Ties};
 use survkit::km::{kaplan_meier, kaplan_meier_by_group, ConfType, KmFit, KmOptions};
 use survkit::logrank::{logrank, LogrankOptions, LogrankResult};
@@ -363,12 +363,8 @@ pub fn num(x: f64) -> Value {
     } else if x == f64::NEG_INFINITY {
         Value::String("-Inf".into())
     } else {
-        json!(x)
+        Value::from(x)
     }
-}
-
-pub(crate) fn nums(v: &[f64]) -> Value {
-    Value::Array(v.iter().map(|&x| num(x)).collect())
 }
 
 // ---------------------------------------------------------------- km
