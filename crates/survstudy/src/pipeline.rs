@@ -437,12 +437,7 @@ fn bound_excluded(m: &mut serde_json::Map<String, serde_json::Value>, flow: &cra
     f.insert("excluded_total".into(), flow.excluded.len().into());
     f.insert(
         "excluded_by_reason".into(),
-        serde_json::Value::Array(
-            flow.reason_counts()
-                .into_iter()
-                .map(|(reason, n)| serde_json::json!({"reason": reason, "n": n}))
-                .collect(),
-        ),
+        serde_json::to_value(flow.reason_counts()).unwrap_or_default(),
     );
 }
 

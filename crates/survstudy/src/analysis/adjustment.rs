@@ -76,8 +76,26 @@ pub struct PsModel {
     pub aic: f64,
     pub iterations: usize,
     pub converged: bool,
-    /// Range of the propensity score per arm: (level, min, max).
-    pub ps_range: Vec<(String, f64, f64)>,
+    /// Range of the propensity score per arm.
+    pub ps_range: Vec<PsRange>,
+}
+
+/// Range of the propensity score in one arm; serialised as the triple
+/// `[level, min, max]` (results.json's shape).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PsRange {
+    /// Treatment level.
+    pub level: String,
+    /// Smallest propensity score in the arm.
+    pub min: f64,
+    /// Largest propensity score in the arm.
+    pub max: f64,
+}
+
+impl Serialize for PsRange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (&self.level, self.min, self.max).serialize(s)
+    }
 }
 
 /// Balance of one covariate or category level.
@@ -524,8 +542,16 @@ pub fn analyse_adjustment(
         iterations: fit.iterations,
         converged: fit.converged,
         ps_range: vec![
-            (g.levels[0].clone(), r0.0, r0.1),
-            (g.levels[1].clone(), r1.0, r1.1),
+            PsRange {
+                level: g.levels[0].clone(),
+                min: r0.0,
+                max: r0.1,
+            },
+            PsRange {
+                level: g.levels[1].clone(),
+                min: r1.0,
+                max: r1.1,
+            },
         ],
     });
     let keep: Vec<usize> = match spec.trim {

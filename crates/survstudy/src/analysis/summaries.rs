@@ -93,7 +93,8 @@ pub struct NextLineRow {
     pub category: String,
     pub n: usize,
     pub pct: Option<f64>,
-    pub by: Vec<(usize, Option<f64>)>,
+    /// Per `by` level, in level order.
+    pub by: Vec<super::table1::GroupCount>,
 }
 
 /// A summary beyond the first of its kind (`summaries` of results.json).
@@ -434,7 +435,10 @@ fn breakdown(
                         let kb = (0..n)
                             .filter(|&i| bi[i] == Some(b) && &cats[i] == l)
                             .count();
-                        (kb, pct(kb, n_by[b]))
+                        super::table1::GroupCount {
+                            n: kb,
+                            pct: pct(kb, n_by[b]),
+                        }
                     })
                     .collect(),
             }

@@ -44,7 +44,23 @@ pub struct LevelCount {
     /// Percent of the non-missing values.
     pub pct: Option<f64>,
     /// Per group, in group-level order.
-    pub by: Vec<(usize, Option<f64>)>,
+    pub by: Vec<GroupCount>,
+}
+
+/// n (%) within one group of a breakdown; serialised as the pair
+/// `[n, pct]` (results.json's shape).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct GroupCount {
+    /// Patients in the group with the level.
+    pub n: usize,
+    /// Percent of the group's non-missing values (null when it has none).
+    pub pct: Option<f64>,
+}
+
+impl Serialize for GroupCount {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (self.n, self.pct).serialize(s)
+    }
 }
 
 /// Median, quartiles and range.
@@ -349,11 +365,9 @@ pub fn table1(
                             n: counts[li],
                             pct: pct(counts[li], nonmiss as u64),
                             by: (0..k)
-                                .map(|b| {
-                                    (
-                                        table[li][b] as usize,
-                                        pct(table[li][b] as usize, col_tot[b]),
-                                    )
+                                .map(|b| GroupCount {
+                                    n: table[li][b] as usize,
+                                    pct: pct(table[li][b] as usize, col_tot[b]),
                                 })
                                 .collect(),
                         })

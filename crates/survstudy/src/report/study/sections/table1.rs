@@ -89,7 +89,8 @@ impl Builder<'_> {
                             Cell::from(f.n_pct(l.n, l.pct)),
                         ];
                         for b in 0..k {
-                            let (n, p) = l.by.get(b).copied().unwrap_or((0, None));
+                            let crate::analysis::table1::GroupCount { n, pct: p } =
+                                l.by.get(b).copied().unwrap_or_default();
                             r.push(Cell::from(f.n_pct(n, p)));
                         }
                         r.push(Cell::default());
