@@ -148,7 +148,7 @@ impl ValidationReport {
 
 impl fmt::Display for ValidationReport {
     /// The per-column summaries (e.g. the date format a column looks like),
-    /// then one line per problem, at most [`PROBLEMS_SHOWN_PER_COLUMN`] per
+    /// then one line per problem, at most `PROBLEMS_SHOWN_PER_COLUMN` per
     /// column (problems without a column count as one column), then one line
     /// per column saying how many more it has and the total.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
