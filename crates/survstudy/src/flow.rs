@@ -162,7 +162,9 @@ impl Flow {
 /// One filter of the analysed population and its count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FilterStep {
+    /// The filter in words (`filters[].description`).
     pub description: String,
+    /// Column the filter reads.
     pub column: String,
     /// Patients left out by this filter (after the previous ones).
     pub excluded: usize,

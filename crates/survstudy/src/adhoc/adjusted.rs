@@ -23,23 +23,34 @@ use super::{file_name, load, AdhocError, SurvSpec};
 /// Options of `survstudy adjusted`.
 #[derive(Debug, Clone)]
 pub struct AdjustedArgs {
+    /// The data file, time and event columns.
     pub surv: SurvSpec,
+    /// `--treatment`: the column whose levels are compared (first sorted level = reference).
     pub treatment: String,
+    /// `--covariates`: adjustment columns of the Cox model.
     pub covariates: Vec<String>,
+    /// `--factor`: covariates read as categories.
     pub factors: Vec<String>,
+    /// `--at`: times of the adjusted survival.
     pub at: Vec<f64>,
 }
 
 /// Result of `survstudy adjusted`.
 #[derive(Debug, Clone)]
 pub struct AdjustedReport {
+    /// The options the command ran with.
     pub args: AdjustedArgs,
+    /// Rows read.
     pub n_read: usize,
+    /// Rows dropped for missing values.
     pub n_dropped: usize,
+    /// Rows analysed.
     pub n: usize,
+    /// Treatment levels in sorted order (the first is the reference).
     pub levels: Vec<String>,
     /// Ŝ(t | level) at `at`, one vector per level.
     pub surv: Vec<Vec<f64>>,
+    /// The Cox outcome model `Surv ~ treatment + covariates` (Efron).
     pub fit: CoxFit,
     /// Input warnings (e.g. an event value that matches no row), then the
     /// Cox fit's (non-convergence, infinite coefficients).

@@ -16,21 +16,32 @@ use super::AdhocError;
 /// Options of `survstudy finegray`.
 #[derive(Debug, Clone)]
 pub struct FineGrayArgs {
+    /// The data file.
     pub data: PathBuf,
+    /// Follow-up time column.
     pub time: String,
+    /// Status column: 0 = censored, other integers = causes.
     pub status: String,
+    /// `--event-code`: the cause of interest.
     pub event_code: u32,
+    /// `--covariates`: model columns.
     pub covariates: Vec<String>,
+    /// `--factor`: covariates read as categories.
     pub factors: Vec<String>,
 }
 
 /// Result of `survstudy finegray`.
 #[derive(Debug, Clone)]
 pub struct FineGrayReport {
+    /// The options the command ran with.
     pub args: FineGrayArgs,
+    /// Rows read.
     pub n_read: usize,
+    /// Rows dropped for missing values.
     pub n_dropped: usize,
+    /// The Fine–Gray fit.
     pub fit: FineGrayFit,
+    /// Levels of each factor covariate, by column.
     pub factor_levels: Vec<(String, Vec<String>)>,
 }
 

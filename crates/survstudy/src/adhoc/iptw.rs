@@ -43,6 +43,7 @@ pub enum Estimand {
 }
 
 impl Estimand {
+    /// Parse `--estimand` (`ate`, `att` or `ato`, any case).
     pub fn parse(s: &str) -> Result<Estimand, AdhocError> {
         match s.to_ascii_lowercase().as_str() {
             "ate" => Ok(Estimand::Ate),
@@ -53,6 +54,7 @@ impl Estimand {
             ))),
         }
     }
+    /// The estimand as written in the JSON (`ate`, `att`, `ato`).
     pub fn as_str(self) -> &'static str {
         match self {
             Estimand::Ate => "ate",
@@ -72,62 +74,98 @@ impl Estimand {
 /// Options of `survstudy iptw`.
 #[derive(Debug, Clone)]
 pub struct IptwArgs {
+    /// The data file, time and event columns.
     pub surv: SurvSpec,
+    /// `--treatment`: the 0/1 treatment column.
     pub treatment: String,
+    /// `--covariates`: propensity-model columns.
     pub covariates: Vec<String>,
+    /// `--factor`: covariates read as categories.
     pub factors: Vec<String>,
+    /// `--estimand`: target population of the weights.
     pub estimand: Estimand,
+    /// `--stabilized`: multiply the weights by the marginal proportions.
     pub stabilized: bool,
+    /// `--trim Q`: drop rows with ps outside [Q, 1 − Q].
     pub trim: Option<f64>,
+    /// `--out FILE`: copy of the input with `ps` and `weight` columns.
     pub out: Option<PathBuf>,
 }
 
 /// Weight summary of one arm.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WeightSummary {
+    /// Treatment level.
     pub group: String,
+    /// Rows in the group.
     pub n: usize,
+    /// Sum of the weights.
     pub sum: f64,
+    /// Smallest weight.
     pub min: f64,
+    /// Largest weight.
     pub max: f64,
+    /// Mean weight.
     pub mean: f64,
+    /// Kish's effective sample size (Σw)²/Σw².
     pub ess: f64,
 }
 
 /// Balance of one covariate (or factor level).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct BalanceRow {
+    /// Design term (a factor level as its indicator).
     pub term: String,
+    /// Unweighted mean among the treated.
     pub mean_treated_before: f64,
+    /// Unweighted mean among the controls.
     pub mean_control_before: f64,
+    /// Weighted mean among the treated.
     pub mean_treated_after: f64,
+    /// Weighted mean among the controls.
     pub mean_control_after: f64,
+    /// Unweighted variance among the treated (denominator n − 1).
     pub var_treated: f64,
+    /// Unweighted variance among the controls (denominator n − 1).
     pub var_control: f64,
+    /// sqrt((var_treated + var_control) / 2).
     pub sd_pooled: f64,
+    /// Standardized mean difference before weighting.
     pub smd_before: f64,
+    /// Standardized mean difference after weighting.
     pub smd_after: f64,
 }
 
 /// Result of `survstudy iptw`.
 #[derive(Debug, Clone)]
 pub struct IptwReport {
+    /// The options the command ran with.
     pub args: IptwArgs,
+    /// Rows read.
     pub n_read: usize,
+    /// Rows dropped for missing values.
     pub n_dropped: usize,
     /// Rows analysed after trimming.
     pub n_analysed: usize,
     /// Rows the propensity model was fitted on (complete cases).
     pub n_fitted: usize,
+    /// Rows removed by `--trim`.
     pub n_trimmed: usize,
+    /// Proportion treated among the retained rows.
     pub marginal_treated_proportion: f64,
+    /// The propensity-score logistic regression.
     pub ps_model: LogisticFit,
+    /// Levels of each factor covariate, by column.
     pub factor_levels: Vec<(String, Vec<String>)>,
     /// 1-based data row and ps of every analysed row (before trimming).
     pub rows: Vec<usize>,
+    /// Weight summaries per treatment group.
     pub weights: Vec<WeightSummary>,
+    /// Balance of each term before and after weighting.
     pub balance: Vec<BalanceRow>,
+    /// Weighted Kaplan–Meier per arm (robust SE).
     pub km: WkmReport,
+    /// Weighted Cox model of the treatment (robust SE).
     pub cox: CoxReport,
     /// Flags: positivity, extreme weights, imbalance after weighting.
     pub warnings: Vec<String>,

@@ -31,6 +31,7 @@ pub struct RowSpec {
 }
 
 impl RowSpec {
+    /// Whether none of `--weights`, `--start`, `--id` was given.
     pub fn is_empty(&self) -> bool {
         self.weights.is_none() && self.start.is_none() && self.id.is_none()
     }
@@ -54,8 +55,11 @@ impl RowSpec {
 /// The observational columns of the analysed rows.
 #[derive(Debug, Clone, Default)]
 pub struct RowData {
+    /// Entry time of each row (`--start`).
     pub start: Option<Vec<f64>>,
+    /// Case weight of each row (`--weights`).
     pub weight: Option<Vec<f64>>,
+    /// Subject index of each row (`--id`).
     pub id: Option<Vec<usize>>,
 }
 
@@ -200,20 +204,30 @@ pub fn robust_choice(asked: bool, event: &[bool], rows: &RowData) -> (bool, Opti
 /// One weighted / counting-process curve.
 #[derive(Debug, Clone)]
 pub struct WkmGroup {
+    /// Group level (`all` without `--group`).
     pub label: String,
+    /// `column=level`, or `all`.
     pub strata: String,
+    /// The weighted Kaplan–Meier fit of the group.
     pub fit: WeightedKmFit,
 }
 
 /// Result of `survstudy km` with `--weights`, `--start`, `--id` or `--robust`.
 #[derive(Debug, Clone)]
 pub struct WkmReport {
+    /// Rows dropped for missing values.
     pub n_dropped: usize,
+    /// Rows read.
     pub n_read: usize,
+    /// One curve per group, in level order.
     pub groups: Vec<WkmGroup>,
+    /// Whether the SEs are the robust (infinitesimal-jackknife) ones.
     pub robust: bool,
+    /// Why the fit is robust (asked, non-integer weights, repeated ids).
     pub robust_reason: Option<RobustReason>,
+    /// `--at` times.
     pub at: Vec<f64>,
+    /// The `--weights`, `--start` and `--id` columns.
     pub rows: RowSpec,
     /// Warnings about the input (e.g. an event value that matches no row).
     pub warnings: Vec<String>,

@@ -42,16 +42,20 @@ pub enum ProblemKind {
 /// One problem in the input, with its location and offending value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
+    /// The input file.
     pub file: String,
     /// Line in the file (header = line 1); `None` when the problem is not
     /// tied to a line (e.g. a bad date format option).
     pub line: Option<u64>,
+    /// The row's patient identifier (`None` when not known or hidden).
     pub patient_id: Option<String>,
     /// Plan column name (canonical spelling).
     pub column: Option<String>,
     /// The offending cell text as written.
     pub value: Option<String>,
+    /// What kind of problem it is.
     pub kind: ProblemKind,
+    /// The problem in words.
     pub message: String,
 }
 
@@ -120,6 +124,7 @@ impl fmt::Display for Problem {
 /// problem.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ValidationReport {
+    /// The input file.
     pub file: String,
     /// Data rows read.
     pub rows_read: usize,

@@ -22,15 +22,21 @@ pub struct LoveRow {
 /// A Love plot.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LovePlot {
+    /// Figure title.
     pub title: String,
+    /// One row per covariate (or category level), top to bottom.
     pub rows: Vec<LoveRow>,
     /// Dashed reference lines at ± this value (0.1); none when not positive.
     pub threshold: f64,
+    /// Label of the x axis.
     pub x_label: String,
+    /// Legend label of the before-weighting points.
     pub before_label: String,
+    /// Legend label of the after-weighting points.
     pub after_label: String,
     /// Total width in CSS pixels.
     pub width: f64,
+    /// Font size in CSS pixels.
     pub font_size: f64,
 }
 
