@@ -113,11 +113,21 @@ impl Excluded {
 /// lists them all.
 pub const EXCLUDED_LISTED: usize = 1000;
 
+/// How many excluded rows share one reason ([`Flow::reason_counts`]; in
+/// `results.json` as `flow.excluded_by_reason[]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReasonCount {
+    /// The value-free reason.
+    pub reason: String,
+    /// Excluded rows with that reason.
+    pub n: usize,
+}
+
 impl Flow {
     /// Excluded rows per reason, one reason per row (its only value-free
     /// problem summary, or "more than one problem" when it has several),
     /// most frequent first; the counts add up to `excluded.len()`.
-    pub fn reason_counts(&self) -> Vec<(String, usize)> {
+    pub fn reason_counts(&self) -> Vec<ReasonCount> {
         let mut by: std::collections::BTreeMap<String, usize> = Default::default();
         for e in &self.excluded {
             let mut seen = e.summaries();
@@ -128,8 +138,11 @@ impl Flow {
             };
             *by.entry(key).or_insert(0) += 1;
         }
-        let mut v: Vec<(String, usize)> = by.into_iter().collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut v: Vec<ReasonCount> = by
+            .into_iter()
+            .map(|(reason, n)| ReasonCount { reason, n })
+            .collect();
+        v.sort_by(|a, b| b.n.cmp(&a.n).then(a.reason.cmp(&b.reason)));
         v
     }
 
@@ -167,7 +180,9 @@ pub struct PartialDateCount {
 /// One filter of the analysed population and its count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FilterStep {
+    /// The filter in words (`filters[].description`).
     pub description: String,
+    /// Column the filter reads.
     pub column: String,
     /// Patients left out by this filter (after the previous ones).
     pub excluded: usize,

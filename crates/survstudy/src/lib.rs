@@ -16,6 +16,9 @@
 //! | [`adhoc`] | `survstudy km/logrank/cox/zph/cif/rmst` on a CSV file |
 //!
 //! The statistics live in the `survkit` crate.
+
+#![deny(missing_docs)]
+
 pub mod adhoc;
 pub mod analysis;
 pub mod derive;

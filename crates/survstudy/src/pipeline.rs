@@ -32,11 +32,17 @@ pub struct RunOptions {
     pub plan: Option<PathBuf>,
     /// Input file; `None` = the embedded synthetic demo cohort.
     pub data: Option<PathBuf>,
+    /// Sheet of an Excel input; `None` = the first sheet.
     pub sheet: Option<String>,
+    /// Output directory (created if needed).
     pub out: PathBuf,
+    /// What to do with invalid rows (`--exclude-invalid`).
     pub exclude: ExcludePolicy,
+    /// Overrides the plan's date format when set.
     pub date_format: Option<String>,
+    /// Statistical conventions preset (R or SAS).
     pub conventions: Conventions,
+    /// Report options (identifiers, small-cell suppression, figures).
     pub report: crate::report::study::ReportOptions,
     /// Run date printed in the report (ISO); `None` = today (UTC).
     pub run_date: Option<String>,
@@ -119,27 +125,47 @@ impl Default for RunOptions {
 #[derive(Debug, Error)]
 pub enum RunError {
     #[error(transparent)]
+    /// The plan cannot be read or is inconsistent (exit 2).
     Plan(#[from] PlanError),
     #[error(transparent)]
+    /// The data file cannot be read (exit 2).
     Ingest(#[from] IngestError),
     #[error("{0}")]
+    /// The data have problems; every one is listed (exit 2).
     Validation(ValidationReport),
+    /// Every row was excluded (exit 2).
     #[error("{file}: no patients left to analyse ({rows} rows read, all excluded)")]
-    NoPatients { file: String, rows: usize },
+    NoPatients {
+        /// The data file.
+        file: String,
+        /// Rows read.
+        rows: usize,
+    },
     /// A grouping the plan analyses has implausibly many levels (free text
     /// or an identifier in a category column): one curve, one coefficient
     /// per level would be meaningless, and the work grows cubically.
     #[error("{file}: grouping {grouping}: {message}; declare the column's levels in the plan, or leave the grouping out of the analysis")]
     TooManyLevels {
+        /// The data file.
         file: String,
+        /// The grouping (plan name).
         grouping: String,
+        /// How many levels it has, and the limit.
         message: String,
     },
     #[error(transparent)]
+    /// A derived data set could not be written (exit 1).
     Write(#[from] WriteError),
+    /// An output file could not be written (exit 1).
     #[error("cannot write {path}: {message}")]
-    Output { path: String, message: String },
+    Output {
+        /// The output file.
+        path: String,
+        /// Why.
+        message: String,
+    },
     #[error("report: {0}")]
+    /// The report could not be built (exit 1).
     Report(#[from] crate::report::ReportError),
 }
 
@@ -160,20 +186,30 @@ impl RunError {
 /// Provenance of a run, stored in results.json as `meta`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunMeta {
+    /// The data file's name (or the embedded demo cohort).
     pub data_source: String,
+    /// SHA-256 of the data file's bytes.
     pub sha256: String,
+    /// Whether the data are the synthetic demo cohort.
     pub synthetic: bool,
+    /// Run date (ISO).
     pub run_date: String,
+    /// The plan's name (file name, or `built-in`).
     pub plan: String,
+    /// Version of survstudy that made the run.
     pub survstudy_version: String,
 }
 
 /// What a run produced.
 #[derive(Debug)]
 pub struct RunOutput {
+    /// The output directory.
     pub out_dir: PathBuf,
+    /// Provenance of the run.
     pub meta: RunMeta,
+    /// Everything the run computed.
     pub results: Results,
+    /// Every file written, under `out_dir`.
     pub files: Vec<PathBuf>,
 }
 
@@ -477,12 +513,7 @@ fn bound_excluded(m: &mut serde_json::Map<String, serde_json::Value>, flow: &cra
     f.insert("excluded_total".into(), flow.excluded.len().into());
     f.insert(
         "excluded_by_reason".into(),
-        serde_json::Value::Array(
-            flow.reason_counts()
-                .into_iter()
-                .map(|(reason, n)| serde_json::json!({"reason": reason, "n": n}))
-                .collect(),
-        ),
+        serde_json::to_value(flow.reason_counts()).unwrap_or_default(),
     );
 }
 

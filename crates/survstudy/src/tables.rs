@@ -174,7 +174,7 @@ pub fn write_tables_with(
                     "n (%)".into(),
                     t1csv::csv_n_pct(l.n, l.pct),
                 ];
-                v.extend(l.by.iter().map(|(n, p)| t1csv::csv_n_pct(*n, *p)));
+                v.extend(l.by.iter().map(|c| t1csv::csv_n_pct(c.n, c.pct)));
                 v.push(test.map_or(String::new(), |t| t.method.clone()));
                 v.push(f(test.and_then(|t| t.p)));
                 rows.push(v);

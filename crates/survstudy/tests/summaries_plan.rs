@@ -237,7 +237,7 @@ fn another_plan_gets_its_summaries_in_results_and_report() {
         assert_eq!(row.n, data.iter().filter(|r| r.nyha == v).count());
         for (b, arm) in nl.by_levels.iter().enumerate() {
             let k = data.iter().filter(|r| r.nyha == v && r.arm == arm).count();
-            assert_eq!(row.by[b].0, k);
+            assert_eq!(row.by[b].n, k);
         }
     }
     assert_eq!(nl.n_by.iter().sum::<usize>(), 60);

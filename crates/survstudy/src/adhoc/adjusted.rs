@@ -12,36 +12,47 @@
 //! Standard errors: influence functions, Wald CIs, exactly as
 //! riskRegression `ate(estimator = "GFORMULA")`; see [`survkit::gformula`].
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use survkit::cox::{cox_fit, CoxFit, CoxOptions, Design, Ties};
 use survkit::gformula::{gformula, GFormula};
 
 use super::iptw::{covariates, model_vars, not_number_hint, var_requests};
 use super::table::{ColKind, Column};
-use super::{file_name, load, nums, AdhocError, SurvSpec};
+use super::{file_name, load, AdhocError, SurvSpec};
 
 /// Options of `survstudy adjusted`.
 #[derive(Debug, Clone)]
 pub struct AdjustedArgs {
+    /// The data file, time and event columns.
     pub surv: SurvSpec,
+    /// `--treatment`: the column whose levels are compared (first sorted level = reference).
     pub treatment: String,
+    /// `--covariates`: adjustment columns of the Cox model.
     pub covariates: Vec<String>,
+    /// `--factor`: covariates read as categories.
     pub factors: Vec<String>,
+    /// `--at`: times of the adjusted survival.
     pub at: Vec<f64>,
 }
 
 /// Result of `survstudy adjusted`.
 #[derive(Debug, Clone)]
 pub struct AdjustedReport {
+    /// The options the command ran with.
     pub args: AdjustedArgs,
+    /// Rows read.
     pub n_read: usize,
+    /// Rows dropped for missing values.
     pub n_dropped: usize,
+    /// Rows analysed.
     pub n: usize,
+    /// Treatment levels in sorted order (the first is the reference).
     pub levels: Vec<String>,
     /// Ŝ(t | level) at `at`, one vector per level.
     pub surv: Vec<Vec<f64>>,
     /// The g-formula estimates with influence-function SEs and Wald CIs.
     pub gformula: GFormula,
+    /// The Cox outcome model `Surv ~ treatment + covariates` (Efron).
     pub fit: CoxFit,
     /// Input warnings (e.g. an event value that matches no row), then the
     /// Cox fit's (non-convergence, infinite coefficients).
@@ -121,28 +132,67 @@ const SE_METHOD: &str = "influence functions as riskRegression::ate(estimator = 
 const CI_METHOD: &str = "Wald, estimate +/- 1.96 SE (ate's default, no transform: on the risk scale 1 - S, the same symmetric interval), clipped to [0, 1] for survival and [-1, 1] for differences; p: two-sided Wald test of no difference";
 
 impl AdjustedReport {
+    /// The `--json` document.
     pub fn to_json(&self) -> Value {
+        use super::json::{self, json_nums, JsonNum};
         let reference = &self.levels[0];
         let g = &self.gformula;
-        json!({
-            "command": "adjusted",
-            "method": "g-formula (standardization): mean over all analysed rows of survfit(coxph(Surv ~ treatment + covariates, ties = \"efron\"), newdata with the treatment set to each level)",
-            "se_method": SE_METHOD,
-            "ci_method": CI_METHOD,
-            "conf_level": g.conf_level,
-            "warnings": self.warnings,
-            "n_read": self.n_read, "n_dropped": self.n_dropped, "n": self.n,
-            "treatment": self.args.treatment,
-            "levels": self.levels, "at": nums(&self.args.at),
-            "survival": self.levels.iter().zip(&g.curves).map(|(l, c)| json!({"level": l, "surv": nums(&c.surv),
-                "se": nums(&c.se), "lower": nums(&c.lower), "upper": nums(&c.upper)})).collect::<Vec<_>>(),
-            "difference": g.differences.iter().map(|d| json!({"level": self.levels[d.level], "reference": reference,
-                "estimate": nums(&d.estimate), "se": nums(&d.se), "lower": nums(&d.lower), "upper": nums(&d.upper),
-                "p": nums(&d.p)})).collect::<Vec<_>>(),
-            "difference_definition": "S(t | level) - S(t | reference)",
-            "cox": {"terms": self.fit.terms.iter().map(|t| json!({"term": t.term, "coef": super::num(t.coef), "se": super::num(t.se)})).collect::<Vec<_>>(),
-                    "loglik": super::num(self.fit.loglik), "loglik_null": super::num(self.fit.loglik_null),
-                    "iterations": self.fit.iterations, "n": self.fit.n, "nevent": self.fit.nevent},
+        json::to_value(&json::AdjustedJson {
+            command: "adjusted",
+            method: "g-formula (standardization): mean over all analysed rows of survfit(coxph(Surv ~ treatment + covariates, ties = \"efron\"), newdata with the treatment set to each level)",
+            se_method: SE_METHOD,
+            ci_method: CI_METHOD,
+            conf_level: g.conf_level,
+            warnings: &self.warnings,
+            n_read: self.n_read,
+            n_dropped: self.n_dropped,
+            n: self.n,
+            treatment: &self.args.treatment,
+            levels: &self.levels,
+            at: json_nums(&self.args.at),
+            survival: self
+                .levels
+                .iter()
+                .zip(&g.curves)
+                .map(|(l, c)| json::AdjustedCurveJson {
+                    level: l,
+                    surv: json_nums(&c.surv),
+                    se: json_nums(&c.se),
+                    lower: json_nums(&c.lower),
+                    upper: json_nums(&c.upper),
+                })
+                .collect(),
+            difference: g
+                .differences
+                .iter()
+                .map(|d| json::AdjustedDifferenceJson {
+                    level: &self.levels[d.level],
+                    reference,
+                    estimate: json_nums(&d.estimate),
+                    se: json_nums(&d.se),
+                    lower: json_nums(&d.lower),
+                    upper: json_nums(&d.upper),
+                    p: json_nums(&d.p),
+                })
+                .collect(),
+            difference_definition: "S(t | level) - S(t | reference)",
+            cox: json::AdjustedCoxJson {
+                terms: self
+                    .fit
+                    .terms
+                    .iter()
+                    .map(|t| json::AdjustedCoxTermJson {
+                        term: &t.term,
+                        coef: JsonNum(t.coef),
+                        se: JsonNum(t.se),
+                    })
+                    .collect(),
+                loglik: JsonNum(self.fit.loglik),
+                loglik_null: JsonNum(self.fit.loglik_null),
+                iterations: self.fit.iterations,
+                n: self.fit.n,
+                nevent: self.fit.nevent,
+            },
         })
     }
 }

@@ -13,13 +13,17 @@ use super::{group_index, json, AdhocError, SurvSpec};
 /// Options of `survstudy cif`.
 #[derive(Debug, Clone)]
 pub struct CifArgs {
+    /// The data file.
     pub data: PathBuf,
+    /// Follow-up time column.
     pub time: String,
     /// Status column: 0 = censored, other integers = causes.
     pub status: String,
     /// Cause of interest.
     pub event_code: u32,
+    /// `--group`: one curve per level of this column.
     pub group: Option<String>,
+    /// `--at`: times at which the curves are read.
     pub times: Vec<f64>,
 }
 
@@ -202,10 +206,13 @@ const RMST_ROWS_VARIANCE: &str = "R survfit(..., weights =, id =) then summary(f
 /// Options of `survstudy rmst`.
 #[derive(Debug, Clone)]
 pub struct RmstArgs {
+    /// The data file, time and event columns.
     pub surv: SurvSpec,
     /// Two-level group column (first level in sorted order = arm 0).
     pub group: String,
+    /// `--tau`: the restriction time τ.
     pub tau: f64,
+    /// Confidence level of the intervals.
     pub conf_level: f64,
     /// `--weights`, `--start`, `--id`: RMST of the general (weighted,
     /// delayed-entry) Kaplan–Meier curves, R `survfit(..., weights =, id =)`

@@ -6,31 +6,42 @@
 
 use std::path::PathBuf;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use survkit::finegray::{fine_gray, FineGrayFit, FineGrayOptions};
 
 use super::iptw::{covariates, model_vars, var_requests};
 use super::table::{read_columns, ColKind, Column, Request, TableError};
-use super::{num, AdhocError};
+use super::AdhocError;
 
 /// Options of `survstudy finegray`.
 #[derive(Debug, Clone)]
 pub struct FineGrayArgs {
+    /// The data file.
     pub data: PathBuf,
+    /// Follow-up time column.
     pub time: String,
+    /// Status column: 0 = censored, other integers = causes.
     pub status: String,
+    /// `--event-code`: the cause of interest.
     pub event_code: u32,
+    /// `--covariates`: model columns.
     pub covariates: Vec<String>,
+    /// `--factor`: covariates read as categories.
     pub factors: Vec<String>,
 }
 
 /// Result of `survstudy finegray`.
 #[derive(Debug, Clone)]
 pub struct FineGrayReport {
+    /// The options the command ran with.
     pub args: FineGrayArgs,
+    /// Rows read.
     pub n_read: usize,
+    /// Rows dropped for missing values.
     pub n_dropped: usize,
+    /// The Fine–Gray fit.
     pub fit: FineGrayFit,
+    /// Levels of each factor covariate, by column.
     pub factor_levels: Vec<(String, Vec<String>)>,
 }
 
@@ -150,24 +161,33 @@ pub fn finegray_cmd(args: &FineGrayArgs) -> Result<FineGrayReport, AdhocError> {
 }
 
 impl FineGrayReport {
+    /// The `--json` document.
     pub fn to_json(&self) -> Value {
+        use super::json::{self, JsonNum};
         let f = &self.fit;
-        json!({
-            "command": "finegray",
-            "conventions": {
-                "estimator": "cmprsk::crr: censoring KM weights G(t-)/G(T_i-) for competing-risk subjects, Breslow ties, Newton-Raphson from 0, gtol 1e-6, max 10 iterations",
-                "variance": "crr sandwich I^-1 (sum_i (eta_i + psi_i)(eta_i + psi_i)') I^-1, including the term for estimating the censoring distribution",
-                "p": "2 * pnorm(-|z|)", "conf_level": 0.95,
-                "factor_coding": "treatment contrasts, reference = first level in sorted order"},
-            "event_code": self.args.event_code,
-            "n_read": self.n_read, "n_dropped": self.n_dropped, "n": f.n,
-            "n_event": f.n_event, "n_competing": f.n_competing, "n_censored": f.n_censored,
-            "terms": f.terms.iter().map(|t| json!({"term": t.term, "coef": num(t.coef), "se": num(t.se),
-                "z": num(t.z), "p": num(t.p), "hr": num(t.hr), "hr_lower": num(t.hr_lower), "hr_upper": num(t.hr_upper)})).collect::<Vec<_>>(),
-            "factor_levels": self.factor_levels.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
-            "loglik": num(f.loglik), "loglik_null": num(f.loglik_null),
-            "converged": f.converged, "iterations": f.iterations,
-            "var": f.var,
+        json::to_value(&json::FineGrayJson {
+            command: "finegray",
+            conventions: json::FineGrayConventions {
+                estimator: "cmprsk::crr: censoring KM weights G(t-)/G(T_i-) for competing-risk subjects, Breslow ties, Newton-Raphson from 0, gtol 1e-6, max 10 iterations",
+                variance: "crr sandwich I^-1 (sum_i (eta_i + psi_i)(eta_i + psi_i)') I^-1, including the term for estimating the censoring distribution",
+                p: "2 * pnorm(-|z|)",
+                conf_level: 0.95,
+                factor_coding: "treatment contrasts, reference = first level in sorted order",
+            },
+            event_code: self.args.event_code,
+            n_read: self.n_read,
+            n_dropped: self.n_dropped,
+            n: f.n,
+            n_event: f.n_event,
+            n_competing: f.n_competing,
+            n_censored: f.n_censored,
+            terms: f.terms.iter().map(Into::into).collect(),
+            factor_levels: json::factor_levels(&self.factor_levels),
+            loglik: JsonNum(f.loglik),
+            loglik_null: JsonNum(f.loglik_null),
+            converged: f.converged,
+            iterations: f.iterations,
+            var: &f.var,
         })
     }
 }

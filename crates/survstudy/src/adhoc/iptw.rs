@@ -20,7 +20,7 @@
 
 use std::path::PathBuf;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use survkit::cox::{CoxOptions, CoxRows, Design, Variance};
 use survkit::km::KmOptions;
 use survkit::logistic::{logistic_fit, LogisticFit, LogisticOptions};
@@ -28,7 +28,7 @@ use survkit::wkm::{kaplan_meier_rows_by_group, KmVariance, RobustReason, SurvRow
 
 use super::observational::{RowData, RowSpec, WkmGroup, WkmReport};
 use super::table::{ColKind, Column, TableError};
-use super::{file_name, load, num, AdhocError, CoxReport, SurvSpec};
+use super::{file_name, load, AdhocError, CoxReport, SurvSpec};
 
 /// Target population of the weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,6 +43,7 @@ pub enum Estimand {
 }
 
 impl Estimand {
+    /// Parse `--estimand` (`ate`, `att` or `ato`, any case).
     pub fn parse(s: &str) -> Result<Estimand, AdhocError> {
         match s.to_ascii_lowercase().as_str() {
             "ate" => Ok(Estimand::Ate),
@@ -53,6 +54,7 @@ impl Estimand {
             ))),
         }
     }
+    /// The estimand as written in the JSON (`ate`, `att`, `ato`).
     pub fn as_str(self) -> &'static str {
         match self {
             Estimand::Ate => "ate",
@@ -72,62 +74,98 @@ impl Estimand {
 /// Options of `survstudy iptw`.
 #[derive(Debug, Clone)]
 pub struct IptwArgs {
+    /// The data file, time and event columns.
     pub surv: SurvSpec,
+    /// `--treatment`: the 0/1 treatment column.
     pub treatment: String,
+    /// `--covariates`: propensity-model columns.
     pub covariates: Vec<String>,
+    /// `--factor`: covariates read as categories.
     pub factors: Vec<String>,
+    /// `--estimand`: target population of the weights.
     pub estimand: Estimand,
+    /// `--stabilized`: multiply the weights by the marginal proportions.
     pub stabilized: bool,
+    /// `--trim Q`: drop rows with ps outside [Q, 1 − Q].
     pub trim: Option<f64>,
+    /// `--out FILE`: copy of the input with `ps` and `weight` columns.
     pub out: Option<PathBuf>,
 }
 
 /// Weight summary of one arm.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WeightSummary {
+    /// Treatment level.
     pub group: String,
+    /// Rows in the group.
     pub n: usize,
+    /// Sum of the weights.
     pub sum: f64,
+    /// Smallest weight.
     pub min: f64,
+    /// Largest weight.
     pub max: f64,
+    /// Mean weight.
     pub mean: f64,
+    /// Kish's effective sample size (Σw)²/Σw².
     pub ess: f64,
 }
 
 /// Balance of one covariate (or factor level).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct BalanceRow {
+    /// Design term (a factor level as its indicator).
     pub term: String,
+    /// Unweighted mean among the treated.
     pub mean_treated_before: f64,
+    /// Unweighted mean among the controls.
     pub mean_control_before: f64,
+    /// Weighted mean among the treated.
     pub mean_treated_after: f64,
+    /// Weighted mean among the controls.
     pub mean_control_after: f64,
+    /// Unweighted variance among the treated (denominator n − 1).
     pub var_treated: f64,
+    /// Unweighted variance among the controls (denominator n − 1).
     pub var_control: f64,
+    /// sqrt((var_treated + var_control) / 2).
     pub sd_pooled: f64,
+    /// Standardized mean difference before weighting.
     pub smd_before: f64,
+    /// Standardized mean difference after weighting.
     pub smd_after: f64,
 }
 
 /// Result of `survstudy iptw`.
 #[derive(Debug, Clone)]
 pub struct IptwReport {
+    /// The options the command ran with.
     pub args: IptwArgs,
+    /// Rows read.
     pub n_read: usize,
+    /// Rows dropped for missing values.
     pub n_dropped: usize,
     /// Rows analysed after trimming.
     pub n_analysed: usize,
     /// Rows the propensity model was fitted on (complete cases).
     pub n_fitted: usize,
+    /// Rows removed by `--trim`.
     pub n_trimmed: usize,
+    /// Proportion treated among the retained rows.
     pub marginal_treated_proportion: f64,
+    /// The propensity-score logistic regression.
     pub ps_model: LogisticFit,
+    /// Levels of each factor covariate, by column.
     pub factor_levels: Vec<(String, Vec<String>)>,
     /// 1-based data row and ps of every analysed row (before trimming).
     pub rows: Vec<usize>,
+    /// Weight summaries per treatment group.
     pub weights: Vec<WeightSummary>,
+    /// Balance of each term before and after weighting.
     pub balance: Vec<BalanceRow>,
+    /// Weighted Kaplan–Meier per arm (robust SE).
     pub km: WkmReport,
+    /// Weighted Cox model of the treatment (robust SE).
     pub cox: CoxReport,
     /// Flags: positivity, extreme weights, imbalance after weighting.
     pub warnings: Vec<String>,
@@ -630,44 +668,85 @@ fn write_out(
 }
 
 impl IptwReport {
+    /// The `--json` document.
     pub fn to_json(&self) -> Value {
+        use super::json::{self, json_nums, JsonNum};
         let f = &self.ps_model;
-        let mut cox = self.cox.to_json();
-        cox["command"] = json!("cox (weighted, robust)");
-        let mut km = self.km.to_json();
-        km["command"] = json!("km (weighted, robust)");
-        json!({
-            "command": "iptw",
-            "estimand": self.args.estimand.as_str(),
-            "stabilized": self.args.stabilized,
-            "trim": self.args.trim,
-            "n_read": self.n_read, "n_dropped": self.n_dropped, "n_analysed": self.n_analysed,
-            "n_fitted": self.n_fitted, "n_trimmed": self.n_trimmed,
-            "marginal_treated_proportion": num(self.marginal_treated_proportion),
-            "ps_model": {
-                "call": format!("glm({} ~ {}, family = binomial)", self.args.treatment,
-                    model_vars(&self.args.covariates, &self.args.factors).join(" + ")),
-                "n": self.n_fitted,
-                "terms": f.terms.iter().map(|t| json!({"term": t.term, "coef": num(t.coef), "se": num(t.se), "z": num(t.z), "p": num(t.p)})).collect::<Vec<_>>(),
-                "deviance": num(f.deviance), "null_deviance": num(f.null_deviance), "aic": num(f.aic),
-                "iterations": f.iterations, "converged": f.converged,
-                "factor_levels": self.factor_levels.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
-                "convergence": "IRLS as glm.fit: |dev - dev_old|/(|dev| + 0.1) < 1e-8, max 25 iterations",
-                "row": self.rows,
-                "ps": super::nums(&f.fitted),
+        let mut cox = self.cox.json_doc();
+        cox.command = "cox (weighted, robust)";
+        let mut km = self.km.json_doc();
+        km.command = "km (weighted, robust)";
+        json::to_value(&json::IptwJson {
+            command: "iptw",
+            estimand: self.args.estimand.as_str(),
+            stabilized: self.args.stabilized,
+            trim: self.args.trim,
+            n_read: self.n_read,
+            n_dropped: self.n_dropped,
+            n_analysed: self.n_analysed,
+            n_fitted: self.n_fitted,
+            n_trimmed: self.n_trimmed,
+            marginal_treated_proportion: JsonNum(self.marginal_treated_proportion),
+            ps_model: json::PsModelJson {
+                call: format!(
+                    "glm({} ~ {}, family = binomial)",
+                    self.args.treatment,
+                    model_vars(&self.args.covariates, &self.args.factors).join(" + ")
+                ),
+                n: self.n_fitted,
+                terms: f.terms.iter().map(Into::into).collect(),
+                deviance: JsonNum(f.deviance),
+                null_deviance: JsonNum(f.null_deviance),
+                aic: JsonNum(f.aic),
+                iterations: f.iterations,
+                converged: f.converged,
+                factor_levels: json::factor_levels(&self.factor_levels),
+                convergence: "IRLS as glm.fit: |dev - dev_old|/(|dev| + 0.1) < 1e-8, max 25 iterations",
+                row: &self.rows,
+                ps: json_nums(&f.fitted),
             },
-            "weights_formula": format!("{}{}", self.args.estimand.formula(),
-                if self.args.stabilized { "; stabilized: treated x p, control x (1 - p), p = marginal_treated_proportion" } else { "" }),
-            "weights": self.weights.iter().map(|s| json!({"group": s.group, "n": s.n, "sum": num(s.sum), "min": num(s.min), "max": num(s.max), "mean": num(s.mean), "ess": num(s.ess)})).collect::<Vec<_>>(),
-            "balance_formula": "SMD = (mean_treated - mean_control) / sqrt((var_treated + var_control) / 2); unweighted group variances (n - 1) of the retained rows before and after; means unweighted before, sum(w x)/sum(w) after; factors per level (0/1 indicators)",
-            "balance": self.balance.iter().map(|b| json!({"term": b.term,
-                "mean_treated_before": num(b.mean_treated_before), "mean_control_before": num(b.mean_control_before),
-                "mean_treated_after": num(b.mean_treated_after), "mean_control_after": num(b.mean_control_after),
-                "var_treated": num(b.var_treated), "var_control": num(b.var_control), "sd_pooled": num(b.sd_pooled),
-                "smd_before": num(b.smd_before), "smd_after": num(b.smd_after)})).collect::<Vec<_>>(),
-            "km": km,
-            "cox": cox,
-            "warnings": self.warnings,
+            weights_formula: format!(
+                "{}{}",
+                self.args.estimand.formula(),
+                if self.args.stabilized {
+                    "; stabilized: treated x p, control x (1 - p), p = marginal_treated_proportion"
+                } else {
+                    ""
+                }
+            ),
+            weights: self
+                .weights
+                .iter()
+                .map(|s| json::WeightSummaryJson {
+                    group: &s.group,
+                    n: s.n,
+                    sum: JsonNum(s.sum),
+                    min: JsonNum(s.min),
+                    max: JsonNum(s.max),
+                    mean: JsonNum(s.mean),
+                    ess: JsonNum(s.ess),
+                })
+                .collect(),
+            balance_formula: "SMD = (mean_treated - mean_control) / sqrt((var_treated + var_control) / 2); unweighted group variances (n - 1) of the retained rows before and after; means unweighted before, sum(w x)/sum(w) after; factors per level (0/1 indicators)",
+            balance: self
+                .balance
+                .iter()
+                .map(|b| json::BalanceJson {
+                    term: &b.term,
+                    mean_treated_before: JsonNum(b.mean_treated_before),
+                    mean_control_before: JsonNum(b.mean_control_before),
+                    mean_treated_after: JsonNum(b.mean_treated_after),
+                    mean_control_after: JsonNum(b.mean_control_after),
+                    var_treated: JsonNum(b.var_treated),
+                    var_control: JsonNum(b.var_control),
+                    sd_pooled: JsonNum(b.sd_pooled),
+                    smd_before: JsonNum(b.smd_before),
+                    smd_after: JsonNum(b.smd_after),
+                })
+                .collect(),
+            km,
+            cox,
+            warnings: &self.warnings,
         })
     }
 }

@@ -637,3 +637,468 @@ impl From<&survkit::cif::GrayTest> for TestJson {
         }
     }
 }
+
+/// Names of the levels of each factor, keyed by factor column (`iptw` and
+/// `finegray`'s `factor_levels`).
+pub type FactorLevelsJson<'a> = std::collections::BTreeMap<&'a str, &'a [String]>;
+
+/// The factor levels of a model as [`FactorLevelsJson`].
+pub fn factor_levels(levels: &[(String, Vec<String>)]) -> FactorLevelsJson<'_> {
+    levels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_slice()))
+        .collect()
+}
+
+/// `survstudy km --json` with `--weights`, `--start`, `--id` or `--robust`
+/// (and the `km` part of `iptw`): the fields of the plain `km` (counts are
+/// floats) plus `std_err_surv`, `robust` and `robust_reason`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WkmJson<'a> {
+    /// `"km"`, or `"km (weighted, robust)"` inside `iptw`.
+    pub command: &'static str,
+    /// The conventions used.
+    pub conventions: WkmConventions<'a>,
+    /// Whether the SEs are the infinitesimal-jackknife (robust) ones.
+    pub robust: bool,
+    /// Why the fit is robust (null when it is not).
+    pub robust_reason: Option<&'static str>,
+    /// Rows read.
+    pub n_read: usize,
+    /// Rows dropped (missing values).
+    pub n_dropped: usize,
+    /// One curve per group.
+    pub groups: Vec<WkmGroupJson<'a>>,
+    /// Input warnings.
+    pub warnings: &'a [String],
+}
+
+/// Conventions of the weighted / counting-process `km`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WkmConventions<'a> {
+    /// Confidence-interval type.
+    pub conf_type: &'static str,
+    /// Confidence level.
+    pub conf_level: f64,
+    /// What `std_err` and `std_err_surv` are.
+    pub std_err: &'static str,
+    /// The `--weights` column (null without it).
+    pub weights: &'a Option<String>,
+    /// The `--start` column (null without it).
+    pub start: &'a Option<String>,
+    /// The `--id` column (null without it).
+    pub id: &'a Option<String>,
+    /// The median rule.
+    pub median: &'static str,
+    /// The restricted mean's bound.
+    pub rmean: &'static str,
+}
+
+/// One weighted curve, its summaries and its values at the `--at` times.
+#[derive(Debug, Clone, Serialize)]
+pub struct WkmGroupJson<'a> {
+    /// Group level (`all` without `--group`).
+    pub group: &'a str,
+    /// `column=level`, or `all`.
+    pub strata: &'a str,
+    /// Rows in the group.
+    pub n: u64,
+    /// Weighted number of events (same as `n_event_total`).
+    pub events: f64,
+    /// Weighted number of events.
+    pub n_event_total: f64,
+    /// Distinct times.
+    pub time: Vec<JsonNum>,
+    /// Weighted number at risk at each time.
+    pub n_risk: Vec<JsonNum>,
+    /// Weighted events at each time.
+    pub n_event: Vec<JsonNum>,
+    /// Weighted censorings at each time.
+    pub n_censor: Vec<JsonNum>,
+    /// Survival S(t).
+    pub surv: Vec<JsonNum>,
+    /// SE of −log S (robust: IJ SE of S divided by S), as R's `std.err`.
+    pub std_err: Vec<JsonNum>,
+    /// SE of S.
+    pub std_err_surv: Vec<JsonNum>,
+    /// Lower confidence limit of S.
+    pub lower: Vec<JsonNum>,
+    /// Upper confidence limit of S.
+    pub upper: Vec<JsonNum>,
+    /// Nelson–Aalen cumulative hazard.
+    pub cumhaz: Vec<JsonNum>,
+    /// Its standard error.
+    pub std_chaz: Vec<JsonNum>,
+    /// Median survival (null when not reached).
+    pub median: Option<JsonNum>,
+    /// Lower confidence limit of the median.
+    pub median_lower: Option<JsonNum>,
+    /// Upper confidence limit of the median.
+    pub median_upper: Option<JsonNum>,
+    /// Restricted mean survival to `rmean_end`.
+    pub rmean: JsonNum,
+    /// Its standard error (null for a robust curve).
+    pub rmean_se: JsonNum,
+    /// The bound of the restricted mean.
+    pub rmean_end: JsonNum,
+    /// The curve at each `--at` time.
+    pub at: Vec<WkmAtJson>,
+}
+
+/// A weighted curve at one `--at` time.
+#[derive(Debug, Clone, Serialize)]
+pub struct WkmAtJson {
+    /// The time asked for.
+    pub time: JsonNum,
+    /// Weighted number at risk at the first time ≥ `time`.
+    pub n_risk: f64,
+    /// S at the last time ≤ `time`.
+    pub surv: JsonNum,
+    /// SE of S.
+    pub std_err: JsonNum,
+    /// Lower confidence limit.
+    pub lower: JsonNum,
+    /// Upper confidence limit.
+    pub upper: JsonNum,
+}
+
+impl From<&survkit::wkm::WeightedSurvAt> for WkmAtJson {
+    fn from(p: &survkit::wkm::WeightedSurvAt) -> Self {
+        WkmAtJson {
+            time: JsonNum(p.time),
+            n_risk: p.n_risk,
+            surv: JsonNum(p.surv),
+            std_err: JsonNum(p.std_err_surv),
+            lower: JsonNum(p.lower),
+            upper: JsonNum(p.upper),
+        }
+    }
+}
+
+/// `survstudy iptw --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct IptwJson<'a> {
+    /// Always `"iptw"`.
+    pub command: &'static str,
+    /// `ate`, `att` or `ato`.
+    pub estimand: &'static str,
+    /// Whether the weights are stabilized.
+    pub stabilized: bool,
+    /// The `--trim` quantile (null without it).
+    pub trim: Option<f64>,
+    /// Rows read.
+    pub n_read: usize,
+    /// Rows dropped (missing values).
+    pub n_dropped: usize,
+    /// Rows analysed (after trimming).
+    pub n_analysed: usize,
+    /// Rows the propensity model was fitted on.
+    pub n_fitted: usize,
+    /// Rows trimmed.
+    pub n_trimmed: usize,
+    /// Proportion treated among the retained rows (p̂ of the stabilization).
+    pub marginal_treated_proportion: JsonNum,
+    /// The propensity-score model.
+    pub ps_model: PsModelJson<'a>,
+    /// How the weights are formed.
+    pub weights_formula: String,
+    /// Weight summaries per group.
+    pub weights: Vec<WeightSummaryJson<'a>>,
+    /// How the standardized mean differences are formed.
+    pub balance_formula: &'static str,
+    /// Balance before and after weighting, one row per term.
+    pub balance: Vec<BalanceJson<'a>>,
+    /// The weighted Kaplan–Meier document (command `km (weighted, robust)`).
+    pub km: WkmJson<'a>,
+    /// The weighted Cox document (command `cox (weighted, robust)`).
+    pub cox: CoxJson<'a>,
+    /// Positivity, extreme-weight and imbalance flags.
+    pub warnings: &'a [String],
+}
+
+/// The propensity-score logistic regression of `iptw`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PsModelJson<'a> {
+    /// The equivalent R call.
+    pub call: String,
+    /// Rows fitted.
+    pub n: usize,
+    /// One row per design column.
+    pub terms: Vec<LogisticTermJson<'a>>,
+    /// Residual deviance.
+    pub deviance: JsonNum,
+    /// Null deviance.
+    pub null_deviance: JsonNum,
+    /// Akaike information criterion.
+    pub aic: JsonNum,
+    /// IRLS iterations.
+    pub iterations: usize,
+    /// Whether IRLS converged.
+    pub converged: bool,
+    /// Levels of each factor.
+    pub factor_levels: FactorLevelsJson<'a>,
+    /// The convergence rule.
+    pub convergence: &'static str,
+    /// 1-based data row of every fitted row.
+    pub row: &'a [usize],
+    /// Propensity score of every fitted row.
+    pub ps: Vec<JsonNum>,
+}
+
+/// One coefficient of the propensity model.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogisticTermJson<'a> {
+    /// Design column name.
+    pub term: &'a str,
+    /// Coefficient (log odds ratio).
+    pub coef: JsonNum,
+    /// Standard error.
+    pub se: JsonNum,
+    /// Wald z.
+    pub z: JsonNum,
+    /// p-value of `z`.
+    pub p: JsonNum,
+}
+
+impl<'a> From<&'a survkit::logistic::LogisticTerm> for LogisticTermJson<'a> {
+    fn from(t: &'a survkit::logistic::LogisticTerm) -> Self {
+        LogisticTermJson {
+            term: &t.term,
+            coef: JsonNum(t.coef),
+            se: JsonNum(t.se),
+            z: JsonNum(t.z),
+            p: JsonNum(t.p),
+        }
+    }
+}
+
+/// The weights of one group of `iptw`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WeightSummaryJson<'a> {
+    /// Group (treatment level).
+    pub group: &'a str,
+    /// Rows.
+    pub n: usize,
+    /// Sum of the weights.
+    pub sum: JsonNum,
+    /// Smallest weight.
+    pub min: JsonNum,
+    /// Largest weight.
+    pub max: JsonNum,
+    /// Mean weight.
+    pub mean: JsonNum,
+    /// Kish's effective sample size (Σw)²/Σw².
+    pub ess: JsonNum,
+}
+
+/// Balance of one term before and after weighting.
+#[derive(Debug, Clone, Serialize)]
+pub struct BalanceJson<'a> {
+    /// Term (a factor level as `factor=level`).
+    pub term: &'a str,
+    /// Unweighted mean among the treated.
+    pub mean_treated_before: JsonNum,
+    /// Unweighted mean among the controls.
+    pub mean_control_before: JsonNum,
+    /// Weighted mean among the treated.
+    pub mean_treated_after: JsonNum,
+    /// Weighted mean among the controls.
+    pub mean_control_after: JsonNum,
+    /// Unweighted variance among the treated.
+    pub var_treated: JsonNum,
+    /// Unweighted variance among the controls.
+    pub var_control: JsonNum,
+    /// sqrt((var_treated + var_control) / 2).
+    pub sd_pooled: JsonNum,
+    /// Standardized mean difference before weighting.
+    pub smd_before: JsonNum,
+    /// Standardized mean difference after weighting.
+    pub smd_after: JsonNum,
+}
+
+/// `survstudy finegray --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FineGrayJson<'a> {
+    /// Always `"finegray"`.
+    pub command: &'static str,
+    /// The conventions used.
+    pub conventions: FineGrayConventions,
+    /// Cause of interest.
+    pub event_code: u32,
+    /// Rows read.
+    pub n_read: usize,
+    /// Rows dropped (missing values).
+    pub n_dropped: usize,
+    /// Rows analysed.
+    pub n: usize,
+    /// Events of the cause of interest.
+    pub n_event: usize,
+    /// Events of competing causes.
+    pub n_competing: usize,
+    /// Censored rows.
+    pub n_censored: usize,
+    /// One row per design column.
+    pub terms: Vec<FineGrayTermJson<'a>>,
+    /// Levels of each factor.
+    pub factor_levels: FactorLevelsJson<'a>,
+    /// Log pseudo-likelihood at β̂.
+    pub loglik: JsonNum,
+    /// Log pseudo-likelihood at β = 0.
+    pub loglik_null: JsonNum,
+    /// Whether Newton–Raphson converged.
+    pub converged: bool,
+    /// Newton–Raphson iterations.
+    pub iterations: usize,
+    /// Sandwich variance matrix of β̂.
+    pub var: &'a [Vec<f64>],
+}
+
+/// Conventions of `finegray`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FineGrayConventions {
+    /// The estimator.
+    pub estimator: &'static str,
+    /// The variance.
+    pub variance: &'static str,
+    /// How p-values are formed.
+    pub p: &'static str,
+    /// Confidence level of the hazard-ratio intervals.
+    pub conf_level: f64,
+    /// How factors are coded.
+    pub factor_coding: &'static str,
+}
+
+/// One coefficient of the Fine–Gray model.
+#[derive(Debug, Clone, Serialize)]
+pub struct FineGrayTermJson<'a> {
+    /// Design column name.
+    pub term: &'a str,
+    /// Coefficient (log subdistribution hazard ratio).
+    pub coef: JsonNum,
+    /// Sandwich standard error.
+    pub se: JsonNum,
+    /// Wald z.
+    pub z: JsonNum,
+    /// p-value of `z`.
+    pub p: JsonNum,
+    /// Subdistribution hazard ratio.
+    pub hr: JsonNum,
+    /// Lower limit of `hr`.
+    pub hr_lower: JsonNum,
+    /// Upper limit of `hr`.
+    pub hr_upper: JsonNum,
+}
+
+impl<'a> From<&'a survkit::finegray::FineGrayTerm> for FineGrayTermJson<'a> {
+    fn from(t: &'a survkit::finegray::FineGrayTerm) -> Self {
+        FineGrayTermJson {
+            term: &t.term,
+            coef: JsonNum(t.coef),
+            se: JsonNum(t.se),
+            z: JsonNum(t.z),
+            p: JsonNum(t.p),
+            hr: JsonNum(t.hr),
+            hr_lower: JsonNum(t.hr_lower),
+            hr_upper: JsonNum(t.hr_upper),
+        }
+    }
+}
+
+/// `survstudy adjusted --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdjustedJson<'a> {
+    /// Always `"adjusted"`.
+    pub command: &'static str,
+    /// How the adjusted curves are formed.
+    pub method: &'static str,
+    /// How standard errors are computed.
+    pub se_method: &'static str,
+    /// How the confidence intervals and p-values are formed.
+    pub ci_method: &'static str,
+    /// Confidence level of `lower`/`upper`.
+    pub conf_level: f64,
+    /// Input warnings, then the Cox fit's.
+    pub warnings: &'a [String],
+    /// Rows read.
+    pub n_read: usize,
+    /// Rows dropped (missing values).
+    pub n_dropped: usize,
+    /// Rows analysed.
+    pub n: usize,
+    /// Treatment column.
+    pub treatment: &'a str,
+    /// Treatment levels, reference first.
+    pub levels: &'a [String],
+    /// The `--at` times.
+    pub at: Vec<JsonNum>,
+    /// Adjusted survival per level at `at`.
+    pub survival: Vec<AdjustedCurveJson<'a>>,
+    /// Differences from the reference level at `at`.
+    pub difference: Vec<AdjustedDifferenceJson<'a>>,
+    /// What `difference` is.
+    pub difference_definition: &'static str,
+    /// The Cox model the curves come from.
+    pub cox: AdjustedCoxJson<'a>,
+}
+
+/// Adjusted survival of one treatment level.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdjustedCurveJson<'a> {
+    /// Treatment level.
+    pub level: &'a str,
+    /// Ŝ(t | level) at each `at` time.
+    pub surv: Vec<JsonNum>,
+    /// Influence-function standard error of `surv`.
+    pub se: Vec<JsonNum>,
+    /// Lower confidence limit of `surv`.
+    pub lower: Vec<JsonNum>,
+    /// Upper confidence limit of `surv`.
+    pub upper: Vec<JsonNum>,
+}
+
+/// Adjusted survival difference of one level from the reference.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdjustedDifferenceJson<'a> {
+    /// Treatment level.
+    pub level: &'a str,
+    /// Reference level.
+    pub reference: &'a str,
+    /// Ŝ(t | level) − Ŝ(t | reference) at each `at` time.
+    pub estimate: Vec<JsonNum>,
+    /// Influence-function standard error of `estimate`.
+    pub se: Vec<JsonNum>,
+    /// Lower confidence limit of `estimate`.
+    pub lower: Vec<JsonNum>,
+    /// Upper confidence limit of `estimate`.
+    pub upper: Vec<JsonNum>,
+    /// Two-sided Wald p-value of no difference.
+    pub p: Vec<JsonNum>,
+}
+
+/// The Cox fit of `adjusted`, in brief.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdjustedCoxJson<'a> {
+    /// Coefficients.
+    pub terms: Vec<AdjustedCoxTermJson<'a>>,
+    /// Log partial likelihood at β̂.
+    pub loglik: JsonNum,
+    /// Log partial likelihood at β = 0.
+    pub loglik_null: JsonNum,
+    /// Newton–Raphson iterations.
+    pub iterations: usize,
+    /// Observations used.
+    pub n: usize,
+    /// Events.
+    pub nevent: usize,
+}
+
+/// One coefficient of the Cox fit of `adjusted`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdjustedCoxTermJson<'a> {
+    /// Design column name.
+    pub term: &'a str,
+    /// Coefficient (log hazard ratio).
+    pub coef: JsonNum,
+    /// Model-based standard error.
+    pub se: JsonNum,
+}

@@ -17,7 +17,7 @@ pub mod table;
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use survkit::cox::{CoxFit, CoxOptions, Design, Ties};
 use survkit::km::{kaplan_meier, kaplan_meier_by_group, ConfType, KmFit, KmOptions};
 use survkit::logrank::{logrank, LogrankOptions, LogrankResult};
@@ -31,19 +31,33 @@ use table::{read_columns, ColKind, Column, Request, TableError, MISSING};
 /// (exit 2); `Analysis` errors come from the statistics (exit 1).
 #[derive(Debug, Error)]
 pub enum AdhocError {
+    /// The file cannot be read as a table (exit 2).
     #[error("{file}: {source}")]
-    Table { file: String, source: TableError },
+    Table {
+        /// The data file.
+        file: String,
+        /// What is wrong with it.
+        source: TableError,
+    },
+    /// A cell that cannot be used (exit 2).
     #[error("{file}: {} {line}, column '{column}': {message} (value '{value}')", crate::ingest::location_word(.file))]
     Value {
+        /// The data file.
         file: String,
+        /// 1-based line of the file.
         line: usize,
+        /// Column header.
         column: String,
+        /// The cell's text (cut to 80 characters).
         value: String,
+        /// Why it cannot be used.
         message: String,
     },
     #[error("{0}")]
+    /// Bad flags or a file the command cannot run on (exit 2).
     Usage(String),
     #[error("analysis failed: {0}")]
+    /// The statistics failed (exit 1).
     Analysis(#[from] survkit::SurvError),
 }
 
@@ -60,6 +74,7 @@ impl AdhocError {
 /// `COL` or `COL=VALUE`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventSpec {
+    /// Event column.
     pub column: String,
     /// Event when the cell equals this value; `None` = 1/true/yes is an event, 0/false/no censored.
     pub value: Option<String>,
@@ -104,8 +119,11 @@ impl EventSpec {
 /// Common inputs: data file, time and event columns.
 #[derive(Debug, Clone)]
 pub struct SurvSpec {
+    /// The data file (CSV, TSV or Excel).
     pub data: PathBuf,
+    /// Follow-up time column.
     pub time: String,
+    /// Event column, with the value that means an event.
     pub event: EventSpec,
 }
 
@@ -357,16 +375,8 @@ pub fn num(x: f64) -> Value {
     } else if x == f64::NEG_INFINITY {
         Value::String("-Inf".into())
     } else {
-        json!(x)
+        Value::from(x)
     }
-}
-
-pub(crate) fn nums(v: &[f64]) -> Value {
-    Value::Array(v.iter().map(|&x| num(x)).collect())
-}
-
-fn opt_num(x: Option<f64>) -> Value {
-    x.map_or(Value::Null, num)
 }
 
 // ---------------------------------------------------------------- km
@@ -374,9 +384,13 @@ fn opt_num(x: Option<f64>) -> Value {
 /// Options of `survstudy km`.
 #[derive(Debug, Clone)]
 pub struct KmArgs {
+    /// The data file, time and event columns.
     pub surv: SurvSpec,
+    /// `--group`: one curve per level of this column.
     pub group: Option<String>,
+    /// Confidence interval and variance options.
     pub km: KmOptions,
+    /// `--at`: times at which the curves are read.
     pub at: Vec<f64>,
     /// `--weights`, `--start`, `--id` (then [`observational::km_rows`] runs).
     pub rows: observational::RowSpec,
@@ -390,8 +404,11 @@ pub struct KmArgs {
 /// One curve of `survstudy km`.
 #[derive(Debug, Clone)]
 pub struct KmGroup {
+    /// Group level (`all` without `--group`).
     pub label: String,
+    /// `column=level`, or `all`.
     pub strata: String,
+    /// The Kaplan–Meier fit of the group.
     pub fit: KmFit,
 }
 
@@ -400,10 +417,15 @@ pub struct KmGroup {
 pub struct KmReport {
     /// Warnings about the input, printed on stderr and listed in the JSON.
     pub warnings: Vec<String>,
+    /// Rows dropped for missing values.
     pub n_dropped: usize,
+    /// Rows read.
     pub n_read: usize,
+    /// One curve per group, in level order.
     pub groups: Vec<KmGroup>,
+    /// Bound of the restricted mean (the largest time over all groups).
     pub rmean_end: f64,
+    /// `--at` times.
     pub at: Vec<f64>,
     /// Preset of the options (`None` = custom), as in [`KmArgs::preset`].
     pub preset: Option<Conventions>,
@@ -523,9 +545,13 @@ impl KmReport {
 /// Options of `survstudy logrank`.
 #[derive(Debug, Clone)]
 pub struct LogrankArgs {
+    /// The data file, time and event columns.
     pub surv: SurvSpec,
+    /// `--group`: the column whose curves are compared.
     pub group: String,
+    /// `--strata`: stratify the test by this column.
     pub strata: Option<String>,
+    /// ρ of the Harrington–Fleming G(ρ) family (0 = log-rank).
     pub rho: f64,
 }
 
@@ -534,11 +560,17 @@ pub struct LogrankArgs {
 pub struct LogrankReport {
     /// Warnings about the input, printed on stderr and listed in the JSON.
     pub warnings: Vec<String>,
+    /// Rows dropped for missing values.
     pub n_dropped: usize,
+    /// Rows read.
     pub n_read: usize,
+    /// Group column.
     pub group: String,
+    /// Group levels, in sorted order.
     pub labels: Vec<String>,
+    /// Strata levels (`None` without `--strata`).
     pub strata_labels: Option<Vec<String>>,
+    /// The test.
     pub result: LogrankResult,
 }
 
@@ -571,6 +603,7 @@ pub fn logrank_cmd(args: &LogrankArgs) -> Result<LogrankReport, AdhocError> {
 }
 
 impl LogrankReport {
+    /// The `--json` document.
     pub fn to_json(&self) -> Value {
         let r = &self.result;
         let groups: Vec<String> = self
@@ -613,12 +646,17 @@ impl LogrankReport {
 /// Options of `survstudy cox`.
 #[derive(Debug, Clone)]
 pub struct CoxArgs {
+    /// The data file, time and event columns.
     pub surv: SurvSpec,
+    /// `--covariates`: model columns.
     pub covariates: Vec<String>,
+    /// `--factor`: covariates read as categories (treatment contrasts).
     pub factors: Vec<String>,
+    /// `--strata`: stratify the baseline hazard by this column.
     pub strata: Option<String>,
     /// Cluster column for robust (sandwich) standard errors (R `cluster()`).
     pub cluster: Option<String>,
+    /// Ties, variance and iteration options.
     pub cox: CoxOptions,
     /// Most levels a `--factor` column may have ([`MAX_FACTOR_LEVELS`] by
     /// default; `--max-levels N` raises it).
@@ -639,17 +677,25 @@ pub const MAX_FACTOR_LEVELS: usize = 50;
 /// Result of `survstudy cox`.
 #[derive(Debug, Clone)]
 pub struct CoxReport {
+    /// Rows dropped for missing values.
     pub n_dropped: usize,
+    /// Rows read.
     pub n_read: usize,
+    /// The Cox fit.
     pub fit: CoxFit,
     /// Data as fitted (for `zph`).
     pub time: Vec<f64>,
+    /// Event indicator per fitted row.
     pub event: Vec<bool>,
+    /// Design matrix as fitted.
     pub design: Design,
+    /// Stratum index per fitted row (`None` without strata).
     pub strata_index: Option<Vec<usize>>,
     /// Design columns of each model term (a factor spans several).
     pub term_columns: Vec<(String, Vec<usize>)>,
+    /// `--cluster` column of the robust variance, if any.
     pub cluster: Option<String>,
+    /// `--strata` column, if any.
     pub strata: Option<String>,
     /// Reference level of each factor.
     pub references: Vec<(String, String)>,
@@ -821,9 +867,16 @@ fn preset_name(p: Option<Conventions>) -> &'static str {
 }
 
 impl CoxReport {
+    /// The `--json` document.
     pub fn to_json(&self) -> Value {
+        json::to_value(&self.json_doc())
+    }
+
+    /// The `--json` document as its [`json::CoxJson`] struct (`iptw` embeds
+    /// it under another `command`).
+    pub fn json_doc(&self) -> json::CoxJson<'_> {
         let f = &self.fit;
-        json::to_value(&json::CoxJson {
+        json::CoxJson {
             command: "cox",
             conventions: json::CoxConventions {
                 preset: preset_name(self.preset),
@@ -865,7 +918,7 @@ impl CoxReport {
             n_clusters: f.n_clusters,
             robust: f.robust_var.is_some(),
             robust_reason: self.robust_reason.map(survkit::wkm::RobustReason::describe),
-        })
+        }
     }
 }
 

@@ -8,15 +8,16 @@
 //! Row checks (exit 2, naming line, column and value): a missing, negative
 //! or non-finite weight; start ≥ stop; two intervals of one id that overlap.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use survkit::km::{ConfType, KmOptions};
 use survkit::wkm::{
     kaplan_meier_rows, kaplan_meier_rows_by_group, robust_default, KmVariance, RobustReason,
     SurvRows, WeightedKmFit,
 };
 
+use super::json::{self, json_nums, JsonNum};
 use super::table::{ColKind, Column};
-use super::{file_name, group_index, num, nums, opt_num, AdhocError, SurvSpec};
+use super::{file_name, group_index, AdhocError, SurvSpec};
 
 /// The observational-data flags of a command.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -30,6 +31,7 @@ pub struct RowSpec {
 }
 
 impl RowSpec {
+    /// Whether none of `--weights`, `--start`, `--id` was given.
     pub fn is_empty(&self) -> bool {
         self.weights.is_none() && self.start.is_none() && self.id.is_none()
     }
@@ -53,8 +55,11 @@ impl RowSpec {
 /// The observational columns of the analysed rows.
 #[derive(Debug, Clone, Default)]
 pub struct RowData {
+    /// Entry time of each row (`--start`).
     pub start: Option<Vec<f64>>,
+    /// Case weight of each row (`--weights`).
     pub weight: Option<Vec<f64>>,
+    /// Subject index of each row (`--id`).
     pub id: Option<Vec<usize>>,
 }
 
@@ -200,20 +205,30 @@ pub fn robust_choice(asked: bool, event: &[bool], rows: &RowData) -> (bool, Opti
 /// One weighted / counting-process curve.
 #[derive(Debug, Clone)]
 pub struct WkmGroup {
+    /// Group level (`all` without `--group`).
     pub label: String,
+    /// `column=level`, or `all`.
     pub strata: String,
+    /// The weighted Kaplan–Meier fit of the group.
     pub fit: WeightedKmFit,
 }
 
 /// Result of `survstudy km` with `--weights`, `--start`, `--id` or `--robust`.
 #[derive(Debug, Clone)]
 pub struct WkmReport {
+    /// Rows dropped for missing values.
     pub n_dropped: usize,
+    /// Rows read.
     pub n_read: usize,
+    /// One curve per group, in level order.
     pub groups: Vec<WkmGroup>,
+    /// Whether the SEs are the robust (infinitesimal-jackknife) ones.
     pub robust: bool,
+    /// Why the fit is robust (asked, non-integer weights, repeated ids).
     pub robust_reason: Option<RobustReason>,
+    /// `--at` times.
     pub at: Vec<f64>,
+    /// The `--weights`, `--start` and `--id` columns.
     pub rows: RowSpec,
     /// Warnings about the input (e.g. an event value that matches no row).
     pub warnings: Vec<String>,
@@ -296,12 +311,19 @@ impl WkmReport {
     /// The `--json` document: the fields of the plain `km` (counts are
     /// floats) plus `std_err_surv`, `robust` and `robust_reason`.
     pub fn to_json(&self) -> Value {
+        json::to_value(&self.json_doc())
+    }
+
+    /// The `--json` document as its [`json::WkmJson`] struct (`iptw` embeds
+    /// it under another `command`).
+    pub fn json_doc(&self) -> json::WkmJson<'_> {
         let end = self
             .groups
             .iter()
             .map(|g| g.fit.time.last().copied().unwrap_or(0.0))
             .fold(0.0, f64::max);
-        let groups: Vec<Value> = self
+        let opt = |x: Option<f64>| x.map(JsonNum);
+        let groups = self
             .groups
             .iter()
             .map(|g| {
@@ -309,45 +331,59 @@ impl WkmReport {
                 let m = f.median();
                 let r = f.rmean(end);
                 let (rm, rse) = (r.rmean, r.se);
-                let at: Vec<Value> = self
-                    .at
-                    .iter()
-                    .map(|&t| {
-                        let p = f.at(t);
-                        json!({"time": num(t), "n_risk": p.n_risk,
-                               "surv": num(p.surv), "std_err": num(p.std_err_surv), "lower": num(p.lower), "upper": num(p.upper)})
-                    })
-                    .collect();
-                json!({
-                    "group": g.label, "strata": g.strata, "n": f.n, "events": f.n_event_total,
-                    "n_event_total": f.n_event_total,
-                    "time": nums(&f.time), "n_risk": nums(&f.n_risk), "n_event": nums(&f.n_event),
-                    "n_censor": nums(&f.n_censor),
-                    "surv": nums(&f.surv), "std_err": nums(&f.std_err), "std_err_surv": nums(&f.std_err_surv),
-                    "lower": nums(&f.lower), "upper": nums(&f.upper),
-                    "cumhaz": nums(&f.cumhaz), "std_chaz": nums(&f.std_chaz),
-                    "median": opt_num(m.estimate), "median_lower": opt_num(m.lower), "median_upper": opt_num(m.upper),
-                    "rmean": num(rm), "rmean_se": num(rse), "rmean_end": num(end),
-                    "at": at,
-                })
+                json::WkmGroupJson {
+                    group: &g.label,
+                    strata: &g.strata,
+                    n: f.n,
+                    events: f.n_event_total,
+                    n_event_total: f.n_event_total,
+                    time: json_nums(&f.time),
+                    n_risk: json_nums(&f.n_risk),
+                    n_event: json_nums(&f.n_event),
+                    n_censor: json_nums(&f.n_censor),
+                    surv: json_nums(&f.surv),
+                    std_err: json_nums(&f.std_err),
+                    std_err_surv: json_nums(&f.std_err_surv),
+                    lower: json_nums(&f.lower),
+                    upper: json_nums(&f.upper),
+                    cumhaz: json_nums(&f.cumhaz),
+                    std_chaz: json_nums(&f.std_chaz),
+                    median: opt(m.estimate),
+                    median_lower: opt(m.lower),
+                    median_upper: opt(m.upper),
+                    rmean: JsonNum(rm),
+                    rmean_se: JsonNum(rse),
+                    rmean_end: JsonNum(end),
+                    at: self.at.iter().map(|&t| (&f.at(t)).into()).collect(),
+                }
             })
             .collect();
         let (ct, cl) = self.groups.first().map_or((ConfType::Log, 0.95), |g| {
             (g.fit.conf_type, g.fit.conf_level)
         });
-        json!({
-            "command": "km",
-            "conventions": {"conf_type": ct.as_str(), "conf_level": cl,
-                "std_err": if self.robust { "infinitesimal-jackknife SE of S divided by S (R survfit robust = TRUE; the CI uses it); std_err_surv is the SE of S" }
-                           else { "weighted Greenwood SE of -log S, as R survfit std.err; std_err_surv is the SE of S" },
-                "weights": self.rows.weights, "start": self.rows.start, "id": self.rows.id,
-                "median": "R summary(survfit) rule (first time S <= 0.5; midpoint on an exact 0.5 flat)",
-                "rmean": "area under S to the largest observed time over all groups (R print rmean='common')"},
-            "robust": self.robust,
-            "robust_reason": self.robust_reason.map(RobustReason::describe),
-            "n_read": self.n_read, "n_dropped": self.n_dropped, "groups": groups,
-            "warnings": self.warnings,
-        })
+        json::WkmJson {
+            command: "km",
+            conventions: json::WkmConventions {
+                conf_type: ct.as_str(),
+                conf_level: cl,
+                std_err: if self.robust {
+                    "infinitesimal-jackknife SE of S divided by S (R survfit robust = TRUE; the CI uses it); std_err_surv is the SE of S"
+                } else {
+                    "weighted Greenwood SE of -log S, as R survfit std.err; std_err_surv is the SE of S"
+                },
+                weights: &self.rows.weights,
+                start: &self.rows.start,
+                id: &self.rows.id,
+                median: "R summary(survfit) rule (first time S <= 0.5; midpoint on an exact 0.5 flat)",
+                rmean: "area under S to the largest observed time over all groups (R print rmean='common')",
+            },
+            robust: self.robust,
+            robust_reason: self.robust_reason.map(RobustReason::describe),
+            n_read: self.n_read,
+            n_dropped: self.n_dropped,
+            groups,
+            warnings: &self.warnings,
+        }
     }
 }
 

@@ -38,20 +38,26 @@ pub const MISSING: u32 = u32::MAX;
 /// A parsed column.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Column {
+    /// Numbers; NaN = missing.
     Number(Vec<f64>),
+    /// Text, coded by level.
     Text {
+        /// Level index per row ([`MISSING`] = missing).
         codes: Vec<u32>,
+        /// The distinct values, sorted.
         levels: Vec<String>,
     },
 }
 
 impl Column {
+    /// Number of rows.
     pub fn len(&self) -> usize {
         match self {
             Column::Number(v) => v.len(),
             Column::Text { codes, .. } => codes.len(),
         }
     }
+    /// Whether the column has no rows.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -68,24 +74,40 @@ impl Column {
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum TableError {
     #[error("cannot read file: {0}")]
+    /// The file cannot be read.
     Io(String),
     #[error("the file is empty (no header line)")]
+    /// The file has no header line.
     Empty,
     #[error("the file has a header line but no data rows")]
+    /// The file has a header line only.
     NoRows,
+    /// A requested column is not in the header.
     #[error("column '{name}' not found (columns: {available})")]
-    MissingColumn { name: String, available: String },
+    MissingColumn {
+        /// The column asked for.
+        name: String,
+        /// The file's columns, comma-separated.
+        available: String,
+    },
+    /// A number column has a cell that is not a number.
     #[error("line {line}, column '{column}': '{value}' is not a number")]
     NotNumber {
+        /// 1-based line (the header is line 1).
         line: usize,
+        /// Column header.
         column: String,
+        /// The cell's text.
         value: String,
     },
     /// A Parquet cell that should be a number is not one.
     #[error("row {row}, column '{column}': '{value}' is not a number")]
     NotNumberInRow {
+        /// 1-based data row of the Parquet file.
         row: usize,
+        /// Column name.
         column: String,
+        /// The cell's text.
         value: String,
     },
     /// A Parquet file that cannot be read (not Parquet, corrupt, nested).
@@ -97,8 +119,11 @@ pub enum TableError {
     /// never read.
     #[error("line {line}: {found} fields, but the header has {expected} (a missing or extra separator shifts the values after it; quote cells that contain commas)")]
     Ragged {
+        /// 1-based line (the header is line 1).
         line: usize,
+        /// Fields of the row.
         found: usize,
+        /// Fields of the header.
         expected: usize,
     },
 }
@@ -106,14 +131,18 @@ pub enum TableError {
 /// A request: column name and kind.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// Column header (any case).
     pub name: String,
+    /// How the column is parsed.
     pub kind: ColKind,
 }
 
 /// The columns read, in request order, and the line number of each row.
 #[derive(Debug, Clone)]
 pub struct Table {
+    /// The requested columns, in request order.
     pub columns: Vec<Column>,
+    /// Number of data rows.
     pub n_rows: usize,
     /// Resolved header names of the requested columns.
     pub names: Vec<String>,

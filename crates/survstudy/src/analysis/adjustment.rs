@@ -58,10 +58,15 @@ pub const SMD_FLAG: f64 = 0.1;
 /// One propensity-model coefficient (R `summary(glm)`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PsTerm {
+    /// Design column name as R prints it.
     pub term: String,
+    /// Coefficient (log odds of exposure).
     pub coef: f64,
+    /// Standard error of `coef`.
     pub se: f64,
+    /// Wald z statistic.
     pub z: f64,
+    /// Two-sided p-value of `z`.
     pub p: f64,
 }
 
@@ -70,50 +75,89 @@ pub struct PsTerm {
 pub struct PsModel {
     /// The matching R call.
     pub call: String,
+    /// Patients the model was fitted on (complete cases).
     pub n: usize,
+    /// One row per design column, intercept first.
     pub terms: Vec<PsTerm>,
+    /// Residual deviance.
     pub deviance: f64,
+    /// Null deviance (intercept only).
     pub null_deviance: f64,
+    /// Akaike information criterion.
     pub aic: f64,
+    /// IRLS iterations used.
     pub iterations: usize,
+    /// Whether IRLS converged.
     pub converged: bool,
-    /// Range of the propensity score per arm: (level, min, max).
-    pub ps_range: Vec<(String, f64, f64)>,
+    /// Range of the propensity score per arm.
+    pub ps_range: Vec<PsRange>,
+}
+
+/// Range of the propensity score in one arm; serialised as the triple
+/// `[level, min, max]` (results.json's shape).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PsRange {
+    /// Treatment level.
+    pub level: String,
+    /// Smallest propensity score in the arm.
+    pub min: f64,
+    /// Largest propensity score in the arm.
+    pub max: f64,
+}
+
+impl Serialize for PsRange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (&self.level, self.min, self.max).serialize(s)
+    }
 }
 
 /// Balance of one covariate or category level.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct BalanceEntry {
+    /// Covariate (plan name).
     pub variable: String,
+    /// Covariate label as displayed.
     pub label: String,
     /// Category level (every level of a category, reference included).
     pub level: Option<String>,
     #[serde(flatten)]
+    /// Means, variances and SMDs before and after weighting.
     pub row: BalanceRow,
 }
 
 /// One step of a weighted curve.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct WeightedCurve {
+    /// Distinct event and censoring times.
     pub time: Vec<f64>,
     /// Weighted number at risk (sum of weights).
     pub n_risk: Vec<f64>,
+    /// Weighted events at each time.
     pub n_event: Vec<f64>,
+    /// Weighted censorings at each time.
     pub n_censor: Vec<f64>,
+    /// Weighted Kaplan–Meier survival after each time.
     pub surv: Vec<f64>,
     /// Infinitesimal-jackknife SE of S.
     pub std_err: Vec<f64>,
+    /// Lower confidence limit of `surv`.
     pub lower: Vec<f64>,
+    /// Upper confidence limit of `surv`.
     pub upper: Vec<f64>,
 }
 
 /// The weighted estimate at one time.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AtTime {
+    /// The time asked for (plan unit).
     pub time: f64,
+    /// Weighted survival at `time`.
     pub surv: f64,
+    /// Infinitesimal-jackknife SE of `surv`.
     pub std_err: f64,
+    /// Lower confidence limit of `surv`.
     pub lower: f64,
+    /// Upper confidence limit of `surv`.
     pub upper: f64,
     /// Weighted number at risk just before `time`.
     pub n_risk: f64,
@@ -122,70 +166,97 @@ pub struct AtTime {
 /// Weighted Kaplan–Meier of one arm.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct WeightedArm {
+    /// Exposure level of the arm.
     pub level: String,
+    /// Patients in the arm.
     pub n: usize,
+    /// Events in the arm (unweighted).
     pub events: usize,
+    /// Sum of the weights of the arm's events.
     pub weighted_events: f64,
+    /// Weighted median survival (`None` = not reached).
     pub median: Option<f64>,
+    /// Lower confidence limit of the median.
     pub median_lower: Option<f64>,
+    /// Upper confidence limit of the median.
     pub median_upper: Option<f64>,
+    /// The weighted estimate at each of the adjustment's times.
     pub at: Vec<AtTime>,
+    /// The weighted curve.
     pub curve: WeightedCurve,
 }
 
 /// The weighted Cox model of the exposure.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct WeightedCox {
+    /// Design column of the exposure (e.g. `emd_at_infusionyes`).
     pub term: String,
+    /// Coefficient (log hazard ratio).
     pub coef: f64,
     /// Robust (sandwich) SE: z, p and the CI use it.
     pub robust_se: f64,
     /// Model-based SE of the weighted fit (not valid for inference).
     pub naive_se: f64,
+    /// Wald z with the robust SE.
     pub z: f64,
+    /// p-value of `z`.
     pub p: f64,
+    /// Hazard ratio exp(coef).
     pub hr: f64,
+    /// Lower 95% confidence limit of `hr` (robust SE).
     pub hr_lower: f64,
+    /// Upper 95% confidence limit of `hr` (robust SE).
     pub hr_upper: f64,
     /// Robust score test (R `fit$rscore`).
     pub robust_score_stat: Option<f64>,
+    /// p-value of the robust score test.
     pub robust_score_p: Option<f64>,
+    /// Fit warnings (non-convergence, infinite coefficient).
     pub warnings: Vec<String>,
 }
 
 /// g-formula adjusted survival at the adjustment's times.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct GFormula {
+    /// Patients in the outcome model.
     pub n: usize,
+    /// Events in the outcome model.
     pub events: usize,
     /// Exposure coefficient of the outcome model (log HR, Efron).
     pub exposure_coef: f64,
+    /// Times the curves are evaluated at (plan unit).
     pub times: Vec<f64>,
     /// Ŝ(t | reference level) and Ŝ(t | exposed level).
     pub surv_reference: Vec<f64>,
+    /// Ŝ(t | exposed level) at `times`.
     pub surv_exposed: Vec<f64>,
     /// Exposed minus reference.
     pub difference: Vec<f64>,
+    /// How standard errors are (not) obtained.
     pub se_method: String,
     /// Influence-function SE of `surv_reference` (riskRegression `ate`).
     pub se_reference: Vec<f64>,
-    /// 95% Wald limits of `surv_reference` (clipped to [0, 1]).
+    /// Lower 95% Wald limit of `surv_reference` (clipped to [0, 1]).
     pub lower_reference: Vec<f64>,
+    /// Upper 95% Wald limit (see `lower_reference`).
     pub upper_reference: Vec<f64>,
     /// Influence-function SE of `surv_exposed`.
     pub se_exposed: Vec<f64>,
-    /// 95% Wald limits of `surv_exposed` (clipped to [0, 1]).
+    /// Lower 95% Wald limit of `surv_exposed` (clipped to [0, 1]).
     pub lower_exposed: Vec<f64>,
+    /// Upper 95% Wald limit (see `lower_exposed`).
     pub upper_exposed: Vec<f64>,
     /// Influence-function SE of `difference`.
     pub difference_se: Vec<f64>,
-    /// 95% Wald limits of `difference` (clipped to [−1, 1]).
+    /// Lower 95% Wald limit of `difference` (clipped to [−1, 1]).
     pub difference_lower: Vec<f64>,
+    /// Upper 95% Wald limit (see `difference_lower`).
     pub difference_upper: Vec<f64>,
     /// Two-sided Wald p-value of no difference.
     pub difference_p: Vec<f64>,
     /// How the intervals are formed.
     pub ci_method: String,
+    /// Warnings of the outcome model.
     pub warnings: Vec<String>,
 }
 
@@ -197,29 +268,44 @@ pub const GFORMULA_CI_METHOD: &str = "Wald, estimate +/- 1.96 SE (ate's default,
 /// The adjusted analyses of one endpoint.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AdjustedEndpoint {
+    /// Endpoint name (plan key).
     pub endpoint: String,
+    /// Endpoint label as displayed.
     pub endpoint_label: String,
     /// Weighted patients in the endpoint's population.
     pub n: usize,
+    /// Events in the endpoint's population.
     pub events: usize,
     /// Reference arm first.
     pub arms: Vec<WeightedArm>,
+    /// Weighted Cox model (`None` when it cannot be fitted).
     pub cox: Option<WeightedCox>,
+    /// g-formula adjusted survival (`None` when it cannot be fitted).
     pub adjusted: Option<GFormula>,
+    /// Notes on the endpoint's analyses.
     pub notes: Vec<String>,
 }
 
 /// `adjustment` in results.json.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AdjustmentResult {
+    /// Exposure grouping (plan name).
     pub exposure: String,
+    /// Exposure label as displayed.
     pub exposure_label: String,
+    /// Reference (unexposed) level.
     pub reference_level: String,
+    /// Exposed level.
     pub exposed_level: String,
+    /// Target population of the weights (ATE, ATT, ATO).
     pub estimand: EstimandSpec,
+    /// Whether the weights are stabilized by the marginal exposure proportion.
     pub stabilized: bool,
+    /// Propensity-score trimming quantile, if any.
     pub trim: Option<f64>,
+    /// How the weights are formed, in words.
     pub weights_formula: String,
+    /// How the standardized mean differences are formed, in words.
     pub balance_formula: String,
     /// Covariates in the propensity model (plan names).
     pub covariates: Vec<String>,
@@ -227,16 +313,25 @@ pub struct AdjustmentResult {
     pub covariates_left_out: Vec<String>,
     /// Patients with the exposure known.
     pub n_exposure: usize,
+    /// Patients with the exposure and every covariate known.
     pub n_complete: usize,
+    /// Patients dropped for a missing covariate.
     pub n_dropped_missing: usize,
+    /// Patients removed by trimming.
     pub n_trimmed: usize,
+    /// Patients in the weighted analyses.
     pub n_analysed: usize,
+    /// Proportion exposed among the analysed patients (stabilization factor).
     pub marginal_exposed_proportion: Option<f64>,
+    /// The propensity-score model (`None` when it could not be fitted).
     pub ps_model: Option<PsModel>,
     /// Reference arm first.
     pub weights: Vec<WeightSummary>,
+    /// Balance of each covariate (and category level) before and after weighting.
     pub balance: Vec<BalanceEntry>,
+    /// Times the weighted and adjusted estimates are reported at (plan unit).
     pub times: Vec<f64>,
+    /// The weighted and adjusted analyses of each endpoint.
     pub endpoints: Vec<AdjustedEndpoint>,
     /// Why nothing was estimated (exposure not two levels, separation, …).
     pub error: Option<String>,
@@ -549,8 +644,16 @@ pub fn analyse_adjustment(
         iterations: fit.iterations,
         converged: fit.converged,
         ps_range: vec![
-            (g.levels[0].clone(), r0.0, r0.1),
-            (g.levels[1].clone(), r1.0, r1.1),
+            PsRange {
+                level: g.levels[0].clone(),
+                min: r0.0,
+                max: r0.1,
+            },
+            PsRange {
+                level: g.levels[1].clone(),
+                min: r1.0,
+                max: r1.1,
+            },
         ],
     });
     let keep: Vec<usize> = match spec.trim {

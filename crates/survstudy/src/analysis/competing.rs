@@ -15,9 +15,13 @@ use crate::plan::{CompetingRiskSpec, Plan};
 /// Cumulative incidence at a requested time.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CifAtTime {
+    /// The time asked for (plan unit).
     pub time: f64,
+    /// Cumulative incidence at `time` (`None` past the curve's end).
     pub est: Option<f64>,
+    /// Lower 95% confidence limit.
     pub lower: Option<f64>,
+    /// Upper 95% confidence limit.
     pub upper: Option<f64>,
 }
 
@@ -25,74 +29,116 @@ pub struct CifAtTime {
 /// (0, 0), each jump time twice).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CifCurveSummary {
+    /// Group level (`all` without a grouping).
     pub group: String,
+    /// Cause number (1 = the cause of interest).
     pub cause: u32,
+    /// Cause label as displayed.
     pub cause_label: String,
+    /// Patients in the group.
     pub n: usize,
+    /// Events of this cause in the group.
     pub events: usize,
+    /// Step times (each jump time twice).
     pub time: Vec<f64>,
+    /// Cumulative incidence at each step point.
     pub est: Vec<f64>,
+    /// Lower confidence limit at each step point.
     pub lower: Vec<f64>,
+    /// Upper confidence limit at each step point.
     pub upper: Vec<f64>,
+    /// The curve at each of the analysis' times.
     pub at: Vec<CifAtTime>,
 }
 
 /// Gray's test for one cause.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct GraySummary {
+    /// Cause number.
     pub cause: u32,
+    /// Cause label as displayed.
     pub cause_label: String,
+    /// Gray's test statistic.
     pub stat: f64,
+    /// Degrees of freedom (levels − 1).
     pub df: usize,
+    /// p-value of the test.
     pub p: f64,
 }
 
 /// One Fine–Gray coefficient: a level of the grouping against the first.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FineGrayTermSummary {
+    /// Design column name.
     pub term: String,
+    /// Level of the grouping the term compares.
     pub level: String,
+    /// Reference level (the first).
     pub reference: String,
+    /// Coefficient (log subdistribution hazard ratio).
     pub coef: f64,
+    /// Sandwich standard error of `coef`.
     pub se: f64,
+    /// Wald z statistic.
     pub z: f64,
+    /// p-value of `z`.
     pub p: f64,
     /// Subdistribution hazard ratio and its Wald CI.
     pub hr: f64,
+    /// Lower 95% confidence limit of `hr`.
     pub hr_lower: f64,
+    /// Upper 95% confidence limit of `hr`.
     pub hr_upper: f64,
 }
 
 /// Fine–Gray model of one cause on the grouping.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FineGraySummary {
+    /// Cause number.
     pub cause: u32,
+    /// Cause label as displayed.
     pub cause_label: String,
+    /// Patients in the model.
     pub n: usize,
+    /// Events of this cause.
     pub n_event: usize,
+    /// Events of the competing causes.
     pub n_competing: usize,
+    /// Whether Newton–Raphson converged.
     pub converged: bool,
+    /// Newton–Raphson iterations used.
     pub iterations: usize,
+    /// One row per design column.
     pub terms: Vec<FineGrayTermSummary>,
 }
 
 /// Result of one competing-risks analysis.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CompetingResult {
+    /// Analysis name (plan key).
     pub code: String,
+    /// Label as displayed.
     pub label: String,
+    /// Grouping of the curves (plan name), if any.
     pub by: Option<String>,
+    /// Label of the grouping, if any.
     pub by_label: Option<String>,
+    /// Levels of the grouping, in level order.
     pub by_levels: Vec<String>,
+    /// Cause labels, cause 1 first.
     pub causes: Vec<String>,
+    /// Patients analysed.
     pub n: usize,
     /// Patients left out (missing start/censor date or group).
     pub n_missing: usize,
+    /// One curve per group and cause.
     pub curves: Vec<CifCurveSummary>,
+    /// Gray's test for each cause (analyses with a grouping).
     pub gray_test: Vec<GraySummary>,
     /// Fine–Gray regression of each cause on the grouping (analyses with a
     /// `by` grouping of two or more levels).
     pub fine_gray: Vec<FineGraySummary>,
+    /// Notes on the analysis.
     pub notes: Vec<String>,
 }
 

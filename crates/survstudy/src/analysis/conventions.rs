@@ -134,9 +134,12 @@ pub struct ConventionsUsed {
 /// The censoring date of an endpoint: its column and the column's label.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CensorDate {
+    /// Endpoint name (plan key).
     pub endpoint: String,
+    /// Date column the endpoint censors at.
     pub column: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Label of that column, if the plan gives one.
     pub label: Option<String>,
 }
 

@@ -37,6 +37,7 @@ pub use conventions::{Conventions, ConventionsUsed};
 /// Options of [`analyse`].
 #[derive(Debug, Clone, Default)]
 pub struct AnalysisOptions {
+    /// Statistical conventions preset (R or SAS).
     pub conventions: Conventions,
 }
 
@@ -51,7 +52,9 @@ pub use summaries::{
 /// Overall KM and follow-up of one endpoint.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct EndpointOverall {
+    /// Endpoint name (plan key).
     pub endpoint: String,
+    /// Endpoint label as displayed.
     pub endpoint_label: String,
     /// Unit of this endpoint's times; present when the plan gives an
     /// endpoint its own unit or a duration export (otherwise
@@ -65,9 +68,13 @@ pub struct EndpointOverall {
     /// endpoints).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<DurationUsed>,
+    /// Kaplan–Meier summary of the whole population.
     pub overall: GroupSummary,
+    /// Median follow-up (reverse Kaplan–Meier; `None` = not reached).
     pub follow_up_median: Option<f64>,
+    /// Lower confidence limit of the median follow-up.
     pub follow_up_lower: Option<f64>,
+    /// Upper confidence limit of the median follow-up.
     pub follow_up_upper: Option<f64>,
 }
 
@@ -91,11 +98,17 @@ pub struct DurationUsed {
 /// Multivariable Cox model of one endpoint.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Multivariable {
+    /// Endpoint name (plan key).
     pub endpoint: String,
+    /// Covariates of the model (plan names), in plan order.
     pub covariates: Vec<String>,
+    /// Patients with every covariate known.
     pub n_complete: usize,
+    /// Patients dropped for a missing covariate.
     pub n_dropped_missing: usize,
+    /// The fit (`None` when it cannot be fitted).
     pub cox: Option<CoxSummary>,
+    /// Notes on the model (covariates left out, why no fit).
     pub notes: Vec<String>,
     /// Groupings stratifying the model (the endpoint's `strata`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -128,18 +141,31 @@ pub struct InteractionTest {
 /// Everything `survstudy run` computes.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Results {
+    /// Version of survstudy that computed the results.
     pub survstudy_version: String,
+    /// The study's name.
     pub study: String,
+    /// The conventions the estimates follow.
     pub conventions: ConventionsUsed,
+    /// Rows read, rows excluded and why.
     pub flow: Flow,
+    /// Patients analysed.
     pub n: usize,
+    /// Number of `yes` per flag.
     pub counts: Counts,
+    /// The first flags, cross-table and intervals summaries.
     pub patterns: Patterns,
+    /// The first category breakdown.
     pub next_line: Option<NextLine>,
+    /// Overall Kaplan–Meier and follow-up of each endpoint.
     pub endpoints: Vec<EndpointOverall>,
+    /// Kaplan–Meier, log-rank and Cox of each endpoint × grouping.
     pub survival: Vec<SurvivalByGroup>,
+    /// Multivariable Cox model of each endpoint.
     pub multivariable: Vec<Multivariable>,
+    /// Table 1 (`None` when the plan has none).
     pub table1: Option<Table1>,
+    /// The competing-risks analyses.
     pub competing_risks: Vec<competing::CompetingResult>,
     /// The plan's `[adjustment]` (propensity-score weighting).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -26,47 +26,63 @@ use crate::plan::{Plan, SubgroupSpec};
 /// The likelihood-ratio test of interaction.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct InteractionTest {
+    /// Likelihood-ratio statistic (model with vs without the interaction).
     pub chisq: f64,
+    /// Degrees of freedom.
     pub df: usize,
+    /// p-value of the test.
     pub p: f64,
 }
 
 /// The exposure's hazard ratio(s) within one level of a subgroup.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SubgroupLevel {
+    /// The subgroup level (or `all`).
     pub level: String,
     /// Patients in this level with a known exposure, and their events.
     pub n: usize,
+    /// Events in this level.
     pub events: usize,
     /// One term per non-reference exposure level (empty when not fitted).
     pub terms: Vec<CoxTermSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why no hazard ratio was estimated, if it was not.
     pub note: Option<String>,
 }
 
 /// One subgroup grouping.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SubgroupBy {
+    /// Subgroup grouping (plan name).
     pub grouping: String,
+    /// Label of the grouping as displayed.
     pub grouping_label: String,
+    /// The exposure's hazard ratio in each level.
     pub levels: Vec<SubgroupLevel>,
+    /// Test of the exposure × subgroup interaction (`None` when not estimable).
     pub interaction: Option<InteractionTest>,
     /// Patients left out for a missing exposure or subgroup value.
     pub n_missing: usize,
+    /// Notes on the subgroup.
     pub notes: Vec<String>,
 }
 
 /// A subgroup analysis of one endpoint.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SubgroupResult {
+    /// Endpoint name (plan key).
     pub endpoint: String,
+    /// Endpoint label as displayed.
     pub endpoint_label: String,
+    /// Exposure grouping (plan name).
     pub exposure: String,
+    /// Exposure label as displayed.
     pub exposure_label: String,
     /// Reference level of the exposure.
     pub reference: String,
     /// The exposure's HR in all patients with a known exposure.
     pub overall: Option<SubgroupLevel>,
+    /// One entry per subgroup grouping.
     pub by: Vec<SubgroupBy>,
 }
 

@@ -23,40 +23,61 @@ use crate::plan::{Plan, SummaryKind, SummarySpec};
 /// One flag row.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PatternRow {
+    /// Flag column or grouping (plan name).
     pub name: String,
+    /// Label as displayed.
     pub label: String,
+    /// Patients with the flag set (`yes`).
     pub n: usize,
+    /// Patients with the flag known.
     pub denominator: usize,
+    /// Percent of `denominator` (`None` when it is 0).
     pub pct: Option<f64>,
 }
 
 /// Patient counts of one grouping by another.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CrossTable {
+    /// Grouping of the rows (plan name).
     pub rows: String,
+    /// Grouping of the columns (plan name).
     pub cols: String,
+    /// Levels of `rows`, in level order.
     pub row_levels: Vec<String>,
+    /// Levels of `cols`, in level order.
     pub col_levels: Vec<String>,
+    /// Patients per row level (outer) and column level (inner).
     pub counts: Vec<Vec<usize>>,
     /// Labels of the two groupings (report only).
     #[serde(skip)]
     pub rows_label: String,
     #[serde(skip)]
+    /// Label of the column grouping (report only).
     pub cols_label: String,
 }
 
 /// Days (and plan units) between two dates.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct IntervalSummary {
+    /// Interval name (plan key).
     pub name: String,
+    /// Label as displayed.
     pub label: String,
+    /// Patients with both dates.
     pub n: usize,
+    /// Median interval in days.
     pub median_days: Option<f64>,
+    /// Shortest interval in days.
     pub min_days: Option<f64>,
+    /// Longest interval in days.
     pub max_days: Option<f64>,
+    /// Median interval in the plan's unit.
     pub median: Option<f64>,
+    /// Shortest interval in the plan's unit.
     pub min: Option<f64>,
+    /// Longest interval in the plan's unit.
     pub max: Option<f64>,
+    /// The plan's time unit (e.g. `months`).
     pub unit: String,
     /// Row label of the report's intervals table, which gives the interval
     /// in the study unit and in days: the plan's label with a leading
@@ -69,8 +90,11 @@ pub struct IntervalSummary {
 /// summaries of the plan.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Patterns {
+    /// The first flags summary.
     pub rows: Vec<PatternRow>,
+    /// The first cross-table summary.
     pub cross_table: Option<CrossTable>,
+    /// The first intervals summary.
     pub intervals: Vec<IntervalSummary>,
 }
 
@@ -81,39 +105,61 @@ pub struct NextLine {
     /// Label of the `by` grouping (report only).
     #[serde(skip)]
     pub by_label: String,
+    /// The `by` grouping (plan name), if any.
     pub by: Option<String>,
+    /// Levels of `by`, in level order.
     pub by_levels: Vec<String>,
+    /// One row per category value.
     pub rows: Vec<NextLineRow>,
+    /// Patients with a value of the category.
     pub n: usize,
+    /// Patients per `by` level.
     pub n_by: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+/// One category value of a breakdown.
 pub struct NextLineRow {
+    /// The category value.
     pub category: String,
+    /// Patients with the value.
     pub n: usize,
+    /// Percent of the patients with a value.
     pub pct: Option<f64>,
-    pub by: Vec<(usize, Option<f64>)>,
+    /// Per `by` level, in level order.
+    pub by: Vec<super::table1::GroupCount>,
 }
 
 /// A summary beyond the first of its kind (`summaries` of results.json).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ExtraSummary {
+    /// Yes/no flags counted over the population.
     Flags {
+        /// Title of the table.
         title: String,
+        /// One row per flag.
         rows: Vec<PatternRow>,
     },
+    /// Patient counts of one grouping by another.
     CrossTable {
+        /// Title of the table.
         title: String,
+        /// The counts.
         table: CrossTable,
     },
+    /// Days between pairs of dates.
     Intervals {
+        /// Title of the table.
         title: String,
+        /// One row per interval.
         intervals: Vec<IntervalSummary>,
     },
+    /// A category overall and by a grouping.
     Breakdown {
+        /// Title of the table.
         title: String,
+        /// The counts.
         table: NextLine,
     },
 }
@@ -121,9 +167,13 @@ pub enum ExtraSummary {
 /// Where the table of one summary is in [`super::Results`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SummaryPlace {
+    /// `Patterns::rows`.
     PatternRows,
+    /// `Patterns::cross_table`.
     PatternCrossTable,
+    /// `Patterns::intervals`.
     PatternIntervals,
+    /// `Results::next_line`.
     NextLine,
     /// Index into `Results::summaries`.
     Extra(usize),
@@ -132,21 +182,30 @@ pub enum SummaryPlace {
 /// How the report shows one summary, in plan order (not in results.json).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SummaryLayout {
+    /// Which kind of summary it is.
     pub kind: SummaryKind,
     /// Starts a new report section with this heading.
     pub heading: Option<String>,
+    /// Title of the table.
     pub title: String,
+    /// Header of the table's first column.
     pub row_header: String,
+    /// Footnote under the table.
     pub footnote: Option<String>,
+    /// Where the summary's numbers are in the results.
     pub place: SummaryPlace,
 }
 
 /// Everything the summaries give [`super::Results`].
 #[derive(Debug, Clone, Default)]
 pub struct SummaryResults {
+    /// The first flags, cross-table and intervals summaries.
     pub patterns: Patterns,
+    /// The first breakdown summary.
     pub next_line: Option<NextLine>,
+    /// Every further summary, in plan order.
     pub extra: Vec<ExtraSummary>,
+    /// How the report shows each summary, in plan order.
     pub layout: Vec<SummaryLayout>,
 }
 
@@ -434,7 +493,10 @@ fn breakdown(
                         let kb = (0..n)
                             .filter(|&i| bi[i] == Some(b) && &cats[i] == l)
                             .count();
-                        (kb, pct(kb, n_by[b]))
+                        super::table1::GroupCount {
+                            n: kb,
+                            pct: pct(kb, n_by[b]),
+                        }
                     })
                     .collect(),
             }

@@ -9,12 +9,19 @@ use survkit::logrank::{logrank, LogrankOptions};
 /// A KM curve as plotted: every distinct time with its counts and CI.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Curve {
+    /// Distinct event and censoring times.
     pub time: Vec<f64>,
+    /// Number at risk at each time.
     pub n_risk: Vec<u64>,
+    /// Events at each time.
     pub n_event: Vec<u64>,
+    /// Censorings at each time.
     pub n_censor: Vec<u64>,
+    /// Kaplan–Meier survival after each time.
     pub surv: Vec<f64>,
+    /// Lower confidence limit of the survival.
     pub lower: Vec<f64>,
+    /// Upper confidence limit of the survival.
     pub upper: Vec<f64>,
 }
 
@@ -43,10 +50,15 @@ impl Curve {
 /// Survival at a landmark time.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Landmark {
+    /// The landmark time (plan unit).
     pub time: f64,
+    /// Number at risk at the landmark.
     pub n_risk: u64,
+    /// Survival at the landmark (`None` past the last follow-up).
     pub surv: Option<f64>,
+    /// Lower confidence limit of `surv`.
     pub lower: Option<f64>,
+    /// Upper confidence limit of `surv`.
     pub upper: Option<f64>,
 }
 
@@ -61,14 +73,21 @@ fn opt(x: f64) -> Option<f64> {
 /// One group's KM summary.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct GroupSummary {
+    /// Group level as displayed.
     pub label: String,
+    /// Patients in the group.
     pub n: usize,
+    /// Events in the group.
     pub events: usize,
     /// Median survival in the plan's time unit; `None` = not reached.
     pub median: Option<f64>,
+    /// Lower confidence limit of the median (`None` = not reached).
     pub median_lower: Option<f64>,
+    /// Upper confidence limit of the median (`None` = not reached).
     pub median_upper: Option<f64>,
+    /// Survival at each of the plan's landmark times.
     pub landmarks: Vec<Landmark>,
+    /// The full curve (`None` for a group without patients).
     pub curve: Option<Curve>,
 }
 
@@ -127,43 +146,69 @@ impl GroupSummary {
 /// Log-rank test summary.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LogrankSummary {
+    /// Log-rank chi-square statistic.
     pub chisq: f64,
+    /// Degrees of freedom (levels − 1).
     pub df: usize,
+    /// p-value of the log-rank test.
     pub p: f64,
+    /// Observed events per level.
     pub observed: Vec<f64>,
+    /// Expected events per level under the null.
     pub expected: Vec<f64>,
 }
 
 /// One Cox term.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CoxTermSummary {
+    /// Design column name as R prints it (e.g. `emd_at_infusionyes`).
     pub term: String,
     /// Variable (column or grouping) and level the term belongs to.
     pub variable: String,
+    /// Level of a factor term (`None` for a numeric covariate).
     pub level: Option<String>,
+    /// Reference level of a factor term.
     pub reference: Option<String>,
+    /// Coefficient (log hazard ratio); `None` when not estimable.
     pub coef: Option<f64>,
+    /// Standard error of `coef`.
     pub se: Option<f64>,
+    /// Hazard ratio exp(coef).
     pub hr: Option<f64>,
+    /// Lower 95% confidence limit of `hr`.
     pub hr_lower: Option<f64>,
+    /// Upper 95% confidence limit of `hr`.
     pub hr_upper: Option<f64>,
+    /// Wald p-value of the term.
     pub p: Option<f64>,
+    /// R's monotone-likelihood flag: the coefficient may be infinite.
     pub possibly_infinite: bool,
 }
 
 /// Cox model summary.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CoxSummary {
+    /// Patients in the fit.
     pub n: usize,
+    /// Events in the fit.
     pub events: usize,
+    /// One row per design column.
     pub terms: Vec<CoxTermSummary>,
+    /// Likelihood-ratio test of the model.
     pub lr_test: survkit::cox::TestStat,
+    /// Wald test of the model.
     pub wald_test: survkit::cox::TestStat,
+    /// Score (log-rank) test of the model.
     pub score_test: survkit::cox::TestStat,
+    /// Harrell's concordance (`None` when not computed).
     pub concordance: Option<f64>,
+    /// Standard error of `concordance`.
     pub concordance_se: Option<f64>,
+    /// Whether Newton–Raphson converged.
     pub converged: bool,
+    /// Newton–Raphson iterations used.
     pub iterations: usize,
+    /// Fit warnings (non-convergence, infinite coefficients).
     pub warnings: Vec<String>,
     /// Proportional-hazards test of the model (R `cox.zph`, km transform).
     pub ph_test: Option<PhTest>,
@@ -176,9 +221,13 @@ pub struct CoxSummary {
 /// One row of a proportional-hazards test.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PhRow {
+    /// Term name, or `GLOBAL`.
     pub term: String,
+    /// Score test statistic of proportional hazards.
     pub chisq: f64,
+    /// Degrees of freedom.
     pub df: usize,
+    /// p-value (small = evidence against proportional hazards).
     pub p: f64,
 }
 
@@ -190,11 +239,13 @@ pub struct PhRow {
 /// both computed from every event.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PhResiduals {
+    /// Term name (design column).
     pub term: String,
     /// Event times.
     pub time: Vec<f64>,
     /// β(t) estimates: scaled Schoenfeld residual + coefficient, per event.
     pub beta_t: Vec<f64>,
+    /// The Cox coefficient of the term (the plot's reference line).
     pub coef: f64,
     /// Number of events (= length of `time` and `beta_t`).
     pub n_events: usize,
@@ -213,13 +264,17 @@ pub const PH_BINS: usize = 40;
 pub struct PhBin {
     /// First and last event time of the bin.
     pub time_from: f64,
+    /// Last event time of the bin.
     pub time_to: f64,
     /// Number of events (NaN residuals excluded from the statistics below).
     pub n: usize,
+    /// Mean β(t) of the bin.
     pub mean: f64,
     /// Quartiles of β(t) in the bin (R's type-7 quantiles).
     pub q25: f64,
+    /// Median β(t) of the bin.
     pub median: f64,
+    /// Upper quartile of β(t) in the bin.
     pub q75: f64,
 }
 
@@ -230,8 +285,11 @@ pub struct PhSmooth {
     pub x: Vec<f64>,
     /// The same points as times (linear interpolation of the events' (x, time), as R's axis labels).
     pub time: Vec<f64>,
+    /// Smoothed β(t) at each point.
     pub fit: Vec<f64>,
+    /// Lower limit of the ±2 SE band.
     pub lower: Vec<f64>,
+    /// Upper limit of the ±2 SE band.
     pub upper: Vec<f64>,
 }
 
@@ -353,8 +411,11 @@ fn ph_summaries(
 /// R survival >= 3 `cox.zph`, transform "km").
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PhTest {
+    /// Time transform of the test (`km`, as R's default).
     pub transform: String,
+    /// One test per term.
     pub terms: Vec<PhRow>,
+    /// The global test over all terms.
     pub global: PhRow,
     /// Residuals of the terms flagged at p < 0.05 (empty when none are).
     pub flagged: Vec<PhResiduals>,
@@ -487,8 +548,11 @@ pub fn fit_with_ph_strata(
 /// What each design column means (for labels in tables and forest plots).
 #[derive(Debug, Clone)]
 pub struct TermInfo {
+    /// Variable (column or grouping) the column comes from.
     pub variable: String,
+    /// Level of a factor column (`None` for a numeric covariate).
     pub level: Option<String>,
+    /// Reference level of a factor column.
     pub reference: Option<String>,
 }
 
@@ -534,13 +598,17 @@ impl CoxSummary {
 /// Endpoint × grouping result (the `survival[]` entries of results.json).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SurvivalByGroup {
+    /// Endpoint name (plan key).
     pub endpoint: String,
+    /// Endpoint label as displayed.
     pub endpoint_label: String,
     /// Unit of the times (medians, curves, landmarks); present when the
     /// plan gives an endpoint its own unit or a duration export.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_unit: Option<crate::plan::TimeUnit>,
+    /// Grouping name (plan key).
     pub grouping: String,
+    /// Grouping label as displayed.
     pub grouping_label: String,
     /// Landmark time (the endpoint's unit) when this is a landmark analysis.
     pub landmark: Option<f64>,
@@ -549,8 +617,11 @@ pub struct SurvivalByGroup {
     /// Patients analysed: the endpoint's (landmark) population with a value
     /// of this grouping (complete cases of this analysis).
     pub n_used: usize,
+    /// KM summary of each group, in level order.
     pub groups: Vec<GroupSummary>,
+    /// Log-rank test across the groups (`None` with fewer than two).
     pub logrank: Option<LogrankSummary>,
+    /// Cox model of the grouping (`None` when not fitted).
     pub cox: Option<CoxSummary>,
     /// Strata of `cox` (the grouping's `cox_strata`; absent when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -560,6 +631,7 @@ pub struct SurvivalByGroup {
     pub logrank_stratified: Option<LogrankSummary>,
     /// Restricted mean survival time (groupings with two levels).
     pub rmst: Option<RmstSummary>,
+    /// Notes on the analysis (e.g. groups left out, why a test is missing).
     pub notes: Vec<String>,
 }
 
@@ -567,7 +639,9 @@ pub struct SurvivalByGroup {
 /// first, e.g. yes vs no), as R `survRM2::rmst2`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RmstSummary {
+    /// Restriction time τ (plan unit).
     pub tau: f64,
+    /// RMST of each group, reference first.
     pub groups: Vec<RmstGroup>,
     /// Second level minus first (reference) level.
     pub difference: survkit::rmst::RmstContrast,
@@ -576,11 +650,17 @@ pub struct RmstSummary {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+/// RMST of one group up to τ.
 pub struct RmstGroup {
+    /// Group level as displayed.
     pub label: String,
+    /// Restricted mean survival time up to τ.
     pub rmst: f64,
+    /// Standard error of `rmst`.
     pub se: f64,
+    /// Lower 95% confidence limit.
     pub lower: f64,
+    /// Upper 95% confidence limit.
     pub upper: f64,
 }
 
@@ -639,10 +719,13 @@ pub fn rmst_two_groups(
 
 /// Inputs for one endpoint × grouping analysis.
 pub struct GroupedInput<'a> {
+    /// Follow-up time per row.
     pub time: &'a [f64],
+    /// Event indicator per row.
     pub event: &'a [bool],
     /// Level index per row (`None` = missing label).
     pub level: &'a [Option<usize>],
+    /// Level labels, indexed by `level`.
     pub levels: &'a [String],
     /// Cox reference level when it is not the first level.
     pub reference: Option<&'a str>,

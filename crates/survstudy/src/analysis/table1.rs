@@ -30,58 +30,101 @@ use crate::derive::{VariableData, VariableValues};
 pub struct TestSummary {
     /// e.g. "Fisher's exact test", "Pearson's chi-square test with Yates' continuity correction".
     pub method: String,
+    /// Test statistic (`None` for an exact test without one).
     pub statistic: Option<f64>,
+    /// Degrees of freedom (`None` when the test has none).
     pub df: Option<f64>,
+    /// p-value (`None` when the test cannot be computed).
     pub p: Option<f64>,
+    /// Why the test was chosen or not computed.
     pub note: Option<String>,
 }
 
 /// n (%) of one level.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LevelCount {
+    /// The level.
     pub level: String,
+    /// Patients with the level.
     pub n: usize,
     /// Percent of the non-missing values.
     pub pct: Option<f64>,
     /// Per group, in group-level order.
-    pub by: Vec<(usize, Option<f64>)>,
+    pub by: Vec<GroupCount>,
+}
+
+/// n (%) within one group of a breakdown; serialised as the pair
+/// `[n, pct]` (results.json's shape).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct GroupCount {
+    /// Patients in the group with the level.
+    pub n: usize,
+    /// Percent of the group's non-missing values (null when it has none).
+    pub pct: Option<f64>,
+}
+
+impl Serialize for GroupCount {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (self.n, self.pct).serialize(s)
+    }
 }
 
 /// Median, quartiles and range.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct NumSummary {
+    /// Patients with a value.
     pub n: usize,
+    /// Median (`None` without values).
     pub median: Option<f64>,
+    /// First quartile (R type-7).
     pub q1: Option<f64>,
+    /// Third quartile (R type-7).
     pub q3: Option<f64>,
+    /// Smallest value.
     pub min: Option<f64>,
+    /// Largest value.
     pub max: Option<f64>,
 }
 
 /// One variable of Table 1.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Table1Row {
+    /// Variable name (plan key).
     pub variable: String,
+    /// Label as displayed.
     pub label: String,
+    /// `categorical` or `continuous`.
     pub kind: &'static str,
+    /// Patients with the variable missing.
     pub missing: usize,
+    /// Missing per `by` level.
     pub missing_by: Vec<usize>,
+    /// Counts per level (categorical rows).
     pub levels: Vec<LevelCount>,
+    /// Overall summary (continuous rows).
     pub summary: Option<NumSummary>,
+    /// Summary per `by` level (continuous rows).
     pub summary_by: Vec<NumSummary>,
+    /// Test of the difference between the `by` levels.
     pub test: Option<TestSummary>,
 }
 
 /// Table 1.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Table1 {
+    /// Grouping of the columns (plan name).
     pub by: String,
+    /// Label of the grouping as displayed.
     pub by_label: String,
+    /// Levels of the grouping, in level order.
     pub by_levels: Vec<String>,
+    /// Patients in the table.
     pub n: usize,
+    /// Patients per `by` level.
     pub n_by: Vec<usize>,
     /// Patients with a missing `by` label (in the overall column only).
     pub n_by_missing: usize,
+    /// One row per variable, in plan order.
     pub rows: Vec<Table1Row>,
 }
 
@@ -349,11 +392,9 @@ pub fn table1(
                             n: counts[li],
                             pct: pct(counts[li], nonmiss as u64),
                             by: (0..k)
-                                .map(|b| {
-                                    (
-                                        table[li][b] as usize,
-                                        pct(table[li][b] as usize, col_tot[b]),
-                                    )
+                                .map(|b| GroupCount {
+                                    n: table[li][b] as usize,
+                                    pct: pct(table[li][b] as usize, col_tot[b]),
                                 })
                                 .collect(),
                         })

@@ -27,9 +27,13 @@ use crate::plan::{Plan, TimeDependentSpec};
 pub struct CountingRows {
     /// Index of the input row (patient) of each output row.
     pub subject: Vec<usize>,
+    /// Start of each row's interval (plan unit).
     pub start: Vec<f64>,
+    /// End of each row's interval (plan unit).
     pub stop: Vec<f64>,
+    /// Whether the row ends with the event.
     pub event: Vec<bool>,
+    /// Whether the exposure is on during the row.
     pub exposed: Vec<bool>,
 }
 
@@ -76,29 +80,43 @@ pub fn split_at_switch(time: &[f64], event: &[bool], switch: &[Option<f64>]) -> 
 /// The time-dependent Cox model of one exposure and endpoint.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TimeDependentResult {
+    /// Exposure name (plan key).
     pub name: String,
+    /// Exposure label as displayed.
     pub label: String,
     /// Date column at which the exposure switches on.
     pub date: String,
+    /// Endpoint name (plan key).
     pub endpoint: String,
+    /// Endpoint label as displayed.
     pub endpoint_label: String,
+    /// Patients in the model.
     pub n_patients: usize,
+    /// (start, stop] rows in the model.
     pub n_rows: usize,
     /// Patients whose follow-up was split (switch inside it).
     pub n_switched: usize,
     /// Patients exposed from time zero (switch on or before it).
     pub n_exposed_from_start: usize,
+    /// Events in the model.
     pub events: usize,
     /// Events while exposed.
     pub events_exposed: usize,
     /// The matching R call.
     pub call: String,
+    /// Coefficient of the exposure (log hazard ratio).
     pub coef: Option<f64>,
+    /// Standard error of `coef`.
     pub se: Option<f64>,
+    /// Hazard ratio exp(coef).
     pub hr: Option<f64>,
+    /// Lower 95% confidence limit of `hr`.
     pub hr_lower: Option<f64>,
+    /// Upper 95% confidence limit of `hr`.
     pub hr_upper: Option<f64>,
+    /// Wald p-value of the exposure.
     pub p: Option<f64>,
+    /// Notes on the model (why it was not fitted, warnings).
     pub notes: Vec<String>,
 }
 

@@ -53,6 +53,7 @@ pub enum ExcludePolicy {
 /// Options of [`derive()`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeriveOptions {
+    /// What to do with invalid rows: stop, or exclude them and go on.
     pub exclude: ExcludePolicy,
     /// Overrides the plan's date format when set.
     pub date_format: Option<String>,
@@ -61,12 +62,17 @@ pub struct DeriveOptions {
 /// A typed cell value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// A blank cell, a missing-value text, or a column absent from the file.
     Missing,
+    /// A text cell.
     Text(String),
+    /// A date.
     Date(NaiveDate),
+    /// A yes/no flag.
     YesNo(bool),
     /// Category value, spelled as the plan's level when levels are declared.
     Category(String),
+    /// A number.
     Number(f64),
 }
 
@@ -142,6 +148,7 @@ fn ser_opt_date<S: Serializer>(d: &Option<NaiveDate>, s: S) -> Result<S::Ok, S::
 /// columnar store ([`Columns`]); the accessors read them from there.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PatientRecord {
+    /// The patient identifier.
     pub id: String,
     /// Line in the input file.
     pub line: u64,
@@ -167,24 +174,28 @@ impl PatientRecord {
             .map(|n| (n.clone(), self.value(n)))
             .collect()
     }
+    /// The date of a date column (`None` when missing or not a date column).
     pub fn date(&self, column: &str) -> Option<NaiveDate> {
         match self.columns.get(column, self.row) {
             Cell::Date(d) => Some(d),
             _ => None,
         }
     }
+    /// The value of a yes/no column (`None` when missing or not a yes/no column).
     pub fn flag(&self, column: &str) -> Option<bool> {
         match self.columns.get(column, self.row) {
             Cell::YesNo(b) => Some(b),
             _ => None,
         }
     }
+    /// The value of a number column (`None` when missing or not a number column).
     pub fn number(&self, column: &str) -> Option<f64> {
         match self.columns.get(column, self.row) {
             Cell::Number(v) => Some(v),
             _ => None,
         }
     }
+    /// The value of a category or text column (`None` when missing).
     pub fn category(&self, column: &str) -> Option<&str> {
         match self.columns.get(column, self.row) {
             Cell::Text(s) => Some(s.as_str()),
@@ -220,6 +231,7 @@ pub struct TteRecord {
     /// Time in the endpoint's unit (`days / days_per_unit`; for a duration
     /// endpoint, the duration converted from its stated unit).
     pub time: f64,
+    /// Whether `end` is the event (else a censoring).
     pub event: bool,
     /// Column that supplied `end`.
     pub end_column: Label,
@@ -230,9 +242,13 @@ pub struct TteRecord {
 /// An endpoint's records, aligned with [`Cohort::patients`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EndpointData {
+    /// Endpoint name (plan key).
     pub code: String,
+    /// Label as displayed.
     pub label: String,
+    /// The plan's time unit.
     pub unit: TimeUnit,
+    /// Days per unit of `time` (1 for days, 7 for weeks, …).
     pub days_per_unit: f64,
     /// `None`: the patient is outside this endpoint's population
     /// (`require_present`).
@@ -267,8 +283,11 @@ impl EndpointData {
 /// A grouping's per-patient labels, aligned with [`Cohort::patients`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupingData {
+    /// Grouping name (plan key).
     pub name: String,
+    /// Label as displayed.
     pub label: String,
+    /// How the levels are formed.
     pub kind: GroupingKind,
     /// Level order; the first is the reference level.
     pub levels: Vec<String>,
@@ -311,12 +330,16 @@ impl GroupingData {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum VariableValues {
+    /// Categories (counts and percentages).
     Categorical {
         /// Level order (declared, or observed values sorted); first = reference.
         levels: Vec<String>,
+        /// Level per patient (`None` = missing).
         values: Vec<Option<Label>>,
     },
+    /// Numbers (median, quartiles, range).
     Continuous {
+        /// Value per patient (`None` = missing).
         values: Vec<Option<f64>>,
     },
 }
@@ -324,12 +347,16 @@ pub enum VariableValues {
 /// A Table-1 variable or Cox covariate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VariableData {
+    /// Variable name (plan key).
     pub name: String,
+    /// Label as displayed.
     pub label: String,
+    /// The values, per patient.
     pub values: VariableValues,
 }
 
 impl VariableData {
+    /// Categorical or continuous.
     pub fn kind(&self) -> VariableKind {
         match self.values {
             VariableValues::Categorical { .. } => VariableKind::Categorical,
@@ -341,26 +368,37 @@ impl VariableData {
 /// Yes/no count of a flag (yes/no column or any-yes grouping).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FlagCount {
+    /// Flag name (plan key).
     pub name: String,
+    /// Patients with `yes`.
     pub yes: usize,
+    /// Patients with `no`.
     pub no: usize,
+    /// Patients with the flag missing.
     pub missing: usize,
 }
 
 /// Per-patient interval in days, aligned with patients.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IntervalData {
+    /// Interval name (plan key).
     pub name: String,
+    /// Label as displayed.
     pub label: String,
+    /// Days per patient (`None` when a date is missing).
     pub days: Vec<Option<i64>>,
 }
 
 /// The validated, derived analysis cohort.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Cohort {
+    /// The input file's name.
     pub file: String,
+    /// The study's name (`study.name`).
     pub study_name: String,
+    /// Date format used to read text dates.
     pub date_format: String,
+    /// Rows read, rows excluded and why.
     pub flow: Flow,
     /// Lines of blank rows skipped while reading.
     pub blank_lines: Vec<u64>,
@@ -370,28 +408,37 @@ pub struct Cohort {
     pub absent_columns: Vec<String>,
     /// Input columns not in the plan (headers as written).
     pub extra_columns: Vec<String>,
+    /// The analysed patients, in file order.
     pub patients: Vec<PatientRecord>,
+    /// Time-to-event records of each endpoint.
     pub endpoints: Vec<EndpointData>,
+    /// Per-patient labels of each grouping.
     pub groupings: Vec<GroupingData>,
     /// Table-1 variables whose columns are present, in plan order.
     pub table1: Vec<VariableData>,
     /// Multivariable Cox covariates: `cox_covariates` plus the optional ones
     /// whose columns are present.
     pub cox_covariates: Vec<VariableData>,
+    /// Yes/no counts of each flag.
     pub flag_counts: Vec<FlagCount>,
+    /// Per-patient intervals in days.
     pub intervals: Vec<IntervalData>,
 }
 
 impl Cohort {
+    /// The endpoint named `code`.
     pub fn endpoint(&self, code: &str) -> Option<&EndpointData> {
         self.endpoints.iter().find(|e| e.code == code)
     }
+    /// The grouping named `name`.
     pub fn grouping(&self, name: &str) -> Option<&GroupingData> {
         self.groupings.iter().find(|g| g.name == name)
     }
+    /// The flag count named `name`.
     pub fn flag_count(&self, name: &str) -> Option<&FlagCount> {
         self.flag_counts.iter().find(|f| f.name == name)
     }
+    /// The interval named `name`.
     pub fn interval(&self, name: &str) -> Option<&IntervalData> {
         self.intervals.iter().find(|i| i.name == name)
     }
@@ -407,7 +454,9 @@ impl Cohort {
 /// CSV's ragged row, bad UTF-8, …), or it was read and has problems.
 #[derive(Debug)]
 pub enum DeriveError {
+    /// The input could not be read.
     Ingest(IngestError),
+    /// The input was read and has problems (every one listed).
     Validation(ValidationReport),
 }
 

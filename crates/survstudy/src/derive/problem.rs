@@ -42,17 +42,21 @@ pub enum ProblemKind {
 /// One problem in the input, with its location and offending value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
+    /// The input file.
     pub file: String,
     /// Line in the file (header = line 1); for a Parquet file the data row
     /// (first row = 1). `None` when the problem is not tied to a line (e.g.
     /// a bad date format option, a column missing from a Parquet file).
     pub line: Option<u64>,
+    /// The row's patient identifier (`None` when not known or hidden).
     pub patient_id: Option<String>,
     /// Plan column name (canonical spelling).
     pub column: Option<String>,
     /// The offending cell text as written.
     pub value: Option<String>,
+    /// What kind of problem it is.
     pub kind: ProblemKind,
+    /// The problem in words.
     pub message: String,
 }
 
@@ -124,6 +128,7 @@ impl fmt::Display for Problem {
 /// problem.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ValidationReport {
+    /// The input file.
     pub file: String,
     /// Data rows read.
     pub rows_read: usize,
@@ -152,7 +157,7 @@ impl ValidationReport {
 
 impl fmt::Display for ValidationReport {
     /// The per-column summaries (e.g. the date format a column looks like),
-    /// then one line per problem, at most [`PROBLEMS_SHOWN_PER_COLUMN`] per
+    /// then one line per problem, at most `PROBLEMS_SHOWN_PER_COLUMN` per
     /// column (problems without a column count as one column), then one line
     /// per column saying how many more it has and the total.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

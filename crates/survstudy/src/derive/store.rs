@@ -22,9 +22,11 @@ use crate::plan::ColumnType;
 pub struct Label(Arc<str>);
 
 impl Label {
+    /// Intern `s` (a new allocation; clones share it).
     pub fn new(s: &str) -> Label {
         Label(Arc::from(s))
     }
+    /// The string.
     pub fn as_str(&self) -> &str {
         &self.0
     }

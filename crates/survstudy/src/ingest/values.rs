@@ -14,12 +14,22 @@ const MAX_YEAR: i32 = 2100;
 /// Why a cell could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValueError {
+    /// Not a date in the expected format.
     #[error("not a date in format {format}")]
-    BadDate { format: String },
+    BadDate {
+        /// The format expected (strftime style).
+        format: String,
+    },
+    /// A date whose year is outside the plausible range.
     #[error("implausible year {year} (expected {MIN_YEAR}-{MAX_YEAR})")]
-    ImplausibleYear { year: i32 },
+    ImplausibleYear {
+        /// The year read.
+        year: i32,
+    },
+    /// Not a yes/no value.
     #[error("not a yes/no value (expected yes/no, y/n, true/false or 1/0)")]
     BadYesNo,
+    /// Not a number.
     #[error("not a number")]
     BadNumber,
 }

@@ -50,16 +50,36 @@ impl Default for InitOptions {
 /// Why no starter plan could be written.
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
+    /// The file has a header but no data rows.
     #[error(
         "{file}: no data rows below the header; plan --init guesses column types from the cells"
     )]
-    NoRows { file: String },
+    NoRows {
+        /// The data file.
+        file: String,
+    },
+    /// No column looks like dates.
     #[error("{file}: no date column found (columns: {columns}). `plan --init` guesses endpoints from dates. An export with durations (time + status columns) goes through a plan whose endpoints are durations: [[endpoints]] with duration = {{ column = \"TIME_COLUMN\", unit = \"months\" }} and event_status = {{ column = \"STATUS_COLUMN\", values = [\"1\"] }} (no date or time zero needed; see the README's plan section), or through the ad-hoc commands, e.g. survstudy km --data FILE --time TIME_COLUMN --event STATUS_COLUMN")]
-    NoDates { file: String, columns: String },
+    NoDates {
+        /// The data file.
+        file: String,
+        /// The file's columns, comma-separated.
+        columns: String,
+    },
+    /// No column can be the patient id.
     #[error("{file}: no column is filled and distinct in every row, nor named like an id (id, MRN, patient, subject), so none can be the patient id (a plan needs one); add an id column")]
-    NoId { file: String },
+    NoId {
+        /// The data file.
+        file: String,
+    },
+    /// The guessed plan failed its own validation (a bug).
     #[error("{file}: the starter plan did not validate ({message}); please report this")]
-    Internal { file: String, message: String },
+    Internal {
+        /// The data file.
+        file: String,
+        /// The validation message.
+        message: String,
+    },
 }
 
 /// A starter plan: TOML text with comments, plus what the run would reject.

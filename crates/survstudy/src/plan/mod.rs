@@ -28,22 +28,30 @@ pub const BUILTIN_TOML: &str = include_str!("builtin.toml");
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
+    /// Study-wide settings (`[study]`).
     pub study: Study,
+    /// The input columns and their types (`[[columns]]`).
     pub columns: Vec<ColumnSpec>,
     #[serde(default)]
+    /// Cross-field checks between columns (`[[checks]]`).
     pub checks: Vec<DateCheck>,
     /// Filters defining the analysed population, applied in order after
     /// validation; each is counted in the patient flow.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub filters: Vec<FilterSpec>,
+    /// The time-to-event endpoints (`[[endpoints]]`).
     pub endpoints: Vec<EndpointSpec>,
     #[serde(default)]
+    /// Groupings of patients for curves, tests and models (`[[groupings]]`).
     pub groupings: Vec<GroupingSpec>,
     #[serde(default)]
+    /// Per-patient intervals in days (`[[intervals]]`).
     pub intervals: Vec<IntervalSpec>,
     #[serde(default)]
+    /// The rows of Table 1 (`[[table1]]`).
     pub table1: Vec<Table1Spec>,
     #[serde(default)]
+    /// Which analyses to run (`[analysis]`).
     pub analysis: AnalysisSpec,
     /// Competing-risks analyses (cumulative incidence, Gray's test).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -93,6 +101,7 @@ pub struct AdjustmentSpec {
     /// report says so).
     pub covariates: Vec<String>,
     #[serde(default)]
+    /// Target population of the weights (`ate`, `att` or `ato`).
     pub estimand: EstimandSpec,
     /// Multiply the weights by the marginal proportion of the arm.
     #[serde(default)]
@@ -117,6 +126,7 @@ pub struct TimeDependentSpec {
     /// Name of the covariate in the model.
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Label of the covariate as displayed; default: `name`.
     pub label: Option<String>,
     /// Date column at which the exposure switches on (blank: never).
     pub date: String,
@@ -132,8 +142,11 @@ pub struct TimeDependentSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubgroupSpec {
+    /// Endpoint analysed (plan name).
     pub endpoint: String,
+    /// Grouping whose hazard ratio is estimated (first level = reference).
     pub exposure: String,
+    /// Groupings defining the subgroups.
     pub by: Vec<String>,
 }
 
@@ -141,6 +154,7 @@ pub struct SubgroupSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CauseSpec {
+    /// Label of the cause as displayed.
     pub label: String,
     /// Date columns of this cause; the earliest present date over all causes
     /// decides which cause happened (ties: the cause listed first).
@@ -151,7 +165,9 @@ pub struct CauseSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompetingRiskSpec {
+    /// Short name of the analysis (file names, results.json).
     pub code: String,
+    /// Label of the analysis as displayed.
     pub label: String,
     /// Start date column; defaults to `study.time_zero`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -172,6 +188,7 @@ pub struct CompetingRiskSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Study {
+    /// Study title, shown on the report.
     pub name: String,
     /// Column holding the (unique) patient identifier.
     pub id_column: String,
@@ -184,10 +201,13 @@ pub struct Study {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub time_zero: String,
     #[serde(default)]
+    /// Unit of analysis times (default months).
     pub time_unit: TimeUnit,
     #[serde(default = "default_days_per_month")]
+    /// Days per month when `time_unit` is months (default 30.4375).
     pub days_per_month: f64,
     #[serde(default = "default_days_per_year")]
+    /// Days per year when `time_unit` is years (default 365.25).
     pub days_per_year: f64,
     /// Cell texts read as missing in every column (trimmed, any case);
     /// a blank cell is always missing. A column's own `missing_values`
@@ -262,10 +282,14 @@ fn default_days_per_year() -> f64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum TimeUnit {
+    /// Time in days.
     Days,
+    /// Time in weeks (7 days).
     Weeks,
     #[default]
+    /// Time in months (`days_per_month` days).
     Months,
+    /// Time in years (`days_per_year` days).
     Years,
 }
 
@@ -313,10 +337,15 @@ impl Study {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ColumnType {
+    /// Free text (identifiers, notes).
     Text,
+    /// A date (ISO, the study's `date_format`, or an Excel serial).
     Date,
+    /// A yes/no flag.
     YesNo,
+    /// One of a set of values (`values`, or any text when empty).
     Category,
+    /// A number.
     Number,
 }
 
@@ -341,12 +370,16 @@ pub enum Presence {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnSpec {
+    /// Column header in the file.
     pub name: String,
     #[serde(rename = "type")]
+    /// Type of the column's cells.
     pub kind: ColumnType,
     #[serde(default)]
+    /// Whether the column must be in the file and its cells filled.
     pub presence: Presence,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Label as displayed; default: `name`.
     pub label: Option<String>,
     /// Allowed values of a category column (empty = free text).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -393,12 +426,16 @@ pub enum DateRelation {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DateCheck {
+    /// Date column the check is about (the problem is reported on it).
     pub column: String,
+    /// How `column` must relate to `other`.
     pub relation: DateRelation,
+    /// The other column of the check.
     pub other: String,
     /// Values of `other` for `present_when` / `blank_unless`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<String>,
+    /// The rule in words, quoted in the problem message.
     pub description: String,
 }
 
@@ -408,13 +445,18 @@ pub struct DateCheck {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilterSpec {
+    /// The filter in words, shown in the patient flow.
     pub description: String,
+    /// Column the filter reads.
     pub column: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Values kept (any case) for a text, category or yes/no column.
     pub values: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Smallest value kept for a number column.
     pub min: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Largest value kept for a number column.
     pub max: Option<f64>,
 }
 
@@ -495,6 +537,7 @@ pub struct DurationSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventStatus {
+    /// Status column.
     pub column: String,
     /// Values (any case) meaning "the event happened"; yes/no columns: `yes`.
     pub values: Vec<String>,
@@ -527,6 +570,7 @@ pub enum GroupingKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Combination {
+    /// Level assigned to the combination.
     pub level: String,
     /// One value per column of the grouping (yes/no columns: `yes`/`no`).
     pub values: Vec<String>,
@@ -536,14 +580,19 @@ pub struct Combination {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupingSpec {
+    /// Name of the grouping (used in other plan sections and file names).
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Label as displayed; default: `name`.
     pub label: Option<String>,
+    /// How the levels are formed.
     pub kind: GroupingKind,
+    /// Columns the grouping reads.
     pub columns: Vec<String>,
     /// Level order; the first level is the reference level.
     pub levels: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Column-value combinations of a `cross` grouping.
     pub combinations: Vec<Combination>,
     /// Landmark analysis for groupings fixed after time zero: only patients
     /// still at risk at this time (in the plan's unit) are analysed, with the
@@ -579,10 +628,14 @@ impl GroupingSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IntervalSpec {
+    /// Name of the interval (Table 1, results.json).
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Label as displayed; default: `name`.
     pub label: Option<String>,
+    /// Date column the interval starts at.
     pub from: String,
+    /// Date column the interval ends at.
     pub to: String,
 }
 
@@ -590,7 +643,9 @@ pub struct IntervalSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VariableKind {
+    /// Counts and percentages per level.
     Categorical,
+    /// Median, quartiles and range.
     Continuous,
 }
 
@@ -598,9 +653,12 @@ pub enum VariableKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Table1Spec {
+    /// Column or grouping shown in the row.
     pub variable: String,
+    /// Whether it is summarised as categories or numbers.
     pub kind: VariableKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Label as displayed; default: the variable's label.
     pub label: Option<String>,
 }
 
@@ -609,14 +667,19 @@ pub struct Table1Spec {
 #[serde(deny_unknown_fields)]
 pub struct AnalysisSpec {
     #[serde(default)]
+    /// Endpoints analysed (default: all).
     pub endpoints: Vec<String>,
     #[serde(default)]
+    /// Groupings with Kaplan–Meier curves, log-rank tests and univariable Cox models.
     pub km_by: Vec<String>,
     #[serde(default)]
+    /// Variables with a univariable Cox model per endpoint.
     pub cox_univariable: Vec<String>,
     #[serde(default)]
+    /// Covariates of the multivariable Cox model.
     pub cox_covariates: Vec<String>,
     #[serde(default)]
+    /// Covariates added to the multivariable model only when present in the file.
     pub cox_optional_covariates: Vec<String>,
     /// Two-way interactions of the multivariable Cox model, each a pair of
     /// its covariates (`[["rx", "sex"]]`, R `+ rx:sex`), with the
@@ -624,10 +687,13 @@ pub struct AnalysisSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cox_interactions: Vec<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Grouping whose levels are Table 1's columns.
     pub table1_by: Option<String>,
     #[serde(default)]
+    /// Landmark times (plan unit) of the survival estimates.
     pub landmarks: Vec<f64>,
     #[serde(default = "default_confidence")]
+    /// Confidence level of every interval (default 0.95).
     pub confidence_level: f64,
     /// Horizon of the restricted mean survival time (plan unit) for groupings
     /// with two levels; none when absent.
@@ -659,7 +725,9 @@ impl Default for AnalysisSpec {
 /// Something a variable name (Table 1, Cox covariate) resolves to.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum VariableRef<'a> {
+    /// A plan column.
     Column(&'a ColumnSpec),
+    /// A plan grouping.
     Grouping(&'a GroupingSpec),
 }
 

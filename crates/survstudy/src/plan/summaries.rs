@@ -24,13 +24,18 @@ use super::{ColumnType, GroupingKind, Plan};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SummaryKind {
+    /// Counts of yes/no flags.
     Flags,
+    /// Patient counts of one grouping by another.
     CrossTable,
+    /// Days between pairs of dates.
     Intervals,
+    /// A category overall and by a grouping.
     Breakdown,
 }
 
 impl SummaryKind {
+    /// The kind as written in the plan (`flags`, `cross_table`, …).
     pub fn name(self) -> &'static str {
         match self {
             SummaryKind::Flags => "flags",
@@ -46,6 +51,7 @@ impl SummaryKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SummarySpec {
+    /// What the entry tabulates.
     pub kind: SummaryKind,
     /// Report section heading; without it the table joins the section of
     /// the summary before it.

@@ -14,7 +14,9 @@ use crate::ingest::DateFormat;
 /// One problem of a plan: where (`groupings[x]`) and what.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PlanProblem {
+    /// Where in the plan, e.g. `groupings[emd_at_infusion]`.
     pub section: String,
+    /// What is wrong.
     pub message: String,
 }
 

@@ -10,7 +10,9 @@ use super::{CalibrationTargets, CohortCounts, EndpointTargets, SynthError, Synth
 /// Time (months from the progression date) and event of one endpoint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointData {
+    /// Months from the progression date to the event or censoring.
     pub time: Vec<f64>,
+    /// Whether the endpoint's event happened.
     pub event: Vec<bool>,
 }
 
@@ -59,29 +61,46 @@ pub fn endpoints(patients: &[SynthPatient]) -> (EndpointData, EndpointData) {
 /// Medians (months) and log-rank p-values of one endpoint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointSummary {
+    /// Median (months) with EMD at infusion.
     pub median_baseline_emd: Option<f64>,
+    /// Median (months) without EMD at infusion.
     pub median_no_baseline_emd: Option<f64>,
+    /// Median (months) with EMD/PMD at progression.
     pub median_progression_emd: Option<f64>,
+    /// Median (months) without EMD/PMD at progression.
     pub median_no_progression_emd: Option<f64>,
     /// Medians of the four [`EmdCell`]s, in [`EmdCell::ALL`] order.
     pub cell_medians: [Option<f64>; 4],
+    /// Log-rank p-value of EMD at infusion.
     pub p_baseline_emd: f64,
+    /// Log-rank p-value of EMD/PMD at progression.
     pub p_progression_emd: f64,
+    /// Log-rank p-value of PMD at infusion.
     pub p_pmd_at_infusion: f64,
+    /// Log-rank p-value of PMD at progression.
     pub p_pmd_at_progression: f64,
 }
 
 /// Counts and endpoint summaries of a cohort, computed with survkit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CohortSummary {
+    /// Patients.
     pub n: usize,
+    /// Patients with EMD at infusion.
     pub baseline_emd: usize,
+    /// Patients with EMD at progression.
     pub progression_emd: usize,
+    /// Patients with a biochemical progression.
     pub biochemical: usize,
+    /// Patients with EMD or PMD at progression.
     pub emd_or_pmd_at_progression: usize,
+    /// Patients with PMD at infusion.
     pub pmd_at_infusion: usize,
+    /// Patients with PMD at progression.
     pub prog_pmd: usize,
+    /// Progression-free survival summary.
     pub pfs: EndpointSummary,
+    /// Overall survival summary.
     pub os: EndpointSummary,
 }
 

@@ -150,12 +150,20 @@ use rng::{derive_seed, Rng};
 pub enum SynthError {
     /// An option outside its domain.
     #[error("invalid synth option {name}: {message}")]
-    InvalidOption { name: &'static str, message: String },
+    InvalidOption {
+        /// The option.
+        name: &'static str,
+        /// What is wrong with its value.
+        message: String,
+    },
     /// No attempt met every target.
     #[error("calibration for seed {seed} missed the targets after {attempts} attempts: {detail}")]
     CalibrationFailed {
+        /// Seed of the failed generation.
         seed: u64,
+        /// Attempts made.
         attempts: usize,
+        /// Which targets were missed, and by how much.
         detail: String,
     },
     /// A statistics error from survkit while scoring.
@@ -172,18 +180,26 @@ pub enum SynthError {
 /// Targets of one endpoint (medians in months, two-sided log-rank p-values).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EndpointTargets {
+    /// Median (months) with EMD at infusion.
     pub median_baseline_emd: f64,
+    /// Median (months) without EMD at infusion.
     pub median_no_baseline_emd: f64,
+    /// Median (months) with EMD/PMD at progression.
     pub median_progression_emd: f64,
+    /// Median (months) without EMD/PMD at progression.
     pub median_no_progression_emd: f64,
+    /// Log-rank p-value of EMD at infusion.
     pub p_baseline_emd: f64,
+    /// Log-rank p-value of EMD/PMD at progression.
     pub p_progression_emd: f64,
 }
 
 /// What the calibration must reproduce. Default: the published abstract.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CalibrationTargets {
+    /// Progression-free survival targets.
     pub pfs: EndpointTargets,
+    /// Overall survival targets.
     pub os: EndpointTargets,
     /// Every PMD log-rank p-value (PFS/OS × PMD at infusion/at progression) must
     /// exceed this.
@@ -228,10 +244,13 @@ pub enum Calibration {
 /// Options of [`generate`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct SynthOptions {
+    /// Seed of the generator (the same seed gives the same cohort).
     pub seed: u64,
     /// Number of patients (>= 20).
     pub n: usize,
+    /// Whether and how to calibrate to the targets.
     pub calibration: Calibration,
+    /// The targets the calibration must reproduce.
     pub targets: CalibrationTargets,
     /// Data cut-off: every survivor is censored on this date.
     pub data_cutoff: NaiveDate,
@@ -261,11 +280,14 @@ impl Default for SynthOptions {
 /// CAR-T product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CartProduct {
+    /// Idecabtagene vicleucel.
     IdeCel,
+    /// Ciltacabtagene autoleucel.
     CiltaCel,
 }
 
 impl CartProduct {
+    /// The value written to the CSV (`ide-cel`, `cilta-cel`).
     pub fn as_str(self) -> &'static str {
         match self {
             CartProduct::IdeCel => "ide-cel",
@@ -277,11 +299,14 @@ impl CartProduct {
 /// Sex, written "M" / "F".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sex {
+    /// Male, written `M`.
     Male,
+    /// Female, written `F`.
     Female,
 }
 
 impl Sex {
+    /// The value written to the CSV (`M`, `F`).
     pub fn as_str(self) -> &'static str {
         match self {
             Sex::Male => "M",
@@ -293,13 +318,18 @@ impl Sex {
 /// Revised ISS stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Riss {
+    /// Stage I.
     I,
+    /// Stage II.
     II,
+    /// Stage III.
     III,
+    /// Stage not known.
     Unknown,
 }
 
 impl Riss {
+    /// The value written to the CSV.
     pub fn as_str(self) -> &'static str {
         match self {
             Riss::I => "I",
@@ -313,16 +343,24 @@ impl Riss {
 /// Best IMWG response to CAR-T.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BestResponse {
+    /// Stringent complete response.
     Scr,
+    /// Complete response.
     Cr,
+    /// Very good partial response.
     Vgpr,
+    /// Partial response.
     Pr,
+    /// Minimal response.
     Mr,
+    /// Stable disease.
     Sd,
+    /// Progressive disease.
     Pd,
 }
 
 impl BestResponse {
+    /// The value written to the CSV (IMWG abbreviation).
     pub fn as_str(self) -> &'static str {
         match self {
             BestResponse::Scr => "sCR",
@@ -339,13 +377,18 @@ impl BestResponse {
 /// Category of the first line of therapy after post-CAR-T progression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NextLineCategory {
+    /// Bispecific antibody.
     Bispecific,
+    /// Enrolment in a clinical trial.
     ClinicalTrial,
+    /// Salvage chemotherapy.
     SalvageChemotherapy,
+    /// Radiation therapy.
     Radiation,
 }
 
 impl NextLineCategory {
+    /// The value written to the CSV.
     pub fn as_str(self) -> &'static str {
         match self {
             NextLineCategory::Bispecific => "bispecific",
@@ -359,30 +402,53 @@ impl NextLineCategory {
 /// One synthetic patient (one CSV row).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SynthPatient {
+    /// Patient identifier.
     pub patient_id: String,
+    /// CAR-T product infused.
     pub cart_product: CartProduct,
+    /// Date of the CAR-T infusion.
     pub cart_infusion_date: NaiveDate,
+    /// Extramedullary disease at infusion.
     pub emd_at_infusion: bool,
+    /// Paramedullary disease at infusion.
     pub pmd_at_infusion: bool,
+    /// Date of the post-CAR-T progression (time zero).
     pub progression_date: NaiveDate,
+    /// Whether the progression was biochemical.
     pub prog_biochemical: bool,
+    /// Extramedullary disease at progression.
     pub prog_emd: bool,
+    /// Paramedullary disease at progression.
     pub prog_pmd: bool,
+    /// Date of the last follow-up.
     pub last_followup_date: NaiveDate,
+    /// Date of death, if the patient died.
     pub death_date: Option<NaiveDate>,
+    /// Start date of the next line of therapy, if any.
     pub next_line_start_date: Option<NaiveDate>,
+    /// Date of progression on the next line, if any.
     pub next_line_progression_date: Option<NaiveDate>,
     /// `None` = no next line.
     pub next_line_category: Option<NextLineCategory>,
+    /// Age in years at the infusion.
     pub age_at_infusion: u32,
+    /// Sex.
     pub sex: Sex,
+    /// High-risk cytogenetics.
     pub high_risk_cytogenetics: bool,
+    /// Revised ISS stage.
     pub riss: Riss,
+    /// Prior lines of therapy.
     pub prior_lines: u32,
+    /// Prior BCMA-directed therapy.
     pub prior_bcma: bool,
+    /// Penta-refractory disease.
     pub penta_refractory: bool,
+    /// Bridging therapy before the infusion.
     pub bridging_therapy: bool,
+    /// ECOG performance status.
     pub ecog: u32,
+    /// Best response to CAR-T.
     pub best_response_cart: BestResponse,
 }
 
@@ -402,9 +468,13 @@ pub struct CalibrationReport {
 /// A generated cohort.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SynthCohort {
+    /// Seed the cohort was generated with.
     pub seed: u64,
+    /// The cohort's headline counts.
     pub counts: CohortCounts,
+    /// The patients, one per CSV row.
     pub patients: Vec<SynthPatient>,
+    /// How the cohort was obtained.
     pub report: CalibrationReport,
 }
 

@@ -73,7 +73,9 @@ impl Default for RealismOptions {
 /// A Weibull fit: S(t) = exp(-(t / scale)^shape), `scale` in days.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WeibullFit {
+    /// Shape parameter.
     pub shape: f64,
+    /// Scale parameter (days).
     pub scale: f64,
 }
 
@@ -178,6 +180,7 @@ fn shape_of(time: &[i32], event: &[bool], window: i32, min_at_risk: usize) -> (u
 /// One statistic: the cohort's value and the redraws' quantile.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RealismStat {
+    /// The cohort's value.
     pub cohort: f64,
     /// The redraws' `quantile` (97.5th percentile by default).
     pub threshold: f64,
@@ -195,6 +198,7 @@ impl RealismStat {
 /// Realism of one endpoint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointRealism {
+    /// `OS` or `PFS`.
     pub endpoint: &'static str,
     /// Weibull fits: [no baseline EMD, baseline EMD].
     pub fits: [WeibullFit; 2],
@@ -207,6 +211,7 @@ pub struct EndpointRealism {
 /// Realism of a cohort: OS then PFS.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RealismReport {
+    /// One entry per endpoint: OS, then PFS.
     pub endpoints: Vec<EndpointRealism>,
 }
 

@@ -6,7 +6,7 @@
 //!   cumulative incidence at a chosen time, Gray's test on the plot, the same
 //!   month ticks as the Kaplan–Meier figures and a 0–100% y axis;
 //! * scaled Schoenfeld residuals of a Cox term over time
-//!   ([`render_ph_residuals_svg`]): β(t) at each event (or equal-count
+//!   ([`render_ph_residuals_svg`](super::ph_residuals::render_ph_residuals_svg)): β(t) at each event (or equal-count
 //!   bins), R's `plot.cox.zph` spline smooth with ±2 SE, the Cox
 //!   coefficient and zero as reference lines.
 //!

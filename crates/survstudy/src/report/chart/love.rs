@@ -22,15 +22,21 @@ pub struct LoveRow {
 /// A Love plot.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LovePlot {
+    /// Figure title.
     pub title: String,
+    /// One row per covariate (or category level), top to bottom.
     pub rows: Vec<LoveRow>,
     /// Dashed reference lines at ± this value (0.1); none when not positive.
     pub threshold: f64,
+    /// Label of the x axis.
     pub x_label: String,
+    /// Legend label of the before-weighting points.
     pub before_label: String,
+    /// Legend label of the after-weighting points.
     pub after_label: String,
     /// Total width in CSS pixels.
     pub width: f64,
+    /// Font size in CSS pixels.
     pub font_size: f64,
 }
 
@@ -70,77 +76,130 @@ fn circle(x: f64, y: f64, r: f64) -> String {
 /// order (top to bottom); the x axis is symmetric around 0 and covers
 /// every finite SMD and the threshold.
 pub fn render_love_svg(plot: &LovePlot) -> String {
-    let fs = if plot.font_size.is_finite() && plot.font_size > 4.0 {
-        plot.font_size
-    } else {
-        11.0
-    };
-    let width = if plot.width.is_finite() && plot.width >= 300.0 {
-        plot.width
-    } else {
-        672.0
-    };
-    let pad = 12.0;
-    let gap = 16.0;
-    let max_label = width * 0.4;
-    let label_w = plot
-        .rows
-        .iter()
-        .map(|r| text_width(&r.label, fs, false))
-        .fold(0.0, f64::max)
-        .min(max_label);
-    let title_h = if plot.title.trim().is_empty() {
-        0.0
-    } else {
-        fs * 1.3 + 10.0
-    };
-    let legend_y = pad + title_h + fs;
-    let row_h = (fs * 1.6).round();
-    let top = legend_y + fs;
-    let n = plot.rows.len().max(1) as f64;
-    let axis_y = top + row_h * n;
-    let tick_label_y = axis_y + 9.0 + fs;
-    let x_label_y = tick_label_y + fs + 6.0;
-    let height = (x_label_y + pad).ceil();
-
-    let finite = plot
-        .rows
-        .iter()
-        .flat_map(|r| [r.before, r.after])
-        .filter(|v| v.is_finite())
-        .map(f64::abs)
-        .fold(0.0, f64::max);
-    let thr = if plot.threshold.is_finite() && plot.threshold > 0.0 {
-        plot.threshold
-    } else {
-        0.0
-    };
-    let ticks = nice_ticks(finite.max(thr).max(0.05), 3);
-    let xmax = ticks.last().copied().unwrap_or(1.0);
-    let x = LinearScale {
-        d0: -xmax,
-        d1: xmax,
-        r0: pad + label_w + gap,
-        r1: width - pad - 6.0,
-    };
-    let mut doc = SvgDoc::new(width, height, &plot.title);
+    let g = LoveLayout::new(plot);
+    let mut doc = SvgDoc::new(g.width, g.height, &plot.title);
     if !plot.title.trim().is_empty() {
         doc.text(
-            pad,
-            pad + fs * 1.25,
+            PAD,
+            PAD + g.fs * 1.25,
             &plot.title,
             &TextStyle {
-                size: fs * 1.15,
+                size: g.fs * 1.15,
                 bold: true,
                 class: Some("title"),
                 ..TextStyle::default()
             },
         );
     }
-    // legend
-    let r = fs * 0.36;
+    draw_love_legend(&mut doc, plot, &g);
+    draw_reference_lines(&mut doc, &g);
+    draw_love_rows(&mut doc, plot, &g);
+    draw_smd_axis(&mut doc, plot, &g);
+    doc.finish()
+}
+
+/// Outer padding in CSS pixels.
+const PAD: f64 = 12.0;
+/// Gap between the labels and the plot, and between legend entries.
+const GAP: f64 = 16.0;
+
+/// Sizes and positions of a Love plot.
+struct LoveLayout {
+    fs: f64,
+    width: f64,
+    height: f64,
+    /// Widest row label drawn (longer ones are cut).
+    max_label: f64,
+    legend_y: f64,
+    row_h: f64,
+    /// Top of the first row.
+    top: f64,
+    axis_y: f64,
+    tick_label_y: f64,
+    x_label_y: f64,
+    /// The reference threshold (0 = none).
+    thr: f64,
+    /// Non-negative ticks; the axis mirrors them.
+    ticks: Vec<f64>,
+    x: LinearScale,
+    /// Marker radius.
+    r: f64,
+}
+
+impl LoveLayout {
+    fn new(plot: &LovePlot) -> Self {
+        let fs = if plot.font_size.is_finite() && plot.font_size > 4.0 {
+            plot.font_size
+        } else {
+            11.0
+        };
+        let width = if plot.width.is_finite() && plot.width >= 300.0 {
+            plot.width
+        } else {
+            672.0
+        };
+        let max_label = width * 0.4;
+        let label_w = plot
+            .rows
+            .iter()
+            .map(|r| text_width(&r.label, fs, false))
+            .fold(0.0, f64::max)
+            .min(max_label);
+        let title_h = if plot.title.trim().is_empty() {
+            0.0
+        } else {
+            fs * 1.3 + 10.0
+        };
+        let legend_y = PAD + title_h + fs;
+        let row_h = (fs * 1.6).round();
+        let top = legend_y + fs;
+        let n = plot.rows.len().max(1) as f64;
+        let axis_y = top + row_h * n;
+        let tick_label_y = axis_y + 9.0 + fs;
+        let x_label_y = tick_label_y + fs + 6.0;
+        let finite = plot
+            .rows
+            .iter()
+            .flat_map(|r| [r.before, r.after])
+            .filter(|v| v.is_finite())
+            .map(f64::abs)
+            .fold(0.0, f64::max);
+        let thr = if plot.threshold.is_finite() && plot.threshold > 0.0 {
+            plot.threshold
+        } else {
+            0.0
+        };
+        let ticks = nice_ticks(finite.max(thr).max(0.05), 3);
+        let xmax = ticks.last().copied().unwrap_or(1.0);
+        LoveLayout {
+            fs,
+            width,
+            height: (x_label_y + PAD).ceil(),
+            max_label,
+            legend_y,
+            row_h,
+            top,
+            axis_y,
+            tick_label_y,
+            x_label_y,
+            thr,
+            ticks,
+            x: LinearScale {
+                d0: -xmax,
+                d1: xmax,
+                r0: PAD + label_w + GAP,
+                r1: width - PAD - 6.0,
+            },
+            r: fs * 0.36,
+        }
+    }
+}
+
+/// The legend: open circle before weighting, filled circle after.
+fn draw_love_legend(doc: &mut SvgDoc, plot: &LovePlot, g: &LoveLayout) {
+    let (fs, r, legend_y) = (g.fs, g.r, g.legend_y);
     doc.open_group("legend");
-    let mut lx = x.r0;
+    let mut lx = g.x.r0;
     doc.path(
         &circle(lx + r, legend_y - fs * 0.35, r),
         &Stroke {
@@ -151,7 +210,7 @@ pub fn render_love_svg(plot: &LovePlot) -> String {
     );
     lx += 2.0 * r + 5.0;
     doc.text(lx, legend_y, &plot.before_label, &TextStyle::default());
-    lx += text_width(&plot.before_label, fs, false) + gap;
+    lx += text_width(&plot.before_label, fs, false) + GAP;
     doc.fill_path(
         &circle(lx + r, legend_y - fs * 0.35, r),
         AFTER,
@@ -161,22 +220,24 @@ pub fn render_love_svg(plot: &LovePlot) -> String {
     lx += 2.0 * r + 5.0;
     doc.text(lx, legend_y, &plot.after_label, &TextStyle::default());
     doc.close_group();
+}
 
-    // reference lines
+/// The zero line and the dashed lines at ± the threshold.
+fn draw_reference_lines(doc: &mut SvgDoc, g: &LoveLayout) {
     let grey = Stroke {
         color: "#777",
         width: 1.0,
         dash: None,
         class: Some("zero-line"),
     };
-    doc.line(x.map(0.0), top, x.map(0.0), axis_y, &grey);
-    if thr > 0.0 {
-        for s in [-thr, thr] {
+    doc.line(g.x.map(0.0), g.top, g.x.map(0.0), g.axis_y, &grey);
+    if g.thr > 0.0 {
+        for s in [-g.thr, g.thr] {
             doc.line(
-                x.map(s),
-                top,
-                x.map(s),
-                axis_y,
+                g.x.map(s),
+                g.top,
+                g.x.map(s),
+                g.axis_y,
                 &Stroke {
                     color: "#999",
                     width: 1.0,
@@ -186,23 +247,28 @@ pub fn render_love_svg(plot: &LovePlot) -> String {
             );
         }
     }
-    // rows
+}
+
+/// One line per row: banded background, label, guide line, the two markers
+/// (or "not estimable").
+fn draw_love_rows(doc: &mut SvgDoc, plot: &LovePlot, g: &LoveLayout) {
+    let (fs, r, x) = (g.fs, g.r, &g.x);
     doc.open_group("rows");
     for (i, row) in plot.rows.iter().enumerate() {
-        let y = top + row_h * (i as f64 + 0.5);
+        let y = g.top + g.row_h * (i as f64 + 0.5);
         if i % 2 == 1 {
             doc.rect(
-                pad,
-                y - row_h / 2.0,
-                width - 2.0 * pad,
-                row_h,
+                PAD,
+                y - g.row_h / 2.0,
+                g.width - 2.0 * PAD,
+                g.row_h,
                 "#f3f3f3",
                 None,
                 "band",
             );
         }
-        let label = truncate_to_width(&row.label, fs, false, max_label);
-        doc.text(pad, y + fs * 0.35, &label, &TextStyle::default());
+        let label = truncate_to_width(&row.label, fs, false, g.max_label);
+        doc.text(PAD, y + fs * 0.35, &label, &TextStyle::default());
         doc.line(
             x.r0,
             y,
@@ -241,17 +307,21 @@ pub fn render_love_svg(plot: &LovePlot) -> String {
         }
     }
     doc.close_group();
-    // axis
+}
+
+/// The x axis: symmetric ticks with labels, and the axis label.
+fn draw_smd_axis(doc: &mut SvgDoc, plot: &LovePlot, g: &LoveLayout) {
+    let (x, axis_y) = (&g.x, g.axis_y);
     let black = Stroke::default();
     doc.line(x.r0, axis_y, x.r1, axis_y, &black);
-    let mut all: Vec<f64> = ticks.iter().rev().map(|t| -t).collect();
-    all.extend(ticks.iter().skip(1));
+    let mut all: Vec<f64> = g.ticks.iter().rev().map(|t| -t).collect();
+    all.extend(g.ticks.iter().skip(1));
     for t in all {
         let px = x.map(t);
         doc.line(px, axis_y, px, axis_y + 5.0, &black);
         doc.text(
             px,
-            tick_label_y,
+            g.tick_label_y,
             &crate::report::text::num_text(t),
             &TextStyle {
                 anchor: Anchor::Middle,
@@ -261,14 +331,13 @@ pub fn render_love_svg(plot: &LovePlot) -> String {
     }
     doc.text(
         (x.r0 + x.r1) / 2.0,
-        x_label_y,
+        g.x_label_y,
         &plot.x_label,
         &TextStyle {
             anchor: Anchor::Middle,
             ..TextStyle::default()
         },
     );
-    doc.finish()
 }
 
 #[cfg(test)]

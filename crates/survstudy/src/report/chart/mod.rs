@@ -1,6 +1,6 @@
 //! The figure kit: analysis-agnostic SVG renderers that take plain input
-//! structs. Shared pieces ([`style`], [`scale`], [`axes`], [`steps`],
-//! [`svg`]) and one file per figure kind ([`km`], [`cif`],
+//! structs. Shared pieces ([`style`], [`scale`] and the crate-internal
+//! `axes`, `steps`, `svg`) and one file per figure kind ([`km`], [`cif`],
 //! [`ph_residuals`], [`forest`], [`flow`]); [`png`] rasterises any of them.
 //! Nothing here imports `crate::analysis`.
 

@@ -71,7 +71,7 @@ pub struct PlotStyle {
     /// Target number of x intervals for automatic ticks.
     pub x_tick_target: usize,
     /// Small-cell suppression of the number-at-risk figures and of the
-    /// legend's N and events (see [`suppress`]).
+    /// legend's N and events (see [`suppress`](crate::report::text::suppress)).
     pub suppress_below: Option<u64>,
     /// Where the p-value goes.
     pub pvalue_placement: PValuePlacement,

@@ -155,7 +155,8 @@ pub enum Block {
     Table(Table),
     /// A figure.
     Figure(Figure),
-    /// A patient-flow diagram, rendered with [`render_flow_svg`] and
+    /// A patient-flow diagram, rendered with
+    /// [`render_flow_svg`](crate::report::chart::flow::render_flow_svg) and
     /// numbered as a figure with the diagram's title as caption.
     FlowDiagram(FlowDiagram),
 }

@@ -149,7 +149,7 @@ impl Builder<'_> {
         let range = m
             .ps_range
             .iter()
-            .map(|(l, lo, hi)| format!("{l} {}\u{2013}{}", sig3(*lo), sig3(*hi)))
+            .map(|r| format!("{} {}\u{2013}{}", r.level, sig3(r.min), sig3(r.max)))
             .collect::<Vec<_>>()
             .join("; ");
         Some(Table {

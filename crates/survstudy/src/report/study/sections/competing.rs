@@ -1,5 +1,6 @@
 //! Competing risks: cumulative incidence figures and tables, Gray's test.
 
+use crate::analysis::competing::{CifCurveSummary, GraySummary};
 #[allow(unused_imports)]
 use crate::report::study::*;
 
@@ -20,25 +21,47 @@ impl Builder<'_> {
     }
 
     pub(crate) fn competing_blocks(&mut self, cr: &CompetingResult) -> Vec<Block> {
-        let f = &self.f;
-        let mut blocks = vec![];
-        let cause = |k: u32| {
-            cr.causes
-                .get((k as usize).wrapping_sub(1))
-                .cloned()
-                .unwrap_or_else(|| format!("cause {k}"))
-        };
         let by_label = cr
             .by_label
             .clone()
             .or_else(|| cr.by.as_deref().map(|b| label_of(&self.labels, b)));
+        let mut blocks = vec![self.competing_intro(cr, by_label.as_deref())];
+        if cr.curves.is_empty() {
+            for n in &cr.notes {
+                blocks.push(Block::Notice(format!("{}: {n}", cr.code)));
+            }
+            if cr.notes.is_empty() {
+                blocks.push(Block::Notice(format!(
+                    "{}: no cumulative-incidence estimates.",
+                    cr.code
+                )));
+            }
+            return blocks;
+        }
+        let v = CrView::new(cr, by_label);
+        if let Some(b) = self.cif_figure(&v) {
+            blocks.push(b);
+        }
+        blocks.push(Block::Table(self.cif_table(&v)));
+        if let Some(t) = self.fine_gray_table(cr, v.by_label.as_deref()) {
+            blocks.push(Block::Table(t));
+        }
+        for n in &cr.notes {
+            blocks.push(Block::Notice(format!("{}: {n}", cr.code)));
+        }
+        blocks
+    }
+
+    /// The paragraph opening an analysis: population, causes, method.
+    fn competing_intro(&self, cr: &CompetingResult, by_label: Option<&str>) -> Block {
+        let f = &self.f;
         let causes_txt: Vec<String> = cr
             .causes
             .iter()
             .enumerate()
             .map(|(i, c)| format!("cause {} = {c}", i + 1))
             .collect();
-        blocks.push(Block::Paragraph(format!(
+        Block::Paragraph(format!(
             "{} ({}). {} patients{}; {}. Cumulative incidence by the Aalen\u{2013}Johansen method{}.",
             cr.label,
             cr.code,
@@ -53,61 +76,26 @@ impl Builder<'_> {
             },
             causes_txt.join(", "),
             by_label
-                .as_ref()
                 .map(|b| format!(" by {b}, compared with Gray's test"))
                 .unwrap_or_default()
-        )));
-        if cr.curves.is_empty() {
-            for n in &cr.notes {
-                blocks.push(Block::Notice(format!("{}: {n}", cr.code)));
-            }
-            if cr.notes.is_empty() {
-                blocks.push(Block::Notice(format!(
-                    "{}: no cumulative-incidence estimates.",
-                    cr.code
-                )));
-            }
-            return blocks;
-        }
-        // groups in level order; curves of groups not in by_levels go last
-        let mut groups: Vec<String> = cr.by_levels.clone();
-        for c in &cr.curves {
-            if !groups.contains(&c.group) {
-                groups.push(c.group.clone());
-            }
-        }
-        groups.retain(|g| cr.curves.iter().any(|c| &c.group == g));
-        let display = |g: &str| {
-            if cr.by.is_none() && g == "all" {
-                "All patients".to_string()
-            } else {
-                g.to_string()
-            }
-        };
-        let curve = |g: &str, k: u32| cr.curves.iter().find(|c| c.group == g && c.cause == k);
-        let mut times: Vec<f64> = cr
-            .curves
-            .iter()
-            .flat_map(|c| c.at.iter().map(|a| a.time))
-            .filter(|t| t.is_finite())
-            .collect();
-        times.sort_by(f64::total_cmp);
-        times.dedup();
-        let us = self.unit_short();
-        let c1 = cause(1);
-        let last_t = times.last().copied();
+        ))
+    }
 
-        // ---- figure: cause 1 by group ----
-        let plot_groups: Vec<CifPlotGroup> = groups
+    /// The figure of cause 1 by group (`None` when no group has a curve).
+    fn cif_figure(&mut self, v: &CrView) -> Option<Block> {
+        let cr = v.cr;
+        let last_t = v.times.last().copied();
+        let plot_groups: Vec<CifPlotGroup> = v
+            .groups
             .iter()
             .filter_map(|g| {
-                let c = curve(g, 1)?;
+                let c = v.curve(g, 1)?;
                 let at_text = last_t
                     .and_then(|t| c.at.iter().find(|a| a.time == t))
                     .map(|a| landmark_text(a.est, a.lower, a.upper))
                     .unwrap_or_default();
                 Some(CifPlotGroup {
-                    label: display(g),
+                    label: v.display(g),
                     n: c.n as u64,
                     events: c.events as u64,
                     at_text,
@@ -120,113 +108,99 @@ impl Builder<'_> {
                 })
             })
             .collect();
-        let gray = |k: u32| cr.gray_test.iter().find(|g| g.cause == k);
-        let lc = cr.code.to_ascii_lowercase();
-        if !plot_groups.is_empty() {
-            let show_ci = self.opts.ci_bands.show(plot_groups.len());
-            let y_label = {
-                let full = format!(
-                    "Cumulative incidence of {}",
-                    short_label(&c1).trim_end_matches('.')
-                );
-                if text_width(&full, 11.0, false) < 300.0 {
-                    full
-                } else {
-                    "Cumulative incidence".to_string()
-                }
-            };
-            let title = match &by_label {
-                Some(b) => format!("{} by {b}: {}", cr.code, c1),
-                None => format!("{}: {}", cr.code, c1),
-            };
-            let plot = CifPlot {
-                title,
-                x_label: self.x_label(),
-                y_label,
-                events_header: "Events".to_string(),
-                at_header: last_t
-                    .map(|t| format!("At {} {} (95% CI)", num_text(t), self.unit))
-                    .unwrap_or_default(),
-                groups: plot_groups,
-                pvalue_text: gray(1).map(|g| format!("Gray's test {}", self.f.p_eq(g.p))),
-                show_ci,
-                x_ticks: TickSpec::Months,
-                x_max: None,
-            };
-            let svg = render_cif_svg(&plot, &self.style());
-            let others: Vec<String> = cr.causes.iter().skip(1).cloned().collect();
-            let name = match &cr.by {
-                Some(b) => format!("cif_{lc}_by_{b}"),
-                None => format!("cif_{lc}_overall"),
-            };
-            let caption = format!(
-                "{}: cumulative incidence of {c1} (cause 1; Aalen\u{2013}Johansen){}{}. Only cause 1 is drawn; the cumulative incidence of {} is in the table below.{} Legend: events of cause 1 and cumulative incidence of cause 1 at {}.{}",
-                cr.code,
-                by_label.as_ref().map(|b| format!(" by {b}")).unwrap_or_default(),
-                if others.is_empty() {
-                    String::new()
-                } else {
-                    format!(", with {} as competing event{}", others.join(" and "), if others.len() > 1 { "s" } else { "" })
-                },
-                if others.is_empty() { "each cause".to_string() } else { others.join(" and ") },
-                if show_ci {
-                    " Shaded: pointwise 95% confidence bands (cmprsk variance, log(\u{2212}log) transformation)."
-                } else {
-                    ""
-                },
-                last_t.map(|t| format!("{} {}", num_text(t), self.unit)).unwrap_or_else(|| "\u{2014}".into()),
-                if gray(1).is_some() { " Gray's test for cause 1 on the plot." } else { "" }
+        if plot_groups.is_empty() {
+            return None;
+        }
+        let c1 = v.cause(1);
+        let show_ci = self.opts.ci_bands.show(plot_groups.len());
+        let y_label = {
+            let full = format!(
+                "Cumulative incidence of {}",
+                short_label(&c1).trim_end_matches('.')
             );
-            let b = self.figure(&name, caption, svg);
-            blocks.push(b);
-        }
-
-        // ---- table: every cause ----
-        let f = &self.f;
-        let nc = cr.causes.len().max(
-            cr.curves
-                .iter()
-                .map(|c| c.cause as usize)
-                .max()
-                .unwrap_or(0),
-        );
-        let nt = times.len();
-        let mut h0 = vec![
-            Cell::default(),
-            Cell::default(),
-            Cell::spanning("Events", nc as u32),
-        ];
-        let mut h1 = vec![
-            Cell::from(by_label.clone().unwrap_or_else(|| "Population".to_string())),
-            Cell::from("N"),
-        ];
-        for k in 1..=nc as u32 {
-            h1.push(Cell::from(cause(k)));
-        }
-        if nt > 0 {
-            for k in 1..=nc as u32 {
-                h0.push(Cell::spanning(
-                    format!("Cumulative incidence of {}, % (95% CI)", cause(k)),
-                    nt as u32,
-                ));
-                for t in &times {
-                    h1.push(Cell::from(format!("{} {us}", num_text(*t))));
-                }
+            if text_width(&full, 11.0, false) < 300.0 {
+                full
+            } else {
+                "Cumulative incidence".to_string()
             }
-        }
-        let mut body: Vec<Vec<Cell>> = groups
+        };
+        let title = match &v.by_label {
+            Some(b) => format!("{} by {b}: {}", cr.code, c1),
+            None => format!("{}: {}", cr.code, c1),
+        };
+        let plot = CifPlot {
+            title,
+            x_label: self.x_label(),
+            y_label,
+            events_header: "Events".to_string(),
+            at_header: last_t
+                .map(|t| format!("At {} {} (95% CI)", num_text(t), self.unit))
+                .unwrap_or_default(),
+            groups: plot_groups,
+            pvalue_text: v
+                .gray(1)
+                .map(|g| format!("Gray's test {}", self.f.p_eq(g.p))),
+            show_ci,
+            x_ticks: TickSpec::Months,
+            x_max: None,
+        };
+        let svg = render_cif_svg(&plot, &self.style());
+        let lc = cr.code.to_ascii_lowercase();
+        let name = match &cr.by {
+            Some(b) => format!("cif_{lc}_by_{b}"),
+            None => format!("cif_{lc}_overall"),
+        };
+        let caption = self.cif_caption(v, show_ci);
+        Some(self.figure(&name, caption, svg))
+    }
+
+    /// Caption of the cause-1 figure.
+    fn cif_caption(&self, v: &CrView, show_ci: bool) -> String {
+        let cr = v.cr;
+        let others: Vec<String> = cr.causes.iter().skip(1).cloned().collect();
+        let last_t = v.times.last().copied();
+        format!(
+            "{}: cumulative incidence of {} (cause 1; Aalen\u{2013}Johansen){}{}. Only cause 1 is drawn; the cumulative incidence of {} is in the table below.{} Legend: events of cause 1 and cumulative incidence of cause 1 at {}.{}",
+            cr.code,
+            v.cause(1),
+            v.by_label.as_ref().map(|b| format!(" by {b}")).unwrap_or_default(),
+            if others.is_empty() {
+                String::new()
+            } else {
+                format!(", with {} as competing event{}", others.join(" and "), if others.len() > 1 { "s" } else { "" })
+            },
+            if others.is_empty() { "each cause".to_string() } else { others.join(" and ") },
+            if show_ci {
+                " Shaded: pointwise 95% confidence bands (cmprsk variance, log(\u{2212}log) transformation)."
+            } else {
+                ""
+            },
+            last_t.map(|t| format!("{} {}", num_text(t), self.unit)).unwrap_or_else(|| "\u{2014}".into()),
+            if v.gray(1).is_some() { " Gray's test for cause 1 on the plot." } else { "" }
+        )
+    }
+
+    /// The table of events and cumulative incidence of every cause.
+    fn cif_table(&self, v: &CrView) -> Table {
+        let (f, cr) = (&self.f, v.cr);
+        let (nc, nt) = (v.n_causes(), v.times.len());
+        let (h0, h1) = self.cif_table_header(v);
+        let mut body: Vec<Vec<Cell>> = v
+            .groups
             .iter()
             .map(|g| {
                 let n = cr.curves.iter().find(|c| &c.group == g).map_or(0, |c| c.n);
-                let mut row = vec![Cell::from(display(g)), Cell::from(f.count(n))];
+                let mut row = vec![Cell::from(v.display(g)), Cell::from(f.count(n))];
                 for k in 1..=nc as u32 {
                     row.push(Cell::from(
-                        curve(g, k).map_or("\u{2014}".to_string(), |c| f.count(c.events)),
+                        v.curve(g, k)
+                            .map_or("\u{2014}".to_string(), |c| f.count(c.events)),
                     ));
                 }
                 for k in 1..=nc as u32 {
-                    for t in &times {
-                        let txt = curve(g, k)
+                    for t in &v.times {
+                        let txt = v
+                            .curve(g, k)
                             .and_then(|c| c.at.iter().find(|a| a.time == *t))
                             .map_or("\u{2014}".to_string(), |a| {
                                 landmark_text(a.est, a.lower, a.upper)
@@ -241,15 +215,72 @@ impl Builder<'_> {
             let mut row = vec![Cell::bold("Gray's test, p"), Cell::default()];
             for k in 1..=nc as u32 {
                 row.push(Cell::from(
-                    gray(k).map_or("\u{2014}".to_string(), |g| f.p(Some(g.p))),
+                    v.gray(k).map_or("\u{2014}".to_string(), |g| f.p(Some(g.p))),
                 ));
             }
             row.extend((0..nc * nt).map(|_| Cell::default()));
             body.push(row);
         }
+        let ncol = h1.len();
+        let mut align = vec![Align::Left];
+        align.extend(std::iter::repeat_n(Align::Right, ncol - 1));
+        Table {
+            caption: format!(
+                "{}: events and cumulative incidence of each cause{}.",
+                cr.code,
+                v.by_label
+                    .as_ref()
+                    .map(|b| format!(" by {b}"))
+                    .unwrap_or_default()
+            ),
+            header: vec![h0, h1],
+            body,
+            footnote: Some(self.cif_table_footnote(v)),
+            align,
+        }
+    }
+
+    /// The two header rows of [`Self::cif_table`].
+    fn cif_table_header(&self, v: &CrView) -> (Vec<Cell>, Vec<Cell>) {
+        let nc = v.n_causes();
+        let us = self.unit_short();
+        let mut h0 = vec![
+            Cell::default(),
+            Cell::default(),
+            Cell::spanning("Events", nc as u32),
+        ];
+        let mut h1 = vec![
+            Cell::from(
+                v.by_label
+                    .clone()
+                    .unwrap_or_else(|| "Population".to_string()),
+            ),
+            Cell::from("N"),
+        ];
+        for k in 1..=nc as u32 {
+            h1.push(Cell::from(v.cause(k)));
+        }
+        if !v.times.is_empty() {
+            for k in 1..=nc as u32 {
+                h0.push(Cell::spanning(
+                    format!("Cumulative incidence of {}, % (95% CI)", v.cause(k)),
+                    v.times.len() as u32,
+                ));
+                for t in &v.times {
+                    h1.push(Cell::from(format!("{} {us}", num_text(*t))));
+                }
+            }
+        }
+        (h0, h1)
+    }
+
+    /// Footnote of [`Self::cif_table`]: method, Gray's tests, left out,
+    /// suppression.
+    fn cif_table_footnote(&self, v: &CrView) -> String {
+        let (f, cr) = (&self.f, v.cr);
         let mut foot = vec![format!(
             "Cumulative incidence by the Aalen\u{2013}Johansen estimator (each cause in the presence of the others) at {} {}, with 95% pointwise CI (cmprsk variance, log(\u{2212}log) transformation), as R cmprsk::cuminc. Events: first event of each cause; patients without an event are censored.",
-            times.iter().map(|t| num_text(*t)).collect::<Vec<_>>().join(", "),
+            v.times.iter().map(|t| num_text(*t)).collect::<Vec<_>>().join(", "),
             self.unit
         )];
         if !cr.gray_test.is_empty() {
@@ -281,30 +312,7 @@ impl Builder<'_> {
                 b.saturating_sub(1)
             ));
         }
-        let ncol = h1.len();
-        let mut align = vec![Align::Left];
-        align.extend(std::iter::repeat_n(Align::Right, ncol - 1));
-        blocks.push(Block::Table(Table {
-            caption: format!(
-                "{}: events and cumulative incidence of each cause{}.",
-                cr.code,
-                by_label
-                    .as_ref()
-                    .map(|b| format!(" by {b}"))
-                    .unwrap_or_default()
-            ),
-            header: vec![h0, h1],
-            body,
-            footnote: Some(foot.join("\n")),
-            align,
-        }));
-        if let Some(t) = self.fine_gray_table(cr, by_label.as_deref()) {
-            blocks.push(Block::Table(t));
-        }
-        for n in &cr.notes {
-            blocks.push(Block::Notice(format!("{}: {n}", cr.code)));
-        }
-        blocks
+        foot.join("\n")
     }
 
     /// Fine–Gray subdistribution hazard ratios of every cause on the grouping.
@@ -362,5 +370,83 @@ impl Builder<'_> {
             ),
             align: vec![],
         })
+    }
+}
+
+/// One competing-risks result as the figure and the table read it: the
+/// groups in display order and the times of the table.
+struct CrView<'a> {
+    cr: &'a CompetingResult,
+    by_label: Option<String>,
+    /// Groups in level order; curves of groups not in `by_levels` go last.
+    groups: Vec<String>,
+    /// The finite times of the `at` estimates, ascending.
+    times: Vec<f64>,
+}
+
+impl<'a> CrView<'a> {
+    fn new(cr: &'a CompetingResult, by_label: Option<String>) -> Self {
+        let mut groups: Vec<String> = cr.by_levels.clone();
+        for c in &cr.curves {
+            if !groups.contains(&c.group) {
+                groups.push(c.group.clone());
+            }
+        }
+        groups.retain(|g| cr.curves.iter().any(|c| &c.group == g));
+        let mut times: Vec<f64> = cr
+            .curves
+            .iter()
+            .flat_map(|c| c.at.iter().map(|a| a.time))
+            .filter(|t| t.is_finite())
+            .collect();
+        times.sort_by(f64::total_cmp);
+        times.dedup();
+        CrView {
+            cr,
+            by_label,
+            groups,
+            times,
+        }
+    }
+
+    /// Label of cause `k` (1-based).
+    fn cause(&self, k: u32) -> String {
+        self.cr
+            .causes
+            .get((k as usize).wrapping_sub(1))
+            .cloned()
+            .unwrap_or_else(|| format!("cause {k}"))
+    }
+
+    /// A group as displayed (`All patients` without a grouping).
+    fn display(&self, g: &str) -> String {
+        if self.cr.by.is_none() && g == "all" {
+            "All patients".to_string()
+        } else {
+            g.to_string()
+        }
+    }
+
+    /// The curve of cause `k` in group `g`.
+    fn curve(&self, g: &str, k: u32) -> Option<&'a CifCurveSummary> {
+        self.cr.curves.iter().find(|c| c.group == g && c.cause == k)
+    }
+
+    /// Gray's test of cause `k`.
+    fn gray(&self, k: u32) -> Option<&'a GraySummary> {
+        self.cr.gray_test.iter().find(|g| g.cause == k)
+    }
+
+    /// Causes in the table: the plan's, or more when a curve has a higher
+    /// cause number.
+    fn n_causes(&self) -> usize {
+        self.cr.causes.len().max(
+            self.cr
+                .curves
+                .iter()
+                .map(|c| c.cause as usize)
+                .max()
+                .unwrap_or(0),
+        )
     }
 }

@@ -92,56 +92,9 @@ impl Builder<'_> {
 
     pub(crate) fn endpoint_section(&mut self, ep: &EndpointOverall) -> Section {
         let code = ep.endpoint.clone();
-        let lc = code.to_ascii_lowercase();
-        let unit = self.unit.clone();
-        let mut blocks = vec![];
-        let o = &ep.overall;
-        let fu = if ep.follow_up_median.is_some() {
-            format!(
-                "Median follow-up (reverse Kaplan\u{2013}Meier) was {}.",
-                median_sentence(
-                    ep.follow_up_median,
-                    ep.follow_up_lower,
-                    ep.follow_up_upper,
-                    &unit
-                )
-            )
-        } else {
-            format!(
-                "Median follow-up (reverse Kaplan\u{2013}Meier) was not reached (lower 95% limit {} {unit}): too few patients were censored to estimate it.",
-                ep.follow_up_lower.map_or_else(|| "NE".to_string(), t1)
-            )
-        };
-        blocks.push(Block::Paragraph(format!(
-            "{}. {} patients, {} events. Median {code} was {}. {fu}",
-            ep.endpoint_label,
-            self.f.count(o.n),
-            self.f.count(o.events),
-            median_sentence(o.median, o.median_lower, o.median_upper, &unit),
-        )));
-        let y_label = format!("{code} probability");
-        if o.curve.is_some() {
-            let all = GroupSummary {
-                label: "All patients".to_string(),
-                ..o.clone()
-            };
-            let svg = self.km_svg(
-                format!("{code}, all patients"),
-                y_label.clone(),
-                &[&all],
-                None,
-                None,
-            );
-            let b = self.figure(
-                &format!("{lc}_overall"),
-                format!(
-                    "{}: Kaplan\u{2013}Meier estimate for all patients with 95% confidence band.",
-                    ep.endpoint_label
-                ),
-                svg,
-            );
-            blocks.push(b);
-            blocks.push(Block::Table(self.numbers_table(ep, None)));
+        let mut blocks = vec![self.endpoint_intro(ep)];
+        if ep.overall.curve.is_some() {
+            blocks.extend(self.endpoint_overall_blocks(ep));
         }
         let entries: Vec<&SurvivalByGroup> = self
             .r
@@ -150,106 +103,15 @@ impl Builder<'_> {
             .filter(|s| s.endpoint == code)
             .collect();
         for s in &entries {
-            let p_text = s
-                .logrank
-                .as_ref()
-                .map(|l| format!("Log-rank {}", self.f.p_eq(l.p)));
-            let groups: Vec<&GroupSummary> = s.groups.iter().collect();
-            let n_curves = groups.iter().filter(|g| g.curve.is_some()).count();
-            let svg = self.km_svg(
-                self.landmark_title(&format!("{code} by {}", s.grouping_label), s.landmark),
-                y_label.clone(),
-                &groups,
-                p_text,
-                s.landmark,
-            );
-            let bands = if self.opts.ci_bands.show(n_curves) {
-                " Shaded: pointwise 95% confidence bands."
-            } else {
-                ""
-            };
-            let lm = match s.landmark {
-                Some(l) => format!(
-                    " Landmark analysis ({}): patients still at risk at the landmark, clock restarted there.",
-                    self.landmark_phrase(l)
-                ),
-                None => String::new(),
-            };
-            let b = self.figure(
-                &format!("{lc}_by_{}", s.grouping),
-                format!(
-                    "{code} by {}: Kaplan\u{2013}Meier estimates; + marks censored patients.{bands} Number at risk at each tick below the plot.{lm}",
-                    s.grouping_label
-                ),
-                svg,
-            );
-            blocks.push(b);
-            blocks.push(Block::Table(self.numbers_table(ep, Some(s))));
-            if !s.cox_strata.is_empty() {
-                let by = s
-                    .cox_strata
-                    .iter()
-                    .map(|g| label_of(&self.labels, g))
-                    .collect::<Vec<_>>()
-                    .join(" and ");
-                let lr = s
-                    .logrank_stratified
-                    .as_ref()
-                    .map(|l| {
-                        format!(
-                            " Stratified log-rank test: \u{03c7}\u{00b2} {:.2} on {} df, {}.",
-                            l.chisq,
-                            l.df,
-                            self.f.p_eq(l.p)
-                        )
-                    })
-                    .unwrap_or_default();
-                blocks.push(Block::Paragraph(format!(
-                    "{code} by {}: the Cox model is stratified by {by} (separate baseline hazards; R coxph(... + strata()), hazard ratios within strata).{lr}",
-                    s.grouping_label
-                )));
-            }
-            for n in &s.notes {
-                blocks.push(Block::Notice(format!(
-                    "{code} by {}: {n}",
-                    s.grouping_label
-                )));
-            }
+            blocks.extend(self.endpoint_grouping_blocks(ep, s));
         }
-        // forest plot of univariable HRs
-        let mut rows = vec![];
-        for s in &entries {
-            let Some(cox) = &s.cox else { continue };
-            if cox.terms.is_empty() {
-                continue;
-            }
-            rows.push(ForestRow::header(&s.grouping_label));
-            if let Some(r) = cox.terms.first().and_then(|t| t.reference.clone()) {
-                rows.push(ForestRow::reference(&r));
-            }
-            for t in &cox.terms {
-                rows.push(self.forest_estimate(t, t.level.as_deref().unwrap_or(&t.term), 1));
-            }
-        }
-        if !rows.is_empty() {
-            let plot = ForestPlot {
-                rows,
-                label_header: "Grouping / level".to_string(),
-                ..ForestPlot::default()
-            };
-            let svg = render_forest_svg(&plot);
-            let b = self.figure(
-                &format!("forest_{lc}_univariable"),
-                format!(
-                    "{code}: univariable Cox hazard ratios (95% CI, log scale) of each grouping; the first level of each grouping is the reference. p: Wald test."
-                ),
-                svg,
-            );
+        if let Some(b) = self.endpoint_forest(&code, &entries) {
             blocks.push(b);
         }
         if let Some(t) = self.ph_univariable_table(&code, &entries) {
             blocks.push(Block::Table(t));
         }
+        let lc = code.to_ascii_lowercase();
         for s in &entries {
             let Some(ph) = s.cox.as_ref().and_then(|c| c.ph_test.as_ref()) else {
                 continue;
@@ -270,6 +132,176 @@ impl Builder<'_> {
             heading: format!("{} ({code})", capitalise(&short_label(&ep.endpoint_label))),
             blocks,
         }
+    }
+
+    /// The opening paragraph: patients, events, median and follow-up.
+    fn endpoint_intro(&self, ep: &EndpointOverall) -> Block {
+        let code = &ep.endpoint;
+        let unit = &self.unit;
+        let o = &ep.overall;
+        let fu = if ep.follow_up_median.is_some() {
+            format!(
+                "Median follow-up (reverse Kaplan\u{2013}Meier) was {}.",
+                median_sentence(
+                    ep.follow_up_median,
+                    ep.follow_up_lower,
+                    ep.follow_up_upper,
+                    unit
+                )
+            )
+        } else {
+            format!(
+                "Median follow-up (reverse Kaplan\u{2013}Meier) was not reached (lower 95% limit {} {unit}): too few patients were censored to estimate it.",
+                ep.follow_up_lower.map_or_else(|| "NE".to_string(), t1)
+            )
+        };
+        Block::Paragraph(format!(
+            "{}. {} patients, {} events. Median {code} was {}. {fu}",
+            ep.endpoint_label,
+            self.f.count(o.n),
+            self.f.count(o.events),
+            median_sentence(o.median, o.median_lower, o.median_upper, unit),
+        ))
+    }
+
+    /// The all-patients figure and its numbers table.
+    fn endpoint_overall_blocks(&mut self, ep: &EndpointOverall) -> [Block; 2] {
+        let code = &ep.endpoint;
+        let all = GroupSummary {
+            label: "All patients".to_string(),
+            ..ep.overall.clone()
+        };
+        let svg = self.km_svg(
+            format!("{code}, all patients"),
+            format!("{code} probability"),
+            &[&all],
+            None,
+            None,
+        );
+        let figure = self.figure(
+            &format!("{}_overall", code.to_ascii_lowercase()),
+            format!(
+                "{}: Kaplan\u{2013}Meier estimate for all patients with 95% confidence band.",
+                ep.endpoint_label
+            ),
+            svg,
+        );
+        [figure, Block::Table(self.numbers_table(ep, None))]
+    }
+
+    /// What a grouping's stratified Cox model is stratified by, with the
+    /// stratified log-rank test.
+    fn stratified_cox_paragraph(&self, code: &str, s: &SurvivalByGroup) -> Block {
+        let by = s
+            .cox_strata
+            .iter()
+            .map(|g| label_of(&self.labels, g))
+            .collect::<Vec<_>>()
+            .join(" and ");
+        let lr = s
+            .logrank_stratified
+            .as_ref()
+            .map(|l| {
+                format!(
+                    " Stratified log-rank test: \u{03c7}\u{00b2} {:.2} on {} df, {}.",
+                    l.chisq,
+                    l.df,
+                    self.f.p_eq(l.p)
+                )
+            })
+            .unwrap_or_default();
+        Block::Paragraph(format!(
+            "{code} by {}: the Cox model is stratified by {by} (separate baseline hazards; R coxph(... + strata()), hazard ratios within strata).{lr}",
+            s.grouping_label
+        ))
+    }
+
+    /// The figure, numbers table and notes of one grouping.
+    fn endpoint_grouping_blocks(
+        &mut self,
+        ep: &EndpointOverall,
+        s: &SurvivalByGroup,
+    ) -> Vec<Block> {
+        let code = &ep.endpoint;
+        let p_text = s
+            .logrank
+            .as_ref()
+            .map(|l| format!("Log-rank {}", self.f.p_eq(l.p)));
+        let groups: Vec<&GroupSummary> = s.groups.iter().collect();
+        let n_curves = groups.iter().filter(|g| g.curve.is_some()).count();
+        let svg = self.km_svg(
+            self.landmark_title(&format!("{code} by {}", s.grouping_label), s.landmark),
+            format!("{code} probability"),
+            &groups,
+            p_text,
+            s.landmark,
+        );
+        let bands = if self.opts.ci_bands.show(n_curves) {
+            " Shaded: pointwise 95% confidence bands."
+        } else {
+            ""
+        };
+        let lm = match s.landmark {
+            Some(l) => format!(
+                " Landmark analysis ({}): patients still at risk at the landmark, clock restarted there.",
+                self.landmark_phrase(l)
+            ),
+            None => String::new(),
+        };
+        let figure = self.figure(
+            &format!("{}_by_{}", code.to_ascii_lowercase(), s.grouping),
+            format!(
+                "{code} by {}: Kaplan\u{2013}Meier estimates; + marks censored patients.{bands} Number at risk at each tick below the plot.{lm}",
+                s.grouping_label
+            ),
+            svg,
+        );
+        let mut blocks = vec![figure, Block::Table(self.numbers_table(ep, Some(s)))];
+        if !s.cox_strata.is_empty() {
+            blocks.push(self.stratified_cox_paragraph(code, s));
+        }
+        for n in &s.notes {
+            blocks.push(Block::Notice(format!(
+                "{code} by {}: {n}",
+                s.grouping_label
+            )));
+        }
+        blocks
+    }
+
+    /// The forest plot of the univariable hazard ratios of every grouping
+    /// with a Cox model (`None` when there is none).
+    fn endpoint_forest(&mut self, code: &str, entries: &[&SurvivalByGroup]) -> Option<Block> {
+        let mut rows = vec![];
+        for s in entries {
+            let Some(cox) = &s.cox else { continue };
+            if cox.terms.is_empty() {
+                continue;
+            }
+            rows.push(ForestRow::header(&s.grouping_label));
+            if let Some(r) = cox.terms.first().and_then(|t| t.reference.clone()) {
+                rows.push(ForestRow::reference(&r));
+            }
+            for t in &cox.terms {
+                rows.push(self.forest_estimate(t, t.level.as_deref().unwrap_or(&t.term), 1));
+            }
+        }
+        if rows.is_empty() {
+            return None;
+        }
+        let plot = ForestPlot {
+            rows,
+            label_header: "Grouping / level".to_string(),
+            ..ForestPlot::default()
+        };
+        let svg = render_forest_svg(&plot);
+        Some(self.figure(
+            &format!("forest_{}_univariable", code.to_ascii_lowercase()),
+            format!(
+                "{code}: univariable Cox hazard ratios (95% CI, log scale) of each grouping; the first level of each grouping is the reference. p: Wald test."
+            ),
+            svg,
+        ))
     }
 
     pub(crate) fn forest_estimate(&self, t: &CoxTermSummary, label: &str, indent: u8) -> ForestRow {

@@ -223,7 +223,8 @@ impl Builder<'_> {
                     Cell::from(f.n_pct(r.n, r.pct)),
                 ];
                 for b in 0..k {
-                    let (n, p) = r.by.get(b).copied().unwrap_or((0, None));
+                    let crate::analysis::table1::GroupCount { n, pct: p } =
+                        r.by.get(b).copied().unwrap_or_default();
                     row.push(Cell::from(f.n_pct(n, p)));
                 }
                 row
