@@ -4,7 +4,8 @@
 //! `coxph(Surv(time, status == 2) ~ sex + age + ph.ecog)` on the complete
 //! cases of `lung_weighted.csv`; adjusted survival, influence-function SE
 //! and Wald CI per sex and of the difference, 1e-5 relative (abs 1e-8):
-//! everything depends on the iterated Cox fit. Plus an invariance: shifting
+//! everything depends on the iterated Cox fit. The same with a Breslow fit
+//! (numbers from `tests/data/obs/gen/gformula_breslow.R`). Plus an invariance: shifting
 //! a covariate (which changes the centring) leaves every number unchanged.
 
 mod obs_common;
@@ -115,5 +116,42 @@ fn centring_does_not_matter() {
             assert!((x.surv[k] - y.surv[k]).abs() < 1e-9);
             assert!((x.se[k] / y.se[k] - 1.0).abs() < 1e-7);
         }
+    }
+}
+
+#[test]
+fn breslow_fit_matches_ate() {
+    // risk = 1 - S; ate's se (risk and survival share it); diffRisk p
+    let risk = [
+        [0.325030595286372, 0.661931506197993, 0.914484880943650],
+        [0.204693659923455, 0.474731478260130, 0.777388116378058],
+    ];
+    let se = [
+        [0.0363946819260489, 0.0404205800336323, 0.0257855431840276],
+        [0.0290393551186948, 0.0460573849848833, 0.0444923287768098],
+    ];
+    let diff_se = [0.0340175507412624, 0.0511210962578939, 0.0409795207268739];
+    let diff_p = [
+        0.000403940947938830,
+        0.000250357600925177,
+        0.000821359638764285,
+    ];
+    let at = [180.0, 365.0, 730.0];
+    let (time, event, d) = lung(0.0);
+    let opts = CoxOptions {
+        ties: survkit::cox::Ties::Breslow,
+        ..Default::default()
+    };
+    let fit = cox_fit(&time, &event, &d, None, &opts).unwrap();
+    let g = gformula(&time, &event, &d, 1, &fit, &at, 0.95).unwrap();
+    for a in 0..2 {
+        for k in 0..3 {
+            close(g.curves[a].surv[k], 1.0 - risk[a][k], "breslow surv");
+            close(g.curves[a].se[k], se[a][k], "breslow se");
+        }
+    }
+    for k in 0..3 {
+        close(g.differences[0].se[k], diff_se[k], "breslow diff se");
+        close(g.differences[0].p[k], diff_p[k], "breslow diff p");
     }
 }
