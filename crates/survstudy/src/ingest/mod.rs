@@ -15,7 +15,7 @@ mod parquet;
 mod source;
 mod values;
 
-pub use parquet::ParquetSource;
+pub use parquet::{ParquetSource, RowSink};
 pub use source::{Delimited, Input, Walk};
 pub use values::{
     parse_date, parse_number, parse_partial_date, parse_yes_no, DateFormat, PartialDate,

@@ -42,6 +42,9 @@ use super::source::{row_shape, Shape, Walk};
 use super::{clip, format_number};
 use crate::error::IngestError;
 
+/// What a walk hands each row to: (row number, cells); an error stops it.
+pub type RowSink<'a> = dyn FnMut(u64, &[&str]) -> Result<(), IngestError> + 'a;
+
 /// Rows decoded per column before they are handed on.
 pub const BATCH: usize = 4096;
 
@@ -277,11 +280,10 @@ impl ParquetSource {
     /// digits and its `as f64` round alike; a double is itself).
     pub fn column_numbers(&self, c: usize) -> Result<Option<Vec<f64>>, IngestError> {
         let col = &self.cols[c];
-        let plain = match (col.conv, col.descr.physical_type()) {
-            (Conv::Int32 { .. } | Conv::Int64 { .. }, _) => true,
-            (Conv::Double, Physical::DOUBLE) => true,
-            _ => false,
-        };
+        let plain = matches!(
+            (col.conv, col.descr.physical_type()),
+            (Conv::Int32 { .. } | Conv::Int64 { .. }, _) | (Conv::Double, Physical::DOUBLE)
+        );
         if !plain {
             return Ok(None);
         }
@@ -351,19 +353,11 @@ impl ParquetSource {
 
     /// The cells of the columns `which` (indices into [`Self::headers`]),
     /// row by row (numbered from 1), blank rows included.
-    pub fn walk_columns(
-        &self,
-        which: &[usize],
-        f: &mut dyn FnMut(u64, &[&str]) -> Result<(), IngestError>,
-    ) -> Result<(), IngestError> {
+    pub fn walk_columns(&self, which: &[usize], f: &mut RowSink<'_>) -> Result<(), IngestError> {
         guarded(&self.file, || self.walk_inner(which, f))
     }
 
-    fn walk_inner(
-        &self,
-        which: &[usize],
-        f: &mut dyn FnMut(u64, &[&str]) -> Result<(), IngestError>,
-    ) -> Result<(), IngestError> {
+    fn walk_inner(&self, which: &[usize], f: &mut RowSink<'_>) -> Result<(), IngestError> {
         let file = &self.file;
         let mut texts: Vec<String> = vec![String::new(); which.len()];
         let mut bufs: Vec<Buf> = which.iter().map(|&c| Buf::new(&self.cols[c])).collect();
