@@ -300,7 +300,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             Job::Overall(e) => Done::Overall(endpoint_overall(plan, &eps[e], &km, landmarks)),
             Job::Grouping(e, gname) => Done::Grouping(
                 e,
-                analyse_one_grouping(plan, cohort, &eps[e], gname, &km, &cox),
+                analyse_one_grouping(plan, cohort, &eps[e], gname, &km, &cox).map(Box::new),
             ),
             Job::Multivariable(e) => {
                 let r = &eps[e];
@@ -356,7 +356,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
     for d in done {
         match d {
             Done::Overall(o) => endpoints.push(o),
-            Done::Grouping(e, g) => by_endpoint[e].extend(g),
+            Done::Grouping(e, g) => by_endpoint[e].extend(g.map(|g| *g)),
             Done::Multivariable(m) => multivariable.push(m),
             Done::Table1(t) => table1 = t,
             Done::Summaries(s) => summary_results = Some(*s),
@@ -420,7 +420,7 @@ enum Job<'a> {
 /// The result of a [`Job`].
 enum Done {
     Overall(EndpointOverall),
-    Grouping(usize, Option<SurvivalByGroup>),
+    Grouping(usize, Option<Box<SurvivalByGroup>>),
     Multivariable(Multivariable),
     Table1(Option<Table1>),
     Summaries(Box<summaries::SummaryResults>),
