@@ -4,7 +4,7 @@
 use serde::Serialize;
 use survkit::cox::{cox_fit, CoxFit, CoxOptions, Design};
 use survkit::km::{kaplan_meier_by_group, KmFit, KmOptions};
-use survkit::logrank::{logrank, LogrankOptions};
+use survkit::logrank::{logrank, LogrankOptions, LogrankResult};
 
 /// A KM curve as plotted: every distinct time with its counts and CI.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -156,6 +156,27 @@ pub struct LogrankSummary {
     pub observed: Vec<f64>,
     /// Expected events per level under the null.
     pub expected: Vec<f64>,
+}
+
+impl LogrankSummary {
+    /// The test of the groups `present` (their positions among the `k`
+    /// levels of the grouping), with observed and expected counts placed
+    /// at each level (0 for a level without patients).
+    fn of(r: &LogrankResult, present: &[usize], k: usize) -> Self {
+        let mut observed = vec![0.0; k];
+        let mut expected = vec![0.0; k];
+        for (j, &l) in present.iter().enumerate() {
+            observed[l] = r.observed[j];
+            expected[l] = r.expected[j];
+        }
+        LogrankSummary {
+            chisq: r.chisq,
+            df: r.df,
+            p: r.p,
+            observed,
+            expected,
+        }
+    }
 }
 
 /// One Cox term.
@@ -833,21 +854,7 @@ pub fn analyse_grouping(
         .collect();
     let g: Vec<usize> = g_all.iter().map(|&l| remap[l]).collect();
     let lr = match logrank(&t_all, &e_all, &g, None, &LogrankOptions::default()) {
-        Ok(r) => {
-            let mut observed = vec![0.0; k];
-            let mut expected = vec![0.0; k];
-            for (j, &l) in present.iter().enumerate() {
-                observed[l] = r.observed[j];
-                expected[l] = r.expected[j];
-            }
-            Some(LogrankSummary {
-                chisq: r.chisq,
-                df: r.df,
-                p: r.p,
-                observed,
-                expected,
-            })
-        }
+        Ok(r) => Some(LogrankSummary::of(&r, &present, k)),
         Err(e) => {
             notes.push(format!("log-rank test not computed: {e}"));
             None
@@ -886,21 +893,7 @@ pub fn analyse_grouping(
             .map(|l| present.iter().position(|p| p == l).unwrap_or(0))
             .collect();
         match logrank(&t, &e, &g, Some(ids), &LogrankOptions::default()) {
-            Ok(r) => {
-                let mut observed = vec![0.0; k];
-                let mut expected = vec![0.0; k];
-                for (j, &l) in present.iter().enumerate() {
-                    observed[l] = r.observed[j];
-                    expected[l] = r.expected[j];
-                }
-                Some(LogrankSummary {
-                    chisq: r.chisq,
-                    df: r.df,
-                    p: r.p,
-                    observed,
-                    expected,
-                })
-            }
+            Ok(r) => Some(LogrankSummary::of(&r, &present, k)),
             Err(e) => {
                 notes.push(format!("stratified log-rank test not computed: {e}"));
                 None
