@@ -149,7 +149,7 @@ pub struct WeightedCurve {
 /// The weighted estimate at one time.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AtTime {
-    /// The time asked for (plan unit).
+    /// The time asked for (the endpoint's unit).
     pub time: f64,
     /// Weighted survival at `time`.
     pub surv: f64,
@@ -224,7 +224,7 @@ pub struct GFormula {
     pub events: usize,
     /// Exposure coefficient of the outcome model (log HR, Efron).
     pub exposure_coef: f64,
-    /// Times the curves are evaluated at (plan unit).
+    /// Times the curves are evaluated at (the endpoint's unit).
     pub times: Vec<f64>,
     /// Ŝ(t | reference level) and Ŝ(t | exposed level).
     pub surv_reference: Vec<f64>,
@@ -236,21 +236,21 @@ pub struct GFormula {
     pub se_method: String,
     /// Influence-function SE of `surv_reference` (riskRegression `ate`).
     pub se_reference: Vec<f64>,
-    /// Lower 95% Wald limit of `surv_reference` (clipped to [0, 1]).
+    /// Lower Wald limit of `surv_reference` (clipped to [0, 1]).
     pub lower_reference: Vec<f64>,
-    /// Upper 95% Wald limit (see `lower_reference`).
+    /// Upper Wald limit (see `lower_reference`).
     pub upper_reference: Vec<f64>,
     /// Influence-function SE of `surv_exposed`.
     pub se_exposed: Vec<f64>,
-    /// Lower 95% Wald limit of `surv_exposed` (clipped to [0, 1]).
+    /// Lower Wald limit of `surv_exposed` (clipped to [0, 1]).
     pub lower_exposed: Vec<f64>,
-    /// Upper 95% Wald limit (see `lower_exposed`).
+    /// Upper Wald limit (see `lower_exposed`).
     pub upper_exposed: Vec<f64>,
     /// Influence-function SE of `difference`.
     pub difference_se: Vec<f64>,
-    /// Lower 95% Wald limit of `difference` (clipped to [−1, 1]).
+    /// Lower Wald limit of `difference` (clipped to [−1, 1]).
     pub difference_lower: Vec<f64>,
-    /// Upper 95% Wald limit (see `difference_lower`).
+    /// Upper Wald limit (see `difference_lower`).
     pub difference_upper: Vec<f64>,
     /// Two-sided Wald p-value of no difference.
     pub difference_p: Vec<f64>,
@@ -262,8 +262,14 @@ pub struct GFormula {
 
 /// `se_method` of [`GFormula`].
 pub const GFORMULA_SE_METHOD: &str = "influence functions as riskRegression::ate(estimator = \"GFORMULA\"): averaging over the patients' covariates plus the Cox fit's coefficients and baseline hazard (iidCox)";
-/// `ci_method` of [`GFormula`].
-pub const GFORMULA_CI_METHOD: &str = "Wald, estimate +/- 1.96 SE (ate's default, untransformed), clipped to [0, 1] (differences [-1, 1])";
+/// `ci_method` of [`GFormula`] at confidence level `level` (the plan's
+/// `confidence_level`; ate's default is 0.95, z = 1.96).
+pub fn gformula_ci_method(level: f64) -> String {
+    format!(
+        "Wald, estimate +/- {:.2} SE (ate's default, untransformed), clipped to [0, 1] (differences [-1, 1])",
+        survkit::dist::z_for_level(level)
+    )
+}
 
 /// The adjusted analyses of one endpoint.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -329,7 +335,7 @@ pub struct AdjustmentResult {
     pub weights: Vec<WeightSummary>,
     /// Balance of each covariate (and category level) before and after weighting.
     pub balance: Vec<BalanceEntry>,
-    /// Times the weighted and adjusted estimates are reported at (plan unit).
+    /// Times the weighted and adjusted estimates are reported at (the study's unit, as the plan gives them; converted to each endpoint's unit in its results).
     pub times: Vec<f64>,
     /// The weighted and adjusted analyses of each endpoint.
     pub endpoints: Vec<AdjustedEndpoint>,
@@ -924,7 +930,7 @@ fn gformula(
     if fit.terms.iter().any(|t| !t.coef.is_finite()) {
         return Err("the outcome model has a non-finite coefficient".into());
     }
-    let g = survkit::gformula::gformula(&time, &event, &d, 1, &fit, times, 0.95)
+    let g = survkit::gformula::gformula(&time, &event, &d, 1, &fit, times, cox.conf_level)
         .map_err(|e| e.to_string())?;
     let (c0, c1, dd) = (&g.curves[0], &g.curves[1], &g.differences[0]);
     Ok(GFormula {
@@ -946,7 +952,7 @@ fn gformula(
         difference_lower: dd.lower.clone(),
         difference_upper: dd.upper.clone(),
         difference_p: dd.p.clone(),
-        ci_method: GFORMULA_CI_METHOD.into(),
+        ci_method: gformula_ci_method(cox.conf_level),
         warnings: fit.warnings.clone(),
     })
 }

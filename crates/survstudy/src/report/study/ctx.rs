@@ -56,6 +56,11 @@ impl Builder<'_> {
         out
     }
 
+    /// The study's confidence level as a percentage ("95%").
+    pub(crate) fn conf_pct(&self) -> String {
+        format!("{}%", num_text(self.r.conventions.conf_level * 100.0))
+    }
+
     pub(crate) fn x_label(&self) -> String {
         if let Some(o) = &self.origin {
             return format!(

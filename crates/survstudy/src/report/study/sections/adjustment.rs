@@ -319,7 +319,7 @@ impl Builder<'_> {
                 title: format!("{code} by {}, weighted", a.exposure_label),
                 x_label: self.x_label(),
                 y_label: format!("{code} probability (weighted)"),
-                median_header: format!("Median, {} (95% CI)", self.unit),
+                median_header: format!("Median, {} ({} CI)", self.unit, self.conf_pct()),
                 show_ci: self.opts.ci_bands.show(groups.len()),
                 groups,
                 pvalue_text: p,
@@ -335,8 +335,9 @@ impl Builder<'_> {
             let b = self.figure(
                 &format!("{}_weighted_by_{}", code.to_ascii_lowercase(), a.exposure),
                 format!(
-                    "{code} by {}: propensity-score weighted Kaplan\u{2013}Meier estimates with robust (infinitesimal-jackknife) 95% confidence bands; + marks censored patients. Legend: unweighted patients and events, weighted median. The table below the plot is the weighted number at risk (sum of the weights of the patients at risk, rounded), not a count of patients.",
-                    a.exposure_label
+                    "{code} by {}: propensity-score weighted Kaplan\u{2013}Meier estimates with robust (infinitesimal-jackknife) {} confidence bands; + marks censored patients. Legend: unweighted patients and events, weighted median. The table below the plot is the weighted number at risk (sum of the weights of the patients at risk, rounded), not a count of patients.",
+                    a.exposure_label,
+                    self.conf_pct()
                 ),
                 svg,
             );
@@ -395,8 +396,10 @@ impl Builder<'_> {
                 body.push(row);
             }
             let mut row = vec![Cell::from(format!(
-                "g-formula difference, {} \u{2212} {} (points, 95% CI)",
-                a.exposed_level, a.reference_level
+                "g-formula difference, {} \u{2212} {} (points, {} CI)",
+                a.exposed_level,
+                a.reference_level,
+                self.conf_pct()
             ))];
             row.extend((0..g.difference.len()).map(|k| {
                 let d = g.difference[k];
@@ -419,8 +422,10 @@ impl Builder<'_> {
         }
         if let Some(c) = &e.cox {
             let mut row = vec![Cell::from(format!(
-                "Weighted Cox HR, {} vs {} (95% CI)",
-                a.exposed_level, a.reference_level
+                "Weighted Cox HR, {} vs {} ({} CI)",
+                a.exposed_level,
+                a.reference_level,
+                self.conf_pct()
             ))];
             row.push(Cell::spanning(
                 format!(
@@ -449,7 +454,8 @@ impl Builder<'_> {
             header: vec![header],
             body,
             footnote: Some(format!(
-                "Weighted KM: survival (robust 95% CI). g-formula: mean of every patient's Cox-predicted {code} curve with the exposure set to each level (95% CI from influence-function standard errors, Wald, as riskRegression::ate). HR: weighted Cox model with robust (sandwich) SE."
+                "Weighted KM: survival (robust {conf} CI). g-formula: mean of every patient's Cox-predicted {code} curve with the exposure set to each level ({conf} CI from influence-function standard errors, Wald, as riskRegression::ate). HR: weighted Cox model with robust (sandwich) SE.",
+                conf = self.conf_pct()
             )),
             align: vec![],
         }
@@ -470,7 +476,7 @@ impl Builder<'_> {
             ))
         );
         format!(
-            "Methods. The propensity score e(x), the probability of {exp} {yes} given the covariates, was estimated by logistic regression (R glm(family = binomial); complete cases; categories as indicators of every level but the first). {w}{trim} These are WeightIt's weightit(method = \"glm\", estimand = \"{est}\"{stab}) weights. Balance: standardized mean difference SMD = (m\u{2081} \u{2212} m\u{2080}) / \u{221a}((s\u{2081}\u{b2} + s\u{2080}\u{b2})/2) with the unweighted group variances of the analysed patients before and after weighting and the weighted means \u{3a3}wx/\u{3a3}w after (cobalt's bal.tab(s.d.denom = \"pooled\") convention, categories per level); |SMD| > {SMD_FLAG} flags residual imbalance. Kish's effective sample size per arm is (\u{3a3}w)\u{b2}/\u{3a3}w\u{b2}. Weighted Kaplan\u{2013}Meier curves use infinitesimal-jackknife (robust) standard errors, R survfit(Surv(time, status) ~ exposure, weights = w, robust = TRUE); their number-at-risk tables show the sum of the weights. The weighted hazard ratio is from coxph(Surv(time, status) ~ exposure, weights = w, robust = TRUE) with the robust sandwich SE and the robust score test. Adjusted (standardized, g-formula) survival is the mean over the complete cases of the predicted curves from the Efron Cox model of the outcome on the exposure and the covariates, with the exposure set to each level (R survfit(coxph, newdata)); its standard errors and those of the difference between the levels are from the influence function of the averaged prediction, which includes the variability of the covariate distribution and of the Cox model's coefficients and baseline hazard (riskRegression::ate(estimator = \"GFORMULA\"); Ozenne et al. 2020), with 95% Wald intervals (estimate \u{b1} 1.96 SE, clipped to [0, 1]). Flags: propensity scores outside [0.01, 0.99] (positivity), a weight above 10 times its arm's mean, an ESS below half an arm, and covariates with one value (left out).",
+            "Methods. The propensity score e(x), the probability of {exp} {yes} given the covariates, was estimated by logistic regression (R glm(family = binomial); complete cases; categories as indicators of every level but the first). {w}{trim} These are WeightIt's weightit(method = \"glm\", estimand = \"{est}\"{stab}) weights. Balance: standardized mean difference SMD = (m\u{2081} \u{2212} m\u{2080}) / \u{221a}((s\u{2081}\u{b2} + s\u{2080}\u{b2})/2) with the unweighted group variances of the analysed patients before and after weighting and the weighted means \u{3a3}wx/\u{3a3}w after (cobalt's bal.tab(s.d.denom = \"pooled\") convention, categories per level); |SMD| > {SMD_FLAG} flags residual imbalance. Kish's effective sample size per arm is (\u{3a3}w)\u{b2}/\u{3a3}w\u{b2}. Weighted Kaplan\u{2013}Meier curves use infinitesimal-jackknife (robust) standard errors, R survfit(Surv(time, status) ~ exposure, weights = w, robust = TRUE); their number-at-risk tables show the sum of the weights. The weighted hazard ratio is from coxph(Surv(time, status) ~ exposure, weights = w, robust = TRUE) with the robust sandwich SE and the robust score test. Adjusted (standardized, g-formula) survival is the mean over the complete cases of the predicted curves from the Efron Cox model of the outcome on the exposure and the covariates, with the exposure set to each level (R survfit(coxph, newdata)); its standard errors and those of the difference between the levels are from the influence function of the averaged prediction, which includes the variability of the covariate distribution and of the Cox model's coefficients and baseline hazard (riskRegression::ate(estimator = \"GFORMULA\"); Ozenne et al. 2020), with {conf} Wald intervals (estimate \u{b1} {z:.2} SE, clipped to [0, 1]). Flags: propensity scores outside [0.01, 0.99] (positivity), a weight above 10 times its arm's mean, an ESS below half an arm, and covariates with one value (left out).",
             exp = a.exposure_label,
             yes = a.exposed_level,
             w = match a.estimand.as_str() {
@@ -481,6 +487,8 @@ impl Builder<'_> {
             trim = trim_text,
             est = a.estimand.as_str().to_uppercase(),
             stab = if a.stabilized { ", stabilize = TRUE" } else { "" },
+            conf = self.conf_pct(),
+            z = survkit::dist::z_for_level(self.r.conventions.conf_level),
         )
     }
 
@@ -516,7 +524,7 @@ impl Builder<'_> {
                 Cell::from("Exposed during follow-up"),
                 Cell::from("Events"),
                 Cell::from("Events while exposed"),
-                Cell::from("HR (95% CI)"),
+                Cell::from(format!("HR ({} CI)", self.conf_pct())),
                 Cell::from("p"),
             ]],
             body,

@@ -180,7 +180,7 @@ impl Builder<'_> {
     /// multivariable models.
     fn methods_estimation_paragraph(&self) -> String {
         let c = &self.r.conventions;
-        let conf = format!("{}%", num_text(c.conf_level * 100.0));
+        let conf = self.conf_pct();
         let scale = ci_scale_phrase(c.km_conf_type);
         let ties = ties_phrase(c.cox_ties);
         let mv: Vec<String> = self
@@ -222,7 +222,7 @@ impl Builder<'_> {
     /// The table of the run's statistical conventions.
     fn conventions_table(&self) -> Table {
         let c = &self.r.conventions;
-        let conf = format!("{}%", num_text(c.conf_level * 100.0));
+        let conf = self.conf_pct();
         let tz = date_phrase(&c.time_zero, c.time_zero_label.as_deref());
         let mut rows: Vec<(&str, String)> = vec![
             ("Preset", c.preset.as_str().to_string()),
