@@ -80,6 +80,7 @@ fn lung_matches_ate_gformula() {
         .iter()
         .find(|e| e["estimator"] == "GFORMULA")
         .unwrap();
+    assert_eq!(g.curves.len(), rr["levels"].as_array().unwrap().len());
     for (c, r) in g.curves.iter().zip(rr["levels"].as_array().unwrap()) {
         for k in 0..at.len() {
             close(c.surv[k], vals(&r["surv"])[k], "surv");

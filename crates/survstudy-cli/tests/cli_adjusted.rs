@@ -109,6 +109,11 @@ fn adjusted_cases_match_r() {
                 .iter()
                 .find(|e| e["estimator"] == "GFORMULA")
                 .unwrap();
+            assert_eq!(
+                got["survival"].as_array().unwrap().len(),
+                rr["levels"].as_array().unwrap().len()
+            );
+            assert_eq!(gd.len(), rr["difference"].as_array().unwrap().len());
             for (g, r) in got["survival"]
                 .as_array()
                 .unwrap()
@@ -122,6 +127,11 @@ fn adjusted_cases_match_r() {
                     ("lower", "surv_lower"),
                     ("upper", "surv_upper"),
                 ] {
+                    assert_eq!(
+                        vals(&g[field]).len(),
+                        vals(&r[rfield]).len(),
+                        "{id} {field}"
+                    );
                     for (a, b) in vals(&g[field]).into_iter().zip(vals(&r[rfield])) {
                         assert!(
                             close(a, b),
@@ -140,6 +150,11 @@ fn adjusted_cases_match_r() {
                     ("upper", "surv_diff_upper"),
                     ("p", "risk_diff_p"),
                 ] {
+                    assert_eq!(
+                        vals(&g[field]).len(),
+                        vals(&r[rfield]).len(),
+                        "{id} {field}"
+                    );
                     for (a, b) in vals(&g[field]).into_iter().zip(vals(&r[rfield])) {
                         assert!(close(a, b), "{id} difference {field}: got {a}, ate has {b}");
                     }

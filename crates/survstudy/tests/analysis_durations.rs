@@ -67,6 +67,7 @@ fn durations_with_endpoint_units_match_r() {
             .find(|s| s.endpoint == code && s.grouping == "rx")
             .unwrap();
         assert_eq!(s.time_unit, Some(unit));
+        assert_eq!(s.groups.len(), w["n"].as_array().unwrap().len());
         for (k, g) in s.groups.iter().enumerate() {
             assert_eq!(g.n as u64, w["n"][k].as_u64().unwrap());
             assert_eq!(g.events as u64, w["events"][k].as_u64().unwrap());
@@ -74,12 +75,14 @@ fn durations_with_endpoint_units_match_r() {
             close(g.median_lower, &w["lower"][k], 1e-12, "lower");
             close(g.median_upper, &w["upper"][k], 1e-12, "upper");
             // landmarks 12, 36, 60 months (study unit) = 1, 3, 5 years on OS
+            assert_eq!(g.landmarks.len(), w["at_times"].as_array().unwrap().len());
             for (j, lm) in g.landmarks.iter().enumerate() {
                 close(Some(lm.time), &w["at_times"][j], 1e-12, "landmark time");
                 close(lm.surv, &w["at_surv"][3 * k + j], 1e-12, "landmark surv");
             }
         }
         let cox = s.cox.as_ref().unwrap();
+        assert_eq!(cox.terms.len(), w["cox_terms"].as_array().unwrap().len());
         for (k, t) in cox.terms.iter().enumerate() {
             assert_eq!(t.term, w["cox_terms"][k].as_str().unwrap());
             // Newton-Raphson estimates: 1e-6
@@ -188,6 +191,10 @@ fn date_endpoint_in_its_own_unit_matches_r_in_days() {
         1e-12,
         "median",
     );
+    assert_eq!(
+        o.overall.landmarks.len(),
+        km["overall"]["landmarks"]["surv"].as_array().unwrap().len()
+    );
     for (i, l) in o.overall.landmarks.iter().enumerate() {
         assert_eq!(
             l.n_risk,
@@ -195,6 +202,10 @@ fn date_endpoint_in_its_own_unit_matches_r_in_days() {
         );
         close(l.surv, &km["overall"]["landmarks"]["surv"][i], 1e-9, "surv");
     }
+    assert_eq!(
+        r.survival[0].groups.len(),
+        km["rx"].as_array().unwrap().len()
+    );
     for (g, want) in r.survival[0]
         .groups
         .iter()

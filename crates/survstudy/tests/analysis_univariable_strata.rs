@@ -50,6 +50,7 @@ fn stratified_univariable_cox_and_logrank_match_r() {
     let cox = s.cox.as_ref().unwrap();
     assert_eq!(cox.n as u64, w["n"].as_u64().unwrap());
     assert_eq!(cox.events as u64, w["events"].as_u64().unwrap());
+    assert_eq!(cox.terms.len(), w["terms"].as_array().unwrap().len());
     // Newton-Raphson estimates: 1e-6
     for (k, t) in cox.terms.iter().enumerate() {
         assert_eq!(t.term, w["terms"][k].as_str().unwrap());

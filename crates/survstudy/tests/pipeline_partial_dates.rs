@@ -97,6 +97,7 @@ fn imputed_partial_dates_match_r_and_are_counted() {
         assert_eq!(o.events as u64, w["events"].as_u64().unwrap());
         assert_eq!(o.median, w["median"].as_f64(), "{rule}");
         let cox = r.survival[0].cox.as_ref().unwrap();
+        assert_eq!(cox.terms.len(), w["hr"].as_array().unwrap().len(), "{rule}");
         for (k, t) in cox.terms.iter().enumerate() {
             let e = w["hr"][k].as_f64().unwrap();
             // Newton-Raphson estimates: 1e-6 relative
