@@ -48,8 +48,6 @@ pub struct AdjustedReport {
     pub n: usize,
     /// Treatment levels in sorted order (the first is the reference).
     pub levels: Vec<String>,
-    /// Ŝ(t | level) at `at`, one vector per level.
-    pub surv: Vec<Vec<f64>>,
     /// The g-formula estimates with influence-function SEs and Wald CIs.
     pub gformula: GFormula,
     /// The Cox outcome model `Surv ~ treatment + covariates` (Efron).
@@ -113,7 +111,6 @@ pub fn adjusted_cmd(args: &AdjustedArgs) -> Result<AdjustedReport, AdhocError> {
         },
     )?;
     let g = gformula(&d.time, &d.event, &design, n_trt, &fit, &args.at, 0.95)?;
-    let surv = g.curves.iter().map(|c| c.surv.clone()).collect();
     let warnings = d.warnings.iter().chain(&fit.warnings).cloned().collect();
     Ok(AdjustedReport {
         warnings,
@@ -122,7 +119,6 @@ pub fn adjusted_cmd(args: &AdjustedArgs) -> Result<AdjustedReport, AdhocError> {
         n_dropped: d.n_dropped,
         n,
         levels: lv,
-        surv,
         gformula: g,
         fit,
     })

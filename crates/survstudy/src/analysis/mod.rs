@@ -372,7 +372,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
         next_line,
         extra: summaries,
         layout: summary_layout,
-    } = summary_results.unwrap_or_else(|| summaries::analyse_summaries(plan, cohort));
+    } = summary_results.expect("the Summaries job is always in the list");
 
     Results {
         survstudy_version: env!("CARGO_PKG_VERSION").to_string(),

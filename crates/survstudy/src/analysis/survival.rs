@@ -50,7 +50,7 @@ impl Curve {
 /// Survival at a landmark time.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Landmark {
-    /// The landmark time (plan unit).
+    /// The landmark time (the endpoint's unit; the plan's time converted when the endpoint has its own).
     pub time: f64,
     /// Number at risk at the landmark.
     pub n_risk: u64,
@@ -156,6 +156,15 @@ pub struct LogrankSummary {
     pub observed: Vec<f64>,
     /// Expected events per level under the null.
     pub expected: Vec<f64>,
+}
+
+/// The levels among `0..k` that occur in `level`, ascending (one pass).
+fn levels_present(level: &[usize], k: usize) -> Vec<usize> {
+    let mut seen = vec![false; k];
+    for &l in level {
+        seen[l] = true;
+    }
+    (0..k).filter(|&l| seen[l]).collect()
 }
 
 impl LogrankSummary {
@@ -660,7 +669,7 @@ pub struct SurvivalByGroup {
 /// first, e.g. yes vs no), as R `survRM2::rmst2`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RmstSummary {
-    /// Restriction time τ (plan unit).
+    /// Restriction time τ (the endpoint's unit).
     pub tau: f64,
     /// RMST of each group, reference first.
     pub groups: Vec<RmstGroup>,
@@ -880,7 +889,7 @@ pub fn analyse_grouping(
         let t: Vec<f64> = rows.iter().map(|&r| t_all[r]).collect();
         let e: Vec<bool> = rows.iter().map(|&r| e_all[r]).collect();
         let gl: Vec<usize> = rows.iter().map(|&r| g_all[r]).collect();
-        let present: Vec<usize> = (0..k).filter(|l| gl.contains(l)).collect();
+        let present = levels_present(&gl, k);
         if present.len() < 2 {
             notes.push(
                 "stratified log-rank test not computed: fewer than two groups have a stratum value"
@@ -909,16 +918,21 @@ pub fn analyse_grouping(
         }
     }
     let cox_summary = if run_cox {
-        let (t_all, e_all, g_all, stratum) = match &strat {
-            Some((rows, ids)) => (
-                rows.iter().map(|&r| t_all[r]).collect::<Vec<f64>>(),
-                rows.iter().map(|&r| e_all[r]).collect::<Vec<bool>>(),
-                rows.iter().map(|&r| g_all[r]).collect::<Vec<usize>>(),
-                Some(ids.as_slice()),
-            ),
-            None => (t_all.clone(), e_all.clone(), g_all.clone(), None),
+        // the stratified model sees only the rows with a stratum; the
+        // plain one reads the rows as they are (no copies)
+        let subset: Option<(Vec<f64>, Vec<bool>, Vec<usize>)> = strat.as_ref().map(|(rows, _)| {
+            (
+                rows.iter().map(|&r| t_all[r]).collect(),
+                rows.iter().map(|&r| e_all[r]).collect(),
+                rows.iter().map(|&r| g_all[r]).collect(),
+            )
+        });
+        let (t_all, e_all, g_all): (&[f64], &[bool], &[usize]) = match &subset {
+            Some((t, e, g)) => (t, e, g),
+            None => (&t_all, &e_all, &g_all),
         };
-        let present: Vec<usize> = (0..k).filter(|l| g_all.contains(l)).collect();
+        let stratum = strat.as_ref().map(|(_, ids)| ids.as_slice());
+        let present = levels_present(g_all, k);
         let labels: Vec<&str> = g_all.iter().map(|&l| input.levels[l].as_str()).collect();
         let mut lv: Vec<String> = present.iter().map(|&l| input.levels[l].clone()).collect();
         if let Some(r) = input.reference.and_then(|r| lv.iter().position(|l| l == r)) {
@@ -943,8 +957,8 @@ pub fn analyse_grouping(
             None
         } else {
             fit_with_ph_strata(
-                &t_all,
-                &e_all,
+                t_all,
+                e_all,
                 &d,
                 stratum,
                 &info,

@@ -668,8 +668,8 @@ impl Buf {
             }
             Vals::F32(v) => {
                 if !v[i].is_nan() {
+                    // Display never writes a trailing ".0" (3.0 prints as 3)
                     let _ = write!(out, "{}", v[i]);
-                    trim_point_zero(out);
                 }
             }
             Vals::F64(v) => {
@@ -681,12 +681,6 @@ impl Buf {
             Vals::Fixed(v) => bytes_text(v[i].data(), conv, out)?,
         }
         Ok(())
-    }
-}
-
-fn trim_point_zero(out: &mut String) {
-    if out.ends_with(".0") {
-        out.truncate(out.len() - 2);
     }
 }
 
