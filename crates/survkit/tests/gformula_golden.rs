@@ -156,3 +156,30 @@ fn breslow_fit_matches_ate() {
         close(g.differences[0].p[k], diff_p[k], "breslow diff p");
     }
 }
+
+#[test]
+fn other_confidence_level_uses_its_z_around_rs_standard_errors() {
+    // ate(..., level = 0.9) gives the same SEs and Wald limits with
+    // qnorm(0.95) = 1.6448536269514722 instead of 1.96
+    let case = &load_cases("lung_adjusted.json")[0];
+    let at = vals(&case["at"]);
+    let (time, event, d) = lung(0.0);
+    let fit = cox_fit(&time, &event, &d, None, &CoxOptions::default()).unwrap();
+    let g = gformula(&time, &event, &d, 1, &fit, &at, 0.90).unwrap();
+    let rr = case["riskRegression"]["estimators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["estimator"] == "GFORMULA")
+        .unwrap();
+    let z = 1.6448536269514722;
+    assert_eq!(g.curves.len(), rr["levels"].as_array().unwrap().len());
+    for (c, r) in g.curves.iter().zip(rr["levels"].as_array().unwrap()) {
+        for k in 0..at.len() {
+            let (s, se) = (vals(&r["surv"])[k], vals(&r["surv_se"])[k]);
+            close(c.se[k], se, "se");
+            close(c.lower[k], (s - z * se).clamp(0.0, 1.0), "lower at 0.90");
+            close(c.upper[k], (s + z * se).clamp(0.0, 1.0), "upper at 0.90");
+        }
+    }
+}
