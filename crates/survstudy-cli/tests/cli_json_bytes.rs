@@ -144,7 +144,10 @@ fn cif_documents_are_byte_identical() {
 /// oracle's public files in `../survkit/tests/data/obs` (the cases of
 /// `lung_weighted.json`, `heart_counting.json`, `colon_iptw.json`,
 /// `mgus2_finegray.json` and `*_adjusted.json`), captured before these
-/// documents became `Serialize` structs.
+/// documents became `Serialize` structs. This pins bytes, not numbers:
+/// the fields added afterwards (re-blessed: `adjusted`'s se/lower/upper/p,
+/// the robust curves' `rmean_se`) are compared with R in `cli_adjusted`
+/// (riskRegression `ate`) and `cli_rmst_rows` (`survmean`).
 #[test]
 fn observational_documents_are_byte_identical() {
     const LUNG: &[&str] = &["--time", "time", "--event", "status=2"];
