@@ -209,7 +209,7 @@ pub fn gformula(
     // influence of β (IF/n scale: V is the inverse information)
     let v = &fit.var;
     let ki: Vec<usize> = time.iter().map(|&t| n_le(t)).collect();
-    let mut ifb = vec![vec![0.0; p]; n];
+    let mut ifb = vec![0.0; n * p]; // row i at ifb[i * p..(i + 1) * p]
     let mut score = vec![0.0; p];
     for i in 0..n {
         let m = ki[i];
@@ -222,7 +222,7 @@ pub fn gformula(
             score[j] = s;
         }
         for j in 0..p {
-            ifb[i][j] = (0..p).map(|l| v[j][l] * score[l]).sum();
+            ifb[i * p + j] = (0..p).map(|l| v[j][l] * score[l]).sum();
         }
     }
 
@@ -265,7 +265,7 @@ pub fn gformula(
         let with_se = tau <= last;
         if with_se {
             for i in 0..n {
-                let c: f64 = (0..p).map(|j| ifb[i][j] * c_cum[kt][j]).sum();
+                let c: f64 = (0..p).map(|j| ifb[i * p + j] * c_cum[kt][j]).sum();
                 let mut x = -c - r[i] * l_cum[kt.min(ki[i])];
                 if event[i] && time[i] <= tau {
                     x += 1.0 / s0[ki[i] - 1];
@@ -304,7 +304,7 @@ pub fn gformula(
             }
             let mut ss = 0.0;
             for i in 0..n {
-                let bterm: f64 = (0..p).map(|j| ifb[i][j] * gvec[j]).sum();
+                let bterm: f64 = (0..p).map(|j| ifb[i * p + j] * gvec[j]).sum();
                 let f = (s_i[i] - theta) / n_f + gbar * iflam[i] + big_l * bterm;
                 phi[a][i] = f;
                 ss += f * f;

@@ -392,6 +392,30 @@ fn value_text(v: &Value) -> Option<String> {
     }
 }
 
+/// As `value_text(&p.value(v))` without allocating for yes/no, category and
+/// text cells (`kind` is the column's plan type).
+fn cell_text<'a>(
+    p: &'a crate::derive::PatientRecord,
+    v: &str,
+    kind: ColumnType,
+) -> Option<std::borrow::Cow<'a, str>> {
+    use std::borrow::Cow;
+    match kind {
+        ColumnType::YesNo => {
+            if let Some(b) = p.flag(v) {
+                return Some(Cow::Borrowed(crate::derive::yes_no_label(b)));
+            }
+        }
+        ColumnType::Category | ColumnType::Text => {
+            if let Some(s) = p.category(v) {
+                return Some(Cow::Borrowed(s));
+            }
+        }
+        _ => {}
+    }
+    value_text(&p.value(v)).map(Cow::Owned)
+}
+
 /// Run the plan's adjustment.
 ///
 /// Contract: `spec.exposure` names a grouping of `cohort` with exactly two
@@ -504,7 +528,7 @@ pub fn analyse_adjustment(
             let p = &cohort.patients[i];
             vars.iter().all(|(v, _, k)| match k {
                 ColumnType::Number => p.number(v).is_some(),
-                _ => value_text(&p.value(v)).is_some(),
+                _ => cell_text(p, v, *k).is_some(),
             })
         })
         .collect();
@@ -542,15 +566,28 @@ pub fn analyse_adjustment(
                     .collect(),
             ),
             _ => {
-                let vals: Vec<String> = complete
+                // distinct values in order of appearance and each patient's
+                // index into them (no per-row allocation)
+                let mut seen: Vec<String> = vec![];
+                let raw: Vec<usize> = complete
                     .iter()
-                    .map(|&i| value_text(&cohort.patients[i].value(v)).unwrap_or_default())
+                    .map(|&i| {
+                        let t = cell_text(&cohort.patients[i], v, *kind).unwrap_or_default();
+                        match seen.iter().position(|s| s.as_str() == &*t) {
+                            Some(k) => k,
+                            None => {
+                                seen.push(t.into_owned());
+                                seen.len() - 1
+                            }
+                        }
+                    })
                     .collect();
-                let lv = categorical_levels(plan, v, *kind, &vals);
-                let code = vals
+                let lv = categorical_levels(plan, v, *kind, &seen);
+                let remap: Vec<usize> = seen
                     .iter()
                     .map(|x| lv.iter().position(|l| l == x).unwrap_or(0))
                     .collect();
+                let code = raw.iter().map(|&k| remap[k]).collect();
                 Cov::Levels(lv, code)
             }
         };
@@ -741,10 +778,9 @@ pub fn analyse_adjustment(
         &spec.endpoints
     };
     let patient_of_kept: Vec<usize> = keep.iter().map(|&k| complete[k]).collect();
-    for code in codes {
-        let Some(ep) = cohort.endpoint(code) else {
-            continue;
-        };
+    // the endpoints are independent: both cores, results in plan order
+    let per_endpoint = |code: &String| -> Option<AdjustedEndpoint> {
+        let ep = cohort.endpoint(code)?;
         // the adjustment's times are in the study's unit; the endpoint's may differ
         let scale = |t: f64| {
             plan.endpoint(code)
@@ -826,8 +862,12 @@ pub fn analyse_adjustment(
         out.adjusted = gformula(&grow, &treat, &cov_design, &spec.exposure, cox, &times)
             .map_err(|e| out.notes.push(format!("g-formula adjusted survival: {e}")))
             .ok();
-        res.endpoints.push(out);
-    }
+        Some(out)
+    };
+    res.endpoints = super::par_map(codes, per_endpoint)
+        .into_iter()
+        .flatten()
+        .collect();
     res
 }
 
