@@ -569,14 +569,17 @@ pub fn analyse_adjustment(
                 // distinct values in order of appearance and each patient's
                 // index into them (no per-row allocation)
                 let mut seen: Vec<String> = vec![];
+                let mut index: std::collections::HashMap<String, usize> = Default::default();
                 let raw: Vec<usize> = complete
                     .iter()
                     .map(|&i| {
                         let t = cell_text(&cohort.patients[i], v, *kind).unwrap_or_default();
-                        match seen.iter().position(|s| s.as_str() == &*t) {
-                            Some(k) => k,
+                        match index.get(&*t) {
+                            Some(&k) => k,
                             None => {
-                                seen.push(t.into_owned());
+                                let t = t.into_owned();
+                                index.insert(t.clone(), seen.len());
+                                seen.push(t);
                                 seen.len() - 1
                             }
                         }
