@@ -19,6 +19,7 @@
 //! | [`linalg`] | LDLᵀ with R's pivot rule for p×p information matrices | `cholesky2` |
 //! | [`wkm`] | Kaplan–Meier with case weights, (start, stop] rows, infinitesimal-jackknife SE | `survfit(Surv(start, stop, e), weights, id, robust)` |
 //! | [`timefix`] | nearly equal times tied before every fit | `aeqSurv` (`timefix = TRUE`) |
+//! | [`tabulated`] | KM per group, log-rank, RMST from one (time × group) count table | `survfit`, `survdiff`, `survRM2::rmst2` |
 
 // Index loops mirror the matrix formulas in the docs; iterator rewrites obscure them.
 #![allow(clippy::needless_range_loop)]
@@ -41,6 +42,7 @@ pub(crate) mod par;
 pub mod rmst;
 pub mod smooth;
 pub(crate) mod sort;
+pub mod tabulated;
 pub mod timefix;
 pub mod wkm;
 pub mod zph;

@@ -198,6 +198,25 @@ pub fn logrank(
 
     let observed: Vec<f64> = obs.iter().map(|r| r.iter().sum()).collect();
     let expected: Vec<f64> = exp.iter().map(|r| r.iter().sum()).collect();
+    let by_stratum = strata.map(|_| ByStratum {
+        n: n_strat,
+        observed: obs,
+        expected: exp,
+    });
+    finish(opts.rho, n_group, observed, expected, var, by_stratum)
+}
+
+/// The test from the accumulated observed and expected counts and variance
+/// (shared with [`crate::tabulated`]).
+pub(crate) fn finish(
+    rho: f64,
+    n_group: Vec<u64>,
+    observed: Vec<f64>,
+    expected: Vec<f64>,
+    var: Vec<Vec<f64>>,
+    by_stratum: Option<ByStratum>,
+) -> Result<LogrankResult> {
+    let k = observed.len();
     let o_minus_e: Vec<f64> = observed.iter().zip(&expected).map(|(o, e)| o - e).collect();
     let keep: Vec<usize> = (0..k).filter(|&g| expected[g] > 0.0).collect();
     if keep.len() < 2 {
@@ -212,7 +231,7 @@ pub fn logrank(
     let chisq = quad_form_inv(&v, &x);
     let df = keep.len() - 1;
     Ok(LogrankResult {
-        rho: opts.rho,
+        rho,
         n: n_group,
         observed,
         expected,
@@ -221,11 +240,7 @@ pub fn logrank(
         chisq,
         df,
         p: chisq_sf(chisq, df as f64),
-        by_stratum: strata.map(|_| ByStratum {
-            n: n_strat,
-            observed: obs,
-            expected: exp,
-        }),
+        by_stratum,
     })
 }
 

@@ -251,17 +251,47 @@ pub fn rmst2(
             ),
         });
     }
-    let z = z_for_level(conf_level);
-    let mut res = [None, None];
-    for (k, (t, e)) in arms.iter().enumerate() {
-        let fit = kaplan_meier(t, e, &KmOptions::default())?;
-        res[k] = Some(arm_from_fit(k, &fit, tau, z));
-    }
-    let (a0, a1) = match res {
-        [Some(a0), Some(a1)] => (a0, a1),
-        _ => return Err(SurvError::TooFewGroups(0)),
+    let each = KmOptions::default();
+    let f0 = kaplan_meier(&arms[0].0, &arms[0].1, &each)?;
+    let f1 = kaplan_meier(&arms[1].0, &arms[1].1, &each)?;
+    Ok(contrasts(&f0, &f1, tau, conf_level))
+}
+
+/// [`rmst2`] from the two arms' Kaplan–Meier curves (arm 0, arm 1), e.g.
+/// from [`crate::tabulated::GroupTable::km_fit`]: the same checks and
+/// results as [`rmst2`] on the rows the curves were fitted to (each arm's
+/// largest follow-up and whether it ends in events read from its curve).
+pub fn rmst2_from_fits(f0: &KmFit, f1: &KmFit, tau: f64, conf_level: f64) -> Result<Rmst2Result> {
+    check_conf_level(conf_level)?;
+    let last = |f: &KmFit| match (f.time.last(), f.n_censor.last()) {
+        (Some(&t), Some(&c)) => Ok((t, c == 0)),
+        _ => Err(SurvError::TooFewGroups(1)),
     };
-    Ok(Rmst2Result {
+    let ((t0, e0), (t1, e1)) = (last(f0)?, last(f1)?);
+    check_tau(tau)?;
+    let shorter_ends_in_event = if t0 < t1 { e0 } else { e1 };
+    let limit = if shorter_ends_in_event {
+        t0.max(t1)
+    } else {
+        t0.min(t1)
+    };
+    if tau > limit {
+        return Err(SurvError::InvalidOption {
+            name: "tau",
+            message: format!(
+                "{tau} exceeds {limit}, the largest truncation time the data support (survRM2's rule)"
+            ),
+        });
+    }
+    Ok(contrasts(f0, f1, tau, conf_level))
+}
+
+/// Arms and contrasts of [`rmst2`] from the two arms' curves (τ checked).
+fn contrasts(f0: &KmFit, f1: &KmFit, tau: f64, conf_level: f64) -> Rmst2Result {
+    let z = z_for_level(conf_level);
+    let a0 = arm_from_fit(0, f0, tau, z);
+    let a1 = arm_from_fit(1, f1, tau, z);
+    Rmst2Result {
         tau,
         conf_level,
         arm0: a0,
@@ -269,7 +299,7 @@ pub fn rmst2(
         difference: contrast(a1.rmst - a0.rmst, (a1.var + a0.var).sqrt(), z),
         ratio: log_ratio_contrast(a1.rmst, a0.rmst, a1.var, a0.var, z),
         rmtl_ratio: log_ratio_contrast(a1.rmtl, a0.rmtl, a1.var, a0.var, z),
-    })
+    }
 }
 
 /// [`rmst2`] on weighted and/or (start, stop] rows, with its weighted

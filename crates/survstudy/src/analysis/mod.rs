@@ -518,6 +518,8 @@ fn analyse_one_grouping(
         let per_patient = strata_of(plan, cohort, &cox_strata);
         rows.iter().map(|&r| per_patient[idx[r]]).collect()
     });
+    // one count table per (endpoint, grouping) for the KM, log-rank and RMST
+    let table = survkit::tabulated::GroupTable::new(&lt, &le, &level, g.levels.len());
     let input = GroupedInput {
         time: &lt,
         event: &le,
@@ -525,6 +527,7 @@ fn analyse_one_grouping(
         levels: &g.levels,
         reference,
         strata: stratum.as_deref(),
+        table: table.as_ref(),
     };
     let run_cox = plan.analysis.cox_univariable.iter().any(|c| c == gname);
     let survival::GroupingResult {

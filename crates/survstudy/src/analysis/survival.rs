@@ -708,23 +708,37 @@ pub fn rmst_two_groups(
     conf_level: f64,
     notes: &mut Vec<String>,
 ) -> Option<RmstSummary> {
-    let present: Vec<usize> = (0..input.levels.len())
-        .filter(|&l| input.level.contains(&Some(l)))
-        .collect();
+    let present: Vec<usize> = match input.table {
+        Some(tab) => (0..input.levels.len()).filter(|&l| tab.n[l] > 0).collect(),
+        None => (0..input.levels.len())
+            .filter(|&l| input.level.contains(&Some(l)))
+            .collect(),
+    };
     if present.len() != 2 {
         return None;
     }
-    let mut t = vec![];
-    let mut e = vec![];
-    let mut arm = vec![];
-    for i in 0..input.time.len() {
-        if let Some(l) = input.level[i] {
-            t.push(input.time[i]);
-            e.push(input.event[i]);
-            arm.push(usize::from(l == present[1]));
+    let each = KmOptions::default();
+    let from_table = input.table.and_then(|tab| {
+        let (f0, f1) = (
+            tab.km_fit(present[0], &each)?,
+            tab.km_fit(present[1], &each)?,
+        );
+        Some(survkit::rmst::rmst2_from_fits(&f0, &f1, tau, conf_level))
+    });
+    let from_rows = || {
+        let mut t = vec![];
+        let mut e = vec![];
+        let mut arm = vec![];
+        for i in 0..input.time.len() {
+            if let Some(l) = input.level[i] {
+                t.push(input.time[i]);
+                e.push(input.event[i]);
+                arm.push(usize::from(l == present[1]));
+            }
         }
-    }
-    match survkit::rmst::rmst2(&t, &e, &arm, tau, conf_level) {
+        survkit::rmst::rmst2(&t, &e, &arm, tau, conf_level)
+    };
+    match from_table.unwrap_or_else(from_rows) {
         Ok(r) => {
             let g = |a: &survkit::rmst::RmstArm, l: usize| RmstGroup {
                 label: input.levels[l].clone(),
@@ -762,6 +776,11 @@ pub struct GroupedInput<'a> {
     /// Stratum per row of the stratified Cox model and log-rank test
     /// (`None` = missing: left out of those two); `None` = unstratified.
     pub strata: Option<&'a [Option<usize>]>,
+    /// The rows' counts per (time, level) ([`survkit::tabulated::GroupTable::new`]
+    /// of `time`, `event`, `level`); when given, the KM curves, the
+    /// unstratified log-rank test and the RMST are computed from it (the
+    /// same numbers as from the rows, without sorting them again).
+    pub table: Option<&'a survkit::tabulated::GroupTable>,
 }
 
 /// What [`analyse_grouping`] found for one grouping.
@@ -813,9 +832,12 @@ pub fn analyse_grouping(
         }
     }
     let mut notes = vec![];
-    let fits: Vec<Option<KmFit>> = match kaplan_meier_by_group(&t_all, &e_all, &g_all, k, km) {
-        Ok(fits) => fits.into_iter().map(|f| f.ok()).collect(),
-        Err(_) => vec![None; k],
+    let fits: Vec<Option<KmFit>> = match input.table {
+        Some(tab) => tab.km_fits(km),
+        None => match kaplan_meier_by_group(&t_all, &e_all, &g_all, k, km) {
+            Ok(fits) => fits.into_iter().map(|f| f.ok()).collect(),
+            Err(_) => vec![None; k],
+        },
     };
     let groups: Vec<GroupSummary> = input
         .levels
@@ -862,7 +884,10 @@ pub fn analyse_grouping(
         .map(|l| present.iter().position(|&p| p == l).unwrap_or(0))
         .collect();
     let g: Vec<usize> = g_all.iter().map(|&l| remap[l]).collect();
-    let lr = match logrank(&t_all, &e_all, &g, None, &LogrankOptions::default()) {
+    let lr = match input.table.map_or_else(
+        || logrank(&t_all, &e_all, &g, None, &LogrankOptions::default()),
+        |tab| tab.logrank(&present),
+    ) {
         Ok(r) => Some(LogrankSummary::of(&r, &present, k)),
         Err(e) => {
             notes.push(format!("log-rank test not computed: {e}"));
