@@ -6,34 +6,167 @@ use std::path::{Path, PathBuf};
 use super::store::Cell;
 use super::{push_iso, Cohort, GroupingKind};
 use crate::error::WriteError;
-use crate::ingest::format_number;
 
 /// File name of the subject-level data set.
 pub const ADSL_FILE: &str = "adsl.csv";
 /// File name of the time-to-event data set.
 pub const ADTTE_FILE: &str = "adtte.csv";
 
-fn open(dir: &Path, name: &str) -> Result<(PathBuf, csv::Writer<std::fs::File>), WriteError> {
-    std::fs::create_dir_all(dir).map_err(|source| WriteError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let path = dir.join(name);
-    let file = std::fs::File::create(&path).map_err(|source| WriteError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    let w = csv::WriterBuilder::new()
-        .buffer_capacity(1 << 16)
-        .from_writer(file);
-    Ok((path, w))
+/// Bytes flushed to the file at a time.
+const CHUNK: usize = 1 << 20;
+
+/// A CSV writer formatting by hand into one large buffer: the same bytes as
+/// `csv::Writer` with its defaults (`,` delimiter, `\n` terminator, a field
+/// quoted only when it holds `,`, `"`, `\r` or `\n`, quotes doubled), without
+/// the per-field state machine and with numbers formatted in place.
+struct Out {
+    path: PathBuf,
+    file: std::fs::File,
+    buf: Vec<u8>,
+    /// No field written yet in the current record.
+    first: bool,
 }
 
-fn csv_err(path: &Path) -> impl Fn(csv::Error) -> WriteError {
-    let path = path.to_path_buf();
-    move |e| WriteError::Csv {
-        path: path.clone(),
-        message: e.to_string(),
+impl Out {
+    fn open(dir: &Path, name: &str) -> Result<Out, WriteError> {
+        std::fs::create_dir_all(dir).map_err(|source| WriteError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = dir.join(name);
+        let file = std::fs::File::create(&path).map_err(|source| WriteError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Out {
+            path,
+            file,
+            buf: Vec::with_capacity(CHUNK + (1 << 16)),
+            first: true,
+        })
+    }
+    #[inline]
+    fn sep(&mut self) {
+        if !self.first {
+            self.buf.push(b',');
+        }
+        self.first = false;
+    }
+    /// A text field, quoted when needed.
+    #[inline]
+    fn field(&mut self, f: &[u8]) {
+        self.sep();
+        if f.iter()
+            .any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+        {
+            self.buf.push(b'"');
+            for &b in f {
+                if b == b'"' {
+                    self.buf.push(b'"');
+                }
+                self.buf.push(b);
+            }
+            self.buf.push(b'"');
+        } else {
+            self.buf.extend_from_slice(f);
+        }
+    }
+    /// A field known to need no quotes (digits, dates, `-`, `.`).
+    #[inline]
+    fn plain(&mut self, f: &[u8]) {
+        self.sep();
+        self.buf.extend_from_slice(f);
+    }
+    #[inline]
+    fn int(&mut self, v: i64) {
+        self.sep();
+        push_int(&mut self.buf, v);
+    }
+    /// As [`crate::ingest::format_number`].
+    #[inline]
+    fn number(&mut self, f: f64) {
+        self.sep();
+        if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 {
+            push_int(&mut self.buf, f as i64);
+        } else {
+            use std::io::Write;
+            // writing into a Vec cannot fail
+            let _ = write!(self.buf, "{f}");
+        }
+    }
+    #[inline]
+    fn date(&mut self, d: chrono::NaiveDate) {
+        self.sep();
+        push_iso_bytes(&mut self.buf, d);
+    }
+    fn end_record(&mut self) -> Result<(), WriteError> {
+        self.buf.push(b'\n');
+        self.first = true;
+        if self.buf.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+    fn flush(&mut self) -> Result<(), WriteError> {
+        use std::io::Write;
+        self.file
+            .write_all(&self.buf)
+            .map_err(|e| WriteError::Csv {
+                path: self.path.clone(),
+                message: e.to_string(),
+            })?;
+        self.buf.clear();
+        Ok(())
+    }
+    fn finish(mut self) -> Result<PathBuf, WriteError> {
+        self.flush()?;
+        Ok(self.path)
+    }
+}
+
+/// Appends the decimal form of `v`.
+#[inline]
+fn push_int(out: &mut Vec<u8>, v: i64) {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    let mut u = v.unsigned_abs();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&tmp[i..]);
+}
+
+/// Appends `d` as ISO `YYYY-MM-DD` (as [`push_iso`]).
+#[inline]
+fn push_iso_bytes(out: &mut Vec<u8>, d: chrono::NaiveDate) {
+    use chrono::Datelike;
+    let (y, m, day) = (d.year(), d.month(), d.day());
+    if (0..=9999).contains(&y) {
+        let y = y as u32;
+        out.extend_from_slice(&[
+            b'0' + (y / 1000) as u8,
+            b'0' + (y / 100 % 10) as u8,
+            b'0' + (y / 10 % 10) as u8,
+            b'0' + (y % 10) as u8,
+            b'-',
+            b'0' + (m / 10) as u8,
+            b'0' + (m % 10) as u8,
+            b'-',
+            b'0' + (day / 10) as u8,
+            b'0' + (day % 10) as u8,
+        ]);
+    } else {
+        let mut s = String::new();
+        push_iso(&mut s, d);
+        out.extend_from_slice(s.as_bytes());
     }
 }
 
@@ -43,8 +176,7 @@ fn csv_err(path: &Path) -> impl Fn(csv::Error) -> WriteError {
 /// simply a column of the same name, and each interval as `<name>_days`.
 /// Columns not in the plan are not written. Returns the file path.
 pub fn write_adsl(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
-    let (path, mut w) = open(dir, super::ADSL_FILE)?;
-    let err = csv_err(&path);
+    let mut w = Out::open(dir, super::ADSL_FILE)?;
     let columns: Vec<&String> = cohort.present_columns.iter().collect();
     let groupings: Vec<_> = cohort
         .groupings
@@ -54,12 +186,20 @@ pub fn write_adsl(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
                 && cohort.present_columns.contains(&g.name))
         })
         .collect();
-    let mut header = vec!["USUBJID".to_string(), "SRCLINE".to_string()];
-    header.extend(columns.iter().map(|c| c.to_string()));
-    header.extend(groupings.iter().map(|g| g.name.clone()));
-    header.extend(cohort.intervals.iter().map(|i| format!("{}_days", i.name)));
-    w.write_record(&header).map_err(&err)?;
-    let mut buf = String::new();
+    // every record has at least USUBJID and SRCLINE: never a lone empty
+    // field (which csv would write as `""`)
+    w.field(b"USUBJID");
+    w.field(b"SRCLINE");
+    for c in &columns {
+        w.field(c.as_bytes());
+    }
+    for g in &groupings {
+        w.field(g.name.as_bytes());
+    }
+    for i in &cohort.intervals {
+        w.field(format!("{}_days", i.name).as_bytes());
+    }
+    w.end_record()?;
     // the columns' slots in the store every patient shares, looked up once
     // (not one string-keyed lookup per cell)
     let shared = cohort.patients.first().map(|p| {
@@ -67,49 +207,39 @@ pub fn write_adsl(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
         (std::sync::Arc::clone(&p.columns), slots)
     });
     for (k, p) in cohort.patients.iter().enumerate() {
-        w.write_field(&p.id).map_err(&err)?;
-        w.write_field(p.line.to_string()).map_err(&err)?;
+        w.field(p.id.as_bytes());
+        w.int(p.line as i64);
         let slots = shared
             .as_ref()
             .filter(|(c, _)| std::sync::Arc::ptr_eq(c, &p.columns))
             .map(|(_, s)| s);
         for (j, c) in columns.iter().enumerate() {
             // typed cell straight from the columnar store (no Value, no
-            // per-cell String for categories)
+            // per-cell String)
             let cell = match slots {
                 Some(s) => s[j].map_or(Cell::Missing, |slot| p.columns.cell(slot, p.row)),
                 None => p.columns.get(c, p.row),
             };
             match cell {
-                Cell::Text(s) => w.write_field(s.as_bytes()),
-                Cell::Missing => w.write_field(b""),
-                Cell::Date(d) => {
-                    buf.clear();
-                    push_iso(&mut buf, d);
-                    w.write_field(buf.as_bytes())
-                }
-                cell => w.write_field(cell.to_text()),
+                Cell::Text(s) => w.field(s.as_bytes()),
+                Cell::Missing => w.plain(b""),
+                Cell::Date(d) => w.date(d),
+                Cell::YesNo(b) => w.plain(super::yes_no_label(b).as_bytes()),
+                Cell::Number(v) => w.number(v),
             }
-            .map_err(&err)?;
         }
         for g in &groupings {
-            w.write_field(g.labels[k].as_deref().unwrap_or_default())
-                .map_err(&err)?;
+            w.field(g.labels[k].as_deref().unwrap_or_default().as_bytes());
         }
         for i in &cohort.intervals {
             match i.days[k] {
-                Some(d) => w.write_field(d.to_string()),
-                None => w.write_field(b""),
+                Some(d) => w.int(d),
+                None => w.plain(b""),
             }
-            .map_err(&err)?;
         }
-        w.write_record(None::<&[u8]>).map_err(&err)?;
+        w.end_record()?;
     }
-    w.flush().map_err(|source| WriteError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    Ok(path)
+    w.finish()
 }
 
 /// Write `adtte.csv` into `dir` (created if needed): one row per patient
@@ -121,45 +251,40 @@ pub fn write_adsl(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
 /// the event or the censoring; `CNSDTDSC` names the censoring date (blank
 /// for events). Returns the file path.
 pub fn write_adtte(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
-    let (path, mut w) = open(dir, super::ADTTE_FILE)?;
-    let err = csv_err(&path);
-    w.write_record([
+    let mut w = Out::open(dir, super::ADTTE_FILE)?;
+    for h in [
         "USUBJID", "PARAMCD", "PARAM", "STARTDT", "ADT", "AVAL", "AVALU", "CNSR", "EVNTDESC",
         "CNSDTDSC",
-    ])
-    .map_err(&err)?;
-    let (mut start, mut end) = (String::new(), String::new());
+    ] {
+        w.field(h.as_bytes());
+    }
+    w.end_record()?;
     for (k, p) in cohort.patients.iter().enumerate() {
         for e in &cohort.endpoints {
             let Some(r) = &e.records[k] else { continue };
-            let cnsdtdsc = if r.event { "" } else { r.end_column.as_str() };
+            w.field(p.id.as_bytes());
+            w.field(e.code.as_bytes());
+            w.field(e.label.as_bytes());
             // a duration endpoint has no dates: STARTDT and ADT blank
-            start.clear();
-            if let Some(d) = r.start {
-                push_iso(&mut start, d);
+            match r.start {
+                Some(d) => w.date(d),
+                None => w.plain(b""),
             }
-            end.clear();
-            if let Some(d) = r.end {
-                push_iso(&mut end, d);
+            match r.end {
+                Some(d) => w.date(d),
+                None => w.plain(b""),
             }
-            w.write_record([
-                p.id.as_str(),
-                e.code.as_str(),
-                e.label.as_str(),
-                start.as_str(),
-                end.as_str(),
-                format_number(r.time).as_str(),
-                e.unit.avalu(),
-                if r.event { "0" } else { "1" },
-                r.description.as_str(),
-                cnsdtdsc,
-            ])
-            .map_err(&err)?;
+            w.number(r.time);
+            w.field(e.unit.avalu().as_bytes());
+            w.plain(if r.event { b"0" } else { b"1" });
+            w.field(r.description.as_bytes());
+            if r.event {
+                w.plain(b"");
+            } else {
+                w.field(r.end_column.as_bytes());
+            }
+            w.end_record()?;
         }
     }
-    w.flush().map_err(|source| WriteError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    Ok(path)
+    w.finish()
 }
