@@ -56,9 +56,7 @@ impl Out {
     #[inline]
     fn field(&mut self, f: &[u8]) {
         self.sep();
-        if f.iter()
-            .any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
-        {
+        if f.iter().any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
             self.buf.push(b'"');
             for &b in f {
                 if b == b'"' {
