@@ -191,18 +191,7 @@ impl GroupTable {
                     obs[g] += d_g[g];
                     exp[g] += d * at_risk[g] / nr;
                 }
-                if nr > 1.0 {
-                    let kk = d * (nr - d) / (nr * (nr - 1.0));
-                    for g in 0..k {
-                        let pg = at_risk[g] / nr;
-                        var[g][g] += kk * at_risk[g] * (1.0 - pg);
-                        for h in (g + 1)..k {
-                            let v = kk * at_risk[g] * at_risk[h] / nr;
-                            var[g][h] -= v;
-                            var[h][g] -= v;
-                        }
-                    }
-                }
+                crate::logrank::add_variance(&mut var, &at_risk, nr, d, 1.0);
             }
             for g in 0..k {
                 at_risk[g] -= rem_g[g];
