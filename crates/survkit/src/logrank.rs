@@ -233,6 +233,27 @@ pub(crate) fn finish(
     })
 }
 
+/// One event time's term of the log-rank variance (Mantel 1966): with `d`
+/// deaths among `nr` at risk (`at_risk` per group) and weight `w`,
+/// `V_gh += w² d (nr − d) / (nr (nr − 1)) · n_g (δ_gh − n_h / nr)`.
+/// Shared by [`logrank`] and the count-table path (`crate::tabulated`).
+pub(crate) fn add_variance(var: &mut [Vec<f64>], at_risk: &[f64], nr: f64, d: f64, w: f64) {
+    if nr <= 1.0 {
+        return;
+    }
+    let k = at_risk.len();
+    let kk = w * w * d * (nr - d) / (nr * (nr - 1.0));
+    for g in 0..k {
+        let pg = at_risk[g] / nr;
+        var[g][g] += kk * at_risk[g] * (1.0 - pg);
+        for h in (g + 1)..k {
+            let v = kk * at_risk[g] * at_risk[h] / nr;
+            var[g][h] -= v;
+            var[h][g] -= v;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,26 +275,5 @@ mod tests {
         assert!((r.chisq - oe * oe / (0.25 + 2.0 / 9.0)).abs() < 1e-14);
         assert!((r.o_minus_e.iter().sum::<f64>()).abs() < 1e-14);
         assert_eq!(r.df, 1);
-    }
-}
-
-/// One event time's term of the log-rank variance (Mantel 1966): with `d`
-/// deaths among `nr` at risk (`at_risk` per group) and weight `w`,
-/// `V_gh += w² d (nr − d) / (nr (nr − 1)) · n_g (δ_gh − n_h / nr)`.
-/// Shared by [`logrank`] and the count-table path (`crate::tabulated`).
-pub(crate) fn add_variance(var: &mut [Vec<f64>], at_risk: &[f64], nr: f64, d: f64, w: f64) {
-    if nr <= 1.0 {
-        return;
-    }
-    let k = at_risk.len();
-    let kk = w * w * d * (nr - d) / (nr * (nr - 1.0));
-    for g in 0..k {
-        let pg = at_risk[g] / nr;
-        var[g][g] += kk * at_risk[g] * (1.0 - pg);
-        for h in (g + 1)..k {
-            let v = kk * at_risk[g] * at_risk[h] / nr;
-            var[g][h] -= v;
-            var[h][g] -= v;
-        }
     }
 }
