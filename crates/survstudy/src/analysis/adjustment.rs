@@ -836,8 +836,10 @@ pub fn analyse_adjustment(
             &format!("{}{}", spec.exposure, g.levels[1]),
             gi.iter().map(|&x| x as f64).collect(),
         );
+        // the weighted Cox result reports no concordance: not computed
         let copts = CoxOptions {
             variance: Variance::Robust,
+            concordance: survkit::cox::ConcordanceChoice::Skip,
             ..*cox
         };
         match cox_fit_rows(
@@ -964,9 +966,11 @@ fn gformula(
     for (name, c) in cov {
         d.add_numeric(name, rows.iter().map(|r| c[r.0]).collect());
     }
+    // only the coefficients and their variance are used
     let opts = CoxOptions {
         ties: survkit::cox::Ties::Efron,
         variance: Variance::ModelBased,
+        concordance: survkit::cox::ConcordanceChoice::Skip,
         ..*cox
     };
     let fit = survkit::cox::cox_fit(&time, &event, &d, None, &opts).map_err(|e| e.to_string())?;

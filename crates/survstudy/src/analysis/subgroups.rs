@@ -243,6 +243,11 @@ fn interaction(
 /// data: a model that cannot be fitted is reported in its `note`, an
 /// interaction test that cannot be computed in `notes`.
 pub fn subgroup_analyses(plan: &Plan, cohort: &Cohort, cox: &CoxOptions) -> Vec<SubgroupResult> {
+    // the forest plot and the interaction test use no concordance
+    let cox = &CoxOptions {
+        concordance: survkit::cox::ConcordanceChoice::Skip,
+        ..*cox
+    };
     plan.subgroups
         .iter()
         .filter_map(|spec| one(plan, cohort, spec, cox))

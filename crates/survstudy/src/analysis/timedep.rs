@@ -17,7 +17,7 @@
 //! ties (Efron in the R preset).
 
 use serde::Serialize;
-use survkit::cox::{cox_fit_rows, CoxOptions, CoxRows, Design};
+use survkit::cox::{cox_fit_rows, ConcordanceChoice, CoxOptions, CoxRows, Design};
 
 use crate::derive::Cohort;
 use crate::plan::{Plan, TimeDependentSpec};
@@ -147,6 +147,12 @@ pub fn analyse_time_dependent(
         .map_or(spec.date.clone(), |c| c.name.clone());
     let label = spec.label.clone().unwrap_or_else(|| spec.name.clone());
     let absent = cohort.absent_columns.iter().any(|a| a == &col);
+    // the result reports no concordance: skip it (on (start, stop] rows it
+    // costs more than the fit)
+    let no_concordance = CoxOptions {
+        concordance: ConcordanceChoice::Skip,
+        ..*cox
+    };
     let mut out = vec![];
     for code in codes {
         let Some(ep) = cohort.endpoint(code) else {
@@ -229,7 +235,7 @@ pub fn analyse_time_dependent(
                 start: Some(&rows.start),
                 weight: None,
             },
-            cox,
+            &no_concordance,
         ) {
             Ok(f) => {
                 if let Some(t) = f.terms.first() {
