@@ -97,7 +97,8 @@ struct Sorted {
     t: Vec<f64>,
     /// 0 censored, 1 cause of interest, 2 competing.
     s: Vec<u8>,
-    x: Vec<Vec<f64>>,
+    /// covariates, row-major (`x[i * p + k]`)
+    x: Vec<f64>,
     /// G(T_i−).
     g: Vec<f64>,
     /// first index of each row's tie group, and one past its last
@@ -121,7 +122,7 @@ fn eval(d: &Sorted, beta: &[f64], need_info: bool) -> Eval {
     let p = beta.len();
     let pp = p * p;
     let eta: Vec<f64> = (0..n)
-        .map(|i| (0..p).map(|k| d.x[i][k] * beta[k]).sum())
+        .map(|i| (0..p).map(|k| d.x[i * p + k] * beta[k]).sum())
         .collect();
     let r: Vec<f64> = eta.iter().map(|e| e.exp()).collect();
     // suffix sums over T_l >= t (by tie group) and prefix sums of competing T_l < t
@@ -130,7 +131,7 @@ fn eval(d: &Sorted, beta: &[f64], need_info: bool) -> Eval {
     let mut suf2 = vec![0.0; if need_info { (n + 1) * pp } else { 0 }];
     for i in (0..n).rev() {
         suf0[i] = suf0[i + 1] + r[i];
-        let x = &d.x[i];
+        let x = &d.x[i * p..(i + 1) * p];
         for a in 0..p {
             suf1[i * p + a] = suf1[(i + 1) * p + a] + r[i] * x[a];
             if need_info {
@@ -147,7 +148,7 @@ fn eval(d: &Sorted, beta: &[f64], need_info: bool) -> Eval {
     for i in 0..n {
         let c = if d.s[i] == 2 { r[i] / d.g[i] } else { 0.0 };
         pre0[i + 1] = pre0[i] + c;
-        let x = &d.x[i];
+        let x = &d.x[i * p..(i + 1) * p];
         for a in 0..p {
             pre1[(i + 1) * p + a] = pre1[i * p + a] + c * x[a];
             if need_info {
@@ -174,7 +175,7 @@ fn eval(d: &Sorted, beta: &[f64], need_info: bool) -> Eval {
         }
         ll += eta[i] - s0.ln();
         for a in 0..p {
-            score[a] += d.x[i][a] - s1[a] / s0;
+            score[a] += d.x[i * p + a] - s1[a] / s0;
             if need_info {
                 for b in 0..p {
                     let s2 = suf2[(f * p + a) * p + b] + gi * pre2[(f * p + a) * p + b];
@@ -225,8 +226,13 @@ pub fn fine_gray(
             });
         }
     }
-    let mut ord: Vec<usize> = (0..n).collect();
-    ord.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
+    // stable radix sort by time (−0 and +0 tie, as `==` below ties them)
+    let mut keyed: Vec<(u64, u32)> = (0..n)
+        .map(|i| (crate::sort::f64_key(time[i]), i as u32))
+        .collect();
+    crate::sort::radix_sort_pairs(&mut keyed);
+    let ord: Vec<usize> = keyed.iter().map(|k| k.1 as usize).collect();
+    drop(keyed);
     let t: Vec<f64> = ord.iter().map(|&i| time[i]).collect();
     let s: Vec<u8> = ord
         .iter()
@@ -236,9 +242,9 @@ pub fn fine_gray(
             _ => 2,
         })
         .collect();
-    let x: Vec<Vec<f64>> = ord
+    let x: Vec<f64> = ord
         .iter()
-        .map(|&i| columns.iter().map(|(_, c)| c[i]).collect())
+        .flat_map(|&i| columns.iter().map(move |(_, c)| c[i]))
         .collect();
     let mut first = vec![0; n];
     let mut last = vec![0; n];
@@ -358,85 +364,91 @@ pub fn fine_gray(
 
 /// crr's sandwich variance (see the module docs).
 fn sandwich(d: &Sorted, beta: &[f64], e: &Eval) -> Vec<Vec<f64>> {
+    // flat prefix/suffix buffers (`v[j * p + k]`) and one reused row buffer:
+    // the same sums in the same order as per-row vectors
     let n = d.t.len();
     let p = beta.len();
+    let x = |i: usize| &d.x[i * p..(i + 1) * p];
     let r: Vec<f64> = (0..n)
-        .map(|i| (0..p).map(|k| d.x[i][k] * beta[k]).sum::<f64>().exp())
+        .map(|i| (0..p).map(|k| d.x[i * p + k] * beta[k]).sum::<f64>().exp())
         .collect();
     // prefix over failure rows with T_j <= t (by tie group end): Σ 1/S0, Σ S1/S0²
     let mut p0 = vec![0.0; n + 1];
-    let mut p1 = vec![vec![0.0; p]; n + 1];
+    let mut p1 = vec![0.0; (n + 1) * p];
     // suffix over failure rows: Σ G/S0, Σ G S1/S0²
     let mut a0 = vec![0.0; n + 1];
-    let mut a1 = vec![vec![0.0; p]; n + 1];
+    let mut a1 = vec![0.0; (n + 1) * p];
     for j in 0..n {
         p0[j + 1] = p0[j];
-        p1[j + 1] = p1[j].clone();
+        p1.copy_within(j * p..(j + 1) * p, (j + 1) * p);
         if d.s[j] == 1 {
             let s0 = e.s0[j];
             p0[j + 1] += 1.0 / s0;
             for k in 0..p {
-                p1[j + 1][k] += e.s1[j * p + k] / (s0 * s0);
+                p1[(j + 1) * p + k] += e.s1[j * p + k] / (s0 * s0);
             }
         }
     }
     for j in (0..n).rev() {
         a0[j] = a0[j + 1];
-        a1[j] = a1[j + 1].clone();
+        a1.copy_within((j + 1) * p..(j + 2) * p, j * p);
         if d.s[j] == 1 {
             let s0 = e.s0[j];
             a0[j] += d.g[j] / s0;
             for k in 0..p {
-                a1[j][k] += d.g[j] * e.s1[j * p + k] / (s0 * s0);
+                a1[j * p + k] += d.g[j] * e.s1[j * p + k] / (s0 * s0);
             }
         }
     }
     // competing prefix C0, C1 over T_l < t
     let mut c0 = vec![0.0; n + 1];
-    let mut c1 = vec![vec![0.0; p]; n + 1];
+    let mut c1 = vec![0.0; (n + 1) * p];
     for l in 0..n {
         c0[l + 1] = c0[l];
-        c1[l + 1] = c1[l].clone();
+        c1.copy_within(l * p..(l + 1) * p, (l + 1) * p);
         if d.s[l] == 2 {
             let w = r[l] / d.g[l];
             c0[l + 1] += w;
             for k in 0..p {
-                c1[l + 1][k] += w * d.x[l][k];
+                c1[(l + 1) * p + k] += w * x(l)[k];
             }
         }
     }
     let mut v2 = vec![vec![0.0; p]; p];
     let mut psi_cum = vec![0.0; p];
+    let mut q = vec![0.0; p];
+    let mut st = vec![0.0; p];
     let mut i = 0;
     while i < n {
         let (f, end) = (d.first[i], d.last[i]);
         let y = (n - f) as f64;
         let nc = (f..end).filter(|&k| d.s[k] == 0).count();
-        let q: Vec<f64> = if nc > 0 {
-            (0..p)
-                .map(|k| c1[f][k] * a0[f] - c0[f] * a1[f][k])
-                .collect()
-        } else {
-            vec![0.0; p]
-        };
+        for k in 0..p {
+            q[k] = if nc > 0 {
+                c1[f * p + k] * a0[f] - c0[f] * a1[f * p + k]
+            } else {
+                0.0
+            };
+        }
         for k in 0..p {
             psi_cum[k] -= q[k] * nc as f64 / (y * y);
         }
         for ii in f..end {
-            let mut st = vec![0.0; p];
+            st.fill(0.0);
+            let xi = x(ii);
             // dΛ part: failures with T_j <= T_i
             for k in 0..p {
-                st[k] -= r[ii] * (d.x[ii][k] * p0[end] - p1[end][k]);
+                st[k] -= r[ii] * (xi[k] * p0[end] - p1[end * p + k]);
             }
             // competing: failures with T_j > T_i, weighted G(T_j-)/G(T_i-)
             if d.s[ii] == 2 {
                 for k in 0..p {
-                    st[k] -= r[ii] / d.g[ii] * (d.x[ii][k] * a0[end] - a1[end][k]);
+                    st[k] -= r[ii] / d.g[ii] * (xi[k] * a0[end] - a1[end * p + k]);
                 }
             }
             if d.s[ii] == 1 {
                 for k in 0..p {
-                    st[k] += d.x[ii][k] - e.s1[ii * p + k] / e.s0[ii];
+                    st[k] += xi[k] - e.s1[ii * p + k] / e.s0[ii];
                 }
             }
             for k in 0..p {
