@@ -5,8 +5,8 @@
 # death_date; censored at last_followup_date; months = days / 30.4375),
 # then for every (endpoint, grouping) of the plan except the landmark
 # next_line_category: KM median per group (survfit), log-rank chi-square
-# (survdiff) and univariable Cox coefficients and standard errors (coxph,
-# Efron), compared with results.json.
+# (survdiff) and univariable Cox coefficients, standard errors, LR / Wald /
+# score chi-squares and concordance (coxph, Efron), compared with results.json.
 #   Rscript bench/heldout_r.R EXPORT.csv RUN_DIR/results.json
 # Prints each comparison and the largest relative differences; exits 1 if
 # one exceeds 1e-6 (counts must match exactly).
@@ -40,8 +40,10 @@ rel <- function(a, b) if (is.null(a) || is.null(b) || !is.finite(a) || !is.finit
   if (identical(is.null(a) || !is.finite(a), is.null(b) || !is.finite(b))) 0 else Inf
 } else abs(a - b) / max(abs(b), 1e-300)
 worst <- list(); counts_ok <- TRUE
-note <- function(what, a, b) {
-  r <- rel(a, b); worst[[what]] <<- r
+note <- function(what, a, b, scale = 0) {
+  r <- rel(a, b)
+  if (scale > 0 && is.finite(r) && r > 0) r <- abs(a - b) / max(abs(b), scale)
+  worst[[what]] <<- r
   if (r > 1e-6) cat(sprintf("  DIFF %s: survstudy %.10g, R %.10g (rel %.2e)\n", what, a, b, r))
 }
 num <- function(x) if (is.null(x)) NA_real_ else as.numeric(x)
@@ -68,6 +70,16 @@ for (s in res$survival) {
     nm <- paste0("x", t$level)
     note(paste(s$endpoint, s$grouping, t$level, "cox coef"), num(t$coef), unname(coef(cx)[nm]))
     note(paste(s$endpoint, s$grouping, t$level, "cox se"), num(t$se), unname(sqrt(diag(vcov(cx)))[match(nm, names(coef(cx)))]))
+  }
+  if (length(s$cox$terms)) {
+    # 2 (l - l0) of two log-likelihoods of size |l0| ~ 10^5..10^7 carries
+    # their rounding and R's stopping rule (|1 - l_old / l| <= 1e-9): it is
+    # compared to 1e-6 relative or to 1e-10 of |l0|, whichever is larger
+    note(paste(s$endpoint, s$grouping, "cox LR chisq"), num(s$cox$lr_test$stat), 2 * diff(cx$loglik),
+         scale = 1e-4 * abs(cx$loglik[1]))
+    note(paste(s$endpoint, s$grouping, "cox Wald chisq"), num(s$cox$wald_test$stat), unname(cx$wald.test))
+    note(paste(s$endpoint, s$grouping, "cox score chisq"), num(s$cox$score_test$stat), unname(cx$score))
+    note(paste(s$endpoint, s$grouping, "cox concordance"), num(s$cox$concordance), unname(cx$concordance["concordance"]))
   }
 }
 for (o in res$endpoints) {

@@ -116,11 +116,54 @@ pub struct ZphResult {
     pub y_columns: Vec<String>,
     /// Scaled Schoenfeld residuals + coefficient, one row per event (R `$y`);
     /// NaN for a term that is constant within the event's stratum.
-    pub y: Vec<Vec<f64>>,
+    pub y: RowMatrix,
     /// Stratum id (as given in `strata`) of each event, for stratified models.
     pub strata: Option<Vec<usize>>,
     /// Inverse of the average information of the (collapsed) terms (R `$var`).
     pub var: Vec<Vec<f64>>,
+}
+
+/// Rows of equal length in one buffer (`y[i]` is row i as a slice); it
+/// serialises as a list of rows. One allocation instead of one per event.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RowMatrix {
+    /// Row length.
+    pub ncol: usize,
+    /// The rows one after the other.
+    pub data: Vec<f64>,
+}
+
+impl RowMatrix {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.data.len().checked_div(self.ncol).unwrap_or(0)
+    }
+    /// No rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The rows in order.
+    pub fn iter(&self) -> std::slice::ChunksExact<'_, f64> {
+        self.data.chunks_exact(self.ncol.max(1))
+    }
+}
+
+impl std::ops::Index<usize> for RowMatrix {
+    type Output = [f64];
+    fn index(&self, i: usize) -> &[f64] {
+        &self.data[i * self.ncol..(i + 1) * self.ncol]
+    }
+}
+
+impl Serialize for RowMatrix {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        for row in self.iter() {
+            seq.serialize_element(row)?;
+        }
+        seq.end()
+    }
 }
 
 /// Key of `x` whose unsigned order is [`f64::total_cmp`]'s (so a stable
@@ -249,8 +292,12 @@ fn zph1(
     efron: bool,
     ord: &[usize],
     weight: &[f64],
+    count: &[u32],
     start: Option<(&[f64], &[usize])>,
 ) -> Zph1 {
+    // rows a unit stands for (collapsed cells; empty = 1 each): a cell of c
+    // deaths is c steps of an Efron tie and counts c events
+    let cnt = |i: usize| count.get(i).map_or(1, |&c| c as usize);
     let n = time.len();
     let wt = |i: usize| if weight.is_empty() { 1.0 } else { weight[i] };
     // (start, stop] rows: leave the risk set once start >= the time (R zph2);
@@ -267,7 +314,9 @@ fn zph1(
         let mut i = k;
         let mut nd = 0;
         while i < n && strata[ord[i]] == s {
-            nd += usize::from(event[ord[i]]);
+            if event[ord[i]] {
+                nd += cnt(ord[i]);
+            }
             i += 1;
         }
         for j in 0..p {
@@ -297,6 +346,7 @@ fn zph1(
     let s_gt: Vec<f64> = ord.iter().map(|&r| gt[r]).collect();
     let s_event: Vec<bool> = ord.iter().map(|&r| event[r]).collect();
     let s_wt: Vec<f64> = ord.iter().map(|&r| wt(r)).collect();
+    let s_cnt: Vec<usize> = ord.iter().map(|&r| cnt(r)).collect();
     let s_risk: Vec<f64> = ord.iter().map(|&r| eta[r].exp() * wt(r)).collect();
     let s_x: Vec<Vec<f64>> = x
         .iter()
@@ -342,6 +392,7 @@ fn zph1(
             }
         }
         let mut ndead = 0usize;
+        let mut dead_units = 0usize;
         let mut deadwt = 0.0;
         let mut denom2 = 0.0;
         while ip > 0 {
@@ -360,7 +411,8 @@ fn zph1(
                     }
                 }
             } else {
-                ndead += 1;
+                ndead += s_cnt[k];
+                dead_units += 1;
                 deadwt += s_wt[k];
                 denom2 += risk;
                 nevent -= 1;
@@ -394,7 +446,7 @@ fn zph1(
                     b1[i][j] += temp * timewt;
                     b2[i][j] += temp * timewt * timewt;
                 }
-                for row in schoen[nevent * p..(nevent + ndead) * p].chunks_exact_mut(p) {
+                for row in schoen[nevent * p..(nevent + dead_units) * p].chunks_exact_mut(p) {
                     row[i] -= mean;
                 }
             }
@@ -406,7 +458,7 @@ fn zph1(
                     let f = (k + 1) as f64 / nd;
                     tmean += (a[i] + a2[i] * f) / (denom + denom2 * f);
                 }
-                for row in schoen[nevent * p..(nevent + ndead) * p].chunks_exact_mut(p) {
+                for row in schoen[nevent * p..(nevent + dead_units) * p].chunks_exact_mut(p) {
                     row[i] -= tmean / nd;
                 }
             }
@@ -663,16 +715,32 @@ pub fn cox_zph_rows(
         });
     }
     let beta: Vec<f64> = keep.iter().map(|&j| fit.terms[j].coef).collect();
+    // large right-censored data with few covariate patterns: the sweep runs
+    // over (stratum, time, status, pattern) cells, each weighted by its row
+    // count (see `cox/cells.rs`); the residuals are given back per event
+    let collapsed = (rows.start.is_none() && rows.weight.is_none())
+        .then(|| crate::cox::cells::collapse(time, event, &design.columns, strata, n / 4))
+        .flatten();
+    // the rows the sweep runs over ("units": the rows, or the cells)
+    let pick = |v: &[f64]| -> Vec<f64> {
+        match &collapsed {
+            Some(c) => c.pick(v),
+            None => v.to_vec(),
+        }
+    };
     // centred covariates (column-major) and linear predictor
     let x: Vec<Vec<f64>> = keep
         .iter()
         .map(|&j| {
             let c = &design.columns[j];
             let m = c.iter().sum::<f64>() / n as f64;
-            c.iter().map(|v| v - m).collect()
+            let mut v = pick(c);
+            v.iter_mut().for_each(|x| *x -= m);
+            v
         })
         .collect();
-    let eta: Vec<f64> = (0..n)
+    let nu = x.first().map_or(n, Vec::len);
+    let eta: Vec<f64> = (0..nu)
         .map(|i| (0..p).map(|j| x[j][i] * beta[j]).sum())
         .collect();
     // strata as dense indices 0..nstrat (in the order of the given ids)
@@ -732,20 +800,47 @@ pub fn cox_zph_rows(
         Some(sa) => stable_by_strata(radix_order(sa), &st, nstrat),
         None => vec![],
     };
-    let weight: &[f64] = rows.weight.unwrap_or(&[]);
+    // the units' times, events, strata, g(t), weights, counts and sweep order
+    let (u_time, u_event, u_st, u_gtime, u_weight, u_count, u_ord) = match &collapsed {
+        Some(c) => {
+            let t = c.pick(time);
+            let s = c.pick(&st);
+            let o = stable_by_strata(radix_order(&t), &s, nstrat);
+            (
+                std::borrow::Cow::Owned(t),
+                std::borrow::Cow::Owned(c.pick(event)),
+                std::borrow::Cow::Owned(s),
+                c.pick(&gtime),
+                c.count.iter().map(|&k| f64::from(k)).collect::<Vec<f64>>(),
+                c.count.clone(),
+                std::borrow::Cow::Owned(o),
+            )
+        }
+        None => (
+            std::borrow::Cow::Borrowed(time),
+            std::borrow::Cow::Borrowed(event),
+            std::borrow::Cow::Borrowed(&st[..]),
+            gtime,
+            rows.weight.map_or_else(Vec::new, <[f64]>::to_vec),
+            Vec::new(),
+            std::borrow::Cow::Borrowed(&ord[..]),
+        ),
+    };
     let z = zph1(
-        &gtime,
-        time,
-        event,
+        &u_gtime,
+        &u_time,
+        &u_event,
         &x,
         &eta,
-        &st,
+        &u_st,
         nstrat,
         efron,
-        &ord,
-        weight,
+        &u_ord,
+        &u_weight,
+        &u_count,
         fixed_start.as_deref().map(|s| (s, &ord1[..])),
     );
+    drop(u_gtime);
 
     // score tests
     let test = |name: String, cols: &[usize]| -> ZphTest {
@@ -829,14 +924,14 @@ pub fn cox_zph_rows(
         .iter()
         .map(|row| asgn.iter().map(|(_, c)| row[c[0]]).collect())
         .collect();
-    // events in sorted order
-    let ev: Vec<usize> = ord.iter().copied().filter(|&i| event[i]).collect();
-    let mut y = vec![vec![f64::NAN; nterm]; ev.len()];
+    // event units in sorted order
+    let ev: Vec<usize> = u_ord.iter().copied().filter(|&i| u_event[i]).collect();
+    let mut y = vec![f64::NAN; nterm * ev.len()];
     let mut r0 = 0;
     while r0 < ev.len() {
-        let s = st[ev[r0]];
+        let s = u_st[ev[r0]];
         let mut r1 = r0;
-        while r1 < ev.len() && st[ev[r1]] == s {
+        while r1 < ev.len() && u_st[ev[r1]] == s {
             r1 += 1;
         }
         let k: Vec<usize> = (0..nterm).filter(|&i| tused[s][i] > 0).collect();
@@ -855,7 +950,7 @@ pub fn cox_zph_rows(
                 }
                 ldl_solve(&f, &mut rhs);
                 for (&i, &v) in k.iter().zip(&rhs) {
-                    y[r][i] = v;
+                    y[r * nterm + i] = v;
                 }
             }
         }
@@ -863,7 +958,7 @@ pub fn cox_zph_rows(
     }
     for (i, (_, cols)) in asgn.iter().enumerate() {
         let add = if cols.len() == 1 { beta[cols[0]] } else { 1.0 };
-        for row in y.iter_mut() {
+        for row in y.chunks_exact_mut(nterm) {
             row[i] += add;
         }
     }
@@ -872,6 +967,23 @@ pub fn cox_zph_rows(
         ldl(&mut f, TOLER_CHOL);
         ldl_inverse(&f)
     };
+    // per event row: the residuals of its cell
+    let (ev, y) = match &collapsed {
+        Some(c) => {
+            let mut pos = vec![0u32; c.len()];
+            for (r, &u) in ev.iter().enumerate() {
+                pos[u] = r as u32;
+            }
+            let rows_ev: Vec<usize> = ord.iter().copied().filter(|&i| event[i]).collect();
+            let mut yy = Vec::with_capacity(rows_ev.len() * nterm);
+            for &i in &rows_ev {
+                let r = pos[c.row_cell[i] as usize] as usize;
+                yy.extend_from_slice(&y[r * nterm..(r + 1) * nterm]);
+            }
+            (rows_ev, yy)
+        }
+        None => (ev, y),
+    };
     Ok(ZphResult {
         transform: opts.transform,
         terms: term_tests,
@@ -879,7 +991,10 @@ pub fn cox_zph_rows(
         time: ev.iter().map(|&i| time[i]).collect(),
         x: ev.iter().map(|&i| ttimes[i]).collect(),
         y_columns: asgn.iter().map(|(nm, _)| nm.clone()).collect(),
-        y,
+        y: RowMatrix {
+            ncol: nterm,
+            data: y,
+        },
         strata: strata.map(|s| ev.iter().map(|&i| s[i]).collect()),
         var,
     })

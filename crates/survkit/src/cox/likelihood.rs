@@ -44,6 +44,10 @@ pub(crate) struct CoxData {
     /// Rows ordered by stratum, then start descending (counting data only):
     /// the order in which rows leave the risk set as time decreases.
     pub start_order: Vec<usize>,
+    /// Rows each row stands for (collapsed cells, `cells.rs`; its weight is
+    /// the same count): a cell of c deaths is c steps of an Efron tie.
+    /// Empty = 1 per row.
+    pub count: Vec<u32>,
 }
 
 /// Log-likelihood, score and information at β.
@@ -373,7 +377,7 @@ impl CoxData {
                     *s += r * xk;
                 }
                 if self.event[j] {
-                    ndead += 1;
+                    ndead += self.count.get(j).map_or(1, |&c| c as usize);
                     wdead += w;
                     loglik += w * eta;
                     d0 += r;
@@ -650,6 +654,7 @@ mod tests {
                 vec![]
             },
             start_order: vec![],
+            count: vec![],
         };
         if counting {
             let mut so: Vec<usize> = (0..n).collect();

@@ -31,6 +31,7 @@
 //! `tests/cox_extras_golden.rs` (exact ties, robust) against R survival 3.5-3.
 
 pub mod baseline;
+pub(crate) mod cells;
 pub mod design;
 mod likelihood;
 mod newton;
@@ -467,85 +468,45 @@ pub fn cox_fit_rows(
             message: "a Cox model needs at least one covariate".into(),
         });
     }
-    // sort by stratum ascending, time descending
-    // (stable radix sort: by descending time, then by stratum)
-    let mut keyed: Vec<(u64, u32)> = (0..n)
-        .map(|i| (!crate::km::time_key(time[i]), i as u32))
-        .collect();
-    crate::sort::radix_sort_pairs(&mut keyed);
-    // without strata the sorted times are the keys themselves (no gather)
-    let sorted_time: Option<Vec<f64>> = strata
-        .is_none()
-        .then(|| keyed.iter().map(|p| f64::from_bits(!p.0)).collect());
-    if let Some(s) = strata {
-        for p in keyed.iter_mut() {
-            p.0 = s[p.1 as usize] as u64;
+    // large right-censored data with few covariate patterns: one row per
+    // (stratum, time, status, pattern) cell (see `cells.rs`)
+    let collapsed = (rows.start.is_none()
+        && rows.weight.is_none()
+        && variance == Variance::ModelBased
+        && opts.ties != Ties::Exact)
+        .then(|| cells::collapse(time, event, &design.columns, strata, n / 4))
+        .flatten();
+    let (data, order) = match &collapsed {
+        Some(c) => {
+            let cols: Vec<Vec<f64>> = design.columns.iter().map(|v| c.pick(v)).collect();
+            let cols: Vec<&[f64]> = cols.iter().map(|v| v.as_slice()).collect();
+            let w: Vec<f64> = c.count.iter().map(|&k| f64::from(k)).collect();
+            let st = strata.map(|s| c.pick(s));
+            sorted_data(
+                &c.pick(time),
+                &c.pick(event),
+                &cols,
+                &means,
+                st.as_deref(),
+                Some(&w),
+                None,
+                Some(&c.count),
+            )
         }
-        crate::sort::radix_sort_pairs(&mut keyed);
-    }
-    let order: Vec<usize> = keyed.iter().map(|p| p.1 as usize).collect();
-    drop(keyed);
-    // gather one column at a time: its random reads stay within one
-    // column's memory, which caches far better than all columns at once;
-    // the two halves of the rows go to the two cores (pure data movement)
-    let mut x = vec![0.0; n * p];
-    let mut sorted_event = vec![false; n];
-    {
-        let h = n / 2;
-        let (xa, xb) = x.split_at_mut(h * p);
-        let (ea, eb) = sorted_event.split_at_mut(h);
-        let (oa, ob) = order.split_at(h);
-        let gather = |xs: &mut [f64], es: &mut [bool], os: &[usize]| {
-            for (j, (c, m)) in design.columns.iter().zip(&means).enumerate() {
-                for (row, &i) in xs.chunks_exact_mut(p).zip(os) {
-                    row[j] = c[i] - m;
-                }
-            }
-            for (e, &i) in es.iter_mut().zip(os) {
-                *e = event[i];
-            }
-        };
-        crate::par::join(
-            n >= crate::par::MIN_PAR,
-            || gather(xa, ea, oa),
-            || gather(xb, eb, ob),
-        );
-    }
-    let data = CoxData {
-        x,
-        p,
-        time: sorted_time.unwrap_or_else(|| order.iter().map(|&i| time[i]).collect()),
-        event: sorted_event,
-        strata: match strata {
-            Some(s) => order.iter().map(|&i| s[i]).collect(),
-            None => Vec::new(),
-        },
-        weight: match rows.weight {
-            Some(w) => order.iter().map(|&i| w[i]).collect(),
-            None => Vec::new(),
-        },
-        start: match &fixed_start {
-            Some(s) => order.iter().map(|&i| s[i]).collect(),
-            None => Vec::new(),
-        },
-        start_order: Vec::new(),
+        None => {
+            let cols: Vec<&[f64]> = design.columns.iter().map(|v| v.as_slice()).collect();
+            sorted_data(
+                time,
+                event,
+                &cols,
+                &means,
+                strata,
+                rows.weight,
+                fixed_start.as_deref(),
+                None,
+            )
+        }
     };
-    let mut data = data;
-    if !data.start.is_empty() {
-        // stable radix sorts: by start descending, then by stratum
-        let mut keyed: Vec<(u64, u32)> = (0..n)
-            .map(|i| (!crate::sort::f64_key(data.start[i]), i as u32))
-            .collect();
-        crate::sort::radix_sort_pairs(&mut keyed);
-        if !data.strata.is_empty() {
-            for p in keyed.iter_mut() {
-                p.0 = data.strata[p.1 as usize] as u64;
-            }
-            crate::sort::radix_sort_pairs(&mut keyed);
-        }
-        data.start_order = keyed.iter().map(|p| p.1 as usize).collect();
-    }
-    let data = data;
     if opts.ties == Ties::Exact {
         let work = data.exact_work();
         if work > opts.exact_max_work {
@@ -797,6 +758,107 @@ pub fn cox_fit_rows(
         converged: nr.converged,
         warnings,
     })
+}
+
+/// Rows sorted by stratum ascending, time descending, covariates centred at
+/// `means` (row-major), with their weights, entry times and Efron tie
+/// counts; and the sort order (sorted position → input row).
+#[allow(clippy::too_many_arguments)]
+fn sorted_data(
+    time: &[f64],
+    event: &[bool],
+    cols: &[&[f64]],
+    means: &[f64],
+    strata: Option<&[usize]>,
+    weight: Option<&[f64]>,
+    start: Option<&[f64]>,
+    count: Option<&[u32]>,
+) -> (CoxData, Vec<usize>) {
+    let n = time.len();
+    let p = cols.len();
+    // sort by stratum ascending, time descending
+    // (stable radix sort: by descending time, then by stratum)
+    let mut keyed: Vec<(u64, u32)> = (0..n)
+        .map(|i| (!crate::km::time_key(time[i]), i as u32))
+        .collect();
+    crate::sort::radix_sort_pairs(&mut keyed);
+    // without strata the sorted times are the keys themselves (no gather)
+    let sorted_time: Option<Vec<f64>> = strata
+        .is_none()
+        .then(|| keyed.iter().map(|p| f64::from_bits(!p.0)).collect());
+    if let Some(s) = strata {
+        for p in keyed.iter_mut() {
+            p.0 = s[p.1 as usize] as u64;
+        }
+        crate::sort::radix_sort_pairs(&mut keyed);
+    }
+    let order: Vec<usize> = keyed.iter().map(|p| p.1 as usize).collect();
+    drop(keyed);
+    // gather one column at a time: its random reads stay within one
+    // column's memory, which caches far better than all columns at once;
+    // the two halves of the rows go to the two cores (pure data movement)
+    let mut x = vec![0.0; n * p];
+    let mut sorted_event = vec![false; n];
+    {
+        let h = n / 2;
+        let (xa, xb) = x.split_at_mut(h * p);
+        let (ea, eb) = sorted_event.split_at_mut(h);
+        let (oa, ob) = order.split_at(h);
+        let gather = |xs: &mut [f64], es: &mut [bool], os: &[usize]| {
+            for (j, (c, m)) in cols.iter().zip(means).enumerate() {
+                for (row, &i) in xs.chunks_exact_mut(p).zip(os) {
+                    row[j] = c[i] - m;
+                }
+            }
+            for (e, &i) in es.iter_mut().zip(os) {
+                *e = event[i];
+            }
+        };
+        crate::par::join(
+            n >= crate::par::MIN_PAR,
+            || gather(xa, ea, oa),
+            || gather(xb, eb, ob),
+        );
+    }
+    let data = CoxData {
+        x,
+        p,
+        time: sorted_time.unwrap_or_else(|| order.iter().map(|&i| time[i]).collect()),
+        event: sorted_event,
+        strata: match strata {
+            Some(s) => order.iter().map(|&i| s[i]).collect(),
+            None => Vec::new(),
+        },
+        weight: match weight {
+            Some(w) => order.iter().map(|&i| w[i]).collect(),
+            None => Vec::new(),
+        },
+        start: match start {
+            Some(s) => order.iter().map(|&i| s[i]).collect(),
+            None => Vec::new(),
+        },
+        start_order: Vec::new(),
+        count: match count {
+            Some(c) => order.iter().map(|&i| c[i]).collect(),
+            None => Vec::new(),
+        },
+    };
+    let mut data = data;
+    if !data.start.is_empty() {
+        // stable radix sorts: by start descending, then by stratum
+        let mut keyed: Vec<(u64, u32)> = (0..n)
+            .map(|i| (!crate::sort::f64_key(data.start[i]), i as u32))
+            .collect();
+        crate::sort::radix_sort_pairs(&mut keyed);
+        if !data.strata.is_empty() {
+            for p in keyed.iter_mut() {
+                p.0 = data.strata[p.1 as usize] as u64;
+            }
+            crate::sort::radix_sort_pairs(&mut keyed);
+        }
+        data.start_order = keyed.iter().map(|p| p.1 as usize).collect();
+    }
+    (data, order)
 }
 
 #[cfg(test)]
