@@ -174,19 +174,19 @@ mod tests {
         let mut event = vec![];
         let (mut a, mut b, mut age, mut strata) = (vec![], vec![], vec![], vec![]);
         for _ in 0..n {
-            let g: usize = rng.gen_range(0..3);
-            let yes = rng.gen_bool(0.4);
-            let years = f64::from(rng.gen_range(53..58u32));
+            let g: usize = rng.random_range(0..3);
+            let yes = rng.random_bool(0.4);
+            let years = f64::from(rng.random_range(53..58u32));
             let risk =
                 0.02 * (0.3 * g as f64 + if yes { 0.5 } else { 0.0 } + 0.02 * (years - 55.0)).exp();
-            let t = (-rng.gen::<f64>().ln() / risk / 10.0).ceil().min(90.0);
-            let c = f64::from(rng.gen_range(3..100u32));
+            let t = (-rng.random::<f64>().ln() / risk / 10.0).ceil().min(90.0);
+            let c = f64::from(rng.random_range(3..100u32));
             time.push(t.min(c));
             event.push(t <= c);
             a.push(g);
             b.push(if yes { 1.0 } else { 0.0 });
             age.push(years);
-            strata.push(rng.gen_range(0..2usize));
+            strata.push(rng.random_range(0..2usize));
         }
         let mut design = Design::default();
         for lv in 1..3 {

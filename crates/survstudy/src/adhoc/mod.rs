@@ -991,7 +991,7 @@ pub fn zph_json(rep: &CoxReport, z: &survkit::zph::ZphResult) -> Value {
         time: json_nums(&z.time),
         x: json_nums(&z.x),
         y_columns: &z.y_columns,
-        y: z.y.iter().map(|r| json_nums(r)).collect(),
+        y: z.y.iter().map(json_nums).collect(),
     })
 }
 
