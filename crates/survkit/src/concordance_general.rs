@@ -99,6 +99,61 @@ pub fn concordance_general(
     strata: Option<&[usize]>,
     cluster: Option<&[usize]>,
 ) -> Result<Concordance> {
+    concordance_rows(
+        start,
+        stop,
+        event,
+        weight,
+        score,
+        strata,
+        cluster,
+        Mult::Weights,
+    )
+}
+
+/// What the per-row multiplier `weight` means.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mult {
+    /// Case weights (R's `weights =`).
+    Weights,
+    /// Each row stands for that many identical rows (collapsed cells,
+    /// `cox/cells.rs`): pairs inside a row count as pairs of its copies
+    /// (tied times), and the variance sums each copy's squared dfbeta.
+    Counts,
+}
+
+/// The unweighted right-censored concordance of the rows that collapsed
+/// `cells` stand for (`count` copies of each), from the cells alone.
+pub(crate) fn concordance_counts(
+    stop: &[f64],
+    event: &[bool],
+    count: &[f64],
+    score: &[f64],
+    strata: Option<&[usize]>,
+) -> Result<Concordance> {
+    concordance_rows(
+        None,
+        stop,
+        event,
+        Some(count),
+        score,
+        strata,
+        None,
+        Mult::Counts,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn concordance_rows(
+    start: Option<&[f64]>,
+    stop: &[f64],
+    event: &[bool],
+    weight: Option<&[f64]>,
+    score: &[f64],
+    strata: Option<&[usize]>,
+    cluster: Option<&[usize]>,
+    mult: Mult,
+) -> Result<Concordance> {
     let n = stop.len();
     check_len("event", event.len(), n)?;
     check_len("score", score.len(), n)?;
@@ -215,9 +270,12 @@ pub fn concordance_general(
                     dd += it.w * above;
                     tx += it.w * at;
                 }
-                if evs.len() > 1 {
+                if evs.len() > 1 || (mult == Mult::Counts && evs.iter().any(|it| it.w > 1.0)) {
                     let sw: f64 = evs.iter().map(|it| it.w).sum();
-                    let sw2: f64 = evs.iter().map(|it| it.w * it.w).sum();
+                    // Σ w² over the tied events: with counts, each copy
+                    // pairs with the others (copies weigh 1)
+                    let sq = |w: f64| if mult == Mult::Counts { w } else { w * w };
+                    let sw2: f64 = evs.iter().map(|it| sq(it.w)).sum();
                     let all = (sw * sw - sw2) / 2.0;
                     evs.sort_by_key(|it| it.rank);
                     let mut same = 0.0;
@@ -227,7 +285,7 @@ pub fn concordance_general(
                         let (mut s1, mut s2) = (0.0, 0.0);
                         while b < evs.len() && evs[b].rank == evs[a].rank {
                             s1 += evs[b].w;
-                            s2 += evs[b].w * evs[b].w;
+                            s2 += sq(evs[b].w);
                             b += 1;
                         }
                         same += (s1 * s1 - s2) / 2.0;
@@ -316,6 +374,8 @@ pub fn concordance_general(
         })
         .collect();
     let var = match cluster {
+        // count copies of dfb/count each: count · (dfb/count)²
+        None if mult == Mult::Counts => (0..n).map(|i| dfb[i] * dfb[i] / w(i)).sum::<f64>(),
         None => dfb.iter().map(|v| v * v).sum::<f64>(),
         Some(cl) => {
             let mut ids = cl.to_vec();

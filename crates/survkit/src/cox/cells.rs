@@ -275,7 +275,19 @@ mod tests {
                 cells.lr_test.stat,
                 rows.lr_test.stat
             );
-            // R: the concordance of a weighted fit counts pairs by w_i w_j = 1
+            // R: the concordance of a weighted fit counts pairs by w_i w_j = 1;
+            // from the cells every pair count is the rows' (integers)
+            let (a, b) = (
+                cells.concordance_detail.as_ref().unwrap(),
+                rows.concordance_detail.as_ref().unwrap(),
+            );
+            assert_eq!(
+                [a.concordant, a.discordant, a.tied_x, a.tied_y, a.tied_xy],
+                [b.concordant, b.discordant, b.tied_x, b.tied_y, b.tied_xy],
+                "{tag} pair counts"
+            );
+            assert!(a.tied_y > 0.0 && a.tied_xy > 0.0, "{tag}: ties tested");
+            close(a.se, b.se, 1e-9, &format!("{tag} concordance se"));
             close(
                 cells.concordance.unwrap(),
                 rows.concordance.unwrap(),

@@ -701,18 +701,31 @@ pub fn cox_fit_rows(
                 .iter()
                 .map(|b| if b.is_finite() { *b } else { 0.0 })
                 .collect();
-            let mut eta = vec![0.0; n];
-            crate::par::fill(&mut eta, |i| {
+            let lp = |i: usize| -> f64 {
                 design
                     .columns
                     .iter()
                     .zip(&beta0)
                     .map(|(c, b)| c[i] * b)
                     .sum()
-            });
+            };
             // R passes the weights, the (start, stop] rows and the cluster to
             // concordancefit: the clustered IJ SE sums dfbeta within cluster
-            let conc = if general || cluster.is_some() {
+            let conc = if let Some(c) = &collapsed {
+                // the rows' concordance from their cells (copies counted)
+                let eta: Vec<f64> = c.rep.iter().map(|&i| lp(i)).collect();
+                let count: Vec<f64> = c.count.iter().map(|&k| f64::from(k)).collect();
+                let st = strata.map(|s| c.pick(s));
+                crate::concordance_general::concordance_counts(
+                    &c.pick(time),
+                    &c.pick(event),
+                    &count,
+                    &eta,
+                    st.as_deref(),
+                )
+            } else if general || cluster.is_some() {
+                let mut eta = vec![0.0; n];
+                crate::par::fill(&mut eta, lp);
                 crate::concordance_general::concordance_general(
                     fixed_start.as_deref(),
                     time,
@@ -723,6 +736,8 @@ pub fn cox_fit_rows(
                     cluster,
                 )
             } else {
+                let mut eta = vec![0.0; n];
+                crate::par::fill(&mut eta, lp);
                 crate::concordance::concordance(time, event, &eta, strata)
             };
             match conc.ok() {
