@@ -473,10 +473,16 @@ struct RowIssues {
 /// Row bookkeeping shared by the validation passes.
 struct Rows<'a> {
     file: &'a str,
-    lines: Vec<u64>,
-    ids: Vec<Option<String>>,
-    issues: HashMap<usize, RowIssues>,
+    lines: std::borrow::Cow<'a, [u64]>,
+    ids: std::borrow::Cow<'a, [Option<String>]>,
+    issues: IssueMap,
 }
+
+/// Problems by row (looked up for every row and check: a cheap hasher).
+type IssueMap = HashMap<usize, RowIssues, std::hash::BuildHasherDefault<store::Fnv1a>>;
+
+/// Files of at least this many rows are checked on both cores.
+const PAR_ROWS: usize = 50_000;
 
 impl Rows<'_> {
     fn is_bad(&self, r: usize, column: &str) -> bool {
@@ -848,20 +854,20 @@ pub fn derive_input(
         .collect();
     let mut rows = Rows {
         file,
-        lines: Vec::new(),
-        ids: Vec::new(),
-        issues: HashMap::new(),
+        lines: std::borrow::Cow::Owned(Vec::new()),
+        ids: std::borrow::Cow::Owned(Vec::new()),
+        issues: IssueMap::default(),
     };
     let mut extras: Vec<BTreeMap<String, String>> = Vec::new();
     let walk = input
         .for_each_row(&mut |line, cells| {
             let r = rows.lines.len();
-            rows.lines.push(line);
+            rows.lines.to_mut().push(line);
             let id = id_idx
                 .map(|i| cells[i].trim())
                 .filter(|s| !s.is_empty())
                 .map(str::to_string);
-            rows.ids.push(id);
+            rows.ids.to_mut().push(id);
             if !extra_idx.is_empty() {
                 extras.push(
                     extra_idx
@@ -971,11 +977,14 @@ pub fn derive_input(
     }
 
     // Cross-field checks (skipped when a column is absent: said in the notes).
-    let checks: Vec<(&crate::plan::Check, String, String)> = plan
+    let checks: Vec<(&crate::plan::Check, String, String, (usize, usize))> = plan
         .checks
         .iter()
         .map(|chk| (chk, canon(plan, &chk.column), canon(plan, &chk.other)))
-        .filter(|(_, c, o)| present.contains(c.as_str()) && present.contains(o.as_str()))
+        .filter_map(|(chk, c, o)| {
+            let slots = (cols.slot_of(&c)?, cols.slot_of(&o)?);
+            Some((chk, c, o, slots))
+        })
         .collect();
     let groupings: Vec<(&GroupingSpec, Vec<String>)> = plan
         .groupings
@@ -987,31 +996,83 @@ pub fn derive_input(
         .iter()
         .map(|e| EndpointCols::new(plan, e))
         .collect();
-    let mut group_labels: Vec<Vec<Option<Label>>> =
-        vec![Vec::with_capacity(n_rows); groupings.len()];
-    let mut records: Vec<Vec<Option<TteRecord>>> =
-        vec![Vec::with_capacity(n_rows); plan.endpoints.len()];
-    let mut level_cache: Vec<HashMap<String, Option<Label>>> =
-        vec![HashMap::new(); groupings.len()];
     let yes_no = [Label::new("no"), Label::new("yes")];
-    for r in 0..n_rows {
-        for (chk, col, other) in &checks {
-            if rows.is_bad(r, col) || rows.is_bad(r, other) {
-                continue;
+    // Per row: cross-field checks, grouping labels, endpoint records. Rows
+    // are independent, so a large file's two halves go to the two cores,
+    // each with its own problem map (the rows' earlier problems included)
+    // and level cache; the halves are joined in row order, so everything
+    // is as a single pass makes it.
+    type Part = (
+        IssueMap,
+        Vec<Vec<Option<Label>>>,
+        Vec<Vec<Option<TteRecord>>>,
+    );
+    let lines: &[u64] = &rows.lines;
+    let ids: &[Option<String>] = &rows.ids;
+    let per_rows = |range: std::ops::Range<usize>, issues: IssueMap| -> Part {
+        let mut part = Rows {
+            file,
+            lines: std::borrow::Cow::Borrowed(lines),
+            ids: std::borrow::Cow::Borrowed(ids),
+            issues,
+        };
+        let len = range.len();
+        let mut group_labels: Vec<Vec<Option<Label>>> =
+            vec![Vec::with_capacity(len); groupings.len()];
+        let mut records: Vec<Vec<Option<TteRecord>>> =
+            vec![Vec::with_capacity(len); plan.endpoints.len()];
+        let mut level_cache: Vec<HashMap<String, Option<Label>>> =
+            vec![HashMap::new(); groupings.len()];
+        for r in range {
+            for (chk, col, other, slots) in &checks {
+                if part.is_bad(r, col) || part.is_bad(r, other) {
+                    continue;
+                }
+                if let Some(msg) = check_row(chk, &cols, r, other, *slots) {
+                    part.problem(r, col, None, Some(slots.0), ProblemKind::DateOrder, msg);
+                }
             }
-            if let Some(msg) = check_row(chk, &cols, r, col, other) {
-                rows.problem(r, col, None, cols.slot_of(col), ProblemKind::DateOrder, msg);
+            for (k, (g, gcols)) in groupings.iter().enumerate() {
+                let label =
+                    grouping_label(g, gcols, &cols, r, &mut part, &mut level_cache[k], &yes_no);
+                group_labels[k].push(label);
+            }
+            for (k, e) in plan.endpoints.iter().enumerate() {
+                let rec = endpoint_record(e, &endpoint_cols[k], &cols, r, &mut part, &present);
+                records[k].push(rec);
             }
         }
-        for (k, (g, gcols)) in groupings.iter().enumerate() {
-            let label = grouping_label(g, gcols, &cols, r, &mut rows, &mut level_cache[k], &yes_no);
-            group_labels[k].push(label);
+        (part.issues, group_labels, records)
+    };
+    let mut issues = std::mem::take(&mut rows.issues);
+    let (first, second) = if n_rows >= PAR_ROWS {
+        let mid = n_rows / 2;
+        let later: IssueMap = {
+            let keys: Vec<usize> = issues.keys().copied().filter(|&r| r >= mid).collect();
+            keys.into_iter()
+                .filter_map(|r| issues.remove(&r).map(|v| (r, v)))
+                .collect()
+        };
+        let (a, b) = std::thread::scope(|sc| {
+            let h = sc.spawn(|| per_rows(mid..n_rows, later));
+            let a = per_rows(0..mid, issues);
+            (a, h.join().expect("validation thread"))
+        });
+        (a, Some(b))
+    } else {
+        (per_rows(0..n_rows, issues), None)
+    };
+    let (mut issues, mut group_labels, mut records) = first;
+    if let Some((i2, g2, r2)) = second {
+        issues.extend(i2);
+        for (a, b) in group_labels.iter_mut().zip(g2) {
+            a.extend(b);
         }
-        for (k, e) in plan.endpoints.iter().enumerate() {
-            let rec = endpoint_record(e, &endpoint_cols[k], &cols, r, &mut rows, &present);
-            records[k].push(rec);
+        for (a, b) in records.iter_mut().zip(r2) {
+            a.extend(b);
         }
     }
+    rows.issues = issues;
 
     // Second walk, only when a problem quotes a cell not kept as text.
     let mut wanted: Vec<usize> = rows
@@ -1156,23 +1217,26 @@ fn date_summaries(plan: &Plan, problems: &[Problem], current: &str) -> Vec<Strin
 }
 
 /// A failed cross-field check's message, `None` when the row passes.
+/// One cross-field check of row `r`; `slots` are the columns' slots in
+/// `cols` (looked up once per file, not per row).
 fn check_row(
     chk: &crate::plan::Check,
     cols: &Columns,
     r: usize,
-    col: &str,
     other: &str,
+    (col_slot, other_slot): (usize, usize),
 ) -> Option<String> {
     use crate::plan::DateRelation as R;
-    let filled = |c: &str| !cols.get(c, r).is_missing();
+    let filled = |k: usize| !cols.cell(k, r).is_missing();
     let other_matches = || {
         if chk.values.is_empty() {
-            filled(other)
+            filled(other_slot)
         } else {
-            let other_text = cols.get(other, r).to_text();
+            let other_text = cols.cell(other_slot, r).text();
+            let other_text = other_text.trim();
             chk.values
                 .iter()
-                .any(|v| v.trim().eq_ignore_ascii_case(other_text.trim()))
+                .any(|v| v.trim().eq_ignore_ascii_case(other_text))
         }
     };
     let shown = |c: &str| {
@@ -1186,8 +1250,8 @@ fn check_row(
     match chk.relation {
         R::NotBefore | R::NotAfter => {
             let (a, b) = (
-                cols.date(cols.slot_of(col), r)?,
-                cols.date(cols.slot_of(other), r)?,
+                cols.date(Some(col_slot), r)?,
+                cols.date(Some(other_slot), r)?,
             );
             let ok = if chk.relation == R::NotBefore {
                 a >= b
@@ -1196,9 +1260,9 @@ fn check_row(
             };
             (!ok).then(|| format!("{} ({} is {})", chk.description, other, iso(b)))
         }
-        R::PresentWhen => (other_matches() && !filled(col))
+        R::PresentWhen => (other_matches() && !filled(col_slot))
             .then(|| format!("{} ({})", chk.description, shown(other))),
-        R::BlankUnless => (filled(col) && !other_matches())
+        R::BlankUnless => (filled(col_slot) && !other_matches())
             .then(|| format!("{} ({})", chk.description, shown(other))),
     }
 }
@@ -1691,6 +1755,7 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
         records,
         yes_no,
     } = b;
+    let mut rows = rows;
     let n = kept.len();
     let endpoints: Vec<EndpointData> = plan
         .endpoints
@@ -1745,7 +1810,8 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
     let patients: Vec<PatientRecord> = kept
         .iter()
         .map(|&r| PatientRecord {
-            id: rows.ids[r].clone().unwrap_or_default(),
+            // each kept row once: its id moves into the patient
+            id: rows.ids.to_mut()[r].take().unwrap_or_default(),
             line: rows.lines[r],
             extra: extras.get_mut(r).map(std::mem::take).unwrap_or_default(),
             row: r,

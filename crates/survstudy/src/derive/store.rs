@@ -183,9 +183,19 @@ pub(crate) enum Cell<'a> {
     Text(&'a Label),
 }
 
-impl Cell<'_> {
+impl<'a> Cell<'a> {
     pub(crate) fn is_missing(&self) -> bool {
         matches!(self, Cell::Missing)
+    }
+    /// As [`Cell::to_text`], borrowed where the text exists already (yes/no
+    /// and categories: no allocation per row).
+    pub(crate) fn text(self) -> std::borrow::Cow<'a, str> {
+        match self {
+            Cell::Missing => std::borrow::Cow::Borrowed(""),
+            Cell::YesNo(b) => std::borrow::Cow::Borrowed(yes_no_label(b)),
+            Cell::Text(s) => std::borrow::Cow::Borrowed(s.as_str()),
+            other => std::borrow::Cow::Owned(other.to_text()),
+        }
     }
     /// As [`Value::to_text`].
     pub(crate) fn to_text(self) -> String {
