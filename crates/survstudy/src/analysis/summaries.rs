@@ -456,16 +456,25 @@ fn breakdown(
     }
     let by = by.and_then(|b| cohort.grouping(b));
     let by_levels: Vec<String> = by.map(|g| ordered(&g.levels, by_order)).unwrap_or_default();
-    let cats: Vec<String> = cohort
+    // one pass: each patient's category as a code into the distinct values
+    // (no String per patient), counted per level of `by`
+    let mut code_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut distinct: Vec<&str> = Vec::new();
+    let cats: Vec<usize> = cohort
         .patients
         .iter()
-        .map(|p| p.category(column).unwrap_or(missing).to_string())
+        .map(|p| {
+            let c = p.category(column).unwrap_or(missing);
+            *code_of.entry(c).or_insert_with(|| {
+                distinct.push(c);
+                distinct.len() - 1
+            })
+        })
         .collect();
-    let mut levels: Vec<String> = cats.clone();
-    levels.sort();
-    levels.dedup();
+    let mut levels: Vec<&str> = distinct.clone();
+    levels.sort_unstable();
     // the patients without a value last
-    levels.sort_by_key(|l| l == missing);
+    levels.sort_by_key(|l| *l == missing);
     let bi: Vec<Option<usize>> = match by {
         Some(g) => g
             .labels
@@ -477,26 +486,30 @@ fn breakdown(
             .collect(),
         None => vec![None; n],
     };
-    let n_by: Vec<usize> = (0..by_levels.len())
-        .map(|b| bi.iter().filter(|&&x| x == Some(b)).count())
-        .collect();
+    let nb = by_levels.len();
+    let mut n_by = vec![0usize; nb];
+    // counts[code][b]: column nb is the total
+    let mut counts = vec![vec![0usize; nb + 1]; distinct.len()];
+    for (&c, b) in cats.iter().zip(&bi) {
+        counts[c][nb] += 1;
+        if let Some(b) = *b {
+            counts[c][b] += 1;
+            n_by[b] += 1;
+        }
+    }
     let rows = levels
         .iter()
         .map(|l| {
-            let k = cats.iter().filter(|c| *c == l).count();
+            let cnt = &counts[code_of[l]];
+            let k = cnt[nb];
             NextLineRow {
-                category: l.clone(),
+                category: l.to_string(),
                 n: k,
                 pct: pct(k, n),
-                by: (0..by_levels.len())
-                    .map(|b| {
-                        let kb = (0..n)
-                            .filter(|&i| bi[i] == Some(b) && &cats[i] == l)
-                            .count();
-                        super::table1::GroupCount {
-                            n: kb,
-                            pct: pct(kb, n_by[b]),
-                        }
+                by: (0..nb)
+                    .map(|b| super::table1::GroupCount {
+                        n: cnt[b],
+                        pct: pct(cnt[b], n_by[b]),
                     })
                     .collect(),
             }
