@@ -295,11 +295,15 @@ fn zph1(
     count: &[u32],
     start: Option<(&[f64], &[usize])>,
 ) -> Zph1 {
-    // rows a unit stands for (collapsed cells; empty = 1 each): a cell of c
-    // deaths is c steps of an Efron tie and counts c events
-    let cnt = |i: usize| count.get(i).map_or(1, |&c| c as usize);
     let n = time.len();
-    let wt = |i: usize| if weight.is_empty() { 1.0 } else { weight[i] };
+    // rows a unit stands for (collapsed cells; empty = 1 each): a cell of c
+    // deaths is c steps of an Efron tie, counts c events and weighs c
+    let cnt = |i: usize| count.get(i).map_or(1, |&c| c as usize);
+    let wt = |i: usize| match (weight.get(i), count.get(i)) {
+        (Some(&w), _) => w,
+        (None, Some(&c)) => f64::from(c),
+        (None, None) => 1.0,
+    };
     // (start, stop] rows: leave the risk set once start >= the time (R zph2);
     // `start.1` orders the rows by (stratum, start) ascending
     let mut ip1 = start.map_or(0, |(_, o)| o.len());
@@ -800,8 +804,9 @@ pub fn cox_zph_rows(
         Some(sa) => stable_by_strata(radix_order(sa), &st, nstrat),
         None => vec![],
     };
-    // the units' times, events, strata, g(t), weights, counts and sweep order
-    let (u_time, u_event, u_st, u_gtime, u_weight, u_count, u_ord) = match &collapsed {
+    // the units' times, events, strata, g(t) and sweep order (a cell's
+    // weight is its count: zph1 reads it from `count`)
+    let (u_time, u_event, u_st, u_gtime, u_ord) = match &collapsed {
         Some(c) => {
             let t = c.pick(time);
             let s = c.pick(&st);
@@ -811,8 +816,6 @@ pub fn cox_zph_rows(
                 std::borrow::Cow::Owned(c.pick(event)),
                 std::borrow::Cow::Owned(s),
                 c.pick(&gtime),
-                c.count.iter().map(|&k| f64::from(k)).collect::<Vec<f64>>(),
-                c.count.clone(),
                 std::borrow::Cow::Owned(o),
             )
         }
@@ -821,11 +824,11 @@ pub fn cox_zph_rows(
             std::borrow::Cow::Borrowed(event),
             std::borrow::Cow::Borrowed(&st[..]),
             gtime,
-            rows.weight.map_or_else(Vec::new, <[f64]>::to_vec),
-            Vec::new(),
             std::borrow::Cow::Borrowed(&ord[..]),
         ),
     };
+    let u_count: &[u32] = collapsed.as_ref().map_or(&[], |c| &c.count[..]);
+    let u_weight: &[f64] = rows.weight.unwrap_or(&[]);
     let z = zph1(
         &u_gtime,
         &u_time,
@@ -836,8 +839,8 @@ pub fn cox_zph_rows(
         nstrat,
         efron,
         &u_ord,
-        &u_weight,
-        &u_count,
+        u_weight,
+        u_count,
         fixed_start.as_deref().map(|s| (s, &ord1[..])),
     );
     drop(u_gtime);

@@ -44,9 +44,9 @@ pub(crate) struct CoxData {
     /// Rows ordered by stratum, then start descending (counting data only):
     /// the order in which rows leave the risk set as time decreases.
     pub start_order: Vec<usize>,
-    /// Rows each row stands for (collapsed cells, `cells.rs`; its weight is
-    /// the same count): a cell of c deaths is c steps of an Efron tie.
-    /// Empty = 1 per row.
+    /// Rows each row stands for (collapsed cells, `cells.rs`): its weight
+    /// in every sum ([`Self::w`]), and a cell of c deaths is c steps of an
+    /// Efron tie. Empty = 1 per row.
     pub count: Vec<u32>,
 }
 
@@ -117,19 +117,21 @@ impl CoxData {
         work
     }
 
-    /// Weight of row i (1 when unweighted).
+    /// Weight of row i: its case weight, or a collapsed cell's row count,
+    /// or 1.
     #[inline]
     pub fn w(&self, i: usize) -> f64 {
-        if self.weight.is_empty() {
-            1.0
-        } else {
-            self.weight[i]
+        match (self.weight.get(i), self.count.get(i)) {
+            (Some(&w), _) => w,
+            (None, Some(&c)) => f64::from(c),
+            (None, None) => 1.0,
         }
     }
 
-    /// True when the data need the general (weighted / counting) kernel.
+    /// True when the data need the general (weighted / counting) kernel:
+    /// case weights, (start, stop] rows or collapsed cells.
     pub fn is_general(&self) -> bool {
-        !self.weight.is_empty() || !self.start.is_empty()
+        !self.weight.is_empty() || !self.start.is_empty() || !self.count.is_empty()
     }
 
     /// Evaluate ℓ(β), U(β), I(β).

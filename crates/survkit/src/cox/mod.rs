@@ -480,7 +480,6 @@ pub fn cox_fit_rows(
         Some(c) => {
             let cols: Vec<Vec<f64>> = design.columns.iter().map(|v| c.pick(v)).collect();
             let cols: Vec<&[f64]> = cols.iter().map(|v| v.as_slice()).collect();
-            let w: Vec<f64> = c.count.iter().map(|&k| f64::from(k)).collect();
             let st = strata.map(|s| c.pick(s));
             sorted_data(
                 &c.pick(time),
@@ -488,7 +487,7 @@ pub fn cox_fit_rows(
                 &cols,
                 &means,
                 st.as_deref(),
-                Some(&w),
+                None,
                 None,
                 Some(&c.count),
             )
