@@ -2,7 +2,7 @@
 //! report list the first `EXCLUDED_LISTED` rows and count every row by
 //! reason; tables/flow.csv keeps them all.
 
-use survstudy::derive::ExcludePolicy;
+use survstudy::derive::{ExcludePolicy, ProblemKind};
 use survstudy::flow::EXCLUDED_LISTED;
 use survstudy::pipeline::{run_study, RunOptions};
 
@@ -95,5 +95,61 @@ fn many_excluded_rows_are_listed_up_to_the_cap_and_all_counted() {
         .filter(|l| l.starts_with("excluded,"))
         .count();
     assert_eq!(n_excluded, bad);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Files of ≥ 50 000 rows are validated in two halves on two cores: the
+/// problems found while reading (here unreadable progression dates, in
+/// both halves) must reach the half that checks those rows, so each bad
+/// row is excluded for that one reason only, and the rows come back in
+/// file order on both sides of the split.
+#[test]
+fn validation_in_two_halves_keeps_every_problem_and_the_row_order() {
+    let (csv, bad) = big_csv(480);
+    let n_rows = 106 * 480;
+    assert!(n_rows >= 50_000);
+    let dir = std::env::temp_dir().join(format!("survstudy_halves_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("halves.csv");
+    std::fs::write(&data, csv).unwrap();
+    let out = dir.join("out");
+    let opts = RunOptions {
+        data: Some(data),
+        out: out.clone(),
+        exclude: ExcludePolicy::ExcludeInvalid,
+        run_date: Some("2026-01-01".into()),
+        ..RunOptions::default()
+    };
+    let r = run_study(&opts).unwrap();
+    let flow = &r.results.flow;
+    assert_eq!(flow.excluded.len(), bad);
+    assert_eq!(r.results.n, n_rows - bad);
+    // one reason per excluded row, the unreadable date as read (a half
+    // that lost the reading problems would report the date as missing, or
+    // a second problem from the row checks)
+    for e in &flow.excluded {
+        assert_eq!(e.causes.len(), 1, "line {}: {}", e.line, e.reason);
+        assert_eq!(
+            e.causes[0].kind,
+            ProblemKind::BadDate,
+            "line {}: {}",
+            e.line,
+            e.reason
+        );
+        assert!(
+            e.reason.starts_with("progression_date") && e.reason.contains("not a date"),
+            "line {}: {}",
+            e.line,
+            e.reason
+        );
+    }
+    let lines: Vec<u64> = flow.excluded.iter().map(|e| e.line).collect();
+    assert!(lines.windows(2).all(|w| w[0] < w[1]));
+    // bad rows on both sides of the split (line = row + 2)
+    let mid = (n_rows / 2) as u64 + 2;
+    assert!(lines.first().unwrap() < &mid && lines.last().unwrap() > &mid);
+    // the analysed patients are the good rows in file order
+    let adsl = std::fs::read_to_string(out.join("adsl.csv")).unwrap();
+    assert_eq!(adsl.lines().count(), 1 + n_rows - bad);
     std::fs::remove_dir_all(&dir).ok();
 }

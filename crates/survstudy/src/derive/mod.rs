@@ -1044,19 +1044,15 @@ pub fn derive_input(
         }
         (part.issues, group_labels, records)
     };
-    let mut issues = std::mem::take(&mut rows.issues);
+    let issues = std::mem::take(&mut rows.issues);
     let (first, second) = if n_rows >= PAR_ROWS {
         let mid = n_rows / 2;
-        let later: IssueMap = {
-            let keys: Vec<usize> = issues.keys().copied().filter(|&r| r >= mid).collect();
-            keys.into_iter()
-                .filter_map(|r| issues.remove(&r).map(|v| (r, v)))
-                .collect()
-        };
+        let (later, issues): (IssueMap, IssueMap) =
+            issues.into_iter().partition(|(r, _)| *r >= mid);
         let (a, b) = std::thread::scope(|sc| {
             let h = sc.spawn(|| per_rows(mid..n_rows, later));
             let a = per_rows(0..mid, issues);
-            (a, h.join().expect("validation thread"))
+            (a, h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
         });
         (a, Some(b))
     } else {
