@@ -46,13 +46,19 @@ fn big_csv(copies: usize) -> (String, usize) {
     (String::from_utf8(w.into_inner().unwrap()).unwrap(), bad)
 }
 
-#[test]
-fn many_excluded_rows_are_listed_up_to_the_cap_and_all_counted() {
-    let (csv, bad) = big_csv(16);
-    assert!(bad > EXCLUDED_LISTED, "{bad}");
-    let dir = std::env::temp_dir().join(format!("survstudy_scale_{}", std::process::id()));
+/// `run` on `csv` (written to a fresh temporary directory named after
+/// `tag`) excluding invalid rows: the directory, the output folder, the run.
+fn run_excluding(
+    tag: &str,
+    csv: &str,
+) -> (
+    std::path::PathBuf,
+    std::path::PathBuf,
+    survstudy::pipeline::RunOutput,
+) {
+    let dir = std::env::temp_dir().join(format!("{tag}_{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let data = dir.join("many_bad.csv");
+    let data = dir.join("data.csv");
     std::fs::write(&data, csv).unwrap();
     let out = dir.join("out");
     let opts = RunOptions {
@@ -63,6 +69,14 @@ fn many_excluded_rows_are_listed_up_to_the_cap_and_all_counted() {
         ..RunOptions::default()
     };
     let r = run_study(&opts).unwrap();
+    (dir, out, r)
+}
+
+#[test]
+fn many_excluded_rows_are_listed_up_to_the_cap_and_all_counted() {
+    let (csv, bad) = big_csv(16);
+    assert!(bad > EXCLUDED_LISTED, "{bad}");
+    let (dir, out, r) = run_excluding("survstudy_scale", &csv);
     assert_eq!(r.results.flow.excluded.len(), bad);
 
     let json: serde_json::Value =
@@ -108,19 +122,7 @@ fn validation_in_two_halves_keeps_every_problem_and_the_row_order() {
     let (csv, bad) = big_csv(480);
     let n_rows = 106 * 480;
     assert!(n_rows >= 50_000);
-    let dir = std::env::temp_dir().join(format!("survstudy_halves_{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let data = dir.join("halves.csv");
-    std::fs::write(&data, csv).unwrap();
-    let out = dir.join("out");
-    let opts = RunOptions {
-        data: Some(data),
-        out: out.clone(),
-        exclude: ExcludePolicy::ExcludeInvalid,
-        run_date: Some("2026-01-01".into()),
-        ..RunOptions::default()
-    };
-    let r = run_study(&opts).unwrap();
+    let (dir, out, r) = run_excluding("survstudy_halves", &csv);
     let flow = &r.results.flow;
     assert_eq!(flow.excluded.len(), bad);
     assert_eq!(r.results.n, n_rows - bad);
