@@ -17,14 +17,15 @@ use crate::plan::ColumnType;
 
 /// An interned, cheaply cloned string (a grouping level, a category value,
 /// an endpoint's end column): every patient with the same value shares one
-/// allocation.
+/// allocation. A thin pointer (8 bytes, `Option<Label>` too), since the
+/// cohort holds one per patient per grouping and variable.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Label(Arc<str>);
+pub struct Label(Arc<Box<str>>);
 
 impl Label {
     /// Intern `s` (a new allocation; clones share it).
     pub fn new(s: &str) -> Label {
-        Label(Arc::from(s))
+        Label(Arc::new(Box::from(s)))
     }
     /// The string.
     pub fn as_str(&self) -> &str {
@@ -53,13 +54,13 @@ impl std::borrow::Borrow<str> for Label {
 
 impl fmt::Debug for Label {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        fmt::Debug::fmt(&**self.0, f)
     }
 }
 
 impl fmt::Display for Label {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&*self.0, f)
+        fmt::Display::fmt(&**self.0, f)
     }
 }
 
@@ -71,7 +72,7 @@ impl From<&str> for Label {
 
 impl From<String> for Label {
     fn from(s: String) -> Label {
-        Label(Arc::from(s))
+        Label(Arc::new(s.into_boxed_str()))
     }
 }
 
@@ -83,32 +84,32 @@ impl From<Label> for String {
 
 impl PartialEq<str> for Label {
     fn eq(&self, o: &str) -> bool {
-        &*self.0 == o
+        &**self.0 == o
     }
 }
 impl PartialEq<&str> for Label {
     fn eq(&self, o: &&str) -> bool {
-        &*self.0 == *o
+        &**self.0 == *o
     }
 }
 impl PartialEq<String> for Label {
     fn eq(&self, o: &String) -> bool {
-        &*self.0 == o.as_str()
+        &**self.0 == o.as_str()
     }
 }
 impl PartialEq<Label> for String {
     fn eq(&self, o: &Label) -> bool {
-        self.as_str() == &*o.0
+        self.as_str() == &**o.0
     }
 }
 impl PartialEq<Label> for str {
     fn eq(&self, o: &Label) -> bool {
-        self == &*o.0
+        self == &**o.0
     }
 }
 impl PartialEq<Label> for &str {
     fn eq(&self, o: &Label) -> bool {
-        *self == &*o.0
+        *self == &**o.0
     }
 }
 
