@@ -273,7 +273,7 @@ fn check_grouping_levels(
         }
         let n = g.labels.iter().flatten().count();
         if let Some(w) =
-            crate::analysis::table1::free_text_warning(&g.name, distinct_labels(&g.labels), n)
+            crate::analysis::table1::free_text_warning(&g.name, g.labels.table().len() - 1, n)
         {
             return Err(RunError::TooManyLevels {
                 file: file.to_string(),
@@ -283,28 +283,6 @@ fn check_grouping_levels(
         }
     }
     Ok(())
-}
-
-/// Number of distinct labels among `labels`. Patients with one level share
-/// one interned allocation (or a few), so the distinct allocations are
-/// found first by address, with a short list; only when there are many is
-/// every label hashed by its text (a sort of 10^6 strings per grouping took
-/// most of a second at registry scale).
-fn distinct_labels(labels: &[Option<crate::derive::Label>]) -> usize {
-    let mut ptrs: Vec<&crate::derive::Label> = Vec::new();
-    for l in labels.iter().flatten() {
-        if ptrs.iter().any(|p| std::ptr::eq(p.as_str(), l.as_str())) {
-            continue;
-        }
-        if ptrs.len() == 64 {
-            let all: std::collections::HashSet<&str> =
-                labels.iter().flatten().map(|l| l.as_str()).collect();
-            return all.len();
-        }
-        ptrs.push(l);
-    }
-    let text: std::collections::HashSet<&str> = ptrs.iter().map(|l| l.as_str()).collect();
-    text.len()
 }
 
 /// Run the study and write every output.

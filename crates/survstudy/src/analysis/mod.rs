@@ -588,11 +588,8 @@ fn analyse_table1(plan: &Plan, cohort: &Cohort) -> Option<Table1> {
     } else {
         g.levels.clone()
     };
-    let bi: Vec<Option<usize>> = g
-        .labels
-        .iter()
-        .map(|l| l.as_ref().and_then(|l| levels.iter().position(|x| x == l)))
-        .collect();
+    let idx = g.labels.table_index(&levels);
+    let bi: Vec<Option<usize>> = g.labels.codes().iter().map(|&c| idx[c as usize]).collect();
     Some(table1::table1(
         &cohort.table1,
         &g.name,

@@ -392,14 +392,11 @@ fn cross_table(
     let ra = ordered(&a.levels, row_order);
     let cb = ordered(&b.levels, col_order);
     let mut counts = vec![vec![0usize; cb.len()]; ra.len()];
-    for (x, y) in a.labels.iter().zip(&b.labels) {
-        if let (Some(x), Some(y)) = (x, y) {
-            if let (Some(i), Some(j)) = (
-                ra.iter().position(|l| l == x),
-                cb.iter().position(|l| l == y),
-            ) {
-                counts[i][j] += 1;
-            }
+    // level of each distinct label, then one pass over the codes
+    let (ia, ib) = (a.labels.table_index(&ra), b.labels.table_index(&cb));
+    for (&x, &y) in a.labels.codes().iter().zip(b.labels.codes()) {
+        if let (Some(i), Some(j)) = (ia[x as usize], ib[y as usize]) {
+            counts[i][j] += 1;
         }
     }
     Some(CrossTable {
@@ -476,14 +473,10 @@ fn breakdown(
     // the patients without a value last
     levels.sort_by_key(|l| *l == missing);
     let bi: Vec<Option<usize>> = match by {
-        Some(g) => g
-            .labels
-            .iter()
-            .map(|l| {
-                l.as_ref()
-                    .and_then(|l| by_levels.iter().position(|x| x == l))
-            })
-            .collect(),
+        Some(g) => {
+            let idx = g.labels.table_index(&by_levels);
+            g.labels.codes().iter().map(|&c| idx[c as usize]).collect()
+        }
         None => vec![None; n],
     };
     let nb = by_levels.len();

@@ -17,7 +17,7 @@ mod store;
 mod write;
 
 pub use problem::{Problem, ProblemKind, ValidationReport};
-pub use store::{Columns, Label};
+pub use store::{Columns, Label, LabelColumn};
 pub use write::{write_adsl, write_adtte, ADSL_FILE, ADTTE_FILE};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -292,36 +292,32 @@ pub struct GroupingData {
     /// Level order; the first is the reference level.
     pub levels: Vec<String>,
     /// `None` = missing.
-    pub labels: Vec<Option<Label>>,
+    pub labels: LabelColumn,
 }
 
 impl GroupingData {
     /// Number of patients per level, in level order.
     pub fn counts(&self) -> Vec<(String, usize)> {
-        self.levels
-            .iter()
-            .map(|l| {
-                let n = self
-                    .labels
-                    .iter()
-                    .filter(|x| x.as_deref() == Some(l.as_str()))
-                    .count();
-                (l.clone(), n)
-            })
-            .collect()
+        let idx = self.labels.table_index(&self.levels);
+        let mut n = vec![0usize; self.levels.len()];
+        for &c in self.labels.codes() {
+            if let Some(k) = idx[c as usize] {
+                n[k] += 1;
+            }
+        }
+        self.levels.iter().cloned().zip(n).collect()
     }
     /// Number of patients with a missing label.
     pub fn missing(&self) -> usize {
-        self.labels.iter().filter(|l| l.is_none()).count()
+        self.labels.codes().iter().filter(|&&c| c == 0).count()
     }
     /// Level index per patient (0 = reference).
     pub fn level_index(&self) -> Vec<Option<usize>> {
+        let idx = self.labels.table_index(&self.levels);
         self.labels
+            .codes()
             .iter()
-            .map(|l| {
-                l.as_ref()
-                    .and_then(|l| self.levels.iter().position(|x| x == l))
-            })
+            .map(|&c| idx[c as usize])
             .collect()
     }
 }
@@ -335,7 +331,7 @@ pub enum VariableValues {
         /// Level order (declared, or observed values sorted); first = reference.
         levels: Vec<String>,
         /// Level per patient (`None` = missing).
-        values: Vec<Option<Label>>,
+        values: LabelColumn,
     },
     /// Numbers (median, quartiles, range).
     Continuous {
@@ -1002,11 +998,7 @@ pub fn derive_input(
     // each with its own problem map (the rows' earlier problems included)
     // and level cache; the halves are joined in row order, so everything
     // is as a single pass makes it.
-    type Part = (
-        IssueMap,
-        Vec<Vec<Option<Label>>>,
-        Vec<Vec<Option<TteRecord>>>,
-    );
+    type Part = (IssueMap, Vec<LabelColumn>, Vec<Vec<Option<TteRecord>>>);
     let lines: &[u64] = &rows.lines;
     let ids: &[Option<String>] = &rows.ids;
     let per_rows = |range: std::ops::Range<usize>, issues: IssueMap| -> Part {
@@ -1017,8 +1009,9 @@ pub fn derive_input(
             issues,
         };
         let len = range.len();
-        let mut group_labels: Vec<Vec<Option<Label>>> =
-            vec![Vec::with_capacity(len); groupings.len()];
+        let mut group_labels: Vec<LabelColumn> = (0..groupings.len())
+            .map(|_| LabelColumn::with_capacity(len))
+            .collect();
         let mut records: Vec<Vec<Option<TteRecord>>> =
             vec![Vec::with_capacity(len); plan.endpoints.len()];
         let mut level_cache: Vec<HashMap<String, Option<Label>>> =
@@ -1035,7 +1028,7 @@ pub fn derive_input(
             for (k, (g, gcols)) in groupings.iter().enumerate() {
                 let label =
                     grouping_label(g, gcols, &cols, r, &mut part, &mut level_cache[k], &yes_no);
-                group_labels[k].push(label);
+                group_labels[k].push(label.as_ref());
             }
             for (k, e) in plan.endpoints.iter().enumerate() {
                 let rec = endpoint_record(e, &endpoint_cols[k], &cols, r, &mut part, &present);
@@ -1062,7 +1055,7 @@ pub fn derive_input(
     if let Some((i2, g2, r2)) = second {
         issues.extend(i2);
         for (a, b) in group_labels.iter_mut().zip(g2) {
-            a.extend(b);
+            a.extend_from(&b);
         }
         for (a, b) in records.iter_mut().zip(r2) {
             a.extend(b);
@@ -1730,7 +1723,7 @@ struct Built<'a, 'b> {
     excluded: Vec<Excluded>,
     absent: Vec<String>,
     extra_idx: Vec<usize>,
-    group_labels: Vec<Vec<Option<Label>>>,
+    group_labels: Vec<LabelColumn>,
     records: Vec<Vec<Option<TteRecord>>>,
     yes_no: [Label; 2],
 }
@@ -1768,9 +1761,11 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
             }
         })
         .collect();
-    let mut labels: Vec<Vec<Option<Label>>> = group_labels
+    // every row kept (the usual case): the columns move, else the kept rows
+    let all_kept = kept.len() == rows.lines.len();
+    let mut labels: Vec<LabelColumn> = group_labels
         .into_iter()
-        .map(|all| kept.iter().map(|&r| all[r].clone()).collect())
+        .map(|all| if all_kept { all } else { all.pick(&kept) })
         .collect();
     for (k, g) in plan.groupings.iter().enumerate() {
         if g.kind == GroupingKind::Quantiles {
@@ -1782,7 +1777,7 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
                     _ => None,
                 })
                 .collect();
-            labels[k] = quantile_labels(&x, &g.levels);
+            labels[k] = quantile_labels(&x, &g.levels).into_iter().collect();
         }
     }
     let groupings: Vec<GroupingData> = plan
@@ -1795,7 +1790,8 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
             kind: g.kind,
             levels: if g.levels.is_empty() {
                 // free-text category grouping: the observed values, sorted
-                let set: BTreeSet<&str> = labels.iter().flatten().map(Label::as_str).collect();
+                let set: BTreeSet<&str> =
+                    labels.table().iter().flatten().map(Label::as_str).collect();
                 set.into_iter().map(str::to_string).collect()
             } else {
                 g.levels.clone()
@@ -1846,7 +1842,7 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
                     },
                     VariableKind::Categorical => {
                         let mut cache: HashMap<String, Label> = HashMap::new();
-                        let values: Vec<Option<Label>> = kept
+                        let values: LabelColumn = kept
                             .iter()
                             .map(|&r| match cols.cell(slot, r) {
                                 Cell::Missing => None,
@@ -2125,8 +2121,9 @@ fn run_notes(plan: &Plan, absent: &[String], endpoints: &[EndpointData], n: usiz
 
 /// Distinct observed values, sorted numerically when all are numbers,
 /// otherwise alphabetically.
-fn observed_levels(values: &[Option<Label>]) -> Vec<String> {
-    let set: BTreeSet<&str> = values.iter().flatten().map(Label::as_str).collect();
+fn observed_levels(values: &LabelColumn) -> Vec<String> {
+    // the table holds the distinct values (each at least once among the patients)
+    let set: BTreeSet<&str> = values.table().iter().flatten().map(Label::as_str).collect();
     let mut levels: Vec<String> = set.into_iter().map(str::to_string).collect();
     let nums: Option<Vec<f64>> = levels.iter().map(|l| l.parse::<f64>().ok()).collect();
     if let Some(nums) = nums {

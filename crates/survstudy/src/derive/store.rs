@@ -263,3 +263,309 @@ impl Columns {
         }
     }
 }
+
+/// Per-patient labels (a grouping's, a categorical variable's) as 4-byte
+/// codes into a table of the distinct labels: `table[0]` is `None`
+/// (missing), every other entry a distinct label. Reads like a
+/// `Vec<Option<Label>>` (`col[i]`, `iter()`, `len()`); clones share the codes.
+/// Every label in the table is some patient's, once: the table is the set of
+/// distinct labels present.
+#[derive(Clone)]
+pub struct LabelColumn {
+    codes: Arc<Vec<u32>>,
+    table: Vec<Option<Label>>,
+    /// Text → code, once the table outgrows a short scan (free text).
+    index: Option<HashMap<Label, u32>>,
+}
+
+/// Table size up to which a label's code is found by scanning.
+const SCAN_LABELS: usize = 32;
+
+impl Default for LabelColumn {
+    fn default() -> Self {
+        LabelColumn::with_capacity(0)
+    }
+}
+
+impl LabelColumn {
+    /// An empty column with room for `n` patients.
+    pub fn with_capacity(n: usize) -> Self {
+        LabelColumn {
+            codes: Arc::new(Vec::with_capacity(n)),
+            table: vec![None],
+            index: None,
+        }
+    }
+
+    /// The code of `label`, added to the table when new. The labels of a
+    /// derivation are clones of a few interned ones, so the table is
+    /// searched by pointer first, then by text; a long table (free text)
+    /// by a hash map.
+    fn code_of(&mut self, label: Option<&Label>) -> u32 {
+        let Some(l) = label else { return 0 };
+        if let Some(index) = &mut self.index {
+            let next = self.table.len() as u32;
+            let c = *index.entry(l.clone()).or_insert(next);
+            if c == next {
+                self.table.push(Some(l.clone()));
+            }
+            return c;
+        }
+        if self.table.len() > SCAN_LABELS {
+            let index = self.table[1..]
+                .iter()
+                .enumerate()
+                .filter_map(|(k, t)| Some((t.clone()?, k as u32 + 1)))
+                .collect();
+            self.index = Some(index);
+            return self.code_of(label);
+        }
+        let found = self.table[1..]
+            .iter()
+            .position(|t| t.as_ref().is_some_and(|t| Arc::ptr_eq(&t.0, &l.0)))
+            .or_else(|| {
+                self.table[1..]
+                    .iter()
+                    .position(|t| t.as_ref().is_some_and(|t| t.as_str() == l.as_str()))
+            });
+        match found {
+            Some(k) => k as u32 + 1,
+            None => {
+                self.table.push(Some(l.clone()));
+                self.table.len() as u32 - 1
+            }
+        }
+    }
+
+    /// Append one patient's label.
+    pub fn push(&mut self, label: Option<&Label>) {
+        let c = self.code_of(label);
+        Arc::make_mut(&mut self.codes).push(c);
+    }
+
+    /// Append every label of `other`, in order.
+    pub fn extend_from(&mut self, other: &LabelColumn) {
+        let remap: Vec<u32> = other
+            .table
+            .iter()
+            .map(|l| self.code_of(l.as_ref()))
+            .collect();
+        Arc::make_mut(&mut self.codes).extend(other.codes.iter().map(|&c| remap[c as usize]));
+    }
+
+    /// The labels of rows `rows`, in that order (the table keeps only the
+    /// labels still used).
+    pub fn pick(&self, rows: &[usize]) -> LabelColumn {
+        let mut used = vec![false; self.table.len()];
+        used[0] = true;
+        for &r in rows {
+            used[self.codes[r] as usize] = true;
+        }
+        let mut table = Vec::new();
+        let remap: Vec<u32> = self
+            .table
+            .iter()
+            .zip(&used)
+            .map(|(l, &u)| {
+                if u {
+                    table.push(l.clone());
+                }
+                table.len() as u32 - 1
+            })
+            .collect();
+        LabelColumn {
+            codes: Arc::new(
+                rows.iter()
+                    .map(|&r| remap[self.codes[r] as usize])
+                    .collect(),
+            ),
+            table,
+            index: None,
+        }
+    }
+
+    /// Number of patients.
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    /// Whether there are no patients.
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+
+    /// Patient `i`'s label (`None` = missing).
+    pub fn get(&self, i: usize) -> Option<&Label> {
+        self.table[self.codes[i] as usize].as_ref()
+    }
+
+    /// The labels in patient order.
+    pub fn iter(&self) -> LabelIter<'_> {
+        LabelIter {
+            codes: self.codes.iter(),
+            table: &self.table,
+        }
+    }
+
+    /// Each patient's code into [`LabelColumn::table`] (0 = missing).
+    pub fn codes(&self) -> &[u32] {
+        &self.codes
+    }
+
+    /// The distinct labels; entry 0 is `None` (missing).
+    pub fn table(&self) -> &[Option<Label>] {
+        &self.table
+    }
+
+    /// For each table entry, the index of its label in `levels` (`None`
+    /// for missing or a label not among the levels).
+    pub fn table_index(&self, levels: &[String]) -> Vec<Option<usize>> {
+        self.table
+            .iter()
+            .map(|l| {
+                l.as_ref()
+                    .and_then(|l| levels.iter().position(|x| x == l.as_str()))
+            })
+            .collect()
+    }
+}
+
+impl std::ops::Index<usize> for LabelColumn {
+    type Output = Option<Label>;
+    fn index(&self, i: usize) -> &Option<Label> {
+        &self.table[self.codes[i] as usize]
+    }
+}
+
+impl FromIterator<Option<Label>> for LabelColumn {
+    fn from_iter<I: IntoIterator<Item = Option<Label>>>(it: I) -> Self {
+        let it = it.into_iter();
+        let mut col = LabelColumn::with_capacity(it.size_hint().0);
+        for l in it {
+            col.push(l.as_ref());
+        }
+        col
+    }
+}
+
+/// The labels of a [`LabelColumn`] in patient order.
+#[derive(Clone)]
+pub struct LabelIter<'a> {
+    codes: std::slice::Iter<'a, u32>,
+    table: &'a [Option<Label>],
+}
+
+impl<'a> Iterator for LabelIter<'a> {
+    type Item = &'a Option<Label>;
+    fn next(&mut self) -> Option<&'a Option<Label>> {
+        self.codes.next().map(|&c| &self.table[c as usize])
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.codes.size_hint()
+    }
+}
+
+impl ExactSizeIterator for LabelIter<'_> {}
+
+impl<'a> DoubleEndedIterator for LabelIter<'a> {
+    fn next_back(&mut self) -> Option<&'a Option<Label>> {
+        self.codes.next_back().map(|&c| &self.table[c as usize])
+    }
+}
+
+impl<'a> IntoIterator for &'a LabelColumn {
+    type Item = &'a Option<Label>;
+    type IntoIter = LabelIter<'a>;
+    fn into_iter(self) -> LabelIter<'a> {
+        self.iter()
+    }
+}
+
+impl PartialEq for LabelColumn {
+    fn eq(&self, o: &LabelColumn) -> bool {
+        self.len() == o.len() && self.iter().eq(o.iter())
+    }
+}
+
+impl fmt::Debug for LabelColumn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for LabelColumn {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+#[cfg(test)]
+mod label_column_tests {
+    use super::*;
+
+    fn texts(c: &LabelColumn) -> Vec<Option<&str>> {
+        c.iter().map(|l| l.as_deref()).collect()
+    }
+
+    #[test]
+    fn reads_like_the_labels_it_was_given() {
+        let (a, b) = (Label::new("a"), Label::new("b"));
+        let b2 = Label::new("b"); // same text, another allocation
+        let v = [Some(a.clone()), None, Some(b.clone()), Some(b2), Some(a)];
+        let c: LabelColumn = v.iter().cloned().collect();
+        assert_eq!(c.len(), 5);
+        assert_eq!(
+            texts(&c),
+            vec![Some("a"), None, Some("b"), Some("b"), Some("a")]
+        );
+        assert_eq!(c[2].as_deref(), Some("b"));
+        assert_eq!(c.get(1), None);
+        // one table entry per distinct text, missing first
+        assert_eq!(c.table().len(), 3);
+        assert_eq!(c.codes(), &[1, 0, 2, 2, 1]);
+        assert_eq!(
+            serde_json::to_string(&c).unwrap(),
+            r#"["a",null,"b","b","a"]"#
+        );
+        let levels = vec!["b".to_string(), "a".to_string()];
+        assert_eq!(c.table_index(&levels), vec![None, Some(1), Some(0)]);
+    }
+
+    #[test]
+    fn extend_and_pick_keep_labels_and_only_used_table_entries() {
+        let mk =
+            |v: &[Option<&str>]| -> LabelColumn { v.iter().map(|s| s.map(Label::new)).collect() };
+        let mut c = mk(&[Some("x"), Some("y")]);
+        c.extend_from(&mk(&[Some("z"), None, Some("x")]));
+        assert_eq!(
+            texts(&c),
+            vec![Some("x"), Some("y"), Some("z"), None, Some("x")]
+        );
+        assert_eq!(c.table().len(), 4);
+        let p = c.pick(&[4, 3, 2]);
+        assert_eq!(texts(&p), vec![Some("x"), None, Some("z")]);
+        // "y" is no patient's label any more: left out of the table
+        let mut t: Vec<&str> = p.table().iter().flatten().map(Label::as_str).collect();
+        t.sort_unstable();
+        assert_eq!(t, vec!["x", "z"]);
+        assert_eq!(p, mk(&[Some("x"), None, Some("z")]));
+        assert_ne!(p, mk(&[Some("x"), None, Some("y")]));
+    }
+
+    #[test]
+    fn many_distinct_labels_are_found_by_text() {
+        // free text: past the scan limit the codes come from a hash map
+        let v: Vec<Option<Label>> = (0..1000)
+            .map(|i| (i % 7 != 0).then(|| Label::new(&format!("t{}", i % 300))))
+            .collect();
+        let c: LabelColumn = v.iter().cloned().collect();
+        assert!(c.iter().eq(v.iter()));
+        let distinct: std::collections::BTreeSet<&str> =
+            v.iter().flatten().map(Label::as_str).collect();
+        assert_eq!(c.table().len() - 1, distinct.len());
+        let mut d = c.pick(&(0..500).collect::<Vec<_>>());
+        d.extend_from(&c.pick(&(500..1000).collect::<Vec<_>>()));
+        assert_eq!(d, c);
+        assert_eq!(d.table().len(), c.table().len());
+    }
+}
