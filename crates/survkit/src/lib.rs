@@ -38,7 +38,7 @@ pub mod km;
 pub mod linalg;
 pub mod logistic;
 pub mod logrank;
-pub(crate) mod par;
+pub mod par;
 pub mod rmst;
 pub mod smooth;
 pub(crate) mod sort;

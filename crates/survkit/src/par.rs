@@ -6,6 +6,28 @@
 //! one thread. Below [`MIN_PAR`] items the work runs on the calling thread
 //! (spawning costs more than it saves).
 
+use std::cell::Cell;
+
+thread_local! {
+    /// Set while [`sequential`] runs on this thread.
+    static SEQUENTIAL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Run `f` with every fork–join of this crate on the calling thread: for
+/// callers that already keep the cores busy with independent work (a list
+/// of analyses on a pool of threads), where a second thread per fit only
+/// adds memory held at once. Results are the same (bit-identical) either way.
+pub fn sequential<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            SEQUENTIAL.with(|s| s.set(self.0));
+        }
+    }
+    let _reset = Reset(SEQUENTIAL.with(|s| s.replace(true)));
+    f()
+}
+
 /// Smallest number of items worth a second thread.
 pub(crate) const MIN_PAR: usize = 1 << 15;
 
@@ -15,7 +37,7 @@ pub(crate) fn join<A: Send, B: Send>(
     a: impl FnOnce() -> A + Send,
     b: impl FnOnce() -> B + Send,
 ) -> (A, B) {
-    if !parallel {
+    if !parallel || SEQUENTIAL.with(Cell::get) {
         let ra = a();
         return (ra, b());
     }
@@ -36,4 +58,23 @@ pub(crate) fn fill<T: Send>(out: &mut [T], f: impl Fn(usize) -> T + Sync) {
         || a.iter_mut().enumerate().for_each(|(i, o)| *o = f(i)),
         || b.iter_mut().enumerate().for_each(|(i, o)| *o = f(h + i)),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequential_keeps_joins_on_the_calling_thread_and_resets() {
+        let here = std::thread::current().id();
+        let on_other = || join(true, || (), || std::thread::current().id() != here).1;
+        assert!(on_other(), "a parallel join runs b on a second thread");
+        assert!(!sequential(on_other), "inside sequential both run here");
+        // nested, and the flag is back after it returns
+        assert!(!sequential(|| sequential(on_other) || on_other()));
+        assert!(on_other());
+        let mut v = vec![0usize; MIN_PAR + 3];
+        sequential(|| fill(&mut v, |i| i * 2));
+        assert!(v.iter().enumerate().all(|(i, &x)| x == 2 * i));
+    }
 }

@@ -781,7 +781,7 @@ pub fn analyse_adjustment(
         &spec.endpoints
     };
     let patient_of_kept: Vec<usize> = keep.iter().map(|&k| complete[k]).collect();
-    // the endpoints are independent: both cores, results in plan order
+    // per endpoint (in plan order)
     let per_endpoint = |code: &String| -> Option<AdjustedEndpoint> {
         let ep = cohort.endpoint(code)?;
         // the adjustment's times are in the study's unit; the endpoint's may differ
@@ -869,10 +869,10 @@ pub fn analyse_adjustment(
             .ok();
         Some(out)
     };
-    res.endpoints = super::par_map(codes, per_endpoint)
-        .into_iter()
-        .flatten()
-        .collect();
+    // one endpoint after the other: this whole analysis is one job of the
+    // study's job list, which already keeps both cores busy (in parallel the
+    // two endpoints' row-level buffers were held at once)
+    res.endpoints = codes.iter().filter_map(per_endpoint).collect();
     res
 }
 

@@ -214,7 +214,9 @@ pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync)
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(item) = items.get(i) else { break };
-                        done.push((i, f(item)));
+                        // the items keep the cores busy: the engine's own
+                        // fork-joins stay on this thread (same results)
+                        done.push((i, survkit::par::sequential(|| f(item))));
                     }
                     done
                 })
