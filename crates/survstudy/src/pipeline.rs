@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::analysis::survival::PhResiduals;
-use crate::analysis::{analyse, AnalysisOptions, Conventions, Results};
+use crate::analysis::{analyse, AnalysisOptions, Conventions, EventArrays, Results};
 use crate::derive::{
     derive_input, write_adsl, write_adtte, DeriveError, DeriveOptions, ExcludePolicy,
     ValidationReport,
@@ -374,6 +374,13 @@ pub fn run_study_observed(
         &cohort,
         &AnalysisOptions {
             conventions: opts.conventions,
+            // without --full-arrays only what the report draws point by point
+            event_arrays: match opts.arrays {
+                ArrayOutput::Full => EventArrays::All,
+                ArrayOutput::Bounded => {
+                    EventArrays::UpTo(crate::report::chart::ph_residuals::MAX_EVENT_POINTS)
+                }
+            },
         },
     );
     let meta = RunMeta {

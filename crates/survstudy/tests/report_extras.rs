@@ -479,6 +479,25 @@ fn residual_figures_of_many_events_are_binned_and_small() {
     assert_smooth_is(&f.svg, &sm.time, &sm.fit);
     // bounded size: nothing per event
     assert!(f.svg.len() < 40_000, "{} bytes", f.svg.len());
+    // the same figure from the bounded results of a large run (the events
+    // left out, `n_events`, bins and smooth kept: EventArrays::UpTo)
+    let mut bounded = r.clone();
+    let m = bounded
+        .multivariable
+        .iter_mut()
+        .find(|m| m.endpoint == "OS")
+        .unwrap();
+    let ph = m.cox.as_mut().unwrap().ph_test.as_mut().unwrap();
+    let b = ph
+        .flagged
+        .iter_mut()
+        .find(|f| f.term == "prog_emd")
+        .unwrap();
+    b.time = vec![];
+    b.beta_t = vec![];
+    let again = figure(&build(&bounded), "ph_os_multivariable_prog_emd").clone();
+    assert_eq!(again.svg, f.svg);
+    assert_eq!(again.caption, f.caption);
     assert!(svg_to_png(&f.svg, 30.0).is_ok());
     if let Some(dir) = std::env::var_os("SURVSTUDY_REPORT_SAMPLES") {
         let png = svg_to_png(&f.svg, 300.0).expect("png");
@@ -876,5 +895,63 @@ fn new_figures_rasterise_at_300_dpi() {
         let png = svg_to_png(&f.svg, 300.0).unwrap();
         let (w, _) = survstudy::report::png_dimensions(&png).unwrap();
         assert_eq!(w, 2100, "{}", f.name);
+    }
+}
+
+#[test]
+fn bounded_event_arrays_keep_summaries_and_drop_only_large_arrays() {
+    use survstudy::analysis::{AnalysisOptions, EventArrays};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let table = survstudy::ingest::read_table(&root.join("assets/demo_cohort.csv"), None)
+        .or_else(|_| {
+            let c = survstudy::synth::generate(&Default::default()).expect("generate demo");
+            let path =
+                std::env::temp_dir().join(format!("survstudy_bounded_{}.csv", std::process::id()));
+            std::fs::write(&path, survstudy::synth::to_csv_string(&c).expect("csv"))
+                .expect("write demo");
+            survstudy::ingest::read_table(&path, None)
+        })
+        .expect("read demo");
+    let plan = survstudy::plan::Plan::builtin();
+    let cohort = survstudy::derive::derive(&plan, &table, &Default::default()).expect("derive");
+    let with = |event_arrays| {
+        let opts = AnalysisOptions {
+            event_arrays,
+            ..Default::default()
+        };
+        survstudy::analysis::analyse(&plan, &cohort, &opts)
+    };
+    let flagged = |r: &Results| -> Vec<PhResiduals> {
+        let s = r.survival.iter().filter_map(|s| s.cox.as_ref());
+        let m = r.multivariable.iter().filter_map(|m| m.cox.as_ref());
+        s.chain(m)
+            .filter_map(|c| c.ph_test.as_ref())
+            .flat_map(|p| p.flagged.clone())
+            .collect()
+    };
+    let all = flagged(&with(EventArrays::All));
+    assert!(!all.is_empty(), "the demo has flagged PH terms");
+    // a limit between the smallest and largest plot keeps only the small ones
+    let mut sizes: Vec<usize> = all.iter().map(|f| f.n_events).collect();
+    sizes.sort_unstable();
+    let limit = sizes[0];
+    assert!(
+        sizes[sizes.len() - 1] > limit,
+        "plots of different sizes: {sizes:?}"
+    );
+    let bounded = flagged(&with(EventArrays::UpTo(limit)));
+    assert_eq!(bounded.len(), all.len());
+    for (a, b) in all.iter().zip(&bounded) {
+        assert_eq!(a.time.len(), a.n_events);
+        assert_eq!(
+            (a.n_events, &a.term, &a.bins),
+            (b.n_events, &b.term, &b.bins)
+        );
+        assert_eq!(a.smooth, b.smooth);
+        if a.n_events <= limit {
+            assert_eq!((&a.time, &a.beta_t), (&b.time, &b.beta_t));
+        } else {
+            assert!(b.time.is_empty() && b.beta_t.is_empty());
+        }
     }
 }

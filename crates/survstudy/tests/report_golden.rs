@@ -128,6 +128,7 @@ fn analyse_case(case: &Case) -> Results {
         &cohort,
         &AnalysisOptions {
             conventions: case.conventions,
+            ..Default::default()
         },
     )
 }

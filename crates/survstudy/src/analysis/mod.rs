@@ -39,6 +39,40 @@ pub use conventions::{Conventions, ConventionsUsed};
 pub struct AnalysisOptions {
     /// Statistical conventions preset (R or SAS).
     pub conventions: Conventions,
+    /// Which per-event arrays the results keep.
+    pub event_arrays: EventArrays,
+}
+
+/// Which per-event arrays (`time` and `beta_t` of the flagged PH residual
+/// plots, `ph_test.flagged[]`) the results keep. Their bounded summaries
+/// (`n_events`, `bins`, `smooth`, computed from every event) are always kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EventArrays {
+    /// Every plot's arrays (for `results-full.json`).
+    #[default]
+    All,
+    /// Only plots with at most this many events (the report draws those
+    /// event by event; larger ones are drawn from their bins): at 10^6
+    /// patients the arrays of every flagged term are ~10^7 numbers held to
+    /// the end of the run.
+    UpTo(usize),
+}
+
+impl EventArrays {
+    /// Empty the arrays of `cox`'s flagged PH residuals that this choice
+    /// does not keep.
+    fn bound(self, cox: Option<&mut CoxSummary>) {
+        let EventArrays::UpTo(max) = self else { return };
+        let flagged = cox
+            .and_then(|c| c.ph_test.as_mut())
+            .map(|p| p.flagged.iter_mut());
+        for f in flagged.into_iter().flatten() {
+            if f.n_events > max {
+                f.time = Vec::new();
+                f.beta_t = Vec::new();
+            }
+        }
+    }
 }
 
 /// Counts of yes/no flags (`counts` in results.json: number of "yes").
@@ -340,6 +374,17 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             )),
             Job::Subgroups => Done::Subgroups(subgroups::subgroup_analyses(plan, cohort, &cox)),
         }
+    };
+    // each job's per-event arrays are bounded as it finishes (not held
+    // until the end of the run)
+    let run = |job: &Job| -> Done {
+        let mut done = run(job);
+        match &mut done {
+            Done::Grouping(_, Some(g)) => opts.event_arrays.bound(g.cox.as_mut()),
+            Done::Multivariable(m) => opts.event_arrays.bound(m.cox.as_mut()),
+            _ => {}
+        }
+        done
     };
     let done = par_map(&jobs, run);
 

@@ -76,6 +76,9 @@ pub struct PhResidualPlot {
     pub bins: Vec<PhResidualBin>,
     /// Most events drawn one by one; beyond it the [`Self::bins`] are drawn.
     pub max_event_points: usize,
+    /// Number of events when `time`/`beta_t` are left out (binned plots
+    /// need only the bins); the plot counts `max(n_events, time.len())`.
+    pub n_events: usize,
     /// Trend line (`None`: not drawn).
     pub smooth: Option<PhSmoothLine>,
     /// Horizontal reference at the fitted coefficient (`None`: not drawn).
@@ -97,6 +100,7 @@ impl Default for PhResidualPlot {
             beta_t: Vec::new(),
             bins: Vec::new(),
             max_event_points: MAX_EVENT_POINTS,
+            n_events: 0,
             smooth: None,
             reference: None,
             reference_label: "Cox coefficient".to_string(),
@@ -108,7 +112,8 @@ impl Default for PhResidualPlot {
 impl PhResidualPlot {
     /// Whether the bins are drawn instead of the events.
     pub fn binned(&self) -> bool {
-        !self.bins.is_empty() && self.time.len().min(self.beta_t.len()) > self.max_event_points
+        let n = self.n_events.max(self.time.len().min(self.beta_t.len()));
+        !self.bins.is_empty() && n > self.max_event_points
     }
 }
 

@@ -186,6 +186,7 @@ impl Builder<'_> {
                     String::new(),
                 )
             };
+            let binned = !res.bins.is_empty() && res.n_events > MAX_EVENT_POINTS;
             let plot = PhResidualPlot {
                 title: title(&row.term),
                 subtitle: format!(
@@ -196,8 +197,10 @@ impl Builder<'_> {
                 ),
                 x_label: self.x_label_for(landmark),
                 y_label: format!("\u{3b2}(t) for {lab}"),
-                time: res.time.clone(),
-                beta_t: res.beta_t.clone(),
+                // a binned plot draws only its bins: the events are not copied
+                time: if binned { vec![] } else { res.time.clone() },
+                beta_t: if binned { vec![] } else { res.beta_t.clone() },
+                n_events: res.n_events,
                 bins: res
                     .bins
                     .iter()
