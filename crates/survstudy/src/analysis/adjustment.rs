@@ -555,8 +555,9 @@ pub fn analyse_adjustment(
 
     // design
     let mut design: Vec<(String, Vec<f64>)> = vec![];
-    let mut bal_cols: Vec<(String, String, Option<String>, Vec<f64>)> = vec![];
-    let mut cov_design: Vec<(String, Vec<f64>)> = vec![];
+    // balance columns: (variable, label, level, values); the values are a
+    // design column's where there is one (no second copy per patient)
+    let mut bal_cols: Vec<(String, String, Option<String>, BalValues)> = vec![];
     for (v, label, kind) in &vars {
         let c = match kind {
             ColumnType::Number => Cov::Number(
@@ -604,8 +605,9 @@ pub fn analyse_adjustment(
                     ));
                     continue;
                 }
-                design.push((v.clone(), x.clone()));
-                bal_cols.push((v.clone(), label.clone(), None, x));
+                design.push((v.clone(), x));
+                let col = BalValues::Design(design.len() - 1);
+                bal_cols.push((v.clone(), label.clone(), None, col));
             }
             Cov::Levels(lv, code) => {
                 if lv.len() < 2 {
@@ -621,21 +623,23 @@ pub fn analyse_adjustment(
                         .iter()
                         .map(|&c| if c == k { 1.0 } else { 0.0 })
                         .collect();
-                    if k > 0 {
-                        design.push((format!("{v}{l}"), ind.clone()));
-                    }
-                    bal_cols.push((v.clone(), label.clone(), Some(l.clone()), ind));
+                    let col = if k > 0 {
+                        design.push((format!("{v}{l}"), ind));
+                        BalValues::Design(design.len() - 1)
+                    } else {
+                        BalValues::Own(ind)
+                    };
+                    bal_cols.push((v.clone(), label.clone(), Some(l.clone()), col));
                 }
             }
         }
         res.covariates.push(v.clone());
     }
-    cov_design.extend(design.iter().cloned());
     if design.is_empty() {
         res.error = Some("no covariate is left for the propensity model".into());
         return res;
     }
-    let fit = match logistic_fit(&treat, &design, &LogisticOptions::default()) {
+    let mut fit = match logistic_fit(&treat, &design, &LogisticOptions::default()) {
         Ok(f) => f,
         Err(e) => {
             res.error = Some(format!("the propensity model could not be fitted: {e}"));
@@ -654,7 +658,7 @@ pub fn analyse_adjustment(
         ));
         return res;
     }
-    let ps_all = fit.fitted.clone();
+    let ps_all = std::mem::take(&mut fit.fitted);
     let range = |want: bool| {
         let v: Vec<f64> = (0..treat.len())
             .filter(|&i| treat[i] == want)
@@ -754,6 +758,10 @@ pub fn analyse_adjustment(
         ));
     }
     for (v, label, level, x) in &bal_cols {
+        let x: &[f64] = match x {
+            BalValues::Design(j) => &design[*j].1,
+            BalValues::Own(x) => x,
+        };
         let xk: Vec<f64> = keep.iter().map(|&i| x[i]).collect();
         let term = match level {
             Some(l) => format!("{v}{l}"),
@@ -857,6 +865,8 @@ pub fn analyse_adjustment(
             Ok(f) => out.cox = weighted_cox(&f),
             Err(e) => out.notes.push(format!("weighted Cox model: {e}")),
         }
+        // the weighted analyses' row buffers are not needed by the g-formula
+        drop((rows, time, event, wt, gi, d));
         // g-formula on the complete cases (untrimmed, unweighted)
         let mut grow = vec![];
         for (k, &i) in complete.iter().enumerate() {
@@ -864,7 +874,7 @@ pub fn analyse_adjustment(
                 grow.push((k, r.time, r.event));
             }
         }
-        out.adjusted = gformula(&grow, &treat, &cov_design, &spec.exposure, cox, &times)
+        out.adjusted = gformula(&grow, &treat, &design, &spec.exposure, cox, &times)
             .map_err(|e| out.notes.push(format!("g-formula adjusted survival: {e}")))
             .ok();
         Some(out)
@@ -874,6 +884,14 @@ pub fn analyse_adjustment(
     // two endpoints' row-level buffers were held at once)
     res.endpoints = codes.iter().filter_map(per_endpoint).collect();
     res
+}
+
+/// The values of a balance-table column.
+enum BalValues {
+    /// Those of design column `.0`.
+    Design(usize),
+    /// Its own (a category's reference level, not in the design).
+    Own(Vec<f64>),
 }
 
 fn weighted_arm(
