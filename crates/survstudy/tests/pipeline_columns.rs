@@ -303,7 +303,7 @@ fn cross_field_status_checks_and_missing_values() {
     .unwrap();
     assert_eq!(c.patients.len(), 2);
     let d = &c.patients[1];
-    assert_eq!(d.id, "d");
+    assert_eq!(d.id(), "d");
     // unknown / NA are missing, whatever the case and spaces
     assert_eq!(d.value("status"), Value::Missing);
     assert_eq!(d.number("age"), None);

@@ -36,7 +36,7 @@ fn csv_with_bom_crlf_mixed_headers_and_extra_columns() {
     assert!(c
         .absent_columns
         .contains(&"high_risk_cytogenetics".to_string()));
-    let ids: Vec<&str> = c.patients.iter().map(|p| p.id.as_str()).collect();
+    let ids: Vec<&str> = c.patients.iter().map(|p| p.id()).collect();
     assert_eq!(ids, vec!["P01", "P02", "P03", "P04", "P05"]);
     let p3 = &c.patients[2];
     assert_eq!(p3.line, 5);
@@ -70,7 +70,7 @@ fn xlsx_with_real_and_text_dates_matches_csv() {
     assert_eq!(cx.endpoints, cc.endpoints);
     assert_eq!(cx.groupings, cc.groupings);
     for (a, b) in cx.patients.iter().zip(&cc.patients) {
-        assert_eq!(a.values(), b.values(), "patient {}", a.id);
+        assert_eq!(a.values(), b.values(), "patient {}", a.id());
         assert_eq!(a.line, b.line);
     }
 
@@ -177,7 +177,7 @@ fn exclude_invalid_lists_each_excluded_patient_in_the_flow() {
     let lines: Vec<u64> = c.flow.excluded.iter().map(|e| e.line).collect();
     assert_eq!(lines, vec![2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15]);
     assert_eq!(c.flow.analysed, 2);
-    let ids: Vec<&str> = c.patients.iter().map(|p| p.id.as_str()).collect();
+    let ids: Vec<&str> = c.patients.iter().map(|p| p.id()).collect();
     assert_eq!(ids, vec!["E11", "E13"]);
     let e12 = c.flow.excluded.iter().find(|e| e.line == 12).unwrap();
     assert_eq!(e12.patient_id.as_deref(), Some("E10"));

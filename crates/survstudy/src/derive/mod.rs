@@ -36,7 +36,7 @@ use crate::plan::{
     ColumnSpec, ColumnType, EndpointSpec, GroupingKind, GroupingSpec, PartialDates, Plan, Presence,
     TimeUnit, VariableKind, VariableRef,
 };
-use store::{Cell, ColData, NA, NO, YES};
+use store::{Cell, ColData, Ids, NA, NO, YES};
 
 /// What to do with patients whose rows have problems.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -146,10 +146,8 @@ fn ser_opt_date<S: Serializer>(d: &Option<NaiveDate>, s: S) -> Result<S::Ok, S::
 
 /// One analysed patient. Its typed values live in the cohort's shared
 /// columnar store ([`Columns`]); the accessors read them from there.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub struct PatientRecord {
-    /// The patient identifier.
-    pub id: String,
     /// Line in the input file.
     pub line: u64,
     /// Columns not in the plan, by header as written, kept for reference.
@@ -157,9 +155,35 @@ pub struct PatientRecord {
     /// Row of this patient in `columns` (rows read, excluded ones included).
     row: usize,
     columns: Arc<Columns>,
+    /// The identifiers of every row read (shared by the cohort's patients).
+    ids: Arc<Ids>,
+}
+
+impl PartialEq for PatientRecord {
+    fn eq(&self, o: &PatientRecord) -> bool {
+        self.id() == o.id()
+            && self.line == o.line
+            && self.extra == o.extra
+            && self.values() == o.values()
+    }
+}
+
+impl std::fmt::Debug for PatientRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatientRecord")
+            .field("id", &self.id())
+            .field("line", &self.line)
+            .field("values", &self.values())
+            .field("extra", &self.extra)
+            .finish()
+    }
 }
 
 impl PatientRecord {
+    /// The patient identifier (empty when the file has none for the row).
+    pub fn id(&self) -> &str {
+        self.ids.get(self.row).unwrap_or_default()
+    }
     /// Typed value of a plan column (canonical name); `Missing` for a
     /// missing cell or a column absent from the file.
     pub fn value(&self, column: &str) -> Value {
@@ -208,7 +232,7 @@ impl Serialize for PatientRecord {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut st = s.serialize_struct("PatientRecord", 4)?;
-        st.serialize_field("id", &self.id)?;
+        st.serialize_field("id", self.id())?;
         st.serialize_field("line", &self.line)?;
         st.serialize_field("values", &self.values())?;
         st.serialize_field("extra", &self.extra)?;
@@ -470,7 +494,7 @@ struct RowIssues {
 struct Rows<'a> {
     file: &'a str,
     lines: std::borrow::Cow<'a, [u64]>,
-    ids: std::borrow::Cow<'a, [Option<String>]>,
+    ids: Arc<Ids>,
     issues: IssueMap,
 }
 
@@ -500,7 +524,7 @@ impl Rows<'_> {
         let p = Problem {
             file: self.file.to_string(),
             line: Some(self.lines[r]),
-            patient_id: self.ids[r].clone(),
+            patient_id: self.ids.owned(r),
             column: Some(column.to_string()),
             value,
             kind,
@@ -851,7 +875,7 @@ pub fn derive_input(
     let mut rows = Rows {
         file,
         lines: std::borrow::Cow::Owned(Vec::new()),
-        ids: std::borrow::Cow::Owned(Vec::new()),
+        ids: Arc::default(),
         issues: IssueMap::default(),
     };
     let mut extras: Vec<BTreeMap<String, String>> = Vec::new();
@@ -859,11 +883,8 @@ pub fn derive_input(
         .for_each_row(&mut |line, cells| {
             let r = rows.lines.len();
             rows.lines.to_mut().push(line);
-            let id = id_idx
-                .map(|i| cells[i].trim())
-                .filter(|s| !s.is_empty())
-                .map(str::to_string);
-            rows.ids.to_mut().push(id);
+            let id = id_idx.map(|i| cells[i].trim()).filter(|s| !s.is_empty());
+            Arc::make_mut(&mut rows.ids).push(id);
             if !extra_idx.is_empty() {
                 extras.push(
                     extra_idx
@@ -934,9 +955,9 @@ pub fn derive_input(
         // vector per patient)
         let mut first: HashMap<&str, usize> = HashMap::with_capacity(rows.ids.len());
         let mut by_id: HashMap<usize, Vec<usize>> = HashMap::new();
-        for (i, id) in rows.ids.iter().enumerate() {
-            if let Some(id) = id {
-                match first.entry(id.as_str()) {
+        for i in 0..rows.ids.len() {
+            if let Some(id) = rows.ids.get(i) {
+                match first.entry(id) {
                     std::collections::hash_map::Entry::Occupied(e) => {
                         let f = *e.get();
                         by_id.entry(f).or_insert_with(|| vec![f]).push(i);
@@ -1000,12 +1021,12 @@ pub fn derive_input(
     // is as a single pass makes it.
     type Part = (IssueMap, Vec<LabelColumn>, Vec<Vec<Option<TteRecord>>>);
     let lines: &[u64] = &rows.lines;
-    let ids: &[Option<String>] = &rows.ids;
+    let ids: &Arc<Ids> = &rows.ids;
     let per_rows = |range: std::ops::Range<usize>, issues: IssueMap| -> Part {
         let mut part = Rows {
             file,
             lines: std::borrow::Cow::Borrowed(lines),
-            ids: std::borrow::Cow::Borrowed(ids),
+            ids: Arc::clone(ids),
             issues,
         };
         let len = range.len();
@@ -1106,7 +1127,7 @@ pub fn derive_input(
         };
         excluded.push(Excluded::from_problems(
             rows.lines[r],
-            rows.ids[r].clone(),
+            rows.ids.owned(r),
             &iss.problems,
         ));
         problems.extend(iss.problems);
@@ -1744,7 +1765,6 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
         records,
         yes_no,
     } = b;
-    let mut rows = rows;
     let n = kept.len();
     let endpoints: Vec<EndpointData> = plan
         .endpoints
@@ -1803,7 +1823,7 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
         .iter()
         .map(|&r| PatientRecord {
             // each kept row once: its id moves into the patient
-            id: rows.ids.to_mut()[r].take().unwrap_or_default(),
+            ids: Arc::clone(&rows.ids),
             line: rows.lines[r],
             extra: extras.get_mut(r).map(std::mem::take).unwrap_or_default(),
             row: r,
@@ -2024,7 +2044,7 @@ fn apply_filters(
             let shown = cols.get(&col, r).to_text();
             excluded.push(Excluded {
                 line: rows.lines[r],
-                patient_id: rows.ids[r].clone(),
+                patient_id: rows.ids.owned(r),
                 reason: format!(
                     "outside the analysed population: {} ({col} is {})",
                     f.description,

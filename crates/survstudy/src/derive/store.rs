@@ -119,6 +119,37 @@ impl Serialize for Label {
     }
 }
 
+/// The patient identifier of every row read, in one text buffer (no
+/// `String` per row); a missing (blank) identifier is empty.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Ids {
+    text: String,
+    /// End of row r's identifier in `text`.
+    ends: Vec<usize>,
+}
+
+impl Ids {
+    pub(crate) fn push(&mut self, id: Option<&str>) {
+        if let Some(id) = id {
+            self.text.push_str(id);
+        }
+        self.ends.push(self.text.len());
+    }
+    /// Row `r`'s identifier (`None` when missing).
+    pub(crate) fn get(&self, r: usize) -> Option<&str> {
+        let start = if r == 0 { 0 } else { self.ends[r - 1] };
+        let id = &self.text[start..self.ends[r]];
+        (!id.is_empty()).then_some(id)
+    }
+    /// Row `r`'s identifier as an owned string (for a problem or exclusion).
+    pub(crate) fn owned(&self, r: usize) -> Option<String> {
+        self.get(r).map(str::to_string)
+    }
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+}
+
 /// Yes/no cell codes.
 pub(crate) const NO: u8 = 0;
 pub(crate) const YES: u8 = 1;

@@ -205,7 +205,7 @@ pub fn write_adsl(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
         (std::sync::Arc::clone(&p.columns), slots)
     });
     for (k, p) in cohort.patients.iter().enumerate() {
-        w.field(p.id.as_bytes());
+        w.field(p.id().as_bytes());
         w.int(p.line as i64);
         let slots = shared
             .as_ref()
@@ -260,7 +260,7 @@ pub fn write_adtte(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
     for (k, p) in cohort.patients.iter().enumerate() {
         for e in &cohort.endpoints {
             let Some(r) = &e.records[k] else { continue };
-            w.field(p.id.as_bytes());
+            w.field(p.id().as_bytes());
             w.field(e.code.as_bytes());
             w.field(e.label.as_bytes());
             // a duration endpoint has no dates: STARTDT and ADT blank
