@@ -1770,14 +1770,20 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
         .endpoints
         .iter()
         .zip(records)
-        .map(|(e, recs)| {
-            let mut recs: Vec<Option<Option<TteRecord>>> = recs.into_iter().map(Some).collect();
+        .map(|(e, mut recs)| {
+            // the kept rows' records, compacted in place (`kept` increases,
+            // so row r >= its new position k; nothing is copied when every
+            // row is kept)
+            for (k, &r) in kept.iter().enumerate() {
+                recs.swap(k, r);
+            }
+            recs.truncate(n);
             EndpointData {
                 code: e.code.clone(),
                 label: e.label.clone(),
                 unit: plan.endpoint_unit(e),
                 days_per_unit: plan.endpoint_days_per_unit(e),
-                records: kept.iter().map(|&r| recs[r].take().flatten()).collect(),
+                records: recs,
             }
         })
         .collect();
@@ -1862,23 +1868,43 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
                     },
                     VariableKind::Categorical => {
                         let mut cache: HashMap<String, Label> = HashMap::new();
-                        let values: LabelColumn = kept
-                            .iter()
-                            .map(|&r| match cols.cell(slot, r) {
-                                Cell::Missing => None,
-                                Cell::Text(s) => Some(s.clone()),
-                                Cell::YesNo(b) => Some(yes_no[usize::from(b)].clone()),
-                                other => {
-                                    let t = other.to_text();
-                                    Some(
-                                        cache
-                                            .entry(t)
-                                            .or_insert_with_key(|t| Label::new(t))
-                                            .clone(),
-                                    )
-                                }
-                            })
-                            .collect();
+                        // a category or yes/no column: its codes, no label per patient
+                        let typed = match &cols.data[slot] {
+                            ColData::Codes { codes, levels } if c.kind == ColumnType::Category => {
+                                let picked = kept.iter().map(|&r| codes[r]).collect();
+                                Some(LabelColumn::from_codes(picked, levels))
+                            }
+                            ColData::YesNo(v) => {
+                                let code = |b: u8| match b {
+                                    NO => 1,
+                                    YES => 2,
+                                    _ => 0,
+                                };
+                                let picked = kept.iter().map(|&r| code(v[r])).collect();
+                                Some(LabelColumn::from_codes(picked, &yes_no))
+                            }
+                            _ => None,
+                        };
+                        let values: LabelColumn = if let Some(t) = typed {
+                            t
+                        } else {
+                            kept.iter()
+                                .map(|&r| match cols.cell(slot, r) {
+                                    Cell::Missing => None,
+                                    Cell::Text(s) => Some(s.clone()),
+                                    Cell::YesNo(b) => Some(yes_no[usize::from(b)].clone()),
+                                    other => {
+                                        let t = other.to_text();
+                                        Some(
+                                            cache
+                                                .entry(t)
+                                                .or_insert_with_key(|t| Label::new(t))
+                                                .clone(),
+                                        )
+                                    }
+                                })
+                                .collect()
+                        };
                         let levels = match c.kind {
                             ColumnType::YesNo => vec!["no".to_string(), "yes".to_string()],
                             ColumnType::Category if !c.levels.is_empty() => c.levels.clone(),

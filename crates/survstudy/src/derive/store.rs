@@ -368,6 +368,32 @@ impl LabelColumn {
         }
     }
 
+    /// The column whose patient i has `labels[codes[i] - 1]` (code 0 =
+    /// missing): the codes of a typed column, without a label per patient.
+    /// Labels no patient has are left out, equal texts share one entry.
+    pub(crate) fn from_codes(codes: Vec<u32>, labels: &[Label]) -> LabelColumn {
+        let mut used = vec![false; labels.len() + 1];
+        for &c in &codes {
+            used[c as usize] = true;
+        }
+        let mut col = LabelColumn::with_capacity(0);
+        let remap: Vec<u32> = std::iter::once(0)
+            .chain(labels.iter().zip(&used[1..]).map(
+                |(l, &u)| {
+                    if u {
+                        col.code_of(Some(l))
+                    } else {
+                        0
+                    }
+                },
+            ))
+            .collect();
+        let mut codes = codes;
+        codes.iter_mut().for_each(|c| *c = remap[*c as usize]);
+        col.codes = Arc::new(codes);
+        col
+    }
+
     /// Append one patient's label.
     pub fn push(&mut self, label: Option<&Label>) {
         let c = self.code_of(label);
@@ -581,6 +607,25 @@ mod label_column_tests {
         assert_eq!(t, vec!["x", "z"]);
         assert_eq!(p, mk(&[Some("x"), None, Some("z")]));
         assert_ne!(p, mk(&[Some("x"), None, Some("y")]));
+    }
+
+    #[test]
+    fn from_codes_reads_a_typed_columns_codes() {
+        let labels = [
+            Label::new("a"),
+            Label::new("b"),
+            Label::new("c"),
+            Label::new("a"),
+        ];
+        let c = LabelColumn::from_codes(vec![2, 0, 4, 1, 2], &labels);
+        assert_eq!(
+            texts(&c),
+            vec![Some("b"), None, Some("a"), Some("a"), Some("b")]
+        );
+        // "c" is no patient's; the two "a" entries are one
+        assert_eq!(c.table().len(), 3);
+        let v: Vec<Option<Label>> = c.iter().cloned().collect();
+        assert_eq!(c, v.into_iter().collect::<LabelColumn>());
     }
 
     #[test]
