@@ -172,6 +172,28 @@ fn cox_weighted(b: divan::Bencher, n: usize) {
     });
 }
 
+/// Sorting (key, row) pairs as every estimator does: months of whole days
+/// (≈ 3650 distinct keys: the rank sort) and continuous times (all distinct:
+/// the radix passes).
+#[divan::bench(args = [("months", 1_000_000), ("continuous", 1_000_000)])]
+fn sort_pairs(b: divan::Bencher, (kind, n): (&str, usize)) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let keys: Vec<(u64, u32)> = (0..n as u32)
+        .map(|i| {
+            let t: f64 = if kind == "months" {
+                rng.random_range(1..3650) as f64 / 30.4375
+            } else {
+                rng.random::<f64>() * 120.0
+            };
+            (t.to_bits(), i)
+        })
+        .collect();
+    b.with_inputs(|| keys.clone()).bench_local_values(|mut v| {
+        survkit::par::sequential(|| survkit::sort::radix_sort_pairs(&mut v));
+        v
+    });
+}
+
 fn main() {
     divan::main();
 }

@@ -41,7 +41,7 @@ pub mod logrank;
 pub mod par;
 pub mod rmst;
 pub mod smooth;
-pub(crate) mod sort;
+pub mod sort;
 pub mod tabulated;
 pub mod timefix;
 pub mod wkm;

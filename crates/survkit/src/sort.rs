@@ -6,6 +6,15 @@
 //! the data on their own thread, and each thread scatters its half into its
 //! own share of every bucket (first half before second half, so the sort
 //! stays stable). The order produced is the sequential one exactly.
+//!
+//! Keys with few distinct values (times in months of whole days: a few
+//! thousand distinct values among 10^6 rows, every mantissa bit varying, so
+//! six radix passes) are sorted by rank instead: one pass numbers the
+//! distinct keys through a small hash table, the distinct keys are sorted,
+//! and one counting pass and one stable scatter place the rows. A stable
+//! sort's order is unique, so both paths give the same result; past
+//! [`max_distinct`] distinct keys the rank pass gives up and the radix sort
+//! runs.
 
 use crate::par::{join, MIN_PAR};
 
@@ -48,6 +57,9 @@ where
     let n = v.len();
     if n < 256 {
         v.sort_by_key(&key);
+        return;
+    }
+    if rank_sort(v, &key) {
         return;
     }
     let par = n >= MIN_PAR;
@@ -97,6 +109,141 @@ where
     }
 }
 
+/// Most distinct keys the rank sort takes for `n` items: past n/16 the
+/// radix passes are as cheap, and the table stays small (≤ 2^17 slots).
+fn max_distinct(n: usize) -> usize {
+    (n / 16).clamp(16, 1 << 16)
+}
+
+/// The distinct keys seen so far, numbered in order of first appearance
+/// (open addressing, (key, id) per slot, load ≤ 1/2), up to a limit.
+struct KeyTable {
+    bits: u32,
+    table: Vec<(u64, u32)>,
+    distinct: Vec<u64>,
+    limit: usize,
+    last: (u64, u32),
+}
+
+impl KeyTable {
+    const EMPTY: u32 = u32::MAX;
+
+    fn new(limit: usize) -> KeyTable {
+        KeyTable {
+            bits: 6,
+            table: vec![(0, Self::EMPTY); 1 << 6],
+            distinct: Vec::new(),
+            limit,
+            last: (0, Self::EMPTY),
+        }
+    }
+
+    fn slot(&self, k: u64) -> usize {
+        (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - self.bits)) as usize
+    }
+
+    /// The number of key `k`; `None` when it would be a new key past the
+    /// limit.
+    #[inline]
+    fn id_of(&mut self, k: u64) -> Option<u32> {
+        if self.last.1 != Self::EMPTY && self.last.0 == k {
+            // runs of one key (sorted or grouped input) skip the table
+            return Some(self.last.1);
+        }
+        let mask = self.table.len() - 1;
+        let mut s = self.slot(k);
+        let id = loop {
+            match self.table[s] {
+                (_, Self::EMPTY) => break self.insert(s, k)?,
+                (key, id) if key == k => break id,
+                _ => s = (s + 1) & mask,
+            }
+        };
+        self.last = (k, id);
+        Some(id)
+    }
+
+    fn insert(&mut self, s: usize, k: u64) -> Option<u32> {
+        if self.distinct.len() == self.limit {
+            return None;
+        }
+        let id = self.distinct.len() as u32;
+        self.table[s] = (k, id);
+        self.distinct.push(k);
+        if 2 * self.distinct.len() > self.table.len() {
+            self.bits += 1;
+            self.table = vec![(0, Self::EMPTY); 1 << self.bits];
+            let mask = self.table.len() - 1;
+            for (j, &d) in self.distinct.iter().enumerate() {
+                let mut s = self.slot(d);
+                while self.table[s].1 != Self::EMPTY {
+                    s = (s + 1) & mask;
+                }
+                self.table[s] = (d, j as u32);
+            }
+        }
+        Some(id)
+    }
+}
+
+/// The distinct values of `keys` in increasing order: a hash pass when
+/// they are few (no sort of all `n` keys), else a radix sort.
+pub(crate) fn sorted_distinct(keys: &[u64]) -> Vec<u64> {
+    let mut t = KeyTable::new(max_distinct(keys.len()));
+    let mut out = if keys.iter().all(|&k| t.id_of(k).is_some()) {
+        t.distinct
+    } else {
+        let mut all = keys.to_vec();
+        radix_sort_by_key(&mut all, |&k| k);
+        all
+    };
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Stable sort of `v` by `key` through the ranks of its distinct keys;
+/// `false` (and `v` untouched) when `v` has more than [`max_distinct`]
+/// distinct keys.
+fn rank_sort<T, F>(v: &mut Vec<T>, key: &F) -> bool
+where
+    T: Copy + Default,
+    F: Fn(&T) -> u64,
+{
+    let n = v.len();
+    let mut t = KeyTable::new(max_distinct(n));
+    let mut count: Vec<usize> = Vec::new();
+    let mut ids: Vec<u32> = Vec::with_capacity(n);
+    for p in v.iter() {
+        let Some(id) = t.id_of(key(p)) else {
+            return false;
+        };
+        if id as usize == count.len() {
+            count.push(0);
+        }
+        count[id as usize] += 1;
+        ids.push(id);
+    }
+    let distinct = t.distinct;
+    // where each distinct key's rows start, in key order
+    let mut order: Vec<u32> = (0..distinct.len() as u32).collect();
+    order.sort_unstable_by_key(|&i| distinct[i as usize]);
+    let mut start = vec![0usize; distinct.len()];
+    let mut at = 0;
+    for &i in &order {
+        start[i as usize] = at;
+        at += count[i as usize];
+    }
+    let mut out: Vec<T> = vec![T::default(); n];
+    for (p, &id) in v.iter().zip(&ids) {
+        let s = &mut start[id as usize];
+        out[*s] = *p;
+        *s += 1;
+    }
+    *v = out;
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +276,55 @@ mod tests {
             radix_sort_pairs(&mut v);
             w.sort_by_key(|p| p.0);
             assert_eq!(v, w);
+        }
+    }
+
+    #[test]
+    fn rank_and_radix_paths_agree_with_std() {
+        let mut state = 777u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        // months of whole days (few distinct, all mantissa bits vary), at,
+        // just past and far past the rank sort's limit of distinct keys
+        for (n, distinct) in [
+            (300usize, 5u64),
+            (5000, 3000),
+            (100_000, 2000),
+            (100_000, max_distinct(100_000) as u64),
+            (100_000, max_distinct(100_000) as u64 + 1),
+            (100_000, 1 << 40),
+        ] {
+            let v: Vec<(u64, u32)> = (0..n as u32)
+                .map(|i| (f64_key((next() % distinct) as f64 / 30.4375), i))
+                .collect();
+            let mut w = v.clone();
+            w.sort_by_key(|p| p.0);
+            let mut a = v.clone();
+            radix_sort_pairs(&mut a);
+            assert_eq!(a, w, "n {n}, {distinct} distinct");
+            let mut b = v.clone();
+            let took = rank_sort(&mut b, &|p: &(u64, u32)| p.0);
+            let d = {
+                let mut k: Vec<u64> = v.iter().map(|p| p.0).collect();
+                k.sort_unstable();
+                k.dedup();
+                k.len()
+            };
+            assert_eq!(took, d <= max_distinct(n), "n {n}, {d} distinct");
+            assert_eq!(
+                b,
+                if took { w } else { v.clone() },
+                "n {n}, {distinct} distinct"
+            );
+            let keys: Vec<u64> = v.iter().map(|p| p.0).collect();
+            let mut all = keys.clone();
+            all.sort_unstable();
+            all.dedup();
+            assert_eq!(sorted_distinct(&keys), all, "n {n}, {distinct} distinct");
         }
     }
 }

@@ -74,13 +74,12 @@ pub fn aeq_times(time: &[f64]) -> Cow<'_, [f64]> {
     if time.iter().all(|&t| t.fract() == 0.0 && t.abs() < LIMIT) {
         return Cow::Borrowed(time);
     }
-    let mut keys: Vec<u64> = time
+    let keys: Vec<u64> = time
         .iter()
         .filter(|t| t.is_finite())
         .map(|&t| f64_key(t))
         .collect();
-    crate::sort::radix_sort_by_key(&mut keys, |&k| k);
-    keys.dedup();
+    let keys = crate::sort::sorted_distinct(&keys);
     let y: Vec<f64> = keys.iter().map(|&k| f64_from_key(k)).collect();
     if y.len() < 2 {
         return Cow::Borrowed(time);
