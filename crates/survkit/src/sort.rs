@@ -202,6 +202,35 @@ pub(crate) fn sorted_distinct(keys: &[u64]) -> Vec<u64> {
     out
 }
 
+/// For `n` items with keys `key(i)` (`None`: no key): the distinct keys in
+/// increasing order and each item's rank among them (`u32::MAX` for an item
+/// without a key); `None` when there are more than `limit` distinct keys.
+pub(crate) fn dense_ranks(
+    n: usize,
+    limit: usize,
+    key: impl Fn(usize) -> Option<u64>,
+) -> Option<(Vec<u64>, Vec<u32>)> {
+    let mut t = KeyTable::new(limit);
+    let mut ids: Vec<u32> = Vec::with_capacity(n);
+    for i in 0..n {
+        ids.push(match key(i) {
+            Some(k) => t.id_of(k)?,
+            None => u32::MAX,
+        });
+    }
+    let distinct = t.distinct;
+    let mut order: Vec<u32> = (0..distinct.len() as u32).collect();
+    order.sort_unstable_by_key(|&i| distinct[i as usize]);
+    let mut rank = vec![0u32; distinct.len()];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i as usize] = r as u32;
+    }
+    ids.iter_mut()
+        .filter(|id| **id != u32::MAX)
+        .for_each(|id| *id = rank[*id as usize]);
+    Some((order.iter().map(|&i| distinct[i as usize]).collect(), ids))
+}
+
 /// Stable sort of `v` by `key` through the ranks of its distinct keys;
 /// `false` (and `v` untouched) when `v` has more than [`max_distinct`]
 /// distinct keys.

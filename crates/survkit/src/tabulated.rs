@@ -10,8 +10,10 @@
 //! ```
 //!
 //! built in one O(n) pass after a single radix sort of the times
-//! ([`GroupTable::new`]). The estimators then cost O(T·k) instead of a sort
-//! of the rows per fit:
+//! ([`GroupTable::new`]), or, for several groupings of the same times, in
+//! one sequential pass each over the times' ranks computed once
+//! ([`TimeIndex`], [`GroupTable::with_index`]). The estimators then cost
+//! O(T·k) instead of a sort of the rows per fit:
 //!
 //! * Kaplan–Meier per group ([`GroupTable::km_fits`]): the group's
 //!   [`TimeTable`] (n_risk = Σ_{s ≥ t} d[s, g] + c[s, g]) given to
@@ -42,6 +44,46 @@
 use crate::km::{time_key, KmFit, KmOptions, TimeTable, R_TOLERANCE};
 use crate::logrank::{LogrankResult, MAX_GROUPS};
 use crate::{Result, SurvError};
+
+/// The distinct times of a set of rows and each row's rank among them,
+/// computed once and shared by the [`GroupTable`]s of several groupings of
+/// those rows ([`GroupTable::with_index`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeIndex {
+    /// Distinct finite, non-negative times, ascending.
+    time: Vec<f64>,
+    /// Rank of each row's time in `time` (`u32::MAX`: not finite or
+    /// negative).
+    rank: Vec<u32>,
+}
+
+impl TimeIndex {
+    /// The index of `time`; `None` when the rows are too many for u32
+    /// ranks (then [`GroupTable::new`] sorts the rows).
+    pub fn new(time: &[f64]) -> Option<TimeIndex> {
+        if time.len() >= u32::MAX as usize {
+            return None;
+        }
+        let (keys, rank) = crate::sort::dense_ranks(time.len(), time.len(), |i| {
+            let t = time[i];
+            (t.is_finite() && t >= 0.0).then(|| time_key(t))
+        })?;
+        Some(TimeIndex {
+            time: keys.into_iter().map(f64::from_bits).collect(),
+            rank,
+        })
+    }
+
+    /// Number of rows indexed.
+    pub fn len(&self) -> usize {
+        self.rank.len()
+    }
+
+    /// True when no rows are indexed.
+    pub fn is_empty(&self) -> bool {
+        self.rank.is_empty()
+    }
+}
 
 /// Event and censoring counts per (distinct time, group).
 #[derive(Debug, Clone, PartialEq)]
@@ -113,14 +155,72 @@ impl GroupTable {
             }
             out.n[g] += 1;
         }
-        // no subset's timefix may tie two distinct times
-        if let Some(&max) = out.time.last() {
-            let limit = R_TOLERANCE.max(2.0 * R_TOLERANCE * max);
-            if out.time.windows(2).any(|w| w[1] - w[0] <= limit) {
-                return None;
+        out.near_ties_free().then_some(out)
+    }
+
+    /// [`GroupTable::new`] of the rows `index` was built from: the same
+    /// table (same contract, same `None` cases), from one sequential pass
+    /// over the rows instead of a sort.
+    pub fn with_index(
+        index: &TimeIndex,
+        event: &[bool],
+        group: &[Option<usize>],
+        k: usize,
+    ) -> Option<GroupTable> {
+        let n = index.len();
+        if event.len() != n || group.len() != n || k > MAX_GROUPS {
+            return None;
+        }
+        let nt = index.time.len();
+        let mut ev = vec![0u64; nt * k];
+        let mut ce = vec![0u64; nt * k];
+        let mut size = vec![0u64; k];
+        for ((&r, &e), g) in index.rank.iter().zip(event).zip(group) {
+            if let Some(g) = *g {
+                if r == u32::MAX || g >= k {
+                    return None;
+                }
+                let cell = r as usize * k + g;
+                if e {
+                    ev[cell] += 1;
+                } else {
+                    ce[cell] += 1;
+                }
+                size[g] += 1;
             }
         }
-        Some(out)
+        // the times of the rows with a group
+        let mut out = GroupTable {
+            time: Vec::new(),
+            k,
+            event: Vec::new(),
+            censor: Vec::new(),
+            n: size,
+        };
+        for (t, &time) in index.time.iter().enumerate() {
+            let cells = t * k..(t + 1) * k;
+            if ev[cells.clone()]
+                .iter()
+                .chain(&ce[cells.clone()])
+                .any(|&c| c > 0)
+            {
+                out.time.push(time);
+                out.event.extend_from_slice(&ev[cells.clone()]);
+                out.censor.extend_from_slice(&ce[cells]);
+            }
+        }
+        out.near_ties_free().then_some(out)
+    }
+
+    /// No subset's timefix may tie two distinct times (module docs).
+    fn near_ties_free(&self) -> bool {
+        match self.time.last() {
+            Some(&max) => {
+                let limit = R_TOLERANCE.max(2.0 * R_TOLERANCE * max);
+                !self.time.windows(2).any(|w| w[1] - w[0] <= limit)
+            }
+            None => true,
+        }
     }
 
     /// Kaplan–Meier curve of each group (`None` for a group without
@@ -258,6 +358,11 @@ mod tests {
             let n = 5 + (seed as usize * 37) % 400;
             let (t, e, g) = cohort(seed, n, k, empty, scale);
             let tab = GroupTable::new(&t, &e, &g, k).expect("no near ties");
+            let index = TimeIndex::new(&t).expect("few distinct times");
+            assert_eq!(
+                GroupTable::with_index(&index, &e, &g, k).as_ref(),
+                Some(&tab)
+            );
             let rows: Vec<usize> = (0..n).filter(|&i| g[i].is_some()).collect();
             let rt: Vec<f64> = rows.iter().map(|&i| t[i]).collect();
             let re: Vec<bool> = rows.iter().map(|&i| e[i]).collect();
@@ -325,5 +430,38 @@ mod tests {
         // a bad time on a row without a group is ignored, as it is left out
         let tab = GroupTable::new(&[1.0, f64::NAN, 2.0], &e, &[Some(0), None, Some(1)], 2);
         assert_eq!(tab.map(|t| t.n), Some(vec![1, 1]));
+        // the shared index gives the same answers, one index for all
+        let with = |t: &[f64], g: &[Option<usize>], k| {
+            GroupTable::with_index(&TimeIndex::new(t).unwrap(), &e, g, k)
+        };
+        for t in [
+            [1.0, 1.0 + 1e-12, 2.0],
+            [1.0, -1.0, 2.0],
+            [1.0, f64::NAN, 2.0],
+        ] {
+            assert_eq!(with(&t, &g, 2), GroupTable::new(&t, &e, &g, 2));
+            assert!(with(&t, &g, 2).is_none());
+        }
+        assert!(with(&[1.0, 2.0, 3.0], &g, 1).is_none());
+        let g2 = [Some(0), None, Some(1)];
+        assert_eq!(
+            with(&[1.0, f64::NAN, 2.0], &g2, 2),
+            GroupTable::new(&[1.0, f64::NAN, 2.0], &e, &g2, 2)
+        );
+        // a time only a row without a group has is not in the table
+        let g3 = [Some(0), None, Some(0)];
+        let t3 = [1.0, 5.0, 2.0];
+        let tab = with(&t3, &g3, 2).unwrap();
+        assert_eq!(tab.time, vec![1.0, 2.0]);
+        assert_eq!(Some(tab), GroupTable::new(&t3, &e, &g3, 2));
+        // every time distinct
+        let many: Vec<f64> = (0..1000).map(|i| (999 - i) as f64).collect();
+        let g: Vec<Option<usize>> = (0..1000).map(|i| Some(i % 3)).collect();
+        let e: Vec<bool> = (0..1000).map(|i| i % 4 != 0).collect();
+        let index = TimeIndex::new(&many).unwrap();
+        assert_eq!(
+            GroupTable::with_index(&index, &e, &g, 3),
+            GroupTable::new(&many, &e, &g, 3)
+        );
     }
 }

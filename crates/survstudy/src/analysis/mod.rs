@@ -309,6 +309,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             let (idx, time, event) = ep.analysis_rows();
             EndpointRows {
                 ep,
+                index: survkit::tabulated::TimeIndex::new(&time),
                 idx,
                 time,
                 event,
@@ -446,6 +447,8 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
 /// One endpoint's analysis rows (patients with a time, in cohort order).
 struct EndpointRows<'a> {
     ep: &'a crate::derive::EndpointData,
+    /// the times' ranks, shared by the groupings' count tables
+    index: Option<survkit::tabulated::TimeIndex>,
     idx: Vec<usize>,
     time: Vec<f64>,
     event: Vec<bool>,
@@ -566,7 +569,12 @@ fn analyse_one_grouping(
         rows.iter().map(|&r| per_patient[idx[r]]).collect()
     });
     // one count table per (endpoint, grouping) for the KM, log-rank and RMST
-    let table = survkit::tabulated::GroupTable::new(&lt, &le, &level, g.levels.len());
+    let table = match (&r.index, landmark) {
+        (Some(index), None) => {
+            survkit::tabulated::GroupTable::with_index(index, &le, &level, g.levels.len())
+        }
+        _ => survkit::tabulated::GroupTable::new(&lt, &le, &level, g.levels.len()),
+    };
     let input = GroupedInput {
         time: &lt,
         event: &le,
