@@ -217,7 +217,22 @@ fn transform_times_ordered(
     tr: Transform,
     idx: &[usize],
 ) -> Result<Vec<f64>> {
-    let n = time.len();
+    transform_units(time, event, &[], tr, idx)
+}
+
+/// g(t) for every unit (a row, or a cell of `count[u]` rows with one time
+/// and status; `count` empty = one row each), `idx` = the units in
+/// ascending time order. Ranks and the KM are formed from row counts, so a
+/// cell's g is its rows' g to the bit.
+fn transform_units(
+    time: &[f64],
+    event: &[bool],
+    count: &[u32],
+    tr: Transform,
+    idx: &[usize],
+) -> Result<Vec<f64>> {
+    let m = time.len();
+    let cnt = |u: usize| count.get(u).map_or(1, |&c| c as usize);
     match tr {
         Transform::Identity => Ok(time.to_vec()),
         Transform::Log => {
@@ -226,40 +241,42 @@ fn transform_times_ordered(
             }
             Ok(time.iter().map(|t| t.ln()).collect())
         }
-        Transform::Rank => {
-            let mut rank = vec![0.0; n];
-            let mut i = 0;
-            while i < n {
-                let mut j = i;
-                while j < n && time[idx[j]] == time[idx[i]] {
-                    j += 1;
-                }
-                let avg = (i + 1 + j) as f64 / 2.0;
-                for &k in &idx[i..j] {
-                    rank[k] = avg;
-                }
-                i = j;
-            }
-            Ok(rank)
-        }
-        Transform::Km => {
-            // pooled KM; S(t−) = product over event times strictly before t
-            let mut out = vec![0.0; n];
+        Transform::Rank | Transform::Km => {
+            // rows in all, for the KM's numbers at risk
+            let n: usize = if count.is_empty() {
+                m
+            } else {
+                count.iter().map(|&c| c as usize).sum()
+            };
+            let mut out = vec![0.0; m];
             let mut surv = 1.0;
-            let mut i = 0;
-            while i < n {
+            // i: units before this tie, rows: rows before it
+            let (mut i, mut rows) = (0, 0usize);
+            while i < m {
                 let t = time[idx[i]];
                 let mut j = i;
-                let mut d = 0usize;
-                while j < n && time[idx[j]] == t {
-                    d += usize::from(event[idx[j]]);
+                let (mut d, mut tied) = (0usize, 0usize);
+                while j < m && time[idx[j]] == t {
+                    let c = cnt(idx[j]);
+                    if event[idx[j]] {
+                        d += c;
+                    }
+                    tied += c;
                     j += 1;
                 }
+                let g = if tr == Transform::Rank {
+                    (rows + 1 + rows + tied) as f64 / 2.0
+                } else {
+                    1.0 - surv
+                };
                 for &k in &idx[i..j] {
-                    out[k] = 1.0 - surv;
+                    out[k] = g;
                 }
-                let at_risk = (n - i) as f64;
-                surv *= 1.0 - d as f64 / at_risk;
+                if tr == Transform::Km {
+                    let at_risk = (n - rows) as f64;
+                    surv *= 1.0 - d as f64 / at_risk;
+                }
+                rows += tied;
                 i = j;
             }
             Ok(out)
@@ -763,10 +780,17 @@ pub fn cox_zph_rows(
     };
 
     // rows in time order (stable radix sort: ties in input order), shared by
-    // the time transform and the sweep's (stratum, time) order
-    let tord = radix_order(time);
-    let ttimes = match (&fixed_start, opts.transform) {
-        (Some(sa), Transform::Km) => {
+    // the time transform and the sweep's (stratum, time) order; collapsed
+    // data sort their cells instead (g(t) of a cell is its rows' g(t))
+    let tord: Option<Vec<usize>> = collapsed.is_none().then(|| radix_order(time));
+    let cell_time: Option<(Vec<f64>, Vec<usize>)> = collapsed.as_ref().map(|c| {
+        let t = c.pick(time);
+        let o = radix_order(&t);
+        (t, o)
+    });
+    // g(t) of every unit (row or cell)
+    let g_unit: Vec<f64> = match (&fixed_start, opts.transform, &collapsed, &cell_time) {
+        (Some(sa), Transform::Km, _, _) => {
             // 1 − S(t−) of the unweighted KM with delayed entry
             let km = crate::wkm::kaplan_meier_rows(
                 &crate::wkm::SurvRows {
@@ -786,44 +810,48 @@ pub fn cox_zph_rows(
                 })
                 .collect()
         }
-        _ => transform_times_ordered(time, event, opts.transform, &tord)?,
+        (_, tr, Some(c), Some((ct, cord))) => {
+            if tr == Transform::Log {
+                // the error names a row, as the row path does
+                transform_times_ordered(time, event, tr, &[])?;
+            }
+            transform_units(ct, &c.pick(event), &c.count, tr, cord)?
+        }
+        (_, tr, _, _) => {
+            transform_times_ordered(time, event, tr, tord.as_deref().unwrap_or_default())?
+        }
     };
-    let gmean = ttimes
-        .iter()
-        .zip(event)
-        .filter(|(_, e)| **e)
-        .map(|(g, _)| g)
-        .sum::<f64>()
-        / nevent as f64;
-    let gtime: Vec<f64> = ttimes.iter().map(|g| g - gmean).collect();
+    let g_row = |i: usize| match &collapsed {
+        Some(c) => g_unit[c.row_cell[i] as usize],
+        None => g_unit[i],
+    };
+    let gmean = (0..n).filter(|&i| event[i]).map(g_row).sum::<f64>() / nevent as f64;
+    let u_gtime: Vec<f64> = g_unit.iter().map(|g| g - gmean).collect();
     // = a stable sort by (stratum, time)
-    let ord = stable_by_strata(tord, &st, nstrat);
+    let ord: Vec<usize> = tord.map_or_else(Vec::new, |t| stable_by_strata(t, &st, nstrat));
 
     let efron = fit.ties == Ties::Efron;
     let ord1: Vec<usize> = match &fixed_start {
         Some(sa) => stable_by_strata(radix_order(sa), &st, nstrat),
         None => vec![],
     };
-    // the units' times, events, strata, g(t) and sweep order (a cell's
-    // weight is its count: zph1 reads it from `count`)
-    let (u_time, u_event, u_st, u_gtime, u_ord) = match &collapsed {
-        Some(c) => {
-            let t = c.pick(time);
+    // the units' times, events, strata and sweep order (a cell's weight is
+    // its count: zph1 reads it from `count`)
+    let (u_time, u_event, u_st, u_ord) = match (&collapsed, cell_time) {
+        (Some(c), Some((t, cord))) => {
             let s = c.pick(&st);
-            let o = stable_by_strata(radix_order(&t), &s, nstrat);
+            let o = stable_by_strata(cord, &s, nstrat);
             (
                 std::borrow::Cow::Owned(t),
                 std::borrow::Cow::Owned(c.pick(event)),
                 std::borrow::Cow::Owned(s),
-                c.pick(&gtime),
                 std::borrow::Cow::Owned(o),
             )
         }
-        None => (
+        _ => (
             std::borrow::Cow::Borrowed(time),
             std::borrow::Cow::Borrowed(event),
             std::borrow::Cow::Borrowed(&st[..]),
-            gtime,
             std::borrow::Cow::Borrowed(&ord[..]),
         ),
     };
@@ -977,7 +1005,33 @@ pub fn cox_zph_rows(
             for (r, &u) in ev.iter().enumerate() {
                 pos[u] = r as u32;
             }
-            let rows_ev: Vec<usize> = ord.iter().copied().filter(|&i| event[i]).collect();
+            // the event rows in (stratum, time) order, ties in input order
+            // (= `ord` of the row path without its events filtered out): a
+            // counting sort by their cell's (stratum, time) among the cells
+            let mut group = vec![0usize; c.len()];
+            let mut ngroups = 0;
+            let mut prev = None;
+            for &u in u_ord.iter() {
+                let key = (u_st[u], u_time[u].to_bits());
+                if prev != Some(key) {
+                    prev = Some(key);
+                    ngroups += 1;
+                }
+                group[u] = ngroups - 1;
+            }
+            let mut start = vec![0usize; ngroups + 1];
+            for i in (0..n).filter(|&i| event[i]) {
+                start[group[c.row_cell[i] as usize] + 1] += 1;
+            }
+            for g in 1..=ngroups {
+                start[g] += start[g - 1];
+            }
+            let mut rows_ev = vec![0usize; start[ngroups]];
+            for i in (0..n).filter(|&i| event[i]) {
+                let g = &mut start[group[c.row_cell[i] as usize]];
+                rows_ev[*g] = i;
+                *g += 1;
+            }
             let mut yy = Vec::with_capacity(rows_ev.len() * nterm);
             for &i in &rows_ev {
                 let r = pos[c.row_cell[i] as usize] as usize;
@@ -992,7 +1046,7 @@ pub fn cox_zph_rows(
         terms: term_tests,
         global,
         time: ev.iter().map(|&i| time[i]).collect(),
-        x: ev.iter().map(|&i| ttimes[i]).collect(),
+        x: ev.iter().map(|&i| g_row(i)).collect(),
         y_columns: asgn.iter().map(|(nm, _)| nm.clone()).collect(),
         y: RowMatrix {
             ncol: nterm,

@@ -153,7 +153,7 @@ mod tests {
     // and cox.zph (tests and every scaled Schoenfeld residual), with ties
     // (integer days), strata, a three-level factor and an integer covariate.
     use crate::cox::{cox_fit, cox_fit_rows, CoxOptions, CoxRows, Design, Ties};
-    use crate::zph::{cox_zph, cox_zph_rows, ZphOptions};
+    use crate::zph::{cox_zph, cox_zph_rows, Transform, ZphOptions};
     use rand::{Rng, SeedableRng};
 
     fn close(a: f64, b: f64, tol: f64, what: &str) {
@@ -309,6 +309,27 @@ mod tests {
             }
             assert_eq!(zc.y.len(), zr.y.len());
             assert_eq!(zc.time, zr.time, "{tag}: events in the same order");
+            // g(t) from the cells' counts is the rows' g(t) to the bit, for
+            // every transform
+            for transform in [
+                Transform::Km,
+                Transform::Rank,
+                Transform::Identity,
+                Transform::Log,
+            ] {
+                let zo = ZphOptions { transform };
+                let zc = cox_zph(&d.time, &d.event, &d.design, st, &cells, None, &zo);
+                let zr = cox_zph_rows(&d.time, &d.event, &d.design, st, &rows_w, &rows, None, &zo);
+                match (zc, zr) {
+                    (Ok(zc), Ok(zr)) => {
+                        assert_eq!(zc.x, zr.x, "{tag} {transform:?}");
+                        assert_eq!(zc.time, zr.time, "{tag} {transform:?}");
+                        close(zc.global.chisq, zr.global.chisq, 1e-6, &tag);
+                    }
+                    (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                    (a, b) => panic!("{tag} {transform:?}: {:?} vs {:?}", a.err(), b.err()),
+                }
+            }
             for (i, (a, b)) in zc.y.iter().zip(zr.y.iter()).enumerate() {
                 for (j, (u, v)) in a.iter().zip(b).enumerate() {
                     close(*u, *v, 1e-6, &format!("{tag} y[{i}][{j}]"));
