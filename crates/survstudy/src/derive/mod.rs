@@ -1037,6 +1037,8 @@ pub fn derive_input(
             vec![Vec::with_capacity(len); plan.endpoints.len()];
         let mut level_cache: Vec<HashMap<String, Option<Label>>> =
             vec![HashMap::new(); groupings.len()];
+        let level_labels: Vec<LevelLabels> =
+            groupings.iter().map(|(g, _)| LevelLabels::of(g)).collect();
         for r in range {
             for (chk, col, other, slots) in &checks {
                 if part.is_bad(r, col) || part.is_bad(r, other) {
@@ -1047,8 +1049,15 @@ pub fn derive_input(
                 }
             }
             for (k, (g, gcols)) in groupings.iter().enumerate() {
-                let label =
-                    grouping_label(g, gcols, &cols, r, &mut part, &mut level_cache[k], &yes_no);
+                let label = grouping_label(
+                    g,
+                    gcols,
+                    &cols,
+                    r,
+                    &mut part,
+                    (&mut level_cache[k], &level_labels[k]),
+                    &yes_no,
+                );
                 group_labels[k].push(label.as_ref());
             }
             for (k, e) in plan.endpoints.iter().enumerate() {
@@ -1318,7 +1327,7 @@ fn grouping_label(
     cols: &Columns,
     r: usize,
     rows: &mut Rows,
-    cache: &mut HashMap<String, Option<Label>>,
+    (cache, labels): (&mut HashMap<String, Option<Label>>, &LevelLabels),
     yes_no: &[Label; 2],
 ) -> Option<Label> {
     match g.kind {
@@ -1328,7 +1337,7 @@ fn grouping_label(
                 _ => return None,
             };
             let k = g.cuts.iter().filter(|c| x >= **c).count();
-            g.levels.get(k).map(|l| level_label(cache, l))
+            labels.levels.get(k).cloned()
         }
         // needs every patient's value: filled in by `quantile_labels`
         GroupingKind::Quantiles => None,
@@ -1386,14 +1395,14 @@ fn grouping_label(
         GroupingKind::Cross => {
             let vals: Option<Vec<&str>> = gcols.iter().map(|c| group_text(cols, c, r)).collect();
             let vals = vals?;
-            let found = g.combinations.iter().find(|comb| {
+            let found = g.combinations.iter().position(|comb| {
                 comb.values
                     .iter()
                     .zip(&vals)
                     .all(|(a, b)| a.trim().eq_ignore_ascii_case(b.trim()))
             });
             match found {
-                Some(c) => Some(level_label(cache, &c.level)),
+                Some(c) => Some(labels.combinations[c].clone()),
                 None => {
                     if !gcols.iter().any(|c| rows.is_bad(r, c)) {
                         let msg = format!(
@@ -1418,16 +1427,24 @@ fn grouping_label(
     }
 }
 
-/// A declared level as a shared label (one allocation per level).
-fn level_label(cache: &mut HashMap<String, Option<Label>>, level: &str) -> Label {
-    // cached under a key no cell text can be: a NUL prefix
-    let key = format!("\0{level}");
-    if let Some(Some(l)) = cache.get(&key) {
-        return l.clone();
+/// A grouping's declared levels and its combinations' levels as shared
+/// labels, made once (not looked up per patient).
+struct LevelLabels {
+    levels: Vec<Label>,
+    combinations: Vec<Label>,
+}
+
+impl LevelLabels {
+    fn of(g: &GroupingSpec) -> LevelLabels {
+        LevelLabels {
+            levels: g.levels.iter().map(|l| Label::new(l)).collect(),
+            combinations: g
+                .combinations
+                .iter()
+                .map(|c| Label::new(&c.level))
+                .collect(),
+        }
     }
-    let l = Label::new(level);
-    cache.insert(key, Some(l.clone()));
-    l
 }
 
 /// An endpoint's columns (canonical names) and the labels of its records.

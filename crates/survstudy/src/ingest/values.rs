@@ -273,7 +273,26 @@ pub fn parse_partial_date(cell: &str) -> Option<PartialDate> {
 /// Parse a yes/no cell: yes/no, y/n, true/false, 1/0 in any case with
 /// surrounding spaces; blank is `Ok(None)`.
 pub fn parse_yes_no(cell: &str) -> Result<Option<bool>, ValueError> {
-    match cell.trim().to_lowercase().as_str() {
+    let s = cell.trim();
+    if !s.is_ascii() {
+        // Unicode lowercasing (the Kelvin sign is a "k"); ASCII cells, the
+        // usual case, are compared without allocating
+        return yes_no_token(&s.to_lowercase());
+    }
+    let is = |t: &str| s.eq_ignore_ascii_case(t);
+    if s.is_empty() {
+        Ok(None)
+    } else if is("yes") || is("y") || is("true") || s == "1" {
+        Ok(Some(true))
+    } else if is("no") || is("n") || is("false") || s == "0" {
+        Ok(Some(false))
+    } else {
+        Err(ValueError::BadYesNo)
+    }
+}
+
+fn yes_no_token(lower: &str) -> Result<Option<bool>, ValueError> {
+    match lower {
         "" => Ok(None),
         "yes" | "y" | "true" | "1" => Ok(Some(true)),
         "no" | "n" | "false" | "0" => Ok(Some(false)),
@@ -299,6 +318,30 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn yes_no_tokens_in_any_case() {
+        for (cell, want) in [
+            (" YES ", Some(true)),
+            ("y", Some(true)),
+            ("True", Some(true)),
+            ("1", Some(true)),
+            ("nO", Some(false)),
+            ("N", Some(false)),
+            ("FALSE", Some(false)),
+            ("0", Some(false)),
+            ("  ", None),
+        ] {
+            assert_eq!(parse_yes_no(cell), Ok(want), "{cell:?}");
+            // the allocating path agrees on every token
+            assert_eq!(yes_no_token(&cell.trim().to_lowercase()), Ok(want));
+        }
+        for cell in ["yess", "2", "ja", "n/a", "y\u{e9}s", "\u{212a}"] {
+            assert_eq!(parse_yes_no(cell), Err(ValueError::BadYesNo), "{cell:?}");
+        }
+        // Unicode case folding as before: full-width or accented letters are not tokens
+        assert_eq!(parse_yes_no("Ｙｅｓ"), Err(ValueError::BadYesNo));
     }
 
     #[test]
