@@ -596,6 +596,52 @@ pub fn cox_zph_rows(
     terms: Option<&[ZphTerm]>,
     opts: &ZphOptions,
 ) -> Result<ZphResult> {
+    zph_rows_cells(time, event, design, strata, rows, fit, terms, opts, None)
+}
+
+/// [`cox_fit`](crate::cox::cox_fit) and [`cox_zph`] of that fit on the same
+/// rows: the same two results as the two calls, with the collapse of large
+/// data into cells (see `cox/cells.rs`) done once for both. The outer error
+/// is the fit's; the zph's is inside.
+pub fn cox_fit_and_zph(
+    time: &[f64],
+    event: &[bool],
+    design: &Design,
+    strata: Option<&[usize]>,
+    cox: &crate::cox::CoxOptions,
+    terms: Option<&[ZphTerm]>,
+    opts: &ZphOptions,
+) -> Result<(CoxFit, Result<ZphResult>)> {
+    let rows = crate::cox::CoxRows::default();
+    let mut cells = None;
+    let fit = crate::cox::cox_fit_rows_cells(
+        time,
+        event,
+        design,
+        strata,
+        None,
+        &rows,
+        cox,
+        Some(&mut cells),
+    )?;
+    let zph = zph_rows_cells(time, event, design, strata, &rows, &fit, terms, opts, cells);
+    Ok((fit, zph))
+}
+
+/// [`cox_zph_rows`]; `pre`, when given, is what the collapse of these rows
+/// (after the time fix) gave: `None` = they do not collapse.
+#[allow(clippy::too_many_arguments)]
+fn zph_rows_cells(
+    time: &[f64],
+    event: &[bool],
+    design: &Design,
+    strata: Option<&[usize]>,
+    rows: &crate::cox::CoxRows,
+    fit: &CoxFit,
+    terms: Option<&[ZphTerm]>,
+    opts: &ZphOptions,
+    pre: Option<Option<crate::cox::cells::Cells>>,
+) -> Result<ZphResult> {
     let n = time.len();
     if let Some(w) = rows.weight {
         check_len("weights", w.len(), n)?;
@@ -739,9 +785,13 @@ pub fn cox_zph_rows(
     // large right-censored data with few covariate patterns: the sweep runs
     // over (stratum, time, status, pattern) cells, each weighted by its row
     // count (see `cox/cells.rs`); the residuals are given back per event
-    let collapsed = (rows.start.is_none() && rows.weight.is_none())
-        .then(|| crate::cox::cells::collapse(time, event, &design.columns, strata, n / 4))
-        .flatten();
+    let collapsed = match pre {
+        // the fit's own collapse of these rows, which this one would repeat
+        Some(cells) if rows.start.is_none() && rows.weight.is_none() => cells,
+        _ => (rows.start.is_none() && rows.weight.is_none())
+            .then(|| crate::cox::cells::collapse(time, event, &design.columns, strata, n / 4))
+            .flatten(),
+    };
     // the rows the sweep runs over ("units": the rows, or the cells)
     let pick = |v: &[f64]| -> Vec<f64> {
         match &collapsed {

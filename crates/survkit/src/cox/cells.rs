@@ -206,6 +206,38 @@ mod tests {
     }
 
     #[test]
+    fn fit_and_zph_together_equal_the_two_calls() {
+        // collapsing data (a factor and yes/no columns), data too small to
+        // collapse, and a robust fit (which does not collapse)
+        for (seed, n, variance) in [
+            (4u64, 40_000, crate::cox::Variance::ModelBased),
+            (5, 3_000, crate::cox::Variance::ModelBased),
+            (6, 40_000, crate::cox::Variance::Robust),
+        ] {
+            let d = data(seed, n);
+            for st in [None, Some(&d.strata[..])] {
+                let opts = CoxOptions {
+                    variance,
+                    ..Default::default()
+                };
+                let zo = ZphOptions::default();
+                let fit = cox_fit(&d.time, &d.event, &d.design, st, &opts).unwrap();
+                let zph = cox_zph(&d.time, &d.event, &d.design, st, &fit, None, &zo).unwrap();
+                let (fit2, zph2) =
+                    crate::zph::cox_fit_and_zph(&d.time, &d.event, &d.design, st, &opts, None, &zo)
+                        .unwrap();
+                // Debug text: every f64 to the bit
+                assert_eq!(format!("{fit:?}"), format!("{fit2:?}"), "seed {seed}");
+                assert_eq!(
+                    format!("{zph:?}"),
+                    format!("{:?}", zph2.unwrap()),
+                    "seed {seed}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn collapsed_cells_match_the_row_kernel() {
         for (seed, ties, stratified) in [
             (1u64, Ties::Efron, false),

@@ -298,6 +298,25 @@ pub fn cox_fit_rows(
     rows: &CoxRows,
     opts: &CoxOptions,
 ) -> Result<CoxFit> {
+    cox_fit_rows_cells(time, event, design, strata, cluster, rows, opts, None)
+}
+
+/// [`cox_fit_rows`], also giving back through `cells` what the collapse
+/// into cells found: untouched when the fit did not try it,
+/// `Some(None)` when the data do not collapse, `Some(Some(cells))` when
+/// they do (for [`crate::zph::cox_fit_and_zph`], whose cox.zph would make
+/// the same cells from the same rows).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn cox_fit_rows_cells(
+    time: &[f64],
+    event: &[bool],
+    design: &Design,
+    strata: Option<&[usize]>,
+    cluster: Option<&[usize]>,
+    rows: &CoxRows,
+    opts: &CoxOptions,
+    cells: Option<&mut Option<Option<cells::Cells>>>,
+) -> Result<CoxFit> {
     let n = time.len();
     if let Some(w) = rows.weight {
         check_len("weights", w.len(), n)?;
@@ -470,12 +489,12 @@ pub fn cox_fit_rows(
     }
     // large right-censored data with few covariate patterns: one row per
     // (stratum, time, status, pattern) cell (see `cells.rs`)
-    let collapsed = (rows.start.is_none()
+    let tried = (rows.start.is_none()
         && rows.weight.is_none()
         && variance == Variance::ModelBased
         && opts.ties != Ties::Exact)
-        .then(|| cells::collapse(time, event, &design.columns, strata, n / 4))
-        .flatten();
+        .then(|| cells::collapse(time, event, &design.columns, strata, n / 4));
+    let collapsed = tried.as_ref().and_then(|c| c.as_ref());
     let (data, order) = match &collapsed {
         Some(c) => {
             let cols: Vec<Vec<f64>> = design.columns.iter().map(|v| c.pick(v)).collect();
@@ -749,6 +768,9 @@ pub fn cox_fit_rows(
         Some((rv, rs, nc)) => (Some(rv), Some(test(rs)), nc),
         None => (None, None, None),
     };
+    if let (Some(out), Some(tried)) = (cells, tried) {
+        *out = Some(tried);
+    }
     Ok(CoxFit {
         n,
         nevent: event.iter().filter(|&&e| e).count(),

@@ -2,7 +2,7 @@
 //! survival at landmark times, log-rank test (k − 1 df), univariable Cox.
 
 use serde::Serialize;
-use survkit::cox::{cox_fit, CoxFit, CoxOptions, Design};
+use survkit::cox::{CoxFit, CoxOptions, Design};
 use survkit::km::{kaplan_meier_by_group, KmFit, KmOptions};
 use survkit::logrank::{logrank, LogrankOptions, LogrankResult};
 
@@ -506,7 +506,17 @@ pub fn fit_with_ph_strata(
     notes: &mut Vec<String>,
     what: &str,
 ) -> Option<CoxSummary> {
-    let fit = match cox_fit(time, event, design, strata, cox) {
+    let terms = term_groups(info);
+    // the fit and its cox.zph share the collapse of large data into cells
+    let (fit, zph) = match survkit::zph::cox_fit_and_zph(
+        time,
+        event,
+        design,
+        strata,
+        cox,
+        Some(&terms),
+        &survkit::zph::ZphOptions::default(),
+    ) {
         Ok(f) => f,
         Err(e) => {
             notes.push(format!("{what} not fitted: {e}"));
@@ -514,16 +524,7 @@ pub fn fit_with_ph_strata(
         }
     };
     let mut summary = CoxSummary::from_fit(&fit, info);
-    let terms = term_groups(info);
-    match survkit::zph::cox_zph(
-        time,
-        event,
-        design,
-        strata,
-        &fit,
-        Some(&terms),
-        &survkit::zph::ZphOptions::default(),
-    ) {
+    match zph {
         Ok(z) => {
             let row = |t: &survkit::zph::ZphTest| PhRow {
                 term: t.term.clone(),
