@@ -148,8 +148,8 @@ pub fn gformula(
         .collect();
 
     // distinct event times, S0, E, baseline jumps (descending sweep)
-    let mut ord: Vec<usize> = (0..n).collect();
-    ord.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
+    // (stable, as sort_by(total_cmp))
+    let ord: Vec<usize> = crate::sort::order_by_total(time);
     let (mut ut, mut s0, mut e, mut lam) = (vec![], vec![], vec![], vec![]);
     let mut acc0 = 0.0;
     let mut acc1 = vec![0.0; p];

@@ -40,6 +40,30 @@ pub(crate) fn f64_from_key(k: u64) -> f64 {
     }
 }
 
+/// Key of `x` whose unsigned order is [`f64::total_cmp`]'s (so a stable
+/// sort by it orders exactly as a stable `sort_by(total_cmp)`).
+#[inline]
+fn total_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | (1 << 63)
+    }
+}
+
+/// Indices `0..n` stably sorted by `v[i].total_cmp`: the permutation of
+/// `idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]))`, without comparisons.
+pub(crate) fn order_by_total(v: &[f64]) -> Vec<usize> {
+    let mut keyed: Vec<(u64, u32)> = v
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| (total_key(t), i as u32))
+        .collect();
+    radix_sort_pairs(&mut keyed);
+    keyed.into_iter().map(|(_, i)| i as usize).collect()
+}
+
 const BITS: u32 = 11;
 const BUCKETS: usize = 1 << BITS;
 
@@ -306,6 +330,31 @@ mod tests {
             w.sort_by_key(|p| p.0);
             assert_eq!(v, w);
         }
+    }
+
+    #[test]
+    fn order_by_total_is_std_stable_sort_by_total_cmp() {
+        let v = [
+            3.0,
+            -0.0,
+            0.0,
+            f64::NAN,
+            -1.5,
+            3.0,
+            f64::INFINITY,
+            -f64::NAN,
+            0.0,
+            -0.0,
+        ];
+        let mut want: Vec<usize> = (0..v.len()).collect();
+        want.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+        assert_eq!(order_by_total(&v), want);
+        let big: Vec<f64> = (0..5000)
+            .map(|i| ((i * 7919) % 613) as f64 / 30.4375)
+            .collect();
+        let mut want: Vec<usize> = (0..big.len()).collect();
+        want.sort_by(|&a, &b| big[a].total_cmp(&big[b]));
+        assert_eq!(order_by_total(&big), want);
     }
 
     #[test]

@@ -493,14 +493,10 @@ fn fit_fixed(
     let n = rows.len();
     let stop = rows.stop;
     // order by stop (ascending) and by start (ascending)
-    let mut by_stop: Vec<usize> = (0..n).collect();
-    by_stop.sort_by(|&a, &b| stop[a].total_cmp(&stop[b]));
+    // (stable, as sort_by(total_cmp))
+    let by_stop: Vec<usize> = crate::sort::order_by_total(stop);
     let by_start: Vec<usize> = match rows.start {
-        Some(s) => {
-            let mut v: Vec<usize> = (0..n).collect();
-            v.sort_by(|&a, &b| s[a].total_cmp(&s[b]));
-            v
-        }
+        Some(s) => crate::sort::order_by_total(s),
         None => vec![],
     };
     // cluster index of each row

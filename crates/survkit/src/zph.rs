@@ -166,28 +166,7 @@ impl Serialize for RowMatrix {
     }
 }
 
-/// Key of `x` whose unsigned order is [`f64::total_cmp`]'s (so a stable
-/// radix sort by it orders exactly as a stable `sort_by(total_cmp)`).
-#[inline]
-fn total_key(x: f64) -> u64 {
-    let b = x.to_bits();
-    if b >> 63 == 1 {
-        !b
-    } else {
-        b | (1 << 63)
-    }
-}
-
-/// Row indices `0..n` stably sorted by `total_key(v[i])` (radix, O(n)).
-fn radix_order(v: &[f64]) -> Vec<usize> {
-    let mut keyed: Vec<(u64, u32)> = v
-        .iter()
-        .enumerate()
-        .map(|(i, &t)| (total_key(t), i as u32))
-        .collect();
-    crate::sort::radix_sort_pairs(&mut keyed);
-    keyed.into_iter().map(|(_, i)| i as usize).collect()
-}
+use crate::sort::order_by_total as radix_order;
 
 /// `order` (a permutation of the rows) stably re-sorted by `strata`: rows
 /// sorted by stratum and, within a stratum, in the order of `order`.
