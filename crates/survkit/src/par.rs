@@ -3,7 +3,7 @@
 //! Callers split work into two fixed parts that never depend on the number of
 //! cores or on scheduling, and every value is computed by the same operations
 //! in the same order as in a sequential run, so results are bit-identical to
-//! one thread. Below [`MIN_PAR`] items the work runs on the calling thread
+//! one thread. Below 2^15 items the work runs on the calling thread
 //! (spawning costs more than it saves).
 
 use std::cell::Cell;

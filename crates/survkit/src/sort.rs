@@ -11,9 +11,9 @@
 //! thousand distinct values among 10^6 rows, every mantissa bit varying, so
 //! six radix passes) are sorted by rank instead: one pass numbers the
 //! distinct keys through a small hash table, the distinct keys are sorted,
-//! and one counting pass and one stable scatter place the rows. A stable
+//! and one stable scatter places the rows (counted during the hash pass). A stable
 //! sort's order is unique, so both paths give the same result; past
-//! [`max_distinct`] distinct keys the rank pass gives up and the radix sort
+//! n/16 distinct keys (at most 2^16) the rank pass gives up and the radix sort
 //! runs.
 
 use crate::par::{join, MIN_PAR};
@@ -55,6 +55,12 @@ fn total_key(x: f64) -> u64 {
 /// Indices `0..n` stably sorted by `v[i].total_cmp`: the permutation of
 /// `idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]))`, without comparisons.
 pub(crate) fn order_by_total(v: &[f64]) -> Vec<usize> {
+    if v.len() > u32::MAX as usize {
+        // more rows than u32 indices: the comparison sort (same order)
+        let mut idx: Vec<usize> = (0..v.len()).collect();
+        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+        return idx;
+    }
     let mut keyed: Vec<(u64, u32)> = v
         .iter()
         .enumerate()

@@ -358,7 +358,7 @@ mod tests {
             let n = 5 + (seed as usize * 37) % 400;
             let (t, e, g) = cohort(seed, n, k, empty, scale);
             let tab = GroupTable::new(&t, &e, &g, k).expect("no near ties");
-            let index = TimeIndex::new(&t).expect("few distinct times");
+            let index = TimeIndex::new(&t).expect("fewer rows than u32::MAX");
             assert_eq!(
                 GroupTable::with_index(&index, &e, &g, k).as_ref(),
                 Some(&tab)
