@@ -11,7 +11,7 @@
 //! thousand distinct values among 10^6 rows, every mantissa bit varying, so
 //! six radix passes) are sorted by rank instead: one pass numbers the
 //! distinct keys through a small hash table, the distinct keys are sorted,
-//! and one stable scatter places the rows (counted during the hash pass). A stable
+//! and one counting pass and one stable scatter place the rows. A stable
 //! sort's order is unique, so both paths give the same result; past
 //! n/16 distinct keys (at most 2^16) the rank pass gives up and the radix sort
 //! runs.
@@ -22,12 +22,7 @@ use crate::par::{join, MIN_PAR};
 /// radix sorting.
 #[inline]
 pub(crate) fn f64_key(x: f64) -> u64 {
-    let b = (x + 0.0).to_bits();
-    if b >> 63 == 1 {
-        !b
-    } else {
-        b | (1 << 63)
-    }
+    total_key(x + 0.0)
 }
 
 /// Inverse of [`f64_key`].
@@ -218,18 +213,17 @@ impl KeyTable {
 
 /// The distinct values of `keys` in increasing order: a hash pass when
 /// they are few (no sort of all `n` keys), else a radix sort.
-pub(crate) fn sorted_distinct(keys: &[u64]) -> Vec<u64> {
+pub(crate) fn sorted_distinct(mut keys: Vec<u64>) -> Vec<u64> {
     let mut t = KeyTable::new(max_distinct(keys.len()));
-    let mut out = if keys.iter().all(|&k| t.id_of(k).is_some()) {
-        t.distinct
+    if keys.iter().all(|&k| t.id_of(k).is_some()) {
+        let mut d = t.distinct;
+        d.sort_unstable();
+        d
     } else {
-        let mut all = keys.to_vec();
-        radix_sort_by_key(&mut all, |&k| k);
-        all
-    };
-    out.sort_unstable();
-    out.dedup();
-    out
+        radix_sort_by_key(&mut keys, |&k| k);
+        keys.dedup();
+        keys
+    }
 }
 
 /// For `n` items with keys `key(i)` (`None`: no key): the distinct keys in
@@ -261,41 +255,29 @@ pub(crate) fn dense_ranks(
     Some((order.iter().map(|&i| distinct[i as usize]).collect(), ids))
 }
 
-/// Stable sort of `v` by `key` through the ranks of its distinct keys;
-/// `false` (and `v` untouched) when `v` has more than [`max_distinct`]
-/// distinct keys.
+/// Stable sort of `v` by `key` through the ranks of its distinct keys
+/// ([`dense_ranks`]) and one stable scatter; `false` (and `v` untouched)
+/// when `v` has more than [`max_distinct`] distinct keys.
 fn rank_sort<T, F>(v: &mut Vec<T>, key: &F) -> bool
 where
     T: Copy + Default,
     F: Fn(&T) -> u64,
 {
     let n = v.len();
-    let mut t = KeyTable::new(max_distinct(n));
-    let mut count: Vec<usize> = Vec::new();
-    let mut ids: Vec<u32> = Vec::with_capacity(n);
-    for p in v.iter() {
-        let Some(id) = t.id_of(key(p)) else {
-            return false;
-        };
-        if id as usize == count.len() {
-            count.push(0);
-        }
-        count[id as usize] += 1;
-        ids.push(id);
+    let Some((distinct, rank)) = dense_ranks(n, max_distinct(n), |i| Some(key(&v[i]))) else {
+        return false;
+    };
+    // where each rank's rows start
+    let mut start = vec![0usize; distinct.len() + 1];
+    for &r in &rank {
+        start[r as usize + 1] += 1;
     }
-    let distinct = t.distinct;
-    // where each distinct key's rows start, in key order
-    let mut order: Vec<u32> = (0..distinct.len() as u32).collect();
-    order.sort_unstable_by_key(|&i| distinct[i as usize]);
-    let mut start = vec![0usize; distinct.len()];
-    let mut at = 0;
-    for &i in &order {
-        start[i as usize] = at;
-        at += count[i as usize];
+    for r in 1..start.len() {
+        start[r] += start[r - 1];
     }
     let mut out: Vec<T> = vec![T::default(); n];
-    for (p, &id) in v.iter().zip(&ids) {
-        let s = &mut start[id as usize];
+    for (p, &r) in v.iter().zip(&rank) {
+        let s = &mut start[r as usize];
         out[*s] = *p;
         *s += 1;
     }
@@ -408,7 +390,7 @@ mod tests {
             let mut all = keys.clone();
             all.sort_unstable();
             all.dedup();
-            assert_eq!(sorted_distinct(&keys), all, "n {n}, {distinct} distinct");
+            assert_eq!(sorted_distinct(keys), all, "n {n}, {distinct} distinct");
         }
     }
 }

@@ -9,10 +9,10 @@
 //!   c[t, g] = censorings at distinct time t in group g
 //! ```
 //!
-//! built in one O(n) pass after a single radix sort of the times
-//! ([`GroupTable::new`]), or, for several groupings of the same times, in
-//! one sequential pass each over the times' ranks computed once
-//! ([`TimeIndex`], [`GroupTable::with_index`]). The estimators then cost
+//! built in one sequential pass over the ranks of the times among their
+//! distinct values ([`TimeIndex`], one hash pass); several groupings of the
+//! same rows share one index ([`GroupTable::with_index`]; [`GroupTable::new`]
+//! makes its own). The estimators then cost
 //! O(T·k) instead of a sort of the rows per fit:
 //!
 //! * Kaplan–Meier per group ([`GroupTable::km_fits`]): the group's
@@ -59,7 +59,7 @@ pub struct TimeIndex {
 
 impl TimeIndex {
     /// The index of `time`; `None` when the rows are too many for u32
-    /// ranks (then [`GroupTable::new`] sorts the rows).
+    /// ranks.
     pub fn new(time: &[f64]) -> Option<TimeIndex> {
         if time.len() >= u32::MAX as usize {
             return None;
@@ -114,48 +114,10 @@ impl GroupTable {
         group: &[Option<usize>],
         k: usize,
     ) -> Option<GroupTable> {
-        if time.len() != event.len() || time.len() != group.len() || k > MAX_GROUPS {
+        if time.len() != event.len() || time.len() != group.len() {
             return None;
         }
-        if time.len() > u32::MAX as usize {
-            return None;
-        }
-        let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(time.len());
-        for (i, (&t, g)) in time.iter().zip(group).enumerate() {
-            if let Some(g) = *g {
-                if !t.is_finite() || t < 0.0 || g >= k {
-                    return None;
-                }
-                keyed.push((time_key(t), i as u32));
-            }
-        }
-        crate::sort::radix_sort_pairs(&mut keyed);
-        let mut out = GroupTable {
-            time: vec![],
-            k,
-            event: vec![],
-            censor: vec![],
-            n: vec![0; k],
-        };
-        let mut last_key = None;
-        for &(key, i) in &keyed {
-            if last_key != Some(key) {
-                last_key = Some(key);
-                out.time.push(f64::from_bits(key));
-                out.event.extend(std::iter::repeat_n(0, k));
-                out.censor.extend(std::iter::repeat_n(0, k));
-            }
-            let i = i as usize;
-            let g = group[i].unwrap_or(0);
-            let cell = (out.time.len() - 1) * k + g;
-            if event[i] {
-                out.event[cell] += 1;
-            } else {
-                out.censor[cell] += 1;
-            }
-            out.n[g] += 1;
-        }
-        out.near_ties_free().then_some(out)
+        GroupTable::with_index(&TimeIndex::new(time)?, event, group, k)
     }
 
     /// [`GroupTable::new`] of the rows `index` was built from: the same
@@ -172,8 +134,8 @@ impl GroupTable {
             return None;
         }
         let nt = index.time.len();
-        let mut ev = vec![0u64; nt * k];
-        let mut ce = vec![0u64; nt * k];
+        let mut event_n = vec![0u64; nt * k];
+        let mut censor_n = vec![0u64; nt * k];
         let mut size = vec![0u64; k];
         for ((&r, &e), g) in index.rank.iter().zip(event).zip(group) {
             if let Some(g) = *g {
@@ -182,33 +144,37 @@ impl GroupTable {
                 }
                 let cell = r as usize * k + g;
                 if e {
-                    ev[cell] += 1;
+                    event_n[cell] += 1;
                 } else {
-                    ce[cell] += 1;
+                    censor_n[cell] += 1;
                 }
                 size[g] += 1;
             }
         }
-        // the times of the rows with a group
-        let mut out = GroupTable {
-            time: Vec::new(),
-            k,
-            event: Vec::new(),
-            censor: Vec::new(),
-            n: size,
-        };
-        for (t, &time) in index.time.iter().enumerate() {
+        // keep the times of the rows with a group, compacted in place
+        let mut time = Vec::new();
+        for (t, &at) in index.time.iter().enumerate() {
             let cells = t * k..(t + 1) * k;
-            if ev[cells.clone()]
+            if event_n[cells.clone()]
                 .iter()
-                .chain(&ce[cells.clone()])
+                .chain(&censor_n[cells.clone()])
                 .any(|&c| c > 0)
             {
-                out.time.push(time);
-                out.event.extend_from_slice(&ev[cells.clone()]);
-                out.censor.extend_from_slice(&ce[cells]);
+                let to = time.len() * k;
+                event_n.copy_within(cells.clone(), to);
+                censor_n.copy_within(cells, to);
+                time.push(at);
             }
         }
+        event_n.truncate(time.len() * k);
+        censor_n.truncate(time.len() * k);
+        let out = GroupTable {
+            time,
+            k,
+            event: event_n,
+            censor: censor_n,
+            n: size,
+        };
         out.near_ties_free().then_some(out)
     }
 
@@ -349,6 +315,46 @@ mod tests {
         (t, e, g)
     }
 
+    /// The table by its definition (a map from each grouped row's time to
+    /// its counts), independent of the index: the reference for
+    /// [`GroupTable::new`] and [`GroupTable::with_index`].
+    fn naive_table(t: &[f64], e: &[bool], g: &[Option<usize>], k: usize) -> Option<GroupTable> {
+        if t.len() != e.len() || t.len() != g.len() || k > MAX_GROUPS {
+            return None;
+        }
+        let mut cells: std::collections::BTreeMap<u64, (Vec<u64>, Vec<u64>)> = Default::default();
+        let mut n = vec![0u64; k];
+        for i in 0..t.len() {
+            let Some(l) = g[i] else { continue };
+            if !t[i].is_finite() || t[i] < 0.0 || l >= k {
+                return None;
+            }
+            let c = cells
+                .entry((t[i] + 0.0).to_bits())
+                .or_insert((vec![0; k], vec![0; k]));
+            if e[i] {
+                c.0[l] += 1;
+            } else {
+                c.1[l] += 1;
+            }
+            n[l] += 1;
+        }
+        let time: Vec<f64> = cells.keys().map(|&b| f64::from_bits(b)).collect();
+        if let Some(&max) = time.last() {
+            let limit = R_TOLERANCE.max(2.0 * R_TOLERANCE * max);
+            if time.windows(2).any(|w| w[1] - w[0] <= limit) {
+                return None;
+            }
+        }
+        Some(GroupTable {
+            time,
+            k,
+            event: cells.values().flat_map(|c| c.0.clone()).collect(),
+            censor: cells.values().flat_map(|c| c.1.clone()).collect(),
+            n,
+        })
+    }
+
     #[test]
     fn km_and_logrank_equal_the_row_functions_bit_for_bit() {
         for seed in 1..40u64 {
@@ -362,6 +368,11 @@ mod tests {
             assert_eq!(
                 GroupTable::with_index(&index, &e, &g, k).as_ref(),
                 Some(&tab)
+            );
+            assert_eq!(
+                naive_table(&t, &e, &g, k).as_ref(),
+                Some(&tab),
+                "seed {seed}"
             );
             let rows: Vec<usize> = (0..n).filter(|&i| g[i].is_some()).collect();
             let rt: Vec<f64> = rows.iter().map(|&i| t[i]).collect();
@@ -439,21 +450,21 @@ mod tests {
             [1.0, -1.0, 2.0],
             [1.0, f64::NAN, 2.0],
         ] {
-            assert_eq!(with(&t, &g, 2), GroupTable::new(&t, &e, &g, 2));
+            assert_eq!(with(&t, &g, 2), naive_table(&t, &e, &g, 2));
             assert!(with(&t, &g, 2).is_none());
         }
         assert!(with(&[1.0, 2.0, 3.0], &g, 1).is_none());
         let g2 = [Some(0), None, Some(1)];
         assert_eq!(
             with(&[1.0, f64::NAN, 2.0], &g2, 2),
-            GroupTable::new(&[1.0, f64::NAN, 2.0], &e, &g2, 2)
+            naive_table(&[1.0, f64::NAN, 2.0], &e, &g2, 2)
         );
         // a time only a row without a group has is not in the table
         let g3 = [Some(0), None, Some(0)];
         let t3 = [1.0, 5.0, 2.0];
         let tab = with(&t3, &g3, 2).unwrap();
         assert_eq!(tab.time, vec![1.0, 2.0]);
-        assert_eq!(Some(tab), GroupTable::new(&t3, &e, &g3, 2));
+        assert_eq!(Some(tab), naive_table(&t3, &e, &g3, 2));
         // every time distinct
         let many: Vec<f64> = (0..1000).map(|i| (999 - i) as f64).collect();
         let g: Vec<Option<usize>> = (0..1000).map(|i| Some(i % 3)).collect();
@@ -461,7 +472,7 @@ mod tests {
         let index = TimeIndex::new(&many).unwrap();
         assert_eq!(
             GroupTable::with_index(&index, &e, &g, 3),
-            GroupTable::new(&many, &e, &g, 3)
+            naive_table(&many, &e, &g, 3)
         );
     }
 }

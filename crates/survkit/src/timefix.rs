@@ -79,7 +79,7 @@ pub fn aeq_times(time: &[f64]) -> Cow<'_, [f64]> {
         .filter(|t| t.is_finite())
         .map(|&t| f64_key(t))
         .collect();
-    let keys = crate::sort::sorted_distinct(&keys);
+    let keys = crate::sort::sorted_distinct(keys);
     let y: Vec<f64> = keys.iter().map(|&k| f64_from_key(k)).collect();
     if y.len() < 2 {
         return Cow::Borrowed(time);

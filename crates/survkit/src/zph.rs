@@ -199,6 +199,14 @@ fn transform_times_ordered(
     transform_units(time, event, &[], tr, idx)
 }
 
+/// The log transform needs positive times: the first that is not.
+fn check_log_times(time: &[f64]) -> Result<()> {
+    match time.iter().enumerate().find(|(_, t)| **t <= 0.0) {
+        Some((index, &value)) => Err(SurvError::InvalidTime { index, value }),
+        None => Ok(()),
+    }
+}
+
 /// g(t) for every unit (a row, or a cell of `count[u]` rows with one time
 /// and status; `count` empty = one row each), `idx` = the units in
 /// ascending time order. Ranks and the KM are formed from row counts, so a
@@ -215,9 +223,7 @@ fn transform_units(
     match tr {
         Transform::Identity => Ok(time.to_vec()),
         Transform::Log => {
-            if let Some((index, &value)) = time.iter().enumerate().find(|(_, t)| **t <= 0.0) {
-                return Err(SurvError::InvalidTime { index, value });
-            }
+            check_log_times(time)?;
             Ok(time.iter().map(|t| t.ln()).collect())
         }
         Transform::Rank | Transform::Km => {
@@ -764,10 +770,11 @@ fn zph_rows_cells(
     // large right-censored data with few covariate patterns: the sweep runs
     // over (stratum, time, status, pattern) cells, each weighted by its row
     // count (see `cox/cells.rs`); the residuals are given back per event
+    let collapsible = rows.start.is_none() && rows.weight.is_none();
     let collapsed = match pre {
         // the fit's own collapse of these rows, which this one would repeat
-        Some(cells) if rows.start.is_none() && rows.weight.is_none() => cells,
-        _ => (rows.start.is_none() && rows.weight.is_none())
+        Some(cells) if collapsible => cells,
+        _ => collapsible
             .then(|| crate::cox::cells::collapse(time, event, &design.columns, strata, n / 4))
             .flatten(),
     };
@@ -842,7 +849,7 @@ fn zph_rows_cells(
         (_, tr, Some(c), Some((ct, cord))) => {
             if tr == Transform::Log {
                 // the error names a row, as the row path does
-                transform_times_ordered(time, event, tr, &[])?;
+                check_log_times(time)?;
             }
             transform_units(ct, &c.pick(event), &c.count, tr, cord)?
         }
@@ -1035,9 +1042,9 @@ fn zph_rows_cells(
                 pos[u] = r as u32;
             }
             // the event rows in (stratum, time) order, ties in input order
-            // (= `ord` of the row path without its events filtered out): a
-            // counting sort by their cell's (stratum, time) among the cells
-            let mut group = vec![0usize; c.len()];
+            // (= the row path's `ord` filtered to events): a stable sort by
+            // the rank of their cell's (stratum, time) among the cells
+            let mut group = vec![0u64; c.len()];
             let mut ngroups = 0;
             let mut prev = None;
             for &u in u_ord.iter() {
@@ -1048,19 +1055,12 @@ fn zph_rows_cells(
                 }
                 group[u] = ngroups - 1;
             }
-            let mut start = vec![0usize; ngroups + 1];
-            for i in (0..n).filter(|&i| event[i]) {
-                start[group[c.row_cell[i] as usize] + 1] += 1;
-            }
-            for g in 1..=ngroups {
-                start[g] += start[g - 1];
-            }
-            let mut rows_ev = vec![0usize; start[ngroups]];
-            for i in (0..n).filter(|&i| event[i]) {
-                let g = &mut start[group[c.row_cell[i] as usize]];
-                rows_ev[*g] = i;
-                *g += 1;
-            }
+            let mut keyed: Vec<(u64, u32)> = (0..n)
+                .filter(|&i| event[i])
+                .map(|i| (group[c.row_cell[i] as usize], i as u32))
+                .collect();
+            crate::sort::radix_sort_pairs(&mut keyed);
+            let rows_ev: Vec<usize> = keyed.into_iter().map(|(_, i)| i as usize).collect();
             let mut yy = Vec::with_capacity(rows_ev.len() * nterm);
             for &i in &rows_ev {
                 let r = pos[c.row_cell[i] as usize] as usize;
