@@ -1886,10 +1886,10 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
                     VariableKind::Categorical => {
                         let mut cache: HashMap<String, Label> = HashMap::new();
                         // a category or yes/no column: its codes, no label per patient
-                        let typed = match &cols.data[slot] {
+                        let values: LabelColumn = match &cols.data[slot] {
                             ColData::Codes { codes, levels } if c.kind == ColumnType::Category => {
                                 let picked = kept.iter().map(|&r| codes[r]).collect();
-                                Some(LabelColumn::from_codes(picked, levels))
+                                LabelColumn::from_codes(picked, levels)
                             }
                             ColData::YesNo(v) => {
                                 let code = |b: u8| match b {
@@ -1898,14 +1898,10 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
                                     _ => 0,
                                 };
                                 let picked = kept.iter().map(|&r| code(v[r])).collect();
-                                Some(LabelColumn::from_codes(picked, &yes_no))
+                                LabelColumn::from_codes(picked, &yes_no)
                             }
-                            _ => None,
-                        };
-                        let values: LabelColumn = if let Some(t) = typed {
-                            t
-                        } else {
-                            kept.iter()
+                            _ => kept
+                                .iter()
                                 .map(|&r| match cols.cell(slot, r) {
                                     Cell::Missing => None,
                                     Cell::Text(s) => Some(s.clone()),
@@ -1920,7 +1916,7 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
                                         )
                                     }
                                 })
-                                .collect()
+                                .collect(),
                         };
                         let levels = match c.kind {
                             ColumnType::YesNo => vec!["no".to_string(), "yes".to_string()],

@@ -376,18 +376,14 @@ impl LabelColumn {
         for &c in &codes {
             used[c as usize] = true;
         }
+        // the table's code of each typed code (0 stays missing)
         let mut col = LabelColumn::with_capacity(0);
-        let remap: Vec<u32> = std::iter::once(0)
-            .chain(labels.iter().zip(&used[1..]).map(
-                |(l, &u)| {
-                    if u {
-                        col.code_of(Some(l))
-                    } else {
-                        0
-                    }
-                },
-            ))
-            .collect();
+        let mut remap = vec![0u32; labels.len() + 1];
+        for (k, l) in labels.iter().enumerate() {
+            if used[k + 1] {
+                remap[k + 1] = col.code_of(Some(l));
+            }
+        }
         let mut codes = codes;
         codes.iter_mut().for_each(|c| *c = remap[*c as usize]);
         col.codes = Arc::new(codes);

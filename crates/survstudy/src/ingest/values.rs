@@ -273,30 +273,20 @@ pub fn parse_partial_date(cell: &str) -> Option<PartialDate> {
 /// Parse a yes/no cell: yes/no, y/n, true/false, 1/0 in any case with
 /// surrounding spaces; blank is `Ok(None)`.
 pub fn parse_yes_no(cell: &str) -> Result<Option<bool>, ValueError> {
+    // the tokens are ASCII and no other text lowercases to one (the only
+    // non-ASCII character with an ASCII lowercase is the Kelvin sign, "k"),
+    // so an ASCII case-insensitive comparison accepts exactly what
+    // lowercasing the cell did, without a copy per cell
     let s = cell.trim();
-    if !s.is_ascii() {
-        // Unicode lowercasing (the Kelvin sign is a "k"); ASCII cells, the
-        // usual case, are compared without allocating
-        return yes_no_token(&s.to_lowercase());
-    }
-    let is = |t: &str| s.eq_ignore_ascii_case(t);
+    let any = |tokens: &[&str]| tokens.iter().any(|t| s.eq_ignore_ascii_case(t));
     if s.is_empty() {
         Ok(None)
-    } else if is("yes") || is("y") || is("true") || s == "1" {
+    } else if any(&["yes", "y", "true", "1"]) {
         Ok(Some(true))
-    } else if is("no") || is("n") || is("false") || s == "0" {
+    } else if any(&["no", "n", "false", "0"]) {
         Ok(Some(false))
     } else {
         Err(ValueError::BadYesNo)
-    }
-}
-
-fn yes_no_token(lower: &str) -> Result<Option<bool>, ValueError> {
-    match lower {
-        "" => Ok(None),
-        "yes" | "y" | "true" | "1" => Ok(Some(true)),
-        "no" | "n" | "false" | "0" => Ok(Some(false)),
-        _ => Err(ValueError::BadYesNo),
     }
 }
 
@@ -322,6 +312,13 @@ mod tests {
 
     #[test]
     fn yes_no_tokens_in_any_case() {
+        // the former definition: the lowercased cell against the tokens
+        let by_lowercasing = |cell: &str| match cell.trim().to_lowercase().as_str() {
+            "" => Ok(None),
+            "yes" | "y" | "true" | "1" => Ok(Some(true)),
+            "no" | "n" | "false" | "0" => Ok(Some(false)),
+            _ => Err(ValueError::BadYesNo),
+        };
         for (cell, want) in [
             (" YES ", Some(true)),
             ("y", Some(true)),
@@ -335,13 +332,28 @@ mod tests {
         ] {
             assert_eq!(parse_yes_no(cell), Ok(want), "{cell:?}");
             // the allocating path agrees on every token
-            assert_eq!(yes_no_token(&cell.trim().to_lowercase()), Ok(want));
+            assert_eq!(by_lowercasing(cell), Ok(want));
         }
         for cell in ["yess", "2", "ja", "n/a", "y\u{e9}s", "\u{212a}"] {
             assert_eq!(parse_yes_no(cell), Err(ValueError::BadYesNo), "{cell:?}");
         }
         // Unicode case folding as before: full-width or accented letters are not tokens
         assert_eq!(parse_yes_no("Ｙｅｓ"), Err(ValueError::BadYesNo));
+        // and every cell, ASCII or not, is read as lowercasing read it
+        for cell in [
+            "Yes",
+            "\u{212a}",
+            "YEſ",
+            "\u{130}",
+            "NO\u{a0}",
+            "\u{3000}yes",
+            "ＮＯ",
+            "tRuE",
+            "nope",
+            "",
+        ] {
+            assert_eq!(parse_yes_no(cell), by_lowercasing(cell), "{cell:?}");
+        }
     }
 
     #[test]
