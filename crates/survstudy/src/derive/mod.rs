@@ -684,6 +684,71 @@ impl Builder {
         self.push_missing();
         res
     }
+    /// Append the column of the rows after this one's (`other`, whose row
+    /// 0 is row `offset` here), as if its cells had been pushed here:
+    /// category levels first seen in `other` get the next codes.
+    fn append(&mut self, other: Builder, offset: usize) {
+        match (self, other) {
+            (Builder::Date(v, _, imputed), Builder::Date(v2, _, imputed2)) => {
+                v.extend(v2);
+                imputed.extend(imputed2.into_iter().map(|r| r + offset));
+            }
+            (Builder::YesNo(v), Builder::YesNo(v2)) => v.extend(v2),
+            (Builder::Number(v), Builder::Number(v2)) => v.extend(v2),
+            (
+                Builder::Text { codes, levels },
+                Builder::Text {
+                    codes: c2,
+                    levels: l2,
+                },
+            ) => {
+                let shift = levels.len() as u32;
+                codes.extend(c2.into_iter().map(|c| if c == 0 { 0 } else { c + shift }));
+                levels.extend(l2);
+            }
+            (
+                Builder::Category {
+                    codes,
+                    levels,
+                    seen,
+                },
+                Builder::Category {
+                    codes: c2,
+                    levels: l2,
+                    seen: seen2,
+                },
+            ) => {
+                // plan levels (the same list in both, never extended): the
+                // codes are the plan's; levels from the data: `other`'s
+                // level k + 1 becomes this column's code of the same text
+                let fixed =
+                    levels.len() == l2.len() && levels.iter().zip(&l2).all(|(a, b)| **a == **b);
+                let remap: Vec<u32> = if fixed {
+                    (0..=l2.len() as u32).collect()
+                } else {
+                    let mut m = vec![0u32];
+                    for l in &l2 {
+                        let code = match seen.get(&**l) {
+                            Some(Ok(c)) => *c,
+                            _ => {
+                                levels.push(l.clone());
+                                let c = levels.len() as u32;
+                                seen.insert(l.to_string(), Ok(c));
+                                c
+                            }
+                        };
+                        m.push(code);
+                    }
+                    m
+                };
+                codes.extend(c2.into_iter().map(|c| remap[c as usize]));
+                for (k, v) in seen2 {
+                    seen.entry(k).or_insert(v);
+                }
+            }
+            _ => unreachable!("both parts build the same column kinds"),
+        }
+    }
     fn finish(self) -> ColData {
         match self {
             Builder::Date(v, ..) => ColData::Date(v),
@@ -749,6 +814,20 @@ pub fn derive_input(
     plan: &Plan,
     input: &Input,
     opts: &DeriveOptions,
+) -> Result<Cohort, DeriveError> {
+    derive_input_split(plan, input, opts, SPLIT_MIN_BYTES)
+}
+
+/// Delimited files of at least this many bytes are read on both cores.
+const SPLIT_MIN_BYTES: usize = 4 << 20;
+
+/// [`derive_input`], reading a delimited file of at least `split_min_bytes`
+/// in two parts on two cores (tests lower it to compare the two ways).
+fn derive_input_split(
+    plan: &Plan,
+    input: &Input,
+    opts: &DeriveOptions,
+    split_min_bytes: usize,
 ) -> Result<Cohort, DeriveError> {
     let file = input.file();
     let fmt_text = fmt_text_of(plan, opts);
@@ -868,19 +947,22 @@ pub fn derive_input(
         .iter()
         .find(|(c, _)| c.name == id_col)
         .map(|(_, i)| *i);
-    let mut builders: Vec<Builder> = col_index
-        .iter()
-        .map(|(c, _)| Builder::new(c, 0, plan.partial_dates_of(c)))
-        .collect();
-    let mut rows = Rows {
-        file,
-        lines: std::borrow::Cow::Owned(Vec::new()),
-        ids: Arc::default(),
-        issues: IssueMap::default(),
+    let new_builders = || -> Vec<Builder> {
+        col_index
+            .iter()
+            .map(|(c, _)| Builder::new(c, 0, plan.partial_dates_of(c)))
+            .collect()
     };
-    let mut extras: Vec<BTreeMap<String, String>> = Vec::new();
-    let walk = input
-        .for_each_row(&mut |line, cells| {
+    // one part of the file into its own rows, extras and columns
+    let fill = |part: &Input, builders: &mut Vec<Builder>| {
+        let mut rows = Rows {
+            file,
+            lines: std::borrow::Cow::Owned(Vec::new()),
+            ids: Arc::default(),
+            issues: IssueMap::default(),
+        };
+        let mut extras: Vec<BTreeMap<String, String>> = Vec::new();
+        let walk = part.for_each_row(&mut |line, cells| {
             let r = rows.lines.len();
             rows.lines.to_mut().push(line);
             let id = id_idx.map(|i| cells[i].trim()).filter(|s| !s.is_empty());
@@ -926,8 +1008,41 @@ pub fn derive_input(
                     );
                 }
             }
-        })
-        .map_err(DeriveError::Ingest)?;
+        });
+        (walk, rows, extras)
+    };
+    let mut builders = new_builders();
+    // a large CSV is walked in two parts on the two cores, joined in row
+    // order (the same columns, problems and errors as one walk)
+    let (walk, mut rows, extras) = match input.halves(split_min_bytes) {
+        Some([first, second]) => {
+            let mut builders2 = new_builders();
+            let (a, b) = std::thread::scope(|sc| {
+                let h = sc.spawn(|| fill(&second, &mut builders2));
+                let a = fill(&first, &mut builders);
+                (a, h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            });
+            let ((walk_a, mut rows, mut extras), (walk_b, rows_b, extras_b)) = (a, b);
+            let mut walk = walk_a.map_err(DeriveError::Ingest)?;
+            let walk_b = walk_b.map_err(DeriveError::Ingest)?;
+            let offset = rows.lines.len();
+            walk.rows += walk_b.rows;
+            walk.blank_lines.extend(walk_b.blank_lines);
+            rows.lines.to_mut().extend_from_slice(&rows_b.lines);
+            Arc::make_mut(&mut rows.ids).append(&rows_b.ids);
+            rows.issues
+                .extend(rows_b.issues.into_iter().map(|(r, i)| (r + offset, i)));
+            extras.extend(extras_b);
+            for (a, b) in builders.iter_mut().zip(builders2) {
+                a.append(b, offset);
+            }
+            (walk, rows, extras)
+        }
+        None => {
+            let (walk, rows, extras) = fill(input, &mut builders);
+            (walk.map_err(DeriveError::Ingest)?, rows, extras)
+        }
+    };
     let n_rows = rows.lines.len();
     // rows whose date was imputed, per date column (counted over the
     // analysed patients once they are known)
@@ -2191,4 +2306,123 @@ fn observed_levels(values: &LabelColumn) -> Vec<String> {
         levels = pairs.into_iter().map(|p| p.1).collect();
     }
     levels
+}
+
+#[cfg(test)]
+mod split_tests {
+    // A large CSV is read in two parts on two cores (`Delimited::halves`);
+    // the cohort, every problem (rows, lines, ids, values) and every read
+    // error must be those of one sequential walk.
+    use super::*;
+    use crate::ingest::Delimited;
+
+    /// The demo export without its quoted `data_source` column.
+    fn demo_lines() -> Vec<String> {
+        crate::synth::demo_csv()
+            .lines()
+            .map(|l| match l.split_once(",\"") {
+                Some((a, _)) => a.to_string(),
+                None => l.rsplit_once(',').map_or(l, |(a, _)| a).to_string(),
+            })
+            .collect()
+    }
+
+    fn both(csv: &str) -> (String, String) {
+        let plan = Plan::builtin();
+        let d = Delimited::new("t.csv", csv.as_bytes(), b',').unwrap();
+        assert!(d.halves(0).is_some(), "the test file is split");
+        let input = Input::Delimited(d);
+        let opts = DeriveOptions::default();
+        let one = derive_input_split(&plan, &input, &opts, usize::MAX);
+        let two = derive_input_split(&plan, &input, &opts, 0);
+        (format!("{one:#?}"), format!("{two:#?}"))
+    }
+
+    #[test]
+    fn clean_file_in_two_parts_is_the_same_cohort() {
+        let csv = demo_lines().join("\n");
+        let (one, two) = both(&csv);
+        assert!(one.starts_with("Ok("), "{}", &one[..200.min(one.len())]);
+        assert_eq!(one, two);
+        // Windows line ends and a trailing line end
+        let csv = demo_lines().join("\r\n") + "\r\n";
+        let (one, two) = both(&csv);
+        assert!(one.starts_with("Ok("));
+        assert_eq!(one, two);
+    }
+
+    #[test]
+    fn problems_in_both_parts_are_those_of_one_walk() {
+        let mut lines = demo_lines();
+        let header: Vec<String> = lines[0].split(',').map(str::to_string).collect();
+        let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let set = |lines: &mut Vec<String>, r: usize, c: usize, v: &str| {
+            let mut cells: Vec<String> = lines[r].split(',').map(str::to_string).collect();
+            cells[c] = v.to_string();
+            lines[r] = cells.join(",");
+        };
+        let n = lines.len();
+        // bad values on both sides of the middle, a duplicate id across the
+        // cut, a category level seen only after the cut and one before it
+        set(&mut lines, 3, col("death_date"), "2021-02-30");
+        set(&mut lines, n - 5, col("next_line_start_date"), "soon");
+        set(&mut lines, n - 4, col("cart_product"), "other-cel");
+        let id = lines[2].split(',').next().unwrap().to_string();
+        set(&mut lines, n - 3, col("patient_id"), &id);
+        set(&mut lines, n - 2, col("next_line_category"), "trial agent");
+        set(&mut lines, 5, col("next_line_category"), "radiotherapy");
+        // blank lines before and after the cut
+        lines.insert(7, String::new());
+        lines.insert(n - 6, " , ,".into());
+        let csv = lines.join("\n");
+        let (one, two) = both(&csv);
+        assert!(one.starts_with("Err(\n    Validation("), "{}", &one[..300]);
+        for want in ["2021-02-30", "soon", "other-cel", "DuplicateId"] {
+            assert!(one.contains(want), "{want} reported");
+        }
+        assert_eq!(one, two);
+        // the same file with only category changes derives a cohort whose
+        // levels are in order of first appearance
+        let mut lines = demo_lines();
+        let m = lines.len() - 2;
+        set(&mut lines, m, col("next_line_category"), "trial agent");
+        set(&mut lines, 4, col("next_line_category"), "radiotherapy");
+        let (one, two) = both(&lines.join("\n"));
+        assert!(one.starts_with("Ok(") && one.contains("trial agent"));
+        assert_eq!(one, two);
+    }
+
+    #[test]
+    fn read_errors_are_those_of_one_walk() {
+        // data beyond the header: after the cut, and on both sides (the
+        // first one wins)
+        let mut lines = demo_lines();
+        let n = lines.len();
+        lines[n - 3].push_str(",extra");
+        let (one, two) = both(&lines.join("\n"));
+        assert!(
+            one.starts_with("Err(\n    Ingest(\n        RaggedRow"),
+            "{one}"
+        );
+        assert_eq!(one, two);
+        lines[4].push_str(",early");
+        let (one, two) = both(&lines.join("\n"));
+        assert!(one.contains("early"), "{one}");
+        assert_eq!(one, two);
+    }
+
+    #[test]
+    fn quoted_or_small_files_are_not_split() {
+        let d = Delimited::new("t.csv", b"a,b\n1,\"2\"\n3,4\n", b',').unwrap();
+        assert!(d.halves(0).is_none());
+        let d = Delimited::new("t.csv", b"a,b\n1,2\n3,4\n", b',').unwrap();
+        assert!(d.halves(1 << 20).is_none());
+        let [a, b] = d.halves(0).unwrap();
+        let mut seen = vec![];
+        for part in [a, b] {
+            part.for_each_row(&mut |line, cells| seen.push((line, cells.join("|"))))
+                .unwrap();
+        }
+        assert_eq!(seen, vec![(2, "1|2".to_string()), (3, "3|4".to_string())]);
+    }
 }

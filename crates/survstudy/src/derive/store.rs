@@ -135,6 +135,12 @@ impl Ids {
         }
         self.ends.push(self.text.len());
     }
+    /// Append the identifiers of the rows after these.
+    pub(crate) fn append(&mut self, other: &Ids) {
+        let base = self.text.len();
+        self.text.push_str(&other.text);
+        self.ends.extend(other.ends.iter().map(|e| e + base));
+    }
     /// Row `r`'s identifier (`None` when missing).
     pub(crate) fn get(&self, r: usize) -> Option<&str> {
         let start = if r == 0 { 0 } else { self.ends[r - 1] };

@@ -275,10 +275,15 @@ pub(crate) struct LineCounter<'a> {
 
 impl<'a> LineCounter<'a> {
     pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Self::starting_at(bytes, 1)
+    }
+
+    /// A counter over `bytes` whose first byte is on line `line`.
+    pub(crate) fn starting_at(bytes: &'a [u8], line: u64) -> Self {
         LineCounter {
             bytes,
             pos: 0,
-            line: 1,
+            line,
         }
     }
 

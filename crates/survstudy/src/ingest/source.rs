@@ -20,6 +20,11 @@ pub struct Delimited<'a> {
     delimiter: u8,
     /// Header cells as written (untrimmed).
     pub headers: Vec<String>,
+    /// Whether `bytes` starts with the header record (false for the later
+    /// part of a split file).
+    with_header: bool,
+    /// Line number of the first byte of `bytes` in the file.
+    first_line: u64,
 }
 
 /// What one full walk over the rows found.
@@ -42,6 +47,8 @@ impl<'a> Delimited<'a> {
             bytes,
             delimiter,
             headers: Vec::new(),
+            with_header: true,
+            first_line: 1,
         };
         let mut headers = None;
         d.walk(&mut |_, cells: &[&str]| {
@@ -63,7 +70,7 @@ impl<'a> Delimited<'a> {
             .delimiter(self.delimiter)
             .from_reader(self.bytes);
         let mut record = csv::ByteRecord::new();
-        let mut lines = LineCounter::new(self.bytes);
+        let mut lines = LineCounter::starting_at(self.bytes, self.first_line);
         loop {
             let before = reader.position().byte();
             let more = reader
@@ -91,12 +98,43 @@ impl<'a> Delimited<'a> {
         }
     }
 
+    /// The file cut into two parts at a line break near its middle, for
+    /// walking the parts on two cores: the first part holds the header and
+    /// the rows before the cut, the second the rest, numbered by their lines
+    /// in the whole file. Walking the two parts one after the other gives
+    /// the rows, lines, blank lines and errors of one walk of the whole.
+    ///
+    /// `None` when the file is smaller than `min_bytes` or has a quote
+    /// character anywhere (a quoted field may span lines, so a line break
+    /// is not known to end a record without parsing from the start).
+    pub fn halves(&self, min_bytes: usize) -> Option<[Delimited<'a>; 2]> {
+        if self.bytes.len() < min_bytes.max(2) || memchr::memchr(b'"', self.bytes).is_some() {
+            return None;
+        }
+        let mid = self.bytes.len() / 2;
+        let cut = mid + memchr::memchr(b'\n', &self.bytes[mid..])? + 1;
+        let (a, b) = self.bytes.split_at(cut);
+        let lines_a = memchr::memchr_iter(b'\n', a).count() as u64;
+        Some([
+            Delimited {
+                bytes: a,
+                ..self.clone()
+            },
+            Delimited {
+                bytes: b,
+                with_header: false,
+                first_line: self.first_line + lines_a,
+                ..self.clone()
+            },
+        ])
+    }
+
     /// Every data row as (line, cells padded to the header width); blank
     /// rows are skipped and counted, a row with data beyond the header is
     /// an error.
     pub fn for_each_row(&self, f: &mut dyn FnMut(u64, &[&str])) -> Result<Walk, IngestError> {
         let width = self.headers.len();
-        let mut first = true;
+        let mut first = self.with_header;
         let mut walk = Walk::default();
         let mut err = None;
         self.walk(&mut |line, cells| {
@@ -229,6 +267,15 @@ impl Input<'_> {
             .filter(|(_, h)| RawTable::normalise_name(h) == want)
             .map(|(i, _)| i)
             .collect()
+    }
+
+    /// A delimited file cut in two for walking on two cores
+    /// ([`Delimited::halves`]); `None` for other inputs.
+    pub fn halves(&self, min_bytes: usize) -> Option<[Input<'_>; 2]> {
+        match self {
+            Input::Delimited(d) => d.halves(min_bytes).map(|h| h.map(Input::Delimited)),
+            _ => None,
+        }
     }
 
     /// Every data row, in file order, as (line, cells — one per header).
