@@ -138,11 +138,40 @@ pub fn logistic_fit(
         }
     }
     let p = columns.len() + 1;
-    let x = |i: usize, j: usize| if j == 0 { 1.0 } else { columns[j - 1].1[i] };
-    let yv: Vec<f64> = y.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
+    // Large data with few covariate patterns: rows of one (pattern, y) have
+    // the same η and μ at every iteration, so IRLS runs on one unit per
+    // (pattern, y) weighted by its row count (every sum is the rows' sum in
+    // another order); small data, or data with many patterns, row by row.
+    let cols: Vec<&[f64]> = columns.iter().map(|(_, c)| c.as_slice()).collect();
+    let units = crate::cox::cells::collapse(&vec![0.0; n], y, &cols, None, n / 4);
+    let picked: Vec<Vec<f64>> = match &units {
+        Some(u) => columns.iter().map(|(_, c)| u.pick(c)).collect(),
+        None => vec![],
+    };
+    let x = |i: usize, j: usize| match (j, &units) {
+        (0, _) => 1.0,
+        (_, Some(_)) => picked[j - 1][i],
+        (_, None) => columns[j - 1].1[i],
+    };
+    let (yv, m): (Vec<f64>, Vec<f64>) = match &units {
+        Some(u) => (
+            u.rep
+                .iter()
+                .map(|&i| if y[i] { 1.0 } else { 0.0 })
+                .collect(),
+            u.count.iter().map(|&c| f64::from(c)).collect(),
+        ),
+        None => (
+            y.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect(),
+            vec![],
+        ),
+    };
+    // row count of unit i (1 for rows: m · v is then v exactly)
+    let m = |i: usize| m.get(i).copied().unwrap_or(1.0);
+    let nu = yv.len();
     let mut mu: Vec<f64> = yv.iter().map(|&v| (v + 0.5) / 2.0).collect();
     let mut eta: Vec<f64> = mu.iter().map(|&m| (m / (1.0 - m)).ln()).collect();
-    let mut devold: f64 = (0..n).map(|i| dev_resid(yv[i], mu[i])).sum();
+    let mut devold: f64 = (0..nu).map(|i| m(i) * dev_resid(yv[i], mu[i])).sum();
     let mut beta = vec![0.0; p];
     let mut info_f: Vec<Vec<f64>> = vec![vec![0.0; p]; p];
     let mut converged = false;
@@ -152,11 +181,11 @@ pub fn logistic_fit(
         iterations = iter;
         let mut a = vec![vec![0.0; p]; p];
         let mut b = vec![0.0; p];
-        for i in 0..n {
+        for i in 0..nu {
             let me = mu_eta(eta[i]);
             let var = mu[i] * (1.0 - mu[i]);
             let z = eta[i] + (yv[i] - mu[i]) / me;
-            let w = me * me / var;
+            let w = m(i) * (me * me / var);
             for j in 0..p {
                 let xj = x(i, j);
                 b[j] += w * xj * z;
@@ -175,11 +204,11 @@ pub fn logistic_fit(
         ldl_solve(&a, &mut b);
         beta = b;
         info_f = a;
-        for i in 0..n {
+        for i in 0..nu {
             eta[i] = (0..p).map(|j| x(i, j) * beta[j]).sum();
             mu[i] = linkinv(eta[i]);
         }
-        dev = (0..n).map(|i| dev_resid(yv[i], mu[i])).sum();
+        dev = (0..nu).map(|i| m(i) * dev_resid(yv[i], mu[i])).sum();
         if !dev.is_finite() {
             return Err(SurvError::Degenerate {
                 what: "logistic regression",
@@ -210,14 +239,22 @@ pub fn logistic_fit(
             }
         })
         .collect();
-    let ybar = yv.iter().sum::<f64>() / n as f64;
-    let null_deviance = (0..n).map(|i| dev_resid(yv[i], ybar)).sum();
+    let ybar = (0..nu).map(|i| m(i) * yv[i]).sum::<f64>() / n as f64;
+    let null_deviance = (0..nu).map(|i| m(i) * dev_resid(yv[i], ybar)).sum();
     let eps10 = 10.0 * f64::EPSILON;
-    let n01 = mu.iter().filter(|&&m| m < eps10 || m > 1.0 - eps10).count();
-    let near = mu
-        .iter()
-        .filter(|&&m| !(1e-8..=1.0 - 1e-8).contains(&m))
-        .count();
+    let rows_where = |f: &dyn Fn(f64) -> bool| -> usize {
+        (0..nu)
+            .filter(|&i| f(mu[i]))
+            .map(|i| units.as_ref().map_or(1, |u| u.count[i] as usize))
+            .sum()
+    };
+    let n01 = rows_where(&|v| v < eps10 || v > 1.0 - eps10);
+    let near = rows_where(&|v| !(1e-8..=1.0 - 1e-8).contains(&v));
+    // fitted values per row
+    let mu = match &units {
+        Some(u) => u.row_cell.iter().map(|&c| mu[c as usize]).collect(),
+        None => mu,
+    };
     let separation = if n01 > 0 || !converged || (iterations >= 12 && near > 0) {
         Some(Separation {
             n_fitted_0_or_1: n01,
@@ -243,6 +280,64 @@ pub fn logistic_fit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grouped_units_equal_the_rows() {
+        // ≥ 20 000 rows with few covariate patterns (an integer age, a
+        // yes/no, a three-level factor) are fitted on (pattern, y) units:
+        // the rows' coefficients, SEs, deviances and fitted values
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let n = 30_000;
+        let age: Vec<f64> = (0..n)
+            .map(|_| f64::from(rng.random_range(40..80u32)))
+            .collect();
+        let sex: Vec<f64> = (0..n)
+            .map(|_| f64::from(u8::from(rng.random_bool(0.4))))
+            .collect();
+        let g: Vec<u32> = (0..n).map(|_| rng.random_range(0..3u32)).collect();
+        let y: Vec<bool> = (0..n)
+            .map(|i| {
+                let eta = -2.0 + 0.03 * age[i] + 0.5 * sex[i] - 0.4 * f64::from(g[i]);
+                rng.random::<f64>() < 1.0 / (1.0 + (-eta).exp())
+            })
+            .collect();
+        let cols = vec![
+            ("age".to_string(), age),
+            ("sexF".to_string(), sex),
+            (
+                "g1".to_string(),
+                g.iter().map(|&v| f64::from(u8::from(v == 1))).collect(),
+            ),
+            (
+                "g2".to_string(),
+                g.iter().map(|&v| f64::from(u8::from(v == 2))).collect(),
+            ),
+        ];
+        let o = LogisticOptions::default();
+        let units = logistic_fit(&y, &cols, &o).unwrap();
+        crate::cox::cells::ROWS_ONLY.with(|r| r.set(true));
+        let rows = logistic_fit(&y, &cols, &o).unwrap();
+        crate::cox::cells::ROWS_ONLY.with(|r| r.set(false));
+        let close = |a: f64, b: f64, what: &str| {
+            let r = (a - b).abs() / a.abs().max(b.abs()).max(1e-300);
+            assert!(a == b || r < 1e-9, "{what}: {a} vs {b}");
+        };
+        assert_eq!(units.iterations, rows.iterations);
+        assert_eq!(units.converged, rows.converged);
+        for (a, b) in units.terms.iter().zip(&rows.terms) {
+            close(a.coef, b.coef, &a.term);
+            close(a.se, b.se, &a.term);
+        }
+        close(units.deviance, rows.deviance, "deviance");
+        close(units.null_deviance, rows.null_deviance, "null deviance");
+        close(units.aic, rows.aic, "aic");
+        assert_eq!(units.fitted.len(), n);
+        for (a, b) in units.fitted.iter().zip(&rows.fitted) {
+            close(*a, *b, "fitted");
+        }
+        assert_eq!(units.separation, rows.separation);
+    }
 
     #[test]
     fn intercept_only_is_the_logit_of_the_mean() {

@@ -386,7 +386,7 @@ pub fn kaplan_meier_rows(
         start: start.as_deref(),
         ..*rows
     };
-    fit_fixed(&fixed, &continuations(&fixed), variance, opts)
+    fit_fixed(&fixed, &continuations(&fixed), variance, opts, None)
 }
 
 /// [`kaplan_meier_rows`] by group (`group[i]` in `0..n_groups`), times tied
@@ -429,6 +429,9 @@ pub fn kaplan_meier_rows_by_group(
         start: start.as_deref(),
         ..*rows
     });
+    if start.is_none() && rows.id.is_none() && rows.len() >= CELL_ROWS {
+        return Ok(fit_cells(rows, &stop, group, n_groups, variance, opts));
+    }
     let mut out = Vec::with_capacity(n_groups);
     for g in 0..n_groups {
         let idx: Vec<usize> = (0..rows.len()).filter(|&i| group[i] == g).collect();
@@ -448,10 +451,78 @@ pub fn kaplan_meier_rows_by_group(
         out.push(if idx.is_empty() {
             Err(SurvError::Empty)
         } else {
-            fit_fixed(&sub, &whole[..idx.len()], variance, opts)
+            fit_fixed(&sub, &whole[..idx.len()], variance, opts, None)
         });
     }
     Ok(out)
+}
+
+/// Right-censored rows without ids of at least this many rows are fitted on
+/// (group, time, status) cells.
+const CELL_ROWS: usize = 20_000;
+
+/// [`kaplan_meier_rows_by_group`] of right-censored rows without ids (times
+/// already fixed), on cells: the rows of one (group, time, status) enter
+/// every sum alike — counts by their total weight W, and the robust
+/// (infinitesimal-jackknife) variance, Σ over rows of (w_i · u)² with u the
+/// same per-unit influence for every row of the cell, by W2 = Σ w_i² (the
+/// cell is one unit of variance weight sqrt(W2) in [`fit_fixed`]). The same
+/// curves as the rows up to floating-point summation order.
+fn fit_cells(
+    rows: &SurvRows,
+    stop: &[f64],
+    group: &[usize],
+    n_groups: usize,
+    variance: KmVariance,
+    opts: &KmOptions,
+) -> Vec<Result<WeightedKmFit>> {
+    type Map = std::collections::HashMap<
+        (usize, u64, bool),
+        u32,
+        std::hash::BuildHasherDefault<crate::cox::cells::MixHasher>,
+    >;
+    let mut cell_of = Map::default();
+    // per group: cell times, events, W, W2; rows per group
+    let mut cells: Vec<(Vec<f64>, Vec<bool>, Vec<f64>, Vec<f64>)> =
+        vec![Default::default(); n_groups];
+    let mut n_rows = vec![0u64; n_groups];
+    for i in 0..rows.len() {
+        let g = group[i];
+        let e = rows.event[i];
+        let w = rows.w(i);
+        n_rows[g] += 1;
+        let c = &mut cells[g];
+        let next = c.0.len() as u32;
+        let k = *cell_of.entry((g, stop[i].to_bits(), e)).or_insert(next) as usize;
+        if k == c.0.len() {
+            c.0.push(stop[i]);
+            c.1.push(e);
+            c.2.push(0.0);
+            c.3.push(0.0);
+        }
+        c.2[k] += w;
+        c.3[k] += w * w;
+    }
+    cells
+        .into_iter()
+        .zip(n_rows)
+        .map(|((t, e, w, w2), n)| {
+            if n == 0 {
+                return Err(SurvError::Empty);
+            }
+            let vw: Vec<f64> = w2.iter().map(|v| v.sqrt()).collect();
+            let sub = SurvRows {
+                stop: &t,
+                event: &e,
+                start: None,
+                weight: Some(&w),
+                id: None,
+            };
+            let mut fit = fit_fixed(&sub, &vec![false; t.len()], variance, opts, Some(&vw))?;
+            fit.n = n;
+            Ok(fit)
+        })
+        .collect()
 }
 
 /// Per-cluster lazy IJ state: `b` = Σ w A at the time of the last change,
@@ -484,12 +555,17 @@ fn continuations(rows: &SurvRows) -> Vec<bool> {
     }
 }
 
+/// The curve of rows with times already fixed. `vw`: each row's weight in
+/// the robust variance when it is not its case weight (a cell of rows:
+/// sqrt of their Σw², see [`fit_cells`]).
 fn fit_fixed(
     rows: &SurvRows,
     continues: &[bool],
     variance: KmVariance,
     opts: &KmOptions,
+    vw: Option<&[f64]>,
 ) -> Result<WeightedKmFit> {
+    let vw = |i: usize| vw.map_or_else(|| rows.w(i), |v| v[i]);
     let n = rows.len();
     let stop = rows.stop;
     // order by stop (ascending) and by start (ascending)
@@ -565,7 +641,7 @@ fn fit_fixed(
                     risk += rows.w(i);
                     nrisk_rows += 1;
                     if robust {
-                        change(&mut cl, cl_of[i], rows.w(i), gsum, &mut q2, &mut pp);
+                        change(&mut cl, cl_of[i], vw(i), gsum, &mut q2, &mut pp);
                     }
                     ia += 1;
                 }
@@ -575,7 +651,7 @@ fn fit_fixed(
                     for i in 0..n {
                         risk += rows.w(i);
                         if robust {
-                            change(&mut cl, cl_of[i], rows.w(i), gsum, &mut q2, &mut pp);
+                            change(&mut cl, cl_of[i], vw(i), gsum, &mut q2, &mut pp);
                         }
                     }
                     nrisk_rows = n;
@@ -593,7 +669,7 @@ fn fit_fixed(
             if rows.event[i] {
                 d += rows.w(i);
                 if robust {
-                    ev_cl.push((cl_of[i], rows.w(i)));
+                    ev_cl.push((cl_of[i], vw(i)));
                 }
             } else if !continues[i] {
                 c += rows.w(i);
@@ -676,7 +752,7 @@ fn fit_fixed(
             risk -= rows.w(i);
             nrisk_rows -= 1;
             if robust {
-                change(&mut cl, cl_of[i], -rows.w(i), gsum, &mut q2, &mut pp);
+                change(&mut cl, cl_of[i], -vw(i), gsum, &mut q2, &mut pp);
             }
         }
     }
@@ -714,6 +790,62 @@ mod tests {
         assert_eq!(a.std_err, b.std_err);
         let nr: Vec<f64> = a.n_risk.iter().map(|&x| x as f64).collect();
         assert_eq!(nr, b.n_risk);
+    }
+
+    #[test]
+    fn cells_of_large_right_censored_data_equal_the_rows() {
+        // ≥ CELL_ROWS rows, integer times with heavy ties, continuous
+        // weights, three groups: each group's curve from its cells equals the
+        // row-by-row curve of its rows (counts, survival, both variances)
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let n = 45_000;
+        let t: Vec<f64> = (0..n)
+            .map(|_| f64::from(rng.random_range(1..400u32)))
+            .collect();
+        let e: Vec<bool> = (0..n).map(|_| rng.random_bool(0.6)).collect();
+        let w: Vec<f64> = (0..n).map(|_| 0.2 + 3.0 * rng.random::<f64>()).collect();
+        let g: Vec<usize> = (0..n).map(|_| rng.random_range(0..3usize)).collect();
+        let rows = SurvRows {
+            weight: Some(&w),
+            ..SurvRows::new(&t, &e)
+        };
+        let close = |a: &[f64], b: &[f64], what: &str| {
+            assert_eq!(a.len(), b.len(), "{what}");
+            for (x, y) in a.iter().zip(b) {
+                let r = (x - y).abs() / x.abs().max(y.abs()).max(1e-300);
+                assert!(x == y || r < 1e-9, "{what}: {x} vs {y}");
+            }
+        };
+        for variance in [KmVariance::Robust, KmVariance::Greenwood] {
+            let opts = KmOptions::default();
+            let cells = kaplan_meier_rows_by_group(&rows, &g, 3, variance, &opts).unwrap();
+            for (k, fit) in cells.into_iter().enumerate() {
+                let fit = fit.unwrap();
+                let idx: Vec<usize> = (0..n).filter(|&i| g[i] == k).collect();
+                let (tk, ek, wk): (Vec<f64>, Vec<bool>, Vec<f64>) = (
+                    idx.iter().map(|&i| t[i]).collect(),
+                    idx.iter().map(|&i| e[i]).collect(),
+                    idx.iter().map(|&i| w[i]).collect(),
+                );
+                let sub = SurvRows {
+                    weight: Some(&wk),
+                    ..SurvRows::new(&tk, &ek)
+                };
+                assert!(sub.len() < CELL_ROWS, "the reference is fitted row by row");
+                let r = kaplan_meier_rows(&sub, variance, &opts).unwrap();
+                assert_eq!(fit.n, r.n);
+                assert_eq!(fit.time, r.time);
+                close(&fit.n_risk, &r.n_risk, "n_risk");
+                close(&fit.n_event, &r.n_event, "n_event");
+                close(&fit.n_censor, &r.n_censor, "n_censor");
+                close(&fit.surv, &r.surv, "surv");
+                close(&fit.std_err, &r.std_err, "std_err");
+                close(&fit.std_err_surv, &r.std_err_surv, "std_err_surv");
+                close(&fit.lower, &r.lower, "lower");
+                close(&fit.cumhaz, &r.cumhaz, "cumhaz");
+            }
+        }
     }
 
     #[test]

@@ -74,18 +74,29 @@ impl Cells {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Tests set this to fit row by row (the reference the cells are
+    /// compared with) on data that would collapse.
+    pub(crate) static ROWS_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Collapse rows by (stratum, time, event, covariate values); `None` when the
 /// data are small, a column has more than 1024 distinct values, or there
 /// would be more than `max_cells` cells (then the rows are used as they are).
 /// Times are compared by bits: pass them after the time fix.
-pub(crate) fn collapse(
+pub(crate) fn collapse<C: AsRef<[f64]>>(
     time: &[f64],
     event: &[bool],
-    columns: &[Vec<f64>],
+    columns: &[C],
     strata: Option<&[usize]>,
     max_cells: usize,
 ) -> Option<Cells> {
     let n = time.len();
+    #[cfg(test)]
+    if ROWS_ONLY.with(|r| r.get()) {
+        return None;
+    }
     if n < MIN_ROWS {
         return None;
     }
@@ -96,7 +107,7 @@ pub(crate) fn collapse(
     for c in columns {
         let mut levels: Map<u64> = Map::default();
         let mut code = vec![0u32; n];
-        for (k, v) in c.iter().enumerate() {
+        for (k, v) in c.as_ref().iter().enumerate() {
             let m = levels.len() as u32;
             let e = *levels.entry((v + 0.0).to_bits()).or_insert(m);
             if levels.len() > MAX_LEVELS {
@@ -155,6 +166,14 @@ mod tests {
     use crate::cox::{cox_fit, cox_fit_rows, CoxOptions, CoxRows, Design, Ties};
     use crate::zph::{cox_zph, cox_zph_rows, Transform, ZphOptions};
     use rand::{Rng, SeedableRng};
+
+    /// `f` with the collapse into cells switched off (on this thread).
+    fn rows_only<T>(f: impl FnOnce() -> T) -> T {
+        super::ROWS_ONLY.with(|r| r.set(true));
+        let out = f();
+        super::ROWS_ONLY.with(|r| r.set(false));
+        out
+    }
 
     fn close(a: f64, b: f64, tol: f64, what: &str) {
         let r = (a - b).abs() / a.abs().max(b.abs()).max(1e-300);
@@ -269,8 +288,9 @@ mod tests {
                 start: None,
                 weight: Some(&ones),
             };
-            let rows =
-                cox_fit_rows(&d.time, &d.event, &d.design, st, None, &rows_w, &opts).unwrap();
+            let rows = rows_only(|| {
+                cox_fit_rows(&d.time, &d.event, &d.design, st, None, &rows_w, &opts).unwrap()
+            });
             let tag = format!("seed {seed} {ties:?} strata {stratified}");
             assert!(cells.converged && rows.converged, "{tag}");
             assert_eq!(cells.n, rows.n);
@@ -329,8 +349,9 @@ mod tests {
 
             let zo = ZphOptions::default();
             let zc = cox_zph(&d.time, &d.event, &d.design, st, &cells, None, &zo).unwrap();
-            let zr =
-                cox_zph_rows(&d.time, &d.event, &d.design, st, &rows_w, &rows, None, &zo).unwrap();
+            let zr = rows_only(|| {
+                cox_zph_rows(&d.time, &d.event, &d.design, st, &rows_w, &rows, None, &zo).unwrap()
+            });
             for (a, b) in zc
                 .terms
                 .iter()
@@ -351,7 +372,9 @@ mod tests {
             ] {
                 let zo = ZphOptions { transform };
                 let zc = cox_zph(&d.time, &d.event, &d.design, st, &cells, None, &zo);
-                let zr = cox_zph_rows(&d.time, &d.event, &d.design, st, &rows_w, &rows, None, &zo);
+                let zr = rows_only(|| {
+                    cox_zph_rows(&d.time, &d.event, &d.design, st, &rows_w, &rows, None, &zo)
+                });
                 match (zc, zr) {
                     (Ok(zc), Ok(zr)) => {
                         assert_eq!(zc.x, zr.x, "{tag} {transform:?}");
@@ -366,6 +389,71 @@ mod tests {
                 for (j, (u, v)) in a.iter().zip(b).enumerate() {
                     close(*u, *v, 1e-6, &format!("{tag} y[{i}][{j}]"));
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn weighted_robust_cells_match_the_row_kernel() {
+        // continuous weights (as propensity-score weights): cells sum w and
+        // w² for the fit and the sandwich; Efron tie sizes count rows
+        for (seed, ties, stratified) in [
+            (7u64, Ties::Efron, false),
+            (8, Ties::Breslow, false),
+            (9, Ties::Efron, true),
+        ] {
+            let d = data(seed, 50_000);
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let w: Vec<f64> = (0..d.time.len())
+                .map(|_| 0.3 + 2.0 * rng.random::<f64>())
+                .collect();
+            let st = stratified.then_some(&d.strata[..]);
+            let rows_w = CoxRows {
+                start: None,
+                weight: Some(&w),
+            };
+            let tag = format!("seed {seed} {ties:?} strata {stratified}");
+            for variance in [
+                crate::cox::Variance::Robust,
+                crate::cox::Variance::ModelBased,
+            ] {
+                let opts = CoxOptions {
+                    ties,
+                    variance,
+                    ..Default::default()
+                };
+                let cells =
+                    cox_fit_rows(&d.time, &d.event, &d.design, st, None, &rows_w, &opts).unwrap();
+                let rows = rows_only(|| {
+                    cox_fit_rows(&d.time, &d.event, &d.design, st, None, &rows_w, &opts).unwrap()
+                });
+                assert!(cells.converged && rows.converged, "{tag}");
+                assert_eq!((cells.n, cells.nevent), (rows.n, rows.nevent));
+                for (a, b) in cells.terms.iter().zip(&rows.terms) {
+                    close(a.coef, b.coef, 1e-7, &format!("{tag} coef {}", a.term));
+                    close(a.se, b.se, 1e-8, &format!("{tag} se {}", a.term));
+                    match (a.robust_se, b.robust_se) {
+                        (Some(x), Some(y)) => close(x, y, 1e-8, &format!("{tag} robust se")),
+                        (None, None) => assert_eq!(variance, crate::cox::Variance::ModelBased),
+                        _ => panic!("{tag}: robust SE on one side only"),
+                    }
+                }
+                close(cells.loglik, rows.loglik, 1e-12, &format!("{tag} loglik"));
+                close(cells.score_test.stat, rows.score_test.stat, 1e-9, &tag);
+                match (cells.robust_score_test, rows.robust_score_test) {
+                    (Some(a), Some(b)) => close(a.stat, b.stat, 1e-8, &format!("{tag} rscore")),
+                    (None, None) => {}
+                    _ => panic!("{tag}: robust score test on one side only"),
+                }
+                if let (Some(a), Some(b)) = (&cells.robust_var, &rows.robust_var) {
+                    for (ra, rb) in a.iter().zip(b) {
+                        for (x, y) in ra.iter().zip(rb) {
+                            close(*x, *y, 1e-8, &format!("{tag} robust var"));
+                        }
+                    }
+                }
+                // the concordance of a weighted fit is the rows' (not collapsed)
+                assert_eq!(cells.concordance, rows.concordance, "{tag}");
             }
         }
     }

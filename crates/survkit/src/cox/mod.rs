@@ -489,12 +489,29 @@ pub(crate) fn cox_fit_rows_cells(
     }
     // large right-censored data with few covariate patterns: one row per
     // (stratum, time, status, pattern) cell (see `cells.rs`)
-    let tried = (rows.start.is_none()
-        && rows.weight.is_none()
-        && variance == Variance::ModelBased
-        && opts.ties != Ties::Exact)
-        .then(|| cells::collapse(time, event, &design.columns, strata, n / 4));
+    // Weighted rows collapse too (right-censored, no clusters): a cell's
+    // weight is the sum of its rows' weights, its count their number (the
+    // Efron tie size), and for the robust variance the sum of their squared
+    // weights, since rows of one cell have the same per-unit score residual
+    // (see `cells.rs`).
+    let unweighted_cells = rows.weight.is_none() && variance == Variance::ModelBased;
+    let weighted_cells = rows.weight.is_some() && cluster.is_none();
+    let tried =
+        (rows.start.is_none() && (unweighted_cells || weighted_cells) && opts.ties != Ties::Exact)
+            .then(|| cells::collapse(time, event, &design.columns, strata, n / 4));
     let collapsed = tried.as_ref().and_then(|c| c.as_ref());
+    // (Σw, Σw²) of each cell of weighted rows
+    let cell_weights: Option<(Vec<f64>, Vec<f64>)> = match (&collapsed, rows.weight) {
+        (Some(c), Some(w)) => {
+            let (mut sw, mut sw2) = (vec![0.0; c.len()], vec![0.0; c.len()]);
+            for (&k, &wi) in c.row_cell.iter().zip(w) {
+                sw[k as usize] += wi;
+                sw2[k as usize] += wi * wi;
+            }
+            Some((sw, sw2))
+        }
+        _ => None,
+    };
     let (data, order) = match &collapsed {
         Some(c) => {
             let cols: Vec<Vec<f64>> = design.columns.iter().map(|v| c.pick(v)).collect();
@@ -506,7 +523,7 @@ pub(crate) fn cox_fit_rows_cells(
                 &cols,
                 &means,
                 st.as_deref(),
-                None,
+                cell_weights.as_ref().map(|(w, _)| w.as_slice()),
                 None,
                 Some(&c.count),
             )
@@ -548,8 +565,12 @@ pub(crate) fn cox_fit_rows_cells(
                     .collect();
                 (rows, ids.len())
             }
-            None => ((0..n).collect(), n),
+            None => ((0..data.n()).collect(), data.n()),
         });
+    // Σw² of each sorted cell (weighted cells only)
+    let sorted_w2: Option<Vec<f64>> = cell_weights
+        .as_ref()
+        .map(|(_, w2)| order.iter().map(|&i| w2[i]).collect());
     drop(order);
 
     let nr = newton::fit(&data, opts.ties, opts.eps, opts.max_iter, opts.toler_chol);
@@ -562,15 +583,41 @@ pub(crate) fn cox_fit_rows_cells(
             .map(|b| if b.is_finite() { *b } else { 0.0 })
             .collect();
         let mut res = robust::score_residuals(&data, &beta0, opts.ties);
-        robust::weight_rows(&mut res, &data);
+        let mut res0 = robust::score_residuals(&data, &vec![0.0; p], opts.ties);
+        // U(0) = Σ w · residual; the sandwich's Σ (w · residual)² of a cell
+        // is Σw² · residual², so its rows are scaled by sqrt(Σw²)
+        let u0: Vec<f64> = match &sorted_w2 {
+            Some(_) => {
+                let mut u = vec![0.0; p];
+                for (r, &w) in res0.chunks_exact(p).zip(&data.weight) {
+                    for j in 0..p {
+                        u[j] += w * r[j];
+                    }
+                }
+                u
+            }
+            None => vec![],
+        };
+        match &sorted_w2 {
+            Some(w2) => {
+                robust::scale_rows(&mut res, p, w2);
+                robust::scale_rows(&mut res0, p, w2);
+            }
+            None => {
+                robust::weight_rows(&mut res, &data);
+                robust::weight_rows(&mut res0, &data);
+            }
+        }
         let dfbeta = robust::times_matrix(&robust::collapse(&res, p, &cl, k), p, &nr.var);
         let rvar = robust::crossprod(&dfbeta, p);
-        let mut res0 = robust::score_residuals(&data, &vec![0.0; p], opts.ties);
-        robust::weight_rows(&mut res0, &data);
         let l0 = robust::collapse(&res0, p, &cl, k);
-        let u0: Vec<f64> = (0..p)
-            .map(|j| l0.chunks_exact(p).map(|r| r[j]).sum())
-            .collect();
+        let u0: Vec<f64> = if sorted_w2.is_some() {
+            u0
+        } else {
+            (0..p)
+                .map(|j| l0.chunks_exact(p).map(|r| r[j]).sum())
+                .collect()
+        };
         let rscore = quad_form_inv(&robust::crossprod(&l0, p), &u0);
         Some((rvar, rscore, cluster.map(|_| k)))
     } else {
@@ -729,7 +776,7 @@ pub(crate) fn cox_fit_rows_cells(
             };
             // R passes the weights, the (start, stop] rows and the cluster to
             // concordancefit: the clustered IJ SE sums dfbeta within cluster
-            let conc = if let Some(c) = &collapsed {
+            let conc = if let Some(c) = collapsed.filter(|_| rows.weight.is_none()) {
                 // the rows' concordance from their cells (copies counted)
                 let eta: Vec<f64> = c.rep.iter().map(|&i| lp(i)).collect();
                 let count: Vec<f64> = c.count.iter().map(|&k| f64::from(k)).collect();
@@ -768,7 +815,8 @@ pub(crate) fn cox_fit_rows_cells(
         Some((rv, rs, nc)) => (Some(rv), Some(test(rs)), nc),
         None => (None, None, None),
     };
-    if let (Some(out), Some(tried)) = (cells, tried) {
+    // (cox.zph collapses weighted rows by itself, when it does)
+    if let (Some(out), Some(tried)) = (cells, tried.filter(|_| rows.weight.is_none())) {
         *out = Some(tried);
     }
     Ok(CoxFit {

@@ -212,7 +212,8 @@ fn score_residuals_general(data: &CoxData, beta: &[f64], ties: Ties) -> Vec<f64>
                 s1[k] += wr * x[k];
             }
             if data.event[i] {
-                ndead += 1;
+                // a collapsed cell's deaths count one by one (Efron steps)
+                ndead += data.count.get(i).map_or(1, |&c| c as usize);
                 wdead += data.w(i);
                 d0 += wr;
                 for k in 0..p {
@@ -364,6 +365,15 @@ pub(crate) fn weight_rows(resid: &mut [f64], data: &CoxData) {
     for (i, r) in resid.chunks_exact_mut(p).enumerate() {
         let w = data.weight[i];
         r.iter_mut().for_each(|v| *v *= w);
+    }
+}
+
+/// Multiply each residual row (sorted order) by the square root of its
+/// collapsed cell's Σw² (so that `crossprod` gives Σ_rows (w · residual)²).
+pub(crate) fn scale_rows(resid: &mut [f64], p: usize, w2: &[f64]) {
+    for (r, &s) in resid.chunks_exact_mut(p).zip(w2) {
+        let f = s.sqrt();
+        r.iter_mut().for_each(|v| *v *= f);
     }
 }
 
