@@ -257,6 +257,13 @@ pub fn gformula(
         let ind = if a >= 1 && j == a - 1 { 1.0 } else { 0.0 };
         ind - xbar[j]
     };
+    // exp(η_i(a)) of every row and level (the same at every time)
+    let risk_a: Vec<Vec<f64>> = (0..levels)
+        .map(|a| {
+            let shift: f64 = (0..n_trt).map(|j| trt_x(a, j) * beta[j]).sum();
+            base.iter().map(|&b| (b + shift).exp()).collect()
+        })
+        .collect();
     let mut phi = vec![vec![0.0; n]; levels];
     let mut iflam = vec![0.0; n];
     for &tau in at {
@@ -274,11 +281,8 @@ pub fn gformula(
             }
         }
         for a in 0..levels {
-            let shift: f64 = (0..n_trt).map(|j| trt_x(a, j) * beta[j]).sum();
-            let s_i: Vec<f64> = base
-                .iter()
-                .map(|&b| (-big_l * (b + shift).exp()).exp())
-                .collect();
+            let ra = &risk_a[a];
+            let s_i: Vec<f64> = ra.iter().map(|&r| (-big_l * r).exp()).collect();
             let theta = s_i.iter().sum::<f64>() / n_f;
             let c = &mut curves[a];
             c.surv.push(theta);
@@ -291,7 +295,7 @@ pub fn gformula(
             let mut gbar = 0.0;
             let mut gvec = vec![0.0; p];
             for i in 0..n {
-                let g = -s_i[i] * (base[i] + shift).exp();
+                let g = -s_i[i] * ra[i];
                 gbar += g;
                 for j in 0..p {
                     let x = if j < n_trt { trt_x(a, j) } else { xc(i, j) };
