@@ -253,12 +253,18 @@ pub fn ns_smooth(x: &[f64], y: &[f64], var: f64, opts: &SmoothOptions) -> Result
     let mut xty = vec![0.0; df];
     let mut row = vec![0.0; df];
     let mut used = 0usize;
+    // the basis at the previous point, reused while x repeats (event points
+    // of one time share their x; the same values, so the same sums)
+    let mut row_x = f64::NAN;
     for (&xi, &yi) in x.iter().zip(y) {
         if yi.is_nan() {
             continue;
         }
         used += 1;
-        spline.eval(xi, &mut row);
+        if xi != row_x {
+            spline.eval(xi, &mut row);
+            row_x = xi;
+        }
         for a in 0..df {
             let ra = row[a];
             if ra == 0.0 {

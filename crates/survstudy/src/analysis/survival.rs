@@ -382,7 +382,13 @@ fn x_to_time(x: &[f64], time: &[f64], at: &[f64]) -> Vec<f64> {
     let mut px: Vec<f64> = Vec::new();
     let mut pt: Vec<f64> = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    let mut prev = None;
     for (&xi, &ti) in x.iter().zip(time) {
+        // events of one time repeat their x: seen already, no lookup
+        if prev == Some(xi.to_bits()) {
+            continue;
+        }
+        prev = Some(xi.to_bits());
         if seen.insert(xi.to_bits()) {
             px.push(xi);
             pt.push(ti);
@@ -959,14 +965,26 @@ pub fn analyse_grouping(
         };
         let stratum = strat.as_ref().map(|(_, ids)| ids.as_slice());
         let present = levels_present(g_all, k);
-        let labels: Vec<&str> = g_all.iter().map(|&l| input.levels[l].as_str()).collect();
         let mut lv: Vec<String> = present.iter().map(|&l| input.levels[l].clone()).collect();
         if let Some(r) = input.reference.and_then(|r| lv.iter().position(|l| l == r)) {
             let reference = lv.remove(r);
             lv.insert(0, reference);
         }
+        // the treatment coding of `Design::add_factor(labels, lv)` from the
+        // level indices: a row is 1 in the column of every non-reference
+        // level whose label equals its level's label
         let mut d = Design::default();
-        d.add_factor(variable, &labels, Some(&lv));
+        for level in lv.iter().skip(1) {
+            let is: Vec<f64> = input
+                .levels
+                .iter()
+                .map(|l| if l == level { 1.0 } else { 0.0 })
+                .collect();
+            d.add_numeric(
+                &format!("{variable}{level}"),
+                g_all.iter().map(|&l| is[l]).collect(),
+            );
+        }
         let info: Vec<TermInfo> = lv[1..]
             .iter()
             .map(|l| TermInfo {
