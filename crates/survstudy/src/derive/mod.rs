@@ -541,6 +541,51 @@ impl Rows<'_> {
     }
 }
 
+/// FNV-1a of an identifier, 44 bits (four radix passes in [`duplicate_rows`]).
+fn id_hash(id: &str) -> u64 {
+    let mut h = store::Fnv1a::default();
+    std::hash::Hasher::write(&mut h, id.as_bytes());
+    std::hash::Hasher::finish(&h) >> 20
+}
+
+/// Rows of every identifier that occurs more than once (rows ascending, one
+/// list per identifier, lists in no particular order): the identifiers'
+/// hashes sorted by a stable radix sort (rows stay in order), equal hashes
+/// split by their text (collisions) — no hash table over every patient.
+fn duplicate_rows(ids: &store::Ids, hash: fn(&str) -> u64) -> Vec<Vec<usize>> {
+    let mut keyed: Vec<(u64, usize)> = (0..ids.len())
+        .filter_map(|i| ids.get(i).map(|id| (hash(id), i)))
+        .collect();
+    survkit::sort::radix_sort_by_key(&mut keyed, |p| p.0);
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    let mut a = 0;
+    while a < keyed.len() {
+        let mut b = a + 1;
+        while b < keyed.len() && keyed[b].0 == keyed[a].0 {
+            b += 1;
+        }
+        if b - a > 1 {
+            // one list per distinct text, in order of first row
+            let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+            for &(_, i) in &keyed[a..b] {
+                let id = ids.get(i).unwrap_or_default();
+                match groups.iter_mut().find(|(t, _)| *t == id) {
+                    Some((_, v)) => v.push(i),
+                    None => groups.push((id, vec![i])),
+                }
+            }
+            out.extend(
+                groups
+                    .into_iter()
+                    .filter(|(_, v)| v.len() > 1)
+                    .map(|(_, v)| v),
+            );
+        }
+        a = b;
+    }
+    out
+}
+
 /// A column being filled during the first walk.
 enum Builder {
     /// Dates, the partial-date rule, and the rows whose date was imputed.
@@ -1066,26 +1111,9 @@ fn derive_input_split(
 
     // Duplicate ids: every occurrence is reported.
     {
-        // first row of each id; a list of rows only for ids seen twice (no
-        // vector per patient)
-        let mut first: HashMap<&str, usize> = HashMap::with_capacity(rows.ids.len());
-        let mut by_id: HashMap<usize, Vec<usize>> = HashMap::new();
-        for i in 0..rows.ids.len() {
-            if let Some(id) = rows.ids.get(i) {
-                match first.entry(id) {
-                    std::collections::hash_map::Entry::Occupied(e) => {
-                        let f = *e.get();
-                        by_id.entry(f).or_insert_with(|| vec![f]).push(i);
-                    }
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(i);
-                    }
-                }
-            }
-        }
-        drop(first);
+        let by_id = duplicate_rows(&rows.ids, id_hash);
         let mut dups: Vec<(usize, String)> = Vec::new();
-        for idxs in by_id.values() {
+        for idxs in &by_id {
             for &i in idxs {
                 let others: Vec<String> = idxs
                     .iter()
@@ -2409,6 +2437,23 @@ mod split_tests {
         let (one, two) = both(&lines.join("\n"));
         assert!(one.contains("early"), "{one}");
         assert_eq!(one, two);
+    }
+
+    #[test]
+    fn duplicate_ids_by_sorted_hashes_split_collisions() {
+        let mut ids = store::Ids::default();
+        for id in ["a", "b", "a", "", "c", "b", "a", "d"] {
+            ids.push((!id.is_empty()).then_some(id));
+        }
+        let sorted = |mut v: Vec<Vec<usize>>| {
+            v.sort();
+            v
+        };
+        let want = vec![vec![0, 2, 6], vec![1, 5]];
+        assert_eq!(sorted(duplicate_rows(&ids, id_hash)), want);
+        // every id colliding: the texts still decide
+        assert_eq!(sorted(duplicate_rows(&ids, |_| 7)), want);
+        assert!(duplicate_rows(&store::Ids::default(), id_hash).is_empty());
     }
 
     #[test]
