@@ -481,10 +481,11 @@ fn fit_cells(
         u32,
         std::hash::BuildHasherDefault<crate::cox::cells::MixHasher>,
     >;
+    /// One group's cells: time, event, Σw, Σw².
+    #[derive(Clone, Default)]
+    struct GroupCells(Vec<f64>, Vec<bool>, Vec<f64>, Vec<f64>);
     let mut cell_of = Map::default();
-    // per group: cell times, events, W, W2; rows per group
-    let mut cells: Vec<(Vec<f64>, Vec<bool>, Vec<f64>, Vec<f64>)> =
-        vec![Default::default(); n_groups];
+    let mut cells: Vec<GroupCells> = vec![GroupCells::default(); n_groups];
     let mut n_rows = vec![0u64; n_groups];
     for i in 0..rows.len() {
         let g = group[i];
@@ -506,7 +507,7 @@ fn fit_cells(
     cells
         .into_iter()
         .zip(n_rows)
-        .map(|((t, e, w, w2), n)| {
+        .map(|(GroupCells(t, e, w, w2), n)| {
             if n == 0 {
                 return Err(SurvError::Empty);
             }
