@@ -247,9 +247,29 @@ impl<'a> Cell<'a> {
     }
 }
 
+thread_local! {
+    /// Recently found slots by the address of the name asked for (the
+    /// derivation and the analyses ask for the same plan `String`s once per
+    /// row): (address, slot + 1); a hit is checked against the name itself.
+    static SLOT_CACHE: [std::cell::Cell<(usize, usize)>; 16] =
+        const { [const { std::cell::Cell::new((0, 0)) }; 16] };
+}
+
 impl Columns {
     pub(crate) fn slot_of(&self, name: &str) -> Option<usize> {
-        self.slot.get(name).copied()
+        let key = name.as_ptr() as usize;
+        let at = (key >> 4 ^ key >> 9) & 15;
+        let (k, s) = SLOT_CACHE.with(|c| c[at].get());
+        // a hit only counts when this table's column of that slot has
+        // exactly this name, so a stale or foreign entry is never used
+        if k == key && s > 0 && self.names.get(s - 1).is_some_and(|n| n == name) {
+            return Some(s - 1);
+        }
+        let found = self.slot.get(name).copied();
+        if let Some(slot) = found {
+            SLOT_CACHE.with(|c| c[at].set((key, slot + 1)));
+        }
+        found
     }
 
     /// The cell of `slot` in row `r`.
@@ -645,5 +665,46 @@ mod label_column_tests {
         d.extend_from(&c.pick(&(500..1000).collect::<Vec<_>>()));
         assert_eq!(d, c);
         assert_eq!(d.table().len(), c.table().len());
+    }
+}
+
+#[cfg(test)]
+mod slot_tests {
+    use super::*;
+
+    fn columns(names: &[&str]) -> Columns {
+        Columns {
+            names: names.iter().map(|s| s.to_string()).collect(),
+            kinds: vec![ColumnType::Number; names.len()],
+            data: names.iter().map(|_| ColData::Number(vec![])).collect(),
+            slot: names
+                .iter()
+                .enumerate()
+                .map(|(k, s)| (s.to_string(), k))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn cached_slots_are_those_of_the_table_asked() {
+        // the same name Strings asked of two tables with other slot orders,
+        // alternately, and of a table without them: every answer is the
+        // table's own (the cache by name address never leaks across tables)
+        let a = columns(&["age", "sex", "date"]);
+        let b = columns(&["date", "age"]);
+        let c = columns(&["other"]);
+        let (age, sex, date) = ("age".to_string(), "sex".to_string(), "date".to_string());
+        for _ in 0..3 {
+            assert_eq!(a.slot_of(&age), Some(0));
+            assert_eq!(b.slot_of(&age), Some(1));
+            assert_eq!(c.slot_of(&age), None);
+            assert_eq!(a.slot_of(&date), Some(2));
+            assert_eq!(b.slot_of(&date), Some(0));
+            assert_eq!(b.slot_of(&sex), None);
+            assert_eq!(a.slot_of(&sex), Some(1));
+            // a name at another address (a copy) is found too
+            assert_eq!(a.slot_of(age.clone().as_str()), Some(0));
+            assert_eq!(a.slot_of("nope"), None);
+        }
     }
 }
