@@ -251,14 +251,14 @@ thread_local! {
     /// Recently found slots by the address of the name asked for (the
     /// derivation and the analyses ask for the same plan `String`s once per
     /// row): (address, slot + 1); a hit is checked against the name itself.
-    static SLOT_CACHE: [std::cell::Cell<(usize, usize)>; 16] =
-        const { [const { std::cell::Cell::new((0, 0)) }; 16] };
+    static SLOT_CACHE: [std::cell::Cell<(usize, usize)>; 64] =
+        const { [const { std::cell::Cell::new((0, 0)) }; 64] };
 }
 
 impl Columns {
     pub(crate) fn slot_of(&self, name: &str) -> Option<usize> {
         let key = name.as_ptr() as usize;
-        let at = (key >> 4 ^ key >> 9) & 15;
+        let at = ((key as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize;
         let (k, s) = SLOT_CACHE.with(|c| c[at].get());
         // a hit only counts when this table's column of that slot has
         // exactly this name, so a stale or foreign entry is never used
