@@ -21,6 +21,9 @@ pub(crate) const MIN_ROWS: usize = 20_000;
 /// Distinct values allowed per covariate column.
 const MAX_LEVELS: usize = 1024;
 
+/// Levels of a column found by a linear scan before the hash map.
+const FEW: usize = 8;
+
 /// Multiply–xorshift hasher for integer keys (the keys are not adversarial:
 /// they are the data's own times and codes).
 #[derive(Default)]
@@ -105,17 +108,30 @@ pub(crate) fn collapse<C: AsRef<[f64]>>(
     let mut pattern = vec![0u64; n];
     let mut radix = 1u64;
     for c in columns {
+        // codes in order of first appearance: the first few levels by a
+        // linear scan (indicator and small factor columns), then a map
+        let mut few: Vec<u64> = Vec::with_capacity(FEW);
         let mut levels: Map<u64> = Map::default();
         let mut code = vec![0u32; n];
         for (k, v) in c.as_ref().iter().enumerate() {
-            let m = levels.len() as u32;
-            let e = *levels.entry((v + 0.0).to_bits()).or_insert(m);
-            if levels.len() > MAX_LEVELS {
-                return None;
-            }
-            code[k] = e;
+            let bits = (v + 0.0).to_bits();
+            code[k] = match few.iter().position(|&b| b == bits) {
+                Some(e) => e as u32,
+                None if few.len() < FEW => {
+                    few.push(bits);
+                    few.len() as u32 - 1
+                }
+                None => {
+                    let m = (FEW + levels.len()) as u32;
+                    let e = *levels.entry(bits).or_insert(m);
+                    if FEW + levels.len() > MAX_LEVELS {
+                        return None;
+                    }
+                    e
+                }
+            };
         }
-        let size = levels.len() as u64;
+        let size = (few.len() + levels.len()) as u64;
         for (pt, &e) in pattern.iter_mut().zip(&code) {
             *pt += u64::from(e) * radix;
         }
