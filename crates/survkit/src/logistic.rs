@@ -10,7 +10,9 @@
 //! β = (XᵀWX)⁻¹XᵀWz, η = Xβ, μ = plogis(η) (η clamped to ±(−log ε_mach) as
 //! R's `linkinv`); converged when |dev − dev_old|/(|dev| + 0.1) < ε with the
 //! deviance dev = 2 Σ [y log(y/μ) + (1 − y) log((1 − y)/(1 − μ))].
-//! `iterations` is R's `fit$iter`. Standard errors are sqrt(diag((XᵀWX)⁻¹))
+//! `iterations` is R's `fit$iter`. Data of ≥ 20 000 rows with at most n/4
+//! distinct (covariates, y) patterns run IRLS on one unit per pattern
+//! weighted by its row count: the same sums in another order. Standard errors are sqrt(diag((XᵀWX)⁻¹))
 //! with the working weights of the last IRLS solve (R's `summary.glm` uses
 //! that solve's QR), z = β/se, p = 2Φ(−|z|) (dispersion 1).
 //!
@@ -143,16 +145,16 @@ pub fn logistic_fit(
     // (pattern, y) weighted by its row count (every sum is the rows' sum in
     // another order); small data, or data with many patterns, row by row.
     let cols: Vec<&[f64]> = columns.iter().map(|(_, c)| c.as_slice()).collect();
-    let units = crate::cox::cells::collapse(&vec![0.0; n], y, &cols, None, n / 4);
-    let picked: Vec<Vec<f64>> = match &units {
-        Some(u) => columns.iter().map(|(_, c)| u.pick(c)).collect(),
-        None => vec![],
+    let units = crate::cox::cells::collapse(None, y, &cols, None, n / 4);
+    let picked: Vec<Vec<f64>> = units
+        .as_ref()
+        .map_or_else(Vec::new, |u| cols.iter().map(|c| u.pick(c)).collect());
+    // the columns IRLS runs over: the units', or the rows'
+    let ucols: Vec<&[f64]> = match &units {
+        Some(_) => picked.iter().map(Vec::as_slice).collect(),
+        None => cols,
     };
-    let x = |i: usize, j: usize| match (j, &units) {
-        (0, _) => 1.0,
-        (_, Some(_)) => picked[j - 1][i],
-        (_, None) => columns[j - 1].1[i],
-    };
+    let x = |i: usize, j: usize| if j == 0 { 1.0 } else { ucols[j - 1][i] };
     let (yv, m): (Vec<f64>, Vec<f64>) = match &units {
         Some(u) => (
             u.rep
@@ -242,11 +244,9 @@ pub fn logistic_fit(
     let ybar = (0..nu).map(|i| m(i) * yv[i]).sum::<f64>() / n as f64;
     let null_deviance = (0..nu).map(|i| m(i) * dev_resid(yv[i], ybar)).sum();
     let eps10 = 10.0 * f64::EPSILON;
+    // rows (not units) whose fitted value satisfies `f`
     let rows_where = |f: &dyn Fn(f64) -> bool| -> usize {
-        (0..nu)
-            .filter(|&i| f(mu[i]))
-            .map(|i| units.as_ref().map_or(1, |u| u.count[i] as usize))
-            .sum()
+        (0..nu).filter(|&i| f(mu[i])).map(|i| m(i) as usize).sum()
     };
     let n01 = rows_where(&|v| v < eps10 || v > 1.0 - eps10);
     let near = rows_where(&|v| !(1e-8..=1.0 - 1e-8).contains(&v));

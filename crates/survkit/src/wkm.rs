@@ -429,8 +429,18 @@ pub fn kaplan_meier_rows_by_group(
         start: start.as_deref(),
         ..*rows
     });
-    if start.is_none() && rows.id.is_none() && rows.len() >= CELL_ROWS {
-        return Ok(fit_cells(rows, &stop, group, n_groups, variance, opts));
+    // large right-censored data without ids: (group, time, status) cells
+    if start.is_none() && rows.id.is_none() {
+        let cells = crate::cox::cells::collapse::<&[f64]>(
+            Some(&stop),
+            rows.event,
+            &[],
+            Some(group),
+            rows.len() / 4,
+        );
+        if let Some(c) = cells {
+            return Ok(fit_cells(rows, &stop, group, n_groups, &c, variance, opts));
+        }
     }
     let mut out = Vec::with_capacity(n_groups);
     for g in 0..n_groups {
@@ -457,70 +467,44 @@ pub fn kaplan_meier_rows_by_group(
     Ok(out)
 }
 
-/// Right-censored rows without ids of at least this many rows are fitted on
-/// (group, time, status) cells.
-const CELL_ROWS: usize = 20_000;
-
 /// [`kaplan_meier_rows_by_group`] of right-censored rows without ids (times
-/// already fixed), on cells: the rows of one (group, time, status) enter
-/// every sum alike — counts by their total weight W, and the robust
-/// (infinitesimal-jackknife) variance, Σ over rows of (w_i · u)² with u the
-/// same per-unit influence for every row of the cell, by W2 = Σ w_i² (the
-/// cell is one unit of variance weight sqrt(W2) in [`fit_fixed`]). The same
-/// curves as the rows up to floating-point summation order.
+/// already fixed) on their (group, time, status) cells `c`: the rows of a
+/// cell enter every sum alike — counts by their total weight W, and the
+/// robust (infinitesimal-jackknife) variance, Σ over rows of (w_i · u)² with
+/// u the same per-unit influence for every row of the cell, by W2 = Σ w_i²
+/// (the cell is one unit of variance weight sqrt(W2) in [`fit_fixed`]). The
+/// same curves as the rows up to floating-point summation order.
 fn fit_cells(
     rows: &SurvRows,
     stop: &[f64],
     group: &[usize],
     n_groups: usize,
+    c: &crate::cox::cells::Cells,
     variance: KmVariance,
     opts: &KmOptions,
 ) -> Vec<Result<WeightedKmFit>> {
-    type Map = std::collections::HashMap<
-        (usize, u64, bool),
-        u32,
-        std::hash::BuildHasherDefault<crate::cox::cells::MixHasher>,
-    >;
-    /// One group's cells: time, event, Σw, Σw².
-    #[derive(Clone, Default)]
-    struct GroupCells(Vec<f64>, Vec<bool>, Vec<f64>, Vec<f64>);
-    let mut cell_of = Map::default();
-    let mut cells: Vec<GroupCells> = vec![GroupCells::default(); n_groups];
+    let (w, w2) = c.weight_sums(rows.weight);
     let mut n_rows = vec![0u64; n_groups];
-    for i in 0..rows.len() {
-        let g = group[i];
-        let e = rows.event[i];
-        let w = rows.w(i);
+    for &g in group {
         n_rows[g] += 1;
-        let c = &mut cells[g];
-        let next = c.0.len() as u32;
-        let k = *cell_of.entry((g, stop[i].to_bits(), e)).or_insert(next) as usize;
-        if k == c.0.len() {
-            c.0.push(stop[i]);
-            c.1.push(e);
-            c.2.push(0.0);
-            c.3.push(0.0);
-        }
-        c.2[k] += w;
-        c.3[k] += w * w;
     }
-    cells
-        .into_iter()
-        .zip(n_rows)
-        .map(|(GroupCells(t, e, w, w2), n)| {
-            if n == 0 {
+    (0..n_groups)
+        .map(|g| {
+            if n_rows[g] == 0 {
                 return Err(SurvError::Empty);
             }
-            let vw: Vec<f64> = w2.iter().map(|v| v.sqrt()).collect();
+            let mine: Vec<usize> = (0..c.len()).filter(|&k| group[c.rep[k]] == g).collect();
+            let pick = |v: &[f64]| mine.iter().map(|&k| v[k]).collect::<Vec<f64>>();
+            let t: Vec<f64> = mine.iter().map(|&k| stop[c.rep[k]]).collect();
+            let e: Vec<bool> = mine.iter().map(|&k| rows.event[c.rep[k]]).collect();
+            let wg = pick(&w);
+            let vw: Vec<f64> = pick(&w2).iter().map(|v| v.sqrt()).collect();
             let sub = SurvRows {
-                stop: &t,
-                event: &e,
-                start: None,
-                weight: Some(&w),
-                id: None,
+                weight: Some(&wg),
+                ..SurvRows::new(&t, &e)
             };
             let mut fit = fit_fixed(&sub, &vec![false; t.len()], variance, opts, Some(&vw))?;
-            fit.n = n;
+            fit.n = n_rows[g];
             Ok(fit)
         })
         .collect()
@@ -795,7 +779,7 @@ mod tests {
 
     #[test]
     fn cells_of_large_right_censored_data_equal_the_rows() {
-        // ≥ CELL_ROWS rows, integer times with heavy ties, continuous
+        // ≥ 20 000 rows, integer times with heavy ties, continuous
         // weights, three groups: each group's curve from its cells equals the
         // row-by-row curve of its rows (counts, survival, both variances)
         use rand::{Rng, SeedableRng};
@@ -818,6 +802,9 @@ mod tests {
                 assert!(x == y || r < 1e-9, "{what}: {x} vs {y}");
             }
         };
+        // the fit under test does run on cells
+        let c = crate::cox::cells::collapse::<&[f64]>(Some(&t), &e, &[], Some(&g), n);
+        assert!(c.is_some_and(|c| c.len() < n / 10));
         for variance in [KmVariance::Robust, KmVariance::Greenwood] {
             let opts = KmOptions::default();
             let cells = kaplan_meier_rows_by_group(&rows, &g, 3, variance, &opts).unwrap();
@@ -833,8 +820,14 @@ mod tests {
                     weight: Some(&wk),
                     ..SurvRows::new(&tk, &ek)
                 };
-                assert!(sub.len() < CELL_ROWS, "the reference is fitted row by row");
-                let r = kaplan_meier_rows(&sub, variance, &opts).unwrap();
+                let r = crate::cox::cells::ROWS_ONLY.with(|f| {
+                    f.set(true);
+                    let r =
+                        kaplan_meier_rows_by_group(&sub, &vec![0; sub.len()], 1, variance, &opts);
+                    f.set(false);
+                    r
+                });
+                let r = r.unwrap().remove(0).unwrap();
                 assert_eq!(fit.n, r.n);
                 assert_eq!(fit.time, r.time);
                 close(&fit.n_risk, &r.n_risk, "n_risk");

@@ -75,6 +75,17 @@ impl Cells {
     pub fn pick<T: Copy>(&self, v: &[T]) -> Vec<T> {
         self.rep.iter().map(|&i| v[i]).collect()
     }
+
+    /// (Σw, Σw²) over each cell's rows (`None` = every weight 1).
+    pub fn weight_sums(&self, w: Option<&[f64]>) -> (Vec<f64>, Vec<f64>) {
+        let (mut sw, mut sw2) = (vec![0.0; self.len()], vec![0.0; self.len()]);
+        for (i, &k) in self.row_cell.iter().enumerate() {
+            let wi = w.map_or(1.0, |w| w[i]);
+            sw[k as usize] += wi;
+            sw2[k as usize] += wi * wi;
+        }
+        (sw, sw2)
+    }
 }
 
 #[cfg(test)]
@@ -87,15 +98,16 @@ thread_local! {
 /// Collapse rows by (stratum, time, event, covariate values); `None` when the
 /// data are small, a column has more than 1024 distinct values, or there
 /// would be more than `max_cells` cells (then the rows are used as they are).
-/// Times are compared by bits: pass them after the time fix.
+/// Times are compared by bits: pass them after the time fix (`None`: no
+/// times, cells by stratum, event and covariates only).
 pub(crate) fn collapse<C: AsRef<[f64]>>(
-    time: &[f64],
+    time: Option<&[f64]>,
     event: &[bool],
     columns: &[C],
     strata: Option<&[usize]>,
     max_cells: usize,
 ) -> Option<Cells> {
-    let n = time.len();
+    let n = event.len();
     #[cfg(test)]
     if ROWS_ONLY.with(|r| r.get()) {
         return None;
@@ -148,7 +160,7 @@ pub(crate) fn collapse<C: AsRef<[f64]>>(
     for i in 0..n {
         let key = (
             strata.map_or(0, |s| s[i] as u64),
-            time[i].to_bits(),
+            time.map_or(0, |t| t[i].to_bits()),
             pattern[i] << 1 | u64::from(event[i]),
         );
         let next = rep.len() as u32;
@@ -282,7 +294,7 @@ mod tests {
             let d = data(seed, 60_000);
             let st_opt = stratified.then_some(&d.strata[..]);
             let c = super::collapse(
-                &d.time,
+                Some(&d.time),
                 &d.event,
                 &d.design.columns,
                 st_opt,

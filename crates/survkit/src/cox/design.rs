@@ -86,6 +86,28 @@ impl Design {
         lv
     }
 
+    /// [`Design::add_factor`] of the labels `labels[index[i]]` with the
+    /// given `levels` (the first is the reference), without a label per
+    /// row: row i is 1 in the column of every non-reference level equal to
+    /// its label, as `add_factor` codes it. `index` values must be below
+    /// `labels.len()`.
+    pub fn add_factor_indexed(
+        &mut self,
+        name: &str,
+        index: &[usize],
+        labels: &[String],
+        levels: &[String],
+    ) {
+        for level in levels.iter().skip(1) {
+            let is: Vec<f64> = labels
+                .iter()
+                .map(|l| if l == level { 1.0 } else { 0.0 })
+                .collect();
+            self.names.push(format!("{name}{level}"));
+            self.columns.push(index.iter().map(|&k| is[k]).collect());
+        }
+    }
+
     /// Number of columns.
     pub fn len(&self) -> usize {
         self.columns.len()
@@ -115,6 +137,24 @@ mod tests {
         );
         let labels = ["10", "2", "1"];
         assert_eq!(sorted_order(&labels), vec![2, 1, 0]);
+    }
+
+    #[test]
+    fn indexed_factor_is_the_factor_of_its_labels() {
+        let labels: Vec<String> = ["b", "a", "c", "a2"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let index = [0, 1, 1, 2, 0, 3, 2];
+        let levels: Vec<String> = ["c", "a", "b"].iter().map(|s| s.to_string()).collect();
+        let text: Vec<&str> = index.iter().map(|&k| labels[k].as_str()).collect();
+        let mut d = Design::default();
+        d.add_factor("g", &text, Some(&levels));
+        let mut e = Design::default();
+        e.add_factor_indexed("g", &index, &labels, &levels);
+        assert_eq!(d, e);
+        assert_eq!(e.names, vec!["ga", "gb"]);
+        assert_eq!(e.columns[0], vec![0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
     }
 
     #[test]

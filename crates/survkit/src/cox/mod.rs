@@ -498,18 +498,11 @@ pub(crate) fn cox_fit_rows_cells(
     let weighted_cells = rows.weight.is_some() && cluster.is_none();
     let tried =
         (rows.start.is_none() && (unweighted_cells || weighted_cells) && opts.ties != Ties::Exact)
-            .then(|| cells::collapse(time, event, &design.columns, strata, n / 4));
+            .then(|| cells::collapse(Some(time), event, &design.columns, strata, n / 4));
     let collapsed = tried.as_ref().and_then(|c| c.as_ref());
     // (Σw, Σw²) of each cell of weighted rows
     let cell_weights: Option<(Vec<f64>, Vec<f64>)> = match (&collapsed, rows.weight) {
-        (Some(c), Some(w)) => {
-            let (mut sw, mut sw2) = (vec![0.0; c.len()], vec![0.0; c.len()]);
-            for (&k, &wi) in c.row_cell.iter().zip(w) {
-                sw[k as usize] += wi;
-                sw2[k as usize] += wi * wi;
-            }
-            Some((sw, sw2))
-        }
+        (Some(c), Some(w)) => Some(c.weight_sums(Some(w))),
         _ => None,
     };
     let (data, order) = match &collapsed {
@@ -584,20 +577,12 @@ pub(crate) fn cox_fit_rows_cells(
             .collect();
         let mut res = robust::score_residuals(&data, &beta0, opts.ties);
         let mut res0 = robust::score_residuals(&data, &vec![0.0; p], opts.ties);
-        // U(0) = Σ w · residual; the sandwich's Σ (w · residual)² of a cell
-        // is Σw² · residual², so its rows are scaled by sqrt(Σw²)
-        let u0: Vec<f64> = match &sorted_w2 {
-            Some(_) => {
-                let mut u = vec![0.0; p];
-                for (r, &w) in res0.chunks_exact(p).zip(&data.weight) {
-                    for j in 0..p {
-                        u[j] += w * r[j];
-                    }
-                }
-                u
-            }
-            None => vec![],
-        };
+        // weighted cells: U(0) = Σ W · (per-unit residual), and the
+        // sandwich's Σ (w · residual)² over a cell's rows is Σw² ·
+        // residual², so the per-unit rows are scaled by sqrt(Σw²)
+        let u0_cells = sorted_w2
+            .as_ref()
+            .map(|_| robust::column_sums(&res0, p, Some(&data.weight)));
         match &sorted_w2 {
             Some(w2) => {
                 robust::scale_rows(&mut res, p, w2);
@@ -611,13 +596,7 @@ pub(crate) fn cox_fit_rows_cells(
         let dfbeta = robust::times_matrix(&robust::collapse(&res, p, &cl, k), p, &nr.var);
         let rvar = robust::crossprod(&dfbeta, p);
         let l0 = robust::collapse(&res0, p, &cl, k);
-        let u0: Vec<f64> = if sorted_w2.is_some() {
-            u0
-        } else {
-            (0..p)
-                .map(|j| l0.chunks_exact(p).map(|r| r[j]).sum())
-                .collect()
-        };
+        let u0 = u0_cells.unwrap_or_else(|| robust::column_sums(&l0, p, None));
         let rscore = quad_form_inv(&robust::crossprod(&l0, p), &u0);
         Some((rvar, rscore, cluster.map(|_| k)))
     } else {

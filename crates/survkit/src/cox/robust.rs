@@ -377,6 +377,18 @@ pub(crate) fn scale_rows(resid: &mut [f64], p: usize, w2: &[f64]) {
     }
 }
 
+/// Column sums of a row-major m×p matrix, each row times `w` when given.
+pub(crate) fn column_sums(a: &[f64], p: usize, w: Option<&[f64]>) -> Vec<f64> {
+    (0..p)
+        .map(|j| {
+            a.chunks_exact(p)
+                .enumerate()
+                .map(|(i, r)| w.map_or(r[j], |w| w[i] * r[j]))
+                .sum()
+        })
+        .collect()
+}
+
 /// Sum residual rows (sorted order) within clusters. `cluster_of_row[i]` is
 /// the cluster id of sorted row i (ids 0..k).
 pub(crate) fn collapse(resid: &[f64], p: usize, cluster_of_row: &[usize], k: usize) -> Vec<f64> {

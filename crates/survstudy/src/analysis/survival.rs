@@ -970,21 +970,8 @@ pub fn analyse_grouping(
             let reference = lv.remove(r);
             lv.insert(0, reference);
         }
-        // the treatment coding of `Design::add_factor(labels, lv)` from the
-        // level indices: a row is 1 in the column of every non-reference
-        // level whose label equals its level's label
         let mut d = Design::default();
-        for level in lv.iter().skip(1) {
-            let is: Vec<f64> = input
-                .levels
-                .iter()
-                .map(|l| if l == level { 1.0 } else { 0.0 })
-                .collect();
-            d.add_numeric(
-                &format!("{variable}{level}"),
-                g_all.iter().map(|&l| is[l]).collect(),
-            );
-        }
+        d.add_factor_indexed(variable, g_all, input.levels, &lv);
         let info: Vec<TermInfo> = lv[1..]
             .iter()
             .map(|l| TermInfo {
