@@ -232,25 +232,60 @@ fn pct(a: usize, b: usize) -> Option<f64> {
 /// `f` over `items` on every available core (work handed out one item at a
 /// time), results in the order of `items`.
 pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    par_map_apart(items, |_| false, f)
+}
+
+/// [`par_map`], where no two items with `heavy(item)` run at the same time
+/// (the jobs that hold a copy of the data several times its size: running
+/// them one after the other bounds the peak memory, not the results). A
+/// core that would take a heavy item while another runs takes the next
+/// light one instead, or waits when only heavy ones are left.
+pub(crate) fn par_map_apart<T: Sync, R: Send>(
+    items: &[T],
+    heavy: impl Fn(&T) -> bool + Sync,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    use std::sync::{Condvar, Mutex};
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(items.len());
     if threads <= 1 {
         return items.iter().map(f).collect();
     }
-    let next = AtomicUsize::new(0);
+    // (taken, a heavy item is running)
+    let state = Mutex::new((vec![false; items.len()], false));
+    let freed = Condvar::new();
+    let heavy: Vec<bool> = items.iter().map(&heavy).collect();
+    let next = || -> Option<usize> {
+        let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let (taken, busy) = &mut *st;
+            let pick = (0..items.len()).find(|&i| !taken[i] && !(heavy[i] && *busy));
+            match pick {
+                Some(i) => {
+                    taken[i] = true;
+                    *busy |= heavy[i];
+                    return Some(i);
+                }
+                None if taken.iter().all(|&t| t) => return None,
+                // only heavy items are left and one is running
+                None => st = freed.wait(st).unwrap_or_else(|e| e.into_inner()),
+            }
+        }
+    };
     let mut parts: Vec<(usize, R)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
                     let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { break };
+                    while let Some(i) = next() {
                         // the items keep the cores busy: the engine's own
                         // fork-joins stay on this thread (same results)
-                        done.push((i, survkit::par::sequential(|| f(item))));
+                        done.push((i, survkit::par::sequential(|| f(&items[i]))));
+                        if heavy[i] {
+                            state.lock().unwrap_or_else(|e| e.into_inner()).1 = false;
+                            freed.notify_all();
+                        }
                     }
                     done
                 })
@@ -387,7 +422,10 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
         }
         done
     };
-    let done = par_map(&jobs, run);
+    // the propensity weighting and the (start, stop] models each hold
+    // several row-level copies of the data: never two of them at once
+    let heavy = |j: &Job| matches!(j, Job::Adjustment | Job::TimeDependent(_));
+    let done = par_map_apart(&jobs, heavy, run);
 
     // collect in plan order
     let mut endpoints = vec![];
@@ -939,4 +977,33 @@ fn strata_of(plan: &Plan, cohort: &Cohort, names: &[String]) -> Vec<Option<usize
             Some(*ids.entry(key).or_insert(n))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod par_tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn heavy_items_never_overlap_and_results_keep_their_order() {
+        let items: Vec<usize> = (0..40).collect();
+        let running = AtomicUsize::new(0);
+        let most = AtomicUsize::new(0);
+        let heavy = |i: &usize| i % 4 == 0;
+        let out = par_map_apart(&items, heavy, |&i| {
+            if heavy(&i) {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(3));
+                running.fetch_sub(1, Ordering::SeqCst);
+            }
+            i * i
+        });
+        assert_eq!(out, items.iter().map(|i| i * i).collect::<Vec<_>>());
+        assert_eq!(most.load(Ordering::SeqCst), 1);
+        // every item heavy: still all done, one at a time
+        let all = par_map_apart(&items, |_| true, |&i| i + 1);
+        assert_eq!(all, (1..41).collect::<Vec<_>>());
+        assert!(par_map_apart(&[] as &[usize], |_| true, |&i| i).is_empty());
+    }
 }
