@@ -238,10 +238,10 @@ impl CoxData {
                         sc = dd / (s0 * s0);
                     }
                     Ties::Efron => {
+                        loglik -= efron_log_sum(s0, d0, ndead);
                         for step in 0..ndead {
                             let f = step as f64 / dd;
                             let den = s0 - f * d0;
-                            loglik -= den.ln();
                             let inv = 1.0 / den;
                             let inv2 = inv * inv;
                             sa += inv;
@@ -416,10 +416,10 @@ impl CoxData {
                 let (mut sa, mut sb, mut sc, mut se, mut sf) = (0.0, 0.0, 0.0, 0.0, 0.0);
                 if ties == Ties::Efron && ndead > 1 {
                     let mw = wdead / dd;
+                    loglik -= mw * efron_log_sum(s0, d0, ndead);
                     for step in 0..ndead {
                         let f = step as f64 / dd;
                         let den = s0 - f * d0;
-                        loglik -= mw * den.ln();
                         let inv = mw / den;
                         let inv2 = inv / den;
                         sa += inv;
@@ -612,9 +612,62 @@ impl CoxData {
     }
 }
 
+/// Σ_{k<d} ln(S0 − (k/d)·S0ᴰ), the log terms of a tied death set of size
+/// `d` under Efron's approximation, as the log of products of 8 terms at a
+/// time (one logarithm per 8 deaths instead of one per death: a set of 10^3
+/// tied deaths is common at 10^6 rows); a block whose product is not a
+/// positive normal number (overflow, underflow, a non-positive term) is
+/// summed term by term, as before. The terms are the ones the score and
+/// information loops use, bit for bit.
+fn efron_log_sum(s0: f64, d0: f64, ndead: usize) -> f64 {
+    const BLOCK: usize = 8;
+    let dd = ndead as f64;
+    let den = |step: usize| s0 - (step as f64 / dd) * d0;
+    let mut total = 0.0;
+    let mut step = 0;
+    while step < ndead {
+        let end = (step + BLOCK).min(ndead);
+        let prod: f64 = (step..end).map(den).product();
+        if prod.is_finite() && prod >= f64::MIN_POSITIVE {
+            total += prod.ln();
+        } else {
+            total += (step..end).map(|k| den(k).ln()).sum::<f64>();
+        }
+        step = end;
+    }
+    total
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn efron_log_sum_is_the_sum_of_the_logs() {
+        let naive = |s0: f64, d0: f64, d: usize| -> f64 {
+            (0..d).map(|k| (s0 - (k as f64 / d as f64) * d0).ln()).sum()
+        };
+        for &(s0, d0, d) in &[
+            (10.0, 3.0, 1usize),
+            (10.0, 3.0, 2),
+            (10.0, 9.999, 7),
+            (1234.5, 80.25, 8),
+            (1234.5, 80.25, 9),
+            (5.0e5, 2.0e3, 1000),
+            // blocks whose product overflows or underflows: term by term
+            (1.0e300, 1.0e299, 20),
+            (1.0e-300, 1.0e-301, 20),
+        ] {
+            let (a, b) = (efron_log_sum(s0, d0, d), naive(s0, d0, d));
+            assert!(
+                (a - b).abs() <= 1e-13 * b.abs().max(1.0),
+                "s0 {s0} d0 {d0} d {d}: {a} vs {b}"
+            );
+        }
+        // a non-positive term gives what its logarithm gives
+        assert!(efron_log_sum(1.0, 4.0, 4).is_nan());
+        assert_eq!(efron_log_sum(1.0, 2.0, 2), f64::NEG_INFINITY);
+    }
 
     /// Weighted (start, stop] rows with strata and heavy ties, sorted as
     /// `cox_fit_rows` sorts them.
