@@ -1178,8 +1178,12 @@ fn derive_input_split(
             .collect();
         let mut records: Vec<Vec<Option<TteRecord>>> =
             vec![Vec::with_capacity(len); plan.endpoints.len()];
-        let mut level_cache: Vec<HashMap<String, Option<Label>>> =
-            vec![HashMap::new(); groupings.len()];
+        let mut level_cache: Vec<LevelCache> = vec![LevelCache::default(); groupings.len()];
+        // this part's own copies of the records' shared labels: each
+        // record holds a reference, and two cores counting on the same
+        // few counters would wait on each other
+        let endpoint_cols: Vec<EndpointCols> =
+            endpoint_cols.iter().map(EndpointCols::own_labels).collect();
         let level_labels: Vec<LevelLabels> =
             groupings.iter().map(|(g, _)| LevelLabels::of(g)).collect();
         for r in range {
@@ -1201,7 +1205,7 @@ fn derive_input_split(
                     (&mut level_cache[k], &level_labels[k]),
                     &yes_no,
                 );
-                group_labels[k].push(label.as_ref());
+                group_labels[k].push(label);
             }
             for (k, e) in plan.endpoints.iter().enumerate() {
                 let rec = endpoint_record(e, &endpoint_cols[k], &cols, r, &mut part, &present);
@@ -1456,23 +1460,35 @@ fn group_text<'a>(cols: &'a Columns, column: &str, r: usize) -> Option<&'a str> 
 
 /// A grouping label as an interned label: `yes`/`no` shared, a category's
 /// value as stored.
-fn group_label(cols: &Columns, column: &str, r: usize, yes_no: &[Label; 2]) -> Option<Label> {
+fn group_label<'a>(
+    cols: &'a Columns,
+    column: &str,
+    r: usize,
+    yes_no: &'a [Label; 2],
+) -> Option<&'a Label> {
     match cols.get(column, r) {
-        Cell::YesNo(b) => Some(yes_no[usize::from(b)].clone()),
-        Cell::Text(s) => Some(s.clone()),
+        Cell::YesNo(b) => Some(&yes_no[usize::from(b)]),
+        Cell::Text(s) => Some(s),
         _ => None,
     }
 }
 
-fn grouping_label(
+/// Category text → its grouping level (`None`: not a level), per grouping;
+/// FNV-hashed (short, trusted keys looked up once per patient).
+type LevelCache = HashMap<String, Option<Label>, std::hash::BuildHasherDefault<store::Fnv1a>>;
+
+/// The label of row `r` in grouping `g`, borrowed from the shared labels
+/// (no reference count touched per patient: the two halves of a large file
+/// would contend for the same few counters).
+fn grouping_label<'a>(
     g: &GroupingSpec,
     gcols: &[String],
-    cols: &Columns,
+    cols: &'a Columns,
     r: usize,
     rows: &mut Rows,
-    (cache, labels): (&mut HashMap<String, Option<Label>>, &LevelLabels),
-    yes_no: &[Label; 2],
-) -> Option<Label> {
+    (cache, labels): (&'a mut LevelCache, &'a LevelLabels),
+    yes_no: &'a [Label; 2],
+) -> Option<&'a Label> {
     match g.kind {
         GroupingKind::Cut => {
             let x = match cols.get(&gcols[0], r) {
@@ -1480,7 +1496,7 @@ fn grouping_label(
                 _ => return None,
             };
             let k = g.cuts.iter().filter(|c| x >= **c).count();
-            labels.levels.get(k).cloned()
+            labels.levels.get(k)
         }
         // needs every patient's value: filled in by `quantile_labels`
         GroupingKind::Quantiles => None,
@@ -1488,15 +1504,10 @@ fn grouping_label(
         GroupingKind::Category if g.levels.is_empty() => group_label(cols, &gcols[0], r, yes_no),
         GroupingKind::Category => {
             let v = group_text(cols, &gcols[0], r)?;
-            let found = match cache.get(v) {
-                Some(l) => l.clone(),
-                None => {
-                    let l = match_level(&g.levels, v).map(Label::from);
-                    cache.insert(v.to_string(), l.clone());
-                    l
-                }
-            };
-            match found {
+            if !cache.contains_key(v) {
+                cache.insert(v.to_string(), match_level(&g.levels, v).map(Label::from));
+            }
+            match cache.get(v).and_then(Option::as_ref) {
                 Some(l) => Some(l),
                 None => {
                     if !rows.is_bad(r, &gcols[0]) {
@@ -1528,9 +1539,9 @@ fn grouping_label(
                 }
             }
             if any_yes {
-                Some(yes_no[1].clone())
+                Some(&yes_no[1])
             } else if all_no {
-                Some(yes_no[0].clone())
+                Some(&yes_no[0])
             } else {
                 None
             }
@@ -1545,7 +1556,7 @@ fn grouping_label(
                     .all(|(a, b)| a.trim().eq_ignore_ascii_case(b.trim()))
             });
             match found {
-                Some(c) => Some(labels.combinations[c].clone()),
+                Some(c) => Some(&labels.combinations[c]),
                 None => {
                     if !gcols.iter().any(|c| rows.is_bad(r, c)) {
                         let msg = format!(
@@ -1609,6 +1620,25 @@ struct EndpointCols {
 }
 
 impl EndpointCols {
+    /// A copy whose labels are new allocations (same texts).
+    fn own_labels(&self) -> EndpointCols {
+        let fresh = |l: &Label| Label::new(l.as_str());
+        EndpointCols {
+            start: self.start.clone(),
+            censor: self.censor.clone(),
+            events: self.events.clone(),
+            censor_if: self.censor_if.clone(),
+            require: self.require.clone(),
+            status: self.status.clone(),
+            duration: self.duration.clone(),
+            days_per_unit: self.days_per_unit,
+            ends: self
+                .ends
+                .iter()
+                .map(|(k, (a, b, c))| (k.clone(), (fresh(a), fresh(b), fresh(c))))
+                .collect(),
+        }
+    }
     fn new(plan: &Plan, e: &EndpointSpec) -> EndpointCols {
         let label = |c: &str| {
             plan.column(c)
