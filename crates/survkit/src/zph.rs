@@ -775,7 +775,15 @@ fn zph_rows_cells(
         // the fit's own collapse of these rows, which this one would repeat
         Some(cells) if collapsible => cells,
         _ => collapsible
-            .then(|| crate::cox::cells::collapse(Some(time), event, &design.columns, strata, n / 4))
+            .then(|| {
+                crate::cox::cells::collapse(
+                    Some(time),
+                    event,
+                    &design.columns,
+                    strata,
+                    crate::cox::cells::max_cells(n),
+                )
+            })
             .flatten(),
     };
     // the rows the sweep runs over ("units": the rows, or the cells)

@@ -18,6 +18,14 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// exact arithmetic of the row kernel).
 pub(crate) const MIN_ROWS: usize = 20_000;
 
+/// The most cells a Cox fit or `cox.zph` of `n` rows collapses into: up to
+/// half the rows, a Newton step on the cells costs at most half of one on
+/// the rows, which pays for hashing the rows once (a 10^6-row model with an
+/// integer age and a few factors has 2.5-5 x 10^5 cells).
+pub(crate) fn max_cells(n: usize) -> usize {
+    n / 2
+}
+
 /// Distinct values allowed per covariate column.
 const MAX_LEVELS: usize = 1024;
 

@@ -498,7 +498,15 @@ pub(crate) fn cox_fit_rows_cells(
     let weighted_cells = rows.weight.is_some() && cluster.is_none();
     let tried =
         (rows.start.is_none() && (unweighted_cells || weighted_cells) && opts.ties != Ties::Exact)
-            .then(|| cells::collapse(Some(time), event, &design.columns, strata, n / 4));
+            .then(|| {
+                cells::collapse(
+                    Some(time),
+                    event,
+                    &design.columns,
+                    strata,
+                    cells::max_cells(n),
+                )
+            });
     let collapsed = tried.as_ref().and_then(|c| c.as_ref());
     // (Σw, Σw²) of each cell of weighted rows
     let cell_weights: Option<(Vec<f64>, Vec<f64>)> = match (&collapsed, rows.weight) {
