@@ -37,6 +37,12 @@
 //! is the same symmetric interval, clipped to [0, 1] (differences to
 //! [−1, 1]) as `ate` clips; p-value of a difference 2·(1 − Φ(|est/SE|)).
 //! SEs at a time after the last follow-up time are `NaN` (R: `NA`).
+//!
+//! **Large data** (≥ 20 000 rows) with few covariate patterns run over the
+//! (time, status, covariate values) cells of `cox/cells.rs`, each sum
+//! weighted by its cell's row count: rows of one cell have the same Ŝ_i and
+//! influence terms, so this is the same estimate and SE in another
+//! summation order (asserted against the rows in this module's tests).
 
 use serde::Serialize;
 
@@ -141,8 +147,69 @@ pub fn gformula(
             message: format!("coefficient of {} is not finite", t.term),
         });
     }
+    // large data with few covariate patterns: rows with the same time,
+    // status and covariates have the same estimate and influence terms, so
+    // the sums run over (time, status, pattern) cells weighted by their row
+    // counts (see `cox/cells.rs`); the same sums in another order
+    match crate::cox::cells::collapse(
+        Some(time),
+        event,
+        &design.columns,
+        None,
+        crate::cox::cells::max_cells(n),
+    ) {
+        Some(c) => {
+            let cols: Vec<Vec<f64>> = design.columns.iter().map(|v| c.pick(v)).collect();
+            let cols: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+            let units = Units {
+                time: &c.pick(time),
+                event: &c.pick(event),
+                cols: &cols,
+                count: Some(&c.count),
+            };
+            Ok(gformula_units(&units, n, n_trt, fit, &beta, at, conf_level))
+        }
+        None => {
+            let cols: Vec<&[f64]> = design.columns.iter().map(Vec::as_slice).collect();
+            let units = Units {
+                time,
+                event,
+                cols: &cols,
+                count: None,
+            };
+            Ok(gformula_units(&units, n, n_trt, fit, &beta, at, conf_level))
+        }
+    }
+}
+
+/// The rows of a g-formula, or their cells (`count` rows each).
+struct Units<'a> {
+    time: &'a [f64],
+    event: &'a [bool],
+    /// Covariate columns, treatment indicators first.
+    cols: &'a [&'a [f64]],
+    count: Option<&'a [u32]>,
+}
+
+/// [`gformula`] over validated units; `n_rows` is the number of rows they
+/// stand for (the θ̂ and influence-function scale).
+fn gformula_units(
+    u: &Units,
+    n_rows: usize,
+    n_trt: usize,
+    fit: &CoxFit,
+    beta: &[f64],
+    at: &[f64],
+    conf_level: f64,
+) -> GFormula {
+    let (time, event) = (u.time, u.event);
+    let n = time.len();
+    let p = u.cols.len();
+    // rows per unit (1.0 for rows: the products below are then exact)
+    let w = |i: usize| u.count.map_or(1.0, |c| f64::from(c[i]));
+    let m = |i: usize| u.count.map_or(1, |c| c[i] as usize);
     let xbar = &fit.means;
-    let xc = |i: usize, j: usize| design.columns[j][i] - xbar[j];
+    let xc = |i: usize, j: usize| u.cols[j][i] - xbar[j];
     let r: Vec<f64> = (0..n)
         .map(|i| (0..p).map(|j| xc(i, j) * beta[j]).sum::<f64>().exp())
         .collect();
@@ -162,13 +229,14 @@ pub fn gformula(
         }
         let (mut d, mut dr) = (0usize, 0.0);
         for &i in &ord[lo..hi] {
-            acc0 += r[i];
+            let wr = w(i) * r[i];
+            acc0 += wr;
             for j in 0..p {
-                acc1[j] += r[i] * xc(i, j);
+                acc1[j] += wr * xc(i, j);
             }
             if event[i] {
-                d += 1;
-                dr += r[i];
+                d += m(i);
+                dr += wr;
             }
         }
         if d > 0 {
@@ -227,7 +295,7 @@ pub fn gformula(
     }
 
     let last = time.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let n_f = n as f64;
+    let n_f = n_rows as f64;
     let levels = n_trt + 1;
     let z = z_for_level(conf_level);
     let mut curves: Vec<AdjustedCurve> = (0..levels)
@@ -283,7 +351,7 @@ pub fn gformula(
         for a in 0..levels {
             let ra = &risk_a[a];
             let s_i: Vec<f64> = ra.iter().map(|&r| (-big_l * r).exp()).collect();
-            let theta = s_i.iter().sum::<f64>() / n_f;
+            let theta = (0..n).map(|i| w(i) * s_i[i]).sum::<f64>() / n_f;
             let c = &mut curves[a];
             c.surv.push(theta);
             if !with_se {
@@ -295,7 +363,7 @@ pub fn gformula(
             let mut gbar = 0.0;
             let mut gvec = vec![0.0; p];
             for i in 0..n {
-                let g = -s_i[i] * ra[i];
+                let g = -s_i[i] * ra[i] * w(i);
                 gbar += g;
                 for j in 0..p {
                     let x = if j < n_trt { trt_x(a, j) } else { xc(i, j) };
@@ -311,7 +379,7 @@ pub fn gformula(
                 let bterm: f64 = (0..p).map(|j| ifb[i * p + j] * gvec[j]).sum();
                 let f = (s_i[i] - theta) / n_f + gbar * iflam[i] + big_l * bterm;
                 phi[a][i] = f;
-                ss += f * f;
+                ss += w(i) * f * f;
             }
             let se = ss.sqrt();
             c.se.push(se);
@@ -333,7 +401,8 @@ pub fn gformula(
             let se = phi[a]
                 .iter()
                 .zip(&phi[0])
-                .map(|(x, y)| (x - y) * (x - y))
+                .enumerate()
+                .map(|(i, (x, y))| w(i) * (x - y) * (x - y))
                 .sum::<f64>()
                 .sqrt();
             d.se.push(se);
@@ -346,10 +415,87 @@ pub fn gformula(
             });
         }
     }
-    Ok(GFormula {
+    GFormula {
         at: at.to_vec(),
         conf_level,
         curves,
         differences,
-    })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cox::{cox_fit, CoxOptions};
+    use rand::{Rng, SeedableRng};
+
+    /// Large data with few covariate patterns run over cells; the same data
+    /// row by row (the collapse switched off on this thread) must give the
+    /// same curves, standard errors and differences, up to summation order.
+    #[test]
+    fn cells_equal_rows() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let n = 40_000;
+        let (mut time, mut event, mut trt, mut sex, mut age) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        for _ in 0..n {
+            let a = rng.random_bool(0.35);
+            let s = rng.random_bool(0.5);
+            let years = f64::from(rng.random_range(50..60u32));
+            let risk = 0.03
+                * (0.6 * f64::from(u8::from(a)) - 0.2 * f64::from(u8::from(s))
+                    + 0.03 * (years - 55.0))
+                    .exp();
+            let t = (-rng.random::<f64>().ln() / risk).ceil().min(120.0);
+            let c = f64::from(rng.random_range(5..150u32));
+            time.push(t.min(c));
+            event.push(t <= c);
+            trt.push(f64::from(u8::from(a)));
+            sex.push(f64::from(u8::from(s)));
+            age.push(years);
+        }
+        let mut d = Design::default();
+        d.add_numeric("trt", trt);
+        d.add_numeric("sex", sex);
+        d.add_numeric("age", age);
+        let fit = cox_fit(&time, &event, &d, None, &CoxOptions::default()).unwrap();
+        let at = [6.0, 24.0, 60.0, 500.0];
+        let cells = crate::cox::cells::collapse(
+            Some(&time),
+            &event,
+            &d.columns,
+            None,
+            crate::cox::cells::max_cells(n),
+        )
+        .expect("the data collapse");
+        assert!(cells.len() < n / 4, "{} cells", cells.len());
+        let g = gformula(&time, &event, &d, 1, &fit, &at, 0.95).unwrap();
+        crate::cox::cells::ROWS_ONLY.with(|r| r.set(true));
+        let rows = gformula(&time, &event, &d, 1, &fit, &at, 0.95);
+        crate::cox::cells::ROWS_ONLY.with(|r| r.set(false));
+        let rows = rows.unwrap();
+        let close = |a: &[f64], b: &[f64], what: &str| {
+            assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(b) {
+                let r = (x - y).abs() / x.abs().max(y.abs()).max(1e-300);
+                assert!(
+                    (x.is_nan() && y.is_nan()) || x == y || r < 1e-10,
+                    "{what}: {x} vs {y} ({r:.1e})"
+                );
+            }
+        };
+        for (a, b) in g.curves.iter().zip(&rows.curves) {
+            close(&a.surv, &b.surv, "surv");
+            close(&a.se, &b.se, "se");
+            close(&a.lower, &b.lower, "lower");
+            close(&a.upper, &b.upper, "upper");
+        }
+        let (a, b) = (&g.differences[0], &rows.differences[0]);
+        close(&a.estimate, &b.estimate, "difference");
+        close(&a.se, &b.se, "difference se");
+        close(&a.p, &b.p, "difference p");
+        // the last time is after every follow-up: no SE on either path
+        assert!(g.curves[0].se[3].is_nan() && rows.curves[0].se[3].is_nan());
+        assert!(g.curves[1].surv[0] < g.curves[0].surv[0]);
+    }
 }
