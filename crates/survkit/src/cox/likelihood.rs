@@ -420,8 +420,11 @@ impl CoxData {
                     for step in 0..ndead {
                         let f = step as f64 / dd;
                         let den = s0 - f * d0;
-                        let inv = mw / den;
-                        let inv2 = inv / den;
+                        // one division per step (the divider bounds this
+                        // loop: it runs once per death and Newton step)
+                        let rden = 1.0 / den;
+                        let inv = mw * rden;
+                        let inv2 = inv * rden;
                         sa += inv;
                         sb += f * inv;
                         sc += inv2;
