@@ -422,9 +422,15 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
         }
         done
     };
-    // the propensity weighting and the (start, stop] models each hold
-    // several row-level copies of the data: never two of them at once
-    let heavy = |j: &Job| matches!(j, Job::Adjustment | Job::TimeDependent(_));
+    // the propensity weighting, the competing-risks (Fine–Gray) models and
+    // the (start, stop] models each hold several row-level copies of the
+    // data (200-300 bytes per patient at 10^6): never two of them at once
+    let heavy = |j: &Job| {
+        matches!(
+            j,
+            Job::Adjustment | Job::Competing(_) | Job::TimeDependent(_)
+        )
+    };
     let done = par_map_apart(&jobs, heavy, run);
 
     // collect in plan order
