@@ -70,10 +70,25 @@ impl Transform {
 }
 
 /// Options of [`cox_zph`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct ZphOptions {
     /// Time transform g(t) against which residuals are tested (R `transform`).
     pub transform: Transform,
+    /// Which fits give their per-event residuals (`time`, `x`, `y`).
+    pub residuals: ZphResiduals,
+}
+
+/// When [`cox_zph`] fills the per-event arrays of its result.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum ZphResiduals {
+    /// Always (R's `cox.zph` object).
+    #[default]
+    All,
+    /// Only when some term's test has p below this; otherwise `time`, `x`
+    /// and `y` are empty (and `strata`, when given, too): the tests, `var`
+    /// and the rest are the same. For callers that plot the residuals of
+    /// the flagged terms only (the arrays have one row per event).
+    IfAnyTermBelow(f64),
 }
 
 /// A model term: a name and the design columns it spans (e.g. all indicator
@@ -974,12 +989,6 @@ fn zph_rows_cells(
             }
         }
     }
-    // collapsed residuals, row-major (`sresid[e * nterm + i]`)
-    let sresid: Vec<f64> = z
-        .schoen
-        .chunks_exact(p)
-        .flat_map(|r| (0..nterm).map(|i| (0..p).map(|j| r[j] * tmat[j][i]).sum::<f64>()))
-        .collect();
     let vm: Vec<Vec<f64>> = (0..nterm)
         .map(|a| {
             (0..nterm)
@@ -994,6 +1003,37 @@ fn zph_rows_cells(
                 })
                 .collect()
         })
+        .collect();
+    let var = {
+        let mut f = vm.clone();
+        ldl(&mut f, TOLER_CHOL);
+        ldl_inverse(&f)
+    };
+    let want = match opts.residuals {
+        ZphResiduals::All => true,
+        ZphResiduals::IfAnyTermBelow(alpha) => term_tests.iter().any(|t| t.p < alpha),
+    };
+    if !want {
+        return Ok(ZphResult {
+            transform: opts.transform,
+            terms: term_tests,
+            global,
+            time: vec![],
+            x: vec![],
+            y_columns: asgn.iter().map(|(nm, _)| nm.clone()).collect(),
+            y: RowMatrix {
+                ncol: nterm,
+                data: vec![],
+            },
+            strata: strata.map(|_| vec![]),
+            var,
+        });
+    }
+    // collapsed residuals, row-major (`sresid[e * nterm + i]`)
+    let sresid: Vec<f64> = z
+        .schoen
+        .chunks_exact(p)
+        .flat_map(|r| (0..nterm).map(|i| (0..p).map(|j| r[j] * tmat[j][i]).sum::<f64>()))
         .collect();
     let tused: Vec<Vec<usize>> = used
         .iter()
@@ -1037,11 +1077,6 @@ fn zph_rows_cells(
             row[i] += add;
         }
     }
-    let var = {
-        let mut f = vm.clone();
-        ldl(&mut f, TOLER_CHOL);
-        ldl_inverse(&f)
-    };
     // per event row: the residuals of its cell
     let (ev, y) = match &collapsed {
         Some(c) => {
@@ -1098,6 +1133,49 @@ fn zph_rows_cells(
 mod tests {
     use super::*;
     use crate::cox::{cox_fit, CoxOptions};
+
+    #[test]
+    fn residuals_only_when_a_term_is_below_the_level() {
+        // deterministic data: a covariate whose effect fades with time
+        let n = 80;
+        let x: Vec<f64> = (0..n).map(|i| f64::from(u8::from(i % 3 == 0))).collect();
+        let time: Vec<f64> = (0..n)
+            .map(|i| {
+                let base = 1.0 + ((i * 37) % 23) as f64;
+                if x[i] > 0.0 && i % 2 == 0 {
+                    base * 0.3
+                } else {
+                    base
+                }
+            })
+            .collect();
+        let event: Vec<bool> = (0..n).map(|i| i % 5 != 4).collect();
+        let mut d = Design::default();
+        d.add_numeric("x", x);
+        d.add_numeric("z", (0..n).map(|i| ((i * 7) % 11) as f64).collect());
+        let fit = cox_fit(&time, &event, &d, None, &CoxOptions::default()).unwrap();
+        let all = cox_zph(&time, &event, &d, None, &fit, None, &ZphOptions::default()).unwrap();
+        assert_eq!(all.time.len(), event.iter().filter(|&&e| e).count());
+        let pmin = all.terms.iter().map(|t| t.p).fold(f64::INFINITY, f64::min);
+        assert!(pmin > 0.0 && pmin < 1.0);
+        let with = |alpha: f64| {
+            let o = ZphOptions {
+                residuals: ZphResiduals::IfAnyTermBelow(alpha),
+                ..Default::default()
+            };
+            cox_zph(&time, &event, &d, None, &fit, None, &o).unwrap()
+        };
+        // a term below: the whole result, as with All
+        assert_eq!(format!("{:?}", with(pmin * 1.01)), format!("{all:?}"));
+        // none below: the same tests and var, no per-event arrays
+        let none = with(pmin * 0.99);
+        assert!(none.time.is_empty() && none.x.is_empty() && none.y.data.is_empty());
+        assert_eq!(none.y.ncol, all.y.ncol);
+        assert_eq!(format!("{:?}", none.terms), format!("{:?}", all.terms));
+        assert_eq!(format!("{:?}", none.global), format!("{:?}", all.global));
+        assert_eq!(none.var, all.var);
+        assert_eq!(none.y_columns, all.y_columns);
+    }
 
     #[test]
     fn km_transform_is_left_continuous() {

@@ -173,6 +173,7 @@ fn zph_large(scale_t: f64, scale_x: f64) -> Vec<f64> {
         None,
         &ZphOptions {
             transform: Transform::Identity,
+            ..Default::default()
         },
     )
     .unwrap();

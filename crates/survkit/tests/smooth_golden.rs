@@ -70,6 +70,7 @@ fn ns_smooth_matches_plot_cox_zph() {
                 .collect();
             let zo = ZphOptions {
                 transform: Transform::parse(tr).unwrap(),
+                ..Default::default()
             };
             let z = cox_zph(&t, &e, &d, s.as_deref(), &fit, Some(&zterms), &zo).unwrap();
             assert_vec(&format!("{tag} zph x"), &z.x, &m["zph_x"], 1e-12);

@@ -40,7 +40,10 @@ fn run(file: &str) -> usize {
             &rows,
             &fit,
             None,
-            &ZphOptions { transform: tr },
+            &ZphOptions {
+                transform: tr,
+                ..Default::default()
+            },
         )
         .unwrap();
         let tests: Vec<_> = z.terms.iter().chain(std::iter::once(&z.global)).collect();

@@ -53,6 +53,7 @@ fn cox_zph_matches_r() {
                 .collect();
             let zo = ZphOptions {
                 transform: Transform::parse(tr).unwrap(),
+                ..Default::default()
             };
             let z = cox_zph(&t, &e, &d, s.as_deref(), &fit, Some(&zterms), &zo).unwrap();
             let mut names: Vec<String> = z.terms.iter().map(|x| x.term.clone()).collect();
@@ -131,7 +132,19 @@ fn default_terms_are_columns_and_rank_log_transforms_run() {
         Transform::Rank,
         Transform::Log,
     ] {
-        let z = cox_zph(&t, &e, &d, None, &fit, None, &ZphOptions { transform: tr }).unwrap();
+        let z = cox_zph(
+            &t,
+            &e,
+            &d,
+            None,
+            &fit,
+            None,
+            &ZphOptions {
+                transform: tr,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(z.y_columns, vec!["trt", "karno"]);
         assert_eq!(z.global.df, 2);
         assert!(z.terms.iter().all(|x| x.chisq >= 0.0 && x.p <= 1.0));

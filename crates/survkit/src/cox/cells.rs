@@ -406,7 +406,10 @@ mod tests {
                 Transform::Identity,
                 Transform::Log,
             ] {
-                let zo = ZphOptions { transform };
+                let zo = ZphOptions {
+                    transform,
+                    ..Default::default()
+                };
                 let zc = cox_zph(&d.time, &d.event, &d.design, st, &cells, None, &zo);
                 let zr = rows_only(|| {
                     cox_zph_rows(&d.time, &d.event, &d.design, st, &rows_w, &rows, None, &zo)

@@ -964,7 +964,10 @@ pub fn zph_cmd(
         },
         &rep.fit,
         Some(&terms),
-        &survkit::zph::ZphOptions { transform },
+        &survkit::zph::ZphOptions {
+            transform,
+            ..Default::default()
+        },
     )?;
     Ok((rep, z))
 }

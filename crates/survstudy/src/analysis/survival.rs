@@ -443,6 +443,9 @@ fn ph_summaries(
     (bins, smooth)
 }
 
+/// A term whose cox.zph test has p below this gets its residual plot.
+pub const PH_FLAG_P: f64 = 0.05;
+
 /// Proportional-hazards diagnostics of a Cox model (Grambsch & Therneau 1994;
 /// R survival >= 3 `cox.zph`, transform "km").
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -521,7 +524,11 @@ pub fn fit_with_ph_strata(
         strata,
         cox,
         Some(&terms),
-        &survkit::zph::ZphOptions::default(),
+        // the per-event residuals only feed the plots of flagged terms
+        &survkit::zph::ZphOptions {
+            residuals: survkit::zph::ZphResiduals::IfAnyTermBelow(PH_FLAG_P),
+            ..Default::default()
+        },
     ) {
         Ok(f) => f,
         Err(e) => {
@@ -542,7 +549,7 @@ pub fn fit_with_ph_strata(
                 .terms
                 .iter()
                 .enumerate()
-                .filter(|(_, t)| t.p < 0.05)
+                .filter(|(_, t)| t.p < PH_FLAG_P)
                 .filter_map(|(k, t)| {
                     let col = z.y_columns.iter().position(|c| *c == t.term).unwrap_or(k);
                     let first = terms.get(k)?.columns.first().copied()?;
