@@ -359,9 +359,19 @@ pub enum VariableValues {
     },
     /// Numbers (median, quartiles, range).
     Continuous {
-        /// Value per patient (`None` = missing).
-        values: Vec<Option<f64>>,
+        /// Value per patient (`None` = missing); shared with the typed
+        /// column (and between Table 1 and the Cox covariates) when every
+        /// row read is analysed.
+        #[serde(serialize_with = "ser_shared_numbers")]
+        values: Arc<Vec<Option<f64>>>,
     },
+}
+
+fn ser_shared_numbers<S: serde::Serializer>(
+    v: &Arc<Vec<Option<f64>>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(v.as_slice(), s)
 }
 
 /// A Table-1 variable or Cox covariate.
@@ -798,7 +808,7 @@ impl Builder {
         match self {
             Builder::Date(v, ..) => ColData::Date(v),
             Builder::YesNo(v) => ColData::YesNo(v),
-            Builder::Number(v) => ColData::Number(v),
+            Builder::Number(v) => ColData::Number(Arc::new(v)),
             Builder::Category { codes, levels, .. } | Builder::Text { codes, levels } => {
                 ColData::Codes { codes, levels }
             }
@@ -2048,13 +2058,18 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
                 let slot = cols.slot_of(&c.name)?;
                 let values = match kind {
                     VariableKind::Continuous => VariableValues::Continuous {
-                        values: kept
-                            .iter()
-                            .map(|&r| match cols.cell(slot, r) {
-                                Cell::Number(v) => Some(v),
-                                _ => None,
-                            })
-                            .collect(),
+                        values: match &cols.data[slot] {
+                            // every row analysed: the column itself
+                            ColData::Number(v) if kept.len() == v.len() => Arc::clone(v),
+                            _ => Arc::new(
+                                kept.iter()
+                                    .map(|&r| match cols.cell(slot, r) {
+                                        Cell::Number(v) => Some(v),
+                                        _ => None,
+                                    })
+                                    .collect(),
+                            ),
+                        },
                     },
                     VariableKind::Categorical => {
                         let mut cache: HashMap<String, Label> = HashMap::new();
@@ -2394,6 +2409,55 @@ mod split_tests {
         let one = derive_input_split(&plan, &input, &opts, usize::MAX);
         let two = derive_input_split(&plan, &input, &opts, 0);
         (format!("{one:#?}"), format!("{two:#?}"))
+    }
+
+    #[test]
+    fn numeric_variables_share_their_column_unless_rows_are_left_out() {
+        let plan = Plan::builtin();
+        let numbers = |c: &Cohort, name: &str| -> Vec<Arc<Vec<Option<f64>>>> {
+            c.table1
+                .iter()
+                .chain(&c.cox_covariates)
+                .filter(|v| v.name == name)
+                .filter_map(|v| match &v.values {
+                    VariableValues::Continuous { values } => Some(Arc::clone(values)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let lines = demo_lines();
+        let csv = lines.join("\n");
+        let d = Delimited::new("t.csv", csv.as_bytes(), b',').unwrap();
+        let all = derive_input(&plan, &Input::Delimited(d), &DeriveOptions::default()).unwrap();
+        let age = numbers(&all, "age_at_infusion");
+        assert_eq!(age.len(), 2, "in Table 1 and the Cox covariates");
+        assert!(Arc::ptr_eq(&age[0], &age[1]));
+        let want: Vec<Option<f64>> = all
+            .patients
+            .iter()
+            .map(|p| p.number("age_at_infusion"))
+            .collect();
+        assert_eq!(*age[0], want);
+        // a row left out: the values of the analysed patients only
+        let mut bad = lines.clone();
+        let col = lines[0]
+            .split(',')
+            .position(|h| h == "progression_date")
+            .expect("the demo has a progression date");
+        let mut cells: Vec<&str> = lines[1].split(',').collect();
+        cells[col] = "not a date";
+        bad[1] = cells.join(",");
+        let csv = bad.join("\n");
+        let d = Delimited::new("t.csv", csv.as_bytes(), b',').unwrap();
+        let opts = DeriveOptions {
+            exclude: ExcludePolicy::ExcludeInvalid,
+            ..Default::default()
+        };
+        let some = derive_input(&plan, &Input::Delimited(d), &opts).unwrap();
+        assert_eq!(some.patients.len(), all.patients.len() - 1);
+        let age = numbers(&some, "age_at_infusion");
+        assert_eq!(*age[0], want[1..].to_vec());
+        assert_eq!(*age[1], want[1..].to_vec());
     }
 
     #[test]

@@ -166,7 +166,8 @@ pub(crate) const NA: u8 = 2;
 pub(crate) enum ColData {
     Date(Vec<Option<NaiveDate>>),
     YesNo(Vec<u8>),
-    Number(Vec<Option<f64>>),
+    /// Shared with the Table-1 and Cox variables of the column.
+    Number(Arc<Vec<Option<f64>>>),
     /// Category (and free text): code 0 = missing, else `levels[code - 1]`.
     Codes {
         codes: Vec<u32>,
@@ -676,7 +677,10 @@ mod slot_tests {
         Columns {
             names: names.iter().map(|s| s.to_string()).collect(),
             kinds: vec![ColumnType::Number; names.len()],
-            data: names.iter().map(|_| ColData::Number(vec![])).collect(),
+            data: names
+                .iter()
+                .map(|_| ColData::Number(Arc::default()))
+                .collect(),
             slot: names
                 .iter()
                 .enumerate()
