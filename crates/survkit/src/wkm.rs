@@ -353,9 +353,23 @@ pub fn timefix_rows(
         (_, Some(s)) => {
             let mut all = s.to_vec();
             all.extend_from_slice(stop);
-            let fixed = crate::timefix::aeq_times(&all).into_owned();
-            let (a, b) = fixed.split_at(s.len());
-            (Some(a.to_vec()), b.to_vec())
+            // nothing tied (the common case): the times as they are, without
+            // a second copy of both columns
+            let fixed = match crate::timefix::aeq_times(&all) {
+                std::borrow::Cow::Borrowed(_) => None,
+                std::borrow::Cow::Owned(f) => Some(f),
+            };
+            match fixed {
+                None => {
+                    all.truncate(s.len());
+                    (Some(all), stop.to_vec())
+                }
+                Some(mut f) => {
+                    drop(all);
+                    let b = f.split_off(s.len());
+                    (Some(f), b)
+                }
+            }
         }
     }
 }

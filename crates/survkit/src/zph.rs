@@ -835,6 +835,8 @@ fn zph_rows_cells(
                 .collect();
             (dense, ids.len())
         }
+        // one stratum: cells need no per-row stratum (see `u_st`)
+        None if collapsed.is_some() => (Vec::new(), 1),
         None => (vec![0; n], 1),
     };
 
@@ -898,7 +900,11 @@ fn zph_rows_cells(
     // its count: zph1 reads it from `count`)
     let (u_time, u_event, u_st, u_ord) = match (&collapsed, cell_time) {
         (Some(c), Some((t, cord))) => {
-            let s = c.pick(&st);
+            let s = if strata.is_some() {
+                c.pick(&st)
+            } else {
+                vec![0; c.len()]
+            };
             let o = stable_by_strata(cord, &s, nstrat);
             (
                 std::borrow::Cow::Owned(t),
