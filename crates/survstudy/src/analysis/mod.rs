@@ -600,17 +600,28 @@ fn analyse_one_grouping(
     let landmark = spec.and_then(|s| s.landmark).map(scale);
     let reference = spec.and_then(|s| s.reference.as_deref());
     // landmark: patients still at risk at L (time >= L), clock restarted at L
-    let rows: Vec<usize> = (0..idx.len())
-        .filter(|&r| landmark.is_none_or(|l| time[r] >= l))
-        .collect();
+    // without a landmark every row, as it is (no copies of the times)
+    let rows: Option<Vec<usize>> =
+        landmark.map(|l| (0..idx.len()).filter(|&r| time[r] >= l).collect());
+    let n_rows = rows.as_ref().map_or(idx.len(), Vec::len);
+    let row = |k: usize| rows.as_ref().map_or(k, |r| r[k]);
     let shift = landmark.unwrap_or(0.0);
-    let lt: Vec<f64> = rows.iter().map(|&r| time[r] - shift).collect();
-    let le: Vec<bool> = rows.iter().map(|&r| event[r]).collect();
-    let level: Vec<Option<usize>> = rows.iter().map(|&r| li[idx[r]]).collect();
+    let (lt, le): (std::borrow::Cow<[f64]>, std::borrow::Cow<[bool]>) = match &rows {
+        None => (time.into(), event.into()),
+        Some(rows) => (
+            rows.iter()
+                .map(|&r| time[r] - shift)
+                .collect::<Vec<f64>>()
+                .into(),
+            rows.iter().map(|&r| event[r]).collect::<Vec<bool>>().into(),
+        ),
+    };
+    let level: Vec<Option<usize>> = (0..n_rows).map(|k| li[idx[row(k)]]).collect();
+    drop(li);
     let cox_strata: Vec<String> = spec.map(|s| s.cox_strata.clone()).unwrap_or_default();
     let stratum: Option<Vec<Option<usize>>> = (!cox_strata.is_empty()).then(|| {
         let per_patient = strata_of(plan, cohort, &cox_strata);
-        rows.iter().map(|&r| per_patient[idx[r]]).collect()
+        (0..n_rows).map(|k| per_patient[idx[row(k)]]).collect()
     });
     // one count table per (endpoint, grouping) for the KM, log-rank and RMST
     let table = match (&r.index, landmark) {
@@ -644,7 +655,7 @@ fn analyse_one_grouping(
     if let Some(l) = landmark {
         notes.push(format!(
             "landmark analysis: {} of {} patients still at risk at {} {} ({} of them without a value of this grouping); times from the landmark",
-            rows.len(),
+            n_rows,
             idx.len(),
             l,
             ep.unit.name(),
@@ -659,7 +670,7 @@ fn analyse_one_grouping(
         grouping: g.name.clone(),
         grouping_label: g.label.clone(),
         n_missing_group: missing,
-        n_used: rows.len() - missing,
+        n_used: n_rows - missing,
         groups,
         logrank,
         cox: cox_s,
