@@ -260,7 +260,8 @@ pub(crate) fn par_map_apart<T: Sync, R: Send>(
         let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             let (taken, busy) = &mut *st;
-            let pick = (0..items.len()).find(|&i| !taken[i] && !(heavy[i] && *busy));
+            // free, and not a second heavy one
+            let pick = (0..items.len()).find(|&i| !(taken[i] || (heavy[i] && *busy)));
             match pick {
                 Some(i) => {
                     taken[i] = true;
@@ -1006,7 +1007,7 @@ mod par_tests {
         let items: Vec<usize> = (0..40).collect();
         let running = AtomicUsize::new(0);
         let most = AtomicUsize::new(0);
-        let heavy = |i: &usize| i % 4 == 0;
+        let heavy = |i: &usize| i.is_multiple_of(4);
         let out = par_map_apart(&items, heavy, |&i| {
             if heavy(&i) {
                 let now = running.fetch_add(1, Ordering::SeqCst) + 1;
