@@ -31,21 +31,11 @@ fn run(file: &str) -> usize {
         };
         let cluster = if robust { d.id.as_deref() } else { None };
         let fit = cox_fit_rows(&d.stop, &d.event, &design, None, cluster, &rows, &opts).unwrap();
-        let tr = Transform::parse(&flag(&case["cli"], "--transform").unwrap()).unwrap();
-        let z = cox_zph_rows(
-            &d.stop,
-            &d.event,
-            &design,
-            None,
-            &rows,
-            &fit,
-            None,
-            &ZphOptions {
-                transform: tr,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let zo = ZphOptions {
+            transform: Transform::parse(&flag(&case["cli"], "--transform").unwrap()).unwrap(),
+            ..Default::default()
+        };
+        let z = cox_zph_rows(&d.stop, &d.event, &design, None, &rows, &fit, None, &zo).unwrap();
         let tests: Vec<_> = z.terms.iter().chain(std::iter::once(&z.global)).collect();
         let r = case["tests"].as_array().unwrap();
         assert_eq!(tests.len(), r.len());

@@ -132,19 +132,11 @@ fn default_terms_are_columns_and_rank_log_transforms_run() {
         Transform::Rank,
         Transform::Log,
     ] {
-        let z = cox_zph(
-            &t,
-            &e,
-            &d,
-            None,
-            &fit,
-            None,
-            &ZphOptions {
-                transform: tr,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let zo = ZphOptions {
+            transform: tr,
+            ..Default::default()
+        };
+        let z = cox_zph(&t, &e, &d, None, &fit, None, &zo).unwrap();
         assert_eq!(z.y_columns, vec!["trt", "karno"]);
         assert_eq!(z.global.df, 2);
         assert!(z.terms.iter().all(|x| x.chisq >= 0.0 && x.p <= 1.0));
