@@ -151,35 +151,30 @@ pub fn gformula(
     // status and covariates have the same estimate and influence terms, so
     // the sums run over (time, status, pattern) cells weighted by their row
     // counts (see `cox/cells.rs`); the same sums in another order
-    match crate::cox::cells::collapse(
+    let cells = crate::cox::cells::collapse(
         Some(time),
         event,
         &design.columns,
         None,
         crate::cox::cells::max_cells(n),
-    ) {
-        Some(c) => {
-            let cols: Vec<Vec<f64>> = design.columns.iter().map(|v| c.pick(v)).collect();
-            let cols: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
-            let units = Units {
-                time: &c.pick(time),
-                event: &c.pick(event),
-                cols: &cols,
-                count: Some(&c.count),
-            };
-            Ok(gformula_units(&units, n, n_trt, fit, &beta, at, conf_level))
-        }
-        None => {
-            let cols: Vec<&[f64]> = design.columns.iter().map(Vec::as_slice).collect();
-            let units = Units {
-                time,
-                event,
-                cols: &cols,
-                count: None,
-            };
-            Ok(gformula_units(&units, n, n_trt, fit, &beta, at, conf_level))
-        }
-    }
+    );
+    // each cell's time, status and covariates (at its first row)
+    let picked = cells.as_ref().map(|c| {
+        let cols: Vec<Vec<f64>> = design.columns.iter().map(|v| c.pick(v)).collect();
+        (c.pick(time), c.pick(event), cols)
+    });
+    let (t, e, cols) = match &picked {
+        Some((t, e, cols)) => (&t[..], &e[..], cols),
+        None => (time, event, &design.columns),
+    };
+    let cols: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+    let units = Units {
+        time: t,
+        event: e,
+        cols: &cols,
+        count: cells.as_ref().map(|c| &c.count[..]),
+    };
+    Ok(gformula_units(&units, n, n_trt, fit, &beta, at, conf_level))
 }
 
 /// The rows of a g-formula, or their cells (`count` rows each).
@@ -470,10 +465,8 @@ mod tests {
         .expect("the data collapse");
         assert!(cells.len() < n / 4, "{} cells", cells.len());
         let g = gformula(&time, &event, &d, 1, &fit, &at, 0.95).unwrap();
-        crate::cox::cells::ROWS_ONLY.with(|r| r.set(true));
-        let rows = gformula(&time, &event, &d, 1, &fit, &at, 0.95);
-        crate::cox::cells::ROWS_ONLY.with(|r| r.set(false));
-        let rows = rows.unwrap();
+        let rows = crate::cox::cells::rows_only(|| gformula(&time, &event, &d, 1, &fit, &at, 0.95))
+            .unwrap();
         let close = |a: &[f64], b: &[f64], what: &str| {
             assert_eq!(a.len(), b.len());
             for (x, y) in a.iter().zip(b) {

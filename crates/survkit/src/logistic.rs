@@ -316,9 +316,7 @@ mod tests {
         ];
         let o = LogisticOptions::default();
         let units = logistic_fit(&y, &cols, &o).unwrap();
-        crate::cox::cells::ROWS_ONLY.with(|r| r.set(true));
-        let rows = logistic_fit(&y, &cols, &o).unwrap();
-        crate::cox::cells::ROWS_ONLY.with(|r| r.set(false));
+        let rows = crate::cox::cells::rows_only(|| logistic_fit(&y, &cols, &o)).unwrap();
         let close = |a: f64, b: f64, what: &str| {
             let r = (a - b).abs() / a.abs().max(b.abs()).max(1e-300);
             assert!(a == b || r < 1e-9, "{what}: {a} vs {b}");

@@ -834,12 +834,8 @@ mod tests {
                     weight: Some(&wk),
                     ..SurvRows::new(&tk, &ek)
                 };
-                let r = crate::cox::cells::ROWS_ONLY.with(|f| {
-                    f.set(true);
-                    let r =
-                        kaplan_meier_rows_by_group(&sub, &vec![0; sub.len()], 1, variance, &opts);
-                    f.set(false);
-                    r
+                let r = crate::cox::cells::rows_only(|| {
+                    kaplan_meier_rows_by_group(&sub, &vec![0; sub.len()], 1, variance, &opts)
                 });
                 let r = r.unwrap().remove(0).unwrap();
                 assert_eq!(fit.n, r.n);

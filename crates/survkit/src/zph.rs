@@ -1019,21 +1019,24 @@ fn zph_rows_cells(
         ZphResiduals::All => true,
         ZphResiduals::IfAnyTermBelow(alpha) => term_tests.iter().any(|t| t.p < alpha),
     };
+    // the result, with the per-event arrays of the event rows `ev` (in
+    // (stratum, time) order) and their residuals `y` (`nterm` per event)
+    let finish = |ev: Vec<usize>, y: Vec<f64>| ZphResult {
+        transform: opts.transform,
+        terms: term_tests,
+        global,
+        time: ev.iter().map(|&i| time[i]).collect(),
+        x: ev.iter().map(|&i| g_row(i)).collect(),
+        y_columns: asgn.iter().map(|(nm, _)| nm.clone()).collect(),
+        y: RowMatrix {
+            ncol: nterm,
+            data: y,
+        },
+        strata: strata.map(|s| ev.iter().map(|&i| s[i]).collect()),
+        var,
+    };
     if !want {
-        return Ok(ZphResult {
-            transform: opts.transform,
-            terms: term_tests,
-            global,
-            time: vec![],
-            x: vec![],
-            y_columns: asgn.iter().map(|(nm, _)| nm.clone()).collect(),
-            y: RowMatrix {
-                ncol: nterm,
-                data: vec![],
-            },
-            strata: strata.map(|_| vec![]),
-            var,
-        });
+        return Ok(finish(vec![], vec![]));
     }
     // collapsed residuals, row-major (`sresid[e * nterm + i]`)
     let sresid: Vec<f64> = z
@@ -1119,20 +1122,7 @@ fn zph_rows_cells(
         }
         None => (ev, y),
     };
-    Ok(ZphResult {
-        transform: opts.transform,
-        terms: term_tests,
-        global,
-        time: ev.iter().map(|&i| time[i]).collect(),
-        x: ev.iter().map(|&i| g_row(i)).collect(),
-        y_columns: asgn.iter().map(|(nm, _)| nm.clone()).collect(),
-        y: RowMatrix {
-            ncol: nterm,
-            data: y,
-        },
-        strata: strata.map(|s| ev.iter().map(|&i| s[i]).collect()),
-        var,
-    })
+    Ok(finish(ev, y))
 }
 
 #[cfg(test)]

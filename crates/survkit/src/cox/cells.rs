@@ -103,6 +103,16 @@ thread_local! {
     pub(crate) static ROWS_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// `f` with the collapse into cells switched off (on this thread): the row
+/// kernels' reference for a test of the cell path.
+#[cfg(test)]
+pub(crate) fn rows_only<T>(f: impl FnOnce() -> T) -> T {
+    ROWS_ONLY.with(|r| r.set(true));
+    let out = f();
+    ROWS_ONLY.with(|r| r.set(false));
+    out
+}
+
 /// Collapse rows by (stratum, time, event, covariate values); `None` when the
 /// data are small, a column has more than 1024 distinct values, or there
 /// would be more than `max_cells` cells (then the rows are used as they are).
@@ -203,13 +213,7 @@ mod tests {
     use crate::zph::{cox_zph, cox_zph_rows, Transform, ZphOptions};
     use rand::{Rng, SeedableRng};
 
-    /// `f` with the collapse into cells switched off (on this thread).
-    fn rows_only<T>(f: impl FnOnce() -> T) -> T {
-        super::ROWS_ONLY.with(|r| r.set(true));
-        let out = f();
-        super::ROWS_ONLY.with(|r| r.set(false));
-        out
-    }
+    use super::rows_only;
 
     fn close(a: f64, b: f64, tol: f64, what: &str) {
         let r = (a - b).abs() / a.abs().max(b.abs()).max(1e-300);

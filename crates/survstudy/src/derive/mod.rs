@@ -1451,12 +1451,10 @@ fn canon(plan: &Plan, name: &str) -> String {
 }
 
 /// The level spelled as declared, matching case-insensitively after trimming.
-fn match_level(levels: &[String], value: &str) -> Option<String> {
+/// Position of the level `value` names (trimmed, any case) in `levels`.
+fn match_level(levels: &[String], value: &str) -> Option<usize> {
     let v = value.trim().to_lowercase();
-    levels
-        .iter()
-        .find(|l| l.trim().to_lowercase() == v)
-        .cloned()
+    levels.iter().position(|l| l.trim().to_lowercase() == v)
 }
 
 /// Text of a cell for groupings: `yes`/`no` or the category.
@@ -1483,9 +1481,9 @@ fn group_label<'a>(
     }
 }
 
-/// Category text → its grouping level (`None`: not a level), per grouping;
-/// FNV-hashed (short, trusted keys looked up once per patient).
-type LevelCache = HashMap<String, Option<Label>, std::hash::BuildHasherDefault<store::Fnv1a>>;
+/// Category text → position of its grouping level (`None`: not a level),
+/// per grouping; FNV-hashed (short, trusted keys looked up once per patient).
+type LevelCache = HashMap<String, Option<usize>, std::hash::BuildHasherDefault<store::Fnv1a>>;
 
 /// The label of row `r` in grouping `g`, borrowed from the shared labels
 /// (no reference count touched per patient: the two halves of a large file
@@ -1496,7 +1494,7 @@ fn grouping_label<'a>(
     cols: &'a Columns,
     r: usize,
     rows: &mut Rows,
-    (cache, labels): (&'a mut LevelCache, &'a LevelLabels),
+    (cache, labels): (&mut LevelCache, &'a LevelLabels),
     yes_no: &'a [Label; 2],
 ) -> Option<&'a Label> {
     match g.kind {
@@ -1514,10 +1512,16 @@ fn grouping_label<'a>(
         GroupingKind::Category if g.levels.is_empty() => group_label(cols, &gcols[0], r, yes_no),
         GroupingKind::Category => {
             let v = group_text(cols, &gcols[0], r)?;
-            if !cache.contains_key(v) {
-                cache.insert(v.to_string(), match_level(&g.levels, v).map(Label::from));
-            }
-            match cache.get(v).and_then(Option::as_ref) {
+            // one lookup per patient; a new text is matched once
+            let level = match cache.get(v) {
+                Some(&k) => k,
+                None => {
+                    let k = match_level(&g.levels, v);
+                    cache.insert(v.to_string(), k);
+                    k
+                }
+            };
+            match level.and_then(|k| labels.levels.get(k)) {
                 Some(l) => Some(l),
                 None => {
                     if !rows.is_bad(r, &gcols[0]) {
@@ -1612,6 +1616,7 @@ impl LevelLabels {
 }
 
 /// An endpoint's columns (canonical names) and the labels of its records.
+#[derive(Clone)]
 struct EndpointCols {
     start: String,
     censor: String,
@@ -1633,21 +1638,11 @@ impl EndpointCols {
     /// A copy whose labels are new allocations (same texts).
     fn own_labels(&self) -> EndpointCols {
         let fresh = |l: &Label| Label::new(l.as_str());
-        EndpointCols {
-            start: self.start.clone(),
-            censor: self.censor.clone(),
-            events: self.events.clone(),
-            censor_if: self.censor_if.clone(),
-            require: self.require.clone(),
-            status: self.status.clone(),
-            duration: self.duration.clone(),
-            days_per_unit: self.days_per_unit,
-            ends: self
-                .ends
-                .iter()
-                .map(|(k, (a, b, c))| (k.clone(), (fresh(a), fresh(b), fresh(c))))
-                .collect(),
+        let mut copy = self.clone();
+        for (a, b, c) in copy.ends.values_mut() {
+            (*a, *b, *c) = (fresh(a), fresh(b), fresh(c));
         }
+        copy
     }
     fn new(plan: &Plan, e: &EndpointSpec) -> EndpointCols {
         let label = |c: &str| {
