@@ -153,6 +153,7 @@ pub fn gformula(
     // counts (see `cox/cells.rs`); the same sums in another order
     let cells = crate::cox::cells::collapse(
         Some(time),
+        None,
         event,
         &design.columns,
         None,
@@ -457,6 +458,7 @@ mod tests {
         let at = [6.0, 24.0, 60.0, 500.0];
         let cells = crate::cox::cells::collapse(
             Some(&time),
+            None,
             &event,
             &d.columns,
             None,

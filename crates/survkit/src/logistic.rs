@@ -145,7 +145,7 @@ pub fn logistic_fit(
     // (pattern, y) weighted by its row count (every sum is the rows' sum in
     // another order); small data, or data with many patterns, row by row.
     let cols: Vec<&[f64]> = columns.iter().map(|(_, c)| c.as_slice()).collect();
-    let units = crate::cox::cells::collapse(None, y, &cols, None, n / 4);
+    let units = crate::cox::cells::collapse(None, None, y, &cols, None, n / 4);
     let picked: Vec<Vec<f64>> = units
         .as_ref()
         .map_or_else(Vec::new, |u| cols.iter().map(|c| u.pick(c)).collect());

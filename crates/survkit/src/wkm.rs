@@ -447,6 +447,7 @@ pub fn kaplan_meier_rows_by_group(
     if start.is_none() && rows.id.is_none() {
         let cells = crate::cox::cells::collapse::<&[f64]>(
             Some(&stop),
+            None,
             rows.event,
             &[],
             Some(group),
@@ -817,7 +818,7 @@ mod tests {
             }
         };
         // the fit under test does run on cells
-        let c = crate::cox::cells::collapse::<&[f64]>(Some(&t), &e, &[], Some(&g), n);
+        let c = crate::cox::cells::collapse::<&[f64]>(Some(&t), None, &e, &[], Some(&g), n);
         assert!(c.is_some_and(|c| c.len() < n / 10));
         for variance in [KmVariance::Robust, KmVariance::Greenwood] {
             let opts = KmOptions::default();

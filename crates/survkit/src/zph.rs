@@ -793,6 +793,7 @@ fn zph_rows_cells(
             .then(|| {
                 crate::cox::cells::collapse(
                     Some(time),
+                    None,
                     event,
                     &design.columns,
                     strata,

@@ -487,26 +487,27 @@ pub(crate) fn cox_fit_rows_cells(
             message: "a Cox model needs at least one covariate".into(),
         });
     }
-    // large right-censored data with few covariate patterns: one row per
-    // (stratum, time, status, pattern) cell (see `cells.rs`)
-    // Weighted rows collapse too (right-censored, no clusters): a cell's
+    // large data with few covariate patterns: one row per (stratum, start,
+    // time, status, pattern) cell (see `cells.rs`)
+    // Weighted rows collapse too (no clusters): a cell's
     // weight is the sum of its rows' weights, its count their number (the
     // Efron tie size), and for the robust variance the sum of their squared
     // weights, since rows of one cell have the same per-unit score residual
     // (see `cells.rs`).
     let unweighted_cells = rows.weight.is_none() && variance == Variance::ModelBased;
     let weighted_cells = rows.weight.is_some() && cluster.is_none();
-    let tried =
-        (rows.start.is_none() && (unweighted_cells || weighted_cells) && opts.ties != Ties::Exact)
-            .then(|| {
-                cells::collapse(
-                    Some(time),
-                    event,
-                    &design.columns,
-                    strata,
-                    cells::max_cells(n),
-                )
-            });
+    // (start, stop] rows collapse by (stratum, start, stop, status,
+    // pattern): rows of one cell enter and leave every risk set together
+    let tried = ((unweighted_cells || weighted_cells) && opts.ties != Ties::Exact).then(|| {
+        cells::collapse(
+            Some(time),
+            fixed_start.as_deref(),
+            event,
+            &design.columns,
+            strata,
+            cells::max_cells(n),
+        )
+    });
     let collapsed = tried.as_ref().and_then(|c| c.as_ref());
     // (Σw, Σw²) of each cell of weighted rows
     let cell_weights: Option<(Vec<f64>, Vec<f64>)> = match (&collapsed, rows.weight) {
@@ -518,6 +519,7 @@ pub(crate) fn cox_fit_rows_cells(
             let cols: Vec<Vec<f64>> = design.columns.iter().map(|v| c.pick(v)).collect();
             let cols: Vec<&[f64]> = cols.iter().map(|v| v.as_slice()).collect();
             let st = strata.map(|s| c.pick(s));
+            let sa = fixed_start.as_deref().map(|s| c.pick(s));
             sorted_data(
                 &c.pick(time),
                 &c.pick(event),
@@ -525,7 +527,7 @@ pub(crate) fn cox_fit_rows_cells(
                 &means,
                 st.as_deref(),
                 cell_weights.as_ref().map(|(w, _)| w.as_slice()),
-                None,
+                sa.as_deref(),
                 Some(&c.count),
             )
         }
@@ -763,8 +765,11 @@ pub(crate) fn cox_fit_rows_cells(
             };
             // R passes the weights, the (start, stop] rows and the cluster to
             // concordancefit: the clustered IJ SE sums dfbeta within cluster
-            let conc = if let Some(c) = collapsed.filter(|_| rows.weight.is_none()) {
-                // the rows' concordance from their cells (copies counted)
+            let conc = if let Some(c) =
+                collapsed.filter(|_| rows.weight.is_none() && rows.start.is_none())
+            {
+                // the rows' concordance from their right-censored cells
+                // (copies counted)
                 let eta: Vec<f64> = c.rep.iter().map(|&i| lp(i)).collect();
                 let count: Vec<f64> = c.count.iter().map(|&k| f64::from(k)).collect();
                 let st = strata.map(|s| c.pick(s));
@@ -802,8 +807,12 @@ pub(crate) fn cox_fit_rows_cells(
         Some((rv, rs, nc)) => (Some(rv), Some(test(rs)), nc),
         None => (None, None, None),
     };
-    // (cox.zph collapses weighted rows by itself, when it does)
-    if let (Some(out), Some(tried)) = (cells, tried.filter(|_| rows.weight.is_none())) {
+    // (cox.zph collapses weighted rows by itself, when it does; it takes
+    // no (start, stop] rows)
+    if let (Some(out), Some(tried)) = (
+        cells,
+        tried.filter(|_| rows.weight.is_none() && rows.start.is_none()),
+    ) {
         *out = Some(tried);
     }
     Ok(CoxFit {
