@@ -142,7 +142,7 @@ fn max_distinct(n: usize) -> usize {
 
 /// The distinct keys seen so far, numbered in order of first appearance
 /// (open addressing, (key, id) per slot, load ≤ 1/2), up to a limit.
-struct KeyTable {
+pub(crate) struct KeyTable {
     bits: u32,
     table: Vec<(u64, u32)>,
     distinct: Vec<u64>,
@@ -153,7 +153,7 @@ struct KeyTable {
 impl KeyTable {
     const EMPTY: u32 = u32::MAX;
 
-    fn new(limit: usize) -> KeyTable {
+    pub(crate) fn new(limit: usize) -> KeyTable {
         KeyTable {
             bits: 6,
             table: vec![(0, Self::EMPTY); 1 << 6],
@@ -170,7 +170,7 @@ impl KeyTable {
     /// The number of key `k`; `None` when it would be a new key past the
     /// limit.
     #[inline]
-    fn id_of(&mut self, k: u64) -> Option<u32> {
+    pub(crate) fn id_of(&mut self, k: u64) -> Option<u32> {
         if self.last.1 != Self::EMPTY && self.last.0 == k {
             // runs of one key (sorted or grouped input) skip the table
             return Some(self.last.1);
@@ -186,6 +186,11 @@ impl KeyTable {
         };
         self.last = (k, id);
         Some(id)
+    }
+
+    /// Number of distinct keys seen.
+    pub(crate) fn len(&self) -> usize {
+        self.distinct.len()
     }
 
     fn insert(&mut self, s: usize, k: u64) -> Option<u32> {

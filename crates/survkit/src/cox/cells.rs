@@ -11,9 +11,6 @@
 //! of d rows has d steps whatever their weights); the count is kept apart
 //! from the weight for that reason (`CoxData::count`).
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 /// Rows below this are fitted row by row (cheap anyway; small data keep the
 /// exact arithmetic of the row kernel).
 pub(crate) const MIN_ROWS: usize = 20_000;
@@ -28,40 +25,6 @@ pub(crate) fn max_cells(n: usize) -> usize {
 
 /// Distinct values allowed per covariate column.
 const MAX_LEVELS: usize = 1024;
-
-/// Levels of a column found by a linear scan before the hash map.
-const FEW: usize = 8;
-
-/// Multiply–xorshift hasher for integer keys (the keys are not adversarial:
-/// they are the data's own times and codes).
-#[derive(Default)]
-pub(crate) struct MixHasher(u64);
-
-impl Hasher for MixHasher {
-    #[inline]
-    fn finish(&self) -> u64 {
-        let x = self.0;
-        (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (x >> 32)
-    }
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-    #[inline]
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0 ^ v)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .rotate_left(23);
-    }
-    #[inline]
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
-    }
-}
-
-type Map<K> = HashMap<K, u32, BuildHasherDefault<MixHasher>>;
 
 /// The cells of a data set.
 pub(crate) struct Cells {
@@ -135,61 +98,32 @@ pub(crate) fn collapse<C: AsRef<[f64]>>(
     if n < MIN_ROWS {
         return None;
     }
-    // covariate pattern of each row, as a mixed-radix code of per-column
-    // level codes
-    let mut pattern = vec![0u64; n];
-    let mut radix = 1u64;
+    // one u64 per row, a mixed-radix code of its status, covariate values,
+    // time, start and stratum, each numbered through a small table (in
+    // order of first appearance); a covariate with more than MAX_LEVELS
+    // values, or a code space past 64 bits, is not collapsed
+    let mut key: Vec<u64> = event.iter().map(|&e| u64::from(e)).collect();
+    let mut size = 2u64;
     for c in columns {
-        // codes in order of first appearance: the first few levels by a
-        // linear scan (indicator and small factor columns), then a map
-        let mut few: Vec<u64> = Vec::with_capacity(FEW);
-        let mut levels: Map<u64> = Map::default();
-        let mut code = vec![0u32; n];
-        for (k, v) in c.as_ref().iter().enumerate() {
-            let bits = (v + 0.0).to_bits();
-            code[k] = match few.iter().position(|&b| b == bits) {
-                Some(e) => e as u32,
-                None if few.len() < FEW => {
-                    few.push(bits);
-                    few.len() as u32 - 1
-                }
-                None => {
-                    let m = (FEW + levels.len()) as u32;
-                    let e = *levels.entry(bits).or_insert(m);
-                    if FEW + levels.len() > MAX_LEVELS {
-                        return None;
-                    }
-                    e
-                }
-            };
-        }
-        let size = (few.len() + levels.len()) as u64;
-        for (pt, &e) in pattern.iter_mut().zip(&code) {
-            *pt += u64::from(e) * radix;
-        }
-        radix = radix.checked_mul(size.max(1))?;
-        if radix > 1 << 40 {
-            return None;
-        }
+        let c = c.as_ref();
+        size = fold_in(&mut key, size, MAX_LEVELS, |i| (c[i] + 0.0).to_bits())?;
     }
-    let mut cell_of: Map<(u64, u64, u64, u64)> = Map::default();
-    cell_of.reserve(max_cells.min(1 << 16));
+    if let Some(t) = time {
+        size = fold_in(&mut key, size, usize::MAX, |i| t[i].to_bits())?;
+    }
+    if let Some(s) = start {
+        size = fold_in(&mut key, size, usize::MAX, |i| (s[i] + 0.0).to_bits())?;
+    }
+    if let Some(s) = strata {
+        fold_in(&mut key, size, usize::MAX, |i| s[i] as u64)?;
+    }
+    let mut cell_of = crate::sort::KeyTable::new(max_cells);
     let mut rep = Vec::new();
     let mut count: Vec<u32> = Vec::new();
     let mut row_cell = vec![0u32; n];
-    for i in 0..n {
-        let key = (
-            strata.map_or(0, |s| s[i] as u64),
-            start.map_or(0, |s| (s[i] + 0.0).to_bits()),
-            time.map_or(0, |t| t[i].to_bits()),
-            pattern[i] << 1 | u64::from(event[i]),
-        );
-        let next = rep.len() as u32;
-        let c = *cell_of.entry(key).or_insert(next);
-        if c == next {
-            if rep.len() >= max_cells {
-                return None;
-            }
+    for (i, &k) in key.iter().enumerate() {
+        let c = cell_of.id_of(k)?;
+        if c as usize == rep.len() {
             rep.push(i);
             count.push(0);
         }
@@ -201,6 +135,19 @@ pub(crate) fn collapse<C: AsRef<[f64]>>(
         count,
         row_cell,
     })
+}
+
+/// Adds to each row's code the number of its `value` (distinct values in
+/// order of first appearance) times `size`, the code space so far; the
+/// code space with this dimension, `None` past 64 bits or `limit` values.
+fn fold_in(key: &mut [u64], size: u64, limit: usize, value: impl Fn(usize) -> u64) -> Option<u64> {
+    let mut ids = crate::sort::KeyTable::new(limit);
+    for (i, k) in key.iter_mut().enumerate() {
+        let id = u64::from(ids.id_of(value(i))?);
+        // no wrap when the final code space fits (checked below)
+        *k = k.wrapping_add(id.wrapping_mul(size));
+    }
+    size.checked_mul(ids.len().max(1) as u64)
 }
 
 #[cfg(test)]
@@ -590,5 +537,66 @@ mod tests {
                 assert_eq!(cells.concordance, rows.concordance, "{tag}");
             }
         }
+    }
+
+    #[test]
+    fn cells_are_the_distinct_rows_in_order_of_first_appearance() {
+        // against a naive grouping of (stratum, start, time, status, values)
+        let mut rng = rand::rngs::StdRng::seed_from_u64(21);
+        let n = 30_000;
+        let time: Vec<f64> = (0..n)
+            .map(|_| f64::from(rng.random_range(1..60u32)))
+            .collect();
+        let start: Vec<f64> = time
+            .iter()
+            .map(|&t| f64::from(rng.random_range(0..3u32)).min(t - 1.0))
+            .collect();
+        let event: Vec<bool> = (0..n).map(|_| rng.random_bool(0.5)).collect();
+        let a: Vec<f64> = (0..n)
+            .map(|_| f64::from(rng.random_range(0..3u32)))
+            .collect();
+        let b: Vec<f64> = (0..n)
+            .map(|_| f64::from(rng.random_range(50..54u32)))
+            .collect();
+        let st: Vec<usize> = (0..n).map(|_| rng.random_range(0..2usize)).collect();
+        let cols = [a.clone(), b.clone()];
+        let c = super::collapse(Some(&time), Some(&start), &event, &cols, Some(&st), n)
+            .expect("collapses");
+        let mut seen: std::collections::HashMap<(usize, u64, u64, bool, u64, u64), u32> =
+            Default::default();
+        let (mut rep, mut count, mut row_cell) = (vec![], vec![], vec![]);
+        for i in 0..n {
+            let k = (
+                st[i],
+                start[i].to_bits(),
+                time[i].to_bits(),
+                event[i],
+                a[i].to_bits(),
+                b[i].to_bits(),
+            );
+            let next = rep.len() as u32;
+            let id = *seen.entry(k).or_insert(next);
+            if id == next {
+                rep.push(i);
+                count.push(0u32);
+            }
+            count[id as usize] += 1;
+            row_cell.push(id);
+        }
+        assert!(rep.len() > 1000 && rep.len() < n / 2, "{} cells", rep.len());
+        assert_eq!(c.rep, rep);
+        assert_eq!(c.count, count);
+        assert_eq!(c.row_cell, row_cell);
+        // more cells than allowed, too many values in a column, or a code
+        // space past 64 bits: not collapsed
+        assert!(
+            super::collapse(Some(&time), Some(&start), &event, &cols, Some(&st), 100).is_none()
+        );
+        let many: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        assert!(super::collapse(None, None, &event, &[many], None, n).is_none());
+        let wide: Vec<Vec<f64>> = (0..7)
+            .map(|_| (0..n).map(|i| (i % 1000) as f64).collect())
+            .collect();
+        assert!(super::collapse(None, None, &event, &wide, None, n).is_none());
     }
 }
