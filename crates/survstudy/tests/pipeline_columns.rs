@@ -471,3 +471,42 @@ fn workbook_missing_column_names_the_sheet_read_and_the_others() {
     assert!(p.message.contains("the plan declares it in [[columns]]"));
     assert!(p.message.contains("may_be_absent"));
 }
+
+#[test]
+fn free_text_columns_read_back_and_group_as_written() {
+    // free text is held in one buffer per column (not one label per
+    // cell): the values read back, missing stays missing, and a category
+    // grouping over a text column gets its values as levels
+    let plan_text = STATUS_PLAN
+        .replace(
+            "[[columns]]\nname = \"arm\"",
+            "[[columns]]\nname = \"site\"\ntype = \"text\"\n\n[[columns]]\nname = \"arm\"",
+        )
+        .replace(
+            "[analysis]",
+            "[[groupings]]\nname = \"by_site\"\nkind = \"category\"\ncolumns = [\"site\"]\nlevels = []\n\n[analysis]",
+        );
+    let plan = Plan::from_toml_str(&plan_text).unwrap();
+    let csv = "id,start,last_fu,death,status,age,arm,site\n\
+               a,2020-01-01,2021-01-01,2020-06-01,Dead,61,yes, North \n\
+               b,2020-01-01,2021-01-01,,Alive,70,no,South\n\
+               c,2020-01-01,2021-01-01,,Alive,55,no,\n\
+               d,2020-01-01,2021-01-01,,Alive,58,yes,North\n";
+    let t = parse_csv("s.csv", csv.as_bytes()).unwrap();
+    let c = derive(&plan, &t, &DeriveOptions::default()).unwrap();
+    let sites: Vec<Value> = c.patients.iter().map(|p| p.value("site")).collect();
+    assert_eq!(
+        sites,
+        vec![
+            Value::Text("North".into()),
+            Value::Text("South".into()),
+            Value::Missing,
+            Value::Text("North".into()),
+        ]
+    );
+    assert_eq!(c.patients[1].category("site"), Some("South"));
+    assert_eq!(c.patients[0].id(), "a");
+    let g = c.grouping("by_site").unwrap();
+    assert_eq!(g.levels, vec!["North".to_string(), "South".to_string()]);
+    assert_eq!(g.level_index(), vec![Some(0), Some(1), None, Some(0)]);
+}

@@ -20,6 +20,7 @@ pub use problem::{Problem, ProblemKind, ValidationReport};
 pub use store::{Columns, Label, LabelColumn};
 pub use write::{write_adsl, write_adtte, ADSL_FILE, ADTTE_FILE};
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -223,6 +224,7 @@ impl PatientRecord {
     pub fn category(&self, column: &str) -> Option<&str> {
         match self.columns.get(column, self.row) {
             Cell::Text(s) => Some(s.as_str()),
+            Cell::Str(s) => Some(s),
             _ => None,
         }
     }
@@ -608,11 +610,8 @@ enum Builder {
         levels: Vec<Label>,
         seen: HashMap<String, Result<u32, (ProblemKind, String)>>,
     },
-    /// Free text: one label per filled cell, not interned.
-    Text {
-        codes: Vec<u32>,
-        levels: Vec<Label>,
-    },
+    /// Free text (identifiers): every value in one buffer, not interned.
+    Text(Ids),
 }
 
 impl Builder {
@@ -626,10 +625,7 @@ impl Builder {
                 levels: spec.levels.iter().map(|l| Label::new(l)).collect(),
                 seen: HashMap::new(),
             },
-            ColumnType::Text => Builder::Text {
-                codes: Vec::with_capacity(n),
-                levels: Vec::new(),
-            },
+            ColumnType::Text => Builder::Text(Ids::default()),
         }
     }
     fn push_missing(&mut self) {
@@ -637,7 +633,8 @@ impl Builder {
             Builder::Date(v, ..) => v.push(None),
             Builder::YesNo(v) => v.push(NA),
             Builder::Number(v) => v.push(None),
-            Builder::Category { codes, .. } | Builder::Text { codes, .. } => codes.push(0),
+            Builder::Category { codes, .. } => codes.push(0),
+            Builder::Text(ids) => ids.push(None),
         }
     }
     /// Parse `cell` (not a missing token) into the column: `Ok(filled)`
@@ -694,9 +691,8 @@ impl Builder {
                 }
                 Err(e) => Err(value_err(ProblemKind::BadNumber, e)),
             },
-            Builder::Text { codes, levels } => {
-                levels.push(Label::new(trimmed));
-                codes.push(levels.len() as u32);
+            Builder::Text(ids) => {
+                ids.push(Some(trimmed));
                 return Ok(true);
             }
             Builder::Category {
@@ -750,17 +746,7 @@ impl Builder {
             }
             (Builder::YesNo(v), Builder::YesNo(v2)) => v.extend(v2),
             (Builder::Number(v), Builder::Number(v2)) => v.extend(v2),
-            (
-                Builder::Text { codes, levels },
-                Builder::Text {
-                    codes: c2,
-                    levels: l2,
-                },
-            ) => {
-                let shift = levels.len() as u32;
-                codes.extend(c2.into_iter().map(|c| if c == 0 { 0 } else { c + shift }));
-                levels.extend(l2);
-            }
+            (Builder::Text(ids), Builder::Text(ids2)) => ids.append(&ids2),
             (
                 Builder::Category {
                     codes,
@@ -809,9 +795,8 @@ impl Builder {
             Builder::Date(v, ..) => ColData::Date(v),
             Builder::YesNo(v) => ColData::YesNo(v),
             Builder::Number(v) => ColData::Number(Arc::new(v)),
-            Builder::Category { codes, levels, .. } | Builder::Text { codes, levels } => {
-                ColData::Codes { codes, levels }
-            }
+            Builder::Category { codes, levels, .. } => ColData::Codes { codes, levels },
+            Builder::Text(ids) => ColData::Text(ids),
         }
     }
 }
@@ -1215,7 +1200,7 @@ fn derive_input_split(
                     (&mut level_cache[k], &level_labels[k]),
                     &yes_no,
                 );
-                group_labels[k].push(label);
+                group_labels[k].push(label.as_deref());
             }
             for (k, e) in plan.endpoints.iter().enumerate() {
                 let rec = endpoint_record(e, &endpoint_cols[k], &cols, r, &mut part, &present);
@@ -1462,21 +1447,23 @@ fn group_text<'a>(cols: &'a Columns, column: &str, r: usize) -> Option<&'a str> 
     match cols.get(column, r) {
         Cell::YesNo(b) => Some(yes_no_label(b)),
         Cell::Text(s) => Some(s.as_str()),
+        Cell::Str(s) => Some(s),
         _ => None,
     }
 }
 
 /// A grouping label as an interned label: `yes`/`no` shared, a category's
-/// value as stored.
+/// value as stored; a free-text value (not interned) as a new label.
 fn group_label<'a>(
     cols: &'a Columns,
     column: &str,
     r: usize,
     yes_no: &'a [Label; 2],
-) -> Option<&'a Label> {
+) -> Option<Cow<'a, Label>> {
     match cols.get(column, r) {
-        Cell::YesNo(b) => Some(&yes_no[usize::from(b)]),
-        Cell::Text(s) => Some(s),
+        Cell::YesNo(b) => Some(Cow::Borrowed(&yes_no[usize::from(b)])),
+        Cell::Text(s) => Some(Cow::Borrowed(s)),
+        Cell::Str(s) => Some(Cow::Owned(Label::new(s))),
         _ => None,
     }
 }
@@ -1496,7 +1483,7 @@ fn grouping_label<'a>(
     rows: &mut Rows,
     (cache, labels): (&mut LevelCache, &'a LevelLabels),
     yes_no: &'a [Label; 2],
-) -> Option<&'a Label> {
+) -> Option<Cow<'a, Label>> {
     match g.kind {
         GroupingKind::Cut => {
             let x = match cols.get(&gcols[0], r) {
@@ -1504,7 +1491,7 @@ fn grouping_label<'a>(
                 _ => return None,
             };
             let k = g.cuts.iter().filter(|c| x >= **c).count();
-            labels.levels.get(k)
+            labels.levels.get(k).map(Cow::Borrowed)
         }
         // needs every patient's value: filled in by `quantile_labels`
         GroupingKind::Quantiles => None,
@@ -1522,7 +1509,7 @@ fn grouping_label<'a>(
                 }
             };
             match level.and_then(|k| labels.levels.get(k)) {
-                Some(l) => Some(l),
+                Some(l) => Some(Cow::Borrowed(l)),
                 None => {
                     if !rows.is_bad(r, &gcols[0]) {
                         rows.problem(
@@ -1553,9 +1540,9 @@ fn grouping_label<'a>(
                 }
             }
             if any_yes {
-                Some(&yes_no[1])
+                Some(Cow::Borrowed(&yes_no[1]))
             } else if all_no {
-                Some(&yes_no[0])
+                Some(Cow::Borrowed(&yes_no[0]))
             } else {
                 None
             }
@@ -1570,7 +1557,7 @@ fn grouping_label<'a>(
                     .all(|(a, b)| a.trim().eq_ignore_ascii_case(b.trim()))
             });
             match found {
-                Some(c) => Some(&labels.combinations[c]),
+                Some(c) => Some(Cow::Borrowed(&labels.combinations[c])),
                 None => {
                     if !gcols.iter().any(|c| rows.is_bad(r, c)) {
                         let msg = format!(

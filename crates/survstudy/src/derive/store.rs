@@ -168,11 +168,14 @@ pub(crate) enum ColData {
     YesNo(Vec<u8>),
     /// Shared with the Table-1 and Cox variables of the column.
     Number(Arc<Vec<Option<f64>>>),
-    /// Category (and free text): code 0 = missing, else `levels[code - 1]`.
+    /// Category: code 0 = missing, else `levels[code - 1]`.
     Codes {
         codes: Vec<u32>,
         levels: Vec<Label>,
     },
+    /// Free text (an identifier: a distinct value per row), in one buffer;
+    /// missing = empty.
+    Text(Ids),
 }
 
 /// The typed columns of the plan columns present in the input.
@@ -219,7 +222,10 @@ pub(crate) enum Cell<'a> {
     Date(NaiveDate),
     YesNo(bool),
     Number(f64),
+    /// A category's value.
     Text(&'a Label),
+    /// A free-text column's value.
+    Str(&'a str),
 }
 
 impl<'a> Cell<'a> {
@@ -233,6 +239,7 @@ impl<'a> Cell<'a> {
             Cell::Missing => std::borrow::Cow::Borrowed(""),
             Cell::YesNo(b) => std::borrow::Cow::Borrowed(yes_no_label(b)),
             Cell::Text(s) => std::borrow::Cow::Borrowed(s.as_str()),
+            Cell::Str(s) => std::borrow::Cow::Borrowed(s),
             other => std::borrow::Cow::Owned(other.to_text()),
         }
     }
@@ -244,6 +251,7 @@ impl<'a> Cell<'a> {
             Cell::YesNo(b) => yes_no_label(b).to_string(),
             Cell::Number(v) => format_number(v),
             Cell::Text(s) => s.to_string(),
+            Cell::Str(s) => s.to_string(),
         }
     }
 }
@@ -287,6 +295,7 @@ impl Columns {
                 0 => Cell::Missing,
                 c => Cell::Text(&levels[c as usize - 1]),
             },
+            ColData::Text(ids) => ids.get(r).map_or(Cell::Missing, Cell::Str),
         }
     }
 
@@ -316,7 +325,7 @@ impl Columns {
             Cell::Date(d) => Value::Date(d),
             Cell::YesNo(b) => Value::YesNo(b),
             Cell::Number(v) => Value::Number(v),
-            Cell::Text(s) if self.kinds[k] == ColumnType::Text => Value::Text(s.to_string()),
+            Cell::Str(s) => Value::Text(s.to_string()),
             Cell::Text(s) => Value::Category(s.to_string()),
         }
     }

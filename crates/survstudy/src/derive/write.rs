@@ -220,6 +220,7 @@ pub fn write_adsl(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
             };
             match cell {
                 Cell::Text(s) => w.field(s.as_bytes()),
+                Cell::Str(s) => w.field(s.as_bytes()),
                 Cell::Missing => w.plain(b""),
                 Cell::Date(d) => w.date(d),
                 Cell::YesNo(b) => w.plain(super::yes_no_label(b).as_bytes()),
