@@ -1141,10 +1141,16 @@ fn derive_input_split(
             Some((chk, c, o, slots))
         })
         .collect();
-    let groupings: Vec<(&GroupingSpec, Vec<String>)> = plan
+    // each grouping's columns by name and by slot (looked up once, not
+    // per patient)
+    let groupings: Vec<(&GroupingSpec, Vec<String>, Vec<Option<usize>>)> = plan
         .groupings
         .iter()
-        .map(|g| (g, g.columns.iter().map(|c| canon(plan, c)).collect()))
+        .map(|g| {
+            let names: Vec<String> = g.columns.iter().map(|c| canon(plan, c)).collect();
+            let slots = names.iter().map(|c| cols.slot_of(c)).collect();
+            (g, names, slots)
+        })
         .collect();
     let endpoint_cols: Vec<EndpointCols> = plan
         .endpoints
@@ -1180,7 +1186,7 @@ fn derive_input_split(
         let endpoint_cols: Vec<EndpointCols> =
             endpoint_cols.iter().map(EndpointCols::own_labels).collect();
         let level_labels: Vec<LevelLabels> =
-            groupings.iter().map(|(g, _)| LevelLabels::of(g)).collect();
+            groupings.iter().map(|(g, ..)| LevelLabels::of(g)).collect();
         for r in range {
             for (chk, col, other, slots) in &checks {
                 if part.is_bad(r, col) || part.is_bad(r, other) {
@@ -1190,10 +1196,10 @@ fn derive_input_split(
                     part.problem(r, col, None, Some(slots.0), ProblemKind::DateOrder, msg);
                 }
             }
-            for (k, (g, gcols)) in groupings.iter().enumerate() {
+            for (k, (g, gcols, gslots)) in groupings.iter().enumerate() {
                 let label = grouping_label(
                     g,
-                    gcols,
+                    (gcols, gslots),
                     &cols,
                     r,
                     &mut part,
@@ -1443,8 +1449,8 @@ fn match_level(levels: &[String], value: &str) -> Option<usize> {
 }
 
 /// Text of a cell for groupings: `yes`/`no` or the category.
-fn group_text<'a>(cols: &'a Columns, column: &str, r: usize) -> Option<&'a str> {
-    match cols.get(column, r) {
+fn group_text(cols: &Columns, slot: Option<usize>, r: usize) -> Option<&str> {
+    match cols.cell_at(slot, r) {
         Cell::YesNo(b) => Some(yes_no_label(b)),
         Cell::Text(s) => Some(s.as_str()),
         Cell::Str(s) => Some(s),
@@ -1456,11 +1462,11 @@ fn group_text<'a>(cols: &'a Columns, column: &str, r: usize) -> Option<&'a str> 
 /// value as stored; a free-text value (not interned) as a new label.
 fn group_label<'a>(
     cols: &'a Columns,
-    column: &str,
+    slot: Option<usize>,
     r: usize,
     yes_no: &'a [Label; 2],
 ) -> Option<Cow<'a, Label>> {
-    match cols.get(column, r) {
+    match cols.cell_at(slot, r) {
         Cell::YesNo(b) => Some(Cow::Borrowed(&yes_no[usize::from(b)])),
         Cell::Text(s) => Some(Cow::Borrowed(s)),
         Cell::Str(s) => Some(Cow::Owned(Label::new(s))),
@@ -1477,7 +1483,7 @@ type LevelCache = HashMap<String, Option<usize>, std::hash::BuildHasherDefault<s
 /// would contend for the same few counters).
 fn grouping_label<'a>(
     g: &GroupingSpec,
-    gcols: &[String],
+    (gcols, gslots): (&[String], &[Option<usize>]),
     cols: &'a Columns,
     r: usize,
     rows: &mut Rows,
@@ -1486,7 +1492,7 @@ fn grouping_label<'a>(
 ) -> Option<Cow<'a, Label>> {
     match g.kind {
         GroupingKind::Cut => {
-            let x = match cols.get(&gcols[0], r) {
+            let x = match cols.cell_at(gslots[0], r) {
                 Cell::Number(x) => x,
                 _ => return None,
             };
@@ -1495,10 +1501,10 @@ fn grouping_label<'a>(
         }
         // needs every patient's value: filled in by `quantile_labels`
         GroupingKind::Quantiles => None,
-        GroupingKind::YesNo => group_label(cols, &gcols[0], r, yes_no),
-        GroupingKind::Category if g.levels.is_empty() => group_label(cols, &gcols[0], r, yes_no),
+        GroupingKind::YesNo => group_label(cols, gslots[0], r, yes_no),
+        GroupingKind::Category if g.levels.is_empty() => group_label(cols, gslots[0], r, yes_no),
         GroupingKind::Category => {
-            let v = group_text(cols, &gcols[0], r)?;
+            let v = group_text(cols, gslots[0], r)?;
             // one lookup per patient; a new text is matched once
             let level = match cache.get(v) {
                 Some(&k) => k,
@@ -1516,7 +1522,7 @@ fn grouping_label<'a>(
                             r,
                             &gcols[0],
                             None,
-                            cols.slot_of(&gcols[0]),
+                            gslots[0],
                             ProblemKind::BadCategory,
                             format!(
                                 "not a level of grouping {} ({})",
@@ -1532,8 +1538,8 @@ fn grouping_label<'a>(
         GroupingKind::AnyYes => {
             let mut any_yes = false;
             let mut all_no = true;
-            for c in gcols {
-                match cols.get(c, r) {
+            for &slot in gslots {
+                match cols.cell_at(slot, r) {
                     Cell::YesNo(true) => any_yes = true,
                     Cell::YesNo(false) => {}
                     _ => all_no = false,
@@ -1548,7 +1554,7 @@ fn grouping_label<'a>(
             }
         }
         GroupingKind::Cross => {
-            let vals: Option<Vec<&str>> = gcols.iter().map(|c| group_text(cols, c, r)).collect();
+            let vals: Option<Vec<&str>> = gslots.iter().map(|&s| group_text(cols, s, r)).collect();
             let vals = vals?;
             let found = g.combinations.iter().position(|comb| {
                 comb.values
@@ -1570,7 +1576,7 @@ fn grouping_label<'a>(
                             r,
                             &gcols[0],
                             None,
-                            cols.slot_of(&gcols[0]),
+                            gslots[0],
                             ProblemKind::UncoveredCombination,
                             msg,
                         );

@@ -299,6 +299,12 @@ impl Columns {
         }
     }
 
+    /// The cell of `slot` in row `r`, `Missing` when the column is not in
+    /// the input (`None`).
+    pub(crate) fn cell_at(&self, slot: Option<usize>, r: usize) -> Cell<'_> {
+        slot.map_or(Cell::Missing, |k| self.cell(k, r))
+    }
+
     /// The cell of the column named `name` (canonical), `Missing` when the
     /// column is not in the input.
     pub(crate) fn get(&self, name: &str, r: usize) -> Cell<'_> {
