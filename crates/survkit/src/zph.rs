@@ -596,7 +596,17 @@ pub fn cox_zph_rows(
     terms: Option<&[ZphTerm]>,
     opts: &ZphOptions,
 ) -> Result<ZphResult> {
-    zph_rows_cells(time, event, design, strata, rows, fit, terms, opts, None)
+    zph_rows_cells(
+        time,
+        event,
+        design,
+        strata,
+        rows,
+        fit,
+        terms,
+        opts,
+        crate::cox::FitHandoff::default(),
+    )
 }
 
 /// [`cox_fit`](crate::cox::cox_fit) and [`cox_zph`] of that fit on the same
@@ -613,7 +623,7 @@ pub fn cox_fit_and_zph(
     opts: &ZphOptions,
 ) -> Result<(CoxFit, Result<ZphResult>)> {
     let rows = crate::cox::CoxRows::default();
-    let mut cells = None;
+    let mut handoff = crate::cox::FitHandoff::default();
     let fit = crate::cox::cox_fit_rows_cells(
         time,
         event,
@@ -622,14 +632,16 @@ pub fn cox_fit_and_zph(
         None,
         &rows,
         cox,
-        Some(&mut cells),
+        Some(&mut handoff),
     )?;
-    let zph = zph_rows_cells(time, event, design, strata, &rows, &fit, terms, opts, cells);
+    let zph = zph_rows_cells(
+        time, event, design, strata, &rows, &fit, terms, opts, handoff,
+    );
     Ok((fit, zph))
 }
 
-/// [`cox_zph_rows`]; `pre`, when given, is what the collapse of these rows
-/// (after the time fix) gave: `None` = they do not collapse.
+/// [`cox_zph_rows`]; `pre` is what the fit of these rows handed over (the
+/// collapse into cells and the fixed times, when it made them).
 #[allow(clippy::too_many_arguments)]
 fn zph_rows_cells(
     time: &[f64],
@@ -640,7 +652,7 @@ fn zph_rows_cells(
     fit: &CoxFit,
     terms: Option<&[ZphTerm]>,
     opts: &ZphOptions,
-    pre: Option<Option<crate::cox::cells::Cells>>,
+    pre: crate::cox::FitHandoff,
 ) -> Result<ZphResult> {
     let n = time.len();
     if let Some(w) = rows.weight {
@@ -688,8 +700,10 @@ fn zph_rows_cells(
     }
     // the fit's times, tied as R's coxph tied them (fit$y; start and stop
     // together for counting data)
-    let (fixed_start, time) =
-        crate::wkm::timefix_rows(rows.start, time, crate::timefix::TimeFix::R);
+    let (fixed_start, time) = match pre.time.filter(|t| t.len() == n) {
+        Some(t) if rows.start.is_none() => (None, t),
+        _ => crate::wkm::timefix_rows(rows.start, time, crate::timefix::TimeFix::R),
+    };
     let time: &[f64] = &time;
     let ncol = design.columns.len();
     if fit.terms.len() != ncol || fit.n != n {
@@ -786,7 +800,7 @@ fn zph_rows_cells(
     // over (stratum, time, status, pattern) cells, each weighted by its row
     // count (see `cox/cells.rs`); the residuals are given back per event
     let collapsible = rows.start.is_none() && rows.weight.is_none();
-    let collapsed = match pre {
+    let collapsed = match pre.cells {
         // the fit's own collapse of these rows, which this one would repeat
         Some(cells) if collapsible => cells,
         _ => collapsible

@@ -301,11 +301,21 @@ pub fn cox_fit_rows(
     cox_fit_rows_cells(time, event, design, strata, cluster, rows, opts, None)
 }
 
-/// [`cox_fit_rows`], also giving back through `cells` what the collapse
-/// into cells found: untouched when the fit did not try it,
-/// `Some(None)` when the data do not collapse, `Some(Some(cells))` when
-/// they do (for [`crate::zph::cox_fit_and_zph`], whose cox.zph would make
-/// the same cells from the same rows).
+/// What a fit of unweighted right-censored rows hands to the cox.zph of
+/// the same rows ([`crate::zph::cox_fit_and_zph`]), which would otherwise
+/// redo it.
+#[derive(Default)]
+pub(crate) struct FitHandoff {
+    /// The collapse into cells: `None` when the fit did not try it,
+    /// `Some(None)` when the data do not collapse, `Some(Some(cells))`
+    /// when they do.
+    pub cells: Option<Option<cells::Cells>>,
+    /// The times after the time fix (R's `fit$y`).
+    pub time: Option<Vec<f64>>,
+}
+
+/// [`cox_fit_rows`], also filling `handoff` (unweighted right-censored
+/// rows only).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn cox_fit_rows_cells(
     time: &[f64],
@@ -315,7 +325,7 @@ pub(crate) fn cox_fit_rows_cells(
     cluster: Option<&[usize]>,
     rows: &CoxRows,
     opts: &CoxOptions,
-    cells: Option<&mut Option<Option<cells::Cells>>>,
+    handoff: Option<&mut FitHandoff>,
 ) -> Result<CoxFit> {
     let n = time.len();
     if let Some(w) = rows.weight {
@@ -809,11 +819,9 @@ pub(crate) fn cox_fit_rows_cells(
     };
     // (cox.zph collapses weighted rows by itself, when it does; it takes
     // no (start, stop] rows)
-    if let (Some(out), Some(tried)) = (
-        cells,
-        tried.filter(|_| rows.weight.is_none() && rows.start.is_none()),
-    ) {
-        *out = Some(tried);
+    if let Some(out) = handoff.filter(|_| rows.weight.is_none() && rows.start.is_none()) {
+        out.time = Some(time.to_vec());
+        out.cells = tried;
     }
     Ok(CoxFit {
         n,
