@@ -1143,7 +1143,8 @@ fn derive_input_split(
         .collect();
     // each grouping's columns by name and by slot (looked up once, not
     // per patient)
-    let groupings: Vec<(&GroupingSpec, Vec<String>, Vec<Option<usize>>)> = plan
+    type GroupingCols<'p> = (&'p GroupingSpec, Vec<String>, Vec<Option<usize>>);
+    let groupings: Vec<GroupingCols> = plan
         .groupings
         .iter()
         .map(|g| {
