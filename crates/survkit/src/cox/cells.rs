@@ -387,6 +387,29 @@ mod tests {
         }
     }
 
+    /// A fit on cells against the same fit on rows: coefficients (to
+    /// Newton's stopping rule), SEs, robust SEs, log-likelihood, score test.
+    fn weighted_fits_agree(
+        cells: &crate::cox::CoxFit,
+        rows: &crate::cox::CoxFit,
+        variance: crate::cox::Variance,
+        tag: &str,
+    ) {
+        assert!(cells.converged && rows.converged, "{tag}");
+        assert_eq!((cells.n, cells.nevent), (rows.n, rows.nevent));
+        for (a, b) in cells.terms.iter().zip(&rows.terms) {
+            close(a.coef, b.coef, 1e-7, &format!("{tag} coef {}", a.term));
+            close(a.se, b.se, 1e-8, &format!("{tag} se {}", a.term));
+            match (a.robust_se, b.robust_se) {
+                (Some(x), Some(y)) => close(x, y, 1e-8, &format!("{tag} robust se")),
+                (None, None) => assert_eq!(variance, crate::cox::Variance::ModelBased),
+                _ => panic!("{tag}: robust SE on one side only"),
+            }
+        }
+        close(cells.loglik, rows.loglik, 1e-12, &format!("{tag} loglik"));
+        close(cells.score_test.stat, rows.score_test.stat, 1e-9, tag);
+    }
+
     #[test]
     fn weighted_robust_cells_match_the_row_kernel() {
         // continuous weights (as propensity-score weights): cells sum w and
@@ -421,19 +444,7 @@ mod tests {
                 let rows = rows_only(|| {
                     cox_fit_rows(&d.time, &d.event, &d.design, st, None, &rows_w, &opts).unwrap()
                 });
-                assert!(cells.converged && rows.converged, "{tag}");
-                assert_eq!((cells.n, cells.nevent), (rows.n, rows.nevent));
-                for (a, b) in cells.terms.iter().zip(&rows.terms) {
-                    close(a.coef, b.coef, 1e-7, &format!("{tag} coef {}", a.term));
-                    close(a.se, b.se, 1e-8, &format!("{tag} se {}", a.term));
-                    match (a.robust_se, b.robust_se) {
-                        (Some(x), Some(y)) => close(x, y, 1e-8, &format!("{tag} robust se")),
-                        (None, None) => assert_eq!(variance, crate::cox::Variance::ModelBased),
-                        _ => panic!("{tag}: robust SE on one side only"),
-                    }
-                }
-                close(cells.loglik, rows.loglik, 1e-12, &format!("{tag} loglik"));
-                close(cells.score_test.stat, rows.score_test.stat, 1e-9, &tag);
+                weighted_fits_agree(&cells, &rows, variance, &tag);
                 match (cells.robust_score_test, rows.robust_score_test) {
                     (Some(a), Some(b)) => close(a.stat, b.stat, 1e-8, &format!("{tag} rscore")),
                     (None, None) => {}
@@ -518,20 +529,8 @@ mod tests {
                 let fit = || cox_fit_rows(&stop, &ev, &design, st, None, &rows_w, &opts).unwrap();
                 let (cells, rows) = (fit(), rows_only(fit));
                 let tag = format!("{tag} {variance:?}");
-                assert!(cells.converged && rows.converged, "{tag}");
-                assert_eq!((cells.n, cells.nevent), (rows.n, rows.nevent));
-                for (a, b) in cells.terms.iter().zip(&rows.terms) {
-                    close(a.coef, b.coef, 1e-7, &format!("{tag} coef {}", a.term));
-                    close(a.se, b.se, 1e-8, &format!("{tag} se {}", a.term));
-                    match (a.robust_se, b.robust_se) {
-                        (Some(x), Some(y)) => close(x, y, 1e-8, &format!("{tag} robust se")),
-                        (None, None) => assert_eq!(variance, crate::cox::Variance::ModelBased),
-                        _ => panic!("{tag}: robust SE on one side only"),
-                    }
-                }
-                close(cells.loglik, rows.loglik, 1e-12, &format!("{tag} loglik"));
+                weighted_fits_agree(&cells, &rows, variance, &tag);
                 close(cells.loglik_null, rows.loglik_null, 1e-12, &tag);
-                close(cells.score_test.stat, rows.score_test.stat, 1e-9, &tag);
                 close(cells.wald_test.stat, rows.wald_test.stat, 1e-7, &tag);
                 // the concordance is computed on the rows either way
                 assert_eq!(cells.concordance, rows.concordance, "{tag}");
