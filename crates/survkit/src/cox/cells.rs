@@ -101,7 +101,9 @@ pub(crate) fn collapse<C: AsRef<[f64]>>(
     // one u64 per row, a mixed-radix code of its status, covariate values,
     // time, start and stratum, each numbered through a small table (in
     // order of first appearance); a covariate with more than MAX_LEVELS
-    // values, or a code space past 64 bits, is not collapsed
+    // values, or a code space past 64 bits, is not collapsed, nor (without
+    // finishing the pass) data with more distinct times, starts or strata
+    // than `max_cells`
     let mut key: Vec<u64> = event.iter().map(|&e| u64::from(e)).collect();
     let mut size = 2u64;
     for c in columns {
@@ -109,13 +111,13 @@ pub(crate) fn collapse<C: AsRef<[f64]>>(
         size = fold_in(&mut key, size, MAX_LEVELS, |i| (c[i] + 0.0).to_bits())?;
     }
     if let Some(t) = time {
-        size = fold_in(&mut key, size, usize::MAX, |i| t[i].to_bits())?;
+        size = fold_in(&mut key, size, max_cells, |i| t[i].to_bits())?;
     }
     if let Some(s) = start {
-        size = fold_in(&mut key, size, usize::MAX, |i| (s[i] + 0.0).to_bits())?;
+        size = fold_in(&mut key, size, max_cells, |i| (s[i] + 0.0).to_bits())?;
     }
     if let Some(s) = strata {
-        fold_in(&mut key, size, usize::MAX, |i| s[i] as u64)?;
+        fold_in(&mut key, size, max_cells, |i| s[i] as u64)?;
     }
     let mut cell_of = crate::sort::KeyTable::new(max_cells);
     let mut rep = Vec::new();
@@ -592,7 +594,10 @@ mod tests {
             super::collapse(Some(&time), Some(&start), &event, &cols, Some(&st), 100).is_none()
         );
         let many: Vec<f64> = (0..n).map(|i| i as f64).collect();
-        assert!(super::collapse(None, None, &event, &[many], None, n).is_none());
+        assert!(super::collapse(None, None, &event, &[&many], None, n).is_none());
+        // more distinct times than cells allowed (stops at the times)
+        let none: [&[f64]; 0] = [];
+        assert!(super::collapse(Some(&many), None, &event, &none, None, n / 2).is_none());
         let wide: Vec<Vec<f64>> = (0..7)
             .map(|_| (0..n).map(|i| (i % 1000) as f64).collect())
             .collect();
