@@ -79,9 +79,9 @@ pub(crate) fn rows_only<T>(f: impl FnOnce() -> T) -> T {
 /// Collapse rows by (stratum, start, time, event, covariate values); `None`
 /// when the data are small, a column has more than 1024 distinct values, or
 /// there would be more than `max_cells` cells (then the rows are used as
-/// they are). Times are compared by bits: pass them after the time fix
-/// (`None`: no times, cells by stratum, event and covariates only; `start`
-/// `None`: right-censored rows).
+/// they are). Values are compared by bits (−0 as +0): pass times after the
+/// time fix (`None`: no times, cells by stratum, event and covariates only;
+/// `start` `None`: right-censored rows).
 pub(crate) fn collapse<C: AsRef<[f64]>>(
     time: Option<&[f64]>,
     start: Option<&[f64]>,
@@ -111,7 +111,7 @@ pub(crate) fn collapse<C: AsRef<[f64]>>(
         size = fold_in(&mut key, size, MAX_LEVELS, |i| (c[i] + 0.0).to_bits())?;
     }
     if let Some(t) = time {
-        size = fold_in(&mut key, size, max_cells, |i| t[i].to_bits())?;
+        size = fold_in(&mut key, size, max_cells, |i| (t[i] + 0.0).to_bits())?;
     }
     if let Some(s) = start {
         size = fold_in(&mut key, size, max_cells, |i| (s[i] + 0.0).to_bits())?;

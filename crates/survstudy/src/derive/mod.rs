@@ -222,11 +222,7 @@ impl PatientRecord {
     }
     /// The value of a category or text column (`None` when missing).
     pub fn category(&self, column: &str) -> Option<&str> {
-        match self.columns.get(column, self.row) {
-            Cell::Text(s) => Some(s.as_str()),
-            Cell::Str(s) => Some(s),
-            _ => None,
-        }
+        self.columns.get(column, self.row).as_str()
     }
 }
 
@@ -1442,7 +1438,6 @@ fn canon(plan: &Plan, name: &str) -> String {
         .unwrap_or_else(|| name.to_string())
 }
 
-/// The level spelled as declared, matching case-insensitively after trimming.
 /// Position of the level `value` names (trimmed, any case) in `levels`.
 fn match_level(levels: &[String], value: &str) -> Option<usize> {
     let v = value.trim().to_lowercase();
@@ -1453,9 +1448,7 @@ fn match_level(levels: &[String], value: &str) -> Option<usize> {
 fn group_text(cols: &Columns, slot: Option<usize>, r: usize) -> Option<&str> {
     match cols.cell_at(slot, r) {
         Cell::YesNo(b) => Some(yes_no_label(b)),
-        Cell::Text(s) => Some(s.as_str()),
-        Cell::Str(s) => Some(s),
-        _ => None,
+        other => other.as_str(),
     }
 }
 

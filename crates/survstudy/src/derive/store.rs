@@ -232,15 +232,24 @@ impl<'a> Cell<'a> {
     pub(crate) fn is_missing(&self) -> bool {
         matches!(self, Cell::Missing)
     }
+    /// The text of a category or free-text cell (`None` for any other).
+    pub(crate) fn as_str(self) -> Option<&'a str> {
+        match self {
+            Cell::Text(s) => Some(s.as_str()),
+            Cell::Str(s) => Some(s),
+            _ => None,
+        }
+    }
     /// As [`Cell::to_text`], borrowed where the text exists already (yes/no
     /// and categories: no allocation per row).
     pub(crate) fn text(self) -> std::borrow::Cow<'a, str> {
         match self {
             Cell::Missing => std::borrow::Cow::Borrowed(""),
             Cell::YesNo(b) => std::borrow::Cow::Borrowed(yes_no_label(b)),
-            Cell::Text(s) => std::borrow::Cow::Borrowed(s.as_str()),
-            Cell::Str(s) => std::borrow::Cow::Borrowed(s),
-            other => std::borrow::Cow::Owned(other.to_text()),
+            other => match other.as_str() {
+                Some(s) => std::borrow::Cow::Borrowed(s),
+                None => std::borrow::Cow::Owned(other.to_text()),
+            },
         }
     }
     /// As [`Value::to_text`].

@@ -135,8 +135,9 @@ pub(crate) fn hr_text(t: &CoxTermSummary) -> String {
     )
 }
 
-/// A proportional-hazards test row is flagged below this p-value.
-pub(crate) const PH_FLAG_P: f64 = 0.05;
+/// A proportional-hazards test row is flagged below this p-value: the
+/// analysis's level, at which it keeps the term's residuals.
+pub(crate) use crate::analysis::survival::PH_FLAG_P;
 
 pub(crate) fn ph_flagged(row: &PhRow) -> bool {
     row.p.is_finite() && row.p < PH_FLAG_P
