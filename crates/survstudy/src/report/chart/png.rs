@@ -81,7 +81,10 @@ pub fn svg_to_png(svg: &str, dpi: f32) -> Result<Vec<u8>, ReportError> {
 /// RGBA PNG of the (demultiplied) pixmap with the png crate's `Fast`
 /// (fdeflate) compression: the same pixels as `Pixmap::encode_png`, whose
 /// default zlib level spent two thirds of the rasterising time on figures
-/// that are mostly white; the files are somewhat larger.
+/// that are mostly white; the files are somewhat larger. Every row takes
+/// the Paeth filter: the crate's adaptive choice filters each row five ways
+/// to keep one, 40 % of the rasterising time for files 4 % smaller (Up or
+/// Sub alone: 45-50 % larger).
 ///
 /// The figures are drawn on opaque white, so every pixel has alpha 255 and
 /// its premultiplied value is its demultiplied value: the pixmap's bytes
@@ -101,6 +104,7 @@ fn encode_png(pixmap: Pixmap) -> Result<Vec<u8>, png::EncodingError> {
         enc.set_color(png::ColorType::Rgba);
         enc.set_depth(png::BitDepth::Eight);
         enc.set_compression(png::Compression::Fast);
+        enc.set_filter(png::Filter::Paeth);
         let mut writer = enc.write_header()?;
         writer.write_image_data(&data)?;
         writer.finish()?;
