@@ -108,7 +108,17 @@ pub(crate) fn collapse<C: AsRef<[f64]>>(
     let mut size = 2u64;
     for c in columns {
         let c = c.as_ref();
-        size = fold_in(&mut key, size, MAX_LEVELS, |i| (c[i] + 0.0).to_bits())?;
+        size = if c.iter().all(|&v| v == 0.0 || v == 1.0) {
+            // a 0/1 column (an indicator, a factor's dummy) is its own
+            // number: the same equal and unequal rows, so the same cells in
+            // the same order, without a table lookup per row
+            for (k, &v) in key.iter_mut().zip(c) {
+                *k = k.wrapping_add(u64::from(v == 1.0).wrapping_mul(size));
+            }
+            size.checked_mul(2)?
+        } else {
+            fold_in(&mut key, size, MAX_LEVELS, |i| (c[i] + 0.0).to_bits())?
+        };
     }
     if let Some(t) = time {
         size = fold_in(&mut key, size, max_cells, |i| (t[i] + 0.0).to_bits())?;
@@ -559,12 +569,20 @@ mod tests {
         let b: Vec<f64> = (0..n)
             .map(|_| f64::from(rng.random_range(50..54u32)))
             .collect();
+        // a 0/1 column (numbered without a table), −0 as +0
+        let d: Vec<f64> = (0..n)
+            .map(|_| match rng.random_range(0..3u32) {
+                0 => -0.0,
+                1 => 0.0,
+                _ => 1.0,
+            })
+            .collect();
         let st: Vec<usize> = (0..n).map(|_| rng.random_range(0..2usize)).collect();
-        let cols = [a.clone(), b.clone()];
+        let cols = [a.clone(), b.clone(), d.clone()];
         let c = super::collapse(Some(&time), Some(&start), &event, &cols, Some(&st), n)
             .expect("collapses");
-        let mut seen: std::collections::HashMap<(usize, u64, u64, bool, u64, u64), u32> =
-            Default::default();
+        type Key = (usize, u64, u64, bool, u64, u64, u64);
+        let mut seen: std::collections::HashMap<Key, u32> = Default::default();
         let (mut rep, mut count, mut row_cell) = (vec![], vec![], vec![]);
         for i in 0..n {
             let k = (
@@ -574,6 +592,7 @@ mod tests {
                 event[i],
                 a[i].to_bits(),
                 b[i].to_bits(),
+                (d[i] + 0.0).to_bits(),
             );
             let next = rep.len() as u32;
             let id = *seen.entry(k).or_insert(next);

@@ -596,7 +596,8 @@ fn analyse_one_grouping(
     let landmarks = &landmarks;
     let unit_stated = plan.has_endpoint_units().then_some(ep.unit);
     let g = cohort.grouping(gname)?;
-    let li = g.level_index();
+    // each patient's level through the label table (no per-patient copy)
+    let (codes, level_of) = (g.labels.codes(), g.labels.table_index(&g.levels));
     let spec = plan.groupings.iter().find(|s| s.name == g.name);
     let landmark = spec.and_then(|s| s.landmark).map(scale);
     let reference = spec.and_then(|s| s.reference.as_deref());
@@ -617,8 +618,9 @@ fn analyse_one_grouping(
             rows.iter().map(|&r| event[r]).collect::<Vec<bool>>().into(),
         ),
     };
-    let level: Vec<Option<usize>> = (0..n_rows).map(|k| li[idx[row(k)]]).collect();
-    drop(li);
+    let level: Vec<Option<usize>> = (0..n_rows)
+        .map(|k| level_of[codes[idx[row(k)]] as usize])
+        .collect();
     let cox_strata: Vec<String> = spec.map(|s| s.cox_strata.clone()).unwrap_or_default();
     let stratum: Option<Vec<Option<usize>>> = (!cox_strata.is_empty()).then(|| {
         let per_patient = strata_of(plan, cohort, &cox_strata);

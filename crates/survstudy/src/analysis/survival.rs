@@ -357,7 +357,10 @@ pub fn ph_bins(time: &[f64], beta_t: &[f64], n_bins: usize) -> Vec<PhBin> {
                 .copied()
                 .filter(|x| x.is_finite())
                 .collect();
-            v.sort_by(f64::total_cmp);
+            // equal under total_cmp is equal in bits, so the unstable sort
+            // gives the same sequence (faster on the many repeated values
+            // of events in one cell)
+            v.sort_unstable_by(f64::total_cmp);
             let mean = if v.is_empty() {
                 f64::NAN
             } else {
@@ -831,20 +834,19 @@ pub fn analyse_grouping(
     variable: &str,
 ) -> GroupingResult {
     let k = input.levels.len();
-    let mut t_all = vec![];
-    let mut e_all = vec![];
-    let mut g_all = vec![];
-    let mut missing = 0;
-    for i in 0..input.time.len() {
-        match input.level[i] {
-            Some(l) => {
-                t_all.push(input.time[i]);
-                e_all.push(input.event[i]);
-                g_all.push(l);
-            }
-            None => missing += 1,
-        }
-    }
+    // the rows with a level (all of them, borrowed, when none is missing)
+    let missing = input.level.iter().filter(|l| l.is_none()).count();
+    let with_level = |i: &usize| input.level[*i].is_some();
+    let (t_all, e_all): (std::borrow::Cow<[f64]>, std::borrow::Cow<[bool]>) = if missing == 0 {
+        (input.time.into(), input.event.into())
+    } else {
+        let rows = || (0..input.time.len()).filter(with_level);
+        (
+            rows().map(|i| input.time[i]).collect::<Vec<f64>>().into(),
+            rows().map(|i| input.event[i]).collect::<Vec<bool>>().into(),
+        )
+    };
+    let g_all: Vec<usize> = input.level.iter().flatten().copied().collect();
     let mut notes = vec![];
     let fits: Vec<Option<KmFit>> = match input.table {
         Some(tab) => tab.km_fits(km),
@@ -968,7 +970,7 @@ pub fn analyse_grouping(
         });
         let (t_all, e_all, g_all): (&[f64], &[bool], &[usize]) = match &subset {
             Some((t, e, g)) => (t, e, g),
-            None => (&t_all, &e_all, &g_all),
+            None => (&t_all, &e_all, &g_all[..]),
         };
         let stratum = strat.as_ref().map(|(_, ids)| ids.as_slice());
         let present = levels_present(g_all, k);

@@ -56,20 +56,10 @@ impl Out {
     #[inline]
     fn field(&mut self, f: &[u8]) {
         self.sep();
-        if f.iter().any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
-            self.buf.push(b'"');
-            for &b in f {
-                if b == b'"' {
-                    self.buf.push(b'"');
-                }
-                self.buf.push(b);
-            }
-            self.buf.push(b'"');
-        } else {
-            self.buf.extend_from_slice(f);
-        }
+        push_field(&mut self.buf, f);
     }
-    /// A field known to need no quotes (digits, dates, `-`, `.`).
+    /// A field known to need no quotes (digits, dates, `-`, `.`), or one
+    /// already encoded.
     #[inline]
     fn plain(&mut self, f: &[u8]) {
         self.sep();
@@ -120,6 +110,29 @@ impl Out {
         self.flush()?;
         Ok(self.path)
     }
+}
+
+/// Appends `f` as a CSV field, quoted when needed.
+fn push_field(out: &mut Vec<u8>, f: &[u8]) {
+    if f.iter().any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
+        out.push(b'"');
+        for &b in f {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(f);
+    }
+}
+
+/// `f` as a CSV field (for a text written on every row: encoded once).
+fn encoded(f: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(f.len() + 2);
+    push_field(&mut out, f.as_bytes());
+    out
 }
 
 /// Appends the decimal form of `v`.
@@ -258,12 +271,18 @@ pub fn write_adtte(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
         w.field(h.as_bytes());
     }
     w.end_record()?;
+    // each endpoint's code, label and unit, the same on all its rows
+    let fixed: Vec<[Vec<u8>; 3]> = cohort
+        .endpoints
+        .iter()
+        .map(|e| [encoded(&e.code), encoded(&e.label), encoded(e.unit.avalu())])
+        .collect();
     for (k, p) in cohort.patients.iter().enumerate() {
-        for e in &cohort.endpoints {
+        for (e, [code, label, unit]) in cohort.endpoints.iter().zip(&fixed) {
             let Some(r) = &e.records[k] else { continue };
             w.field(p.id().as_bytes());
-            w.field(e.code.as_bytes());
-            w.field(e.label.as_bytes());
+            w.plain(code);
+            w.plain(label);
             // a duration endpoint has no dates: STARTDT and ADT blank
             match r.start {
                 Some(d) => w.date(d),
@@ -274,7 +293,7 @@ pub fn write_adtte(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
                 None => w.plain(b""),
             }
             w.number(r.time);
-            w.field(e.unit.avalu().as_bytes());
+            w.plain(unit);
             w.plain(if r.event { b"0" } else { b"1" });
             w.field(r.description.as_bytes());
             if r.event {
