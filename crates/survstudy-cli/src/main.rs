@@ -1,7 +1,11 @@
 //! `survstudy` — command-line front end. Argument parsing and exit codes only:
 //! 0 = ok, 1 = analysis problem, 2 = bad input or usage.
 
+mod alloc;
 mod progress;
+
+#[global_allocator]
+static ALLOCATOR: alloc::Allocator = alloc::Allocator;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
