@@ -280,8 +280,7 @@ pub fn cuminc_stratified(
     }
 
     // sort by time (order within ties is irrelevant: only counts are used)
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
+    let order = crate::sort::order_by_total(time);
     let t: Vec<f64> = order.iter().map(|&i| time[i]).collect();
     let st: Vec<u32> = order.iter().map(|&i| status[i]).collect();
     let glab: Vec<usize> = order.iter().map(|&i| group.map_or(0, |g| g[i])).collect();

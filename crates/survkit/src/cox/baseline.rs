@@ -38,8 +38,7 @@ impl BaselineHazard {
 /// O(n log n). Times must be finite (the caller's fit has checked them).
 pub fn efron_baseline(time: &[f64], event: &[bool], risk: &[f64]) -> BaselineHazard {
     let n = time.len();
-    let mut ord: Vec<usize> = (0..n).collect();
-    ord.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
+    let ord = crate::sort::order_by_total(time);
     let mut suffix = vec![0.0; n + 1];
     for k in (0..n).rev() {
         suffix[k] = suffix[k + 1] + risk[ord[k]];

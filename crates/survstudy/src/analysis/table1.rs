@@ -144,7 +144,9 @@ fn quantile7(sorted: &[f64], p: f64) -> f64 {
 /// Never panics.
 pub fn num_summary(values: &[f64]) -> NumSummary {
     let mut v: Vec<f64> = values.to_vec();
-    v.sort_by(f64::total_cmp);
+    // equal under total_cmp is equal in bits: the unstable sort gives the
+    // same sequence
+    v.sort_unstable_by(f64::total_cmp);
     if v.is_empty() {
         return NumSummary {
             n: 0,
