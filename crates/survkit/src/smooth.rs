@@ -101,16 +101,22 @@ fn seq_length(from: f64, to: f64, n: usize) -> Vec<f64> {
 /// R's type-7 `quantile(v, probs)` (v finite; `v` is reordered).
 fn quantiles_type7(v: &mut [f64], probs: &[f64]) -> Vec<f64> {
     let n = v.len();
+    type7(n, probs, |k| *v.select_nth_unstable_by(k, f64::total_cmp).1)
+}
+
+/// Type-7 quantiles of `n` values whose k-th smallest (0-based, in
+/// `total_cmp` order) is `nth(k)`.
+fn type7(n: usize, probs: &[f64], mut nth: impl FnMut(usize) -> f64) -> Vec<f64> {
     probs
         .iter()
         .map(|&p| {
             let index = (n - 1) as f64 * p; // 0-based
             let lo = index.floor() as usize;
             let hi = index.ceil() as usize;
-            let (_, &mut qlo, _) = v.select_nth_unstable_by(lo, f64::total_cmp);
+            let qlo = nth(lo);
             let mut q = qlo;
             if hi > lo {
-                let (_, &mut qhi, _) = v.select_nth_unstable_by(hi, f64::total_cmp);
+                let qhi = nth(hi);
                 if qhi != qlo {
                     let h = index - lo as f64;
                     q = (1.0 - h) * qlo + h * qhi;
@@ -119,6 +125,30 @@ fn quantiles_type7(v: &mut [f64], probs: &[f64]) -> Vec<f64> {
             q
         })
         .collect()
+}
+
+/// The k-th smallest (0-based, `total_cmp` order) of the union of the
+/// ascending `a` (short) and `b`, k < a.len() + b.len(): O(a.len()).
+fn kth_of_sorted(a: &[f64], b: &[f64], k: usize) -> f64 {
+    let le = |x: f64, y: f64| x.total_cmp(&y).is_le();
+    let (m, nb) = (a.len(), b.len());
+    for j in 0..=m.min(k + 1) {
+        // the k + 1 smallest: a[..j] and b[..i]
+        let i = k + 1 - j;
+        if i > nb {
+            continue;
+        }
+        if (j == 0 || i == nb || le(a[j - 1], b[i])) && (i == 0 || j == m || le(b[i - 1], a[j])) {
+            return match (j, i) {
+                (0, _) => b[i - 1],
+                (_, 0) => a[j - 1],
+                // the larger under total_cmp
+                _ if a[j - 1].total_cmp(&b[i - 1]).is_ge() => a[j - 1],
+                _ => b[i - 1],
+            };
+        }
+    }
+    unreachable!("k < a.len() + b.len() has a split")
 }
 
 /// The natural cubic spline basis of `ns(df, intercept = TRUE)` with given
@@ -239,11 +269,17 @@ pub fn ns_smooth(x: &[f64], y: &[f64], var: f64, opts: &SmoothOptions) -> Result
     let m = opts.df - 2;
     let by = 1.0 / (m + 1) as f64;
     let probs: Vec<f64> = (1..=m).map(|j| j as f64 * by).collect();
-    let mut all: Vec<f64> = Vec::with_capacity(pred.len() + x.len());
-    all.extend_from_slice(&pred);
-    all.extend_from_slice(x);
-    let knots = quantiles_type7(&mut all, &probs);
-    drop(all);
+    // knots at quantiles of the points and the evaluation grid together;
+    // points in ascending order (a cox.zph's events of one stratum) are
+    // not copied: the grid is merged in by index
+    let knots = if x.windows(2).all(|w| w[0].total_cmp(&w[1]).is_le()) {
+        type7(pred.len() + x.len(), &probs, |k| kth_of_sorted(&pred, x, k))
+    } else {
+        let mut all: Vec<f64> = Vec::with_capacity(pred.len() + x.len());
+        all.extend_from_slice(&pred);
+        all.extend_from_slice(x);
+        quantiles_type7(&mut all, &probs)
+    };
     let spline =
         NaturalSpline::new(lo, hi, &knots).ok_or_else(|| singular("a knot lies on a boundary"))?;
     let df = spline.dim();
@@ -357,6 +393,44 @@ mod tests {
         let q = quantiles_type7(&mut v, &[1.0 / 3.0, 2.0 / 3.0]);
         assert!((q[0] - (2.0 + 1.0 / 3.0)).abs() < 1e-14);
         assert!((q[1] - (3.0 + 2.0 / 3.0)).abs() < 1e-14);
+    }
+
+    /// The k-th of two ascending lists merged by index is the k-th of
+    /// their sorted union, with repeats and −0 beside +0.
+    #[test]
+    fn kth_of_two_sorted_lists_is_the_kth_of_their_union() {
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        for round in 0..200 {
+            let draw = |r: usize| {
+                let v = [-0.0, 0.0, 0.5, 1.0, 1.0, 2.5, 3.0][r % 7];
+                if r.is_multiple_of(3) {
+                    v // −0 stays −0
+                } else {
+                    v + (r % 3) as f64
+                }
+            };
+            let mut a: Vec<f64> = (0..next() % 6 + 1).map(|_| draw(next())).collect();
+            let mut b: Vec<f64> = (0..next() % 40 + round % 3).map(|_| draw(next())).collect();
+            a.sort_by(f64::total_cmp);
+            b.sort_by(f64::total_cmp);
+            let mut all: Vec<f64> = a.iter().chain(&b).copied().collect();
+            all.sort_by(f64::total_cmp);
+            for (k, want) in all.iter().enumerate() {
+                let got = kth_of_sorted(&a, &b, k);
+                assert_eq!(got.to_bits(), want.to_bits(), "k {k} of {a:?} and {b:?}");
+            }
+            let probs = [0.25, 0.5, 0.75];
+            let mut v = all.clone();
+            let direct = quantiles_type7(&mut v, &probs);
+            let merged = type7(all.len(), &probs, |k| kth_of_sorted(&a, &b, k));
+            assert_eq!(direct, merged);
+        }
     }
 
     #[test]

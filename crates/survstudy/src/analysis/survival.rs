@@ -419,10 +419,11 @@ fn x_to_time(x: &[f64], time: &[f64], at: &[f64]) -> Vec<f64> {
 /// The residual-plot summaries of one column of a `cox.zph` result.
 fn ph_summaries(
     z: &survkit::zph::ZphResult,
+    time: &[f64],
     col: usize,
     beta_t: &[f64],
 ) -> (Vec<PhBin>, Option<PhSmooth>) {
-    let bins = ph_bins(&z.time, beta_t, PH_BINS);
+    let bins = ph_bins(time, beta_t, PH_BINS);
     let var = z
         .var
         .get(col)
@@ -437,7 +438,7 @@ fn ph_summaries(
     )
     .ok()
     .map(|s| PhSmooth {
-        time: x_to_time(&z.x, &z.time, &s.x),
+        time: x_to_time(&z.x, time, &s.x),
         x: s.x,
         fit: s.fit,
         lower: s.lower,
@@ -541,14 +542,16 @@ pub fn fit_with_ph_strata(
     };
     let mut summary = CoxSummary::from_fit(&fit, info);
     match zph {
-        Ok(z) => {
+        Ok(mut z) => {
             let row = |t: &survkit::zph::ZphTest| PhRow {
                 term: t.term.clone(),
                 chisq: t.chisq,
                 df: t.df,
                 p: t.p,
             };
-            let flagged = z
+            // (term, its residual column, its first design column) of the
+            // flagged terms
+            let picked: Vec<(usize, usize, usize)> = z
                 .terms
                 .iter()
                 .enumerate()
@@ -556,14 +559,36 @@ pub fn fit_with_ph_strata(
                 .filter_map(|(k, t)| {
                     let col = z.y_columns.iter().position(|c| *c == t.term).unwrap_or(k);
                     let first = terms.get(k)?.columns.first().copied()?;
-                    let beta_t: Vec<f64> =
-                        z.y.iter()
+                    Some((k, col, first))
+                })
+                .collect();
+            // the per-event arrays (one per event: 10^6 at registry scale)
+            // move into the last flagged term instead of being copied, and
+            // a one-column residual matrix is that term's β(t) as it is
+            let mut event_time = std::mem::take(&mut z.time);
+            let ncol = z.y.ncol;
+            let mut y = std::mem::take(&mut z.y.data);
+            let last = picked.len().wrapping_sub(1);
+            let flagged = picked
+                .into_iter()
+                .enumerate()
+                .map(|(j, (k, col, first))| {
+                    let beta_t: Vec<f64> = if j == last && ncol == 1 && col == 0 {
+                        std::mem::take(&mut y)
+                    } else {
+                        y.chunks_exact(ncol.max(1))
                             .map(|r| r.get(col).copied().unwrap_or(f64::NAN))
-                            .collect();
-                    let (bins, smooth) = ph_summaries(&z, col, &beta_t);
-                    Some(PhResiduals {
+                            .collect()
+                    };
+                    let (bins, smooth) = ph_summaries(&z, &event_time, col, &beta_t);
+                    let t = &z.terms[k];
+                    PhResiduals {
                         term: t.term.clone(),
-                        time: z.time.clone(),
+                        time: if j == last {
+                            std::mem::take(&mut event_time)
+                        } else {
+                            event_time.clone()
+                        },
                         n_events: beta_t.len(),
                         beta_t,
                         bins,
@@ -575,7 +600,7 @@ pub fn fit_with_ph_strata(
                         } else {
                             fit.terms.get(first).map_or(f64::NAN, |c| c.coef)
                         },
-                    })
+                    }
                 })
                 .collect();
             summary.ph_test = Some(PhTest {
