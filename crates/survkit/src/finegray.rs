@@ -466,9 +466,8 @@ fn sandwich(d: &Sorted, beta: &[f64], e: &Eval) -> Vec<Vec<f64>> {
     // prefix over failures with T_j <= the end of the group: Σ 1/S0, Σ S1/S0²
     let mut p0 = 0.0;
     let mut p1 = vec![0.0; p];
-    // competing prefix C0, C1 over T_l before the group
-    let mut c0 = 0.0;
-    let mut c1 = vec![0.0; p];
+    // competing prefix (C0, C1) over T_l before the group
+    let mut c = vec![0.0; 1 + p];
     let mut v2 = vec![vec![0.0; p]; p];
     let mut psi_cum = vec![0.0; p];
     let mut q = vec![0.0; p];
@@ -490,7 +489,7 @@ fn sandwich(d: &Sorted, beta: &[f64], e: &Eval) -> Vec<Vec<f64>> {
         let nc = d.censored[j];
         for k in 0..p {
             q[k] = if nc > 0.0 {
-                c1[k] * af[0] - c0 * af[1 + k]
+                c[1 + k] * af[0] - c[0] * af[1 + k]
             } else {
                 0.0
             };
@@ -531,11 +530,7 @@ fn sandwich(d: &Sorted, beta: &[f64], e: &Eval) -> Vec<Vec<f64>> {
             }
         }
         for u in units.filter(|&u| d.s[u] == 2) {
-            let cw = d.w[u] * r[u] / d.g[j];
-            c0 += cw;
-            for k in 0..p {
-                c1[k] += cw * x(u)[k];
-            }
+            accumulate(&mut c, d.w[u] * r[u] / d.g[j], x(u), false);
         }
     }
     let mut f = e.info.clone();
@@ -652,6 +647,13 @@ mod tests {
         }
         let cols = vec![("a".to_string(), x1), ("b".to_string(), x2)];
         let opts = FineGrayOptions::default();
+        // the cell path is taken: far fewer units than rows (and the row
+        // path keeps every row)
+        let s3: Vec<u8> = status.iter().map(|&v| v as u8).collect();
+        let units = sort_units(&time, &s3, &cols).s.len();
+        assert!(units < n / 2, "{units} units for {n} rows");
+        let unit_rows = crate::cox::cells::rows_only(|| sort_units(&time, &s3, &cols).s.len());
+        assert_eq!(unit_rows, n);
         for code in [1, 2] {
             let cells = fine_gray(&time, &status, code, &cols, &opts).unwrap();
             let rows = crate::cox::cells::rows_only(|| {

@@ -314,6 +314,7 @@ fn input_bytes(p: &Path) -> Result<bytes::Bytes, IngestError> {
     }
     std::fs::read(p).map(bytes::Bytes::from).map_err(io)
 }
+
 /// [`run_study`], telling `observe` when each [`Stage`] starts (and `Done`).
 pub fn run_study_observed(
     opts: &RunOptions,
