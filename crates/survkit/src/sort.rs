@@ -218,13 +218,16 @@ impl KeyTable {
 
 /// The distinct values of `keys` in increasing order: a hash pass when
 /// they are few (no sort of all `n` keys), else a radix sort.
-pub(crate) fn sorted_distinct(mut keys: Vec<u64>) -> Vec<u64> {
-    let mut t = KeyTable::new(max_distinct(keys.len()));
-    if keys.iter().all(|&k| t.id_of(k).is_some()) {
+/// `keys` yields about `n` keys; they are collected into a vector only
+/// when they are many.
+pub(crate) fn sorted_distinct_of(n: usize, keys: impl Iterator<Item = u64> + Clone) -> Vec<u64> {
+    let mut t = KeyTable::new(max_distinct(n));
+    if keys.clone().all(|k| t.id_of(k).is_some()) {
         let mut d = t.distinct;
         d.sort_unstable();
         d
     } else {
+        let mut keys: Vec<u64> = keys.collect();
         radix_sort_by_key(&mut keys, |&k| k);
         keys.dedup();
         keys
@@ -395,7 +398,11 @@ mod tests {
             let mut all = keys.clone();
             all.sort_unstable();
             all.dedup();
-            assert_eq!(sorted_distinct(keys), all, "n {n}, {distinct} distinct");
+            assert_eq!(
+                sorted_distinct_of(keys.len(), keys.iter().copied()),
+                all,
+                "n {n}, {distinct} distinct"
+            );
         }
     }
 }

@@ -74,12 +74,10 @@ pub fn aeq_times(time: &[f64]) -> Cow<'_, [f64]> {
     if time.iter().all(|&t| t.fract() == 0.0 && t.abs() < LIMIT) {
         return Cow::Borrowed(time);
     }
-    let keys: Vec<u64> = time
-        .iter()
-        .filter(|t| t.is_finite())
-        .map(|&t| f64_key(t))
-        .collect();
-    let keys = crate::sort::sorted_distinct(keys);
+    let keys = crate::sort::sorted_distinct_of(
+        time.len(),
+        time.iter().filter(|t| t.is_finite()).map(|&t| f64_key(t)),
+    );
     let y: Vec<f64> = keys.iter().map(|&k| f64_from_key(k)).collect();
     if y.len() < 2 {
         return Cow::Borrowed(time);

@@ -44,7 +44,7 @@ fn csv_with_bom_crlf_mixed_headers_and_extra_columns() {
     assert_eq!(p3.flag("prog_biochemical"), Some(true)); // "TRUE"
     assert_eq!(p3.category("cart_product"), Some("ide-cel")); // "IDE-CEL"
     assert_eq!(p3.value("age_at_infusion"), Value::Missing);
-    assert_eq!(p3.extra["MRN"], "MRN-003");
+    assert_eq!(p3.extra()["MRN"], "MRN-003");
     assert_eq!(c.patients[1].category("cart_product"), Some("cilta-cel"));
     assert_eq!(c.patients[0].number("age_at_infusion"), Some(61.5));
     assert_eq!(c.patients[0].date("death_date"), Some(d(2022, 3, 1)));

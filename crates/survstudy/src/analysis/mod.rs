@@ -712,6 +712,40 @@ fn analyse_table1(plan: &Plan, cohort: &Cohort) -> Option<Table1> {
     ))
 }
 
+/// The combination of levels of each row in `rows` (`levels[s][row]`:
+/// stratum s's level index, below `width[s]`; `None` reads as 0), numbered
+/// in order of first appearance. One stratum at a time: (number of the
+/// combination so far, this stratum's level) → number, each dense table in
+/// order of first appearance, so the last numbers the full combinations in
+/// order of first appearance; no key per row.
+fn number_combinations(
+    levels: &[Vec<Option<usize>>],
+    width: &[usize],
+    rows: &[usize],
+) -> Vec<usize> {
+    let mut ids: Vec<(Vec<usize>, usize)> = vec![(vec![], 0); levels.len()];
+    rows.iter()
+        .map(|&r| {
+            levels
+                .iter()
+                .zip(width)
+                .zip(&mut ids)
+                .fold(0, |k, ((li, &w), (table, n))| {
+                    let w = w.max(1);
+                    let at = k * w + li[r].unwrap_or(0);
+                    if at >= table.len() {
+                        table.resize((k + 1) * w, usize::MAX);
+                    }
+                    if table[at] == usize::MAX {
+                        table[at] = *n;
+                        *n += 1;
+                    }
+                    table[at]
+                })
+        })
+        .collect()
+}
+
 fn fit_multivariable(
     cohort: &Cohort,
     code: &str,
@@ -734,15 +768,9 @@ fn fit_multivariable(
     // stratum of each complete row: the combination of the strata levels,
     // numbered in order of first appearance
     let stratum: Option<Vec<usize>> = (!strata.is_empty()).then(|| {
-        let mut ids: std::collections::HashMap<Vec<usize>, usize> = Default::default();
-        complete
-            .iter()
-            .map(|&r| {
-                let key: Vec<usize> = strata_li.iter().map(|li| li[idx[r]].unwrap_or(0)).collect();
-                let n = ids.len();
-                *ids.entry(key).or_insert(n)
-            })
-            .collect()
+        let width: Vec<usize> = strata.iter().map(|g| g.levels.len()).collect();
+        let rows: Vec<usize> = complete.iter().map(|&r| idx[r]).collect();
+        number_combinations(&strata_li, &width, &rows)
     });
     let mut d = Design::default();
     let mut info = vec![];
@@ -750,14 +778,22 @@ fn fit_multivariable(
     for v in vars {
         match &v.values {
             VariableValues::Categorical { levels, values } => {
-                let labels: Vec<&str> = complete
+                // the rows' codes into the column's label table (entry 0,
+                // missing, reads as ""): no text per row
+                let text: Vec<String> = values
+                    .table()
                     .iter()
-                    .map(|&r| values[idx[r]].as_deref().unwrap_or(""))
+                    .map(|l| l.as_deref().unwrap_or("").to_string())
                     .collect();
-                let seen: std::collections::HashSet<&str> = labels.iter().copied().collect();
+                let codes = values.codes();
+                let index: Vec<usize> = complete.iter().map(|&r| codes[idx[r]] as usize).collect();
+                let mut used = vec![false; text.len()];
+                for &k in &index {
+                    used[k] = true;
+                }
                 let present: Vec<String> = levels
                     .iter()
-                    .filter(|l| seen.contains(l.as_str()))
+                    .filter(|l| text.iter().zip(&used).any(|(t, &u)| u && t == *l))
                     .cloned()
                     .collect();
                 if present.len() < 2 {
@@ -772,7 +808,7 @@ fn fit_multivariable(
                     notes.push(format!("{w}; left out of the model"));
                     continue;
                 }
-                d.add_factor(&v.name, &labels, Some(&present));
+                d.add_factor_indexed(&v.name, &index, &text, &present);
                 for l in &present[1..] {
                     info.push(TermInfo {
                         variable: v.name.clone(),
@@ -1025,5 +1061,44 @@ mod par_tests {
         let all = par_map_apart(&items, |_| true, |&i| i + 1);
         assert_eq!(all, (1..41).collect::<Vec<_>>());
         assert!(par_map_apart(&[] as &[usize], |_| true, |&i| i).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod strata_tests {
+    use super::number_combinations;
+    use rand::{Rng, SeedableRng};
+
+    /// The stratum numbers are those of a map from the whole combination
+    /// (as a vector) to its order of first appearance, with one, two and
+    /// three strata, missing levels read as 0, and rows picked out of order.
+    #[test]
+    fn combinations_are_numbered_in_order_of_first_appearance() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        for k in 1..=3 {
+            let n = 500;
+            let width: Vec<usize> = (0..k).map(|_| rng.random_range(2..5)).collect();
+            let levels: Vec<Vec<Option<usize>>> = width
+                .iter()
+                .map(|&w| {
+                    (0..n)
+                        .map(|_| rng.random_bool(0.9).then(|| rng.random_range(0..w)))
+                        .collect()
+                })
+                .collect();
+            let rows: Vec<usize> = (0..300).map(|_| rng.random_range(0..n)).collect();
+            let got = number_combinations(&levels, &width, &rows);
+            let mut seen: std::collections::HashMap<Vec<usize>, usize> = Default::default();
+            let want: Vec<usize> = rows
+                .iter()
+                .map(|&r| {
+                    let key: Vec<usize> = levels.iter().map(|l| l[r].unwrap_or(0)).collect();
+                    let m = seen.len();
+                    *seen.entry(key).or_insert(m)
+                })
+                .collect();
+            assert_eq!(got, want, "{k} strata");
+            assert!(seen.len() > 1);
+        }
     }
 }

@@ -151,8 +151,12 @@ fn ser_opt_date<S: Serializer>(d: &Option<NaiveDate>, s: S) -> Result<S::Ok, S::
 pub struct PatientRecord {
     /// Line in the input file.
     pub line: u64,
-    /// Columns not in the plan, by header as written, kept for reference.
-    pub extra: BTreeMap<String, String>,
+    /// Columns not in the plan, by header as written (`None`: none; see
+    /// [`PatientRecord::extra`]). Boxed: 8 bytes per patient instead of
+    /// an empty map's 24 when the file has no such columns (the usual case,
+    /// and a million records).
+    #[allow(clippy::box_collection)]
+    extra: Option<Box<BTreeMap<String, String>>>,
     /// Row of this patient in `columns` (rows read, excluded ones included).
     row: usize,
     columns: Arc<Columns>,
@@ -164,7 +168,7 @@ impl PartialEq for PatientRecord {
     fn eq(&self, o: &PatientRecord) -> bool {
         self.id() == o.id()
             && self.line == o.line
-            && self.extra == o.extra
+            && self.extra() == o.extra()
             && self.values() == o.values()
     }
 }
@@ -175,12 +179,18 @@ impl std::fmt::Debug for PatientRecord {
             .field("id", &self.id())
             .field("line", &self.line)
             .field("values", &self.values())
-            .field("extra", &self.extra)
+            .field("extra", self.extra())
             .finish()
     }
 }
 
 impl PatientRecord {
+    /// Columns not in the plan, by header as written, kept for reference
+    /// (empty when the file has none).
+    pub fn extra(&self) -> &BTreeMap<String, String> {
+        static NONE: BTreeMap<String, String> = BTreeMap::new();
+        self.extra.as_deref().unwrap_or(&NONE)
+    }
     /// The patient identifier (empty when the file has none for the row).
     pub fn id(&self) -> &str {
         self.ids.get(self.row).unwrap_or_default()
@@ -233,7 +243,7 @@ impl Serialize for PatientRecord {
         st.serialize_field("id", self.id())?;
         st.serialize_field("line", &self.line)?;
         st.serialize_field("values", &self.values())?;
-        st.serialize_field("extra", &self.extra)?;
+        st.serialize_field("extra", self.extra())?;
         st.end()
     }
 }
@@ -604,7 +614,7 @@ enum Builder {
     Category {
         codes: Vec<u32>,
         levels: Vec<Label>,
-        seen: HashMap<String, Result<u32, (ProblemKind, String)>>,
+        seen: HashMap<String, Result<u32, (ProblemKind, String)>, FnvBuild>,
     },
     /// Free text (identifiers): every value in one buffer, not interned.
     Text(Ids),
@@ -619,7 +629,7 @@ impl Builder {
             ColumnType::Category => Builder::Category {
                 codes: Vec::with_capacity(n),
                 levels: spec.levels.iter().map(|l| Label::new(l)).collect(),
-                seen: HashMap::new(),
+                seen: HashMap::default(),
             },
             ColumnType::Text => Builder::Text(Ids::default()),
         }
@@ -798,7 +808,29 @@ impl Builder {
 }
 
 /// Whether a trimmed cell is one of the missing-value tokens (lowercase).
-fn is_missing_token(trimmed: &str, tokens: &[String]) -> bool {
+/// A column's missing-value tokens, with the byte lengths (below 64) of
+/// its ASCII ones: most cells have no token's length and are told apart
+/// without a comparison.
+struct MissingSet {
+    tokens: Vec<String>,
+    ascii_lengths: u64,
+}
+
+impl MissingSet {
+    fn new(tokens: Vec<String>) -> MissingSet {
+        let ascii_lengths = tokens
+            .iter()
+            .filter(|t| t.is_ascii() && t.len() < 64)
+            .fold(0, |m, t| m | 1u64 << t.len());
+        MissingSet {
+            tokens,
+            ascii_lengths,
+        }
+    }
+}
+
+fn is_missing_token(trimmed: &str, set: &MissingSet) -> bool {
+    let tokens = &set.tokens;
     if trimmed.is_empty() {
         return true;
     }
@@ -806,6 +838,11 @@ fn is_missing_token(trimmed: &str, tokens: &[String]) -> bool {
         return false;
     }
     if trimmed.is_ascii() {
+        // an ASCII match has the token's length
+        let n = trimmed.len();
+        if n < 64 && set.ascii_lengths & (1u64 << n) == 0 {
+            return false;
+        }
         tokens
             .iter()
             .any(|t| t.eq_ignore_ascii_case(trimmed) && t.is_ascii())
@@ -966,13 +1003,13 @@ fn derive_input_split(
         .collect();
 
     // First walk: every cell into its typed column.
-    let missing_sets: Vec<Vec<String>> = col_index
+    let missing_sets: Vec<MissingSet> = col_index
         .iter()
         .map(|(spec, _)| {
             let mut m = plan.missing_values_of(spec);
             m.sort();
             m.dedup();
-            m
+            MissingSet::new(m)
         })
         .collect();
     let id_col = plan
@@ -1470,7 +1507,43 @@ fn group_label<'a>(
 
 /// Category text → position of its grouping level (`None`: not a level),
 /// per grouping; FNV-hashed (short, trusted keys looked up once per patient).
-type LevelCache = HashMap<String, Option<usize>, std::hash::BuildHasherDefault<store::Fnv1a>>;
+/// Also by code, for a category column (`by_code[code]`: `None` = not
+/// looked up yet): no text hashed per patient.
+#[derive(Clone, Default)]
+struct LevelCache {
+    by_text: HashMap<String, Option<usize>, FnvBuild>,
+    by_code: Vec<Option<Option<usize>>>,
+}
+
+impl LevelCache {
+    /// The level of `v` (the text of code `code` when the cell is a
+    /// category's), matched once per distinct text or code.
+    fn level(&mut self, levels: &[String], v: &str, code: Option<u32>) -> Option<usize> {
+        if let Some(c) = code {
+            let c = c as usize;
+            if let Some(Some(k)) = self.by_code.get(c) {
+                return *k;
+            }
+            let k = self.level(levels, v, None);
+            if self.by_code.len() <= c {
+                self.by_code.resize(c + 1, None);
+            }
+            self.by_code[c] = Some(k);
+            return k;
+        }
+        match self.by_text.get(v) {
+            Some(&k) => k,
+            None => {
+                let k = match_level(levels, v);
+                self.by_text.insert(v.to_string(), k);
+                k
+            }
+        }
+    }
+}
+
+/// FNV-1a hashing for short trusted keys (category texts).
+type FnvBuild = std::hash::BuildHasherDefault<store::Fnv1a>;
 
 /// The label of row `r` in grouping `g`, borrowed from the shared labels
 /// (no reference count touched per patient: the two halves of a large file
@@ -1499,15 +1572,8 @@ fn grouping_label<'a>(
         GroupingKind::Category if g.levels.is_empty() => group_label(cols, gslots[0], r, yes_no),
         GroupingKind::Category => {
             let v = group_text(cols, gslots[0], r)?;
-            // one lookup per patient; a new text is matched once
-            let level = match cache.get(v) {
-                Some(&k) => k,
-                None => {
-                    let k = match_level(&g.levels, v);
-                    cache.insert(v.to_string(), k);
-                    k
-                }
-            };
+            // one lookup per patient; a new text or code is matched once
+            let level = cache.level(&g.levels, v, cols.code_at(gslots[0], r));
             match level.and_then(|k| labels.levels.get(k)) {
                 Some(l) => Some(Cow::Borrowed(l)),
                 None => {
@@ -2013,7 +2079,11 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
             // each kept row once: its id moves into the patient
             ids: Arc::clone(&rows.ids),
             line: rows.lines[r],
-            extra: extras.get_mut(r).map(std::mem::take).unwrap_or_default(),
+            extra: extras
+                .get_mut(r)
+                .map(std::mem::take)
+                .filter(|m| !m.is_empty())
+                .map(Box::new),
             row: r,
             columns: Arc::clone(&cols),
         })
@@ -2545,5 +2615,35 @@ mod split_tests {
                 .unwrap();
         }
         assert_eq!(seen, vec![(2, "1|2".to_string()), (3, "3|4".to_string())]);
+    }
+}
+
+#[cfg(test)]
+mod missing_token_tests {
+    use super::*;
+
+    /// The length filter never changes the answer: every token matches
+    /// whatever its case, cells of other lengths and near misses do not,
+    /// non-ASCII tokens and cells take the lowercase comparison.
+    #[test]
+    fn length_filter_keeps_the_comparison() {
+        let set = MissingSet::new(vec![
+            "n/a".into(),
+            "na".into(),
+            "unknown".into(),
+            "ñ".into(),
+        ]);
+        for yes in ["", "NA", "na", "nA", "N/A", "Unknown", "UNKNOWN", "Ñ", "ñ"] {
+            assert!(is_missing_token(yes, &set), "{yes:?}");
+        }
+        for no in ["n", "nan", "n/a/", "unknow", "2023-01-14", "no", "ño"] {
+            assert!(!is_missing_token(no, &set), "{no:?}");
+        }
+        let long = "x".repeat(70);
+        let set = MissingSet::new(vec![long.clone()]);
+        assert!(is_missing_token(&long.to_uppercase(), &set));
+        assert!(!is_missing_token(&"x".repeat(69), &set));
+        let none = MissingSet::new(vec![]);
+        assert!(is_missing_token("", &none) && !is_missing_token("na", &none));
     }
 }

@@ -308,6 +308,14 @@ impl Columns {
         }
     }
 
+    /// The code of row `r` when `slot` is a category column (0 = missing).
+    pub(crate) fn code_at(&self, slot: Option<usize>, r: usize) -> Option<u32> {
+        match &self.data[slot?] {
+            ColData::Codes { codes, .. } => Some(codes[r]),
+            _ => None,
+        }
+    }
+
     /// The cell of `slot` in row `r`, `Missing` when the column is not in
     /// the input (`None`).
     pub(crate) fn cell_at(&self, slot: Option<usize>, r: usize) -> Cell<'_> {
