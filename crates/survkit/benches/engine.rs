@@ -194,6 +194,24 @@ fn sort_pairs(b: divan::Bencher, (kind, n): (&str, usize)) {
     });
 }
 
+/// A study grouping's Cox model: 10^6 patients, months of whole days, one
+/// yes/no group (the data collapse into (time, status, group) cells), as
+/// each of `survstudy run`'s grouping jobs fits it.
+#[divan::bench]
+fn cox_one_yes_no_months_1e6(b: divan::Bencher) {
+    let c = cohort(1_000_000);
+    let time: Vec<f64> = c.time.iter().map(|t| t / 30.4375).collect();
+    let d = Design::from_numeric(vec![(
+        "group".into(),
+        c.group.iter().map(|&g| g as f64).collect(),
+    )]);
+    b.bench(|| {
+        survkit::par::sequential(|| {
+            cox_fit(&time, &c.event, &d, None, &CoxOptions::default()).unwrap()
+        })
+    });
+}
+
 fn main() {
     divan::main();
 }

@@ -1189,7 +1189,7 @@ fn derive_input_split(
     let endpoint_cols: Vec<EndpointCols> = plan
         .endpoints
         .iter()
-        .map(|e| EndpointCols::new(plan, e))
+        .map(|e| EndpointCols::new(plan, e, &cols))
         .collect();
     let yes_no = [Label::new("no"), Label::new("yes")];
     // Per row: cross-field checks, grouping labels, endpoint records. Rows
@@ -1684,7 +1684,13 @@ struct EndpointCols {
     days_per_unit: f64,
     /// Per possible end column: (column, event description, censoring
     /// description).
-    ends: HashMap<String, (Label, Label, Label)>,
+    ends: HashMap<String, (Label, Label, Label), FnvBuild>,
+    /// The store's slots of `start`, `censor`, `events` and `censor_if`
+    /// (looked up once, not per row).
+    start_slot: Option<usize>,
+    censor_slot: Option<usize>,
+    event_slots: Vec<Option<usize>>,
+    censor_if_slots: Vec<Option<usize>>,
 }
 
 impl EndpointCols {
@@ -1697,7 +1703,7 @@ impl EndpointCols {
         }
         copy
     }
-    fn new(plan: &Plan, e: &EndpointSpec) -> EndpointCols {
+    fn new(plan: &Plan, e: &EndpointSpec, cols: &Columns) -> EndpointCols {
         let label = |c: &str| {
             plan.column(c)
                 .map(|s| s.display_label().to_string())
@@ -1711,7 +1717,7 @@ impl EndpointCols {
             .duration
             .as_ref()
             .map(|d| (canon(plan, &d.column), plan.study.days_in(d.unit)));
-        let mut ends: HashMap<String, (Label, Label, Label)> = std::iter::once(&censor)
+        let mut ends: HashMap<String, (Label, Label, Label), FnvBuild> = std::iter::once(&censor)
             .chain(&events)
             .chain(&censor_if)
             .map(|c| {
@@ -1736,7 +1742,12 @@ impl EndpointCols {
                 ),
             );
         }
+        let slots = |cs: &[String]| cs.iter().map(|c| cols.slot_of(c)).collect();
         EndpointCols {
+            start_slot: cols.slot_of(&start),
+            censor_slot: cols.slot_of(&censor),
+            event_slots: slots(&events),
+            censor_if_slots: slots(&censor_if),
             duration,
             days_per_unit: plan.endpoint_days_per_unit(e),
             start,
@@ -1775,22 +1786,22 @@ fn endpoint_record(
     if ec.duration.is_some() {
         return duration_record(e, ec, cols, r, rows);
     }
-    let date = |c: &str| cols.date(cols.slot_of(c), r);
-    let Some(start) = date(&ec.start) else {
+    let Some(start) = cols.date(ec.start_slot, r) else {
         rows.problem(
             r,
             &ec.start,
             None,
-            cols.slot_of(&ec.start),
+            ec.start_slot,
             ProblemKind::MissingValue,
             format!("start date of endpoint {} is missing", e.code),
         );
         return None;
     };
-    let earliest = |cs: &'_ [String]| -> Option<(NaiveDate, usize)> {
-        cs.iter()
+    let earliest = |slots: &'_ [Option<usize>]| -> Option<(NaiveDate, usize)> {
+        slots
+            .iter()
             .enumerate()
-            .filter_map(|(i, c)| date(c).map(|d| (d, i)))
+            .filter_map(|(i, &c)| cols.date(c, r).map(|d| (d, i)))
             .min_by_key(|(d, _)| *d)
     };
     if ec.status.as_ref().is_some_and(|c| rows.is_bad(r, c)) {
@@ -1814,7 +1825,7 @@ fn endpoint_record(
                 .values
                 .iter()
                 .any(|v| v.trim().eq_ignore_ascii_case(text.trim()));
-            let found = earliest(&ec.events);
+            let found = earliest(&ec.event_slots);
             match (ev, found) {
                 (true, None) => {
                     let msg = format!(
@@ -1857,20 +1868,20 @@ fn endpoint_record(
     };
     let event_date = match status_event {
         Some(false) => None,
-        _ => earliest(&ec.events).map(|(d, i)| (d, &ec.events[i])),
+        _ => earliest(&ec.event_slots).map(|(d, i)| (d, &ec.events[i])),
     };
     let (end, end_column, event) = if let Some((d, c)) = event_date {
         (d, c, true)
-    } else if let Some((d, i)) = earliest(&ec.censor_if) {
+    } else if let Some((d, i)) = earliest(&ec.censor_if_slots) {
         (d, &ec.censor_if[i], false)
-    } else if let Some(d) = date(&ec.censor) {
+    } else if let Some(d) = cols.date(ec.censor_slot, r) {
         (d, &ec.censor, false)
     } else {
         rows.problem(
             r,
             &ec.censor,
             None,
-            cols.slot_of(&ec.censor),
+            ec.censor_slot,
             ProblemKind::MissingValue,
             format!("censoring date of endpoint {} is missing", e.code),
         );
