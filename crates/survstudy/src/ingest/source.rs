@@ -71,6 +71,8 @@ impl<'a> Delimited<'a> {
             .from_reader(self.bytes);
         let mut record = csv::ByteRecord::new();
         let mut lines = LineCounter::starting_at(self.bytes, self.first_line);
+        // one cell vector for every record (emptied, its allocation reused)
+        let mut spare: Vec<&str> = Vec::new();
         loop {
             let before = reader.position().byte();
             let more = reader
@@ -84,17 +86,26 @@ impl<'a> Delimited<'a> {
                 return Ok(());
             }
             let line = lines.line_at(record.position().map(|p| p.byte()).unwrap_or(before));
-            let mut cells: Vec<&str> = Vec::with_capacity(record.len());
-            for field in record.iter() {
-                let text = std::str::from_utf8(field).map_err(|_| IngestError::NotUtf8 {
-                    file: self.file.clone(),
-                    line,
-                })?;
-                cells.push(text);
+            // the record's bytes checked as UTF-8 once, each cell a slice
+            // of that text starting and ending on a character (so each is
+            // valid text on its own, as a check per cell would find)
+            let not_utf8 = || IngestError::NotUtf8 {
+                file: self.file.clone(),
+                line,
+            };
+            let text = std::str::from_utf8(record.as_slice()).map_err(|_| not_utf8())?;
+            let mut cells = recycle(std::mem::take(&mut spare));
+            for i in 0..record.len() {
+                let range = record.range(i).unwrap_or_default();
+                if !(text.is_char_boundary(range.start) && text.is_char_boundary(range.end)) {
+                    return Err(not_utf8());
+                }
+                cells.push(&text[range]);
             }
             if !f(line, &cells) {
                 return Ok(());
             }
+            spare = recycle(cells);
         }
     }
 
@@ -304,5 +315,63 @@ impl Input<'_> {
             }
             Input::Parquet(p) => p.for_each_row(f),
         }
+    }
+}
+
+/// An empty vector with `v`'s allocation, for borrows of another lifetime
+/// (no element survives, so none outlives its borrow; the in-place collect
+/// keeps the buffer, as element size and alignment are the same).
+fn recycle<'b>(mut v: Vec<&str>) -> Vec<&'b str> {
+    v.clear();
+    v.into_iter().map(|_| "").collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, IngestError> {
+        let d = Delimited::new("t.csv", bytes, b',')?;
+        let mut out = vec![];
+        d.for_each_row(&mut |line, cells| {
+            out.push((line, cells.iter().map(|c| c.to_string()).collect()));
+        })?;
+        Ok(out)
+    }
+
+    /// Cells are the record's text cut at its fields, checked as UTF-8 once
+    /// per record: multi-byte text and quoted fields come through as they
+    /// are; a record that is not UTF-8, or whose bytes are UTF-8 only once
+    /// its fields are joined (a character split by a comma), is refused
+    /// with its line.
+    #[test]
+    fn cells_are_checked_as_utf8_per_record() {
+        let got = rows("id,name\n1,Zoë\n2,\"a, «b»\"\n3,\n".as_bytes()).unwrap();
+        let want = [(2, ["1", "Zoë"]), (3, ["2", "a, «b»"]), (4, ["3", ""])];
+        assert_eq!(got.len(), want.len());
+        for ((l, c), (wl, wc)) in got.iter().zip(want) {
+            assert_eq!((*l, c.as_slice()), (wl, &wc.map(String::from)[..]));
+        }
+        for (bytes, line) in [
+            (&b"id,name\n1,ok\n2,\xff\n"[..], 3),
+            (&b"id,name\n1,ok\n\xc3,\xa9\n"[..], 3),
+            (&b"id,name\n\xc3\xa9\xc3,\xa9x\n"[..], 2),
+        ] {
+            match rows(bytes) {
+                Err(IngestError::NotUtf8 { line: l, .. }) => assert_eq!(l, line),
+                other => panic!("{bytes:?}: {other:?}"),
+            }
+        }
+    }
+
+    /// The recycled cell vector keeps its allocation and holds nothing.
+    #[test]
+    fn recycled_vectors_are_empty_and_keep_their_buffer() {
+        let text = String::from("a b c");
+        let v: Vec<&str> = text.split(' ').collect();
+        let cap = v.capacity();
+        let w: Vec<&'static str> = recycle(v);
+        assert!(w.is_empty());
+        assert_eq!(w.capacity(), cap);
     }
 }
