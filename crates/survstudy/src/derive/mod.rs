@@ -29,6 +29,7 @@ use serde::{Serialize, Serializer};
 
 use crate::error::IngestError;
 use crate::flow::{Excluded, FilterStep, Flow};
+use crate::ingest::trim_cell;
 use crate::ingest::{
     format_number, parse_date, parse_number, parse_partial_date, parse_yes_no, DateFormat, Input,
     RawTable, ValueError,
@@ -653,7 +654,7 @@ impl Builder {
         format: &DateFormat,
     ) -> Result<bool, (ProblemKind, String)> {
         let value_err = |kind, e: ValueError| (kind, e.to_string());
-        let trimmed = cell.trim();
+        let trimmed = trim_cell(cell);
         let res = match self {
             Builder::Date(v, partial, imputed) => match parse_date(cell, format) {
                 Ok(d) => {
@@ -1038,7 +1039,9 @@ fn derive_input_split(
         let walk = part.for_each_row(&mut |line, cells| {
             let r = rows.lines.len();
             rows.lines.to_mut().push(line);
-            let id = id_idx.map(|i| cells[i].trim()).filter(|s| !s.is_empty());
+            let id = id_idx
+                .map(|i| trim_cell(cells[i]))
+                .filter(|s| !s.is_empty());
             Arc::make_mut(&mut rows.ids).push(id);
             if !extra_idx.is_empty() {
                 extras.push(
@@ -1051,7 +1054,7 @@ fn derive_input_split(
             for (k, (spec, i)) in col_index.iter().enumerate() {
                 let cell = cells[*i];
                 let b = &mut builders[k];
-                let filled = if is_missing_token(cell.trim(), &missing_sets[k]) {
+                let filled = if is_missing_token(trim_cell(cell), &missing_sets[k]) {
                     b.push_missing();
                     false
                 } else {
@@ -1434,10 +1437,10 @@ fn check_row(
             filled(other_slot)
         } else {
             let other_text = cols.cell(other_slot, r).text();
-            let other_text = other_text.trim();
+            let other_text = trim_cell(&other_text);
             chk.values
                 .iter()
-                .any(|v| v.trim().eq_ignore_ascii_case(other_text))
+                .any(|v| trim_cell(v).eq_ignore_ascii_case(other_text))
         }
     };
     let shown = |c: &str| {
@@ -1620,7 +1623,7 @@ fn grouping_label<'a>(
                 comb.values
                     .iter()
                     .zip(&vals)
-                    .all(|(a, b)| a.trim().eq_ignore_ascii_case(b.trim()))
+                    .all(|(a, b)| trim_cell(a).eq_ignore_ascii_case(trim_cell(b)))
             });
             match found {
                 Some(c) => Some(Cow::Borrowed(&labels.combinations[c])),
@@ -1824,7 +1827,7 @@ fn endpoint_record(
             let ev = st
                 .values
                 .iter()
-                .any(|v| v.trim().eq_ignore_ascii_case(text.trim()));
+                .any(|v| trim_cell(v).eq_ignore_ascii_case(trim_cell(&text)));
             let found = earliest(&ec.event_slots);
             match (ev, found) {
                 (true, None) => {
@@ -1946,7 +1949,7 @@ fn duration_record(
     let event = st
         .values
         .iter()
-        .any(|v| v.trim().eq_ignore_ascii_case(text.trim()));
+        .any(|v| trim_cell(v).eq_ignore_ascii_case(trim_cell(&text)));
     let Cell::Number(x) = cols.get(dcol, r) else {
         rows.problem(
             r,
@@ -2326,7 +2329,7 @@ fn apply_filters(
                         let t = v.to_text();
                         f.values
                             .iter()
-                            .any(|w| w.trim().eq_ignore_ascii_case(t.trim()))
+                            .any(|w| trim_cell(w).eq_ignore_ascii_case(trim_cell(&t)))
                     }
                 });
         *kept = keep;

@@ -14,6 +14,7 @@
 mod parquet;
 mod source;
 mod values;
+pub(crate) use values::trim_cell;
 
 pub use parquet::{ParquetSource, RowSink};
 pub use source::{Delimited, Input, Walk};

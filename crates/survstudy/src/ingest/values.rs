@@ -168,12 +168,24 @@ fn iso_ymd(s: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
 }
 
+/// `cell.trim()`, without decoding a character when the cell starts and
+/// ends with a visible ASCII byte (every whitespace character is either at
+/// most 0x20 or not ASCII), as almost every cell does.
+#[inline]
+pub(crate) fn trim_cell(cell: &str) -> &str {
+    match cell.as_bytes() {
+        [a, .., b] if (0x21..0x80).contains(a) && (0x21..0x80).contains(b) => cell,
+        [a] if (0x21..0x80).contains(a) => cell,
+        _ => cell.trim(),
+    }
+}
+
 /// Parse a date cell. Blank (after trimming) is `Ok(None)`. ISO dates with a
 /// midnight time part (`2021-03-04 00:00:00`, `2021-03-04T00:00:00`) are
 /// accepted; any other time of day is an error unless the format has
 /// time fields (then the date part of the date-time is taken).
 pub fn parse_date(cell: &str, format: &DateFormat) -> Result<Option<NaiveDate>, ValueError> {
-    let s = cell.trim();
+    let s = trim_cell(cell);
     if s.is_empty() {
         return Ok(None);
     }
@@ -277,7 +289,7 @@ pub fn parse_yes_no(cell: &str) -> Result<Option<bool>, ValueError> {
     // non-ASCII character with an ASCII lowercase is the Kelvin sign, "k"),
     // so an ASCII case-insensitive comparison accepts exactly what
     // lowercasing the cell did, without a copy per cell
-    let s = cell.trim();
+    let s = trim_cell(cell);
     let any = |tokens: &[&str]| tokens.iter().any(|t| s.eq_ignore_ascii_case(t));
     if s.is_empty() {
         Ok(None)
@@ -292,7 +304,7 @@ pub fn parse_yes_no(cell: &str) -> Result<Option<bool>, ValueError> {
 
 /// Parse a finite number; blank is `Ok(None)`.
 pub fn parse_number(cell: &str) -> Result<Option<f64>, ValueError> {
-    let s = cell.trim();
+    let s = trim_cell(cell);
     if s.is_empty() {
         return Ok(None);
     }
@@ -495,5 +507,39 @@ mod tests {
         assert_eq!(parse_number(""), Ok(None));
         assert_eq!(parse_number("abc"), Err(ValueError::BadNumber));
         assert_eq!(parse_number("inf"), Err(ValueError::BadNumber));
+    }
+}
+
+#[cfg(test)]
+mod trim_tests {
+    use super::trim_cell;
+
+    /// The shortcut trims exactly as `str::trim`: ASCII and Unicode
+    /// whitespace at either end, one-byte cells, DEL and multi-byte text.
+    #[test]
+    fn trim_cell_is_str_trim() {
+        for s in [
+            "",
+            " ",
+            "a",
+            "ab",
+            " a",
+            "a ",
+            "\ta\r\n",
+            "\u{a0}a",
+            "a\u{a0}",
+            "\u{85}",
+            "\u{3000}x\u{3000}",
+            "é",
+            "aé",
+            "éa",
+            "\x7f",
+            "!",
+            " ! ",
+            "2023-01-14",
+            "\x0b5\x0c",
+        ] {
+            assert_eq!(trim_cell(s), s.trim(), "{s:?}");
+        }
     }
 }
