@@ -212,6 +212,24 @@ fn cox_one_yes_no_months_1e6(b: divan::Bencher) {
     });
 }
 
+/// That model's `cox.zph` (km transform), as each grouping job tests it.
+#[divan::bench]
+fn zph_one_yes_no_months_1e6(b: divan::Bencher) {
+    let c = cohort(1_000_000);
+    let time: Vec<f64> = c.time.iter().map(|t| t / 30.4375).collect();
+    let d = Design::from_numeric(vec![(
+        "group".into(),
+        c.group.iter().map(|&g| g as f64).collect(),
+    )]);
+    let fit = cox_fit(&time, &c.event, &d, None, &CoxOptions::default()).unwrap();
+    let opts = survkit::zph::ZphOptions::default();
+    b.bench(|| {
+        survkit::par::sequential(|| {
+            survkit::zph::cox_zph(&time, &c.event, &d, None, &fit, None, &opts).unwrap()
+        })
+    });
+}
+
 fn main() {
     divan::main();
 }

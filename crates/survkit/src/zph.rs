@@ -358,6 +358,9 @@ fn zph1(
     let mut a2 = vec![0.0; p];
     let mut cmat = vec![vec![0.0; p]; p];
     let mut cmat2 = vec![vec![0.0; p]; p];
+    let mut a2_step = vec![0.0; p];
+    let mut tmean = vec![0.0; p];
+    let mut cmat2_step = vec![vec![0.0; p]; p];
     let mut denom = 0.0;
     let mut cstrat = usize::MAX;
     // the rows in sweep order, gathered once so that the sweep reads memory
@@ -473,25 +476,40 @@ fn zph1(
             }
         } else {
             let wtave = deadwt / nd;
-            for i in 0..p {
-                let mut tmean = 0.0;
-                for k in 0..ndead {
-                    let f = (k + 1) as f64 / nd;
-                    tmean += (a[i] + a2[i] * f) / (denom + denom2 * f);
+            // each column's mean over the death steps, summed in step
+            // order; the step's fraction and denominator are shared by
+            // the columns (computed once per step, the same values)
+            tmean.iter_mut().for_each(|v| *v = 0.0);
+            for k in 0..ndead {
+                let f = (k + 1) as f64 / nd;
+                let den = denom + denom2 * f;
+                for i in 0..p {
+                    tmean[i] += (a[i] + a2[i] * f) / den;
                 }
+            }
+            for i in 0..p {
                 for row in schoen[nevent * p..(nevent + dead_units) * p].chunks_exact_mut(p) {
-                    row[i] -= tmean / nd;
+                    row[i] -= tmean[i] / nd;
+                }
+            }
+            // the per-step increments are the same quotients every step:
+            // divided once (the same values, so the same bits)
+            let step_denom = denom2 / nd;
+            for i in 0..p {
+                a2_step[i] = a2[i] / nd;
+                for j in 0..=i {
+                    cmat2_step[i][j] = cmat2[i][j] / nd;
                 }
             }
             for _ in 0..ndead {
-                denom += denom2 / nd;
+                denom += step_denom;
                 for i in 0..p {
-                    a[i] += a2[i] / nd;
+                    a[i] += a2_step[i];
                     let mean = a[i] / denom;
                     u[i] -= wtave * mean;
                     u[i + p] -= timewt * wtave * mean;
                     for j in 0..=i {
-                        cmat[i][j] += cmat2[i][j] / nd;
+                        cmat[i][j] += cmat2_step[i][j];
                         let temp = wtave * (cmat[i][j] - mean * a[j]) / denom;
                         b0[i][j] += temp;
                         b1[i][j] += timewt * temp;
