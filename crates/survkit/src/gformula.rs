@@ -109,6 +109,54 @@ pub fn gformula(
     at: &[f64],
     conf_level: f64,
 ) -> Result<GFormula> {
+    gformula_cells(time, event, design, n_trt, fit, at, conf_level, None)
+}
+
+/// [`cox_fit`](crate::cox::cox_fit) with `cox` and [`gformula`] of that fit
+/// on the same rows: the same two results as the two calls, with the
+/// collapse of large data into cells done once for both (when the time fix
+/// leaves the times as they are; else the g-formula collapses its own).
+/// The outer error is the fit's; the g-formula's is inside.
+pub fn cox_fit_and_gformula(
+    time: &[f64],
+    event: &[bool],
+    design: &Design,
+    n_trt: usize,
+    cox: &crate::cox::CoxOptions,
+    at: &[f64],
+    conf_level: f64,
+) -> Result<(CoxFit, Result<GFormula>)> {
+    let mut handoff = crate::cox::FitHandoff::default();
+    let fit = crate::cox::cox_fit_rows_cells(
+        time,
+        event,
+        design,
+        None,
+        None,
+        &crate::cox::CoxRows::default(),
+        cox,
+        Some(&mut handoff),
+    )?;
+    let cells = match (handoff.cells, handoff.time) {
+        (Some(cells), Some(fixed)) if fixed == time => Some(cells),
+        _ => None,
+    };
+    let g = gformula_cells(time, event, design, n_trt, &fit, at, conf_level, cells);
+    Ok((fit, g))
+}
+
+/// [`gformula`]; `pre`: the collapse of these rows when the fit made it.
+#[allow(clippy::too_many_arguments)]
+fn gformula_cells(
+    time: &[f64],
+    event: &[bool],
+    design: &Design,
+    n_trt: usize,
+    fit: &CoxFit,
+    at: &[f64],
+    conf_level: f64,
+    pre: Option<Option<crate::cox::cells::Cells>>,
+) -> Result<GFormula> {
     let n = time.len();
     check_len("event", event.len(), n)?;
     check_times(time)?;
@@ -140,25 +188,28 @@ pub fn gformula(
             message: format!("{conf_level} is not in (0, 1)"),
         });
     }
-    let beta: Vec<f64> = fit.terms.iter().map(|t| t.coef).collect();
     if let Some(t) = fit.terms.iter().find(|t| !t.coef.is_finite()) {
         return Err(SurvError::InvalidOption {
             name: "fit",
             message: format!("coefficient of {} is not finite", t.term),
         });
     }
+    let beta: Vec<f64> = fit.terms.iter().map(|t| t.coef).collect();
     // large data with few covariate patterns: rows with the same time,
     // status and covariates have the same estimate and influence terms, so
     // the sums run over (time, status, pattern) cells weighted by their row
-    // counts (see `cox/cells.rs`); the same sums in another order
-    let cells = crate::cox::cells::collapse(
-        Some(time),
-        None,
-        event,
-        &design.columns,
-        None,
-        crate::cox::cells::max_cells(n),
-    );
+    // counts (see `cox/cells.rs`); the same sums in another order (the
+    // same cells as the fit's, when it collapsed these rows)
+    let cells = pre.unwrap_or_else(|| {
+        crate::cox::cells::collapse(
+            Some(time),
+            None,
+            event,
+            &design.columns,
+            None,
+            crate::cox::cells::max_cells(n),
+        )
+    });
     // each cell's time, status and covariates (at its first row)
     let picked = cells.as_ref().map(|c| {
         let cols: Vec<Vec<f64>> = design.columns.iter().map(|v| c.pick(v)).collect();
@@ -492,5 +543,25 @@ mod tests {
         // the last time is after every follow-up: no SE on either path
         assert!(g.curves[0].se[3].is_nan() && rows.curves[0].se[3].is_nan());
         assert!(g.curves[1].surv[0] < g.curves[0].surv[0]);
+        // the fit and the g-formula together (one collapse): the same two
+        // results to the bit, on collapsing and on small data
+        let opts = CoxOptions::default();
+        let (fit2, g2) = cox_fit_and_gformula(&time, &event, &d, 1, &opts, &at, 0.95).unwrap();
+        assert_eq!(format!("{fit:?}"), format!("{fit2:?}"));
+        assert_eq!(format!("{g:?}"), format!("{:?}", g2.unwrap()));
+        let small = 3_000;
+        let mut ds = Design::default();
+        for (name, c) in d.names.iter().zip(&d.columns) {
+            ds.add_numeric(name, c[..small].to_vec());
+        }
+        let (t, e) = (&time[..small], &event[..small]);
+        let fit = cox_fit(t, e, &ds, None, &opts).unwrap();
+        let g = gformula(t, e, &ds, 1, &fit, &at, 0.95).unwrap();
+        let (fit2, g2) = cox_fit_and_gformula(t, e, &ds, 1, &opts, &at, 0.95).unwrap();
+        assert_eq!(format!("{fit:?}"), format!("{fit2:?}"));
+        assert_eq!(format!("{g:?}"), format!("{:?}", g2.unwrap()));
+        // errors of the g-formula stay inside
+        let (_, bad) = cox_fit_and_gformula(t, e, &ds, 1, &opts, &at, 1.5).unwrap();
+        assert!(bad.is_err());
     }
 }

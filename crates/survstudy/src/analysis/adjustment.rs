@@ -1005,12 +1005,14 @@ fn gformula(
         concordance: survkit::cox::ConcordanceChoice::Skip,
         ..*cox
     };
-    let fit = survkit::cox::cox_fit(&time, &event, &d, None, &opts).map_err(|e| e.to_string())?;
+    // the fit and the g-formula share one collapse of the rows into cells
+    let (fit, g) =
+        survkit::gformula::cox_fit_and_gformula(&time, &event, &d, 1, &opts, times, cox.conf_level)
+            .map_err(|e| e.to_string())?;
     if fit.terms.iter().any(|t| !t.coef.is_finite()) {
         return Err("the outcome model has a non-finite coefficient".into());
     }
-    let g = survkit::gformula::gformula(&time, &event, &d, 1, &fit, times, cox.conf_level)
-        .map_err(|e| e.to_string())?;
+    let g = g.map_err(|e| e.to_string())?;
     let (c0, c1, dd) = (&g.curves[0], &g.curves[1], &g.differences[0]);
     Ok(GFormula {
         n,
