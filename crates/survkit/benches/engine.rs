@@ -194,38 +194,36 @@ fn sort_pairs(b: divan::Bencher, (kind, n): (&str, usize)) {
     });
 }
 
-/// A study grouping's Cox model: 10^6 patients, months of whole days, one
-/// yes/no group (the data collapse into (time, status, group) cells), as
-/// each of `survstudy run`'s grouping jobs fits it.
-#[divan::bench]
-fn cox_one_yes_no_months_1e6(b: divan::Bencher) {
+/// A study grouping's data: 10^6 patients, months of whole days, one
+/// yes/no group (the data collapse into (time, status, group) cells).
+fn grouping_data() -> (Vec<f64>, Vec<bool>, Design) {
     let c = cohort(1_000_000);
     let time: Vec<f64> = c.time.iter().map(|t| t / 30.4375).collect();
-    let d = Design::from_numeric(vec![(
-        "group".into(),
-        c.group.iter().map(|&g| g as f64).collect(),
-    )]);
-    b.bench(|| {
-        survkit::par::sequential(|| {
-            cox_fit(&time, &c.event, &d, None, &CoxOptions::default()).unwrap()
-        })
-    });
+    let group = c.group.iter().map(|&g| g as f64).collect();
+    (
+        time,
+        c.event,
+        Design::from_numeric(vec![("group".into(), group)]),
+    )
+}
+
+/// Its Cox model, as each of `survstudy run`'s grouping jobs fits it.
+#[divan::bench]
+fn cox_one_yes_no_months_1e6(b: divan::Bencher) {
+    let (time, event, d) = grouping_data();
+    let opts = CoxOptions::default();
+    b.bench(|| survkit::par::sequential(|| cox_fit(&time, &event, &d, None, &opts).unwrap()));
 }
 
 /// That model's `cox.zph` (km transform), as each grouping job tests it.
 #[divan::bench]
 fn zph_one_yes_no_months_1e6(b: divan::Bencher) {
-    let c = cohort(1_000_000);
-    let time: Vec<f64> = c.time.iter().map(|t| t / 30.4375).collect();
-    let d = Design::from_numeric(vec![(
-        "group".into(),
-        c.group.iter().map(|&g| g as f64).collect(),
-    )]);
-    let fit = cox_fit(&time, &c.event, &d, None, &CoxOptions::default()).unwrap();
+    let (time, event, d) = grouping_data();
+    let fit = cox_fit(&time, &event, &d, None, &CoxOptions::default()).unwrap();
     let opts = survkit::zph::ZphOptions::default();
     b.bench(|| {
         survkit::par::sequential(|| {
-            survkit::zph::cox_zph(&time, &c.event, &d, None, &fit, None, &opts).unwrap()
+            survkit::zph::cox_zph(&time, &event, &d, None, &fit, None, &opts).unwrap()
         })
     });
 }
