@@ -791,9 +791,17 @@ fn fit_multivariable(
                 for &k in &index {
                     used[k] = true;
                 }
+                // the texts the complete rows have (linear in the table,
+                // however many levels a free-text column brings)
+                let seen: std::collections::HashSet<&str> = text
+                    .iter()
+                    .zip(&used)
+                    .filter(|(_, &u)| u)
+                    .map(|(t, _)| t.as_str())
+                    .collect();
                 let present: Vec<String> = levels
                     .iter()
-                    .filter(|l| text.iter().zip(&used).any(|(t, &u)| u && t == *l))
+                    .filter(|l| seen.contains(l.as_str()))
                     .cloned()
                     .collect();
                 if present.len() < 2 {

@@ -338,19 +338,8 @@ pub fn table1(
                 let mut counts = vec![0usize; levels.len()];
                 let mut missing = 0;
                 let mut missing_by = vec![0usize; k];
-                // level lookup by hash: linear in the labels, whatever the levels
-                let index: std::collections::HashMap<&str, usize> = levels
-                    .iter()
-                    .enumerate()
-                    .rev()
-                    .map(|(i, l)| (l.as_str(), i))
-                    .collect();
                 // each label-table entry's level, then the rows by code
-                let of_code: Vec<Option<usize>> = values
-                    .table()
-                    .iter()
-                    .map(|l| l.as_ref().and_then(|x| index.get(x.as_str()).copied()))
-                    .collect();
+                let of_code = values.table_index(levels);
                 for (i, &c) in values.codes().iter().enumerate() {
                     match of_code[c as usize] {
                         Some(li) => {

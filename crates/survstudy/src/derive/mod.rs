@@ -808,7 +808,6 @@ impl Builder {
     }
 }
 
-/// Whether a trimmed cell is one of the missing-value tokens (lowercase).
 /// A column's missing-value tokens, with the byte lengths (below 64) of
 /// its ASCII ones: most cells have no token's length and are told apart
 /// without a comparison.
@@ -830,6 +829,7 @@ impl MissingSet {
     }
 }
 
+/// Whether a trimmed cell is one of the missing-value tokens (lowercase).
 fn is_missing_token(trimmed: &str, set: &MissingSet) -> bool {
     let tokens = &set.tokens;
     if trimmed.is_empty() {
@@ -1054,11 +1054,13 @@ fn derive_input_split(
             for (k, (spec, i)) in col_index.iter().enumerate() {
                 let cell = cells[*i];
                 let b = &mut builders[k];
-                let filled = if is_missing_token(trim_cell(cell), &missing_sets[k]) {
+                // trimmed once: the parsers' own trims are then no-ops
+                let trimmed = trim_cell(cell);
+                let filled = if is_missing_token(trimmed, &missing_sets[k]) {
                     b.push_missing();
                     false
                 } else {
-                    match b.push(spec, cell, &format) {
+                    match b.push(spec, trimmed, &format) {
                         Ok(filled) => filled,
                         Err((kind, message)) => {
                             rows.problem(

@@ -529,15 +529,18 @@ impl LabelColumn {
         &self.table
     }
 
-    /// For each table entry, the index of its label in `levels` (`None`
-    /// for missing or a label not among the levels).
+    /// For each table entry, the index of its label in `levels` (the first
+    /// when a level repeats; `None` for missing or a label not among the
+    /// levels). Linear in the table and the levels (a free-text column's
+    /// table and levels can both be as long as the cohort).
     pub fn table_index(&self, levels: &[String]) -> Vec<Option<usize>> {
+        let mut at: HashMap<&str, usize> = HashMap::with_capacity(levels.len());
+        for (i, l) in levels.iter().enumerate() {
+            at.entry(l.as_str()).or_insert(i);
+        }
         self.table
             .iter()
-            .map(|l| {
-                l.as_ref()
-                    .and_then(|l| levels.iter().position(|x| x == l.as_str()))
-            })
+            .map(|l| l.as_ref().and_then(|l| at.get(l.as_str()).copied()))
             .collect()
     }
 }
@@ -641,6 +644,14 @@ mod label_column_tests {
         );
         let levels = vec!["b".to_string(), "a".to_string()];
         assert_eq!(c.table_index(&levels), vec![None, Some(1), Some(0)]);
+        // a repeated level maps to its first place; absent labels to None
+        let levels = vec![
+            "x".to_string(),
+            "a".to_string(),
+            "x".to_string(),
+            "a".to_string(),
+        ];
+        assert_eq!(c.table_index(&levels), vec![None, Some(1), None]);
     }
 
     #[test]
