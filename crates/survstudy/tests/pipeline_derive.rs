@@ -52,7 +52,7 @@ fn os_and_pfs_hand_checked() {
     for (k, (days, event, col)) in want_os.iter().enumerate() {
         let r = os.records[k].as_ref().unwrap();
         assert_eq!(
-            (r.days, r.event, r.end_column.as_str()),
+            (r.days, r.event, os.end_column(r)),
             (*days, *event, *col),
             "OS {k}"
         );
@@ -61,7 +61,7 @@ fn os_and_pfs_hand_checked() {
     for (k, (days, event, col)) in want_pfs.iter().enumerate() {
         let r = pfs.records[k].as_ref().unwrap();
         assert_eq!(
-            (r.days, r.event, r.end_column.as_str()),
+            (r.days, r.event, pfs.end_column(r)),
             (*days, *event, *col),
             "PFS {k}"
         );
@@ -101,13 +101,49 @@ fn plan_options_death_censoring_and_next_line_population() {
     // P03 died without next-line progression: censored at death.
     let r = pfs.records[2].as_ref().unwrap();
     assert_eq!(
-        (r.days, r.event, r.end_column.as_str()),
+        (r.days, r.event, pfs.end_column(r)),
         (184, false, "death_date")
     );
-    assert_eq!(r.description, "Censored at death");
+    assert_eq!(pfs.description(r), "Censored at death");
     assert!(close(r.time, 184.0));
     let r = pfs.records[0].as_ref().unwrap();
     assert_eq!((r.days, r.event), (122, true));
+}
+
+/// A record is 24 bytes with no pointer (its end column's texts are the
+/// endpoint's); serialized, each record still carries its end column and
+/// description as texts.
+#[test]
+fn records_are_compact_and_serialize_their_texts() {
+    assert_eq!(
+        std::mem::size_of::<Option<survstudy::derive::TteRecord>>(),
+        24
+    );
+    let c = valid_cohort(&Plan::builtin());
+    let os = c.endpoint("OS").unwrap();
+    let v = serde_json::to_value(os).unwrap();
+    let recs = v["records"].as_array().unwrap();
+    assert_eq!(recs.len(), os.records.len());
+    // P02: censored at last follow-up after 365 days
+    let r = &recs[1];
+    assert_eq!(r["days"], 365);
+    assert_eq!(r["event"], false);
+    assert_eq!(r["end_column"], "last_followup_date");
+    assert_eq!(
+        r["description"],
+        os.description(os.records[1].as_ref().unwrap())
+    );
+    assert!(r["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("Censored at "));
+    // P03: death, described by the death column's label
+    assert_eq!(recs[2]["event"], true);
+    assert_eq!(recs[2]["end_column"], "death_date");
+    assert!(!recs[2]["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("Censored"));
 }
 
 #[test]

@@ -249,31 +249,43 @@ impl Serialize for PatientRecord {
     }
 }
 
-/// One patient's time-to-event record for an endpoint.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One patient's time-to-event record for an endpoint: 24 bytes, no
+/// pointer (the texts of its end column are the endpoint's, in
+/// [`EndpointData::ends`]), so a million patients' records of two endpoints
+/// take 48 MB and copying one is a plain copy.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TteRecord {
     /// Start date; `None` for a duration endpoint (no dates).
-    #[serde(serialize_with = "ser_opt_date")]
     pub start: Option<NaiveDate>,
     /// Event or censoring date; `None` for a duration endpoint.
-    #[serde(serialize_with = "ser_opt_date")]
     pub end: Option<NaiveDate>,
     /// Days from start to end; for a duration endpoint, the duration in
-    /// days rounded to a whole day (`time` is exact).
-    pub days: i64,
+    /// days rounded to a whole day (`time` is exact; saturating at
+    /// ±2³¹ − 1 days, about 5.9 million years).
+    pub days: i32,
     /// Time in the endpoint's unit (`days / days_per_unit`; for a duration
     /// endpoint, the duration converted from its stated unit).
     pub time: f64,
     /// Whether `end` is the event (else a censoring).
     pub event: bool,
-    /// Column that supplied `end`.
-    pub end_column: Label,
-    /// Label of the event (when `event`) or of the censoring date.
-    pub description: Label,
+    /// The end column's place in [`EndpointData::ends`].
+    pub end_index: u16,
+}
+
+/// A column that can end an endpoint's follow-up, with the descriptions
+/// of an event and of a censoring there (ADTTE's `EVNTDESC`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EndColumn {
+    /// Column name (canonical; ADTTE's `CNSDTDSC` for a censoring).
+    pub column: String,
+    /// Description of an event on this column.
+    pub event: String,
+    /// Description of a censoring on this column.
+    pub censored: String,
 }
 
 /// An endpoint's records, aligned with [`Cohort::patients`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EndpointData {
     /// Endpoint name (plan key).
     pub code: String,
@@ -283,12 +295,74 @@ pub struct EndpointData {
     pub unit: TimeUnit,
     /// Days per unit of `time` (1 for days, 7 for weeks, …).
     pub days_per_unit: f64,
+    /// The columns a record can end on ([`TteRecord::end_index`]).
+    pub ends: Vec<EndColumn>,
     /// `None`: the patient is outside this endpoint's population
     /// (`require_present`).
     pub records: Vec<Option<TteRecord>>,
 }
 
+/// Serialized with each record's end column and description written out
+/// (as the records held them as texts).
+impl Serialize for EndpointData {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        #[derive(Serialize)]
+        struct Rec<'a> {
+            #[serde(serialize_with = "ser_opt_date")]
+            start: Option<NaiveDate>,
+            #[serde(serialize_with = "ser_opt_date")]
+            end: Option<NaiveDate>,
+            days: i32,
+            time: f64,
+            event: bool,
+            end_column: &'a str,
+            description: &'a str,
+        }
+        struct Records<'a>(&'a EndpointData);
+        impl Serialize for Records<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let e = self.0;
+                s.collect_seq(e.records.iter().map(|r| {
+                    r.as_ref().map(|r| Rec {
+                        start: r.start,
+                        end: r.end,
+                        days: r.days,
+                        time: r.time,
+                        event: r.event,
+                        end_column: e.end_column(r),
+                        description: e.description(r),
+                    })
+                }))
+            }
+        }
+        let mut st = s.serialize_struct("EndpointData", 5)?;
+        st.serialize_field("code", &self.code)?;
+        st.serialize_field("label", &self.label)?;
+        st.serialize_field("unit", &self.unit)?;
+        st.serialize_field("days_per_unit", &self.days_per_unit)?;
+        st.serialize_field("records", &Records(self))?;
+        st.end()
+    }
+}
+
 impl EndpointData {
+    /// The column record `r` ends on.
+    pub fn end_column(&self, r: &TteRecord) -> &str {
+        self.ends
+            .get(usize::from(r.end_index))
+            .map_or("", |e| e.column.as_str())
+    }
+    /// The description of record `r`'s event or censoring.
+    pub fn description(&self, r: &TteRecord) -> &str {
+        self.ends.get(usize::from(r.end_index)).map_or("", |e| {
+            if r.event {
+                &e.event
+            } else {
+                &e.censored
+            }
+        })
+    }
     /// Patients in the population: (patient index, time, event).
     pub fn analysis_rows(&self) -> (Vec<usize>, Vec<f64>, Vec<bool>) {
         let mut idx = Vec::new();
@@ -1219,11 +1293,6 @@ fn derive_input_split(
         let mut records: Vec<Vec<Option<TteRecord>>> =
             vec![Vec::with_capacity(len); plan.endpoints.len()];
         let mut level_cache: Vec<LevelCache> = vec![LevelCache::default(); groupings.len()];
-        // this part's own copies of the records' shared labels: each
-        // record holds a reference, and two cores counting on the same
-        // few counters would wait on each other
-        let endpoint_cols: Vec<EndpointCols> =
-            endpoint_cols.iter().map(EndpointCols::own_labels).collect();
         let level_labels: Vec<LevelLabels> =
             groupings.iter().map(|(g, ..)| LevelLabels::of(g)).collect();
         for r in range {
@@ -1363,6 +1432,7 @@ fn derive_input_split(
             extra_idx,
             group_labels,
             records,
+            ends: endpoint_cols.into_iter().map(|e| e.ends).collect(),
             yes_no,
         },
         &present,
@@ -1687,9 +1757,9 @@ struct EndpointCols {
     duration: Option<(String, f64)>,
     /// Days in one unit of the endpoint's times.
     days_per_unit: f64,
-    /// Per possible end column: (column, event description, censoring
-    /// description).
-    ends: HashMap<String, (Label, Label, Label), FnvBuild>,
+    /// The possible end columns: `censor`, then `events`, then
+    /// `censor_if`, then the duration column (a record's `end_index`).
+    ends: Vec<EndColumn>,
     /// The store's slots of `start`, `censor`, `events` and `censor_if`
     /// (looked up once, not per row).
     start_slot: Option<usize>,
@@ -1699,15 +1769,6 @@ struct EndpointCols {
 }
 
 impl EndpointCols {
-    /// A copy whose labels are new allocations (same texts).
-    fn own_labels(&self) -> EndpointCols {
-        let fresh = |l: &Label| Label::new(l.as_str());
-        let mut copy = self.clone();
-        for (a, b, c) in copy.ends.values_mut() {
-            (*a, *b, *c) = (fresh(a), fresh(b), fresh(c));
-        }
-        copy
-    }
     fn new(plan: &Plan, e: &EndpointSpec, cols: &Columns) -> EndpointCols {
         let label = |c: &str| {
             plan.column(c)
@@ -1722,30 +1783,22 @@ impl EndpointCols {
             .duration
             .as_ref()
             .map(|d| (canon(plan, &d.column), plan.study.days_in(d.unit)));
-        let mut ends: HashMap<String, (Label, Label, Label), FnvBuild> = std::iter::once(&censor)
+        let mut ends: Vec<EndColumn> = std::iter::once(&censor)
             .chain(&events)
             .chain(&censor_if)
-            .map(|c| {
-                (
-                    c.clone(),
-                    (
-                        Label::new(c),
-                        Label::from(label(c)),
-                        Label::from(format!("Censored at {}", label(c).to_lowercase())),
-                    ),
-                )
+            .map(|c| EndColumn {
+                column: c.clone(),
+                event: label(c),
+                censored: format!("Censored at {}", label(c).to_lowercase()),
             })
             .collect();
         if let (Some((c, _)), Some(st)) = (&duration, &e.event_status) {
             let status = label(&st.column);
-            ends.insert(
-                c.clone(),
-                (
-                    Label::new(c),
-                    Label::from(format!("Event ({status}: {})", st.values.join(" / "))),
-                    Label::from(format!("Censored ({status})")),
-                ),
-            );
+            ends.push(EndColumn {
+                column: c.clone(),
+                event: format!("Event ({status}: {})", st.values.join(" / ")),
+                censored: format!("Censored ({status})"),
+            });
         }
         let slots = |cs: &[String]| cs.iter().map(|c| cols.slot_of(c)).collect();
         EndpointCols {
@@ -1873,14 +1926,15 @@ fn endpoint_record(
     };
     let event_date = match status_event {
         Some(false) => None,
-        _ => earliest(&ec.event_slots).map(|(d, i)| (d, &ec.events[i])),
+        _ => earliest(&ec.event_slots),
     };
-    let (end, end_column, event) = if let Some((d, c)) = event_date {
-        (d, c, true)
+    // the end column, and its place in `ec.ends` (censor, events, censor_if)
+    let (end, (end_column, end_index), event) = if let Some((d, i)) = event_date {
+        (d, (&ec.events[i], 1 + i), true)
     } else if let Some((d, i)) = earliest(&ec.censor_if_slots) {
-        (d, &ec.censor_if[i], false)
+        (d, (&ec.censor_if[i], 1 + ec.events.len() + i), false)
     } else if let Some(d) = cols.date(ec.censor_slot, r) {
-        (d, &ec.censor, false)
+        (d, (&ec.censor, 0), false)
     } else {
         rows.problem(
             r,
@@ -1910,15 +1964,13 @@ fn endpoint_record(
         return None;
     }
     let days = (end - start).num_days();
-    let (col_label, ev_desc, cens_desc) = ec.ends.get(end_column.as_str())?.clone();
     Some(TteRecord {
         start: Some(start),
         end: Some(end),
-        days,
+        days: saturate_days(days as f64),
         time: days as f64 / ec.days_per_unit,
         event,
-        description: if event { ev_desc } else { cens_desc },
-        end_column: col_label,
+        end_index: u16::try_from(end_index).ok()?,
     })
 }
 
@@ -1979,11 +2031,10 @@ fn duration_record(
         return None;
     }
     let days_f = x * src_days;
-    let (col_label, ev_desc, cens_desc) = ec.ends.get(dcol.as_str())?.clone();
     Some(TteRecord {
         start: None,
         end: None,
-        days: days_f.round() as i64,
+        days: saturate_days(days_f.round()),
         // the same unit: the number as written (no round trip through days)
         time: if *src_days == ec.days_per_unit {
             x
@@ -1991,9 +2042,15 @@ fn duration_record(
             days_f / ec.days_per_unit
         },
         event,
-        description: if event { ev_desc } else { cens_desc },
-        end_column: col_label,
+        // the duration column: the last of `ec.ends`
+        end_index: u16::try_from(ec.ends.len() - 1).ok()?,
     })
+}
+
+/// A whole number of days as a record's `days` (saturating: `as` maps a
+/// value past the range to its end).
+fn saturate_days(days: f64) -> i32 {
+    days as i32
 }
 
 /// Everything the validation passes produced, for [`build_cohort`].
@@ -2010,6 +2067,8 @@ struct Built<'a, 'b> {
     extra_idx: Vec<usize>,
     group_labels: Vec<LabelColumn>,
     records: Vec<Vec<Option<TteRecord>>>,
+    /// Each endpoint's end columns.
+    ends: Vec<Vec<EndColumn>>,
     yes_no: [Label; 2],
 }
 
@@ -2027,14 +2086,15 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
         extra_idx,
         group_labels,
         records,
+        ends,
         yes_no,
     } = b;
     let n = kept.len();
     let endpoints: Vec<EndpointData> = plan
         .endpoints
         .iter()
-        .zip(records)
-        .map(|(e, mut recs)| {
+        .zip(records.into_iter().zip(ends))
+        .map(|(e, (mut recs, ends))| {
             // the kept rows' records, compacted in place (`kept` increases,
             // so row r >= its new position k; nothing is copied when every
             // row is kept)
@@ -2047,6 +2107,7 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
                 label: e.label.clone(),
                 unit: plan.endpoint_unit(e),
                 days_per_unit: plan.endpoint_days_per_unit(e),
+                ends,
                 records: recs,
             }
         })

@@ -271,14 +271,26 @@ pub fn write_adtte(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
         w.field(h.as_bytes());
     }
     w.end_record()?;
-    // each endpoint's code, label and unit, the same on all its rows
-    let fixed: Vec<[Vec<u8>; 3]> = cohort
+    // each endpoint's code, label and unit, the same on all its rows, and
+    // each end column's (name, event description, censoring description)
+    type Ends = Vec<[Vec<u8>; 3]>;
+    let fixed: Vec<([Vec<u8>; 3], Ends)> = cohort
         .endpoints
         .iter()
-        .map(|e| [encoded(&e.code), encoded(&e.label), encoded(e.unit.avalu())])
+        .map(|e| {
+            let ends = e
+                .ends
+                .iter()
+                .map(|c| [encoded(&c.column), encoded(&c.event), encoded(&c.censored)])
+                .collect();
+            (
+                [encoded(&e.code), encoded(&e.label), encoded(e.unit.avalu())],
+                ends,
+            )
+        })
         .collect();
     for (k, p) in cohort.patients.iter().enumerate() {
-        for (e, [code, label, unit]) in cohort.endpoints.iter().zip(&fixed) {
+        for (e, ([code, label, unit], ends)) in cohort.endpoints.iter().zip(&fixed) {
             let Some(r) = &e.records[k] else { continue };
             w.field(p.id().as_bytes());
             w.plain(code);
@@ -295,11 +307,13 @@ pub fn write_adtte(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
             w.number(r.time);
             w.plain(unit);
             w.plain(if r.event { b"0" } else { b"1" });
-            w.field(r.description.as_bytes());
+            let [column, event, censored] = &ends[usize::from(r.end_index)];
             if r.event {
+                w.plain(event);
                 w.plain(b"");
             } else {
-                w.field(r.end_column.as_bytes());
+                w.plain(censored);
+                w.plain(column);
             }
             w.end_record()?;
         }
