@@ -882,13 +882,22 @@ pub fn analyse_adjustment(
         // the weighted analyses' row buffers are not needed by the g-formula
         drop((rows, time, event, wt, gi, d));
         // g-formula on the complete cases (untrimmed, unweighted)
-        let mut grow = vec![];
+        // (complete case, time, event) as three columns: the row list is
+        // dropped once the design is built, before the fit
+        let (mut gk, mut gtime, mut gevent) = (vec![], vec![], vec![]);
         for (k, &i) in complete.iter().enumerate() {
             if let Some(r) = &ep.records[i] {
-                grow.push((k, r.time, r.event));
+                gk.push(k);
+                gtime.push(r.time);
+                gevent.push(r.event);
             }
         }
-        out.adjusted = gformula(&grow, &treat, &design, &spec.exposure, cox, &times)
+        let rows = GRows {
+            case: gk,
+            time: gtime,
+            event: gevent,
+        };
+        out.adjusted = gformula(rows, &treat, &design, &spec.exposure, cox, &times)
             .map_err(|e| out.notes.push(format!("g-formula adjusted survival: {e}")))
             .ok();
         Some(out)
@@ -975,29 +984,36 @@ fn weighted_cox(f: &CoxFit) -> Option<WeightedCox> {
     })
 }
 
-/// g-formula adjusted survival (module docs, step 7) on `rows` = (index
-/// into `treat`/`cov`, time, event).
+/// The g-formula's rows: each one's complete case (index into the
+/// treatment and covariates), time and event.
+struct GRows {
+    case: Vec<usize>,
+    time: Vec<f64>,
+    event: Vec<bool>,
+}
+
+/// g-formula adjusted survival (module docs, step 7) on `rows`.
 fn gformula(
-    rows: &[(usize, f64, bool)],
+    rows: GRows,
     treat: &[bool],
     cov: &[(String, Vec<f64>)],
     exposure: &str,
     cox: &CoxOptions,
     times: &[f64],
 ) -> Result<GFormula, String> {
-    let n = rows.len();
-    let time: Vec<f64> = rows.iter().map(|r| r.1).collect();
-    let event: Vec<bool> = rows.iter().map(|r| r.2).collect();
+    let GRows { case, time, event } = rows;
+    let n = case.len();
     let mut d = Design::default();
     d.add_numeric(
         exposure,
-        rows.iter()
-            .map(|r| if treat[r.0] { 1.0 } else { 0.0 })
+        case.iter()
+            .map(|&k| if treat[k] { 1.0 } else { 0.0 })
             .collect(),
     );
     for (name, c) in cov {
-        d.add_numeric(name, rows.iter().map(|r| c[r.0]).collect());
+        d.add_numeric(name, case.iter().map(|&k| c[k]).collect());
     }
+    drop(case);
     // only the coefficients and their variance are used
     let opts = CoxOptions {
         ties: survkit::cox::Ties::Efron,
