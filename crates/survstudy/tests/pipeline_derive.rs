@@ -111,8 +111,8 @@ fn plan_options_death_censoring_and_next_line_population() {
 }
 
 /// A record is 24 bytes with no pointer (its end column's texts are the
-/// endpoint's); serialized, each record still carries its end column and
-/// description as texts.
+/// endpoint's), a patient 24 bytes; serialized, each record still carries
+/// its end column and description as texts.
 #[test]
 fn records_are_compact_and_serialize_their_texts() {
     assert_eq!(

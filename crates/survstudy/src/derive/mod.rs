@@ -152,17 +152,20 @@ fn ser_opt_date<S: Serializer>(d: &Option<NaiveDate>, s: S) -> Result<S::Ok, S::
 pub struct PatientRecord {
     /// Line in the input file.
     pub line: u64,
-    /// Columns not in the plan, by header as written (`None`: none; see
-    /// [`PatientRecord::extra`]). Boxed: 8 bytes per patient instead of
-    /// an empty map's 24 when the file has no such columns (the usual case,
-    /// and a million records).
-    #[allow(clippy::box_collection)]
-    extra: Option<Box<BTreeMap<String, String>>>,
-    /// Row of this patient in `columns` (rows read, excluded ones included).
+    /// Row of this patient in the store (rows read, excluded ones included).
     row: usize,
+    /// What every patient of the cohort shares (24 bytes a patient in all).
+    store: Arc<PatientStore>,
+}
+
+/// The typed columns, identifiers and extra columns of every row read,
+/// shared by the cohort's patients.
+struct PatientStore {
     columns: Arc<Columns>,
-    /// The identifiers of every row read (shared by the cohort's patients).
     ids: Arc<Ids>,
+    /// Columns not in the plan, by header as written, of the analysed rows
+    /// that have any (by row, increasing).
+    extras: Vec<(usize, BTreeMap<String, String>)>,
 }
 
 impl PartialEq for PatientRecord {
@@ -190,21 +193,28 @@ impl PatientRecord {
     /// (empty when the file has none).
     pub fn extra(&self) -> &BTreeMap<String, String> {
         static NONE: BTreeMap<String, String> = BTreeMap::new();
-        self.extra.as_deref().unwrap_or(&NONE)
+        let extras = &self.store.extras;
+        extras
+            .binary_search_by_key(&self.row, |(r, _)| *r)
+            .map_or(&NONE, |k| &extras[k].1)
     }
     /// The patient identifier (empty when the file has none for the row).
     pub fn id(&self) -> &str {
-        self.ids.get(self.row).unwrap_or_default()
+        self.store.ids.get(self.row).unwrap_or_default()
+    }
+    /// The cohort's columnar store.
+    fn columns(&self) -> &Columns {
+        &self.store.columns
     }
     /// Typed value of a plan column (canonical name); `Missing` for a
     /// missing cell or a column absent from the file.
     pub fn value(&self, column: &str) -> Value {
-        self.columns.value(column, self.row)
+        self.columns().value(column, self.row)
     }
     /// Typed values of every plan column present in the input (canonical
     /// names).
     pub fn values(&self) -> BTreeMap<String, Value> {
-        self.columns
+        self.columns()
             .names
             .iter()
             .map(|n| (n.clone(), self.value(n)))
@@ -212,28 +222,28 @@ impl PatientRecord {
     }
     /// The date of a date column (`None` when missing or not a date column).
     pub fn date(&self, column: &str) -> Option<NaiveDate> {
-        match self.columns.get(column, self.row) {
+        match self.columns().get(column, self.row) {
             Cell::Date(d) => Some(d),
             _ => None,
         }
     }
     /// The value of a yes/no column (`None` when missing or not a yes/no column).
     pub fn flag(&self, column: &str) -> Option<bool> {
-        match self.columns.get(column, self.row) {
+        match self.columns().get(column, self.row) {
             Cell::YesNo(b) => Some(b),
             _ => None,
         }
     }
     /// The value of a number column (`None` when missing or not a number column).
     pub fn number(&self, column: &str) -> Option<f64> {
-        match self.columns.get(column, self.row) {
+        match self.columns().get(column, self.row) {
             Cell::Number(v) => Some(v),
             _ => None,
         }
     }
     /// The value of a category or text column (`None` when missing).
     pub fn category(&self, column: &str) -> Option<&str> {
-        self.columns.get(column, self.row).as_str()
+        self.columns().get(column, self.row).as_str()
     }
 }
 
@@ -2150,22 +2160,27 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
             labels,
         })
         .collect();
+    let store = Arc::new(PatientStore {
+        columns: Arc::clone(&cols),
+        ids: Arc::clone(&rows.ids),
+        // `kept` increases: the rows stay in order
+        extras: kept
+            .iter()
+            .filter_map(|&r| {
+                let m = extras.get_mut(r).map(std::mem::take)?;
+                (!m.is_empty()).then_some((r, m))
+            })
+            .collect(),
+    });
+    drop(extras);
     let patients: Vec<PatientRecord> = kept
         .iter()
         .map(|&r| PatientRecord {
-            // each kept row once: its id moves into the patient
-            ids: Arc::clone(&rows.ids),
             line: rows.lines[r],
-            extra: extras
-                .get_mut(r)
-                .map(std::mem::take)
-                .filter(|m| !m.is_empty())
-                .map(Box::new),
             row: r,
-            columns: Arc::clone(&cols),
+            store: Arc::clone(&store),
         })
         .collect();
-    drop(extras);
 
     let grouping_present = |g: &GroupingSpec| {
         g.columns

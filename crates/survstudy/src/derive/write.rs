@@ -214,22 +214,22 @@ pub fn write_adsl(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
     // the columns' slots in the store every patient shares, looked up once
     // (not one string-keyed lookup per cell)
     let shared = cohort.patients.first().map(|p| {
-        let slots: Vec<Option<usize>> = columns.iter().map(|c| p.columns.slot_of(c)).collect();
-        (std::sync::Arc::clone(&p.columns), slots)
+        let slots: Vec<Option<usize>> = columns.iter().map(|c| p.columns().slot_of(c)).collect();
+        (std::sync::Arc::clone(&p.store.columns), slots)
     });
     for (k, p) in cohort.patients.iter().enumerate() {
         w.field(p.id().as_bytes());
         w.int(p.line as i64);
         let slots = shared
             .as_ref()
-            .filter(|(c, _)| std::sync::Arc::ptr_eq(c, &p.columns))
+            .filter(|(c, _)| std::sync::Arc::ptr_eq(c, &p.store.columns))
             .map(|(_, s)| s);
         for (j, c) in columns.iter().enumerate() {
             // typed cell straight from the columnar store (no Value, no
             // per-cell String)
             let cell = match slots {
-                Some(s) => s[j].map_or(Cell::Missing, |slot| p.columns.cell(slot, p.row)),
-                None => p.columns.get(c, p.row),
+                Some(s) => s[j].map_or(Cell::Missing, |slot| p.columns().cell(slot, p.row)),
+                None => p.columns().get(c, p.row),
             };
             match cell {
                 Cell::Text(s) => w.field(s.as_bytes()),
