@@ -94,6 +94,9 @@ pub(crate) fn check_len(what: &'static str, got: usize, expected: usize) -> Resu
 
 /// Check that every time is finite and non-negative.
 pub(crate) fn check_times(time: &[f64]) -> Result<()> {
+    if crate::sort::all_of(time, |t| t.is_finite() & (t >= 0.0)) {
+        return Ok(());
+    }
     for (index, &value) in time.iter().enumerate() {
         if !value.is_finite() || value < 0.0 {
             return Err(SurvError::InvalidTime { index, value });

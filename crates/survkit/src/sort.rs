@@ -140,6 +140,16 @@ fn max_distinct(n: usize) -> usize {
     (n / 16).clamp(16, 1 << 16)
 }
 
+/// Whether `ok` holds for every value: `v.iter().all(ok)`, 8 values at a
+/// time without a branch per value (the checks vectorise; a scan of 10^6
+/// values costs a fraction of the short-circuiting loop's).
+#[inline]
+pub(crate) fn all_of(v: &[f64], ok: impl Fn(f64) -> bool) -> bool {
+    let mut chunks = v.chunks_exact(8);
+    chunks.all(|ch| ch.iter().fold(true, |a, &x| a & ok(x)))
+        && chunks.remainder().iter().all(|&x| ok(x))
+}
+
 /// The distinct keys seen so far, numbered in order of first appearance
 /// (open addressing, (key, id) per slot, load ≤ 1/2), up to a limit.
 pub(crate) struct KeyTable {

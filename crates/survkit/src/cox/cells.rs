@@ -37,6 +37,16 @@ pub(crate) struct Cells {
 }
 
 impl Cells {
+    /// Row `i` is in cell `c` (a new cell when `c` is the next number).
+    #[inline]
+    fn number(&mut self, i: usize, c: u32) {
+        if c as usize == self.rep.len() {
+            self.rep.push(i);
+            self.count.push(0);
+        }
+        self.count[c as usize] += 1;
+        self.row_cell[i] = c;
+    }
     /// Number of cells.
     pub fn len(&self) -> usize {
         self.rep.len()
@@ -108,7 +118,7 @@ pub(crate) fn collapse<C: AsRef<[f64]>>(
     let mut size = 2u64;
     for c in columns {
         let c = c.as_ref();
-        size = if c.iter().all(|&v| v == 0.0 || v == 1.0) {
+        size = if is_zero_one(c) {
             // a 0/1 column (an indicator, a factor's dummy) is its own
             // number: the same equal and unequal rows, so the same cells in
             // the same order, without a table lookup per row
@@ -127,26 +137,42 @@ pub(crate) fn collapse<C: AsRef<[f64]>>(
         size = fold_in(&mut key, size, max_cells, |i| (s[i] + 0.0).to_bits())?;
     }
     if let Some(s) = strata {
-        fold_in(&mut key, size, max_cells, |i| s[i] as u64)?;
+        size = fold_in(&mut key, size, max_cells, |i| s[i] as u64)?;
     }
-    let mut cell_of = crate::sort::KeyTable::new(max_cells);
-    let mut rep = Vec::new();
-    let mut count: Vec<u32> = Vec::new();
-    let mut row_cell = vec![0u32; n];
-    for (i, &k) in key.iter().enumerate() {
-        let c = cell_of.id_of(k)?;
-        if c as usize == rep.len() {
-            rep.push(i);
-            count.push(0);
+    let mut cells = Cells {
+        rep: Vec::new(),
+        count: Vec::new(),
+        row_cell: vec![0u32; n],
+    };
+    if size <= (2 * n) as u64 {
+        // a code space of at most 2n codes (a few factors and the times):
+        // each code's cell straight from a table of the codes (4 bytes a
+        // code), no hashing; the same numbering in order of first
+        // appearance, and the same limit
+        const NONE: u32 = u32::MAX;
+        let mut cell_of = vec![NONE; size as usize];
+        for (i, &k) in key.iter().enumerate() {
+            let slot = &mut cell_of[k as usize];
+            if *slot == NONE {
+                if cells.rep.len() == max_cells {
+                    return None;
+                }
+                *slot = cells.rep.len() as u32;
+            }
+            cells.number(i, *slot);
         }
-        count[c as usize] += 1;
-        row_cell[i] = c;
+    } else {
+        let mut cell_of = crate::sort::KeyTable::new(max_cells);
+        for (i, &k) in key.iter().enumerate() {
+            cells.number(i, cell_of.id_of(k)?);
+        }
     }
-    Some(Cells {
-        rep,
-        count,
-        row_cell,
-    })
+    Some(cells)
+}
+
+/// Whether every value of `c` is 0 or 1.
+pub(crate) fn is_zero_one(c: &[f64]) -> bool {
+    crate::sort::all_of(c, |v| (v == 0.0) | (v == 1.0))
 }
 
 /// Adds to each row's code the number of its `value` (distinct values in
@@ -552,6 +578,14 @@ mod tests {
 
     #[test]
     fn cells_are_the_distinct_rows_in_order_of_first_appearance() {
+        // a code space within 2n (cells from a table of the codes) and one
+        // past it (cells through the hash table): the same cells
+        for b_values in [4u32, 300] {
+            cells_match_a_naive_grouping(b_values);
+        }
+    }
+
+    fn cells_match_a_naive_grouping(b_values: u32) {
         // against a naive grouping of (stratum, start, time, status, values)
         let mut rng = rand::rngs::StdRng::seed_from_u64(21);
         let n = 30_000;
@@ -567,7 +601,7 @@ mod tests {
             .map(|_| f64::from(rng.random_range(0..3u32)))
             .collect();
         let b: Vec<f64> = (0..n)
-            .map(|_| f64::from(rng.random_range(50..54u32)))
+            .map(|_| f64::from(rng.random_range(50..50 + b_values)))
             .collect();
         // a 0/1 column (numbered without a table), −0 as +0
         let d: Vec<f64> = (0..n)
@@ -603,7 +637,10 @@ mod tests {
             count[id as usize] += 1;
             row_cell.push(id);
         }
-        assert!(rep.len() > 1000 && rep.len() < n / 2, "{} cells", rep.len());
+        assert!(rep.len() > 1000, "{} cells", rep.len());
+        if b_values == 4 {
+            assert!(rep.len() < n / 2, "{} cells", rep.len());
+        }
         assert_eq!(c.rep, rep);
         assert_eq!(c.count, count);
         assert_eq!(c.row_cell, row_cell);
@@ -621,5 +658,26 @@ mod tests {
             .map(|_| (0..n).map(|i| (i % 1000) as f64).collect())
             .collect();
         assert!(super::collapse(None, None, &event, &wide, None, n).is_none());
+    }
+
+    #[test]
+    fn all_of_is_iter_all() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        for len in [0usize, 1, 7, 8, 9, 16, 17, 100] {
+            for bad_at in [None, Some(0), Some(len / 2), Some(len.saturating_sub(1))] {
+                let mut v: Vec<f64> = (0..len)
+                    .map(|_| f64::from(rng.random_range(0..2u32)))
+                    .collect();
+                if let (Some(k), true) = (bad_at, len > 0) {
+                    v[k] = f64::NAN;
+                }
+                let zero_one = |x: f64| x == 0.0 || x == 1.0;
+                assert_eq!(super::is_zero_one(&v), v.iter().all(|&x| zero_one(x)));
+                assert_eq!(
+                    crate::sort::all_of(&v, f64::is_finite),
+                    v.iter().all(|x| x.is_finite())
+                );
+            }
+        }
     }
 }

@@ -426,8 +426,12 @@ pub(crate) fn cox_fit_rows_cells(
     let scan = |cols: &[Vec<f64>]| -> Vec<(Option<(usize, f64)>, f64)> {
         cols.iter()
             .map(|c| {
-                let bad = c.iter().position(|v| !v.is_finite()).map(|i| (i, c[i]));
-                let mean = if bad.is_some() || c.iter().all(|&v| v == 0.0 || v == 1.0) {
+                let bad = if crate::sort::all_of(c, f64::is_finite) {
+                    None
+                } else {
+                    c.iter().position(|v| !v.is_finite()).map(|i| (i, c[i]))
+                };
+                let mean = if bad.is_some() || cells::is_zero_one(c) {
                     0.0
                 } else if let Some(w) = rows.weight {
                     c.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / w.iter().sum::<f64>()
