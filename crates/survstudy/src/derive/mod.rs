@@ -2250,6 +2250,20 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
                                 })
                                 .collect(),
                         };
+                        // a grouping of this column with the same label per
+                        // patient (a yes/no or category grouping of it): its
+                        // codes are shared, not held twice
+                        let values = plan
+                            .groupings
+                            .iter()
+                            .zip(&groupings)
+                            .filter(|(g, _)| {
+                                matches!(g.kind, GroupingKind::YesNo | GroupingKind::Category)
+                                    && g.columns.len() == 1
+                                    && canon(plan, &g.columns[0]) == c.name
+                            })
+                            .find(|(_, gd)| gd.labels.same_labels(&values))
+                            .map_or(values, |(_, gd)| gd.labels.clone());
                         let levels = match c.kind {
                             ColumnType::YesNo => vec!["no".to_string(), "yes".to_string()],
                             ColumnType::Category if !c.levels.is_empty() => c.levels.clone(),
@@ -2602,6 +2616,83 @@ mod split_tests {
         let age = numbers(&some, "age_at_infusion");
         assert_eq!(*age[0], want[1..].to_vec());
         assert_eq!(*age[1], want[1..].to_vec());
+    }
+
+    /// A categorical Table-1 variable of a column that a grouping groups
+    /// by, with the same label per patient, shares the grouping's codes;
+    /// its labels are the column's either way.
+    #[test]
+    fn categorical_variables_share_their_grouping_codes() {
+        let plan = Plan::builtin();
+        let csv = demo_lines().join("\n");
+        let d = Delimited::new("t.csv", csv.as_bytes(), b',').unwrap();
+        let c = derive_input(&plan, &Input::Delimited(d), &DeriveOptions::default()).unwrap();
+        for name in ["emd_at_infusion", "prog_emd", "cart_product"] {
+            let g = c.grouping(name).expect("a grouping of the column");
+            let v = c
+                .table1
+                .iter()
+                .find(|v| v.name == name)
+                .expect("in Table 1");
+            let VariableValues::Categorical { values, .. } = &v.values else {
+                panic!("{name} is categorical");
+            };
+            assert_eq!(values.codes().as_ptr(), g.labels.codes().as_ptr(), "{name}");
+            for (k, p) in c.patients.iter().enumerate() {
+                let want = match p.value(name) {
+                    Value::Missing => None,
+                    Value::YesNo(b) => Some(yes_no_label(b).to_string()),
+                    other => Some(other.to_text()),
+                };
+                assert_eq!(
+                    values.get(k).map(|l| l.as_str().to_string()),
+                    want,
+                    "{name} {k}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn same_labels_compares_texts_not_codes() {
+        let (a, b, c) = (Label::new("a"), Label::new("b"), Label::new("c"));
+        let mut x = LabelColumn::default();
+        let mut y = LabelColumn::default();
+        // the same texts, first seen in another order: other codes
+        for l in [Some(&a), Some(&b), None, Some(&a)] {
+            x.push(l);
+        }
+        for l in [Some(&b), Some(&a)] {
+            y.push(l);
+        }
+        let mut y2 = LabelColumn::default();
+        for l in [Some(&a), Some(&b), None, Some(&a)] {
+            y2.push(l);
+        }
+        let mut z = LabelColumn::default();
+        z.push(Some(&a));
+        z.push(Some(&b));
+        z.push(Some(&c));
+        z.push(Some(&a));
+        assert!(!x.same_labels(&y), "lengths differ");
+        assert!(x.same_labels(&y2) && y2.same_labels(&x));
+        assert!(
+            !x.same_labels(&z) && !z.same_labels(&x),
+            "a missing label is not c"
+        );
+        let mut w = LabelColumn::default();
+        for l in [Some(&b), Some(&a), None, Some(&b)] {
+            w.push(l);
+        }
+        assert!(!x.same_labels(&w));
+        // equal per patient though the codes differ
+        let mut v = LabelColumn::default();
+        v.push(Some(&b));
+        for l in [Some(&a), Some(&b), None, Some(&a)] {
+            v.push(l);
+        }
+        let v = v.pick(&[1, 2, 3, 4]);
+        assert!(x.same_labels(&v));
     }
 
     #[test]

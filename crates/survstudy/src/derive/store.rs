@@ -449,6 +449,35 @@ impl LabelColumn {
         col
     }
 
+    /// Whether patient i has the same label (text) in both, for every i
+    /// (whatever the codes and the order of the tables).
+    pub(crate) fn same_labels(&self, other: &LabelColumn) -> bool {
+        if self.len() != other.len() {
+            return false;
+        }
+        let mine: HashMap<Option<&str>, u32> = self
+            .table
+            .iter()
+            .enumerate()
+            .map(|(k, l)| (l.as_ref().map(Label::as_str), k as u32))
+            .collect();
+        // other's code → this column's code of the same text (none: a
+        // code no patient here has)
+        let remap: Vec<u32> = other
+            .table
+            .iter()
+            .map(|l| {
+                mine.get(&l.as_ref().map(Label::as_str))
+                    .copied()
+                    .unwrap_or(u32::MAX)
+            })
+            .collect();
+        self.codes
+            .iter()
+            .zip(other.codes.iter())
+            .all(|(&a, &b)| remap[b as usize] == a)
+    }
+
     /// Append one patient's label.
     pub fn push(&mut self, label: Option<&Label>) {
         let c = self.code_of(label);
