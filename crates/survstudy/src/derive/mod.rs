@@ -2312,14 +2312,17 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
         let Some(slot) = cols.slot_of(&c.name) else {
             continue;
         };
-        let (mut yes, mut no, mut missing) = (0, 0, 0);
-        for &r in &kept {
-            match cols.cell(slot, r) {
-                Cell::YesNo(true) => yes += 1,
-                Cell::YesNo(false) => no += 1,
-                _ => missing += 1,
+        // a histogram of the column's codes over the analysed rows
+        let mut by_code = [0usize; 256];
+        match &cols.data[slot] {
+            ColData::YesNo(v) if kept.len() == v.len() => {
+                v.iter().for_each(|&c| by_code[c as usize] += 1)
             }
+            ColData::YesNo(v) => kept.iter().for_each(|&r| by_code[v[r] as usize] += 1),
+            _ => by_code[NA as usize] = kept.len(),
         }
+        let (yes, no) = (by_code[YES as usize], by_code[NO as usize]);
+        let missing = kept.len() - yes - no;
         flag_counts.push(FlagCount {
             name: c.name.clone(),
             yes,
@@ -2331,19 +2334,26 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
         if flag_counts.iter().any(|f| f.name == g.name) {
             continue;
         }
+        // a histogram of the label codes, then the codes' texts
+        let table = g.labels.table();
+        let mut by_code = vec![0usize; table.len()];
+        g.labels
+            .codes()
+            .iter()
+            .for_each(|&c| by_code[c as usize] += 1);
+        let count = |text: &str| -> usize {
+            table
+                .iter()
+                .zip(&by_code)
+                .filter(|(l, _)| l.as_deref() == Some(text))
+                .map(|(_, n)| n)
+                .sum()
+        };
         flag_counts.push(FlagCount {
             name: g.name.clone(),
-            yes: g
-                .labels
-                .iter()
-                .filter(|x| x.as_deref() == Some("yes"))
-                .count(),
-            no: g
-                .labels
-                .iter()
-                .filter(|x| x.as_deref() == Some("no"))
-                .count(),
-            missing: g.missing(),
+            yes: count("yes"),
+            no: count("no"),
+            missing: by_code[0],
         });
     }
     let intervals = plan
