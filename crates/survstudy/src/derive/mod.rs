@@ -887,7 +887,7 @@ impl Builder {
             Builder::YesNo(v) => ColData::YesNo(v),
             Builder::Number(v) => ColData::Number(Arc::new(v)),
             Builder::Category { codes, levels, .. } => ColData::Codes { codes, levels },
-            Builder::Text(ids) => ColData::Text(ids),
+            Builder::Text(ids) => ColData::Text(Arc::new(ids)),
         }
     }
 }
@@ -1218,13 +1218,20 @@ fn derive_input_split(
             _ => None,
         })
         .collect();
-    let cols = Columns {
+    let mut cols = Columns {
         names: col_index.iter().map(|(c, _)| c.name.clone()).collect(),
         kinds: col_index.iter().map(|(c, _)| c.kind).collect(),
         data: builders.into_iter().map(Builder::finish).collect(),
         slot,
     };
     let id_slot = cols.slot_of(&id_col);
+    // the identifier column as text is the rows' identifiers (they differ
+    // only where a cell is a missing-value token): one copy, shared
+    if let Some(ColData::Text(text)) = id_slot.map(|s| &mut cols.data[s]) {
+        if **text == *rows.ids {
+            *text = Arc::clone(&rows.ids);
+        }
+    }
 
     // Duplicate ids: every occurrence is reported.
     {
@@ -2660,6 +2667,24 @@ mod split_tests {
                     "{name} {k}"
                 );
             }
+        }
+    }
+
+    /// The identifier column's texts are the rows' identifiers: held once.
+    #[test]
+    fn the_identifier_column_shares_the_row_identifiers() {
+        let plan = Plan::builtin();
+        let csv = demo_lines().join("\n");
+        let d = Delimited::new("t.csv", csv.as_bytes(), b',').unwrap();
+        let c = derive_input(&plan, &Input::Delimited(d), &DeriveOptions::default()).unwrap();
+        let store = &c.patients[0].store;
+        let slot = store.columns.slot_of("patient_id").expect("an id column");
+        let ColData::Text(text) = &store.columns.data[slot] else {
+            panic!("the id column is text");
+        };
+        assert!(Arc::ptr_eq(text, &store.ids));
+        for p in &c.patients {
+            assert_eq!(p.category("patient_id"), Some(p.id()));
         }
     }
 

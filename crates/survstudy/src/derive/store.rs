@@ -174,8 +174,9 @@ pub(crate) enum ColData {
         levels: Vec<Label>,
     },
     /// Free text (an identifier: a distinct value per row), in one buffer;
-    /// missing = empty.
-    Text(Ids),
+    /// missing = empty. The identifier column shares the rows' identifiers
+    /// when they are the same texts.
+    Text(Arc<Ids>),
 }
 
 /// The typed columns of the plan columns present in the input.
