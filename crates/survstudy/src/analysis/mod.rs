@@ -336,22 +336,23 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
     // list of jobs on all cores (longest first, handed out one at a time)
     // and are collected in plan order, so the results are bit-identical to
     // a sequential run.
-    let eps: Vec<EndpointRows> = plan
+    // each endpoint's rows and time index, the endpoints on all cores
+    let endpoint_data: Vec<&crate::derive::EndpointData> = plan
         .analysis
         .endpoints
         .iter()
         .filter_map(|code| cohort.endpoint(code))
-        .map(|ep| {
-            let (idx, time, event) = ep.analysis_rows();
-            EndpointRows {
-                ep,
-                index: survkit::tabulated::TimeIndex::new(&time),
-                idx,
-                time,
-                event,
-            }
-        })
         .collect();
+    let eps: Vec<EndpointRows> = par_map(&endpoint_data, |&ep| {
+        let (idx, time, event) = ep.analysis_rows();
+        EndpointRows {
+            ep,
+            index: survkit::tabulated::TimeIndex::new(&time),
+            idx,
+            time,
+            event,
+        }
+    });
     let mut jobs: Vec<Job> = vec![Job::Adjustment];
     jobs.extend((0..plan.competing_risks.len()).map(Job::Competing));
     jobs.extend((0..plan.time_dependent.len()).map(Job::TimeDependent));

@@ -2180,14 +2180,6 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
             .collect(),
     });
     drop(extras);
-    let patients: Vec<PatientRecord> = kept
-        .iter()
-        .map(|&r| PatientRecord {
-            line: rows.lines[r],
-            row: r,
-            store: Arc::clone(&store),
-        })
-        .collect();
 
     let grouping_present = |g: &GroupingSpec| {
         g.columns
@@ -2301,84 +2293,102 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
             values,
         })
     };
-    let table1 = plan
-        .table1
-        .iter()
-        .filter_map(|t| variable(&t.variable, Some(t.kind), t.label.as_deref()))
-        .collect();
-    let cox_covariates = plan
-        .analysis
-        .cox_covariates
-        .iter()
-        .chain(&plan.analysis.cox_optional_covariates)
-        .filter_map(|v| variable(v, None, None))
-        .collect();
-
-    let mut flag_counts = Vec::new();
-    for c in plan.columns.iter().filter(|c| c.kind == ColumnType::YesNo) {
-        let Some(slot) = cols.slot_of(&c.name) else {
-            continue;
-        };
-        // a histogram of the column's codes over the analysed rows
-        let mut by_code = [0usize; 256];
-        match &cols.data[slot] {
-            ColData::YesNo(v) if kept.len() == v.len() => {
-                v.iter().for_each(|&c| by_code[c as usize] += 1)
-            }
-            ColData::YesNo(v) => kept.iter().for_each(|&r| by_code[v[r] as usize] += 1),
-            _ => by_code[NA as usize] = kept.len(),
-        }
-        let (yes, no) = (by_code[YES as usize], by_code[NO as usize]);
-        let missing = kept.len() - yes - no;
-        flag_counts.push(FlagCount {
-            name: c.name.clone(),
-            yes,
-            no,
-            missing,
-        });
-    }
-    for g in groupings.iter().filter(|g| g.kind == GroupingKind::AnyYes) {
-        if flag_counts.iter().any(|f| f.name == g.name) {
-            continue;
-        }
-        // a histogram of the label codes, then the codes' texts
-        let table = g.labels.table();
-        let mut by_code = vec![0usize; table.len()];
-        g.labels
-            .codes()
-            .iter()
-            .for_each(|&c| by_code[c as usize] += 1);
-        let count = |text: &str| -> usize {
-            table
+    // the Table-1 and Cox variables on a second core while the patients,
+    // the yes/no counts and the intervals are made here (independent parts,
+    // the same values either way)
+    let (table1, cox_covariates, patients, flag_counts, intervals) = std::thread::scope(|sc| {
+        let vars = sc.spawn(|| {
+            let table1: Vec<VariableData> = plan
+                .table1
                 .iter()
-                .zip(&by_code)
-                .filter(|(l, _)| l.as_deref() == Some(text))
-                .map(|(_, n)| n)
-                .sum()
-        };
-        flag_counts.push(FlagCount {
-            name: g.name.clone(),
-            yes: count("yes"),
-            no: count("no"),
-            missing: by_code[0],
+                .filter_map(|t| variable(&t.variable, Some(t.kind), t.label.as_deref()))
+                .collect();
+            let cox_covariates: Vec<VariableData> = plan
+                .analysis
+                .cox_covariates
+                .iter()
+                .chain(&plan.analysis.cox_optional_covariates)
+                .filter_map(|v| variable(v, None, None))
+                .collect();
+            (table1, cox_covariates)
         });
-    }
-    let intervals = plan
-        .intervals
-        .iter()
-        .map(|iv| {
-            let from = cols.slot_of(&canon(plan, &iv.from));
-            let to = cols.slot_of(&canon(plan, &iv.to));
-            IntervalData {
-                name: iv.name.clone(),
-                label: iv.label.clone().unwrap_or_else(|| iv.name.clone()),
-                days: kept
-                    .iter()
-                    .map(|&r| Some((cols.date(to, r)? - cols.date(from, r)?).num_days()))
-                    .collect(),
+        let patients: Vec<PatientRecord> = kept
+            .iter()
+            .map(|&r| PatientRecord {
+                line: rows.lines[r],
+                row: r,
+                store: Arc::clone(&store),
+            })
+            .collect();
+        let mut flag_counts = Vec::new();
+        for c in plan.columns.iter().filter(|c| c.kind == ColumnType::YesNo) {
+            let Some(slot) = cols.slot_of(&c.name) else {
+                continue;
+            };
+            // a histogram of the column's codes over the analysed rows
+            let mut by_code = [0usize; 256];
+            match &cols.data[slot] {
+                ColData::YesNo(v) if kept.len() == v.len() => {
+                    v.iter().for_each(|&c| by_code[c as usize] += 1)
+                }
+                ColData::YesNo(v) => kept.iter().for_each(|&r| by_code[v[r] as usize] += 1),
+                _ => by_code[NA as usize] = kept.len(),
             }
-        })
-        .collect();
+            let (yes, no) = (by_code[YES as usize], by_code[NO as usize]);
+            let missing = kept.len() - yes - no;
+            flag_counts.push(FlagCount {
+                name: c.name.clone(),
+                yes,
+                no,
+                missing,
+            });
+        }
+        for g in groupings.iter().filter(|g| g.kind == GroupingKind::AnyYes) {
+            if flag_counts.iter().any(|f| f.name == g.name) {
+                continue;
+            }
+            // a histogram of the label codes, then the codes' texts
+            let table = g.labels.table();
+            let mut by_code = vec![0usize; table.len()];
+            g.labels
+                .codes()
+                .iter()
+                .for_each(|&c| by_code[c as usize] += 1);
+            let count = |text: &str| -> usize {
+                table
+                    .iter()
+                    .zip(&by_code)
+                    .filter(|(l, _)| l.as_deref() == Some(text))
+                    .map(|(_, n)| n)
+                    .sum()
+            };
+            flag_counts.push(FlagCount {
+                name: g.name.clone(),
+                yes: count("yes"),
+                no: count("no"),
+                missing: by_code[0],
+            });
+        }
+        let intervals: Vec<IntervalData> = plan
+            .intervals
+            .iter()
+            .map(|iv| {
+                let from = cols.slot_of(&canon(plan, &iv.from));
+                let to = cols.slot_of(&canon(plan, &iv.to));
+                IntervalData {
+                    name: iv.name.clone(),
+                    label: iv.label.clone().unwrap_or_else(|| iv.name.clone()),
+                    days: kept
+                        .iter()
+                        .map(|&r| Some((cols.date(to, r)? - cols.date(from, r)?).num_days()))
+                        .collect(),
+                }
+            })
+            .collect();
+
+        let (table1, cox_covariates) = vars.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (table1, cox_covariates, patients, flag_counts, intervals)
+    });
 
     let notes = run_notes(plan, &absent, &endpoints, n);
     let headers = input.headers();
