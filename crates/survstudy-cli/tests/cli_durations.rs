@@ -37,6 +37,27 @@ fn run_on_a_durations_export_states_each_endpoints_unit() {
     assert_eq!(&first[..4], ["1", "OS", "Overall survival", ""]);
     assert_eq!(first[4], "");
     assert_eq!(first[6], "YEARS");
+    // each endpoint's event and censoring texts (EVNTDESC, CNSDTDSC) by
+    // CNSR: the status column's label and values, the duration column
+    let mut texts: Vec<(&str, &str, &str, &str)> = adtte
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            (c[1], c[7], c[8], c[9])
+        })
+        .collect();
+    texts.sort_unstable();
+    texts.dedup();
+    assert_eq!(
+        texts,
+        [
+            ("OS", "0", "Event (os_status: 1)", ""),
+            ("OS", "1", "Censored (os_status)", "os_days"),
+            ("RFS", "0", "Event (Recurrence: yes)", ""),
+            ("RFS", "1", "Censored (Recurrence)", "rfs_months"),
+        ]
+    );
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     assert_eq!(r["endpoints"][0]["time_unit"], "years");

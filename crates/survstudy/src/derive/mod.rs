@@ -1987,6 +1987,7 @@ fn endpoint_record(
         days: saturate_days(days as f64),
         time: days as f64 / ec.days_per_unit,
         event,
+        // at most 1 + 200 + 200 places (the plan's lists are bounded)
         end_index: u16::try_from(end_index).ok()?,
     })
 }

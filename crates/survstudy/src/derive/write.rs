@@ -307,7 +307,10 @@ pub fn write_adtte(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
             w.number(r.time);
             w.plain(unit);
             w.plain(if r.event { b"0" } else { b"1" });
-            let [column, event, censored] = &ends[usize::from(r.end_index)];
+            // (an index past the list, in hand-made data: blank texts)
+            let [column, event, censored] = ends
+                .get(usize::from(r.end_index))
+                .map_or([&[][..]; 3], |[c, e, x]| [&c[..], &e[..], &x[..]]);
             if r.event {
                 w.plain(event);
                 w.plain(b"");

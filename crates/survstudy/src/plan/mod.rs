@@ -872,6 +872,22 @@ impl Plan {
             too_many(&s, g.combinations.len(), plan_limits::LEVELS)?;
             too_many(&s, g.columns.len(), plan_limits::LEVELS)?;
         }
+        // (this also keeps an endpoint's end columns within a record's
+        // 16-bit `end_index`)
+        for e in &self.endpoints {
+            let s = format!("endpoints[{}]", clip(&e.code));
+            too_many(&format!("{s}.events"), e.events.len(), plan_limits::LIST)?;
+            too_many(
+                &format!("{s}.censor_if_present"),
+                e.censor_if_present.len(),
+                plan_limits::LIST,
+            )?;
+            too_many(
+                &format!("{s}.require_present"),
+                e.require_present.len(),
+                plan_limits::LIST,
+            )?;
+        }
         for c in &self.columns {
             too_many(
                 &format!("columns[{}]", clip(&c.name)),
@@ -1009,6 +1025,32 @@ pub mod plan_limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An endpoint's column lists are bounded like the plan's other lists
+    /// (which keeps its end columns within a record's 16-bit index).
+    #[test]
+    fn endpoint_column_lists_are_bounded() {
+        let mut p = Plan::builtin();
+        let many: Vec<String> = (0..=plan_limits::LIST).map(|i| format!("c{i}")).collect();
+        p.endpoints[0].events = many.clone();
+        match p.validate("p.toml") {
+            Err(PlanError::Invalid {
+                section, message, ..
+            }) => {
+                assert_eq!(
+                    section,
+                    format!("endpoints[{}].events", p.endpoints[0].code)
+                );
+                assert!(message.contains("at most 200"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut p = Plan::builtin();
+        p.endpoints[1].censor_if_present = many;
+        assert!(
+            matches!(p.validate("p.toml"), Err(PlanError::Invalid { section, .. }) if section.ends_with(".censor_if_present"))
+        );
+    }
 
     #[test]
     fn builtin_parses_and_round_trips() {
