@@ -1127,10 +1127,11 @@ fn zph_rows_cells(
                 pos[u] = r as u32;
             }
             // the event rows in (stratum, time) order, ties in input order
-            // (= the row path's `ord` filtered to events): a stable sort by
-            // the rank of their cell's (stratum, time) among the cells
-            let mut group = vec![0u64; c.len()];
-            let mut ngroups = 0;
+            // (= the row path's `ord` filtered to events): a stable
+            // counting sort by the rank of their cell's (stratum, time)
+            // among the cells (ranks are dense: one count per rank)
+            let mut group = vec![0u32; c.len()];
+            let mut ngroups = 0u32;
             let mut prev = None;
             for &u in u_ord.iter() {
                 let key = (u_st[u], u_time[u].to_bits());
@@ -1140,12 +1141,21 @@ fn zph_rows_cells(
                 }
                 group[u] = ngroups - 1;
             }
-            let mut keyed: Vec<(u64, u32)> = (0..n)
-                .filter(|&i| event[i])
-                .map(|i| (group[c.row_cell[i] as usize], i as u32))
-                .collect();
-            crate::sort::radix_sort_pairs(&mut keyed);
-            let rows_ev: Vec<usize> = keyed.into_iter().map(|(_, i)| i as usize).collect();
+            let group_of = |i: usize| group[c.row_cell[i] as usize] as usize;
+            // first place of each rank's rows
+            let mut next = vec![0usize; ngroups as usize + 1];
+            for i in (0..n).filter(|&i| event[i]) {
+                next[group_of(i) + 1] += 1;
+            }
+            for g in 1..next.len() {
+                next[g] += next[g - 1];
+            }
+            let mut rows_ev = vec![0usize; next[ngroups as usize]];
+            for i in (0..n).filter(|&i| event[i]) {
+                let slot = &mut next[group_of(i)];
+                rows_ev[*slot] = i;
+                *slot += 1;
+            }
             let mut yy = Vec::with_capacity(rows_ev.len() * nterm);
             for &i in &rows_ev {
                 let r = pos[c.row_cell[i] as usize] as usize;
