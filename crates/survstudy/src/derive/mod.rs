@@ -2646,15 +2646,24 @@ mod split_tests {
         assert_eq!(*age[1], want[1..].to_vec());
     }
 
+    /// The demo cohort under the built-in plan.
+    fn demo_cohort() -> Cohort {
+        let csv = demo_lines().join("\n");
+        let d = Delimited::new("t.csv", csv.as_bytes(), b',').unwrap();
+        derive_input(
+            &Plan::builtin(),
+            &Input::Delimited(d),
+            &DeriveOptions::default(),
+        )
+        .unwrap()
+    }
+
     /// A categorical Table-1 variable of a column that a grouping groups
     /// by, with the same label per patient, shares the grouping's codes;
     /// its labels are the column's either way.
     #[test]
     fn categorical_variables_share_their_grouping_codes() {
-        let plan = Plan::builtin();
-        let csv = demo_lines().join("\n");
-        let d = Delimited::new("t.csv", csv.as_bytes(), b',').unwrap();
-        let c = derive_input(&plan, &Input::Delimited(d), &DeriveOptions::default()).unwrap();
+        let c = demo_cohort();
         for name in ["emd_at_infusion", "prog_emd", "cart_product"] {
             let g = c.grouping(name).expect("a grouping of the column");
             let v = c
@@ -2684,10 +2693,7 @@ mod split_tests {
     /// The identifier column's texts are the rows' identifiers: held once.
     #[test]
     fn the_identifier_column_shares_the_row_identifiers() {
-        let plan = Plan::builtin();
-        let csv = demo_lines().join("\n");
-        let d = Delimited::new("t.csv", csv.as_bytes(), b',').unwrap();
-        let c = derive_input(&plan, &Input::Delimited(d), &DeriveOptions::default()).unwrap();
+        let c = demo_cohort();
         let store = &c.patients[0].store;
         let slot = store.columns.slot_of("patient_id").expect("an id column");
         let ColData::Text(text) = &store.columns.data[slot] else {
