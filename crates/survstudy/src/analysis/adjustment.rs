@@ -897,7 +897,7 @@ pub fn analyse_adjustment(
             time: gtime,
             event: gevent,
         };
-        out.adjusted = gformula(rows, &treat, &design, &spec.exposure, cox, &times)
+        out.adjusted = gformula(rows, &treat, &mut design, &spec.exposure, cox, &times)
             .map_err(|e| out.notes.push(format!("g-formula adjusted survival: {e}")))
             .ok();
         Some(out)
@@ -992,11 +992,14 @@ struct GRows {
     event: Vec<bool>,
 }
 
-/// g-formula adjusted survival (module docs, step 7) on `rows`.
+/// g-formula adjusted survival (module docs, step 7) on `rows`. When the
+/// rows are every complete case in order (an endpoint every patient has),
+/// the covariate columns move into the outcome model's design and back
+/// instead of being copied; `cov` is as it was either way.
 fn gformula(
     rows: GRows,
     treat: &[bool],
-    cov: &[(String, Vec<f64>)],
+    cov: &mut [(String, Vec<f64>)],
     exposure: &str,
     cox: &CoxOptions,
     times: &[f64],
@@ -1010,8 +1013,15 @@ fn gformula(
             .map(|&k| if treat[k] { 1.0 } else { 0.0 })
             .collect(),
     );
-    for (name, c) in cov {
-        d.add_numeric(name, case.iter().map(|&k| c[k]).collect());
+    let every_case = case.iter().enumerate().all(|(i, &k)| i == k)
+        && cov.iter().all(|(_, c)| c.len() == case.len());
+    for (name, c) in cov.iter_mut() {
+        let column = if every_case {
+            std::mem::take(c)
+        } else {
+            case.iter().map(|&k| c[k]).collect()
+        };
+        d.add_numeric(name, column);
     }
     drop(case);
     // only the coefficients and their variance are used
@@ -1022,9 +1032,15 @@ fn gformula(
         ..*cox
     };
     // the fit and the g-formula share one collapse of the rows into cells
-    let (fit, g) =
-        survkit::gformula::cox_fit_and_gformula(&time, &event, &d, 1, &opts, times, cox.conf_level)
-            .map_err(|e| e.to_string())?;
+    let fitted =
+        survkit::gformula::cox_fit_and_gformula(&time, &event, &d, 1, &opts, times, cox.conf_level);
+    if every_case {
+        // the columns back to the adjustment's design (column 0 is the exposure)
+        for ((_, c), column) in cov.iter_mut().zip(d.columns.drain(1..)) {
+            *c = column;
+        }
+    }
+    let (fit, g) = fitted.map_err(|e| e.to_string())?;
     if fit.terms.iter().any(|t| !t.coef.is_finite()) {
         return Err("the outcome model has a non-finite coefficient".into());
     }
