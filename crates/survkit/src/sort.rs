@@ -285,22 +285,36 @@ where
     let Some((distinct, rank)) = dense_ranks(n, max_distinct(n), |i| Some(key(&v[i]))) else {
         return false;
     };
-    // where each rank's rows start
-    let mut start = vec![0usize; distinct.len() + 1];
-    for &r in &rank {
-        start[r as usize + 1] += 1;
-    }
-    for r in 1..start.len() {
-        start[r] += start[r - 1];
-    }
-    let mut out: Vec<T> = vec![T::default(); n];
-    for (p, &r) in v.iter().zip(&rank) {
-        let s = &mut start[r as usize];
-        out[*s] = *p;
-        *s += 1;
-    }
+    let out = scatter_by_rank(
+        v.iter().copied().zip(rank.iter().map(|&r| r as usize)),
+        distinct.len(),
+    );
     *v = out;
     true
+}
+
+/// The items of `ranked` (item, rank below `ranks`) in rank order, items
+/// of one rank in the order given: a counting sort, two passes over
+/// `ranked` (which must yield the same items both times).
+pub(crate) fn scatter_by_rank<T: Copy + Default>(
+    ranked: impl Iterator<Item = (T, usize)> + Clone,
+    ranks: usize,
+) -> Vec<T> {
+    // where each rank's items start
+    let mut next = vec![0usize; ranks + 1];
+    for (_, r) in ranked.clone() {
+        next[r + 1] += 1;
+    }
+    for r in 1..next.len() {
+        next[r] += next[r - 1];
+    }
+    let mut out = vec![T::default(); next[ranks]];
+    for (x, r) in ranked {
+        let s = &mut next[r];
+        out[*s] = x;
+        *s += 1;
+    }
+    out
 }
 
 #[cfg(test)]

@@ -189,12 +189,8 @@ fn stable_by_strata(order: Vec<usize>, strata: &[usize], nstrat: usize) -> Vec<u
     if nstrat <= 1 {
         return order;
     }
-    let mut keyed: Vec<(u64, u32)> = order
-        .into_iter()
-        .map(|i| (strata[i] as u64, i as u32))
-        .collect();
-    crate::sort::radix_sort_pairs(&mut keyed);
-    keyed.into_iter().map(|(_, i)| i as usize).collect()
+    // strata are dense indices 0..nstrat
+    crate::sort::scatter_by_rank(order.iter().map(|&i| (i, strata[i])), nstrat)
 }
 
 /// g(t) for every observation.
@@ -1141,21 +1137,12 @@ fn zph_rows_cells(
                 }
                 group[u] = ngroups - 1;
             }
-            let group_of = |i: usize| group[c.row_cell[i] as usize] as usize;
-            // first place of each rank's rows
-            let mut next = vec![0usize; ngroups as usize + 1];
-            for i in (0..n).filter(|&i| event[i]) {
-                next[group_of(i) + 1] += 1;
-            }
-            for g in 1..next.len() {
-                next[g] += next[g - 1];
-            }
-            let mut rows_ev = vec![0usize; next[ngroups as usize]];
-            for i in (0..n).filter(|&i| event[i]) {
-                let slot = &mut next[group_of(i)];
-                rows_ev[*slot] = i;
-                *slot += 1;
-            }
+            let rows_ev = crate::sort::scatter_by_rank(
+                (0..n)
+                    .filter(|&i| event[i])
+                    .map(|i| (i, group[c.row_cell[i] as usize] as usize)),
+                ngroups as usize,
+            );
             let mut yy = Vec::with_capacity(rows_ev.len() * nterm);
             for &i in &rows_ev {
                 let r = pos[c.row_cell[i] as usize] as usize;

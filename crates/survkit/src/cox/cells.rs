@@ -144,8 +144,7 @@ pub(crate) fn collapse<C: AsRef<[f64]>>(
         count: Vec::new(),
         row_cell: vec![0u32; n],
     };
-    if size <= (2 * n) as u64 {
-        // a code space of at most 2n codes (a few factors and the times):
+    if direct_table(size, n) {
         // each code's cell straight from a table of the codes (4 bytes a
         // code), no hashing; the same numbering in order of first
         // appearance, and the same limit
@@ -168,6 +167,13 @@ pub(crate) fn collapse<C: AsRef<[f64]>>(
         }
     }
     Some(cells)
+}
+
+/// Whether the cells of `n` rows in a code space of `size` codes are
+/// numbered through a table of every code (at most 2n codes: a few factors
+/// and the times) rather than a hash table of the codes met.
+fn direct_table(size: u64, n: usize) -> bool {
+    size <= (2 * n) as u64
 }
 
 /// Whether every value of `c` is 0 or 1.
@@ -612,6 +618,25 @@ mod tests {
             })
             .collect();
         let st: Vec<usize> = (0..n).map(|_| rng.random_range(0..2usize)).collect();
+        // the code space: status × a × b × d (0/1) × time × start × stratum
+        let distinct = |v: &[f64]| -> u64 {
+            let set: std::collections::HashSet<u64> =
+                v.iter().map(|x| (x + 0.0).to_bits()).collect();
+            set.len() as u64
+        };
+        let st_f: Vec<f64> = st.iter().map(|&s| s as f64).collect();
+        let size = 2
+            * distinct(&a)
+            * distinct(&b)
+            * 2
+            * distinct(&time)
+            * distinct(&start)
+            * distinct(&st_f);
+        assert_eq!(
+            super::direct_table(size, n),
+            b_values == 4,
+            "{size} codes: the path this case is for"
+        );
         let cols = [a.clone(), b.clone(), d.clone()];
         let c = super::collapse(Some(&time), Some(&start), &event, &cols, Some(&st), n)
             .expect("collapses");

@@ -1984,7 +1984,7 @@ fn endpoint_record(
     Some(TteRecord {
         start: Some(start),
         end: Some(end),
-        days: saturate_days(days as f64),
+        days: saturate_days(days),
         time: days as f64 / ec.days_per_unit,
         event,
         // at most 1 + 200 + 200 places (the plan's lists are bounded)
@@ -2052,7 +2052,8 @@ fn duration_record(
     Some(TteRecord {
         start: None,
         end: None,
-        days: saturate_days(days_f.round()),
+        // (`as` saturates a duration past i64's range)
+        days: saturate_days(days_f.round() as i64),
         // the same unit: the number as written (no round trip through days)
         time: if *src_days == ec.days_per_unit {
             x
@@ -2065,10 +2066,9 @@ fn duration_record(
     })
 }
 
-/// A whole number of days as a record's `days` (saturating: `as` maps a
-/// value past the range to its end).
-fn saturate_days(days: f64) -> i32 {
-    days as i32
+/// A whole number of days as a record's `days`, saturating at i32's range.
+fn saturate_days(days: i64) -> i32 {
+    days.clamp(i32::MIN.into(), i32::MAX.into()) as i32
 }
 
 /// Everything the validation passes produced, for [`build_cohort`].
@@ -2348,26 +2348,20 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
             if flag_counts.iter().any(|f| f.name == g.name) {
                 continue;
             }
-            // a histogram of the label codes, then the codes' texts
-            let table = g.labels.table();
-            let mut by_code = vec![0usize; table.len()];
-            g.labels
-                .codes()
-                .iter()
-                .for_each(|&c| by_code[c as usize] += 1);
-            let count = |text: &str| -> usize {
-                table
+            // per level by code (the plan makes an any-yes grouping's
+            // levels "no" and "yes")
+            let counts = g.counts();
+            let count = |level: &str| {
+                counts
                     .iter()
-                    .zip(&by_code)
-                    .filter(|(l, _)| l.as_deref() == Some(text))
-                    .map(|(_, n)| n)
-                    .sum()
+                    .find(|(l, _)| l == level)
+                    .map_or(0, |(_, n)| *n)
             };
             flag_counts.push(FlagCount {
                 name: g.name.clone(),
                 yes: count("yes"),
                 no: count("no"),
-                missing: by_code[0],
+                missing: g.missing(),
             });
         }
         let intervals: Vec<IntervalData> = plan
