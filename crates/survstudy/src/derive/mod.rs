@@ -1304,8 +1304,15 @@ fn derive_input_split(
             issues,
         };
         let len = range.len();
-        let mut group_labels: Vec<LabelColumn> = (0..groupings.len())
-            .map(|_| LabelColumn::with_capacity(len))
+        // each grouping's table, its codes gathered apart (no shared
+        // counter checked per patient)
+        let mut group_tables: Vec<LabelColumn> = (0..groupings.len())
+            .map(|_| LabelColumn::with_capacity(0))
+            .collect();
+        let mut group_codes: Vec<Vec<u32>> = vec![Vec::with_capacity(len); groupings.len()];
+        let mut coded: Vec<Option<CodedGrouping>> = groupings
+            .iter()
+            .map(|(g, _, gslots)| CodedGrouping::new(g, gslots, &cols))
             .collect();
         let mut records: Vec<Vec<Option<TteRecord>>> =
             vec![Vec::with_capacity(len); plan.endpoints.len()];
@@ -1314,14 +1321,22 @@ fn derive_input_split(
             groupings.iter().map(|(g, ..)| LevelLabels::of(g)).collect();
         for r in range {
             for (chk, col, other, slots) in &checks {
-                if part.is_bad(r, col) || part.is_bad(r, other) {
-                    continue;
-                }
+                // the check first (it only reads cells), the columns'
+                // earlier problems only when it fails
                 if let Some(msg) = check_row(chk, &cols, r, other, *slots) {
-                    part.problem(r, col, None, Some(slots.0), ProblemKind::DateOrder, msg);
+                    if !part.is_bad(r, col) && !part.is_bad(r, other) {
+                        part.problem(r, col, None, Some(slots.0), ProblemKind::DateOrder, msg);
+                    }
                 }
             }
             for (k, (g, gcols, gslots)) in groupings.iter().enumerate() {
+                // a coded grouping's label by its cells' codes, worked out
+                // at the first patient with those codes
+                let key = coded[k].as_ref().map(|c| c.key(r));
+                if let Some(code) = key.and_then(|key| coded[k].as_ref()?.known(key)) {
+                    group_codes[k].push(code);
+                    continue;
+                }
                 let label = grouping_label(
                     g,
                     (gcols, gslots),
@@ -1331,13 +1346,22 @@ fn derive_input_split(
                     (&mut level_cache[k], &level_labels[k]),
                     &yes_no,
                 );
-                group_labels[k].push(label.as_deref());
+                let code = group_tables[k].code_for(label.as_deref());
+                if let (Some(c), Some(key)) = (coded[k].as_mut(), key) {
+                    c.learn(key, label.is_some().then_some(code));
+                }
+                group_codes[k].push(code);
             }
             for (k, e) in plan.endpoints.iter().enumerate() {
                 let rec = endpoint_record(e, &endpoint_cols[k], &cols, r, &mut part, &present);
                 records[k].push(rec);
             }
         }
+        let group_labels: Vec<LabelColumn> = group_tables
+            .into_iter()
+            .zip(group_codes)
+            .map(|(t, c)| t.with_codes(c))
+            .collect();
         (part.issues, group_labels, records)
     };
     let issues = std::mem::take(&mut rows.issues);
@@ -1736,6 +1760,89 @@ fn grouping_label<'a>(
                     None
                 }
             }
+        }
+    }
+}
+
+/// A grouping whose label depends only on the codes of its cells (every
+/// column yes/no or category): the label's code in the grouping's table
+/// per combination of codes, learnt from the first patient with it, so the
+/// others are a lookup. A combination whose first patient had no label in a
+/// grouping that reports unmatched values (a category with levels, a
+/// cross) is never learnt: every such patient takes the full path, which
+/// says why.
+struct CodedGrouping<'a> {
+    /// Each column's codes and its stride in the combined key.
+    columns: Vec<(CodeColumn<'a>, u32)>,
+    /// Per key: [`Self::UNSEEN`] or the label's code.
+    codes: Vec<u32>,
+    /// Whether a patient without a label may be a problem to report.
+    reports_unmatched: bool,
+}
+
+#[derive(Clone, Copy)]
+enum CodeColumn<'a> {
+    YesNo(&'a [u8]),
+    Codes(&'a [u32]),
+}
+
+impl<'a> CodedGrouping<'a> {
+    const UNSEEN: u32 = u32::MAX;
+    /// Largest key space kept (combinations of codes).
+    const MAX_KEYS: u32 = 1 << 16;
+
+    fn new(g: &GroupingSpec, slots: &[Option<usize>], cols: &'a Columns) -> Option<Self> {
+        let reports_unmatched = match g.kind {
+            GroupingKind::YesNo | GroupingKind::AnyYes => false,
+            GroupingKind::Category => !g.levels.is_empty(),
+            GroupingKind::Cross => true,
+            GroupingKind::Cut | GroupingKind::Quantiles => return None,
+        };
+        let mut columns = Vec::with_capacity(slots.len());
+        let mut size: u32 = 1;
+        for slot in slots {
+            let (col, radix) = match &cols.data[(*slot)?] {
+                ColData::YesNo(v) => (CodeColumn::YesNo(v), 3),
+                ColData::Codes { codes, levels } => (
+                    CodeColumn::Codes(codes),
+                    u32::try_from(levels.len()).ok()? + 1,
+                ),
+                _ => return None,
+            };
+            columns.push((col, size));
+            size = size.checked_mul(radix).filter(|s| *s <= Self::MAX_KEYS)?;
+        }
+        Some(CodedGrouping {
+            columns,
+            codes: vec![Self::UNSEEN; size as usize],
+            reports_unmatched,
+        })
+    }
+
+    /// Row `r`'s combination of codes.
+    fn key(&self, r: usize) -> u32 {
+        self.columns
+            .iter()
+            .map(|&(c, stride)| {
+                stride
+                    * match c {
+                        CodeColumn::YesNo(v) => u32::from(v[r]),
+                        CodeColumn::Codes(v) => v[r],
+                    }
+            })
+            .sum()
+    }
+
+    fn known(&self, key: u32) -> Option<u32> {
+        Some(self.codes[key as usize]).filter(|&c| c != Self::UNSEEN)
+    }
+
+    /// The label code found for `key`'s first patient (`None`: no label).
+    fn learn(&mut self, key: u32, code: Option<u32>) {
+        match code {
+            Some(c) => self.codes[key as usize] = c,
+            None if !self.reports_unmatched => self.codes[key as usize] = 0,
+            None => {}
         }
     }
 }
@@ -2638,6 +2745,82 @@ mod split_tests {
         let age = numbers(&some, "age_at_infusion");
         assert_eq!(*age[0], want[1..].to_vec());
         assert_eq!(*age[1], want[1..].to_vec());
+    }
+
+    #[test]
+    fn coded_groupings_report_every_unmatched_patient() {
+        // a category grouping with levels the column does not limit, and a
+        // cross missing one combination: every patient outside them is
+        // reported (the labels of the others are looked up by code)
+        let replace = |text: &str, from: &str, to: &str| {
+            assert_eq!(text.matches(from).count(), 1, "{from}");
+            text.replace(from, to)
+        };
+        let toml = replace(
+            crate::plan::BUILTIN_TOML,
+            "levels = []\nlandmark = 3.0",
+            "levels = [\"clinical trial\", \"bispecific\"]\nlandmark = 3.0",
+        );
+        let toml = replace(
+            &toml,
+            "levels = [\"both\", \"baseline only\", \"progression only\", \"neither\"]",
+            "levels = [\"baseline only\", \"progression only\", \"neither\"]",
+        );
+        let toml = replace(
+            &toml,
+            "    { level = \"both\", values = [\"yes\", \"yes\"] },\n",
+            "",
+        );
+        let plan = Plan::from_toml_str(&toml).unwrap();
+        let lines = demo_lines();
+        let header: Vec<&str> = lines[0].split(',').collect();
+        let at = |name: &str| header.iter().position(|h| *h == name).unwrap();
+        let (next, emd0, emd1) = (
+            at("next_line_category"),
+            at("emd_at_infusion"),
+            at("prog_emd"),
+        );
+        let mut want: Vec<(u64, ProblemKind)> = Vec::new();
+        for (i, l) in lines.iter().enumerate().skip(1) {
+            let cells: Vec<&str> = l.split(',').collect();
+            let line = i as u64 + 1;
+            if cells[emd0] == "yes" && cells[emd1] == "yes" {
+                want.push((line, ProblemKind::UncoveredCombination));
+            }
+            let c = cells[next].trim();
+            if !c.is_empty() && c != "clinical trial" && c != "bispecific" {
+                want.push((line, ProblemKind::BadCategory));
+            }
+        }
+        let kinds: Vec<ProblemKind> = want.iter().map(|w| w.1).collect();
+        assert!(kinds.iter().filter(|k| **k == ProblemKind::BadCategory).count() > 2);
+        assert!(kinds.iter().filter(|k| **k == ProblemKind::UncoveredCombination).count() > 2);
+        let csv = lines.join("\n");
+        let d = Delimited::new("t.csv", csv.as_bytes(), b',').unwrap();
+        assert!(d.halves(0).is_some(), "the test file is split");
+        let input = Input::Delimited(d);
+        let opts = DeriveOptions {
+            exclude: ExcludePolicy::ExcludeInvalid,
+            ..Default::default()
+        };
+        let one = derive_input_split(&plan, &input, &opts, usize::MAX).unwrap();
+        let two = derive_input_split(&plan, &input, &opts, 0).unwrap();
+        assert_eq!(format!("{one:#?}"), format!("{two:#?}"));
+        let got: Vec<(u64, ProblemKind)> = one
+            .flow
+            .excluded
+            .iter()
+            .flat_map(|x| x.causes.iter().map(move |c| (x.line, c.kind)))
+            .collect();
+        assert_eq!(got, want);
+        let x = &one.flow.excluded;
+        assert!(x.iter().all(|x| x.causes.iter().all(|c| c.column.is_some())));
+        assert!(x
+            .iter()
+            .flat_map(|x| &x.causes)
+            .filter(|c| c.kind == ProblemKind::BadCategory)
+            .all(|c| c.summary.contains("not a level of grouping next_line_category")));
+        assert_eq!(one.patients.len() + x.len(), lines.len() - 1);
     }
 
     /// The demo cohort under the built-in plan.

@@ -485,6 +485,20 @@ impl LabelColumn {
         Arc::make_mut(&mut self.codes).push(c);
     }
 
+    /// The code of `label` in this column's table, added when new: for
+    /// codes gathered in bulk and handed over with [`Self::with_codes`].
+    pub(crate) fn code_for(&mut self, label: Option<&Label>) -> u32 {
+        self.code_of(label)
+    }
+
+    /// This column's table with `codes` (each one from [`Self::code_for`])
+    /// as its patients' labels, replacing any it had.
+    pub(crate) fn with_codes(mut self, codes: Vec<u32>) -> LabelColumn {
+        debug_assert!(codes.iter().all(|&c| (c as usize) < self.table.len()));
+        self.codes = Arc::new(codes);
+        self
+    }
+
     /// Append every label of `other`, in order.
     pub fn extend_from(&mut self, other: &LabelColumn) {
         let remap: Vec<u32> = other
