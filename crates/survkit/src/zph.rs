@@ -1118,36 +1118,39 @@ fn zph_rows_cells(
     // per event row: the residuals of its cell
     let (ev, y) = match &collapsed {
         Some(c) => {
-            let mut pos = vec![0u32; c.len()];
+            // per cell: the rank of its (stratum, time) among the cells
+            // (ranks are dense) and its row of residuals (events only)
+            let mut key = vec![(0u32, 0u32); c.len()];
             for (r, &u) in ev.iter().enumerate() {
-                pos[u] = r as u32;
+                key[u].1 = r as u32;
             }
-            // the event rows in (stratum, time) order, ties in input order
-            // (= the row path's `ord` filtered to events): a stable
-            // counting sort by the rank of their cell's (stratum, time)
-            // among the cells (ranks are dense: one count per rank)
-            let mut group = vec![0u32; c.len()];
             let mut ngroups = 0u32;
             let mut prev = None;
             for &u in u_ord.iter() {
-                let key = (u_st[u], u_time[u].to_bits());
-                if prev != Some(key) {
-                    prev = Some(key);
+                let k = (u_st[u], u_time[u].to_bits());
+                if prev != Some(k) {
+                    prev = Some(k);
                     ngroups += 1;
                 }
-                group[u] = ngroups - 1;
+                key[u].0 = ngroups - 1;
             }
-            let rows_ev = crate::sort::scatter_by_rank(
-                (0..n)
-                    .filter(|&i| event[i])
-                    .map(|i| (i, group[c.row_cell[i] as usize] as usize)),
+            // the event rows in (stratum, time) order, ties in input order
+            // (= the row path's `ord` filtered to events): a stable
+            // counting sort by that rank, each row carried with its cell's
+            // residual row (looked up in input order, not in sorted order)
+            let sorted = crate::sort::scatter_by_rank(
+                (0..n).filter(|&i| event[i]).map(|i| {
+                    let (g, r) = key[c.row_cell[i] as usize];
+                    ((i, r), g as usize)
+                }),
                 ngroups as usize,
             );
-            let mut yy = Vec::with_capacity(rows_ev.len() * nterm);
-            for &i in &rows_ev {
-                let r = pos[c.row_cell[i] as usize] as usize;
+            let mut yy = Vec::with_capacity(sorted.len() * nterm);
+            for &(_, r) in &sorted {
+                let r = r as usize;
                 yy.extend_from_slice(&y[r * nterm..(r + 1) * nterm]);
             }
+            let rows_ev = sorted.into_iter().map(|(i, _)| i).collect();
             (rows_ev, yy)
         }
         None => (ev, y),

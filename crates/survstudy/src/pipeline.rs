@@ -422,20 +422,6 @@ pub fn run_study_observed(
     observe(Stage::Write);
     let out = &opts.out;
     std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
-    // adsl.csv and adtte.csv (per-patient files, the bulk of the bytes) are
-    // written on their own threads while results.json and the tables are
-    // built; each file's bytes are what a sequential run writes
-    let (adsl, adtte, rest) = std::thread::scope(|scope| {
-        let adsl = scope.spawn(|| write_adsl(&cohort, out));
-        let adtte = scope.spawn(|| write_adtte(&cohort, out));
-        let rest = write_results(&mut results, &meta, opts, out);
-        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
-            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
-        };
-        (join(adsl), join(adtte), rest)
-    });
-    let mut files = vec![adsl?, adtte?];
-    files.extend(rest?);
     let report_meta = crate::report::study::ReportMeta {
         title: plan.study.name.clone(),
         data_source: meta.data_source.clone(),
@@ -444,9 +430,31 @@ pub fn run_study_observed(
         version: meta.survstudy_version.clone(),
         synthetic,
     };
-    observe(Stage::Render);
-    let report = crate::report::study::build_report(&results, &report_meta, &opts.report)?;
-    crate::report::study::write_report(out, &report, 300.0)?;
+    // adsl.csv and adtte.csv (per-patient files, the bulk of the bytes) are
+    // written on their own threads while results.json and the tables are
+    // built and then the report is rendered (it reads the results only);
+    // each file's bytes are what a sequential run writes, and the error
+    // returned is the one a sequential run meets first (the report may be
+    // written by then: it is not rendered when results.json fails)
+    let (adsl, adtte, rest, report) = std::thread::scope(|scope| {
+        let adsl = scope.spawn(|| write_adsl(&cohort, out));
+        let adtte = scope.spawn(|| write_adtte(&cohort, out));
+        let rest = write_results(&mut results, &meta, opts, out);
+        let report = rest.is_ok().then(|| {
+            observe(Stage::Render);
+            crate::report::study::build_report(&results, &report_meta, &opts.report)
+                .and_then(|r| crate::report::study::write_report(out, &r, 300.0))
+        });
+        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
+            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+        };
+        (join(adsl), join(adtte), rest, report)
+    });
+    let mut files = vec![adsl?, adtte?];
+    files.extend(rest?);
+    if let Some(r) = report {
+        r?;
+    }
     files.push(out.join("index.html"));
     observe(Stage::Done);
     Ok(RunOutput {

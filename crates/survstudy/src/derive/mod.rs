@@ -2793,8 +2793,20 @@ mod split_tests {
             }
         }
         let kinds: Vec<ProblemKind> = want.iter().map(|w| w.1).collect();
-        assert!(kinds.iter().filter(|k| **k == ProblemKind::BadCategory).count() > 2);
-        assert!(kinds.iter().filter(|k| **k == ProblemKind::UncoveredCombination).count() > 2);
+        assert!(
+            kinds
+                .iter()
+                .filter(|k| **k == ProblemKind::BadCategory)
+                .count()
+                > 2
+        );
+        assert!(
+            kinds
+                .iter()
+                .filter(|k| **k == ProblemKind::UncoveredCombination)
+                .count()
+                > 2
+        );
         let csv = lines.join("\n");
         let d = Delimited::new("t.csv", csv.as_bytes(), b',').unwrap();
         assert!(d.halves(0).is_some(), "the test file is split");
@@ -2814,12 +2826,16 @@ mod split_tests {
             .collect();
         assert_eq!(got, want);
         let x = &one.flow.excluded;
-        assert!(x.iter().all(|x| x.causes.iter().all(|c| c.column.is_some())));
+        assert!(x
+            .iter()
+            .all(|x| x.causes.iter().all(|c| c.column.is_some())));
         assert!(x
             .iter()
             .flat_map(|x| &x.causes)
             .filter(|c| c.kind == ProblemKind::BadCategory)
-            .all(|c| c.summary.contains("not a level of grouping next_line_category")));
+            .all(|c| c
+                .summary
+                .contains("not a level of grouping next_line_category")));
         assert_eq!(one.patients.len() + x.len(), lines.len() - 1);
     }
 
