@@ -689,6 +689,10 @@ fn duplicate_rows(ids: &store::Ids, hash: fn(&str) -> u64) -> Vec<Vec<usize>> {
     out
 }
 
+/// Distinct texts of a category column up to which a cell is matched by a
+/// scan of the coded texts (no hashing).
+const HOT_TEXTS: usize = 8;
+
 /// A column being filled during the first walk.
 enum Builder {
     /// Dates, the partial-date rule, and the rows whose date was imputed.
@@ -700,6 +704,10 @@ enum Builder {
         codes: Vec<u32>,
         levels: Vec<Label>,
         seen: HashMap<String, Result<u32, (ProblemKind, String)>, FnvBuild>,
+        /// The texts coded so far with their codes while there are at most
+        /// [`HOT_TEXTS`] texts seen: compared before any hashing (a column
+        /// of a few categories is a short scan per cell).
+        hot: Vec<(Box<str>, u32)>,
     },
     /// Free text (identifiers): every value in one buffer, not interned.
     Text(Ids),
@@ -715,6 +723,7 @@ impl Builder {
                 codes: Vec::with_capacity(n),
                 levels: spec.levels.iter().map(|l| Label::new(l)).collect(),
                 seen: HashMap::default(),
+                hot: Vec::new(),
             },
             ColumnType::Text => Builder::Text(Ids::default()),
         }
@@ -790,7 +799,14 @@ impl Builder {
                 codes,
                 levels,
                 seen,
+                hot,
             } => {
+                if seen.len() <= HOT_TEXTS {
+                    if let Some(&(_, c)) = hot.iter().find(|(t, _)| **t == *trimmed) {
+                        codes.push(c);
+                        return Ok(true);
+                    }
+                }
                 let code = match seen.get(trimmed) {
                     Some(c) => c.clone(),
                     None => {
@@ -811,6 +827,9 @@ impl Builder {
                             }
                         };
                         seen.insert(trimmed.to_string(), c.clone());
+                        if let (Ok(code), true) = (&c, seen.len() <= HOT_TEXTS) {
+                            hot.push((trimmed.into(), *code));
+                        }
                         c
                     }
                 };
@@ -843,11 +862,13 @@ impl Builder {
                     codes,
                     levels,
                     seen,
+                    ..
                 },
                 Builder::Category {
                     codes: c2,
                     levels: l2,
                     seen: seen2,
+                    ..
                 },
             ) => {
                 // plan levels (the same list in both, never extended): the
@@ -2837,6 +2858,47 @@ mod split_tests {
                 .summary
                 .contains("not a level of grouping next_line_category")));
         assert_eq!(one.patients.len() + x.len(), lines.len() - 1);
+    }
+
+    #[test]
+    fn category_texts_keep_their_codes_past_the_scanned_few() {
+        // more distinct texts than are matched by a scan, coming back after
+        // the scan stops (the hash map takes over), and blanks: every
+        // patient keeps the text of its cell
+        let lines = demo_lines();
+        let header: Vec<&str> = lines[0].split(',').collect();
+        let at = header
+            .iter()
+            .position(|h| *h == "next_line_category")
+            .unwrap();
+        let text = |i: usize| match i % 13 {
+            12 => String::new(),
+            k => format!("therapy {}", k % (HOT_TEXTS + 3)),
+        };
+        let mut rows = vec![lines[0].clone()];
+        for (i, l) in lines.iter().enumerate().skip(1) {
+            let mut cells: Vec<String> = l.split(',').map(str::to_string).collect();
+            cells[at] = text(i);
+            rows.push(cells.join(","));
+        }
+        let csv = rows.join("\n");
+        let d = Delimited::new("t.csv", csv.as_bytes(), b',').unwrap();
+        let input = Input::Delimited(d);
+        let opts = DeriveOptions::default();
+        let plan = Plan::builtin();
+        let one = derive_input_split(&plan, &input, &opts, usize::MAX).unwrap();
+        let two = derive_input_split(&plan, &input, &opts, 0).unwrap();
+        assert_eq!(format!("{one:#?}"), format!("{two:#?}"));
+        assert_eq!(one.patients.len(), lines.len() - 1);
+        for (k, p) in one.patients.iter().enumerate() {
+            let want = text(k + 1);
+            let got = p.value("next_line_category");
+            if want.is_empty() {
+                assert_eq!(got, Value::Missing, "patient {k}");
+            } else {
+                assert_eq!(got, Value::Category(want), "patient {k}");
+            }
+        }
     }
 
     /// The demo cohort under the built-in plan.
