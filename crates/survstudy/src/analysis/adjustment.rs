@@ -392,6 +392,19 @@ fn value_text(v: &Value) -> Option<String> {
     }
 }
 
+/// A categorical covariate from its distinct texts (in order of
+/// appearance) and each patient's index into them: its levels and each
+/// patient's level.
+fn levels_of(plan: &Plan, v: &str, kind: ColumnType, seen: Vec<String>, raw: &[usize]) -> Cov {
+    let lv = categorical_levels(plan, v, kind, &seen);
+    let remap: Vec<usize> = seen
+        .iter()
+        .map(|x| lv.iter().position(|l| l == x).unwrap_or(0))
+        .collect();
+    let code = raw.iter().map(|&k| remap[k]).collect();
+    Cov::Levels(lv, code)
+}
+
 /// As `value_text(&p.value(v))` without allocating for yes/no, category and
 /// text cells (`kind` is the column's plan type).
 fn cell_text<'a>(
@@ -521,13 +534,22 @@ pub fn analyse_adjustment(
         }
         vars.push((col.name.clone(), col.display_label().to_string(), col.kind));
     }
+    // yes/no and category covariates read by their codes
+    let coded: Vec<Option<crate::derive::CodedColumn>> = vars
+        .iter()
+        .map(|(v, _, k)| match k {
+            ColumnType::YesNo | ColumnType::Category => cohort.coded_column(v),
+            _ => None,
+        })
+        .collect();
     let complete: Vec<usize> = exposure_known
         .iter()
         .copied()
         .filter(|&i| {
             let p = &cohort.patients[i];
-            vars.iter().all(|(v, _, k)| match k {
-                ColumnType::Number => p.number(v).is_some(),
+            vars.iter().zip(&coded).all(|((v, _, k), c)| match (k, c) {
+                (ColumnType::Number, _) => p.number(v).is_some(),
+                (_, Some(c)) => c.code(p) != 0,
                 _ => cell_text(p, v, *k).is_some(),
             })
         })
@@ -558,7 +580,7 @@ pub fn analyse_adjustment(
     // balance columns: (variable, label, level, values); the values are a
     // design column's where there is one (no second copy per patient)
     let mut bal_cols: Vec<(String, String, Option<String>, BalValues)> = vec![];
-    for (v, label, kind) in &vars {
+    for ((v, label, kind), coded) in vars.iter().zip(&coded) {
         let c = match kind {
             ColumnType::Number => Cov::Number(
                 complete
@@ -566,6 +588,24 @@ pub fn analyse_adjustment(
                     .map(|&i| cohort.patients[i].number(v).unwrap_or(f64::NAN))
                     .collect(),
             ),
+            _ if coded.is_some() => {
+                let c = coded.as_ref().expect("matched as present");
+                // distinct values in order of appearance and each patient's
+                // index into them, by code
+                let mut seen: Vec<String> = vec![];
+                let mut index: Vec<Option<usize>> = vec![None; c.codes()];
+                let raw: Vec<usize> = complete
+                    .iter()
+                    .map(|&i| {
+                        let code = c.code(&cohort.patients[i]);
+                        *index[code as usize].get_or_insert_with(|| {
+                            seen.push(c.text(code).to_string());
+                            seen.len() - 1
+                        })
+                    })
+                    .collect();
+                levels_of(plan, v, *kind, seen, &raw)
+            }
             _ => {
                 // distinct values in order of appearance and each patient's
                 // index into them (no per-row allocation)
@@ -586,13 +626,7 @@ pub fn analyse_adjustment(
                         }
                     })
                     .collect();
-                let lv = categorical_levels(plan, v, *kind, &seen);
-                let remap: Vec<usize> = seen
-                    .iter()
-                    .map(|x| lv.iter().position(|l| l == x).unwrap_or(0))
-                    .collect();
-                let code = raw.iter().map(|&k| remap[k]).collect();
-                Cov::Levels(lv, code)
+                levels_of(plan, v, *kind, seen, &raw)
             }
         };
         match c {

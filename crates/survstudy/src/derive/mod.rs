@@ -548,7 +548,63 @@ pub struct Cohort {
     pub intervals: Vec<IntervalData>,
 }
 
+/// A yes/no or category column of the cohort's store, read patient by
+/// patient: each cell's code (0 = missing) and the text of every code, with
+/// no name looked up and no text made per patient.
+pub(crate) struct CodedColumn<'a> {
+    cells: CodedCells<'a>,
+    texts: Vec<&'a str>,
+}
+
+enum CodedCells<'a> {
+    YesNo(&'a [u8]),
+    Codes(&'a [u32]),
+}
+
+impl CodedColumn<'_> {
+    /// The code of patient `p`'s cell (0 = missing); `p` is one of the
+    /// patients of the cohort the column is from.
+    pub(crate) fn code(&self, p: &PatientRecord) -> u32 {
+        match self.cells {
+            CodedCells::YesNo(v) => match v[p.row] {
+                store::NO => 1,
+                store::YES => 2,
+                _ => 0,
+            },
+            CodedCells::Codes(c) => c[p.row],
+        }
+    }
+    /// The text of a code: `yes`/`no` or the category, as
+    /// [`PatientRecord::flag`] and [`PatientRecord::category`] give it
+    /// (empty for 0, missing).
+    pub(crate) fn text(&self, code: u32) -> &str {
+        self.texts[code as usize]
+    }
+    /// How many codes there are (missing included).
+    pub(crate) fn codes(&self) -> usize {
+        self.texts.len()
+    }
+}
+
 impl Cohort {
+    /// The column `column` as codes when it is a yes/no or category column
+    /// of the input (`None` for any other, an absent one, or no patients).
+    pub(crate) fn coded_column(&self, column: &str) -> Option<CodedColumn<'_>> {
+        let cols = self.patients.first()?.columns();
+        match &cols.data[cols.slot_of(column)?] {
+            ColData::YesNo(v) => Some(CodedColumn {
+                cells: CodedCells::YesNo(v),
+                texts: vec!["", yes_no_label(false), yes_no_label(true)],
+            }),
+            ColData::Codes { codes, levels } => Some(CodedColumn {
+                cells: CodedCells::Codes(codes),
+                texts: std::iter::once("")
+                    .chain(levels.iter().map(Label::as_str))
+                    .collect(),
+            }),
+            _ => None,
+        }
+    }
     /// The endpoint named `code`.
     pub fn endpoint(&self, code: &str) -> Option<&EndpointData> {
         self.endpoints.iter().find(|e| e.code == code)
@@ -2899,6 +2955,38 @@ mod split_tests {
                 assert_eq!(got, Value::Category(want), "patient {k}");
             }
         }
+    }
+
+    #[test]
+    fn coded_columns_read_as_the_patients_accessors() {
+        let c = demo_cohort();
+        let plan = Plan::builtin();
+        let mut seen = 0;
+        for col in &plan.columns {
+            let coded = c.coded_column(&col.name);
+            match col.kind {
+                ColumnType::YesNo | ColumnType::Category => {}
+                _ => {
+                    assert!(coded.is_none(), "{}", col.name);
+                    continue;
+                }
+            }
+            let Some(coded) = coded else {
+                assert!(c.absent_columns.contains(&col.name), "{}", col.name);
+                continue;
+            };
+            seen += 1;
+            for p in &c.patients {
+                let want = match col.kind {
+                    ColumnType::YesNo => p.flag(&col.name).map(yes_no_label),
+                    _ => p.category(&col.name),
+                };
+                let code = coded.code(p);
+                assert!((code as usize) < coded.codes());
+                assert_eq!((code != 0).then(|| coded.text(code)), want, "{}", col.name);
+            }
+        }
+        assert!(seen >= 8, "yes/no and category columns checked: {seen}");
     }
 
     /// The demo cohort under the built-in plan.
