@@ -2869,21 +2869,10 @@ mod split_tests {
                 want.push((line, ProblemKind::BadCategory));
             }
         }
-        let kinds: Vec<ProblemKind> = want.iter().map(|w| w.1).collect();
-        assert!(
-            kinds
-                .iter()
-                .filter(|k| **k == ProblemKind::BadCategory)
-                .count()
-                > 2
-        );
-        assert!(
-            kinds
-                .iter()
-                .filter(|k| **k == ProblemKind::UncoveredCombination)
-                .count()
-                > 2
-        );
+        for kind in [ProblemKind::BadCategory, ProblemKind::UncoveredCombination] {
+            let planted = want.iter().filter(|w| w.1 == kind).count();
+            assert!(planted > 2, "{kind:?}: {planted}");
+        }
         let csv = lines.join("\n");
         let d = Delimited::new("t.csv", csv.as_bytes(), b',').unwrap();
         assert!(d.halves(0).is_some(), "the test file is split");
