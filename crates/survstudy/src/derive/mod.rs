@@ -588,9 +588,18 @@ impl CodedColumn<'_> {
 
 impl Cohort {
     /// The column `column` as codes when it is a yes/no or category column
-    /// of the input (`None` for any other, an absent one, or no patients).
+    /// of the input (`None` for any other, an absent one, no patients, or
+    /// patients of more than one store: a cohort put together by hand).
     pub(crate) fn coded_column(&self, column: &str) -> Option<CodedColumn<'_>> {
-        let cols = self.patients.first()?.columns();
+        let first = self.patients.first()?;
+        if !self
+            .patients
+            .iter()
+            .all(|p| Arc::ptr_eq(&p.store, &first.store))
+        {
+            return None;
+        }
+        let cols = first.columns();
         match &cols.data[cols.slot_of(column)?] {
             ColData::YesNo(v) => Some(CodedColumn {
                 cells: CodedCells::YesNo(v),
@@ -1386,13 +1395,17 @@ fn derive_input_split(
         let mut group_tables: Vec<LabelColumn> = (0..groupings.len())
             .map(|_| LabelColumn::with_capacity(0))
             .collect();
-        let mut group_codes: Vec<Vec<u32>> = vec![Vec::with_capacity(len); groupings.len()];
+        // (each its own capacity: a cloned Vec does not keep it)
+        let mut group_codes: Vec<Vec<u32>> = (0..groupings.len())
+            .map(|_| Vec::with_capacity(len))
+            .collect();
         let mut coded: Vec<Option<CodedGrouping>> = groupings
             .iter()
             .map(|(g, _, gslots)| CodedGrouping::new(g, gslots, &cols))
             .collect();
-        let mut records: Vec<Vec<Option<TteRecord>>> =
-            vec![Vec::with_capacity(len); plan.endpoints.len()];
+        let mut records: Vec<Vec<Option<TteRecord>>> = (0..plan.endpoints.len())
+            .map(|_| Vec::with_capacity(len))
+            .collect();
         let mut level_cache: Vec<LevelCache> = vec![LevelCache::default(); groupings.len()];
         let level_labels: Vec<LevelLabels> =
             groupings.iter().map(|(g, ..)| LevelLabels::of(g)).collect();
@@ -2976,6 +2989,12 @@ mod split_tests {
             }
         }
         assert!(seen >= 8, "yes/no and category columns checked: {seen}");
+        // patients of two derivations (a cohort put together by hand): no
+        // codes, the callers read cell by cell
+        let mut mixed = demo_cohort();
+        assert!(mixed.coded_column("prog_emd").is_some());
+        mixed.patients.push(c.patients[0].clone());
+        assert!(mixed.coded_column("prog_emd").is_none());
     }
 
     /// The demo cohort under the built-in plan.
