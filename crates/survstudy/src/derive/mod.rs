@@ -674,9 +674,15 @@ const PAR_ROWS: usize = 50_000;
 
 impl Rows<'_> {
     fn is_bad(&self, r: usize, column: &str) -> bool {
-        self.issues
-            .get(&r)
-            .is_some_and(|i| i.bad.iter().any(|b| b == column))
+        !self.issues.is_empty()
+            && self
+                .issues
+                .get(&r)
+                .is_some_and(|i| i.bad.iter().any(|b| b == column))
+    }
+    /// Whether row `r` has a problem so far (no hashing while no row has).
+    fn has_issues(&self, r: usize) -> bool {
+        !self.issues.is_empty() && self.issues.contains_key(&r)
     }
     /// A problem whose cell text is known (`value`) or, when `slot` is given,
     /// fetched later.
@@ -2046,7 +2052,7 @@ fn endpoint_record(
         .chain(&ec.events)
         .chain(&ec.censor_if);
     // Columns with problems already reported: nothing more to say here.
-    if rows.issues.contains_key(&r) && all.clone().any(|c| rows.is_bad(r, c)) {
+    if rows.has_issues(r) && all.clone().any(|c| rows.is_bad(r, c)) {
         return None;
     }
     for c in &ec.require {
