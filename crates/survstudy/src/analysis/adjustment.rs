@@ -581,15 +581,14 @@ pub fn analyse_adjustment(
     // design column's where there is one (no second copy per patient)
     let mut bal_cols: Vec<(String, String, Option<String>, BalValues)> = vec![];
     for ((v, label, kind), coded) in vars.iter().zip(&coded) {
-        let c = match kind {
-            ColumnType::Number => Cov::Number(
+        let c = match (kind, coded) {
+            (ColumnType::Number, _) => Cov::Number(
                 complete
                     .iter()
                     .map(|&i| cohort.patients[i].number(v).unwrap_or(f64::NAN))
                     .collect(),
             ),
-            _ if coded.is_some() => {
-                let c = coded.as_ref().expect("matched as present");
+            (_, Some(c)) => {
                 // distinct values in order of appearance and each patient's
                 // index into them, by code
                 let mut seen: Vec<String> = vec![];

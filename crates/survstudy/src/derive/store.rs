@@ -392,7 +392,7 @@ impl LabelColumn {
     /// derivation are clones of a few interned ones, so the table is
     /// searched by pointer first, then by text; a long table (free text)
     /// by a hash map.
-    fn code_of(&mut self, label: Option<&Label>) -> u32 {
+    pub(crate) fn code_of(&mut self, label: Option<&Label>) -> u32 {
         let Some(l) = label else { return 0 };
         if let Some(index) = &mut self.index {
             let next = self.table.len() as u32;
@@ -485,13 +485,7 @@ impl LabelColumn {
         Arc::make_mut(&mut self.codes).push(c);
     }
 
-    /// The code of `label` in this column's table, added when new: for
-    /// codes gathered in bulk and handed over with [`Self::with_codes`].
-    pub(crate) fn code_for(&mut self, label: Option<&Label>) -> u32 {
-        self.code_of(label)
-    }
-
-    /// This column's table with `codes` (each one from [`Self::code_for`])
+    /// This column's table with `codes` (each one from [`Self::code_of`])
     /// as its patients' labels, replacing any it had.
     pub(crate) fn with_codes(mut self, codes: Vec<u32>) -> LabelColumn {
         debug_assert!(codes.iter().all(|&c| (c as usize) < self.table.len()));
