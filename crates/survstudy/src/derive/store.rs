@@ -147,6 +147,12 @@ impl Ids {
         let id = &self.text[start..self.ends[r]];
         (!id.is_empty()).then_some(id)
     }
+    /// Row `r`'s identifier as bytes (empty when missing; no UTF-8
+    /// boundary checks, for the writers).
+    pub(crate) fn bytes(&self, r: usize) -> &[u8] {
+        let start = if r == 0 { 0 } else { self.ends[r - 1] };
+        &self.text.as_bytes()[start..self.ends[r]]
+    }
     /// Row `r`'s identifier as an owned string (for a problem or exclusion).
     pub(crate) fn owned(&self, r: usize) -> Option<String> {
         self.get(r).map(str::to_string)
