@@ -1287,7 +1287,7 @@ fn derive_input_split(
     let mut builders = new_builders();
     // a large CSV is walked in two parts on the two cores, joined in row
     // order (the same columns, problems and errors as one walk)
-    let (walk, mut rows, extras, by_id) = match input.halves(split_min_bytes) {
+    let (walk, mut rows, extras) = match input.halves(split_min_bytes) {
         Some([first, second]) => {
             let mut builders2 = new_builders();
             let (a, b) = std::thread::scope(|sc| {
@@ -1306,24 +1306,14 @@ fn derive_input_split(
             rows.issues
                 .extend(rows_b.issues.into_iter().map(|(r, i)| (r + offset, i)));
             extras.extend(extras_b);
-            // the second half's columns are appended on a thread while the
-            // duplicate identifiers are looked for (they read the rows'
-            // identifiers only)
-            let by_id = std::thread::scope(|sc| {
-                sc.spawn(|| {
-                    for (a, b) in builders.iter_mut().zip(builders2) {
-                        a.append(b, offset);
-                    }
-                });
-                duplicate_rows(&rows.ids, id_hash)
-            });
-            (walk, rows, extras, by_id)
+            for (a, b) in builders.iter_mut().zip(builders2) {
+                a.append(b, offset);
+            }
+            (walk, rows, extras)
         }
         None => {
             let (walk, rows, extras) = fill(input, &mut builders);
-            let walk = walk.map_err(DeriveError::Ingest)?;
-            let by_id = duplicate_rows(&rows.ids, id_hash);
-            (walk, rows, extras, by_id)
+            (walk.map_err(DeriveError::Ingest)?, rows, extras)
         }
     };
     let n_rows = rows.lines.len();
@@ -1356,6 +1346,7 @@ fn derive_input_split(
 
     // Duplicate ids: every occurrence is reported.
     {
+        let by_id = duplicate_rows(&rows.ids, id_hash);
         let mut dups: Vec<(usize, String)> = Vec::new();
         for idxs in &by_id {
             for &i in idxs {
