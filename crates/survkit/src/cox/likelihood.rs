@@ -695,23 +695,29 @@ fn efron_log_sum(s0: f64, d0: f64, ndead: usize) -> f64 {
 mod tests {
     use super::*;
 
+    /// Tied death sets (S0, S0ᴰ, d): sizes at the blocks' edges (1, 8, 9,
+    /// 63, 64, 65, 129), large sets, and sets whose log blocks overflow or
+    /// underflow (summed term by term).
+    const EFRON_SETS: &[(f64, f64, usize)] = &[
+        (10.0, 3.0, 1),
+        (10.0, 3.0, 2),
+        (10.0, 9.999, 7),
+        (1234.5, 80.25, 8),
+        (1234.5, 80.25, 9),
+        (1234.5, 80.25, 63),
+        (1234.5, 80.25, 64),
+        (1234.5, 80.25, 65),
+        (1234.5, 1234.0, 129),
+        (5.0e5, 2.0e3, 1000),
+        (1.0e300, 1.0e299, 20),
+        (1.0e-300, 1.0e-301, 20),
+        (1.0e-300, 1.0e-301, 100),
+    ];
+
     #[test]
     fn efron_steps_are_the_steps_one_at_a_time() {
-        // block edges (1, 8, 63, 64, 65, 129), large sets, and sets whose
-        // log blocks overflow or underflow: every bit as the one-loop form
-        for &(s0, d0, d) in &[
-            (10.0, 3.0, 1usize),
-            (10.0, 3.0, 2),
-            (10.0, 9.999, 7),
-            (1234.5, 80.25, 8),
-            (1234.5, 80.25, 63),
-            (1234.5, 80.25, 64),
-            (1234.5, 80.25, 65),
-            (1234.5, 1234.0, 129),
-            (5.0e5, 2.0e3, 1000),
-            (1.0e300, 1.0e299, 20),
-            (1.0e-300, 1.0e-301, 100),
-        ] {
+        // every bit as the one-loop form
+        for &(s0, d0, d) in EFRON_SETS {
             let mut got = Vec::new();
             let logs = efron_steps(s0, d0, d, |f, inv| got.push((f, inv)));
             let want: Vec<(f64, f64)> = (0..d)
@@ -742,17 +748,7 @@ mod tests {
         let naive = |s0: f64, d0: f64, d: usize| -> f64 {
             (0..d).map(|k| (s0 - (k as f64 / d as f64) * d0).ln()).sum()
         };
-        for &(s0, d0, d) in &[
-            (10.0, 3.0, 1usize),
-            (10.0, 3.0, 2),
-            (10.0, 9.999, 7),
-            (1234.5, 80.25, 8),
-            (1234.5, 80.25, 9),
-            (5.0e5, 2.0e3, 1000),
-            // blocks whose product overflows or underflows: term by term
-            (1.0e300, 1.0e299, 20),
-            (1.0e-300, 1.0e-301, 20),
-        ] {
+        for &(s0, d0, d) in EFRON_SETS {
             let (a, b) = (efron_log_sum(s0, d0, d), naive(s0, d0, d));
             assert!(
                 (a - b).abs() <= 1e-13 * b.abs().max(1.0),

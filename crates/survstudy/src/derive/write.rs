@@ -315,6 +315,19 @@ impl DateTexts {
     }
 }
 
+/// The groupings ADSL writes: each one that is not simply a yes/no or
+/// category column of the same name.
+fn adsl_groupings(cohort: &Cohort) -> Vec<&super::GroupingData> {
+    cohort
+        .groupings
+        .iter()
+        .filter(|g| {
+            !(matches!(g.kind, GroupingKind::YesNo | GroupingKind::Category)
+                && cohort.present_columns.contains(&g.name))
+        })
+        .collect()
+}
+
 /// Write `adsl.csv` into `dir` (created if needed): `USUBJID`, `SRCLINE`
 /// (input line), every plan column present in the input (plan names; dates
 /// ISO, yes/no as `yes`/`no`, blank = missing), each grouping that is not
@@ -323,14 +336,7 @@ impl DateTexts {
 pub fn write_adsl(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
     let mut w = Out::open(dir, super::ADSL_FILE)?;
     let columns: Vec<&String> = cohort.present_columns.iter().collect();
-    let groupings: Vec<_> = cohort
-        .groupings
-        .iter()
-        .filter(|g| {
-            !(matches!(g.kind, GroupingKind::YesNo | GroupingKind::Category)
-                && cohort.present_columns.contains(&g.name))
-        })
-        .collect();
+    let groupings = adsl_groupings(cohort);
     // every record has at least USUBJID and SRCLINE: never a lone empty
     // field (which csv would write as `""`)
     w.field(b"USUBJID");
@@ -543,14 +549,7 @@ mod tests {
     /// typed columns must reproduce byte for byte.
     fn adsl_by_cells(c: &Cohort) -> Vec<u8> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        let groupings: Vec<_> = c
-            .groupings
-            .iter()
-            .filter(|g| {
-                !(matches!(g.kind, GroupingKind::YesNo | GroupingKind::Category)
-                    && c.present_columns.contains(&g.name))
-            })
-            .collect();
+        let groupings = adsl_groupings(c);
         let mut head = vec!["USUBJID".to_string(), "SRCLINE".to_string()];
         head.extend(c.present_columns.iter().cloned());
         head.extend(groupings.iter().map(|g| g.name.clone()));
