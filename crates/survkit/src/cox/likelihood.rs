@@ -612,7 +612,8 @@ impl CoxData {
 /// The steps of a set of `ndead` tied deaths under Efron's approximation,
 /// `f_k = k/d` and `den_k = S0 − f_k·S0ᴰ` for k = 0..d: calls
 /// `each(f_k, 1/den_k)` in step order and returns `Σ_k log den_k` (as
-/// [`efron_log_sum`]: one logarithm per 8 steps, the same bits).
+/// `efron_log_sum`, the tests' reference: one logarithm per 8 steps, the
+/// same bits).
 ///
 /// The steps' divisions are independent of each other, so they are made a
 /// block at a time into small arrays (the compiler vectorises them: two or
@@ -716,8 +717,10 @@ mod tests {
 
     #[test]
     fn efron_steps_are_the_steps_one_at_a_time() {
-        // every bit as the one-loop form
-        for &(s0, d0, d) in EFRON_SETS {
+        // every bit as the one-loop form, also where a term is not
+        // positive (NaN and infinite logarithms and reciprocals)
+        let degenerate: &[(f64, f64, usize)] = &[(1.0, 4.0, 4), (1.0, 2.0, 2), (0.0, 0.0, 1)];
+        for &(s0, d0, d) in EFRON_SETS.iter().chain(degenerate) {
             let mut got = Vec::new();
             let logs = efron_steps(s0, d0, d, |f, inv| got.push((f, inv)));
             let want: Vec<(f64, f64)> = (0..d)

@@ -1502,7 +1502,7 @@ fn derive_input_split(
         // the labels and the records are joined on the two cores (each a
         // copy of tens of MB into fresh pages at 10^6 rows)
         std::thread::scope(|sc| {
-            sc.spawn(|| {
+            let h = sc.spawn(|| {
                 for (a, b) in group_labels.iter_mut().zip(g2) {
                     a.extend_from(&b);
                 }
@@ -1510,6 +1510,7 @@ fn derive_input_split(
             for (a, b) in records.iter_mut().zip(r2) {
                 a.extend(b);
             }
+            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         });
     }
     rows.issues = issues;
