@@ -74,6 +74,13 @@ impl TimeIndex {
         })
     }
 
+    /// Whether R's time fix leaves every subset of the indexed rows' times
+    /// unchanged ([`crate::timefix::untied_in_every_subset`]); false when
+    /// some row's time is not finite or negative (not indexed).
+    pub fn untied_in_every_subset(&self) -> bool {
+        !self.rank.contains(&u32::MAX) && crate::timefix::untied_in_every_subset(&self.time)
+    }
+
     /// Number of rows indexed.
     pub fn len(&self) -> usize {
         self.rank.len()

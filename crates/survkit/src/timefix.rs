@@ -44,6 +44,36 @@ impl TimeFix {
     }
 }
 
+/// Whether R's time fix ([`aeq_times`]) leaves every subset of a set of
+/// times unchanged, `distinct` being the set's distinct finite times in
+/// ascending order. Two distinct times of a subset tie when their gap is at
+/// most 2^-26, or at most 2^-26 times the mean of the subset's distinct
+/// |t|; a subset's gaps are never smaller than the set's smallest gap and
+/// its mean never larger than the set's largest |t|, so no subset ties when
+/// the smallest gap exceeds 2^-26 and 2^-26 times the largest |t| (with a
+/// margin for the rounding of the mean). Fits of subsets of such times can
+/// then compare them exactly ([`TimeFix::Exact`]) with the same result.
+pub fn untied_in_every_subset(distinct: &[f64]) -> bool {
+    if distinct.iter().any(|t| !t.is_finite()) {
+        return false;
+    }
+    let (Some(first), Some(last)) = (distinct.first(), distinct.last()) else {
+        return true;
+    };
+    let max_abs = first.abs().max(last.abs());
+    let mut min_gap = f64::INFINITY;
+    for w in distinct.windows(2) {
+        let gap = w[1] - w[0];
+        if gap.is_nan() || gap <= 0.0 {
+            // not ascending and distinct: no claim
+            return false;
+        }
+        min_gap = min_gap.min(gap);
+    }
+    distinct.len() < 2
+        || (min_gap > R_TOLERANCE && min_gap > R_TOLERANCE * (max_abs * (1.0 + 1e-9)))
+}
+
 /// Mean as R's `mean()` computes it: the sum divided by n, refined by the
 /// mean of the residuals (R accumulates in extended precision; compensated
 /// summation stands in for it here).

@@ -103,3 +103,90 @@ fn cox_concordance_and_zph_tie_round_off() {
     assert!(close(za.global.chisq, zb.global.chisq));
     assert_eq!(za.time, zb.time);
 }
+
+#[test]
+fn cox_timefix_exact_compares_times_as_they_are() {
+    // R coxph.control(timefix = FALSE): the round-off copies are distinct
+    // times, so the tie structure and the partial likelihood change
+    let (exact, noisy, event, group, x) = cohort();
+    let mut design = Design::default();
+    design.add_numeric("x", x);
+    design.add_numeric("g", group.iter().map(|&g| g as f64).collect());
+    let fixed = cox_fit(&noisy, &event, &design, None, &CoxOptions::default()).unwrap();
+    let as_they_are = CoxOptions {
+        timefix: survkit::timefix::TimeFix::Exact,
+        ..Default::default()
+    };
+    let raw = cox_fit(&noisy, &event, &design, None, &as_they_are).unwrap();
+    assert!(
+        !close(fixed.loglik, raw.loglik),
+        "{} vs {}",
+        fixed.loglik,
+        raw.loglik
+    );
+    // on times R's fix leaves alone, both give the same fit, bit for bit
+    let a = cox_fit(&exact, &event, &design, None, &CoxOptions::default()).unwrap();
+    let b = cox_fit(&exact, &event, &design, None, &as_they_are).unwrap();
+    assert_eq!(a.loglik.to_bits(), b.loglik.to_bits());
+    for (s, t) in a.terms.iter().zip(&b.terms) {
+        assert_eq!(
+            (s.coef.to_bits(), s.se.to_bits()),
+            (t.coef.to_bits(), t.se.to_bits())
+        );
+    }
+}
+
+#[test]
+fn untied_sets_have_no_tied_subset() {
+    use survkit::timefix::{aeq_times, untied_in_every_subset};
+    let mut seed = 7u64;
+    let mut rnd = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let distinct = |v: &[f64]| {
+        let mut d = v.to_vec();
+        d.sort_by(f64::total_cmp);
+        d.dedup();
+        d
+    };
+    let mut certified = 0;
+    for case in 0..400 {
+        // months from days (untied), or values with gaps near the tolerance
+        // (absolute 2^-26 ≈ 1.5e-8, or relative to the largest time)
+        let n = 2 + (rnd() * 30.0) as usize;
+        let scale = [1.0, 1e-7, 1e3, 1e8][case % 4];
+        let times: Vec<f64> = (0..n)
+            .map(|_| match case % 3 {
+                0 => (rnd() * 3000.0).floor() / 30.4375,
+                _ => (rnd() * 40.0).floor() * scale * (1.0 + rnd() * 1e-7),
+            })
+            .collect();
+        let set = distinct(&times);
+        if !untied_in_every_subset(&set) {
+            continue;
+        }
+        certified += 1;
+        // then the fix changes neither the set nor any subset of it
+        assert!(matches!(aeq_times(&times), std::borrow::Cow::Borrowed(_)));
+        for _ in 0..20 {
+            let sub: Vec<f64> = times.iter().copied().filter(|_| rnd() < 0.5).collect();
+            assert_eq!(&*aeq_times(&sub), &sub[..], "case {case}");
+        }
+    }
+    assert!(certified > 100, "{certified}");
+    // near the tolerance: not certified, and some subset does tie
+    let close_pair = [1.0, 1.0 + 1e-9, 2.0];
+    assert!(!untied_in_every_subset(&close_pair));
+    assert_ne!(&*aeq_times(&close_pair), &close_pair[..]);
+    let large = [1e9, 1e9 + 1.0];
+    assert!(!untied_in_every_subset(&large));
+    assert_ne!(&*aeq_times(&large), &large[..]);
+    // degenerate sets
+    assert!(untied_in_every_subset(&[]));
+    assert!(untied_in_every_subset(&[3.5]));
+    assert!(!untied_in_every_subset(&[1.0, f64::NAN]));
+    assert!(!untied_in_every_subset(&[2.0, 1.0]));
+}

@@ -113,6 +113,13 @@ pub struct CoxOptions {
     pub concordance: ConcordanceChoice,
     /// Model-based or robust variance for inference (model-based).
     pub variance: Variance,
+    /// Whether nearly equal times are tied first (R `coxph.control(timefix
+    /// =)`: [`TimeFix::R`], the default, or [`TimeFix::Exact`]); the
+    /// concordance sees the same times.
+    ///
+    /// [`TimeFix::R`]: crate::timefix::TimeFix::R
+    /// [`TimeFix::Exact`]: crate::timefix::TimeFix::Exact
+    pub timefix: crate::timefix::TimeFix,
     /// Upper bound on the work of one exact-ties likelihood evaluation
     /// (Σ over tied event times of d·|risk set|·(p(p+1)/2 + p + 1)); larger
     /// problems return [`SurvError::TooLarge`] instead of running for hours
@@ -142,6 +149,7 @@ impl Default for CoxOptions {
             concordance: ConcordanceChoice::Compute,
             variance: Variance::ModelBased,
             exact_max_work: 200_000_000,
+            timefix: crate::timefix::TimeFix::R,
         }
     }
 }
@@ -464,10 +472,10 @@ pub(crate) fn cox_fit_rows_cells(
     // the concordance below sees the same times, as R's does; counting data
     // tie start and stop together
     let (fixed_start, time) = if rows.start.is_some() {
-        let (a, b) = crate::wkm::timefix_rows(rows.start, time, crate::timefix::TimeFix::R);
+        let (a, b) = crate::wkm::timefix_rows(rows.start, time, opts.timefix);
         (a, std::borrow::Cow::Owned(b))
     } else {
-        (None, crate::timefix::aeq_times(time))
+        (None, opts.timefix.apply(time))
     };
     let time: &[f64] = &time;
     if let Some(s) = &fixed_start {

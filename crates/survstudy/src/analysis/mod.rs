@@ -345,9 +345,14 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
         .collect();
     let eps: Vec<EndpointRows> = par_map(&endpoint_data, |&ep| {
         let (idx, time, event) = ep.analysis_rows();
+        let index = survkit::tabulated::TimeIndex::new(&time);
+        let untied = index
+            .as_ref()
+            .is_some_and(survkit::tabulated::TimeIndex::untied_in_every_subset);
         EndpointRows {
             ep,
-            index: survkit::tabulated::TimeIndex::new(&time),
+            index,
+            untied,
             idx,
             time,
             event,
@@ -387,7 +392,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                     cohort,
                     code,
                     (&r.idx, &r.time, &r.event),
-                    &cox,
+                    &r.cox_of_subsets(&cox),
                     &strata,
                     &plan.analysis.cox_interactions,
                 ))
@@ -495,9 +500,29 @@ struct EndpointRows<'a> {
     ep: &'a crate::derive::EndpointData,
     /// the times' ranks, shared by the groupings' count tables
     index: Option<survkit::tabulated::TimeIndex>,
+    /// R's time fix ties nothing in any subset of the times
+    untied: bool,
     idx: Vec<usize>,
     time: Vec<f64>,
     event: Vec<bool>,
+}
+
+impl EndpointRows<'_> {
+    /// `cox` for fits of a subset of these rows with their times as they
+    /// are: when R's time fix would tie nothing in any subset (the usual
+    /// case, times whole days apart), the times are compared exactly
+    /// instead of each fit sorting them again: the same times, so the same
+    /// results. (Shifted times, as a landmark's, keep `cox`.)
+    fn cox_of_subsets(&self, cox: &CoxOptions) -> CoxOptions {
+        CoxOptions {
+            timefix: if self.untied {
+                survkit::timefix::TimeFix::Exact
+            } else {
+                cox.timefix
+            },
+            ..*cox
+        }
+    }
 }
 
 /// One independent piece of [`analyse`] (indices into the plan's lists).
@@ -627,6 +652,10 @@ fn analyse_one_grouping(
         let per_patient = strata_of(plan, cohort, &cox_strata);
         (0..n_rows).map(|k| per_patient[idx[row(k)]]).collect()
     });
+    let cox = &match landmark {
+        None => r.cox_of_subsets(cox),
+        Some(_) => *cox,
+    };
     // one count table per (endpoint, grouping) for the KM, log-rank and RMST
     let table = match (&r.index, landmark) {
         (Some(index), None) => {
