@@ -36,6 +36,15 @@ fn cohort() -> Cohort {
     (exact, noisy, event, group, x)
 }
 
+/// The cohort's times and events with its covariates x and group as a design.
+fn cohort_design() -> (Vec<f64>, Vec<f64>, Vec<bool>, Design) {
+    let (exact, noisy, event, group, x) = cohort();
+    let mut design = Design::default();
+    design.add_numeric("x", x);
+    design.add_numeric("g", group.iter().map(|&g| g as f64).collect());
+    (exact, noisy, event, design)
+}
+
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1e-300) || (a.is_nan() && b.is_nan())
 }
@@ -67,10 +76,7 @@ fn logrank_ties_round_off() {
 
 #[test]
 fn cox_concordance_and_zph_tie_round_off() {
-    let (exact, noisy, event, group, x) = cohort();
-    let mut design = Design::default();
-    design.add_numeric("x", x);
-    design.add_numeric("g", group.iter().map(|&g| g as f64).collect());
+    let (exact, noisy, event, design) = cohort_design();
     let o = CoxOptions::default();
     let a = cox_fit(&exact, &event, &design, None, &o).unwrap();
     let b = cox_fit(&noisy, &event, &design, None, &o).unwrap();
@@ -108,10 +114,7 @@ fn cox_concordance_and_zph_tie_round_off() {
 fn cox_timefix_exact_compares_times_as_they_are() {
     // R coxph.control(timefix = FALSE): the round-off copies are distinct
     // times, so the tie structure and the partial likelihood change
-    let (exact, noisy, event, group, x) = cohort();
-    let mut design = Design::default();
-    design.add_numeric("x", x);
-    design.add_numeric("g", group.iter().map(|&g| g as f64).collect());
+    let (exact, noisy, event, design) = cohort_design();
     let fixed = cox_fit(&noisy, &event, &design, None, &CoxOptions::default()).unwrap();
     let as_they_are = CoxOptions {
         timefix: survkit::timefix::TimeFix::Exact,
