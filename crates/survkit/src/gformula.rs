@@ -138,7 +138,8 @@ pub fn cox_fit_and_gformula(
         Some(&mut handoff),
     )?;
     let cells = match (handoff.cells, handoff.time) {
-        (Some(cells), Some(fixed)) if fixed == time => Some(cells),
+        (Some(cells), Some(crate::cox::FitTimes::AsGiven)) => Some(cells),
+        (Some(cells), Some(crate::cox::FitTimes::Fixed(fixed))) if fixed == time => Some(cells),
         _ => None,
     };
     let g = gformula_cells(time, event, design, n_trt, &fit, at, conf_level, cells);

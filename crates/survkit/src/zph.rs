@@ -714,9 +714,15 @@ fn zph_rows_cells(
     }
     // the fit's times, tied as R's coxph tied them (fit$y; start and stop
     // together for counting data)
-    let (fixed_start, time) = match pre.time.filter(|t| t.len() == n) {
-        Some(t) if rows.start.is_none() => (None, t),
-        _ => crate::wkm::timefix_rows(rows.start, time, crate::timefix::TimeFix::R),
+    let (fixed_start, time): (_, std::borrow::Cow<[f64]>) = match pre.time {
+        Some(crate::cox::FitTimes::AsGiven) if rows.start.is_none() => (None, time.into()),
+        Some(crate::cox::FitTimes::Fixed(t)) if rows.start.is_none() && t.len() == n => {
+            (None, t.into())
+        }
+        _ => {
+            let (a, b) = crate::wkm::timefix_rows(rows.start, time, crate::timefix::TimeFix::R);
+            (a, b.into())
+        }
     };
     let time: &[f64] = &time;
     let ncol = design.columns.len();

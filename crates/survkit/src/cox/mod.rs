@@ -319,7 +319,15 @@ pub(crate) struct FitHandoff {
     /// when they do.
     pub cells: Option<Option<cells::Cells>>,
     /// The times after the time fix (R's `fit$y`).
-    pub time: Option<Vec<f64>>,
+    pub time: Option<FitTimes>,
+}
+
+/// The times a fit used ([`FitHandoff::time`]).
+pub(crate) enum FitTimes {
+    /// The times as given (the fix changed none, or was not asked for).
+    AsGiven,
+    /// The times the fix changed.
+    Fixed(Vec<f64>),
 }
 
 /// [`cox_fit_rows`], also filling `handoff` (unweighted right-censored
@@ -471,13 +479,13 @@ pub(crate) fn cox_fit_rows_cells(
     // nearly equal times tie, as R's coxph(control = coxph.control(timefix = TRUE));
     // the concordance below sees the same times, as R's does; counting data
     // tie start and stop together
-    let (fixed_start, time) = if rows.start.is_some() {
+    let (fixed_start, fixed_time) = if rows.start.is_some() {
         let (a, b) = crate::wkm::timefix_rows(rows.start, time, opts.timefix);
         (a, std::borrow::Cow::Owned(b))
     } else {
         (None, opts.timefix.apply(time))
     };
-    let time: &[f64] = &time;
+    let time: &[f64] = &fixed_time;
     if let Some(s) = &fixed_start {
         if let Some(i) = (0..n).find(|&i| s[i] >= time[i]) {
             return Err(SurvError::InvalidValue {
@@ -832,7 +840,10 @@ pub(crate) fn cox_fit_rows_cells(
     // (cox.zph collapses weighted rows by itself, when it does; it takes
     // no (start, stop] rows)
     if let Some(out) = handoff.filter(|_| rows.weight.is_none() && rows.start.is_none()) {
-        out.time = Some(time.to_vec());
+        out.time = Some(match fixed_time {
+            std::borrow::Cow::Borrowed(_) => FitTimes::AsGiven,
+            std::borrow::Cow::Owned(t) => FitTimes::Fixed(t),
+        });
         out.cells = tried;
     }
     Ok(CoxFit {
