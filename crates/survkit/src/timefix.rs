@@ -61,17 +61,17 @@ pub fn untied_in_every_subset(distinct: &[f64]) -> bool {
         return true;
     };
     let max_abs = first.abs().max(last.abs());
+    // (one time or none: no gap, nothing to tie)
     let mut min_gap = f64::INFINITY;
     for w in distinct.windows(2) {
         let gap = w[1] - w[0];
-        if gap.is_nan() || gap <= 0.0 {
+        if gap <= 0.0 {
             // not ascending and distinct: no claim
             return false;
         }
         min_gap = min_gap.min(gap);
     }
-    distinct.len() < 2
-        || (min_gap > R_TOLERANCE && min_gap > R_TOLERANCE * (max_abs * (1.0 + 1e-9)))
+    min_gap > R_TOLERANCE && min_gap > R_TOLERANCE * (max_abs * (1.0 + 1e-9))
 }
 
 /// Mean as R's `mean()` computes it: the sum divided by n, refined by the

@@ -712,7 +712,7 @@ fn zph_rows_cells(
     if n == 0 {
         return Err(SurvError::Empty);
     }
-    // the fit's times, tied as R's coxph tied them (fit$y; start and stop
+    // the fit's times, tied as the fit tied them (R's fit$y; start and stop
     // together for counting data)
     let (fixed_start, time): (_, std::borrow::Cow<[f64]>) = match pre.time {
         Some(crate::cox::FitTimes::AsGiven) if rows.start.is_none() => (None, time.into()),
@@ -720,7 +720,7 @@ fn zph_rows_cells(
             (None, t.into())
         }
         _ => {
-            let (a, b) = crate::wkm::timefix_rows(rows.start, time, crate::timefix::TimeFix::R);
+            let (a, b) = crate::wkm::timefix_rows(rows.start, time, fit.timefix);
             (a, b.into())
         }
     };

@@ -127,6 +127,19 @@ fn cox_timefix_exact_compares_times_as_they_are() {
         fixed.loglik,
         raw.loglik
     );
+    // cox.zph of that fit compares the times as the fit did, whether it
+    // is given the fit or makes it
+    let z = ZphOptions::default();
+    let alone = cox_zph(&noisy, &event, &design, None, &raw, None, &z).unwrap();
+    let (fit2, with) =
+        survkit::zph::cox_fit_and_zph(&noisy, &event, &design, None, &as_they_are, None, &z)
+            .unwrap();
+    assert_eq!(fit2.loglik.to_bits(), raw.loglik.to_bits());
+    let with = with.unwrap();
+    assert_eq!(alone.time, with.time);
+    assert_eq!(alone.global.chisq.to_bits(), with.global.chisq.to_bits());
+    let tied = cox_zph(&noisy, &event, &design, None, &fixed, None, &z).unwrap();
+    assert_ne!(alone.time, tied.time);
     // on times R's fix leaves alone, both give the same fit, bit for bit
     let a = cox_fit(&exact, &event, &design, None, &CoxOptions::default()).unwrap();
     let b = cox_fit(&exact, &event, &design, None, &as_they_are).unwrap();

@@ -200,6 +200,11 @@ pub struct CoxFit {
     pub nevent: usize,
     /// Tie method used.
     pub ties: Ties,
+    /// Whether nearly equal times were tied first (`CoxOptions::timefix`);
+    /// [`crate::zph::cox_zph`] ties the times as the fit did. Not
+    /// serialised: the outputs state their conventions themselves.
+    #[serde(skip)]
+    pub timefix: crate::timefix::TimeFix,
     /// One entry per design column, in design order.
     pub terms: Vec<CoxTerm>,
     /// Model-based variance matrix of β̂ (R `fit$naive.var` for robust fits).
@@ -850,6 +855,7 @@ pub(crate) fn cox_fit_rows_cells(
         n,
         nevent: event.iter().filter(|&&e| e).count(),
         ties: opts.ties,
+        timefix: opts.timefix,
         terms,
         var: nr.var,
         variance,
