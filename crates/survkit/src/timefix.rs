@@ -100,17 +100,68 @@ fn r_mean(v: &[f64]) -> f64 {
 /// member of its group of nearly equal times (see the module docs). Borrowed
 /// when nothing changes; non-finite values are left as they are.
 pub fn aeq_times(time: &[f64]) -> Cow<'_, [f64]> {
+    match aeq_groups(&[time]) {
+        None => Cow::Borrowed(time),
+        Some(g) => Cow::Owned(g.map(time)),
+    }
+}
+
+/// [`aeq_times`] of two vectors taken as one (R's `aeqSurv` of counting
+/// data ties start and stop times together): the same result as
+/// [`aeq_times`] of `a` followed by `b`, split back, without the joined
+/// copy. `None` when nothing changes (the common case: no copy at all).
+pub fn aeq_times_pair(a: &[f64], b: &[f64]) -> Option<(Vec<f64>, Vec<f64>)> {
+    let g = aeq_groups(&[a, b])?;
+    Some((g.map(a), g.map(b)))
+}
+
+/// The distinct finite times of a set (as sort keys) and the representative
+/// of each ([`aeq_times`]).
+struct AeqGroups {
+    keys: Vec<u64>,
+    rep: Vec<f64>,
+}
+
+impl AeqGroups {
+    /// Each time replaced by its group's representative.
+    fn map(&self, time: &[f64]) -> Vec<f64> {
+        time.iter()
+            .map(|&t| {
+                if t.is_finite() {
+                    let i = self
+                        .keys
+                        .binary_search(&f64_key(t))
+                        .expect("every finite time is a key");
+                    self.rep[i]
+                } else {
+                    t
+                }
+            })
+            .collect()
+    }
+}
+
+/// The groups of nearly equal times among all of `parts` together, `None`
+/// when no two distinct times tie.
+fn aeq_groups(parts: &[&[f64]]) -> Option<AeqGroups> {
     const LIMIT: f64 = 67_108_864.0; // 2^26 = 1 / R_TOLERANCE
-    if time.iter().all(|&t| t.fract() == 0.0 && t.abs() < LIMIT) {
-        return Cow::Borrowed(time);
+    if parts
+        .iter()
+        .all(|p| p.iter().all(|&t| t.fract() == 0.0 && t.abs() < LIMIT))
+    {
+        return None;
     }
     let keys = crate::sort::sorted_distinct_of(
-        time.len(),
-        time.iter().filter(|t| t.is_finite()).map(|&t| f64_key(t)),
+        parts.iter().map(|p| p.len()).sum(),
+        parts
+            .iter()
+            .flat_map(|p| p.iter())
+            .filter(|t| t.is_finite())
+            .map(|&t| f64_key(t)),
     );
     let y: Vec<f64> = keys.iter().map(|&k| f64_from_key(k)).collect();
     if y.len() < 2 {
-        return Cow::Borrowed(time);
+        return None;
     }
     let abs: Vec<f64> = y.iter().map(|v| v.abs()).collect();
     let mean = r_mean(&abs);
@@ -124,28 +175,47 @@ pub fn aeq_times(time: &[f64]) -> Cow<'_, [f64]> {
             any = true;
         }
     }
-    if !any {
-        return Cow::Borrowed(time);
-    }
-    Cow::Owned(
-        time.iter()
-            .map(|&t| {
-                if t.is_finite() {
-                    let i = keys
-                        .binary_search(&f64_key(t))
-                        .expect("every finite time is a key");
-                    rep[i]
-                } else {
-                    t
-                }
-            })
-            .collect(),
-    )
+    any.then_some(AeqGroups { keys, rep })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pair_is_fixed_as_the_two_joined() {
+        let a = 0.1 + 0.2; // 0.30000000000000004
+        let cases: [(Vec<f64>, Vec<f64>); 5] = [
+            // a start ties with a stop only across the two
+            (vec![0.0, 0.3, 1.0], vec![a, 2.0, 3.0]),
+            // nothing ties: no copy
+            (vec![0.0, 0.25, 1.0], vec![0.5, 2.0, 3.0]),
+            // whole days: no work
+            (vec![0.0, 3.0], vec![3.0, 7.0]),
+            // non-finite values stay, ties within each part join
+            (
+                vec![f64::NEG_INFINITY, 1.0, 1.0 + 1e-12],
+                vec![a, 0.3, f64::NAN],
+            ),
+            (vec![], vec![1.0, 1.0 + 1e-10]),
+        ];
+        for (s, t) in cases {
+            let joined: Vec<f64> = s.iter().chain(&t).copied().collect();
+            let want = aeq_times(&joined);
+            match aeq_times_pair(&s, &t) {
+                None => assert!(matches!(want, Cow::Borrowed(_)), "{s:?} {t:?}"),
+                Some((fs, ft)) => {
+                    assert!(matches!(want, Cow::Owned(_)), "{s:?} {t:?}");
+                    let got: Vec<f64> = fs.iter().chain(&ft).copied().collect();
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&got), bits(&want), "{s:?} {t:?}");
+                }
+            }
+        }
+        // the first case really ties across the parts
+        let (fs, ft) = aeq_times_pair(&[0.0, 0.3], &[a, 2.0]).expect("a tie");
+        assert_eq!((fs, ft), (vec![0.0, 0.3], vec![0.3, 2.0]));
+    }
 
     #[test]
     fn integer_days_are_untouched_without_work() {

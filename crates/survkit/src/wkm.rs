@@ -30,6 +30,8 @@
 //! R's default for `robust` ([`robust_default`]): TRUE when the weights are
 //! not all integers or an id has more than one event.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::dist::z_for_level;
@@ -341,36 +343,20 @@ pub struct WeightedSurvAt {
     pub upper: f64,
 }
 
-/// Start and stop tied together as R's `aeqSurv` (one pass over both).
-pub fn timefix_rows(
-    start: Option<&[f64]>,
-    stop: &[f64],
+/// Start and stop tied together as R's `aeqSurv` (one pass over both);
+/// borrowed when the fix changes nothing (the common case: no copy).
+pub fn timefix_rows<'a>(
+    start: Option<&'a [f64]>,
+    stop: &'a [f64],
     fix: crate::timefix::TimeFix,
-) -> (Option<Vec<f64>>, Vec<f64>) {
+) -> (Option<Cow<'a, [f64]>>, Cow<'a, [f64]>) {
     match (fix, start) {
-        (crate::timefix::TimeFix::Exact, s) => (s.map(<[f64]>::to_vec), stop.to_vec()),
-        (_, None) => (None, crate::timefix::aeq_times(stop).into_owned()),
-        (_, Some(s)) => {
-            let mut all = s.to_vec();
-            all.extend_from_slice(stop);
-            // nothing tied (the common case): the times as they are, without
-            // a second copy of both columns
-            let fixed = match crate::timefix::aeq_times(&all) {
-                std::borrow::Cow::Borrowed(_) => None,
-                std::borrow::Cow::Owned(f) => Some(f),
-            };
-            match fixed {
-                None => {
-                    all.truncate(s.len());
-                    (Some(all), stop.to_vec())
-                }
-                Some(mut f) => {
-                    drop(all);
-                    let b = f.split_off(s.len());
-                    (Some(f), b)
-                }
-            }
-        }
+        (crate::timefix::TimeFix::Exact, s) => (s.map(Cow::Borrowed), Cow::Borrowed(stop)),
+        (_, None) => (None, crate::timefix::aeq_times(stop)),
+        (_, Some(s)) => match crate::timefix::aeq_times_pair(s, stop) {
+            None => (Some(Cow::Borrowed(s)), Cow::Borrowed(stop)),
+            Some((a, b)) => (Some(Cow::Owned(a)), Cow::Owned(b)),
+        },
     }
 }
 

@@ -485,8 +485,7 @@ pub(crate) fn cox_fit_rows_cells(
     // the concordance below sees the same times, as R's does; counting data
     // tie start and stop together
     let (fixed_start, fixed_time) = if rows.start.is_some() {
-        let (a, b) = crate::wkm::timefix_rows(rows.start, time, opts.timefix);
-        (a, std::borrow::Cow::Owned(b))
+        crate::wkm::timefix_rows(rows.start, time, opts.timefix)
     } else {
         (None, opts.timefix.apply(time))
     };

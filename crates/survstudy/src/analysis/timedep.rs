@@ -55,7 +55,20 @@ impl CountingRows {
 /// `event`/`switch` at least as long as `time` (shorter ones panic); a
 /// missing or non-finite switch means never exposed. Never fails.
 pub fn split_at_switch(time: &[f64], event: &[bool], switch: &[Option<f64>]) -> CountingRows {
-    let mut out = CountingRows::default();
+    // the output's length first, so each column is allocated once at its
+    // size (not grown by doubling: 10^6 patients give ~2·10^6 rows)
+    let n = time.len();
+    let split = (0..n)
+        .filter(|&i| matches!(switch[i], Some(s) if s.is_finite() && s > 0.0 && s < time[i]))
+        .count();
+    let m = n + split;
+    let mut out = CountingRows {
+        subject: Vec::with_capacity(m),
+        start: Vec::with_capacity(m),
+        stop: Vec::with_capacity(m),
+        event: Vec::with_capacity(m),
+        exposed: Vec::with_capacity(m),
+    };
     let mut push = |i: usize, a: f64, b: f64, e: bool, x: bool| {
         out.subject.push(i);
         out.start.push(a);
@@ -63,7 +76,7 @@ pub fn split_at_switch(time: &[f64], event: &[bool], switch: &[Option<f64>]) -> 
         out.event.push(e);
         out.exposed.push(x);
     };
-    for i in 0..time.len() {
+    for i in 0..n {
         let t = time[i];
         match switch[i] {
             Some(s) if s.is_finite() && s <= 0.0 => push(i, 0.0, t, event[i], true),
@@ -158,9 +171,10 @@ pub fn analyse_time_dependent(
         let Some(ep) = cohort.endpoint(code) else {
             continue;
         };
-        let mut time = vec![];
-        let mut event = vec![];
-        let mut switch = vec![];
+        let n = ep.n();
+        let mut time = Vec::with_capacity(n);
+        let mut event = Vec::with_capacity(n);
+        let mut switch = Vec::with_capacity(n);
         for (i, r) in ep.records.iter().enumerate() {
             let Some(r) = r else { continue };
             time.push(r.time);
@@ -172,20 +186,28 @@ pub fn analyse_time_dependent(
                     .map(|(d, s)| (d - s).num_days() as f64 / ep.days_per_unit),
             );
         }
-        let rows = split_at_switch(&time, &event, &switch);
+        let mut rows = split_at_switch(&time, &event, &switch);
+        // the fit needs only the split rows (the per-patient columns and
+        // the rows' patient index would be held through it for nothing)
+        drop(switch);
+        rows.subject = Vec::new();
+        let n_patients = time.len();
+        let events = event.iter().filter(|&&e| e).count();
+        drop(time);
+        drop(event);
         let mut res = TimeDependentResult {
             name: spec.name.clone(),
             label: label.clone(),
             date: col.clone(),
             endpoint: ep.code.clone(),
             endpoint_label: ep.label.clone(),
-            n_patients: time.len(),
+            n_patients,
             n_rows: rows.len(),
-            n_switched: rows.len() - time.len(),
+            n_switched: rows.len() - n_patients,
             n_exposed_from_start: (0..rows.len())
                 .filter(|&k| rows.exposed[k] && rows.start[k] == 0.0)
                 .count(),
-            events: event.iter().filter(|&&e| e).count(),
+            events,
             events_exposed: (0..rows.len())
                 .filter(|&k| rows.exposed[k] && rows.event[k])
                 .count(),

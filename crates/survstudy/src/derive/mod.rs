@@ -375,9 +375,11 @@ impl EndpointData {
     }
     /// Patients in the population: (patient index, time, event).
     pub fn analysis_rows(&self) -> (Vec<usize>, Vec<f64>, Vec<bool>) {
-        let mut idx = Vec::new();
-        let mut time = Vec::new();
-        let mut event = Vec::new();
+        // allocated at their size (held through the whole analysis)
+        let n = self.n();
+        let mut idx = Vec::with_capacity(n);
+        let mut time = Vec::with_capacity(n);
+        let mut event = Vec::with_capacity(n);
         for (i, r) in self.records.iter().enumerate() {
             if let Some(r) = r {
                 idx.push(i);
