@@ -719,10 +719,7 @@ fn zph_rows_cells(
         Some(crate::cox::FitTimes::Fixed(t)) if rows.start.is_none() && t.len() == n => {
             (None, t.into())
         }
-        _ => {
-            let (a, b) = crate::wkm::timefix_rows(rows.start, time, fit.timefix);
-            (a, b.into())
-        }
+        _ => crate::wkm::timefix_rows(rows.start, time, fit.timefix),
     };
     let time: &[f64] = &time;
     let ncol = design.columns.len();
@@ -971,7 +968,10 @@ fn zph_rows_cells(
         u_count,
         fixed_start.as_deref().map(|s| (s, &ord1[..])),
     );
+    // (the sweep's inputs are not needed after it)
     drop(u_gtime);
+    drop(x);
+    drop(eta);
 
     // score tests
     let test = |name: String, cols: &[usize]| -> ZphTest {
@@ -1083,6 +1083,7 @@ fn zph_rows_cells(
         .iter()
         .map(|row| asgn.iter().map(|(_, c)| row[c[0]]).collect())
         .collect();
+    drop(z);
     // event units in sorted order
     let ev: Vec<usize> = u_ord.iter().copied().filter(|&i| u_event[i]).collect();
     let mut y = vec![f64::NAN; nterm * ev.len()];
@@ -1115,6 +1116,7 @@ fn zph_rows_cells(
         }
         r0 = r1;
     }
+    drop(sresid);
     for (i, (_, cols)) in asgn.iter().enumerate() {
         let add = if cols.len() == 1 { beta[cols[0]] } else { 1.0 };
         for row in y.chunks_exact_mut(nterm) {
@@ -1142,21 +1144,27 @@ fn zph_rows_cells(
             }
             // the event rows in (stratum, time) order, ties in input order
             // (= the row path's `ord` filtered to events): a stable
-            // counting sort by that rank, each row carried with its cell's
-            // residual row (looked up in input order, not in sorted order)
-            let sorted = crate::sort::scatter_by_rank(
-                (0..n).filter(|&i| event[i]).map(|i| {
-                    let (g, r) = key[c.row_cell[i] as usize];
-                    ((i, r), g as usize)
-                }),
-                ngroups as usize,
-            );
-            let mut yy = Vec::with_capacity(sorted.len() * nterm);
-            for &(_, r) in &sorted {
-                let r = r as usize;
-                yy.extend_from_slice(&y[r * nterm..(r + 1) * nterm]);
+            // counting sort by that rank, each row placed with its cell's
+            // residual row (looked up in input order), straight into the
+            // two outputs
+            let mut next = vec![0usize; ngroups as usize + 1];
+            for i in (0..n).filter(|&i| event[i]) {
+                next[key[c.row_cell[i] as usize].0 as usize + 1] += 1;
             }
-            let rows_ev = sorted.into_iter().map(|(i, _)| i).collect();
+            for g in 1..next.len() {
+                next[g] += next[g - 1];
+            }
+            let m = next[ngroups as usize];
+            let mut rows_ev = vec![0usize; m];
+            let mut yy = vec![0.0; m * nterm];
+            for i in (0..n).filter(|&i| event[i]) {
+                let (g, r) = key[c.row_cell[i] as usize];
+                let at = &mut next[g as usize];
+                rows_ev[*at] = i;
+                let r = r as usize;
+                yy[*at * nterm..(*at + 1) * nterm].copy_from_slice(&y[r * nterm..(r + 1) * nterm]);
+                *at += 1;
+            }
             (rows_ev, yy)
         }
         None => (ev, y),

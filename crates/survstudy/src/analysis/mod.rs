@@ -873,6 +873,9 @@ fn fit_multivariable(
     }
     let t: Vec<f64> = complete.iter().map(|&r| time[r]).collect();
     let e: Vec<bool> = complete.iter().map(|&r| event[r]).collect();
+    // (not held through the fits)
+    let n_complete = complete.len();
+    drop(complete);
     let added = add_interactions(&mut d, &mut info, interactions, &mut notes);
     let fit = if d.is_empty() || t.is_empty() {
         None
@@ -905,8 +908,8 @@ fn fit_multivariable(
         interactions: tests,
         endpoint: code.to_string(),
         covariates: vars.iter().map(|v| v.name.clone()).collect(),
-        n_complete: complete.len(),
-        n_dropped_missing: idx.len() - complete.len(),
+        n_complete,
+        n_dropped_missing: idx.len() - n_complete,
         cox: fit,
         notes,
         strata: strata.iter().map(|g| g.name.clone()).collect(),
