@@ -285,15 +285,15 @@ pub fn cuminc_stratified(
     let st: Vec<u32> = order.iter().map(|&i| status[i]).collect();
     let glab: Vec<usize> = order.iter().map(|&i| group.map_or(0, |g| g[i])).collect();
     let slab: Vec<usize> = order.iter().map(|&i| strata.map_or(0, |s| s[i])).collect();
+    drop(order);
 
     let groups = distinct(&glab);
     let gidx: Vec<usize> = glab
         .iter()
         .map(|g| groups.binary_search(g).unwrap_or(0))
         .collect();
-    let mut causes: Vec<u32> = st.iter().copied().filter(|&s| s != 0).collect();
-    causes.sort_unstable();
-    causes.dedup();
+    drop(glab);
+    let causes: Vec<u32> = distinct(&st).into_iter().filter(|&s| s != 0).collect();
     let ng = groups.len();
     let z = z_for_level(opts.conf_level);
 
@@ -361,12 +361,17 @@ pub fn cuminc_stratified(
                 .collect();
             let mut score = vec![0.0; ng - 1];
             let mut var: Mat = vec![vec![0.0; ng - 1]; ng - 1];
-            for &s in &strata_labels {
-                let idx: Vec<usize> = (0..n).filter(|&i| slab[i] == s).collect();
-                let ts: Vec<f64> = idx.iter().map(|&i| t[i]).collect();
-                let ms: Vec<u8> = idx.iter().map(|&i| m[i]).collect();
-                let gs: Vec<usize> = idx.iter().map(|&i| gidx[i]).collect();
-                gray_stratum(&ts, &ms, &gs, ng, opts.rho, &mut score, &mut var);
+            if strata_labels.len() == 1 {
+                // one stratum: its rows are all the rows (no copies)
+                gray_stratum(&t, &m, &gidx, ng, opts.rho, &mut score, &mut var);
+            } else {
+                for &s in &strata_labels {
+                    let idx: Vec<usize> = (0..n).filter(|&i| slab[i] == s).collect();
+                    let ts: Vec<f64> = idx.iter().map(|&i| t[i]).collect();
+                    let ms: Vec<u8> = idx.iter().map(|&i| m[i]).collect();
+                    let gs: Vec<usize> = idx.iter().map(|&i| gidx[i]).collect();
+                    gray_stratum(&ts, &ms, &gs, ng, opts.rho, &mut score, &mut var);
+                }
             }
             let stat = quad_form_full_rank(&var, &score);
             let df = ng - 1;
@@ -400,11 +405,18 @@ fn finite(x: f64) -> Option<f64> {
     }
 }
 
-fn distinct(v: &[usize]) -> Vec<usize> {
-    let mut d = v.to_vec();
-    d.sort_unstable();
-    d.dedup();
-    d
+/// The distinct values of `v`, ascending (few in practice: groups, strata,
+/// causes; no copy or sort of all of `v`).
+fn distinct<T: Copy + Ord>(v: &[T]) -> Vec<T> {
+    let mut d = std::collections::BTreeSet::new();
+    let mut last = None;
+    for &x in v {
+        if last != Some(x) {
+            d.insert(x);
+            last = Some(x);
+        }
+    }
+    d.into_iter().collect()
 }
 
 /// Confidence limits of one cumulative incidence value.

@@ -514,9 +514,9 @@ pub fn analyse_adjustment(
     }
     res.reference_level = g.levels[0].clone();
     res.exposed_level = g.levels[1].clone();
-    let li = g.level_index();
+    let li = g.levels_by_patient();
     let exposure_known: Vec<usize> = (0..cohort.patients.len())
-        .filter(|&i| li[i].is_some())
+        .filter(|&i| li.get(i).is_some())
         .collect();
     res.n_exposure = exposure_known.len();
 
@@ -563,7 +563,7 @@ pub fn analyse_adjustment(
             exposure_known.len()
         ));
     }
-    let treat: Vec<bool> = complete.iter().map(|&i| li[i] == Some(1)).collect();
+    let treat: Vec<bool> = complete.iter().map(|&i| li.get(i) == Some(1)).collect();
     let n1 = treat.iter().filter(|&&t| t).count();
     if n1 == 0 || n1 == treat.len() {
         res.error = Some(format!(

@@ -173,10 +173,11 @@ pub fn analyse_competing(
     let levels: Vec<String> = grouping
         .map(|g| g.levels.clone())
         .unwrap_or_else(|| vec!["all".into()]);
-    let level_index = grouping.map(|g| g.level_index());
-    let mut time = vec![];
-    let mut status = vec![];
-    let mut group = vec![];
+    let level_index = grouping.map(|g| g.levels_by_patient());
+    let n = cohort.patients.len();
+    let mut time = Vec::with_capacity(n);
+    let mut status = Vec::with_capacity(n);
+    let mut group = Vec::with_capacity(n);
     let mut missing = 0;
     let mut notes = vec![];
     for (i, p) in cohort.patients.iter().enumerate() {
@@ -185,7 +186,7 @@ pub fn analyse_competing(
             continue;
         };
         let g = match &level_index {
-            Some(li) => match li[i] {
+            Some(li) => match li.get(i) {
                 Some(g) => g,
                 None => {
                     missing += 1;

@@ -430,6 +430,14 @@ impl GroupingData {
     pub fn missing(&self) -> usize {
         self.labels.codes().iter().filter(|&&c| c == 0).count()
     }
+    /// Level index per patient (0 = reference), read patient by patient
+    /// from the codes (no per-patient vector: 16 bytes a patient).
+    pub fn levels_by_patient(&self) -> LevelIndex<'_> {
+        LevelIndex {
+            table: self.labels.table_index(&self.levels),
+            codes: self.labels.codes(),
+        }
+    }
     /// Level index per patient (0 = reference).
     pub fn level_index(&self) -> Vec<Option<usize>> {
         let idx = self.labels.table_index(&self.levels);
@@ -438,6 +446,21 @@ impl GroupingData {
             .iter()
             .map(|&c| idx[c as usize])
             .collect()
+    }
+}
+
+/// A grouping's level index per patient ([`GroupingData::levels_by_patient`]).
+pub struct LevelIndex<'a> {
+    /// Level of each label code.
+    table: Vec<Option<usize>>,
+    /// Label code of each patient.
+    codes: &'a [u32],
+}
+
+impl LevelIndex<'_> {
+    /// Level of patient `i` (`None` = missing); `i` must be a patient.
+    pub fn get(&self, i: usize) -> Option<usize> {
+        self.table[self.codes[i] as usize]
     }
 }
 
