@@ -539,7 +539,10 @@ fn run_study_cmd(cmd: Command) -> Result<(), CliError> {
         },
     };
     let mut progress = progress::RunProgress::new(quiet);
-    let result = survstudy::pipeline::run_study_observed(&opts, &mut |stage| progress.stage(stage));
+    let result = survstudy::pipeline::run_study_observed(&opts, &mut |stage| {
+        alloc::release_free_memory();
+        progress.stage(stage)
+    });
     progress.finish();
     let output = result.map_err(CliError::Run)?;
     for note in &output.results.flow.notes {
