@@ -59,15 +59,21 @@ pub enum EventArrays {
 }
 
 impl EventArrays {
+    /// Whether the arrays of a plot of `n_events` events are kept.
+    pub fn keeps(self, n_events: usize) -> bool {
+        match self {
+            EventArrays::All => true,
+            EventArrays::UpTo(max) => n_events <= max,
+        }
+    }
     /// Empty the arrays of `cox`'s flagged PH residuals that this choice
     /// does not keep.
     fn bound(self, cox: Option<&mut CoxSummary>) {
-        let EventArrays::UpTo(max) = self else { return };
         let flagged = cox
             .and_then(|c| c.ph_test.as_mut())
             .map(|p| p.flagged.iter_mut());
         for f in flagged.into_iter().flatten() {
-            if f.n_events > max {
+            if !self.keeps(f.n_events) {
                 f.time = Vec::new();
                 f.beta_t = Vec::new();
             }
@@ -379,7 +385,8 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
             Job::Overall(e) => Done::Overall(endpoint_overall(plan, &eps[e], &km, landmarks)),
             Job::Grouping(e, gname) => Done::Grouping(
                 e,
-                analyse_one_grouping(plan, cohort, &eps[e], gname, &km, &cox).map(Box::new),
+                analyse_one_grouping(plan, cohort, &eps[e], gname, &km, &cox, opts.event_arrays)
+                    .map(Box::new),
             ),
             Job::Multivariable(e) => {
                 let r = &eps[e];
@@ -395,6 +402,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
                     &r.cox_of_subsets(&cox),
                     &strata,
                     &plan.analysis.cox_interactions,
+                    opts.event_arrays,
                 ))
             }
             Job::Table1 => Done::Table1(analyse_table1(plan, cohort)),
@@ -613,6 +621,7 @@ fn analyse_one_grouping(
     gname: &str,
     km: &KmOptions,
     cox: &CoxOptions,
+    event_arrays: EventArrays,
 ) -> Option<SurvivalByGroup> {
     let (ep, idx, time, event) = (r.ep, &r.idx, &r.time, &r.event);
     let spec_ep = plan.endpoint(&ep.code);
@@ -671,6 +680,7 @@ fn analyse_one_grouping(
         reference,
         strata: stratum.as_deref(),
         table: table.as_ref(),
+        event_arrays,
     };
     let run_cox = plan.analysis.cox_univariable.iter().any(|c| c == gname);
     let survival::GroupingResult {
@@ -783,6 +793,7 @@ fn fit_multivariable(
     cox: &CoxOptions,
     strata: &[&crate::derive::GroupingData],
     interactions: &[Vec<String>],
+    arrays: EventArrays,
 ) -> Multivariable {
     let vars = &cohort.cox_covariates;
     let strata_li: Vec<Vec<Option<usize>>> = strata.iter().map(|g| g.level_index()).collect();
@@ -889,6 +900,7 @@ fn fit_multivariable(
             cox,
             &mut notes,
             "multivariable Cox model",
+            arrays,
         )
     };
     let tests = match &fit {

@@ -500,14 +500,25 @@ pub fn fit_with_ph(
     notes: &mut Vec<String>,
     what: &str,
 ) -> Option<CoxSummary> {
-    fit_with_ph_strata(time, event, design, None, info, cox, notes, what)
+    fit_with_ph_strata(
+        time,
+        event,
+        design,
+        None,
+        info,
+        cox,
+        notes,
+        what,
+        super::EventArrays::All,
+    )
 }
 
 /// [`fit_with_ph`] with strata (`strata[i]` = stratum of row i; R
 /// `coxph(... + strata(s))` and `cox.zph` of that fit).
 ///
 /// Same contract as [`fit_with_ph`]; `strata`, when given, is aligned with
-/// `time`.
+/// `time`. The flagged terms' per-event arrays are kept as `arrays` says
+/// (their bins and smooth always come from every event).
 #[allow(clippy::too_many_arguments)]
 pub fn fit_with_ph_strata(
     time: &[f64],
@@ -518,6 +529,7 @@ pub fn fit_with_ph_strata(
     cox: &CoxOptions,
     notes: &mut Vec<String>,
     what: &str,
+    arrays: super::EventArrays,
 ) -> Option<CoxSummary> {
     let terms = term_groups(info);
     // the fit and its cox.zph share the collapse of large data into cells
@@ -582,15 +594,19 @@ pub fn fit_with_ph_strata(
                     };
                     let (bins, smooth) = ph_summaries(&z, &event_time, col, &beta_t);
                     let t = &z.terms[k];
+                    let n_events = beta_t.len();
+                    // arrays the results would not keep are not held (nor
+                    // copied) through the rest of the analysis
+                    let keep = arrays.keeps(n_events);
                     PhResiduals {
                         term: t.term.clone(),
-                        time: if j == last {
-                            std::mem::take(&mut event_time)
-                        } else {
-                            event_time.clone()
+                        time: match (keep, j == last) {
+                            (false, _) => Vec::new(),
+                            (true, true) => std::mem::take(&mut event_time),
+                            (true, false) => event_time.clone(),
                         },
-                        n_events: beta_t.len(),
-                        beta_t,
+                        n_events,
+                        beta_t: if keep { beta_t } else { Vec::new() },
                         bins,
                         smooth,
                         // cox.zph collapses a multi-column (factor) term to
@@ -823,6 +839,8 @@ pub struct GroupedInput<'a> {
     /// unstratified log-rank test and the RMST are computed from it (the
     /// same numbers as from the rows, without sorting them again).
     pub table: Option<&'a survkit::tabulated::GroupTable>,
+    /// Which per-event arrays of the Cox model's PH residual plots are kept.
+    pub event_arrays: super::EventArrays,
 }
 
 /// What [`analyse_grouping`] found for one grouping.
@@ -924,9 +942,12 @@ pub fn analyse_grouping(
     let remap: Vec<usize> = (0..k)
         .map(|l| present.iter().position(|&p| p == l).unwrap_or(0))
         .collect();
-    let g: Vec<usize> = g_all.iter().map(|&l| remap[l]).collect();
     let lr = match input.table.map_or_else(
-        || logrank(&t_all, &e_all, &g, None, &LogrankOptions::default()),
+        || {
+            // (the compacted index only without a count table)
+            let g: Vec<usize> = g_all.iter().map(|&l| remap[l]).collect();
+            logrank(&t_all, &e_all, &g, None, &LogrankOptions::default())
+        },
         |tab| tab.logrank(&present),
     ) {
         Ok(r) => Some(LogrankSummary::of(&r, &present, k)),
@@ -1030,6 +1051,7 @@ pub fn analyse_grouping(
                 cox,
                 &mut notes,
                 "Cox model",
+                input.event_arrays,
             )
         }
     } else {
