@@ -440,12 +440,8 @@ impl GroupingData {
     }
     /// Level index per patient (0 = reference).
     pub fn level_index(&self) -> Vec<Option<usize>> {
-        let idx = self.labels.table_index(&self.levels);
-        self.labels
-            .codes()
-            .iter()
-            .map(|&c| idx[c as usize])
-            .collect()
+        let l = self.levels_by_patient();
+        (0..l.codes.len()).map(|i| l.get(i)).collect()
     }
 }
 
