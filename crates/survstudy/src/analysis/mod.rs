@@ -656,7 +656,7 @@ fn analyse_one_grouping(
         ),
     };
     let level: Vec<Option<usize>> = (0..n_rows)
-        .map(|k| level_of[codes[idx[row(k)]] as usize])
+        .map(|k| level_of[codes.get(idx[row(k)]) as usize])
         .collect();
     let cox_strata: Vec<String> = spec.map(|s| s.cox_strata.clone()).unwrap_or_default();
     let stratum: Option<Vec<Option<usize>>> = (!cox_strata.is_empty()).then(|| {
@@ -744,7 +744,7 @@ fn analyse_table1(plan: &Plan, cohort: &Cohort) -> Option<Table1> {
         g.levels.clone()
     };
     let idx = g.labels.table_index(&levels);
-    let bi: Vec<Option<usize>> = g.labels.codes().iter().map(|&c| idx[c as usize]).collect();
+    let bi: Vec<Option<usize>> = g.labels.codes().iter().map(|c| idx[c as usize]).collect();
     Some(table1::table1(
         &cohort.table1,
         &g.name,
@@ -829,7 +829,10 @@ fn fit_multivariable(
                     .map(|l| l.as_deref().unwrap_or("").to_string())
                     .collect();
                 let codes = values.codes();
-                let index: Vec<usize> = complete.iter().map(|&r| codes[idx[r]] as usize).collect();
+                let index: Vec<usize> = complete
+                    .iter()
+                    .map(|&r| codes.get(idx[r]) as usize)
+                    .collect();
                 let mut used = vec![false; text.len()];
                 for &k in &index {
                     used[k] = true;

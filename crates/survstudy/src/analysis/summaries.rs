@@ -394,7 +394,7 @@ fn cross_table(
     let mut counts = vec![vec![0usize; cb.len()]; ra.len()];
     // level of each distinct label, then one pass over the codes
     let (ia, ib) = (a.labels.table_index(&ra), b.labels.table_index(&cb));
-    for (&x, &y) in a.labels.codes().iter().zip(b.labels.codes()) {
+    for (x, y) in a.labels.codes().iter().zip(b.labels.codes()) {
         if let (Some(i), Some(j)) = (ia[x as usize], ib[y as usize]) {
             counts[i][j] += 1;
         }
@@ -475,7 +475,7 @@ fn breakdown(
     let bi: Vec<Option<usize>> = match by {
         Some(g) => {
             let idx = g.labels.table_index(&by_levels);
-            g.labels.codes().iter().map(|&c| idx[c as usize]).collect()
+            g.labels.codes().iter().map(|c| idx[c as usize]).collect()
         }
         None => vec![None; n],
     };

@@ -340,7 +340,7 @@ pub fn table1(
                 let mut missing_by = vec![0usize; k];
                 // each label-table entry's level, then the rows by code
                 let of_code = values.table_index(levels);
-                for (i, &c) in values.codes().iter().enumerate() {
+                for (i, c) in values.codes().iter().enumerate() {
                     match of_code[c as usize] {
                         Some(li) => {
                             counts[li] += 1;

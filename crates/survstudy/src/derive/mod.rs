@@ -10,12 +10,14 @@
 //! not an event), otherwise at the `censor` date (last follow-up). An event
 //! or censoring date before the start date is a validation problem.
 
+mod codes;
 mod columns;
 mod dates;
 mod problem;
 mod store;
 mod write;
 
+pub use codes::{Codes, CodesIter};
 pub use problem::{Problem, ProblemKind, ValidationReport};
 pub use store::{Columns, Label, LabelColumn};
 pub use write::{write_adsl, write_adtte, ADSL_FILE, ADTTE_FILE};
@@ -419,7 +421,7 @@ impl GroupingData {
     pub fn counts(&self) -> Vec<(String, usize)> {
         let idx = self.labels.table_index(&self.levels);
         let mut n = vec![0usize; self.levels.len()];
-        for &c in self.labels.codes() {
+        for c in self.labels.codes() {
             if let Some(k) = idx[c as usize] {
                 n[k] += 1;
             }
@@ -428,7 +430,7 @@ impl GroupingData {
     }
     /// Number of patients with a missing label.
     pub fn missing(&self) -> usize {
-        self.labels.codes().iter().filter(|&&c| c == 0).count()
+        self.labels.codes().iter().filter(|&c| c == 0).count()
     }
     /// Level index per patient (0 = reference), read patient by patient
     /// from the codes (no per-patient vector: 16 bytes a patient).
@@ -450,13 +452,13 @@ pub struct LevelIndex<'a> {
     /// Level of each label code.
     table: Vec<Option<usize>>,
     /// Label code of each patient.
-    codes: &'a [u32],
+    codes: &'a Codes,
 }
 
 impl LevelIndex<'_> {
     /// Level of patient `i` (`None` = missing); `i` must be a patient.
     pub fn get(&self, i: usize) -> Option<usize> {
-        self.table[self.codes[i] as usize]
+        self.table[self.codes.get(i) as usize]
     }
 }
 
@@ -582,7 +584,7 @@ pub(crate) struct CodedColumn<'a> {
 #[derive(Clone, Copy)]
 enum CodedCells<'a> {
     YesNo(&'a [u8]),
-    Codes(&'a [u32]),
+    Codes(&'a Codes),
 }
 
 impl<'a> CodedCells<'a> {
@@ -607,7 +609,7 @@ impl<'a> CodedCells<'a> {
                 store::YES => 2,
                 _ => 0,
             },
-            CodedCells::Codes(c) => c[r],
+            CodedCells::Codes(c) => c.get(r),
         }
     }
 }
@@ -1018,7 +1020,10 @@ impl Builder {
             Builder::Date(v, ..) => ColData::Date(v),
             Builder::YesNo(v) => ColData::YesNo(v),
             Builder::Number(v) => ColData::Number(Arc::new(v)),
-            Builder::Category { codes, levels, .. } => ColData::Codes { codes, levels },
+            Builder::Category { codes, levels, .. } => ColData::Codes {
+                codes: codes.into(),
+                levels,
+            },
             Builder::Text(ids) => ColData::Text(Arc::new(ids)),
         }
     }
@@ -1442,8 +1447,8 @@ fn derive_input_split(
             .map(|_| LabelColumn::with_capacity(0))
             .collect();
         // (each its own capacity: a cloned Vec does not keep it)
-        let mut group_codes: Vec<Vec<u32>> = (0..groupings.len())
-            .map(|_| Vec::with_capacity(len))
+        let mut group_codes: Vec<Codes> = (0..groupings.len())
+            .map(|_| Codes::with_capacity(len))
             .collect();
         let mut coded: Vec<Option<CodedGrouping>> = groupings
             .iter()
@@ -2452,7 +2457,7 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
                         // a category or yes/no column: its codes, no label per patient
                         let values: LabelColumn = match &cols.data[slot] {
                             ColData::Codes { codes, levels } if c.kind == ColumnType::Category => {
-                                let picked = kept.iter().map(|&r| codes[r]).collect();
+                                let picked = kept.iter().map(|&r| codes.get(r)).collect();
                                 LabelColumn::from_codes(picked, levels)
                             }
                             ColData::YesNo(v) => {
@@ -3060,7 +3065,7 @@ mod split_tests {
             let VariableValues::Categorical { values, .. } = &v.values else {
                 panic!("{name} is categorical");
             };
-            assert_eq!(values.codes().as_ptr(), g.labels.codes().as_ptr(), "{name}");
+            assert!(values.codes().same_buffer(g.labels.codes()), "{name}");
             for (k, p) in c.patients.iter().enumerate() {
                 let want = match p.value(name) {
                     Value::Missing => None,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use serde::{Serialize, Serializer};
 
-use super::{iso, yes_no_label, Value};
+use super::{iso, yes_no_label, Codes, CodesIter, Value};
 use crate::ingest::format_number;
 use crate::plan::ColumnType;
 
@@ -176,7 +176,7 @@ pub(crate) enum ColData {
     Number(Arc<Vec<Option<f64>>>),
     /// Category: code 0 = missing, else `levels[code - 1]`.
     Codes {
-        codes: Vec<u32>,
+        codes: Codes,
         levels: Vec<Label>,
     },
     /// Free text (an identifier: a distinct value per row), in one buffer;
@@ -307,7 +307,7 @@ impl Columns {
                 _ => Cell::Missing,
             },
             ColData::Number(v) => v[r].map_or(Cell::Missing, Cell::Number),
-            ColData::Codes { codes, levels } => match codes[r] {
+            ColData::Codes { codes, levels } => match codes.get(r) {
                 0 => Cell::Missing,
                 c => Cell::Text(&levels[c as usize - 1]),
             },
@@ -318,7 +318,7 @@ impl Columns {
     /// The code of row `r` when `slot` is a category column (0 = missing).
     pub(crate) fn code_at(&self, slot: Option<usize>, r: usize) -> Option<u32> {
         match &self.data[slot?] {
-            ColData::Codes { codes, .. } => Some(codes[r]),
+            ColData::Codes { codes, .. } => Some(codes.get(r)),
             _ => None,
         }
     }
@@ -369,7 +369,7 @@ impl Columns {
 /// distinct labels present.
 #[derive(Clone)]
 pub struct LabelColumn {
-    codes: Arc<Vec<u32>>,
+    codes: Arc<Codes>,
     table: Vec<Option<Label>>,
     /// Text → code, once the table outgrows a short scan (free text).
     index: Option<HashMap<Label, u32>>,
@@ -388,7 +388,7 @@ impl LabelColumn {
     /// An empty column with room for `n` patients.
     pub fn with_capacity(n: usize) -> Self {
         LabelColumn {
-            codes: Arc::new(Vec::with_capacity(n)),
+            codes: Arc::new(Codes::with_capacity(n)),
             table: vec![None],
             index: None,
         }
@@ -450,9 +450,8 @@ impl LabelColumn {
                 remap[k + 1] = col.code_of(Some(l));
             }
         }
-        let mut codes = codes;
-        codes.iter_mut().for_each(|c| *c = remap[*c as usize]);
-        col.codes = Arc::new(codes);
+        // the table's codes fit a byte when the labels do
+        col.codes = Arc::new(codes.into_iter().map(|c| remap[c as usize]).collect());
         col
     }
 
@@ -482,7 +481,7 @@ impl LabelColumn {
         self.codes
             .iter()
             .zip(other.codes.iter())
-            .all(|(&a, &b)| remap[b as usize] == a)
+            .all(|(a, b)| remap[b as usize] == a)
     }
 
     /// Append one patient's label.
@@ -493,8 +492,8 @@ impl LabelColumn {
 
     /// This column's table with `codes` (each one from [`Self::code_of`])
     /// as its patients' labels, replacing any it had.
-    pub(crate) fn with_codes(mut self, codes: Vec<u32>) -> LabelColumn {
-        debug_assert!(codes.iter().all(|&c| (c as usize) < self.table.len()));
+    pub(crate) fn with_codes(mut self, codes: Codes) -> LabelColumn {
+        debug_assert!(codes.iter().all(|c| (c as usize) < self.table.len()));
         self.codes = Arc::new(codes);
         self
     }
@@ -506,7 +505,7 @@ impl LabelColumn {
             .iter()
             .map(|l| self.code_of(l.as_ref()))
             .collect();
-        Arc::make_mut(&mut self.codes).extend(other.codes.iter().map(|&c| remap[c as usize]));
+        Arc::make_mut(&mut self.codes).extend(other.codes.iter().map(|c| remap[c as usize]));
     }
 
     /// The labels of rows `rows`, in that order (the table keeps only the
@@ -515,7 +514,7 @@ impl LabelColumn {
         let mut used = vec![false; self.table.len()];
         used[0] = true;
         for &r in rows {
-            used[self.codes[r] as usize] = true;
+            used[self.codes.get(r) as usize] = true;
         }
         let mut table = Vec::new();
         let remap: Vec<u32> = self
@@ -532,7 +531,7 @@ impl LabelColumn {
         LabelColumn {
             codes: Arc::new(
                 rows.iter()
-                    .map(|&r| remap[self.codes[r] as usize])
+                    .map(|&r| remap[self.codes.get(r) as usize])
                     .collect(),
             ),
             table,
@@ -552,7 +551,7 @@ impl LabelColumn {
 
     /// Patient `i`'s label (`None` = missing).
     pub fn get(&self, i: usize) -> Option<&Label> {
-        self.table[self.codes[i] as usize].as_ref()
+        self.table[self.codes.get(i) as usize].as_ref()
     }
 
     /// The labels in patient order.
@@ -564,7 +563,7 @@ impl LabelColumn {
     }
 
     /// Each patient's code into [`LabelColumn::table`] (0 = missing).
-    pub fn codes(&self) -> &[u32] {
+    pub fn codes(&self) -> &Codes {
         &self.codes
     }
 
@@ -592,7 +591,7 @@ impl LabelColumn {
 impl std::ops::Index<usize> for LabelColumn {
     type Output = Option<Label>;
     fn index(&self, i: usize) -> &Option<Label> {
-        &self.table[self.codes[i] as usize]
+        &self.table[self.codes.get(i) as usize]
     }
 }
 
@@ -610,14 +609,14 @@ impl FromIterator<Option<Label>> for LabelColumn {
 /// The labels of a [`LabelColumn`] in patient order.
 #[derive(Clone)]
 pub struct LabelIter<'a> {
-    codes: std::slice::Iter<'a, u32>,
+    codes: CodesIter<'a>,
     table: &'a [Option<Label>],
 }
 
 impl<'a> Iterator for LabelIter<'a> {
     type Item = &'a Option<Label>;
     fn next(&mut self) -> Option<&'a Option<Label>> {
-        self.codes.next().map(|&c| &self.table[c as usize])
+        self.codes.next().map(|c| &self.table[c as usize])
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.codes.size_hint()
@@ -628,7 +627,7 @@ impl ExactSizeIterator for LabelIter<'_> {}
 
 impl<'a> DoubleEndedIterator for LabelIter<'a> {
     fn next_back(&mut self) -> Option<&'a Option<Label>> {
-        self.codes.next_back().map(|&c| &self.table[c as usize])
+        self.codes.next_back().map(|c| &self.table[c as usize])
     }
 }
 
@@ -681,7 +680,8 @@ mod label_column_tests {
         assert_eq!(c.get(1), None);
         // one table entry per distinct text, missing first
         assert_eq!(c.table().len(), 3);
-        assert_eq!(c.codes(), &[1, 0, 2, 2, 1]);
+        assert_eq!(c.codes().iter().collect::<Vec<_>>(), [1, 0, 2, 2, 1]);
+        assert_eq!(c.codes().width(), 1);
         assert_eq!(
             serde_json::to_string(&c).unwrap(),
             r#"["a",null,"b","b","a"]"#

@@ -227,7 +227,7 @@ enum ColOut<'a> {
     YesNo(&'a [u8]),
     Number(&'a [Option<f64>]),
     /// Codes and each code's encoded text (code 0 = missing = empty).
-    Codes(&'a [u32], Vec<Vec<u8>>),
+    Codes(&'a super::Codes, Vec<Vec<u8>>),
     Text(&'a super::store::Ids),
     /// Not in the store: every cell blank.
     Absent,
@@ -272,7 +272,7 @@ impl<'a> ColOut<'a> {
                 Some(x) => w.number(x),
                 None => w.plain(b""),
             },
-            ColOut::Codes(codes, texts) => w.plain(&texts[codes[r] as usize]),
+            ColOut::Codes(codes, texts) => w.plain(&texts[codes.get(r) as usize]),
             ColOut::Text(ids) => w.field(ids.bytes(r)),
             ColOut::Absent => w.plain(b""),
         }
@@ -404,7 +404,7 @@ pub fn write_adsl(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
             }
         }
         for (g, texts) in groupings.iter().zip(&group_texts) {
-            w.plain(&texts[g.labels.codes()[k] as usize]);
+            w.plain(&texts[g.labels.codes().get(k) as usize]);
         }
         for i in &cohort.intervals {
             match i.days[k] {
