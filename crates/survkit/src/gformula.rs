@@ -322,12 +322,13 @@ fn gformula_units(
     }
     let n_le = |t: f64| ut.partition_point(|&x| x <= t);
 
-    // influence of β (IF/n scale: V is the inverse information)
+    // influence of β of unit i (IF/n scale: V is the inverse information),
+    // into `out` (`score`: scratch); worked out where it is used, at each
+    // time, rather than held for every unit (n × p values: 18 MB of a
+    // 10^6-patient study's peak)
     let v = &fit.var;
     let ki: Vec<usize> = time.iter().map(|&t| n_le(t)).collect();
-    let mut ifb = vec![0.0; n * p]; // row i at ifb[i * p..(i + 1) * p]
-    let mut score = vec![0.0; p];
-    for i in 0..n {
+    let ifb_row = |i: usize, score: &mut [f64], out: &mut [f64]| {
         let m = ki[i];
         for j in 0..p {
             let x = xc(i, j);
@@ -338,9 +339,10 @@ fn gformula_units(
             score[j] = s;
         }
         for j in 0..p {
-            ifb[i * p + j] = (0..p).map(|l| v[j][l] * score[l]).sum();
+            out[j] = (0..p).map(|l| v[j][l] * score[l]).sum();
         }
-    }
+    };
+    let (mut score, mut ifb) = (vec![0.0; p], vec![0.0; p]);
 
     let last = time.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let n_f = n_rows as f64;
@@ -380,6 +382,7 @@ fn gformula_units(
             base.iter().map(|&b| (b + shift).exp()).collect()
         })
         .collect();
+    drop(base);
     let mut phi = vec![vec![0.0; n]; levels];
     let mut iflam = vec![0.0; n];
     for &tau in at {
@@ -388,7 +391,8 @@ fn gformula_units(
         let with_se = tau <= last;
         if with_se {
             for i in 0..n {
-                let c: f64 = (0..p).map(|j| ifb[i * p + j] * c_cum[kt][j]).sum();
+                ifb_row(i, &mut score, &mut ifb);
+                let c: f64 = (0..p).map(|j| ifb[j] * c_cum[kt][j]).sum();
                 let mut x = -c - r[i] * l_cum[kt.min(ki[i])];
                 if event[i] && time[i] <= tau {
                     x += 1.0 / s0[ki[i] - 1];
@@ -424,7 +428,8 @@ fn gformula_units(
             }
             let mut ss = 0.0;
             for i in 0..n {
-                let bterm: f64 = (0..p).map(|j| ifb[i * p + j] * gvec[j]).sum();
+                ifb_row(i, &mut score, &mut ifb);
+                let bterm: f64 = (0..p).map(|j| ifb[j] * gvec[j]).sum();
                 let f = (s_i[i] - theta) / n_f + gbar * iflam[i] + big_l * bterm;
                 phi[a][i] = f;
                 ss += w(i) * f * f;

@@ -845,26 +845,37 @@ pub fn analyse_adjustment(
                 .map_or(t, |e| plan.to_endpoint_unit(e, t))
         };
         let times: Vec<f64> = times.iter().map(|&t| scale(t)).collect();
-        let mut rows = vec![]; // (position in keep, time, event)
+        // the rows of kept patients with a record, as the four columns the
+        // weighted analyses read (no list of row tuples: 24 bytes a row,
+        // held at the adjustment's peak)
+        let m = patient_of_kept
+            .iter()
+            .filter(|&&i| ep.records[i].is_some())
+            .count();
+        let (mut time, mut event, mut wt, mut gi) = (
+            Vec::with_capacity(m),
+            Vec::with_capacity(m),
+            Vec::with_capacity(m),
+            Vec::with_capacity(m),
+        );
         for (k, &i) in patient_of_kept.iter().enumerate() {
             if let Some(r) = &ep.records[i] {
-                rows.push((k, r.time, r.event));
+                time.push(r.time);
+                event.push(r.event);
+                wt.push(w[k]);
+                gi.push(usize::from(tr[k]));
             }
         }
         let mut out = AdjustedEndpoint {
             endpoint: ep.code.clone(),
             endpoint_label: ep.label.clone(),
-            n: rows.len(),
-            events: rows.iter().filter(|r| r.2).count(),
+            n: time.len(),
+            events: event.iter().filter(|&&e| e).count(),
             arms: vec![],
             cox: None,
             adjusted: None,
             notes: vec![],
         };
-        let time: Vec<f64> = rows.iter().map(|r| r.1).collect();
-        let event: Vec<bool> = rows.iter().map(|r| r.2).collect();
-        let wt: Vec<f64> = rows.iter().map(|r| w[r.0]).collect();
-        let gi: Vec<usize> = rows.iter().map(|r| usize::from(tr[r.0])).collect();
         let sr = SurvRows {
             stop: &time,
             event: &event,
@@ -913,11 +924,19 @@ pub fn analyse_adjustment(
             Err(e) => out.notes.push(format!("weighted Cox model: {e}")),
         }
         // the weighted analyses' row buffers are not needed by the g-formula
-        drop((rows, time, event, wt, gi, d));
+        drop((time, event, wt, gi, d));
         // g-formula on the complete cases (untrimmed, unweighted)
         // (complete case, time, event) as three columns: the row list is
         // dropped once the design is built, before the fit
-        let (mut gk, mut gtime, mut gevent) = (vec![], vec![], vec![]);
+        let m = complete
+            .iter()
+            .filter(|&&i| ep.records[i].is_some())
+            .count();
+        let (mut gk, mut gtime, mut gevent) = (
+            Vec::with_capacity(m),
+            Vec::with_capacity(m),
+            Vec::with_capacity(m),
+        );
         for (k, &i) in complete.iter().enumerate() {
             if let Some(r) = &ep.records[i] {
                 gk.push(k);
