@@ -437,17 +437,14 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
         }
         done
     };
-    // the propensity weighting, the competing-risks (Fine–Gray) models and
-    // the (start, stop] models each hold row-level copies of the data (at
-    // 10^6 peaks of ~130, ~64 and ~72 bytes per patient): never two of them
-    // at once (keeping the multivariable models apart too saved ~40 MB but
-    // made the analyses ~0.15 s slower)
-    let heavy = |j: &Job| {
-        matches!(
-            j,
-            Job::Adjustment | Job::Competing(_) | Job::TimeDependent(_)
-        )
-    };
+    // the propensity weighting and the multivariable models are the
+    // largest jobs (at 10^6 peaks of ~117 and ~110 bytes per patient, the
+    // rest at most ~80): never two of them at once. (Keeping the
+    // competing-risks and (start, stop] jobs apart from the propensity job
+    // instead, as when they held ~135 and ~160, let the two largest
+    // overlap: the 10^6 run peaked ~35 MB higher and its analyses were no
+    // faster; bench/RESULTS.md.)
+    let heavy = |j: &Job| matches!(j, Job::Adjustment | Job::Multivariable(_));
     let done = par_map_apart(&jobs, heavy, run);
 
     // collect in plan order
