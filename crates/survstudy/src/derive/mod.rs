@@ -531,8 +531,10 @@ pub struct IntervalData {
     pub name: String,
     /// Label as displayed.
     pub label: String,
-    /// Days per patient (`None` when a date is missing).
-    pub days: Vec<Option<i64>>,
+    /// Days per patient (`None` when a date is missing). Two dates are at
+    /// most ~1.9 × 10^8 days apart (chrono's date range), so `i32` holds
+    /// every interval.
+    pub days: Vec<Option<i32>>,
 }
 
 /// The validated, derived analysis cohort.
@@ -674,7 +676,7 @@ impl Cohort {
     }
     /// Days from CAR-T infusion to progression (built-in interval
     /// `infusion_to_progression`).
-    pub fn days_infusion_to_progression(&self) -> Option<&[Option<i64>]> {
+    pub fn days_infusion_to_progression(&self) -> Option<&[Option<i32>]> {
         self.interval("infusion_to_progression")
             .map(|i| i.days.as_slice())
     }
@@ -2612,7 +2614,11 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
                     label: iv.label.clone().unwrap_or_else(|| iv.name.clone()),
                     days: kept
                         .iter()
-                        .map(|&r| Some((cols.date(to, r)? - cols.date(from, r)?).num_days()))
+                        .map(|&r| {
+                            let d = (cols.date(to, r)? - cols.date(from, r)?).num_days();
+                            // exact: chrono's dates are within i32 days of each other
+                            Some(saturate_days(d))
+                        })
                         .collect(),
                 }
             })

@@ -408,7 +408,7 @@ pub fn write_adsl(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
         }
         for i in &cohort.intervals {
             match i.days[k] {
-                Some(d) => w.int(d),
+                Some(d) => w.int(d.into()),
                 None => w.plain(b""),
             }
         }
