@@ -224,3 +224,36 @@ fn date_endpoint_in_its_own_unit_matches_r_in_days() {
     assert!(rep.html.contains("Weeks from randomisation"));
     assert!(rep.html.contains("OS in weeks (days / 7)"));
 }
+
+/// A duration endpoint's exact times stay aligned with the patients when a
+/// filter leaves rows out (the times are held beside the records and
+/// compacted with them): each analysed patient's time is its row's duration
+/// in the endpoint's unit.
+#[test]
+fn duration_times_follow_their_patients_through_a_filter() {
+    let text = std::fs::read_to_string(data("durations/plan.toml")).unwrap()
+        + "\n[[filters]]\ndescription = \"men\"\ncolumn = \"sex\"\nvalues = [\"male\"]\n";
+    let plan = Plan::from_toml_str(&text).unwrap();
+    let t = read_table(&data("durations/colon_durations.csv"), None).unwrap();
+    let c = derive(&plan, &t, &DeriveOptions::default()).unwrap();
+    let csv = std::fs::read_to_string(data("durations/colon_durations.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    let col = |name: &str| rows[0].iter().position(|h| *h == name).unwrap();
+    let (sex, os_days, rfs) = (col("sex"), col("os_days"), col("rfs_months"));
+    let n_male = rows[1..].iter().filter(|r| r[sex] == "male").count();
+    assert_eq!(c.patients.len(), n_male);
+    assert!(n_male < rows.len() - 1, "the filter must leave rows out");
+    let (os, rfs_ep) = (c.endpoint("OS").unwrap(), c.endpoint("RFS").unwrap());
+    for (i, p) in c.patients.iter().enumerate() {
+        let row = &rows[p.line as usize - 1];
+        assert_eq!(row[sex], "male");
+        // OS: days in the file, years in the plan
+        let want: f64 = row[os_days].parse().unwrap();
+        let got = os.time(i).unwrap();
+        assert!((got - want / 365.25).abs() <= 1e-12 * got.max(1.0), "{i}");
+        assert_eq!(os.records[i].unwrap().days, want as i32);
+        // RFS: months in the file and in the plan, the number as written
+        let want: f64 = row[rfs].parse().unwrap();
+        assert_eq!(rfs_ep.time(i), Some(want), "{i}");
+    }
+}

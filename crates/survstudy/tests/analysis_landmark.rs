@@ -37,9 +37,10 @@ fn next_line_category_is_a_landmark_analysis() {
         let mut min_time = f64::INFINITY;
         for (i, rec) in e.records.iter().enumerate() {
             if let (Some(rec), Some(_)) = (rec, &g.labels[i]) {
-                if rec.time >= l {
+                let t = e.time_of(i, rec);
+                if t >= l {
                     expected += 1;
-                    min_time = min_time.min(rec.time - l);
+                    min_time = min_time.min(t - l);
                 }
             }
         }

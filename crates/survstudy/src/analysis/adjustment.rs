@@ -846,7 +846,7 @@ pub fn analyse_adjustment(
         };
         let times: Vec<f64> = times.iter().map(|&t| scale(t)).collect();
         // the rows of kept patients with a record, as the four columns the
-        // weighted analyses read (no list of row tuples: 24 bytes a row,
+        // weighted analyses read (no list of row tuples: 24 bytes a row
         // held at the adjustment's peak)
         let m = patient_of_kept
             .iter()
@@ -860,7 +860,7 @@ pub fn analyse_adjustment(
         );
         for (k, &i) in patient_of_kept.iter().enumerate() {
             if let Some(r) = &ep.records[i] {
-                time.push(r.time);
+                time.push(ep.time_of(i, r));
                 event.push(r.event);
                 wt.push(w[k]);
                 gi.push(usize::from(tr[k]));
@@ -940,7 +940,7 @@ pub fn analyse_adjustment(
         for (k, &i) in complete.iter().enumerate() {
             if let Some(r) = &ep.records[i] {
                 gk.push(k);
-                gtime.push(r.time);
+                gtime.push(ep.time_of(i, r));
                 gevent.push(r.event);
             }
         }

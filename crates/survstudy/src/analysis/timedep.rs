@@ -177,7 +177,7 @@ pub fn analyse_time_dependent(
         let mut switch = Vec::with_capacity(n);
         for (i, r) in ep.records.iter().enumerate() {
             let Some(r) = r else { continue };
-            time.push(r.time);
+            time.push(ep.time_of(i, r));
             event.push(r.event);
             switch.push(
                 cohort.patients[i]

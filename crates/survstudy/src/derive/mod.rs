@@ -261,10 +261,12 @@ impl Serialize for PatientRecord {
     }
 }
 
-/// One patient's time-to-event record for an endpoint: 24 bytes, no
+/// One patient's time-to-event record for an endpoint: 16 bytes, no
 /// pointer (the texts of its end column are the endpoint's, in
 /// [`EndpointData::ends`]), so a million patients' records of two endpoints
-/// take 48 MB and copying one is a plain copy.
+/// take 32 MB and copying one is a plain copy. Its time in the endpoint's
+/// unit is [`EndpointData::time_of`]: `days / days_per_unit` for dates,
+/// the exact duration (held by the endpoint) for a duration endpoint.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TteRecord {
     /// Start date; `None` for a duration endpoint (no dates).
@@ -272,12 +274,9 @@ pub struct TteRecord {
     /// Event or censoring date; `None` for a duration endpoint.
     pub end: Option<NaiveDate>,
     /// Days from start to end; for a duration endpoint, the duration in
-    /// days rounded to a whole day (`time` is exact; saturating at
+    /// days rounded to a whole day (the time is exact; saturating at
     /// ±2³¹ − 1 days, about 5.9 million years).
     pub days: i32,
-    /// Time in the endpoint's unit (`days / days_per_unit`; for a duration
-    /// endpoint, the duration converted from its stated unit).
-    pub time: f64,
     /// Whether `end` is the event (else a censoring).
     pub event: bool,
     /// The end column's place in [`EndpointData::ends`].
@@ -312,6 +311,10 @@ pub struct EndpointData {
     /// `None`: the patient is outside this endpoint's population
     /// (`require_present`).
     pub records: Vec<Option<TteRecord>>,
+    /// A duration endpoint's exact time per patient, in the endpoint's
+    /// unit (the duration converted from its stated unit); empty for an
+    /// endpoint of dates, whose times are `days / days_per_unit`.
+    durations: Vec<f64>,
 }
 
 /// Serialized with each record's end column and description written out
@@ -335,12 +338,12 @@ impl Serialize for EndpointData {
         impl Serialize for Records<'_> {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 let e = self.0;
-                s.collect_seq(e.records.iter().map(|r| {
+                s.collect_seq(e.records.iter().enumerate().map(|(i, r)| {
                     r.as_ref().map(|r| Rec {
                         start: r.start,
                         end: r.end,
                         days: r.days,
-                        time: r.time,
+                        time: e.time_of(i, r),
                         event: r.event,
                         end_column: e.end_column(r),
                         description: e.description(r),
@@ -359,6 +362,21 @@ impl Serialize for EndpointData {
 }
 
 impl EndpointData {
+    /// Patient `i`'s time in the endpoint's unit, `r` being its record:
+    /// `days / days_per_unit` (as the days were counted, the same value
+    /// whenever it is asked for), or the duration endpoint's exact time.
+    #[inline]
+    pub fn time_of(&self, i: usize, r: &TteRecord) -> f64 {
+        match self.durations.get(i) {
+            Some(&t) => t,
+            None => f64::from(r.days) / self.days_per_unit,
+        }
+    }
+    /// Patient `i`'s time in the endpoint's unit (`None`: outside the
+    /// endpoint's population).
+    pub fn time(&self, i: usize) -> Option<f64> {
+        self.records[i].as_ref().map(|r| self.time_of(i, r))
+    }
     /// The column record `r` ends on.
     pub fn end_column(&self, r: &TteRecord) -> &str {
         self.ends
@@ -385,7 +403,7 @@ impl EndpointData {
         for (i, r) in self.records.iter().enumerate() {
             if let Some(r) = r {
                 idx.push(i);
-                time.push(r.time);
+                time.push(self.time_of(i, r));
                 event.push(r.event);
             }
         }
@@ -1432,7 +1450,7 @@ fn derive_input_split(
     // each with its own problem map (the rows' earlier problems included)
     // and level cache; the halves are joined in row order, so everything
     // is as a single pass makes it.
-    type Part = (IssueMap, Vec<LabelColumn>, Vec<Vec<Option<TteRecord>>>);
+    type Part = (IssueMap, Vec<LabelColumn>, Vec<Records>);
     let lines: &[u64] = &rows.lines;
     let ids: &Arc<Ids> = &rows.ids;
     let per_rows = |range: std::ops::Range<usize>, issues: IssueMap| -> Part {
@@ -1456,8 +1474,9 @@ fn derive_input_split(
             .iter()
             .map(|(g, _, gslots)| CodedGrouping::new(g, gslots, &cols))
             .collect();
-        let mut records: Vec<Vec<Option<TteRecord>>> = (0..plan.endpoints.len())
-            .map(|_| Vec::with_capacity(len))
+        let mut records: Vec<Records> = endpoint_cols
+            .iter()
+            .map(|ec| Records::with_capacity(len, ec.duration.is_some()))
             .collect();
         let mut level_cache: Vec<LevelCache> = vec![LevelCache::default(); groupings.len()];
         let level_labels: Vec<LevelLabels> =
@@ -1536,7 +1555,7 @@ fn derive_input_split(
                 }
             });
             for (a, b) in records.iter_mut().zip(r2) {
-                a.extend(b);
+                a.append(b);
             }
             h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         });
@@ -2082,7 +2101,7 @@ fn endpoint_record(
     r: usize,
     rows: &mut Rows,
     present: &BTreeSet<&str>,
-) -> Option<TteRecord> {
+) -> Option<(TteRecord, Option<f64>)> {
     let all = std::iter::once(&ec.start)
         .chain(std::iter::once(&ec.censor))
         .chain(&ec.events)
@@ -2098,7 +2117,7 @@ fn endpoint_record(
         }
     }
     if ec.duration.is_some() {
-        return duration_record(e, ec, cols, r, rows);
+        return duration_record(e, ec, cols, r, rows).map(|(rec, t)| (rec, Some(t)));
     }
     let Some(start) = cols.date(ec.start_slot, r) else {
         rows.problem(
@@ -2220,15 +2239,17 @@ fn endpoint_record(
         return None;
     }
     let days = (end - start).num_days();
-    Some(TteRecord {
+    // (the time, days / days_per_unit, is worked out from the days when
+    // asked for: `EndpointData::time_of`)
+    let record = TteRecord {
         start: Some(start),
         end: Some(end),
         days: saturate_days(days),
-        time: days as f64 / ec.days_per_unit,
         event,
         // at most 1 + 200 + 200 places (the plan's lists are bounded)
         end_index: u16::try_from(end_index).ok()?,
-    })
+    };
+    Some((record, None))
 }
 
 /// The record of a duration endpoint: the time from its number column
@@ -2239,7 +2260,7 @@ fn duration_record(
     cols: &Columns,
     r: usize,
     rows: &mut Rows,
-) -> Option<TteRecord> {
+) -> Option<(TteRecord, f64)> {
     let (dcol, src_days) = ec.duration.as_ref()?;
     let (st, scol) = (e.event_status.as_ref()?, ec.status.as_ref()?);
     if rows.is_bad(r, dcol) || rows.is_bad(r, scol) {
@@ -2288,21 +2309,53 @@ fn duration_record(
         return None;
     }
     let days_f = x * src_days;
-    Some(TteRecord {
+    let record = TteRecord {
         start: None,
         end: None,
         // (`as` saturates a duration past i64's range)
         days: saturate_days(days_f.round() as i64),
-        // the same unit: the number as written (no round trip through days)
-        time: if *src_days == ec.days_per_unit {
-            x
-        } else {
-            days_f / ec.days_per_unit
-        },
         event,
         // the duration column: the last of `ec.ends`
         end_index: u16::try_from(ec.ends.len() - 1).ok()?,
-    })
+    };
+    // the same unit: the number as written (no round trip through days)
+    let time = if *src_days == ec.days_per_unit {
+        x
+    } else {
+        days_f / ec.days_per_unit
+    };
+    Some((record, time))
+}
+
+/// One endpoint's records as the derivation makes them, row by row: each
+/// row's record and, for a duration endpoint, its exact time (`NaN`
+/// without a record; nothing for an endpoint of dates).
+struct Records {
+    records: Vec<Option<TteRecord>>,
+    durations: Vec<f64>,
+    duration: bool,
+}
+
+impl Records {
+    fn with_capacity(n: usize, duration: bool) -> Records {
+        Records {
+            records: Vec::with_capacity(n),
+            durations: Vec::with_capacity(if duration { n } else { 0 }),
+            duration,
+        }
+    }
+    fn push(&mut self, rec: Option<(TteRecord, Option<f64>)>) {
+        if self.duration {
+            self.durations
+                .push(rec.and_then(|(_, t)| t).unwrap_or(f64::NAN));
+        }
+        self.records.push(rec.map(|(r, _)| r));
+    }
+    /// Append the records of the rows after these.
+    fn append(&mut self, other: Records) {
+        self.records.extend(other.records);
+        self.durations.extend(other.durations);
+    }
 }
 
 /// A whole number of days as a record's `days`, saturating at i32's range.
@@ -2323,7 +2376,7 @@ struct Built<'a, 'b> {
     absent: Vec<String>,
     extra_idx: Vec<usize>,
     group_labels: Vec<LabelColumn>,
-    records: Vec<Vec<Option<TteRecord>>>,
+    records: Vec<Records>,
     /// Each endpoint's end columns.
     ends: Vec<Vec<EndColumn>>,
     yes_no: [Label; 2],
@@ -2351,7 +2404,12 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
         .endpoints
         .iter()
         .zip(records.into_iter().zip(ends))
-        .map(|(e, (mut recs, ends))| {
+        .map(|(e, (recs, ends))| {
+            let Records {
+                records: mut recs,
+                mut durations,
+                ..
+            } = recs;
             // the kept rows' records, compacted in place (`kept` increases,
             // so row r >= its new position k; nothing is copied when every
             // row is kept)
@@ -2359,6 +2417,12 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
                 recs.swap(k, r);
             }
             recs.truncate(n);
+            if !durations.is_empty() {
+                for (k, &r) in kept.iter().enumerate() {
+                    durations.swap(k, r);
+                }
+                durations.truncate(n);
+            }
             EndpointData {
                 code: e.code.clone(),
                 label: e.label.clone(),
@@ -2366,6 +2430,7 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
                 days_per_unit: plan.endpoint_days_per_unit(e),
                 ends,
                 records: recs,
+                durations,
             }
         })
         .collect();

@@ -468,7 +468,7 @@ pub fn write_adtte(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
                 }
             }
             w.sep();
-            avals.push(&mut w.buf, r.days, r.time);
+            avals.push(&mut w.buf, r.days, e.time_of(k, r));
             w.plain(unit);
             w.plain(if r.event { b"0" } else { b"1" });
             // (an index past the list, in hand-made data: blank texts)
