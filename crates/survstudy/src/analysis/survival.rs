@@ -1014,19 +1014,30 @@ pub fn analyse_grouping(
                 rows.iter().map(|&r| g_all[r]).collect(),
             )
         });
-        let (t_all, e_all, g_all): (&[f64], &[bool], &[usize]) = match &subset {
-            Some((t, e, g)) => (t, e, g),
-            None => (&t_all, &e_all, &g_all[..]),
+        // the design from the rows' levels, which are then not held
+        // through the fit (8 bytes a row)
+        let (d, present, lv) = {
+            let g: &[usize] = match &subset {
+                Some((_, _, g)) => g,
+                None => &g_all,
+            };
+            let present = levels_present(g, k);
+            let mut lv: Vec<String> = present.iter().map(|&l| input.levels[l].clone()).collect();
+            if let Some(r) = input.reference.and_then(|r| lv.iter().position(|l| l == r)) {
+                let reference = lv.remove(r);
+                lv.insert(0, reference);
+            }
+            let mut d = Design::default();
+            d.add_factor_indexed(variable, g, input.levels, &lv);
+            (d, present, lv)
+        };
+        drop(g_all);
+        let subset = subset.map(|(t, e, _)| (t, e));
+        let (t_all, e_all): (&[f64], &[bool]) = match &subset {
+            Some((t, e)) => (t, e),
+            None => (&t_all, &e_all),
         };
         let stratum = strat.as_ref().map(|(_, ids)| ids.as_slice());
-        let present = levels_present(g_all, k);
-        let mut lv: Vec<String> = present.iter().map(|&l| input.levels[l].clone()).collect();
-        if let Some(r) = input.reference.and_then(|r| lv.iter().position(|l| l == r)) {
-            let reference = lv.remove(r);
-            lv.insert(0, reference);
-        }
-        let mut d = Design::default();
-        d.add_factor_indexed(variable, g_all, input.levels, &lv);
         let info: Vec<TermInfo> = lv[1..]
             .iter()
             .map(|l| TermInfo {

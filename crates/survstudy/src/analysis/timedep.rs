@@ -55,22 +55,44 @@ impl CountingRows {
 /// `event`/`switch` at least as long as `time` (shorter ones panic); a
 /// missing or non-finite switch means never exposed. Never fails.
 pub fn split_at_switch(time: &[f64], event: &[bool], switch: &[Option<f64>]) -> CountingRows {
+    split(time, event, |i| switch[i], Subjects::Kept)
+}
+
+/// Whether [`split`] records each row's subject.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Subjects {
+    /// `CountingRows::subject` filled.
+    Kept,
+    /// `CountingRows::subject` left empty (a fit that does not need it:
+    /// 8 bytes a row).
+    Dropped,
+}
+
+/// [`split_at_switch`] with subject `i`'s switch `switch(i)`.
+fn split(
+    time: &[f64],
+    event: &[bool],
+    switch: impl Fn(usize) -> Option<f64>,
+    subjects: Subjects,
+) -> CountingRows {
     // the output's length first, so each column is allocated once at its
     // size (not grown by doubling: 10^6 patients give ~2·10^6 rows)
     let n = time.len();
     let split = (0..n)
-        .filter(|&i| matches!(switch[i], Some(s) if s.is_finite() && s > 0.0 && s < time[i]))
+        .filter(|&i| matches!(switch(i), Some(s) if s.is_finite() && s > 0.0 && s < time[i]))
         .count();
     let m = n + split;
     let mut out = CountingRows {
-        subject: Vec::with_capacity(m),
+        subject: Vec::with_capacity(if subjects == Subjects::Kept { m } else { 0 }),
         start: Vec::with_capacity(m),
         stop: Vec::with_capacity(m),
         event: Vec::with_capacity(m),
         exposed: Vec::with_capacity(m),
     };
     let mut push = |i: usize, a: f64, b: f64, e: bool, x: bool| {
-        out.subject.push(i);
+        if subjects == Subjects::Kept {
+            out.subject.push(i);
+        }
         out.start.push(a);
         out.stop.push(b);
         out.event.push(e);
@@ -78,7 +100,7 @@ pub fn split_at_switch(time: &[f64], event: &[bool], switch: &[Option<f64>]) -> 
     };
     for i in 0..n {
         let t = time[i];
-        match switch[i] {
+        match switch(i) {
             Some(s) if s.is_finite() && s <= 0.0 => push(i, 0.0, t, event[i], true),
             Some(s) if s.is_finite() && s < t => {
                 push(i, 0.0, s, false, false);
@@ -174,6 +196,8 @@ pub fn analyse_time_dependent(
         let n = ep.n();
         let mut time = Vec::with_capacity(n);
         let mut event = Vec::with_capacity(n);
+        // each patient's switch time, NaN for none (never exposed, as a
+        // missing switch is: 8 bytes a patient, not 16)
         let mut switch = Vec::with_capacity(n);
         for (i, r) in ep.records.iter().enumerate() {
             let Some(r) = r else { continue };
@@ -183,14 +207,15 @@ pub fn analyse_time_dependent(
                 cohort.patients[i]
                     .date(&col)
                     .zip(r.start)
-                    .map(|(d, s)| (d - s).num_days() as f64 / ep.days_per_unit),
+                    .map_or(f64::NAN, |(d, s)| {
+                        (d - s).num_days() as f64 / ep.days_per_unit
+                    }),
             );
         }
-        let mut rows = split_at_switch(&time, &event, &switch);
-        // the fit needs only the split rows (the per-patient columns and
-        // the rows' patient index would be held through it for nothing)
+        // the fit needs only the split rows: no patient index per row, and
+        // the per-patient columns are not held through it
+        let rows = split(&time, &event, |i| Some(switch[i]), Subjects::Dropped);
         drop(switch);
-        rows.subject = Vec::new();
         let n_patients = time.len();
         let events = event.iter().filter(|&&e| e).count();
         drop(time);
@@ -284,6 +309,32 @@ pub fn analyse_time_dependent(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The analysis's split (NaN for no switch, no subject index) gives
+    /// the rows of the public one.
+    #[test]
+    fn the_analysis_split_is_the_public_one_without_subjects() {
+        let time = [10.0, 5.0, 4.0, 7.0, 6.0, 8.0, 3.0];
+        let event = [true, true, false, true, true, false, true];
+        let sw = [
+            Some(3.0),
+            None,
+            Some(9.0),
+            Some(0.0),
+            Some(6.0),
+            Some(2.5),
+            Some(f64::INFINITY),
+        ];
+        let nan: Vec<f64> = sw.iter().map(|s| s.unwrap_or(f64::NAN)).collect();
+        let want = split_at_switch(&time, &event, &sw);
+        let got = split(&time, &event, |i| Some(nan[i]), Subjects::Dropped);
+        assert!(got.subject.is_empty() && got.subject.capacity() == 0);
+        assert_eq!(want.subject.len(), 8 + 1);
+        assert_eq!(
+            (got.start, got.stop, got.event, got.exposed),
+            (want.start, want.stop, want.event, want.exposed)
+        );
+    }
 
     #[test]
     fn split_by_hand() {
