@@ -438,7 +438,7 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
         done
     };
     // the propensity weighting and the multivariable models are the
-    // largest jobs (at 10^6 peaks of ~117 and ~110 bytes per patient, the
+    // largest jobs (at 10^6 peaks of ~111 and ~115 bytes per patient, the
     // rest at most ~80): never two of them at once. (Keeping the
     // competing-risks and (start, stop] jobs apart from the propensity job
     // instead, as when they held ~135 and ~160, let the two largest
