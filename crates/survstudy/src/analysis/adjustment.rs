@@ -45,7 +45,7 @@ use survkit::wkm::{kaplan_meier_rows_by_group, KmVariance, SurvRows, WeightedKmF
 
 use crate::adhoc::iptw::Estimand;
 use crate::adhoc::iptw::{balance_row, ps_weights, weight_summary, BalanceRow, WeightSummary};
-use crate::derive::{Cohort, Value};
+use crate::derive::{Cohort, EndpointData, Value};
 use crate::plan::{AdjustmentSpec, ColumnType, EstimandSpec, Plan};
 
 /// Propensity scores outside this range are flagged (positivity).
@@ -836,8 +836,9 @@ pub fn analyse_adjustment(
         bal_cols,
         fit,
     ));
-    // per endpoint (in plan order)
-    let per_endpoint = |code: &String| -> Option<AdjustedEndpoint> {
+    // per endpoint (in plan order): the weighted analyses, with the
+    // endpoint and its times for the g-formula below
+    let per_endpoint = |code: &String| -> Option<(&EndpointData, Vec<f64>, AdjustedEndpoint)> {
         let ep = cohort.endpoint(code)?;
         // the adjustment's times are in the study's unit; the endpoint's may differ
         let scale = |t: f64| {
@@ -923,29 +924,16 @@ pub fn analyse_adjustment(
             Ok(f) => out.cox = weighted_cox(&f),
             Err(e) => out.notes.push(format!("weighted Cox model: {e}")),
         }
-        Some(out)
+        Some((ep, times, out))
     };
     // one endpoint after the other: this whole analysis is one job of the
     // study's job list, which already keeps both cores busy (in parallel the
     // two endpoints' row-level buffers were held at once); every weighted
     // analysis first, so that the weights and the kept patients' index are
     // freed before the g-formulas (16 bytes a patient less at their peak)
-    let mut weighted: Vec<(&String, AdjustedEndpoint)> = codes
-        .iter()
-        .filter_map(|code| per_endpoint(code).map(|out| (code, out)))
-        .collect();
+    let mut weighted: Vec<_> = codes.iter().filter_map(per_endpoint).collect();
     drop((w, tr, patient_of_kept));
-    for (code, out) in &mut weighted {
-        let Some(ep) = cohort.endpoint(code) else {
-            continue;
-        };
-        let times: Vec<f64> = times
-            .iter()
-            .map(|&t| {
-                plan.endpoint(code)
-                    .map_or(t, |e| plan.to_endpoint_unit(e, t))
-            })
-            .collect();
+    for (ep, times, out) in &mut weighted {
         // g-formula on the complete cases (untrimmed, unweighted)
         // (complete case, time, event) as three columns: the row list is
         // dropped once the design is built, before the fit
@@ -970,11 +958,11 @@ pub fn analyse_adjustment(
             time: gtime,
             event: gevent,
         };
-        out.adjusted = gformula(rows, &treat, &mut design, &spec.exposure, cox, &times)
+        out.adjusted = gformula(rows, &treat, &mut design, &spec.exposure, cox, times)
             .map_err(|e| out.notes.push(format!("g-formula adjusted survival: {e}")))
             .ok();
     }
-    res.endpoints = weighted.into_iter().map(|(_, out)| out).collect();
+    res.endpoints = weighted.into_iter().map(|(_, _, out)| out).collect();
     res
 }
 

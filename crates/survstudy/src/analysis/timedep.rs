@@ -55,7 +55,12 @@ impl CountingRows {
 /// `event`/`switch` at least as long as `time` (shorter ones panic); a
 /// missing or non-finite switch means never exposed. Never fails.
 pub fn split_at_switch(time: &[f64], event: &[bool], switch: &[Option<f64>]) -> CountingRows {
-    split(time, event, |i| switch[i], Subjects::Kept)
+    split(
+        time,
+        event,
+        |i| switch[i].unwrap_or(f64::NAN),
+        Subjects::Kept,
+    )
 }
 
 /// Whether [`split`] records each row's subject.
@@ -68,18 +73,22 @@ enum Subjects {
     Dropped,
 }
 
-/// [`split_at_switch`] with subject `i`'s switch `switch(i)`.
+/// [`split_at_switch`] with subject `i`'s switch `switch(i)` (a
+/// non-finite one, NaN for none, means never exposed).
 fn split(
     time: &[f64],
     event: &[bool],
-    switch: impl Fn(usize) -> Option<f64>,
+    switch: impl Fn(usize) -> f64,
     subjects: Subjects,
 ) -> CountingRows {
     // the output's length first, so each column is allocated once at its
     // size (not grown by doubling: 10^6 patients give ~2·10^6 rows)
     let n = time.len();
     let split = (0..n)
-        .filter(|&i| matches!(switch(i), Some(s) if s.is_finite() && s > 0.0 && s < time[i]))
+        .filter(|&i| {
+            let s = switch(i);
+            s.is_finite() && s > 0.0 && s < time[i]
+        })
         .count();
     let m = n + split;
     let mut out = CountingRows {
@@ -101,8 +110,8 @@ fn split(
     for i in 0..n {
         let t = time[i];
         match switch(i) {
-            Some(s) if s.is_finite() && s <= 0.0 => push(i, 0.0, t, event[i], true),
-            Some(s) if s.is_finite() && s < t => {
+            s if s.is_finite() && s <= 0.0 => push(i, 0.0, t, event[i], true),
+            s if s.is_finite() && s < t => {
                 push(i, 0.0, s, false, false);
                 push(i, s, t, event[i], true);
             }
@@ -214,7 +223,7 @@ pub fn analyse_time_dependent(
         }
         // the fit needs only the split rows: no patient index per row, and
         // the per-patient columns are not held through it
-        let rows = split(&time, &event, |i| Some(switch[i]), Subjects::Dropped);
+        let rows = split(&time, &event, |i| switch[i], Subjects::Dropped);
         drop(switch);
         let n_patients = time.len();
         let events = event.iter().filter(|&&e| e).count();
@@ -327,7 +336,7 @@ mod tests {
         ];
         let nan: Vec<f64> = sw.iter().map(|s| s.unwrap_or(f64::NAN)).collect();
         let want = split_at_switch(&time, &event, &sw);
-        let got = split(&time, &event, |i| Some(nan[i]), Subjects::Dropped);
+        let got = split(&time, &event, |i| nan[i], Subjects::Dropped);
         assert!(got.subject.is_empty() && got.subject.capacity() == 0);
         assert_eq!(want.subject.len(), 8 + 1);
         assert_eq!(

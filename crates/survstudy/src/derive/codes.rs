@@ -101,25 +101,6 @@ impl Codes {
         }
     }
 
-    /// Replace each code `c` by `f(c)` (widening if a new code needs it).
-    pub fn map_in_place(&mut self, f: impl Fn(u32) -> u32) {
-        match self {
-            Codes::Wide(v) => {
-                v.iter_mut().for_each(|c| *c = f(*c));
-                if v.iter().all(|&c| c <= u32::from(u8::MAX)) {
-                    *self = Codes::from(std::mem::take(v));
-                }
-            }
-            Codes::Narrow(v) => {
-                if v.iter().all(|&b| f(u32::from(b)) <= u32::from(u8::MAX)) {
-                    v.iter_mut().for_each(|b| *b = f(u32::from(*b)) as u8);
-                } else {
-                    *self = Codes::Wide(v.iter().map(|&b| f(u32::from(b))).collect());
-                }
-            }
-        }
-    }
-
     /// The codes in order.
     pub fn iter(&self) -> CodesIter<'_> {
         match self {
@@ -219,14 +200,14 @@ mod tests {
     }
 
     #[test]
-    fn a_map_widens_or_narrows_as_the_new_codes_need() {
-        let mut c = Codes::from(vec![0, 1, 2]);
-        c.map_in_place(|x| x * 200);
+    fn collected_codes_widen_or_stay_narrow_as_the_codes_need() {
+        // as `LabelColumn::from_codes` remaps a column's codes
+        let c: Codes = [0u32, 1, 2].iter().map(|&x| x * 200).collect();
         assert_eq!(
             (c.width(), c.iter().collect::<Vec<_>>()),
             (4, vec![0, 200, 400])
         );
-        c.map_in_place(|x| x / 200);
+        let c: Codes = c.iter().map(|x| x / 200).collect();
         assert_eq!(
             (c.width(), c.iter().collect::<Vec<_>>()),
             (1, vec![0, 1, 2])

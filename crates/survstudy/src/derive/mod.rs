@@ -2358,6 +2358,15 @@ impl Records {
     }
 }
 
+/// `v`'s entries at the rows `kept` (increasing), compacted in place: row
+/// r >= its new position k, so nothing is copied when every row is kept.
+fn keep_rows<T>(v: &mut Vec<T>, kept: &[usize]) {
+    for (k, &r) in kept.iter().enumerate() {
+        v.swap(k, r);
+    }
+    v.truncate(kept.len());
+}
+
 /// A whole number of days as a record's `days`, saturating at i32's range.
 fn saturate_days(days: i64) -> i32 {
     days.clamp(i32::MIN.into(), i32::MAX.into()) as i32
@@ -2410,18 +2419,9 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
                 mut durations,
                 ..
             } = recs;
-            // the kept rows' records, compacted in place (`kept` increases,
-            // so row r >= its new position k; nothing is copied when every
-            // row is kept)
-            for (k, &r) in kept.iter().enumerate() {
-                recs.swap(k, r);
-            }
-            recs.truncate(n);
+            keep_rows(&mut recs, &kept);
             if !durations.is_empty() {
-                for (k, &r) in kept.iter().enumerate() {
-                    durations.swap(k, r);
-                }
-                durations.truncate(n);
+                keep_rows(&mut durations, &kept);
             }
             EndpointData {
                 code: e.code.clone(),
