@@ -326,16 +326,37 @@ pub(crate) fn binary_treatment(
     Ok(t)
 }
 
-fn mean_var(x: &[f64], w: Option<&[f64]>, idx: &[usize]) -> (f64, f64) {
-    let n = idx.len() as f64;
-    let m = idx.iter().map(|&i| x[i]).sum::<f64>() / n;
-    let v = idx.iter().map(|&i| (x[i] - m).powi(2)).sum::<f64>() / (n - 1.0);
+fn mean_var(x: &[f64], w: Option<&[f64]>, arm: Arm) -> (f64, f64) {
+    let n = arm.rows().count() as f64;
+    let m = arm.rows().map(|i| x[i]).sum::<f64>() / n;
+    let v = arm.rows().map(|i| (x[i] - m).powi(2)).sum::<f64>() / (n - 1.0);
     match w {
         None => (m, v),
         Some(w) => {
-            let sw: f64 = idx.iter().map(|&i| w[i]).sum();
-            (idx.iter().map(|&i| w[i] * x[i]).sum::<f64>() / sw, v)
+            let sw: f64 = arm.rows().map(|i| w[i]).sum();
+            (arm.rows().map(|i| w[i] * x[i]).sum::<f64>() / sw, v)
         }
+    }
+}
+
+/// The rows of one arm: those whose `treated` flag equals `arm`, in row
+/// order (read where they are needed: no index of the rows is kept).
+#[derive(Clone, Copy)]
+pub struct Arm<'a> {
+    /// Each row's treated flag.
+    pub treated: &'a [bool],
+    /// The flag of this arm's rows.
+    pub arm: bool,
+}
+
+impl<'a> Arm<'a> {
+    fn rows(self) -> impl Iterator<Item = usize> + 'a {
+        let arm = self.arm;
+        self.treated
+            .iter()
+            .enumerate()
+            .filter(move |&(_, &t)| t == arm)
+            .map(|(i, _)| i)
     }
 }
 
@@ -371,30 +392,38 @@ pub fn ps_weights(
     (w, pbar)
 }
 
-/// Σw, min, max, mean and Kish's ESS (Σw)²/Σw² of the weights of rows `idx`.
-pub fn weight_summary(group: &str, w: &[f64], idx: &[usize]) -> WeightSummary {
-    let ws: Vec<f64> = idx.iter().map(|&i| w[i]).collect();
-    let sum: f64 = ws.iter().sum();
-    let ss: f64 = ws.iter().map(|x| x * x).sum();
+/// Σw, min, max, mean and Kish's ESS (Σw)²/Σw² of the weights of the rows of `arm`.
+pub fn weight_summary(group: &str, w: &[f64], arm: Arm) -> WeightSummary {
+    let ws = || arm.rows().map(|i| w[i]);
+    let sum: f64 = ws().sum();
+    let ss: f64 = ws().map(|x| x * x).sum();
+    let n = ws().count();
     WeightSummary {
         group: group.into(),
-        n: ws.len(),
+        n,
         sum,
-        min: ws.iter().copied().fold(f64::INFINITY, f64::min),
-        max: ws.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-        mean: sum / ws.len() as f64,
+        min: ws().fold(f64::INFINITY, f64::min),
+        max: ws().fold(f64::NEG_INFINITY, f64::max),
+        mean: sum / n as f64,
         ess: sum * sum / ss,
     }
 }
 
-/// Balance of one covariate column `x` between the treated rows `idx1` and
-/// the control rows `idx0` (module docs, step 6; NaN SMDs when both group
+/// Balance of one covariate column `x` between the rows whose `treated`
+/// flag is set and the others (module docs, step 6; NaN SMDs when both group
 /// variances are 0).
-pub fn balance_row(term: &str, x: &[f64], w: &[f64], idx1: &[usize], idx0: &[usize]) -> BalanceRow {
-    let (m1, v1) = mean_var(x, None, idx1);
-    let (m0, v0) = mean_var(x, None, idx0);
-    let (a1, _) = mean_var(x, Some(w), idx1);
-    let (a0, _) = mean_var(x, Some(w), idx0);
+pub fn balance_row(term: &str, x: &[f64], w: &[f64], treated: &[bool]) -> BalanceRow {
+    let (arm1, arm0) = (
+        Arm { treated, arm: true },
+        Arm {
+            treated,
+            arm: false,
+        },
+    );
+    let (m1, v1) = mean_var(x, None, arm1);
+    let (m0, v0) = mean_var(x, None, arm0);
+    let (a1, _) = mean_var(x, Some(w), arm1);
+    let (a0, _) = mean_var(x, Some(w), arm0);
     let sd = ((v1 + v0) / 2.0).sqrt();
     let (sb, sa) = if sd > 0.0 {
         ((m1 - m0) / sd, (a1 - a0) / sd)
@@ -482,13 +511,11 @@ pub fn iptw_cmd(args: &IptwArgs) -> Result<IptwReport, AdhocError> {
         )));
     }
     let (w, pbar) = ps_weights(&tr, &ps, args.estimand, args.stabilized);
-    let idx1: Vec<usize> = (0..tr.len()).filter(|&i| tr[i]).collect();
-    let idx0: Vec<usize> = (0..tr.len()).filter(|&i| !tr[i]).collect();
     // input warnings first (e.g. an event value that matches no row)
     let mut warnings = d.warnings.clone();
     let mut weights = vec![];
-    for (g, idx) in [("1", &idx1), ("0", &idx0)] {
-        let s = weight_summary(g, &w, idx);
+    for (g, arm) in [("1", true), ("0", false)] {
+        let s = weight_summary(g, &w, Arm { treated: &tr, arm });
         if s.max > 10.0 * s.mean {
             warnings.push(format!(
                 "extreme weights: the largest weight in group {g} is {:.3}, more than 10 times the group mean {:.3}; consider --trim or --estimand ato",
@@ -513,7 +540,7 @@ pub fn iptw_cmd(args: &IptwArgs) -> Result<IptwReport, AdhocError> {
     }
     let mut balance = vec![];
     for (term, x) in &cov.balance_cols {
-        let b = balance_row(term, &pick(x), &w, &idx1, &idx0);
+        let b = balance_row(term, &pick(x), &w, &tr);
         if b.smd_after.abs() > 0.1 {
             warnings.push(format!(
                 "imbalance after weighting: |SMD| of {term} is {:.3} (> 0.1)",

@@ -44,7 +44,7 @@ use survkit::logistic::{logistic_fit, LogisticOptions};
 use survkit::wkm::{kaplan_meier_rows_by_group, KmVariance, SurvRows, WeightedKmFit};
 
 use crate::adhoc::iptw::Estimand;
-use crate::adhoc::iptw::{balance_row, ps_weights, weight_summary, BalanceRow, WeightSummary};
+use crate::adhoc::iptw::{balance_row, ps_weights, weight_summary, Arm, BalanceRow, WeightSummary};
 use crate::derive::{Cohort, EndpointData, Value};
 use crate::plan::{AdjustmentSpec, ColumnType, EstimandSpec, Plan};
 
@@ -515,10 +515,8 @@ pub fn analyse_adjustment(
     res.reference_level = g.levels[0].clone();
     res.exposed_level = g.levels[1].clone();
     let li = g.levels_by_patient();
-    let exposure_known: Vec<usize> = (0..cohort.patients.len())
-        .filter(|&i| li.get(i).is_some())
-        .collect();
-    res.n_exposure = exposure_known.len();
+    let exposure_known = |i: &usize| li.get(*i).is_some();
+    res.n_exposure = (0..cohort.patients.len()).filter(exposure_known).count();
 
     // covariates present in the file
     let mut vars: Vec<(String, String, ColumnType)> = vec![];
@@ -542,9 +540,8 @@ pub fn analyse_adjustment(
             _ => None,
         })
         .collect();
-    let complete: Vec<usize> = exposure_known
-        .iter()
-        .copied()
+    let complete: Vec<usize> = (0..cohort.patients.len())
+        .filter(exposure_known)
         .filter(|&i| {
             let p = &cohort.patients[i];
             vars.iter().zip(&coded).all(|((v, _, k), c)| match (k, c) {
@@ -555,12 +552,11 @@ pub fn analyse_adjustment(
         })
         .collect();
     res.n_complete = complete.len();
-    res.n_dropped_missing = exposure_known.len() - complete.len();
+    res.n_dropped_missing = res.n_exposure - complete.len();
     if res.n_dropped_missing > 0 {
         res.warnings.push(format!(
             "{} of {} patients with a known exposure lack a covariate value and are left out (complete cases)",
-            res.n_dropped_missing,
-            exposure_known.len()
+            res.n_dropped_missing, res.n_exposure
         ));
     }
     let treat: Vec<bool> = complete.iter().map(|&i| li.get(i) == Some(1)).collect();
@@ -739,16 +735,21 @@ pub fn analyse_adjustment(
             },
         ],
     });
-    let keep: Vec<usize> = match spec.trim {
-        Some(q) => (0..treat.len())
-            .filter(|&i| ps_all[i] >= q && ps_all[i] <= 1.0 - q)
-            .collect(),
-        None => (0..treat.len()).collect(),
-    };
-    res.n_trimmed = treat.len() - keep.len();
-    res.n_analysed = keep.len();
-    let tr: Vec<bool> = keep.iter().map(|&i| treat[i]).collect();
-    let ps: Vec<f64> = keep.iter().map(|&i| ps_all[i]).collect();
+    // the complete cases kept by the trim (`None`: all of them, and no
+    // index of them is made)
+    let keep: Option<Vec<usize>> = spec
+        .trim
+        .map(|q| {
+            (0..treat.len())
+                .filter(|&i| ps_all[i] >= q && ps_all[i] <= 1.0 - q)
+                .collect::<Vec<_>>()
+        })
+        .filter(|k| k.len() < treat.len());
+    let keep = keep.as_deref();
+    res.n_analysed = keep.map_or(treat.len(), <[usize]>::len);
+    res.n_trimmed = treat.len() - res.n_analysed;
+    let tr: Vec<bool> = kept(treat.clone(), keep);
+    let ps: Vec<f64> = kept(ps_all, keep);
     let n1 = tr.iter().filter(|&&t| t).count();
     if n1 == 0 || n1 == tr.len() {
         res.error = Some(format!(
@@ -760,10 +761,8 @@ pub fn analyse_adjustment(
     }
     let (w, pbar) = ps_weights(&tr, &ps, estimand, spec.stabilized);
     res.marginal_exposed_proportion = Some(pbar);
-    let idx1: Vec<usize> = (0..tr.len()).filter(|&i| tr[i]).collect();
-    let idx0: Vec<usize> = (0..tr.len()).filter(|&i| !tr[i]).collect();
-    for (lvl, idx) in [(&g.levels[0], &idx0), (&g.levels[1], &idx1)] {
-        let s = weight_summary(lvl, &w, idx);
+    for (lvl, arm) in [(&g.levels[0], false), (&g.levels[1], true)] {
+        let s = weight_summary(lvl, &w, Arm { treated: &tr, arm });
         if s.max > EXTREME_WEIGHT * s.mean {
             res.warnings.push(format!(
                 "extreme weights: the largest weight in arm '{lvl}' is {:.3}, more than {EXTREME_WEIGHT} times the arm's mean {:.3}; consider trim or estimand = \"ato\"",
@@ -795,12 +794,15 @@ pub fn analyse_adjustment(
             BalValues::Design(j) => &design[*j].1,
             BalValues::Own(x) => x,
         };
-        let xk: Vec<f64> = keep.iter().map(|&i| x[i]).collect();
+        let xk: std::borrow::Cow<[f64]> = match keep {
+            Some(k) => k.iter().map(|&i| x[i]).collect(),
+            None => x.into(),
+        };
         let term = match level {
             Some(l) => format!("{v}{l}"),
             None => v.clone(),
         };
-        let row = balance_row(&term, &xk, &w, &idx1, &idx0);
+        let row = balance_row(&term, &xk, &w, &tr);
         if row.smd_after.abs() > SMD_FLAG {
             res.warnings.push(format!(
                 "imbalance after weighting: |SMD| of {term} is {:.3} (> {SMD_FLAG})",
@@ -821,21 +823,12 @@ pub fn analyse_adjustment(
     } else {
         &spec.endpoints
     };
-    let patient_of_kept: Vec<usize> = keep.iter().map(|&k| complete[k]).collect();
+    // the patient of the k-th kept complete case
+    let patient_of_kept = |k: usize| complete[keep.map_or(k, |v| v[k])];
     // the row-level buffers of the propensity model and the balance table
     // are not needed by the endpoints' analyses: free them first (at 10^6
     // patients ~90 MB of the run's peak)
-    drop((
-        li,
-        exposure_known,
-        ps_all,
-        ps,
-        idx0,
-        idx1,
-        keep,
-        bal_cols,
-        fit,
-    ));
+    drop((ps, bal_cols, fit));
     // per endpoint (in plan order): the weighted analyses, with the
     // endpoint and its times for the g-formula below
     let per_endpoint = |code: &String| -> Option<(&EndpointData, Vec<f64>, AdjustedEndpoint)> {
@@ -849,9 +842,8 @@ pub fn analyse_adjustment(
         // the rows of kept patients with a record, as the four columns the
         // weighted analyses read (no list of row tuples: 24 bytes a row
         // held at the adjustment's peak)
-        let m = patient_of_kept
-            .iter()
-            .filter(|&&i| ep.records[i].is_some())
+        let m = (0..tr.len())
+            .filter(|&k| ep.records[patient_of_kept(k)].is_some())
             .count();
         let (mut time, mut event, mut wt, mut gi) = (
             Vec::with_capacity(m),
@@ -859,7 +851,8 @@ pub fn analyse_adjustment(
             Vec::with_capacity(m),
             Vec::with_capacity(m),
         );
-        for (k, &i) in patient_of_kept.iter().enumerate() {
+        for k in 0..tr.len() {
+            let i = patient_of_kept(k);
             if let Some(r) = &ep.records[i] {
                 time.push(ep.time_of(i, r));
                 event.push(r.event);
@@ -932,7 +925,7 @@ pub fn analyse_adjustment(
     // analysis first, so that the weights and the kept patients' index are
     // freed before the g-formulas (16 bytes a patient less at their peak)
     let mut weighted: Vec<_> = codes.iter().filter_map(per_endpoint).collect();
-    drop((w, tr, patient_of_kept));
+    drop((w, tr));
     for (ep, times, out) in &mut weighted {
         // g-formula on the complete cases (untrimmed, unweighted)
         // (complete case, time, event) as three columns: the row list is
@@ -964,6 +957,14 @@ pub fn analyse_adjustment(
     }
     res.endpoints = weighted.into_iter().map(|(_, _, out)| out).collect();
     res
+}
+
+/// `v` at the rows `keep`, or all of `v` (not copied) when `keep` is `None`.
+fn kept<T: Copy>(v: Vec<T>, keep: Option<&[usize]>) -> Vec<T> {
+    match keep {
+        None => v,
+        Some(k) => k.iter().map(|&i| v[i]).collect(),
+    }
 }
 
 /// The values of a balance-table column.
