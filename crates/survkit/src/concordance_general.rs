@@ -73,6 +73,14 @@ fn sorted_by(idx: &[usize], key: impl Fn(usize) -> u64) -> Vec<(u64, u32)> {
     v
 }
 
+/// `a += v`, component by component.
+#[inline]
+fn add(a: &mut [f64; 3], v: [f64; 3]) {
+    for k in 0..3 {
+        a[k] += v[k];
+    }
+}
+
 /// A row as a sweep reads it (gathered once, in sweep order).
 #[derive(Clone, Copy, Default)]
 struct Item {
@@ -84,7 +92,9 @@ struct Item {
     /// Ascending sweep: events at `t` count for this query (a censored
     /// row's stop, or any row's start).
     incl: bool,
-    sign: f64,
+    /// Ascending sweep: the query is a row's start (its counts are
+    /// subtracted).
+    at_start: bool,
 }
 
 /// General concordance (see the module docs). `cluster` labels sum the
@@ -186,8 +196,9 @@ fn concordance_rows(
     let st = |i: usize| strata.map_or(0, |s| s[i]);
     // per row: C, D, T influence sums, from the descending sweep (the row as
     // the event) and from the ascending sweep (the row as the longer
-    // member); the two sweeps run on the two cores
+    // member), each into its own array; the two sweeps run on the two cores
     let mut inf = vec![[0.0f64; 3]; n];
+    let mut inf_up = vec![[0.0f64; 3]; n];
     let mut rank = vec![0u32; n];
     let (mut cc, mut dd, mut tx, mut ty, mut txy) = (0.0, 0.0, 0.0, 0.0, 0.0);
     let mut lo = 0;
@@ -216,7 +227,7 @@ fn concordance_rows(
             row: i as u32,
             event: event[i],
             incl: false,
-            sign: 1.0,
+            at_start: false,
         };
         // rows by stop descending, and by start descending
         let by_stop: Vec<Item> = sorted_by(idx, |i| !f64_key(stop[i]))
@@ -232,10 +243,9 @@ fn concordance_rows(
         };
         // descending sweep: the risk set by rank (rows enter at stop, leave
         // once start ≥ t — such a row has stop > t, so it is in); the events
-        // at t query it before they enter. Writes (row, C, D, T) per event.
-        let down = || {
+        // at t query it before they enter. Adds (C, D, T) to each event's row.
+        let down = |inf: &mut [[f64; 3]]| {
             let (mut cc, mut dd, mut tx, mut ty, mut txy) = (0.0, 0.0, 0.0, 0.0, 0.0);
-            let mut out: Vec<(u32, [f64; 3])> = vec![];
             let mut tree = Fenwick::new(m);
             let mut total = 0.0;
             let mut q = 0;
@@ -265,7 +275,7 @@ fn concordance_rows(
                     let below = tree.below(it.rank as usize);
                     let at = tree.node[it.rank as usize];
                     let above = total - below - at;
-                    out.push((it.row, [below, above, at]));
+                    add(&mut inf[it.row as usize], [below, above, at]);
                     cc += it.w * below;
                     dd += it.w * above;
                     tx += it.w * at;
@@ -300,37 +310,18 @@ fn concordance_rows(
                 }
                 k = e;
             }
-            (out, (cc, dd, tx, ty, txy))
+            (cc, dd, tx, ty, txy)
         };
         // ascending sweep: cumulative event weight by rank; each row reads it
         // at its start (events ≤ start excluded) and at its stop (events at
         // stop included only for a censored row): queries by (time,
         // inclusive); events at τ are in the tree for (τ, inclusive) and
-        // every later time. Writes (row, C, D, T) per query.
-        let up = || {
-            let mut queries: Vec<Item> = Vec::with_capacity(by_stop.len() + by_start.len());
-            for incl in [false, true] {
-                queries.extend(
-                    by_stop
-                        .iter()
-                        .rev()
-                        .filter(|it| it.event != incl)
-                        .map(|it| Item { incl, ..*it }),
-                );
-                if incl {
-                    queries.extend(by_start.iter().rev().map(|it| Item {
-                        incl: true,
-                        sign: -1.0,
-                        ..*it
-                    }));
-                }
-            }
-            crate::sort::radix_sort_by_key(&mut queries, |q| f64_key(q.t));
-            let mut out: Vec<(u32, [f64; 3])> = Vec::with_capacity(queries.len());
+        // every later time. Adds (C, D, T) to each query's row.
+        let up = |inf: &mut [[f64; 3]]| {
             let mut events = by_stop.iter().rev().filter(|it| it.event).peekable();
             let mut etree = Fenwick::new(m);
             let mut etotal = 0.0;
-            for qi in &queries {
+            let mut query = |qi: &Item| {
                 while let Some(ev) = events.next_if(|ev| ev.t < qi.t || (qi.incl && ev.t == qi.t)) {
                     etree.add(ev.rank as usize, ev.w);
                     etotal += ev.w;
@@ -339,19 +330,60 @@ fn concordance_rows(
                 let below = etree.below(r);
                 let at = etree.node[r];
                 let above = etotal - below - at;
-                // the row the longer member: events with a higher score are concordant
-                out.push((qi.row, [qi.sign * above, qi.sign * below, qi.sign * at]));
+                // the row the longer member: events with a higher score are
+                // concordant; a start's counts are subtracted
+                let v = [above, below, at];
+                add(
+                    &mut inf[qi.row as usize],
+                    if qi.at_start { v.map(|x| -x) } else { v },
+                );
+            };
+            if by_start.is_empty() {
+                // right-censored: the queries are the rows by stop
+                // ascending, at each time the events (exclusive) before the
+                // censored rows (inclusive), read in place
+                let mut hi = by_stop.len();
+                while hi > 0 {
+                    let t = by_stop[hi - 1].t;
+                    let mut lo = hi - 1;
+                    while lo > 0 && by_stop[lo - 1].t == t {
+                        lo -= 1;
+                    }
+                    let grp = &by_stop[lo..hi];
+                    for incl in [false, true] {
+                        for it in grp.iter().rev().filter(|it| it.event != incl) {
+                            query(&Item { incl, ..*it });
+                        }
+                    }
+                    hi = lo;
+                }
+            } else {
+                let mut queries: Vec<Item> = Vec::with_capacity(by_stop.len() + by_start.len());
+                for incl in [false, true] {
+                    queries.extend(
+                        by_stop
+                            .iter()
+                            .rev()
+                            .filter(|it| it.event != incl)
+                            .map(|it| Item { incl, ..*it }),
+                    );
+                    if incl {
+                        queries.extend(by_start.iter().rev().map(|it| Item {
+                            incl: true,
+                            at_start: true,
+                            ..*it
+                        }));
+                    }
+                }
+                crate::sort::radix_sort_by_key(&mut queries, |q| f64_key(q.t));
+                queries.iter().for_each(&mut query);
             }
-            out
         };
-        let ((dn, (c1, d1, t1, ty1, txy1)), upo) =
-            crate::par::join(idx.len() >= crate::par::MIN_PAR, down, up);
-        for (row, v) in dn.into_iter().chain(upo) {
-            let a = &mut inf[row as usize];
-            for k in 0..3 {
-                a[k] += v[k];
-            }
-        }
+        let ((c1, d1, t1, ty1, txy1), ()) = crate::par::join(
+            idx.len() >= crate::par::MIN_PAR,
+            || down(&mut inf),
+            || up(&mut inf_up),
+        );
         cc += c1;
         dd += d1;
         tx += t1;
@@ -359,6 +391,10 @@ fn concordance_rows(
         txy += txy1;
         lo = hi;
     }
+    for (a, b) in inf.iter_mut().zip(&inf_up) {
+        add(a, *b);
+    }
+    drop(inf_up);
     let npair = cc + dd + tx;
     if npair <= 0.0 {
         return Err(SurvError::Degenerate {
