@@ -89,6 +89,11 @@ pub enum ZphResiduals {
     /// and the rest are the same. For callers that plot the residuals of
     /// the flagged terms only (the arrays have one row per event).
     IfAnyTermBelow(f64),
+    /// Only the residual columns of the terms whose test has p below this
+    /// (`y_columns` names them, in term order); with none, as
+    /// `IfAnyTermBelow` with none below. The kept columns, `time`, `x` and
+    /// `strata` are those `All` gives, bit for bit.
+    TermsBelow(f64),
 }
 
 /// A model term: a name and the design columns it spans (e.g. all indicator
@@ -1050,28 +1055,40 @@ fn zph_rows_cells(
         ldl(&mut f, TOLER_CHOL);
         ldl_inverse(&f)
     };
-    let want = match opts.residuals {
-        ZphResiduals::All => true,
-        ZphResiduals::IfAnyTermBelow(alpha) => term_tests.iter().any(|t| t.p < alpha),
+    // the residual columns the result keeps (terms by index)
+    let out_cols: Vec<usize> = match opts.residuals {
+        ZphResiduals::All => (0..nterm).collect(),
+        ZphResiduals::IfAnyTermBelow(alpha) if term_tests.iter().any(|t| t.p < alpha) => {
+            (0..nterm).collect()
+        }
+        ZphResiduals::IfAnyTermBelow(_) => vec![],
+        ZphResiduals::TermsBelow(alpha) => {
+            (0..nterm).filter(|&i| term_tests[i].p < alpha).collect()
+        }
     };
-    // the result, with the per-event arrays of the event rows `ev` (in
-    // (stratum, time) order) and their residuals `y` (`nterm` per event)
-    let finish = |ev: Vec<usize>, y: Vec<f64>| ZphResult {
+    let y_columns: Vec<String> = match opts.residuals {
+        ZphResiduals::TermsBelow(_) => out_cols.iter().map(|&i| asgn[i].0.clone()).collect(),
+        _ => asgn.iter().map(|(nm, _)| nm.clone()).collect(),
+    };
+    let ncol_out = y_columns.len();
+    // the result, with the per-event arrays (in (stratum, time) order):
+    // times, g(time), strata and the kept residual columns, row-major
+    let finish = |time: Vec<f64>, x: Vec<f64>, st: Option<Vec<usize>>, y: Vec<f64>| ZphResult {
         transform: opts.transform,
         terms: term_tests,
         global,
-        time: ev.iter().map(|&i| time[i]).collect(),
-        x: ev.iter().map(|&i| g_row(i)).collect(),
-        y_columns: asgn.iter().map(|(nm, _)| nm.clone()).collect(),
+        time,
+        x,
+        y_columns,
         y: RowMatrix {
-            ncol: nterm,
+            ncol: ncol_out,
             data: y,
         },
-        strata: strata.map(|s| ev.iter().map(|&i| s[i]).collect()),
+        strata: st,
         var,
     };
-    if !want {
-        return Ok(finish(vec![], vec![]));
+    if out_cols.is_empty() {
+        return Ok(finish(vec![], vec![], strata.map(|_| vec![]), vec![]));
     }
     // collapsed residuals, row-major (`sresid[e * nterm + i]`)
     let sresid: Vec<f64> = z
@@ -1124,7 +1141,7 @@ fn zph_rows_cells(
         }
     }
     // per event row: the residuals of its cell
-    let (ev, y) = match &collapsed {
+    let (time_ev, x_ev, strata_ev, y) = match &collapsed {
         Some(c) => {
             // per cell: the rank of its (stratum, time) among the cells
             // (ranks are dense) and its row of residuals (events only)
@@ -1154,22 +1171,47 @@ fn zph_rows_cells(
             for g in 1..next.len() {
                 next[g] += next[g - 1];
             }
+            // (each event row's time, g(time), stratum and kept residual
+            // columns written in place: no index of the rows is kept)
             let m = next[ngroups as usize];
-            let mut rows_ev = vec![0usize; m];
-            let mut yy = vec![0.0; m * nterm];
+            let k = out_cols.len();
+            let mut t_ev = vec![0.0; m];
+            let mut x_ev = vec![0.0; m];
+            let mut s_ev = strata.map(|_| vec![0usize; m]);
+            let mut yy = vec![0.0; m * k];
             for i in (0..n).filter(|&i| event[i]) {
                 let (g, r) = key[c.row_cell[i] as usize];
                 let at = &mut next[g as usize];
-                rows_ev[*at] = i;
-                let r = r as usize;
-                yy[*at * nterm..(*at + 1) * nterm].copy_from_slice(&y[r * nterm..(r + 1) * nterm]);
+                t_ev[*at] = time[i];
+                x_ev[*at] = g_row(i);
+                if let (Some(o), Some(s)) = (&mut s_ev, strata) {
+                    o[*at] = s[i];
+                }
+                let r = &y[r as usize * nterm..(r as usize + 1) * nterm];
+                for (o, &j) in yy[*at * k..(*at + 1) * k].iter_mut().zip(&out_cols) {
+                    *o = r[j];
+                }
                 *at += 1;
             }
-            (rows_ev, yy)
+            (t_ev, x_ev, s_ev, yy)
         }
-        None => (ev, y),
+        None => {
+            let y = if out_cols.len() == nterm {
+                y
+            } else {
+                y.chunks_exact(nterm)
+                    .flat_map(|r| out_cols.iter().map(|&j| r[j]))
+                    .collect()
+            };
+            (
+                ev.iter().map(|&i| time[i]).collect(),
+                ev.iter().map(|&i| g_row(i)).collect(),
+                strata.map(|s| ev.iter().map(|&i| s[i]).collect()),
+                y,
+            )
+        }
     };
-    Ok(finish(ev, y))
+    Ok(finish(time_ev, x_ev, strata_ev, y))
 }
 
 #[cfg(test)]
@@ -1218,6 +1260,38 @@ mod tests {
         assert_eq!(format!("{:?}", none.global), format!("{:?}", all.global));
         assert_eq!(none.var, all.var);
         assert_eq!(none.y_columns, all.y_columns);
+        // TermsBelow: the columns of the terms below only, as All gives them
+        let only = |alpha: f64| {
+            let o = ZphOptions {
+                residuals: ZphResiduals::TermsBelow(alpha),
+                ..Default::default()
+            };
+            cox_zph(&time, &event, &d, None, &fit, None, &o).unwrap()
+        };
+        let pmax = all.terms.iter().map(|t| t.p).fold(0.0, f64::max);
+        assert!(pmin < pmax, "the test needs two terms with different p");
+        let alpha = (pmin + pmax) / 2.0;
+        let some = only(alpha);
+        let kept: Vec<usize> = (0..all.terms.len())
+            .filter(|&i| all.terms[i].p < alpha)
+            .collect();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(some.y_columns, vec![all.y_columns[kept[0]].clone()]);
+        assert_eq!(some.y.ncol, 1);
+        assert_eq!(
+            (&some.time, &some.x, &some.var),
+            (&all.time, &all.x, &all.var)
+        );
+        let col: Vec<f64> = all
+            .y
+            .data
+            .chunks_exact(all.y.ncol)
+            .map(|r| r[kept[0]])
+            .collect();
+        assert_eq!(some.y.data, col);
+        assert_eq!(format!("{:?}", only(pmax * 1.01).y), format!("{:?}", all.y));
+        let empty = only(pmin * 0.99);
+        assert!(empty.time.is_empty() && empty.y.data.is_empty() && empty.y_columns.is_empty());
     }
 
     #[test]

@@ -286,6 +286,42 @@ mod tests {
                     format!("{:?}", zph2.unwrap()),
                     "seed {seed}"
                 );
+                // only the columns of the terms below alpha: those columns
+                // of the whole result, bit for bit
+                let mut ps: Vec<f64> = zph.terms.iter().map(|t| t.p).collect();
+                ps.sort_by(f64::total_cmp);
+                let alpha = ps[ps.len() / 2];
+                let kept: Vec<usize> = (0..zph.terms.len())
+                    .filter(|&i| zph.terms[i].p < alpha)
+                    .collect();
+                let zo = ZphOptions {
+                    residuals: crate::zph::ZphResiduals::TermsBelow(alpha),
+                    ..Default::default()
+                };
+                let (_, part) =
+                    crate::zph::cox_fit_and_zph(&d.time, &d.event, &d.design, st, &opts, None, &zo)
+                        .unwrap();
+                let part = part.unwrap();
+                assert!(!kept.is_empty() && kept.len() < zph.terms.len());
+                assert_eq!(part.y.ncol, kept.len());
+                assert_eq!(
+                    part.y_columns,
+                    kept.iter()
+                        .map(|&i| zph.y_columns[i].clone())
+                        .collect::<Vec<_>>()
+                );
+                let want: Vec<u64> = zph
+                    .y
+                    .data
+                    .chunks_exact(zph.y.ncol)
+                    .flat_map(|r| kept.iter().map(|&i| r[i].to_bits()))
+                    .collect();
+                let got: Vec<u64> = part.y.data.iter().map(|v| v.to_bits()).collect();
+                assert_eq!(got, want, "seed {seed}");
+                assert_eq!(
+                    format!("{:?}", (&part.time, &part.x, &part.strata)),
+                    format!("{:?}", (&zph.time, &zph.x, &zph.strata))
+                );
             }
         }
     }

@@ -420,14 +420,14 @@ fn x_to_time(x: &[f64], time: &[f64], at: &[f64]) -> Vec<f64> {
 fn ph_summaries(
     z: &survkit::zph::ZphResult,
     time: &[f64],
-    col: usize,
+    term: usize,
     beta_t: &[f64],
 ) -> (Vec<PhBin>, Option<PhSmooth>) {
     let bins = ph_bins(time, beta_t, PH_BINS);
     let var = z
         .var
-        .get(col)
-        .and_then(|r| r.get(col))
+        .get(term)
+        .and_then(|r| r.get(term))
         .copied()
         .unwrap_or(f64::NAN);
     let smooth = survkit::smooth::ns_smooth(
@@ -540,9 +540,10 @@ pub fn fit_with_ph_strata(
         strata,
         cox,
         Some(&terms),
-        // the per-event residuals only feed the plots of flagged terms
+        // the per-event residuals only feed the plots of flagged terms:
+        // only their columns are made
         &survkit::zph::ZphOptions {
-            residuals: survkit::zph::ZphResiduals::IfAnyTermBelow(PH_FLAG_P),
+            residuals: survkit::zph::ZphResiduals::TermsBelow(PH_FLAG_P),
             ..Default::default()
         },
     ) {
@@ -562,14 +563,15 @@ pub fn fit_with_ph_strata(
                 p: t.p,
             };
             // (term, its residual column, its first design column) of the
-            // flagged terms
+            // flagged terms; the residual columns are the flagged terms',
+            // in term order
             let picked: Vec<(usize, usize, usize)> = z
                 .terms
                 .iter()
                 .enumerate()
                 .filter(|(_, t)| t.p < PH_FLAG_P)
-                .filter_map(|(k, t)| {
-                    let col = z.y_columns.iter().position(|c| *c == t.term).unwrap_or(k);
+                .enumerate()
+                .filter_map(|(col, (k, _))| {
                     let first = terms.get(k)?.columns.first().copied()?;
                     Some((k, col, first))
                 })
@@ -592,7 +594,7 @@ pub fn fit_with_ph_strata(
                             .map(|r| r.get(col).copied().unwrap_or(f64::NAN))
                             .collect()
                     };
-                    let (bins, smooth) = ph_summaries(&z, &event_time, col, &beta_t);
+                    let (bins, smooth) = ph_summaries(&z, &event_time, k, &beta_t);
                     let t = &z.terms[k];
                     let n_events = beta_t.len();
                     // arrays the results would not keep are not held (nor
