@@ -109,15 +109,16 @@ fn plan_options_death_censoring_and_next_line_population() {
     assert_eq!((r.days, r.event), (122, true));
 }
 
-/// A record is 16 bytes with no pointer (its end column's texts are the
-/// endpoint's, its time is worked out from its days), a patient 24 bytes;
+/// A record is 12 bytes with no pointer (its end column's texts are the
+/// endpoint's, its end date and time are worked out from its days), a
+/// patient 24 bytes;
 /// serialized, each record still carries its time, end column and
 /// description.
 #[test]
 fn records_are_compact_and_serialize_their_texts() {
     assert_eq!(
         std::mem::size_of::<Option<survstudy::derive::TteRecord>>(),
-        16
+        12
     );
     // a patient is its line, its row and one shared reference
     assert_eq!(std::mem::size_of::<survstudy::derive::PatientRecord>(), 24);
@@ -129,6 +130,15 @@ fn records_are_compact_and_serialize_their_texts() {
     // P02: censored at last follow-up after 365 days
     let r = &recs[1];
     assert_eq!(r["days"], 365);
+    // the end date is the start plus the days, as the file has it
+    let date =
+        |k: &str| chrono::NaiveDate::parse_from_str(r[k].as_str().unwrap(), "%Y-%m-%d").unwrap();
+    assert_eq!(
+        (r["start"].as_str(), r["end"].as_str()),
+        (Some("2021-05-01"), Some("2022-05-01"))
+    );
+    assert_eq!((date("end") - date("start")).num_days(), 365);
+    assert_eq!(os.records[1].as_ref().unwrap().end(), Some(date("end")));
     assert_eq!(r["time"], 365.0 / 30.4375);
     assert_eq!(r["event"], false);
     assert_eq!(r["end_column"], "last_followup_date");

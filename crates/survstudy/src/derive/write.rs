@@ -461,7 +461,7 @@ pub fn write_adtte(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
             w.plain(code);
             w.plain(label);
             // a duration endpoint has no dates: STARTDT and ADT blank
-            for d in [r.start, r.end] {
+            for d in [r.start, r.end()] {
                 w.sep();
                 if let Some(d) = d {
                     dates.push(&mut w.buf, d);
