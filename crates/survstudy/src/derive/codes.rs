@@ -56,6 +56,14 @@ impl Codes {
         Codes::Narrow(Vec::with_capacity(n))
     }
 
+    /// Give back the room the growth left over.
+    pub fn shrink_to_fit(&mut self) {
+        match self {
+            Codes::Narrow(v) => v.shrink_to_fit(),
+            Codes::Wide(v) => v.shrink_to_fit(),
+        }
+    }
+
     /// Number of codes.
     pub fn len(&self) -> usize {
         match self {

@@ -129,6 +129,11 @@ pub(crate) struct Ids {
 }
 
 impl Ids {
+    /// Give back the room the growth left over (the column is complete).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
     pub(crate) fn push(&mut self, id: Option<&str>) {
         if let Some(id) = id {
             self.text.push_str(id);
@@ -496,6 +501,14 @@ impl LabelColumn {
         debug_assert!(codes.iter().all(|c| (c as usize) < self.table.len()));
         self.codes = Arc::new(codes);
         self
+    }
+
+    /// Give back the room the growth left over (the column is complete;
+    /// codes shared with another column are left as they are).
+    pub fn shrink_to_fit(&mut self) {
+        if let Some(c) = Arc::get_mut(&mut self.codes) {
+            c.shrink_to_fit();
+        }
     }
 
     /// Append every label of `other`, in order.
