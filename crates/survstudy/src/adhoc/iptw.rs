@@ -326,17 +326,23 @@ pub(crate) fn binary_treatment(
     Ok(t)
 }
 
-fn mean_var(x: &[f64], w: Option<&[f64]>, arm: Arm) -> (f64, f64) {
-    let n = arm.rows().count() as f64;
-    let m = arm.rows().map(|i| x[i]).sum::<f64>() / n;
-    let v = arm.rows().map(|i| (x[i] - m).powi(2)).sum::<f64>() / (n - 1.0);
-    match w {
-        None => (m, v),
-        Some(w) => {
-            let sw: f64 = arm.rows().map(|i| w[i]).sum();
-            (arm.rows().map(|i| w[i] * x[i]).sum::<f64>() / sw, v)
+/// `K` sums over the rows of each arm (`[control, treated]`): `f(i, arm)`
+/// of every row added to its arm's sums in row order, from −0.0, as
+/// `Iterator::sum` adds them (the same bits as summing over an index of
+/// each arm's rows), in one pass with no branch on the arm.
+fn arm_sums<const K: usize>(
+    treated: &[bool],
+    f: impl Fn(usize, usize) -> [f64; K],
+) -> [[f64; K]; 2] {
+    let mut s = [[-0.0f64; K]; 2];
+    for (i, &t) in treated.iter().enumerate() {
+        let a = usize::from(t);
+        let v = f(i, a);
+        for k in 0..K {
+            s[a][k] += v[k];
         }
     }
+    s
 }
 
 /// The rows of one arm: those whose `treated` flag equals `arm`, in row
@@ -347,17 +353,6 @@ pub struct Arm<'a> {
     pub treated: &'a [bool],
     /// The flag of this arm's rows.
     pub arm: bool,
-}
-
-impl<'a> Arm<'a> {
-    fn rows(self) -> impl Iterator<Item = usize> + 'a {
-        let arm = self.arm;
-        self.treated
-            .iter()
-            .enumerate()
-            .filter(move |&(_, &t)| t == arm)
-            .map(|(i, _)| i)
-    }
 }
 
 /// Propensity-score weights of each row (see the module docs, step 4) and
@@ -394,16 +389,20 @@ pub fn ps_weights(
 
 /// Σw, min, max, mean and Kish's ESS (Σw)²/Σw² of the weights of the rows of `arm`.
 pub fn weight_summary(group: &str, w: &[f64], arm: Arm) -> WeightSummary {
-    let ws = || arm.rows().map(|i| w[i]);
-    let sum: f64 = ws().sum();
-    let ss: f64 = ws().map(|x| x * x).sum();
-    let n = ws().count();
+    let [sums0, sums1] = arm_sums(arm.treated, |i, _| [w[i], w[i] * w[i]]);
+    let [sum, ss] = if arm.arm { sums1 } else { sums0 };
+    let (mut n, mut min, mut max) = (0, f64::INFINITY, f64::NEG_INFINITY);
+    for (&x, _) in w.iter().zip(arm.treated).filter(|(_, &t)| t == arm.arm) {
+        n += 1;
+        min = min.min(x);
+        max = max.max(x);
+    }
     WeightSummary {
         group: group.into(),
         n,
         sum,
-        min: ws().fold(f64::INFINITY, f64::min),
-        max: ws().fold(f64::NEG_INFINITY, f64::max),
+        min,
+        max,
         mean: sum / n as f64,
         ess: sum * sum / ss,
     }
@@ -413,17 +412,14 @@ pub fn weight_summary(group: &str, w: &[f64], arm: Arm) -> WeightSummary {
 /// flag is set and the others (module docs, step 6; NaN SMDs when both group
 /// variances are 0).
 pub fn balance_row(term: &str, x: &[f64], w: &[f64], treated: &[bool]) -> BalanceRow {
-    let (arm1, arm0) = (
-        Arm { treated, arm: true },
-        Arm {
-            treated,
-            arm: false,
-        },
-    );
-    let (m1, v1) = mean_var(x, None, arm1);
-    let (m0, v0) = mean_var(x, None, arm0);
-    let (a1, _) = mean_var(x, Some(w), arm1);
-    let (a0, _) = mean_var(x, Some(w), arm0);
+    // per arm: n, Σx, Σw, Σwx; then Σ(x − mean)²
+    let s = arm_sums(treated, |i, _| [1.0, x[i], w[i], w[i] * x[i]]);
+    let mean = s.map(|[n, sx, _, _]| sx / n);
+    let ss = arm_sums(treated, |i, a| [(x[i] - mean[a]).powi(2)]);
+    let var = [0, 1].map(|a| ss[a][0] / (s[a][0] - 1.0));
+    let after = s.map(|[_, _, sw, swx]| swx / sw);
+    let ((m1, v1), (m0, v0)) = ((mean[1], var[1]), (mean[0], var[0]));
+    let (a1, a0) = (after[1], after[0]);
     let sd = ((v1 + v0) / 2.0).sqrt();
     let (sb, sa) = if sd > 0.0 {
         ((m1 - m0) / sd, (a1 - a0) / sd)
