@@ -876,3 +876,60 @@ impl std::fmt::Display for IptwReport {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one-pass per-arm sums are, bit for bit, sums over an index of
+    /// each arm's rows, and the balance row and weight summary are those
+    /// of the arms' own rows.
+    #[test]
+    fn arm_sums_are_the_sums_over_each_arms_rows() {
+        let mut seed = 7u64;
+        let mut rnd = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let n = 1001;
+        let treated: Vec<bool> = (0..n).map(|_| rnd() < 0.4).collect();
+        let x: Vec<f64> = (0..n).map(|_| rnd() * 1e3 - 300.0).collect();
+        let w: Vec<f64> = (0..n).map(|_| 0.1 + rnd() * 5.0).collect();
+        let s = arm_sums(&treated, |i, _| [x[i], w[i] * x[i]]);
+        for arm in [false, true] {
+            let idx: Vec<usize> = (0..n).filter(|&i| treated[i] == arm).collect();
+            let a = usize::from(arm);
+            let sx: f64 = idx.iter().map(|&i| x[i]).sum();
+            let swx: f64 = idx.iter().map(|&i| w[i] * x[i]).sum();
+            assert_eq!(s[a][0].to_bits(), sx.to_bits());
+            assert_eq!(s[a][1].to_bits(), swx.to_bits());
+            let m = sx / idx.len() as f64;
+            let v = idx.iter().map(|&i| (x[i] - m).powi(2)).sum::<f64>() / (idx.len() as f64 - 1.0);
+            let sw: f64 = idx.iter().map(|&i| w[i]).sum();
+            let b = balance_row("x", &x, &w, &treated);
+            let (bm, bv, ba) = if arm {
+                (b.mean_treated_before, b.var_treated, b.mean_treated_after)
+            } else {
+                (b.mean_control_before, b.var_control, b.mean_control_after)
+            };
+            assert_eq!((bm, bv, ba), (m, v, swx / sw));
+            let ws = weight_summary(
+                "g",
+                &w,
+                Arm {
+                    treated: &treated,
+                    arm,
+                },
+            );
+            let ss: f64 = idx.iter().map(|&i| w[i] * w[i]).sum();
+            assert_eq!((ws.n, ws.sum, ws.ess), (idx.len(), sw, sw * sw / ss));
+            let lo = idx.iter().map(|&i| w[i]).fold(f64::INFINITY, f64::min);
+            assert_eq!(ws.min, lo);
+        }
+        // an empty arm gives NaN means, not a panic
+        let none = vec![false; n];
+        assert!(balance_row("x", &x, &w, &none).mean_treated_before.is_nan());
+    }
+}
