@@ -245,7 +245,7 @@ fn duration_times_follow_their_patients_through_a_filter() {
     assert!(n_male < rows.len() - 1, "the filter must leave rows out");
     let (os, rfs_ep) = (c.endpoint("OS").unwrap(), c.endpoint("RFS").unwrap());
     for (i, p) in c.patients.iter().enumerate() {
-        let row = &rows[p.line as usize - 1];
+        let row = &rows[p.line() as usize - 1];
         assert_eq!(row[sex], "male");
         // OS: days in the file, years in the plan
         let want: f64 = row[os_days].parse().unwrap();

@@ -39,7 +39,10 @@ fn csv_with_bom_crlf_mixed_headers_and_extra_columns() {
     let ids: Vec<&str> = c.patients.iter().map(|p| p.id()).collect();
     assert_eq!(ids, vec!["P01", "P02", "P03", "P04", "P05"]);
     let p3 = &c.patients[2];
-    assert_eq!(p3.line, 5);
+    assert_eq!(p3.line(), 5);
+    // every patient keeps its line past the blank line 4
+    let lines: Vec<u64> = c.patients.iter().map(|p| p.line()).collect();
+    assert_eq!(lines, vec![2, 3, 5, 6, 7]);
     assert_eq!(p3.flag("emd_at_infusion"), Some(true)); // " Y "
     assert_eq!(p3.flag("prog_biochemical"), Some(true)); // "TRUE"
     assert_eq!(p3.category("cart_product"), Some("ide-cel")); // "IDE-CEL"
@@ -71,7 +74,7 @@ fn xlsx_with_real_and_text_dates_matches_csv() {
     assert_eq!(cx.groupings, cc.groupings);
     for (a, b) in cx.patients.iter().zip(&cc.patients) {
         assert_eq!(a.values(), b.values(), "patient {}", a.id());
-        assert_eq!(a.line, b.line);
+        assert_eq!(a.line(), b.line());
     }
 
     let named = read_table(&data("valid.xlsx"), Some("notes")).unwrap();

@@ -220,7 +220,7 @@ pub fn analyse_competing(
         if days < 0 {
             notes.push(format!(
                 "patient on line {} left out: end date before the start date",
-                p.line
+                p.line()
             ));
             missing += 1;
             continue;

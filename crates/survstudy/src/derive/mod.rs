@@ -152,11 +152,9 @@ fn ser_opt_date<S: Serializer>(d: &Option<NaiveDate>, s: S) -> Result<S::Ok, S::
 /// columnar store ([`Columns`]); the accessors read them from there.
 #[derive(Clone)]
 pub struct PatientRecord {
-    /// Line in the input file.
-    pub line: u64,
     /// Row of this patient in the store (rows read, excluded ones included).
     row: usize,
-    /// What every patient of the cohort shares (24 bytes a patient in all).
+    /// What every patient of the cohort shares (16 bytes a patient in all).
     store: Arc<PatientStore>,
 }
 
@@ -168,12 +166,55 @@ struct PatientStore {
     /// Columns not in the plan, by header as written, of the analysed rows
     /// that have any (by row, increasing).
     extras: Vec<(usize, BTreeMap<String, String>)>,
+    /// The input line of every row.
+    lines: LineMap,
+}
+
+/// The input line of every row read, held as the rows where a row's line
+/// is not the line after the previous row's (the first row, and rows after
+/// a blank line or a cell spanning lines), not one number per row. Files
+/// where most rows are such a row keep every line.
+enum LineMap {
+    /// (row, its line), by row: row r is on the line of the last entry
+    /// at or before it plus the rows between.
+    Steps(Vec<(usize, u64)>),
+    /// Every row's line.
+    Every(Vec<u64>),
+}
+
+impl LineMap {
+    fn new(lines: &[u64]) -> LineMap {
+        let mut steps = vec![];
+        for (r, &l) in lines.iter().enumerate() {
+            if r == 0 || lines[r - 1].checked_add(1) != Some(l) {
+                steps.push((r, l));
+                // (16 bytes a step against 8 a row)
+                if steps.len() > lines.len() / 2 {
+                    return LineMap::Every(lines.to_vec());
+                }
+            }
+        }
+        steps.shrink_to_fit();
+        LineMap::Steps(steps)
+    }
+    /// Row `r`'s line (`r` is a row read).
+    fn line(&self, r: usize) -> u64 {
+        match self {
+            LineMap::Every(v) => v[r],
+            LineMap::Steps(s) => {
+                let k = s.partition_point(|&(b, _)| b <= r);
+                // row 0 is a step, so k ≥ 1 for every row read
+                let (b, l) = s[k.saturating_sub(1)];
+                l + (r - b) as u64
+            }
+        }
+    }
 }
 
 impl PartialEq for PatientRecord {
     fn eq(&self, o: &PatientRecord) -> bool {
         self.id() == o.id()
-            && self.line == o.line
+            && self.line() == o.line()
             && self.extra() == o.extra()
             && self.values() == o.values()
     }
@@ -183,7 +224,7 @@ impl std::fmt::Debug for PatientRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PatientRecord")
             .field("id", &self.id())
-            .field("line", &self.line)
+            .field("line", &self.line())
             .field("values", &self.values())
             .field("extra", self.extra())
             .finish()
@@ -191,6 +232,10 @@ impl std::fmt::Debug for PatientRecord {
 }
 
 impl PatientRecord {
+    /// Line in the input file.
+    pub fn line(&self) -> u64 {
+        self.store.lines.line(self.row)
+    }
     /// Columns not in the plan, by header as written, kept for reference
     /// (empty when the file has none).
     pub fn extra(&self) -> &BTreeMap<String, String> {
@@ -254,7 +299,7 @@ impl Serialize for PatientRecord {
         use serde::ser::SerializeStruct;
         let mut st = s.serialize_struct("PatientRecord", 4)?;
         st.serialize_field("id", self.id())?;
-        st.serialize_field("line", &self.line)?;
+        st.serialize_field("line", &self.line())?;
         st.serialize_field("values", &self.values())?;
         st.serialize_field("extra", self.extra())?;
         st.end()
@@ -2512,6 +2557,7 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
                 (!m.is_empty()).then_some((r, m))
             })
             .collect(),
+        lines: LineMap::new(&rows.lines),
     });
     drop(extras);
 
@@ -2649,7 +2695,6 @@ fn build_cohort(plan: &Plan, b: Built, present: &BTreeSet<&str>) -> Cohort {
         let patients: Vec<PatientRecord> = kept
             .iter()
             .map(|&r| PatientRecord {
-                line: rows.lines[r],
                 row: r,
                 store: Arc::clone(&store),
             })
@@ -3372,5 +3417,34 @@ mod missing_token_tests {
         assert!(!is_missing_token(&"x".repeat(69), &set));
         let none = MissingSet::new(vec![]);
         assert!(is_missing_token("", &none) && !is_missing_token("na", &none));
+    }
+}
+
+#[cfg(test)]
+mod line_map_tests {
+    use super::LineMap;
+
+    /// Every row's line comes back, whether the rows run on from line to
+    /// line (steps only where they do not) or mostly do not (every line).
+    #[test]
+    fn each_row_has_its_line() {
+        for lines in [
+            vec![2u64, 3, 4, 5, 6],
+            // a blank line after row 1, a cell spanning lines in row 3
+            vec![2, 3, 5, 6, 8, 9, 10],
+            vec![7, 9, 11, 13, 15, 17],
+            vec![2],
+            vec![],
+        ] {
+            let m = LineMap::new(&lines);
+            let got: Vec<u64> = (0..lines.len()).map(|r| m.line(r)).collect();
+            assert_eq!(got, lines);
+        }
+        assert!(matches!(LineMap::new(&[2, 3, 4, 5, 6]), LineMap::Steps(s) if s.len() == 1));
+        assert!(matches!(LineMap::new(&[2, 3, 5, 6, 8, 9, 10]), LineMap::Steps(s) if s.len() == 3));
+        assert!(matches!(
+            LineMap::new(&[7, 9, 11, 13, 15, 17]),
+            LineMap::Every(_)
+        ));
     }
 }

@@ -382,7 +382,7 @@ pub fn write_adsl(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
         match outs {
             Some(outs) => {
                 w.field(p.store.ids.bytes(p.row));
-                w.int(p.line as i64);
+                w.int(p.line() as i64);
                 for o in outs {
                     o.write(&mut w, p.row, &mut dates);
                 }
@@ -390,7 +390,7 @@ pub fn write_adsl(cohort: &Cohort, dir: &Path) -> Result<PathBuf, WriteError> {
             // a patient of another store (hand-made cohorts): cell by cell
             None => {
                 w.field(p.id().as_bytes());
-                w.int(p.line as i64);
+                w.int(p.line() as i64);
                 for c in &columns {
                     match p.columns().get(c, p.row) {
                         Cell::Text(s) => w.field(s.as_bytes()),
@@ -556,7 +556,7 @@ mod tests {
         head.extend(c.intervals.iter().map(|i| format!("{}_days", i.name)));
         w.write_record(&head).unwrap();
         for (k, p) in c.patients.iter().enumerate() {
-            let mut rec = vec![p.id().to_string(), p.line.to_string()];
+            let mut rec = vec![p.id().to_string(), p.line().to_string()];
             for col in &c.present_columns {
                 rec.push(match p.columns().get(col, p.row) {
                     Cell::Text(s) => s.to_string(),
