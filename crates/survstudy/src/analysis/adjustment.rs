@@ -737,7 +737,7 @@ pub fn analyse_adjustment(
     });
     // the complete cases kept by the trim (`None`: all of them, and no
     // index of them is made)
-    let keep: Option<Vec<usize>> = spec
+    let trimmed: Option<Vec<usize>> = spec
         .trim
         .map(|q| {
             (0..treat.len())
@@ -745,7 +745,7 @@ pub fn analyse_adjustment(
                 .collect::<Vec<_>>()
         })
         .filter(|k| k.len() < treat.len());
-    let keep = keep.as_deref();
+    let keep = trimmed.as_deref();
     res.n_analysed = keep.map_or(treat.len(), <[usize]>::len);
     res.n_trimmed = treat.len() - res.n_analysed;
     let tr: Vec<bool> = kept(treat.clone(), keep);
@@ -826,8 +826,7 @@ pub fn analyse_adjustment(
     // the patient of the k-th kept complete case
     let patient_of_kept = |k: usize| complete[keep.map_or(k, |v| v[k])];
     // the row-level buffers of the propensity model and the balance table
-    // are not needed by the endpoints' analyses: free them first (at 10^6
-    // patients ~90 MB of the run's peak)
+    // are not needed by the endpoints' analyses: free them first
     drop((ps, bal_cols, fit));
     // per endpoint (in plan order): the weighted analyses, with the
     // endpoint and its times for the g-formula below
@@ -922,10 +921,10 @@ pub fn analyse_adjustment(
     // one endpoint after the other: this whole analysis is one job of the
     // study's job list, which already keeps both cores busy (in parallel the
     // two endpoints' row-level buffers were held at once); every weighted
-    // analysis first, so that the weights and the kept patients' index are
-    // freed before the g-formulas (16 bytes a patient less at their peak)
+    // analysis first, so that the weights (and, with a trim, the index of
+    // the kept cases) are freed before the g-formulas
     let mut weighted: Vec<_> = codes.iter().filter_map(per_endpoint).collect();
-    drop((w, tr));
+    drop((w, tr, trimmed));
     for (ep, times, out) in &mut weighted {
         // g-formula on the complete cases (untrimmed, unweighted)
         // (complete case, time, event) as three columns: the row list is

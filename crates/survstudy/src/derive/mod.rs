@@ -1427,7 +1427,9 @@ fn derive_input_split(
         }
     };
     let n_rows = rows.lines.len();
-    rows.lines.to_mut().shrink_to_fit();
+    if let std::borrow::Cow::Owned(lines) = &mut rows.lines {
+        lines.shrink_to_fit();
+    }
     if let Some(ids) = Arc::get_mut(&mut rows.ids) {
         ids.shrink_to_fit();
     }
