@@ -240,8 +240,8 @@ fn groupings_levels_and_counts() {
     match &c.table1[0].values {
         VariableValues::Continuous { values } => {
             assert_eq!(
-                values.as_slice(),
-                &[Some(61.5), Some(70.0), None, Some(55.0), Some(48.0)]
+                values.iter().collect::<Vec<_>>(),
+                vec![Some(61.5), Some(70.0), None, Some(55.0), Some(48.0)]
             )
         }
         other => panic!("{other:?}"),

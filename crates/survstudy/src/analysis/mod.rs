@@ -801,7 +801,7 @@ fn fit_multivariable(
             let i = idx[r];
             vars.iter().all(|v| match &v.values {
                 VariableValues::Categorical { values, .. } => values[i].is_some(),
-                VariableValues::Continuous { values } => values[i].is_some(),
+                VariableValues::Continuous { values } => values.get(i).is_some(),
             }) && strata_li.iter().all(|li| li[i].is_some())
         })
         .collect();
@@ -873,7 +873,7 @@ fn fit_multivariable(
                     &v.name,
                     complete
                         .iter()
-                        .map(|&r| values[idx[r]].unwrap_or(f64::NAN))
+                        .map(|&r| values.get(idx[r]).unwrap_or(f64::NAN))
                         .collect(),
                 );
                 info.push(TermInfo {

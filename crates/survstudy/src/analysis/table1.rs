@@ -406,7 +406,7 @@ pub fn table1(
                 // before the groups' copies are made (one copy held at a
                 // time: 8 bytes a patient less at the test's peak)
                 let summary = {
-                    let all: Vec<f64> = values.iter().flatten().copied().collect();
+                    let all: Vec<f64> = values.iter().flatten().collect();
                     Some(num_summary(&all))
                 };
                 // each group's values, allocated at their number
@@ -422,7 +422,7 @@ pub fn table1(
                 for (i, val) in values.iter().enumerate() {
                     if let Some(b) = by[i] {
                         match val {
-                            Some(x) => groups[b].push(*x),
+                            Some(x) => groups[b].push(x),
                             None => missing_by[b] += 1,
                         }
                     }

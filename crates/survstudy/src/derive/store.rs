@@ -178,7 +178,7 @@ pub(crate) enum ColData {
     Date(Vec<Option<NaiveDate>>),
     YesNo(Vec<u8>),
     /// Shared with the Table-1 and Cox variables of the column.
-    Number(Arc<Vec<Option<f64>>>),
+    Number(Arc<super::Numbers>),
     /// Category: code 0 = missing, else `levels[code - 1]`.
     Codes {
         codes: Codes,
@@ -311,7 +311,7 @@ impl Columns {
                 YES => Cell::YesNo(true),
                 _ => Cell::Missing,
             },
-            ColData::Number(v) => v[r].map_or(Cell::Missing, Cell::Number),
+            ColData::Number(v) => v.get(r).map_or(Cell::Missing, Cell::Number),
             ColData::Codes { codes, levels } => match codes.get(r) {
                 0 => Cell::Missing,
                 c => Cell::Text(&levels[c as usize - 1]),

@@ -225,7 +225,7 @@ fn push_iso_bytes(out: &mut Vec<u8>, d: chrono::NaiveDate) {
 enum ColOut<'a> {
     Date(&'a [Option<chrono::NaiveDate>]),
     YesNo(&'a [u8]),
-    Number(&'a [Option<f64>]),
+    Number(&'a super::Numbers),
     /// Codes and each code's encoded text (code 0 = missing = empty).
     Codes(&'a super::Codes, Vec<Vec<u8>>),
     Text(&'a super::store::Ids),
@@ -268,7 +268,7 @@ impl<'a> ColOut<'a> {
                 YES => b"yes",
                 _ => b"",
             }),
-            ColOut::Number(v) => match v[r] {
+            ColOut::Number(v) => match v.get(r) {
                 Some(x) => w.number(x),
                 None => w.plain(b""),
             },
