@@ -886,13 +886,8 @@ mod tests {
     /// of the arms' own rows.
     #[test]
     fn arm_sums_are_the_sums_over_each_arms_rows() {
-        let mut seed = 7u64;
-        let mut rnd = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rng = crate::synth::rng::Rng::new(7);
+        let mut rnd = || rng.uniform();
         let n = 1001;
         let treated: Vec<bool> = (0..n).map(|_| rnd() < 0.4).collect();
         let x: Vec<f64> = (0..n).map(|_| rnd() * 1e3 - 300.0).collect();

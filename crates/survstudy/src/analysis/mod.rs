@@ -438,8 +438,8 @@ pub fn analyse(plan: &Plan, cohort: &Cohort, opts: &AnalysisOptions) -> Results 
         done
     };
     // the propensity weighting and the multivariable models are the
-    // largest jobs (at 10^6 peaks of ~111 and ~115 bytes per patient, the
-    // rest at most ~80): never two of them at once. (Keeping the
+    // largest jobs (at 10^6 peaks of ~100 and ~108 bytes per patient, the
+    // rest at most ~70): never two of them at once. (Keeping the
     // competing-risks and (start, stop] jobs apart from the propensity job
     // instead, as when they held ~135 and ~160, let the two largest
     // overlap: the 10^6 run peaked ~35 MB higher and its analyses were no

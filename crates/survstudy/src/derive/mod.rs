@@ -312,16 +312,17 @@ impl Serialize for PatientRecord {
 /// pointer (the texts of its end column are the endpoint's, in
 /// [`EndpointData::ends`]; its end date is its start plus its days), so a
 /// million patients' records of two endpoints take 24 MB and copying one
-/// is a plain copy. Its time in the endpoint's
-/// unit is [`EndpointData::time_of`]: `days / days_per_unit` for dates,
-/// the exact duration (held by the endpoint) for a duration endpoint.
+/// is a plain copy. Its time in the endpoint's unit is
+/// [`EndpointData::time_of`]: `days / days_per_unit` for dates, the exact
+/// duration (held by the endpoint) for a duration endpoint.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TteRecord {
     /// Start date; `None` for a duration endpoint (no dates).
     pub start: Option<NaiveDate>,
-    /// Days from start to the event or censoring date ([`TteRecord::end`]); for a duration endpoint, the duration in
-    /// days rounded to a whole day (the time is exact; saturating at
-    /// ±2³¹ − 1 days, about 5.9 million years).
+    /// Days from start to the event or censoring date
+    /// ([`TteRecord::end`]); for a duration endpoint, the duration in days
+    /// rounded to a whole day (the time is exact; saturating at ±2³¹ − 1
+    /// days, about 5.9 million years).
     pub days: i32,
     /// Whether `end` is the event (else a censoring).
     pub event: bool,

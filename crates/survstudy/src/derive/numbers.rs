@@ -21,8 +21,7 @@ impl Numbers {
     /// Value `i` (`None` = missing).
     #[inline]
     pub fn get(&self, i: usize) -> Option<f64> {
-        let v = self.0[i];
-        (!v.is_nan()).then_some(v)
+        read(self.0[i])
     }
     /// Number of values.
     pub fn len(&self) -> usize {
@@ -34,7 +33,7 @@ impl Numbers {
     }
     /// The values in order (`None` = missing).
     pub fn iter(&self) -> impl Iterator<Item = Option<f64>> + '_ {
-        self.0.iter().map(|&v| (!v.is_nan()).then_some(v))
+        self.0.iter().map(|&v| read(v))
     }
     /// Append the values of `other`.
     pub fn extend(&mut self, other: Numbers) {
@@ -44,6 +43,12 @@ impl Numbers {
     pub fn shrink_to_fit(&mut self) {
         self.0.shrink_to_fit();
     }
+}
+
+/// A held value as read: NaN is missing.
+#[inline]
+fn read(v: f64) -> Option<f64> {
+    (!v.is_nan()).then_some(v)
 }
 
 impl FromIterator<Option<f64>> for Numbers {

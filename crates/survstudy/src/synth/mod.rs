@@ -124,7 +124,7 @@ mod calibrate;
 mod check;
 mod model;
 mod realism;
-mod rng;
+pub(crate) mod rng;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
