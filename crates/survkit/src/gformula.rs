@@ -384,26 +384,57 @@ fn gformula_units(
         .collect();
     drop(base);
     let mut phi = vec![vec![0.0; n]; levels];
-    let mut iflam = vec![0.0; n];
     for &tau in at {
         let kt = n_le(tau);
         let big_l = h_cum[kt];
         let with_se = tau <= last;
+        // per level: S_i(a), θ(a) and, for the SE, ḡ(a) and g(a)
+        let per_level: Vec<(Vec<f64>, f64, f64, Vec<f64>)> = risk_a
+            .iter()
+            .enumerate()
+            .map(|(a, ra)| {
+                let s_i: Vec<f64> = ra.iter().map(|&r| (-big_l * r).exp()).collect();
+                let theta = (0..n).map(|i| w(i) * s_i[i]).sum::<f64>() / n_f;
+                let mut gbar = 0.0;
+                let mut gvec = vec![0.0; p];
+                if with_se {
+                    for i in 0..n {
+                        let g = -s_i[i] * ra[i] * w(i);
+                        gbar += g;
+                        for j in 0..p {
+                            let x = if j < n_trt { trt_x(a, j) } else { xc(i, j) };
+                            gvec[j] += g * x;
+                        }
+                    }
+                    gbar /= n_f;
+                    for g in &mut gvec {
+                        *g /= n_f;
+                    }
+                }
+                (s_i, theta, gbar, gvec)
+            })
+            .collect();
+        // each unit's influence: its β row once for this time and every
+        // level (in unit order, as each level's sum of squares adds them)
+        let mut ss = vec![0.0; levels];
         if with_se {
             for i in 0..n {
                 ifb_row(i, &mut score, &mut ifb);
                 let c: f64 = (0..p).map(|j| ifb[j] * c_cum[kt][j]).sum();
-                let mut x = -c - r[i] * l_cum[kt.min(ki[i])];
+                let mut iflam = -c - r[i] * l_cum[kt.min(ki[i])];
                 if event[i] && time[i] <= tau {
-                    x += 1.0 / s0[ki[i] - 1];
+                    iflam += 1.0 / s0[ki[i] - 1];
                 }
-                iflam[i] = x;
+                for (a, (s_i, theta, gbar, gvec)) in per_level.iter().enumerate() {
+                    let bterm: f64 = (0..p).map(|j| ifb[j] * gvec[j]).sum();
+                    let f = (s_i[i] - theta) / n_f + gbar * iflam + big_l * bterm;
+                    phi[a][i] = f;
+                    ss[a] += w(i) * f * f;
+                }
             }
         }
-        for a in 0..levels {
-            let ra = &risk_a[a];
-            let s_i: Vec<f64> = ra.iter().map(|&r| (-big_l * r).exp()).collect();
-            let theta = (0..n).map(|i| w(i) * s_i[i]).sum::<f64>() / n_f;
+        for (a, (_, theta, _, _)) in per_level.iter().enumerate() {
+            let theta = *theta;
             let c = &mut curves[a];
             c.surv.push(theta);
             if !with_se {
@@ -412,29 +443,7 @@ fn gformula_units(
                 c.upper.push(f64::NAN);
                 continue;
             }
-            let mut gbar = 0.0;
-            let mut gvec = vec![0.0; p];
-            for i in 0..n {
-                let g = -s_i[i] * ra[i] * w(i);
-                gbar += g;
-                for j in 0..p {
-                    let x = if j < n_trt { trt_x(a, j) } else { xc(i, j) };
-                    gvec[j] += g * x;
-                }
-            }
-            gbar /= n_f;
-            for g in &mut gvec {
-                *g /= n_f;
-            }
-            let mut ss = 0.0;
-            for i in 0..n {
-                ifb_row(i, &mut score, &mut ifb);
-                let bterm: f64 = (0..p).map(|j| ifb[j] * gvec[j]).sum();
-                let f = (s_i[i] - theta) / n_f + gbar * iflam[i] + big_l * bterm;
-                phi[a][i] = f;
-                ss += w(i) * f * f;
-            }
-            let se = ss.sqrt();
+            let se = ss[a].sqrt();
             c.se.push(se);
             c.lower.push((theta - z * se).max(0.0));
             c.upper.push((theta + z * se).min(1.0));
