@@ -314,6 +314,9 @@ fn zph1(
     start: Option<(&[f64], &[usize])>,
 ) -> Zph1 {
     let n = time.len();
+    // the unit at sweep position k (`ord` empty: the units are in sweep
+    // order already)
+    let at = |k: usize| if ord.is_empty() { k } else { ord[k] };
     // rows a unit stands for (collapsed cells; empty = 1 each): a cell of c
     // deaths is c steps of an Efron tie, counts c events and weighs c
     let cnt = |i: usize| count.get(i).map_or(1, |&c| c as usize);
@@ -332,18 +335,18 @@ fn zph1(
     let mut used = vec![vec![0usize; p]; nstrat];
     let mut k = 0;
     while k < n {
-        let s = strata[ord[k]];
+        let s = strata[at(k)];
         let mut i = k;
         let mut nd = 0;
-        while i < n && strata[ord[i]] == s {
-            if event[ord[i]] {
-                nd += cnt(ord[i]);
+        while i < n && strata[at(i)] == s {
+            if event[at(i)] {
+                nd += cnt(at(i));
             }
             i += 1;
         }
         for j in 0..p {
-            let first = x[j][ord[k]];
-            if ord[k..i].iter().any(|&r| x[j][r] != first) {
+            let first = x[j][at(k)];
+            if (k..i).any(|r| x[j][at(r)] != first) {
                 used[s][j] = nd;
             }
         }
@@ -364,19 +367,17 @@ fn zph1(
     let mut cmat2_step = vec![vec![0.0; p]; p];
     let mut denom = 0.0;
     let mut cstrat = usize::MAX;
-    // the rows in sweep order, gathered once so that the sweep reads memory
-    // in order (same values, same arithmetic, same bits)
-    let s_strata: Vec<usize> = ord.iter().map(|&r| strata[r]).collect();
-    let s_time: Vec<f64> = ord.iter().map(|&r| time[r]).collect();
-    let s_gt: Vec<f64> = ord.iter().map(|&r| gt[r]).collect();
-    let s_event: Vec<bool> = ord.iter().map(|&r| event[r]).collect();
-    let s_wt: Vec<f64> = ord.iter().map(|&r| wt(r)).collect();
-    let s_cnt: Vec<usize> = ord.iter().map(|&r| cnt(r)).collect();
-    let s_risk: Vec<f64> = ord.iter().map(|&r| eta[r].exp() * wt(r)).collect();
-    let s_x: Vec<Vec<f64>> = x
-        .iter()
-        .map(|c| ord.iter().map(|&r| c[r]).collect())
-        .collect();
+    // the units in sweep order, gathered once (unless they are in that
+    // order already) so that the sweep reads memory in order (same values,
+    // same arithmetic, same bits)
+    let s_strata = in_sweep_order(strata, ord);
+    let s_time = in_sweep_order(time, ord);
+    let s_gt = in_sweep_order(gt, ord);
+    let s_event = in_sweep_order(event, ord);
+    let s_wt: Vec<f64> = (0..n).map(|k| wt(at(k))).collect();
+    let s_cnt: Vec<usize> = (0..n).map(|k| cnt(at(k))).collect();
+    let s_risk: Vec<f64> = (0..n).map(|k| eta[at(k)].exp() * wt(at(k))).collect();
+    let s_x: Vec<std::borrow::Cow<[f64]>> = x.iter().map(|c| in_sweep_order(c, ord)).collect();
     let mut ip = n;
     while ip > 0 {
         let k = ip - 1;
@@ -542,6 +543,16 @@ fn zph1(
         imat,
         schoen,
         used,
+    }
+}
+
+/// `v` in the order `ord` (borrowed as it is when `ord` is empty: already
+/// in that order).
+fn in_sweep_order<'a, T: Copy>(v: &'a [T], ord: &[usize]) -> std::borrow::Cow<'a, [T]> {
+    if ord.is_empty() {
+        std::borrow::Cow::Borrowed(v)
+    } else {
+        std::borrow::Cow::Owned(ord.iter().map(|&r| v[r]).collect())
     }
 }
 
@@ -838,28 +849,6 @@ fn zph_rows_cells(
             })
             .flatten(),
     };
-    // the rows the sweep runs over ("units": the rows, or the cells)
-    let pick = |v: &[f64]| -> Vec<f64> {
-        match &collapsed {
-            Some(c) => c.pick(v),
-            None => v.to_vec(),
-        }
-    };
-    // centred covariates (column-major) and linear predictor
-    let x: Vec<Vec<f64>> = keep
-        .iter()
-        .map(|&j| {
-            let c = &design.columns[j];
-            let m = c.iter().sum::<f64>() / n as f64;
-            let mut v = pick(c);
-            v.iter_mut().for_each(|x| *x -= m);
-            v
-        })
-        .collect();
-    let nu = x.first().map_or(n, Vec::len);
-    let eta: Vec<f64> = (0..nu)
-        .map(|i| (0..p).map(|j| x[j][i] * beta[j]).sum())
-        .collect();
     // strata as dense indices 0..nstrat (in the order of the given ids)
     let (st, nstrat): (Vec<usize>, usize) = match strata {
         Some(s) => {
@@ -924,7 +913,6 @@ fn zph_rows_cells(
         None => g_unit[i],
     };
     let gmean = (0..n).filter(|&i| event[i]).map(g_row).sum::<f64>() / nevent as f64;
-    let u_gtime: Vec<f64> = g_unit.iter().map(|g| g - gmean).collect();
     // = a stable sort by (stratum, time)
     let ord: Vec<usize> = tord.map_or_else(Vec::new, |t| stable_by_strata(t, &st, nstrat));
 
@@ -933,31 +921,60 @@ fn zph_rows_cells(
         Some(sa) => stable_by_strata(radix_order(sa), &st, nstrat),
         None => vec![],
     };
-    // the units' times, events, strata and sweep order (a cell's weight is
-    // its count: zph1 reads it from `count`)
-    let (u_time, u_event, u_st, u_ord) = match (&collapsed, cell_time) {
+    // the units' times, events, strata, counts and centred g(t). Cells are
+    // laid out in sweep order (position k holds cell `cell_of[k]`), so that
+    // the sweep reads them in place; rows stay in input order and the sweep
+    // reads them through `ord` (a cell's weight is its count: zph1 reads it
+    // from `count`)
+    let (u_time, u_event, u_st, u_count, u_gtime, cell_of) = match (&collapsed, cell_time) {
         (Some(c), Some((t, cord))) => {
             let s = if strata.is_some() {
                 c.pick(&st)
             } else {
-                vec![0; c.len()]
+                vec![]
             };
             let o = stable_by_strata(cord, &s, nstrat);
+            let u_st: Vec<usize> = if strata.is_some() {
+                o.iter().map(|&u| s[u]).collect()
+            } else {
+                vec![0; c.len()]
+            };
             (
-                std::borrow::Cow::Owned(t),
-                std::borrow::Cow::Owned(c.pick(event)),
-                std::borrow::Cow::Owned(s),
-                std::borrow::Cow::Owned(o),
+                std::borrow::Cow::Owned(o.iter().map(|&u| t[u]).collect()),
+                std::borrow::Cow::Owned(o.iter().map(|&u| event[c.rep[u]]).collect()),
+                std::borrow::Cow::Owned(u_st),
+                o.iter().map(|&u| c.count[u]).collect(),
+                o.iter().map(|&u| g_unit[u] - gmean).collect::<Vec<f64>>(),
+                Some(o),
             )
         }
         _ => (
             std::borrow::Cow::Borrowed(time),
             std::borrow::Cow::Borrowed(event),
             std::borrow::Cow::Borrowed(&st[..]),
-            std::borrow::Cow::Borrowed(&ord[..]),
+            vec![],
+            g_unit.iter().map(|g| g - gmean).collect(),
+            None,
         ),
     };
-    let u_count: &[u32] = collapsed.as_ref().map_or(&[], |c| &c.count[..]);
+    let sweep: &[usize] = if cell_of.is_some() { &[] } else { &ord };
+    // centred covariates (column-major, unit by unit as above) and linear
+    // predictor
+    let x: Vec<Vec<f64>> = keep
+        .iter()
+        .map(|&j| {
+            let col = &design.columns[j];
+            let m = col.iter().sum::<f64>() / n as f64;
+            match (&collapsed, &cell_of) {
+                (Some(c), Some(o)) => o.iter().map(|&u| col[c.rep[u]] - m).collect(),
+                _ => col.iter().map(|v| v - m).collect(),
+            }
+        })
+        .collect();
+    let nu = u_time.len();
+    let eta: Vec<f64> = (0..nu)
+        .map(|i| (0..p).map(|j| x[j][i] * beta[j]).sum())
+        .collect();
     let u_weight: &[f64] = rows.weight.unwrap_or(&[]);
     let z = zph1(
         &u_gtime,
@@ -968,9 +985,9 @@ fn zph_rows_cells(
         &u_st,
         nstrat,
         efron,
-        &u_ord,
+        sweep,
         u_weight,
-        u_count,
+        &u_count,
         fixed_start.as_deref().map(|s| (s, &ord1[..])),
     );
     // (the sweep's inputs are not needed after it)
@@ -1102,7 +1119,11 @@ fn zph_rows_cells(
         .collect();
     drop(z);
     // event units in sorted order
-    let ev: Vec<usize> = u_ord.iter().copied().filter(|&i| u_event[i]).collect();
+    // (rows: their numbers; cells: their positions in sweep order)
+    let ev: Vec<usize> = match &cell_of {
+        Some(_) => (0..u_event.len()).filter(|&k| u_event[k]).collect(),
+        None => sweep.iter().copied().filter(|&i| u_event[i]).collect(),
+    };
     let mut y = vec![f64::NAN; nterm * ev.len()];
     let mut r0 = 0;
     while r0 < ev.len() {
@@ -1146,15 +1167,16 @@ fn zph_rows_cells(
             // per cell: the rank of its (stratum, time) among the cells
             // (ranks are dense) and its row of residuals (events only)
             let mut key = vec![(0u32, 0u32); c.len()];
-            for (r, &u) in ev.iter().enumerate() {
-                key[u].1 = r as u32;
+            let cell_of = cell_of.as_deref().unwrap_or_default();
+            for (r, &k) in ev.iter().enumerate() {
+                key[cell_of[k]].1 = r as u32;
             }
             let mut ngroups = 0u32;
             let mut prev = None;
-            for &u in u_ord.iter() {
-                let k = (u_st[u], u_time[u].to_bits());
-                if prev != Some(k) {
-                    prev = Some(k);
+            for (k, &u) in cell_of.iter().enumerate() {
+                let here = (u_st[k], u_time[k].to_bits());
+                if prev != Some(here) {
+                    prev = Some(here);
                     ngroups += 1;
                 }
                 key[u].0 = ngroups - 1;
