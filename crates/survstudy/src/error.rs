@@ -96,6 +96,17 @@ pub enum IngestError {
         /// The file.
         file: String,
     },
+    /// The file has more data rows than a study can hold
+    /// ([`crate::derive::MAX_ROWS`]).
+    #[error("{file}: {rows} data rows; a study reads at most {limit} (split the file)")]
+    TooManyRows {
+        /// The file.
+        file: String,
+        /// Its data rows.
+        rows: usize,
+        /// The most rows a study reads.
+        limit: usize,
+    },
 }
 
 /// Failure to load or validate a study plan.

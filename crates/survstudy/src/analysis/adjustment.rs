@@ -540,7 +540,8 @@ pub fn analyse_adjustment(
             _ => None,
         })
         .collect();
-    let complete: Vec<usize> = (0..cohort.patients.len())
+    // (u32: a cohort has at most MAX_ROWS patients)
+    let complete: Vec<u32> = (0..cohort.patients.len())
         .filter(exposure_known)
         .filter(|&i| {
             let p = &cohort.patients[i];
@@ -550,7 +551,9 @@ pub fn analyse_adjustment(
                 _ => cell_text(p, v, *k).is_some(),
             })
         })
+        .map(|i| u32::try_from(i).expect("a cohort has at most MAX_ROWS patients"))
         .collect();
+    let complete_rows = || complete.iter().map(|&i| i as usize);
     res.n_complete = complete.len();
     res.n_dropped_missing = res.n_exposure - complete.len();
     if res.n_dropped_missing > 0 {
@@ -559,7 +562,7 @@ pub fn analyse_adjustment(
             res.n_dropped_missing, res.n_exposure
         ));
     }
-    let treat: Vec<bool> = complete.iter().map(|&i| li.get(i) == Some(1)).collect();
+    let treat: Vec<bool> = complete_rows().map(|i| li.get(i) == Some(1)).collect();
     let n1 = treat.iter().filter(|&&t| t).count();
     if n1 == 0 || n1 == treat.len() {
         res.error = Some(format!(
@@ -579,9 +582,8 @@ pub fn analyse_adjustment(
     for ((v, label, kind), coded) in vars.iter().zip(&coded) {
         let c = match (kind, coded) {
             (ColumnType::Number, _) => Cov::Number(
-                complete
-                    .iter()
-                    .map(|&i| cohort.patients[i].number(v).unwrap_or(f64::NAN))
+                complete_rows()
+                    .map(|i| cohort.patients[i].number(v).unwrap_or(f64::NAN))
                     .collect(),
             ),
             (_, Some(c)) => {
@@ -589,9 +591,8 @@ pub fn analyse_adjustment(
                 // index into them, by code
                 let mut seen: Vec<String> = vec![];
                 let mut index: Vec<Option<usize>> = vec![None; c.codes()];
-                let raw: Vec<usize> = complete
-                    .iter()
-                    .map(|&i| {
+                let raw: Vec<usize> = complete_rows()
+                    .map(|i| {
                         let code = c.code(&cohort.patients[i]);
                         *index[code as usize].get_or_insert_with(|| {
                             seen.push(c.text(code).to_string());
@@ -606,9 +607,8 @@ pub fn analyse_adjustment(
                 // index into them (no per-row allocation)
                 let mut seen: Vec<String> = vec![];
                 let mut index: std::collections::HashMap<String, usize> = Default::default();
-                let raw: Vec<usize> = complete
-                    .iter()
-                    .map(|&i| {
+                let raw: Vec<usize> = complete_rows()
+                    .map(|i| {
                         let t = cell_text(&cohort.patients[i], v, *kind).unwrap_or_default();
                         match index.get(&*t) {
                             Some(&k) => k,
@@ -824,7 +824,7 @@ pub fn analyse_adjustment(
         &spec.endpoints
     };
     // the patient of the k-th kept complete case
-    let patient_of_kept = |k: usize| complete[keep.map_or(k, |v| v[k])];
+    let patient_of_kept = |k: usize| complete[keep.map_or(k, |v| v[k])] as usize;
     // the row-level buffers of the propensity model and the balance table
     // are not needed by the endpoints' analyses: free them first
     drop((ps, bal_cols, fit));
@@ -929,16 +929,13 @@ pub fn analyse_adjustment(
         // g-formula on the complete cases (untrimmed, unweighted)
         // (complete case, time, event) as three columns: the row list is
         // dropped once the design is built, before the fit
-        let m = complete
-            .iter()
-            .filter(|&&i| ep.records[i].is_some())
-            .count();
+        let m = complete_rows().filter(|&i| ep.records[i].is_some()).count();
         let (mut gk, mut gtime, mut gevent) = (
             Vec::with_capacity(m),
             Vec::with_capacity(m),
             Vec::with_capacity(m),
         );
-        for (k, &i) in complete.iter().enumerate() {
+        for (k, i) in complete_rows().enumerate() {
             if let Some(r) = &ep.records[i] {
                 gk.push(k);
                 gtime.push(ep.time_of(i, r));

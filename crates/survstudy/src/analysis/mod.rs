@@ -509,7 +509,7 @@ struct EndpointRows<'a> {
     index: Option<survkit::tabulated::TimeIndex>,
     /// R's time fix ties nothing in any subset of the times
     untied: bool,
-    idx: Vec<usize>,
+    idx: Vec<u32>,
     time: Vec<f64>,
     event: Vec<bool>,
 }
@@ -653,12 +653,14 @@ fn analyse_one_grouping(
         ),
     };
     let level: Vec<Option<usize>> = (0..n_rows)
-        .map(|k| level_of[codes.get(idx[row(k)]) as usize])
+        .map(|k| level_of[codes.get(idx[row(k)] as usize) as usize])
         .collect();
     let cox_strata: Vec<String> = spec.map(|s| s.cox_strata.clone()).unwrap_or_default();
     let stratum: Option<Vec<Option<usize>>> = (!cox_strata.is_empty()).then(|| {
         let per_patient = strata_of(plan, cohort, &cox_strata);
-        (0..n_rows).map(|k| per_patient[idx[row(k)]]).collect()
+        (0..n_rows)
+            .map(|k| per_patient[idx[row(k)] as usize])
+            .collect()
     });
     let cox = &match landmark {
         None => r.cox_of_subsets(cox),
@@ -788,7 +790,7 @@ fn number_combinations(
 fn fit_multivariable(
     cohort: &Cohort,
     code: &str,
-    (idx, time, event): (&[usize], &[f64], &[bool]),
+    (idx, time, event): (&[u32], &[f64], &[bool]),
     cox: &CoxOptions,
     strata: &[&crate::derive::GroupingData],
     interactions: &[Vec<String>],
@@ -798,7 +800,7 @@ fn fit_multivariable(
     let strata_li: Vec<Vec<Option<usize>>> = strata.iter().map(|g| g.level_index()).collect();
     let complete: Vec<usize> = (0..idx.len())
         .filter(|&r| {
-            let i = idx[r];
+            let i = idx[r] as usize;
             vars.iter().all(|v| match &v.values {
                 VariableValues::Categorical { values, .. } => values[i].is_some(),
                 VariableValues::Continuous { values } => values.get(i).is_some(),
@@ -809,7 +811,7 @@ fn fit_multivariable(
     // numbered in order of first appearance
     let stratum: Option<Vec<usize>> = (!strata.is_empty()).then(|| {
         let width: Vec<usize> = strata.iter().map(|g| g.levels.len()).collect();
-        let rows: Vec<usize> = complete.iter().map(|&r| idx[r]).collect();
+        let rows: Vec<usize> = complete.iter().map(|&r| idx[r] as usize).collect();
         number_combinations(&strata_li, &width, &rows)
     });
     let mut d = Design::default();
@@ -828,7 +830,7 @@ fn fit_multivariable(
                 let codes = values.codes();
                 let index: Vec<usize> = complete
                     .iter()
-                    .map(|&r| codes.get(idx[r]) as usize)
+                    .map(|&r| codes.get(idx[r] as usize) as usize)
                     .collect();
                 let mut used = vec![false; text.len()];
                 for &k in &index {
@@ -873,7 +875,7 @@ fn fit_multivariable(
                     &v.name,
                     complete
                         .iter()
-                        .map(|&r| values.get(idx[r]).unwrap_or(f64::NAN))
+                        .map(|&r| values.get(idx[r] as usize).unwrap_or(f64::NAN))
                         .collect(),
                 );
                 info.push(TermInfo {

@@ -268,7 +268,7 @@ fn one(
         .or_else(|| g.levels.first().cloned())?;
     let (idx, time, event) = ep.analysis_rows();
     let gi = g.level_index();
-    let e: Vec<Option<usize>> = idx.iter().map(|&i| gi[i]).collect();
+    let e: Vec<Option<usize>> = idx.iter().map(|&i| gi[i as usize]).collect();
     let known: Vec<usize> = (0..idx.len()).filter(|&r| e[r].is_some()).collect();
     let overall = fit_within(
         "All patients",
@@ -287,7 +287,7 @@ fn one(
             continue;
         };
         let si = sg.level_index();
-        let s: Vec<Option<usize>> = idx.iter().map(|&i| si[i]).collect();
+        let s: Vec<Option<usize>> = idx.iter().map(|&i| si[i as usize]).collect();
         let rows: Vec<usize> = known.iter().copied().filter(|&r| s[r].is_some()).collect();
         let levels = sg
             .levels

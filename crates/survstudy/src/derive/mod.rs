@@ -449,8 +449,9 @@ impl EndpointData {
             }
         })
     }
-    /// Patients in the population: (patient index, time, event).
-    pub fn analysis_rows(&self) -> (Vec<usize>, Vec<f64>, Vec<bool>) {
+    /// Patients in the population: (patient index, time, event). The
+    /// indexes fit `u32`: a cohort has at most [`MAX_ROWS`] patients.
+    pub fn analysis_rows(&self) -> (Vec<u32>, Vec<f64>, Vec<bool>) {
         // allocated at their size (held through the whole analysis)
         let n = self.n();
         let mut idx = Vec::with_capacity(n);
@@ -458,7 +459,7 @@ impl EndpointData {
         let mut event = Vec::with_capacity(n);
         for (i, r) in self.records.iter().enumerate() {
             if let Some(r) = r {
-                idx.push(i);
+                idx.push(u32::try_from(i).expect("a cohort has at most MAX_ROWS patients"));
                 time.push(self.time_of(i, r));
                 event.push(r.event);
             }
@@ -1200,6 +1201,22 @@ pub fn derive_input(
     derive_input_split(plan, input, opts, SPLIT_MIN_BYTES)
 }
 
+/// The most data rows a study reads (2^32 − 1): the analyses number the
+/// patients of an endpoint with `u32`.
+pub const MAX_ROWS: usize = u32::MAX as usize;
+
+/// [`IngestError::TooManyRows`] when `rows` is past [`MAX_ROWS`].
+fn check_row_count(file: &str, rows: usize) -> Result<(), IngestError> {
+    if rows > MAX_ROWS {
+        return Err(IngestError::TooManyRows {
+            file: file.to_string(),
+            rows,
+            limit: MAX_ROWS,
+        });
+    }
+    Ok(())
+}
+
 /// Delimited files of at least this many bytes are read on both cores.
 const SPLIT_MIN_BYTES: usize = 4 << 20;
 
@@ -1430,6 +1447,7 @@ fn derive_input_split(
         }
     };
     let n_rows = rows.lines.len();
+    check_row_count(file, n_rows).map_err(DeriveError::Ingest)?;
     if let std::borrow::Cow::Owned(lines) = &mut rows.lines {
         lines.shrink_to_fit();
     }
@@ -2976,6 +2994,19 @@ mod split_tests {
         let one = derive_input_split(&plan, &input, &opts, usize::MAX);
         let two = derive_input_split(&plan, &input, &opts, 0);
         (format!("{one:#?}"), format!("{two:#?}"))
+    }
+
+    #[test]
+    fn more_rows_than_a_study_holds_is_an_input_error() {
+        assert!(check_row_count("big.csv", MAX_ROWS).is_ok());
+        let e = check_row_count("big.csv", MAX_ROWS + 1).unwrap_err();
+        assert!(matches!(
+            e,
+            IngestError::TooManyRows { rows, limit, .. } if rows == MAX_ROWS + 1 && limit == MAX_ROWS
+        ));
+        let text = e.to_string();
+        assert!(text.starts_with("big.csv: 4294967296 data rows"), "{text}");
+        assert!(text.contains("at most 4294967295"), "{text}");
     }
 
     #[test]
