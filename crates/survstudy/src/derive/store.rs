@@ -124,39 +124,74 @@ impl Serialize for Label {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Ids {
     text: String,
-    /// End of row r's identifier in `text`.
-    ends: Vec<usize>,
+    /// End of row r's identifier in `text`, modulo 2^[`WRAP_BITS`]
+    /// (4 bytes a row).
+    ends: Vec<u32>,
+    /// The rows at which `text` grew past another multiple of
+    /// 2^[`WRAP_BITS`] bytes (a row once per multiple passed): row r's end is
+    /// `ends[r]` plus that power of two times the entries up to r. Empty
+    /// below 4 GiB of identifiers.
+    wraps: Vec<usize>,
 }
+
+/// The ends' width (a test build wraps at 64 bytes so that the tests read
+/// identifiers past wraps as well as before the first).
+const WRAP_BITS: u32 = if cfg!(test) { 6 } else { 32 };
 
 impl Ids {
     /// Give back the room the growth left over (the column is complete).
     pub(crate) fn shrink_to_fit(&mut self) {
         self.text.shrink_to_fit();
         self.ends.shrink_to_fit();
+        self.wraps.shrink_to_fit();
+    }
+    /// The next row ends at `end` (the text's length once it is added).
+    fn push_end(&mut self, end: usize) {
+        let prev = self.ends.len().checked_sub(1).map_or(0, |r| self.end(r));
+        for _ in (prev >> WRAP_BITS)..(end >> WRAP_BITS) {
+            self.wraps.push(self.ends.len());
+        }
+        // the low bits (the truncation is the point)
+        self.ends.push((end & ((1usize << WRAP_BITS) - 1)) as u32);
+    }
+    /// End of row `r`'s identifier in `text`.
+    #[inline]
+    fn end(&self, r: usize) -> usize {
+        let low = self.ends[r] as usize;
+        if self.wraps.is_empty() {
+            low
+        } else {
+            low + (self.wraps.partition_point(|&w| w <= r) << WRAP_BITS)
+        }
+    }
+    /// Row `r`'s identifier's place in `text`.
+    fn span(&self, r: usize) -> std::ops::Range<usize> {
+        let start = if r == 0 { 0 } else { self.end(r - 1) };
+        start..self.end(r)
     }
     pub(crate) fn push(&mut self, id: Option<&str>) {
         if let Some(id) = id {
             self.text.push_str(id);
         }
-        self.ends.push(self.text.len());
+        self.push_end(self.text.len());
     }
     /// Append the identifiers of the rows after these.
     pub(crate) fn append(&mut self, other: &Ids) {
         let base = self.text.len();
         self.text.push_str(&other.text);
-        self.ends.extend(other.ends.iter().map(|e| e + base));
+        for r in 0..other.len() {
+            self.push_end(base + other.end(r));
+        }
     }
     /// Row `r`'s identifier (`None` when missing).
     pub(crate) fn get(&self, r: usize) -> Option<&str> {
-        let start = if r == 0 { 0 } else { self.ends[r - 1] };
-        let id = &self.text[start..self.ends[r]];
+        let id = &self.text[self.span(r)];
         (!id.is_empty()).then_some(id)
     }
     /// Row `r`'s identifier as bytes (empty when missing; no UTF-8
     /// boundary checks, for the writers).
     pub(crate) fn bytes(&self, r: usize) -> &[u8] {
-        let start = if r == 0 { 0 } else { self.ends[r - 1] };
-        &self.text.as_bytes()[start..self.ends[r]]
+        &self.text.as_bytes()[self.span(r)]
     }
     /// Row `r`'s identifier as an owned string (for a problem or exclusion).
     pub(crate) fn owned(&self, r: usize) -> Option<String> {
@@ -809,6 +844,60 @@ mod slot_tests {
             // a name at another address (a copy) is found too
             assert_eq!(a.slot_of(age.clone().as_str()), Some(0));
             assert_eq!(a.slot_of("nope"), None);
+        }
+    }
+}
+
+#[cfg(test)]
+mod ids_tests {
+    use super::*;
+
+    /// Identifiers of every length up to 150 bytes (past 2^WRAP_BITS = 64
+    /// in a test build, so one row can pass two multiples), blanks among them.
+    fn sample() -> Vec<Option<String>> {
+        (0..300)
+            .map(|i| match i % 7 {
+                0 => None,
+                _ => Some("x".repeat((i * 13) % 151) + &i.to_string()),
+            })
+            .collect()
+    }
+
+    fn built(ids: &[Option<String>]) -> Ids {
+        let mut b = Ids::default();
+        for id in ids {
+            b.push(id.as_deref());
+        }
+        b
+    }
+
+    #[test]
+    fn each_row_reads_back_its_identifier_past_every_wrap() {
+        let ids = sample();
+        let b = built(&ids);
+        assert!(b.wraps.len() > 100, "the text passes many multiples of 64");
+        assert_eq!(b.len(), ids.len());
+        for (r, id) in ids.iter().enumerate() {
+            assert_eq!(b.get(r), id.as_deref(), "row {r}");
+            assert_eq!(b.bytes(r), id.as_deref().unwrap_or("").as_bytes());
+        }
+        // before the first wrap: the fast path
+        let small = built(&[Some("ab".into()), None, Some("c".into())]);
+        assert!(small.wraps.is_empty());
+        assert_eq!(
+            (0..3).map(|r| small.get(r)).collect::<Vec<_>>(),
+            [Some("ab"), None, Some("c")]
+        );
+    }
+
+    #[test]
+    fn two_halves_appended_equal_one_pass() {
+        let ids = sample();
+        let one = built(&ids);
+        for cut in [0, 1, 5, 150, 299, 300] {
+            let mut a = built(&ids[..cut]);
+            a.append(&built(&ids[cut..]));
+            assert_eq!(a, one, "cut at {cut}");
         }
     }
 }
