@@ -223,7 +223,7 @@ pub fn analyse_time_dependent(
         }
         // the fit needs only the split rows: no patient index per row, and
         // the per-patient columns are not held through it
-        let rows = split(&time, &event, |i| switch[i], Subjects::Dropped);
+        let mut rows = split(&time, &event, |i| switch[i], Subjects::Dropped);
         drop(switch);
         let n_patients = time.len();
         let events = event.iter().filter(|&&e| e).count();
@@ -273,14 +273,14 @@ pub fn analyse_time_dependent(
             out.push(res);
             continue;
         }
+        // (the flags are freed once they are the design's column)
+        let exposed = std::mem::take(&mut rows.exposed);
         let mut d = Design::default();
         d.add_numeric(
             &spec.name,
-            rows.exposed
-                .iter()
-                .map(|&x| f64::from(u8::from(x)))
-                .collect(),
+            exposed.iter().map(|&x| f64::from(u8::from(x))).collect(),
         );
+        drop(exposed);
         match cox_fit_rows(
             &rows.stop,
             &rows.event,
