@@ -1171,43 +1171,55 @@ fn zph_rows_cells(
             for (r, &k) in ev.iter().enumerate() {
                 key[cell_of[k]].1 = r as u32;
             }
+            // each (stratum, time) group's number, its first cell (in
+            // sweep order) and its event rows (its event cells' counts)
             let mut ngroups = 0u32;
             let mut prev = None;
+            let mut first: Vec<usize> = vec![];
+            let mut next = vec![0usize];
             for (k, &u) in cell_of.iter().enumerate() {
                 let here = (u_st[k], u_time[k].to_bits());
                 if prev != Some(here) {
                     prev = Some(here);
                     ngroups += 1;
+                    first.push(u);
+                    next.push(0);
                 }
                 key[u].0 = ngroups - 1;
-            }
-            // the event rows in (stratum, time) order, ties in input order
-            // (= the row path's `ord` filtered to events): a stable
-            // counting sort by that rank, each row placed with its cell's
-            // residual row (looked up in input order), straight into the
-            // two outputs
-            let mut next = vec![0usize; ngroups as usize + 1];
-            for i in (0..n).filter(|&i| event[i]) {
-                next[key[c.row_cell[i] as usize].0 as usize + 1] += 1;
+                if u_event[k] {
+                    next[ngroups as usize] += u_count[k] as usize;
+                }
             }
             for g in 1..next.len() {
                 next[g] += next[g - 1];
             }
-            // (each event row's time, g(time), stratum and kept residual
-            // columns written in place: no index of the rows is kept)
+            // the event rows in (stratum, time) order, ties in input order
+            // (= the row path's `ord` filtered to events). The rows of a
+            // group share its time, g(time) and stratum (a cell's rows have
+            // its time to the bit but at ±0, whose rows are then written
+            // one by one), so those are written group by group; each row's
+            // residuals (its cell's) by a stable counting sort by group,
+            // straight into the output: no index of the rows is kept
             let m = next[ngroups as usize];
             let k = out_cols.len();
             let mut t_ev = vec![0.0; m];
             let mut x_ev = vec![0.0; m];
             let mut s_ev = strata.map(|_| vec![0usize; m]);
+            for (g, &u) in first.iter().enumerate() {
+                let rows = next[g]..next[g + 1];
+                t_ev[rows.clone()].fill(time[c.rep[u]]);
+                x_ev[rows.clone()].fill(g_unit[u]);
+                if let (Some(o), Some(s)) = (&mut s_ev, strata) {
+                    o[rows].fill(s[c.rep[u]]);
+                }
+            }
+            let zero_time = first.iter().any(|&u| time[c.rep[u]] == 0.0);
             let mut yy = vec![0.0; m * k];
             for i in (0..n).filter(|&i| event[i]) {
                 let (g, r) = key[c.row_cell[i] as usize];
                 let at = &mut next[g as usize];
-                t_ev[*at] = time[i];
-                x_ev[*at] = g_row(i);
-                if let (Some(o), Some(s)) = (&mut s_ev, strata) {
-                    o[*at] = s[i];
+                if zero_time {
+                    t_ev[*at] = time[i];
                 }
                 let r = &y[r as usize * nterm..(r as usize + 1) * nterm];
                 for (o, &j) in yy[*at * k..(*at + 1) * k].iter_mut().zip(&out_cols) {
@@ -1240,6 +1252,64 @@ fn zph_rows_cells(
 mod tests {
     use super::*;
     use crate::cox::{cox_fit, CoxOptions};
+
+    #[test]
+    fn collapsed_event_arrays_are_the_rows_and_keep_each_rows_zero() {
+        // enough rows to collapse. Events at +0 and at -0 share cells (the
+        // cell key takes t + 0.0): each event keeps its own row's zero (the
+        // rows path puts -0 first among them, the cells input order, so
+        // there only the values and the zeros' counts are compared)
+        let n = 30_000;
+        let x: Vec<f64> = (0..n).map(|i| f64::from(u8::from(i % 3 == 0))).collect();
+        let event: Vec<bool> = (0..n).map(|i| i % 5 != 4).collect();
+        let strata: Vec<usize> = (0..n).map(|i| 10 + i % 2).collect();
+        let mut d = Design::default();
+        d.add_numeric("x", x.clone());
+        let bits = |v: &[f64]| v.iter().map(|t| t.to_bits()).collect::<Vec<u64>>();
+        for zeros in [false, true] {
+            let time: Vec<f64> = (0..n)
+                .map(|i| match i % 101 {
+                    0 if zeros => 0.0,
+                    1 if zeros => -0.0,
+                    _ => (1 + (i * 37) % 400 + usize::from(x[i] > 0.0) * (i % 7)) as f64,
+                })
+                .collect();
+            for st in [None, Some(&strata[..])] {
+                let tag = format!("zeros {zeros}, strata {}", st.is_some());
+                let fit = cox_fit(&time, &event, &d, st, &CoxOptions::default()).unwrap();
+                let o = ZphOptions {
+                    residuals: ZphResiduals::All,
+                    ..Default::default()
+                };
+                let cells = cox_zph(&time, &event, &d, st, &fit, None, &o).unwrap();
+                let rows = crate::cox::cells::rows_only(|| {
+                    cox_zph(&time, &event, &d, st, &fit, None, &o).unwrap()
+                });
+                assert_eq!(cells.time, rows.time, "{tag}");
+                if zeros {
+                    let mut a = bits(&cells.time);
+                    let mut b = bits(&rows.time);
+                    a.sort_unstable();
+                    b.sort_unstable();
+                    assert_eq!(a, b, "{tag}: each row's own zero");
+                    assert!(a.contains(&(-0.0f64).to_bits()), "{tag}");
+                } else {
+                    assert_eq!(bits(&cells.time), bits(&rows.time), "{tag}");
+                    assert_eq!(bits(&cells.x), bits(&rows.x), "{tag}");
+                }
+                assert_eq!(cells.x, rows.x, "{tag}");
+                assert_eq!(cells.strata, rows.strata, "{tag}");
+                assert_eq!(cells.y.data.len(), rows.y.data.len());
+                // (one column: a residual per event; at time 0 the two
+                // paths order the rows differently)
+                for ((a, b), t) in cells.y.data.iter().zip(&rows.y.data).zip(&rows.time) {
+                    if *t != 0.0 {
+                        assert!((a - b).abs() < 1e-9 * (1.0 + b.abs()), "{tag}: {a} vs {b}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn residuals_only_when_a_term_is_below_the_level() {
