@@ -928,16 +928,12 @@ fn zph_rows_cells(
     // from `count`)
     let (u_time, u_event, u_st, u_count, u_gtime, cell_of) = match (&collapsed, cell_time) {
         (Some(c), Some((t, cord))) => {
-            let s = if strata.is_some() {
-                c.pick(&st)
-            } else {
-                vec![]
-            };
-            let o = stable_by_strata(cord, &s, nstrat);
-            let u_st: Vec<usize> = if strata.is_some() {
-                o.iter().map(|&u| s[u]).collect()
-            } else {
-                vec![0; c.len()]
+            // (one stratum: no per-cell strata to sort by)
+            let s = strata.map(|_| c.pick(&st));
+            let o = stable_by_strata(cord, s.as_deref().unwrap_or_default(), nstrat);
+            let u_st: Vec<usize> = match &s {
+                Some(s) => o.iter().map(|&u| s[u]).collect(),
+                None => vec![0; c.len()],
             };
             (
                 std::borrow::Cow::Owned(o.iter().map(|&u| t[u]).collect()),

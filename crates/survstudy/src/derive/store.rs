@@ -145,9 +145,8 @@ impl Ids {
         self.ends.shrink_to_fit();
         self.wraps.shrink_to_fit();
     }
-    /// The next row ends at `end` (the text's length once it is added).
-    fn push_end(&mut self, end: usize) {
-        let prev = self.ends.len().checked_sub(1).map_or(0, |r| self.end(r));
+    /// The next row ends at `end`; the row before it ended at `prev`.
+    fn push_end(&mut self, prev: usize, end: usize) {
         for _ in (prev >> WRAP_BITS)..(end >> WRAP_BITS) {
             self.wraps.push(self.ends.len());
         }
@@ -170,17 +169,21 @@ impl Ids {
         start..self.end(r)
     }
     pub(crate) fn push(&mut self, id: Option<&str>) {
+        let prev = self.text.len();
         if let Some(id) = id {
             self.text.push_str(id);
         }
-        self.push_end(self.text.len());
+        self.push_end(prev, self.text.len());
     }
     /// Append the identifiers of the rows after these.
     pub(crate) fn append(&mut self, other: &Ids) {
         let base = self.text.len();
         self.text.push_str(&other.text);
+        let mut prev = base;
         for r in 0..other.len() {
-            self.push_end(base + other.end(r));
+            let end = base + other.end(r);
+            self.push_end(prev, end);
+            prev = end;
         }
     }
     /// Row `r`'s identifier (`None` when missing).
